@@ -1,0 +1,19 @@
+"""mobcost: the MobileNets paper's closed-form cost model (Mult-Adds, params, memory access) as a library.
+
+    >>> from mobcost import load_spec, analyze
+    >>> a = analyze(load_spec("specs/mobilenet_v1.yaml"), alpha=0.75, rho=0.714)
+    >>> a.totals.mult_adds
+    166396800
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .analysis import Analysis, Row, Totals, analyze
+from .errors import MobcostError, OptionError, ShapeError, SpecError
+from .graph import Graph, build
+from .spec import Spec, load_spec, parse_spec
+
+__all__ = ["Analysis", "Graph", "MobcostError", "OptionError", "Row", "ShapeError", "Spec", "SpecError",
+           "Totals", "__version__", "analyze", "build", "load_spec", "parse_spec"]

@@ -1,0 +1,3 @@
+from mobcost.cli import app
+
+app(prog_name="mobcost")

@@ -1,0 +1,181 @@
+"""The ``mobcost`` command: each command loads, computes and renders; errors become one line, exit 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from . import __version__
+from .analysis import Analysis, analyze
+from .bundled import bundled_names, resolve_spec_path, specs_dir
+from .errors import MobcostError
+from .report import By, Dtype, Format, analysis_dict, human, layer_table, type_table
+from .spec import Spec, load_spec
+
+app = typer.Typer(
+    help="Closed-form cost model and architecture explorer for efficient CNNs (MobileNets, Howard et al. 2017).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SpecArg = Annotated[
+    str | None,
+    typer.Argument(help="Spec file, or a bundled spec's name (see `mobcost specs`). Default: mobilenet_v1.",
+                   show_default=False),
+]
+AlphaOpt = Annotated[float, typer.Option("--alpha", "-a", help="Width multiplier α in (0, 1].")]
+RhoOpt = Annotated[float | None, typer.Option("--rho", "-r", help="Resolution multiplier ρ in (0, 1]: "
+                                              "input size becomes round(ρ·size).", show_default=False)]
+ResolutionOpt = Annotated[int | None, typer.Option("--resolution", "-R", help="Input size in pixels "
+                                                   "(instead of --rho).", show_default=False)]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) "
+                                                "instead of standard output.", show_default=False)]
+
+
+def friendly(func: F) -> F:
+    """Turn a MobcostError into ``mobcost: error: <place>: <message>`` on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MobcostError as exc:
+            print(f"mobcost: error: {exc}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+    return run  # type: ignore[return-value]
+
+
+def load(spec: str | None) -> Spec:
+    return load_spec(resolve_spec_path(spec))
+
+
+def emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    from .output import write_atomic
+
+    write_atomic(output, text if text.endswith("\n") else text + "\n")
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def render_rich(*tables: Any, output: Path | None) -> None:
+    from rich.console import Console
+
+    if output is None:
+        console = Console()
+        for t in tables:
+            console.print(t)
+        return
+    console = Console(record=True, width=120, file=open(__import__("os").devnull, "w"))  # noqa: SIM115
+    for t in tables:
+        console.print(t)
+    emit(console.export_text(), output)
+
+
+def render_frame(a: Analysis, fmt: Format, by: By, dtype: Dtype) -> str:
+    from .report import analysis_frame, document_frame, title
+
+    if fmt == Format.csv:
+        return analysis_frame(a, by, dtype).to_csv(index=False, lineterminator="\n")
+    frame = document_frame(a, by, dtype)
+    if fmt == Format.markdown:
+        return f"**{title(a)}**\n\n" + frame.to_markdown(index=False, missingval="") + "\n"
+    return frame.to_latex(index=False, na_rep="", caption=title(a).replace("α", r"$\alpha$").replace("ρ", r"$\rho$"),
+                          label=f"tab:{a.network.lower()}")
+
+
+@app.command()
+@friendly
+def table(
+    spec: SpecArg = None,
+    alpha: AlphaOpt = 1.0,
+    rho: RhoOpt = None,
+    resolution: ResolutionOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.rich,
+    by: Annotated[By, typer.Option("--by", help="One row per layer, or per layer type (the paper's Table 2).")]
+    = By.layer,
+    dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Also show bytes for this element type.",
+                                                show_default=False)] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Per-layer Mult-Adds, parameters and memory access of a network at width α and resolution ρ."""
+    a = analyze(load(spec), alpha, rho, resolution)
+    if fmt == Format.rich:
+        render_rich(type_table(a, dtype) if by == By.type else layer_table(a, dtype), output=output)
+    elif fmt == Format.json:
+        emit(json.dumps(analysis_dict(a, by, dtype or Dtype.fp32), indent=2, ensure_ascii=False), output)
+    else:
+        emit(render_frame(a, fmt, by, dtype or Dtype.fp32), output)
+
+
+@app.command()
+@friendly
+def specs(
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich or json.")] = Format.rich,
+) -> None:
+    """List the bundled specs with their totals at α=1 and their own input size."""
+    entries = []
+    for name in bundled_names():
+        s = load_spec(specs_dir() / f"{name}.yaml")
+        t = analyze(s).totals
+        entries.append({"name": name, "network": s.name, "description": s.description,
+                        "input": [s.channels, s.size, s.size], "layers": len(s.layers),
+                        "mult_adds": t.mult_adds, "params": t.params, "bn_params": t.bn_params,
+                        "memory_access": t.memory_access, "source": s.source})
+    if fmt == Format.json:
+        emit(json.dumps({"specs": entries}, indent=2, ensure_ascii=False), None)
+        return
+    from rich.table import Table
+
+    view = Table("Name", "Network", "Input", "Layers", "Mult-Adds", "Params", title="Bundled specs")
+    for e in entries:
+        c, h, w = e["input"]
+        view.add_row(e["name"], e["network"], f"{h}×{w}×{c}", str(e["layers"]), human(e["mult_adds"]),
+                     human(e["params"]))
+    render_rich(view, output=None)
+
+
+@app.command()
+@friendly
+def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec name.")],
+             alpha: AlphaOpt = 1.0, rho: RhoOpt = None, resolution: ResolutionOpt = None) -> None:
+    """Check a spec (syntax, keys, types, shapes) and say where it is wrong."""
+    s = load(spec)
+    a = analyze(s, alpha, rho, resolution)
+    print(f"ok: {s.file}: {s.name}, {len(s.layers)} layers, {a.totals.mult_adds:,} Mult-Adds, "
+          f"{a.totals.params:,} params at α={alpha:g}, {a.graph.resolution}×{a.graph.resolution}")
+
+
+@app.command()
+@friendly
+def schema(output: OutputOpt = None) -> None:
+    """Print the JSON Schema of the spec format (for editor completion and validation)."""
+    from .schema import spec_schema
+
+    emit(json.dumps(spec_schema(), indent=2), output)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"mobcost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Closed-form cost model and architecture explorer for efficient CNNs."""

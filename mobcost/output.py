@@ -1,0 +1,41 @@
+"""Writing results: atomically, so a failing run never truncates or replaces an existing file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OptionError
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename it over ``path`` in one step."""
+    target = Path(path)
+    if target.is_dir():
+        raise OptionError("is a directory", file=str(target), where="--output")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OptionError(f"folder {str(folder)!r} does not exist", file=str(target), where="--output")
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OptionError(f"cannot write: {exc.strerror}", file=str(target), where="--output") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OptionError(f"cannot write: {exc.strerror}", file=str(target), where="--output") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,191 @@
+"""Analyses → rich tables, JSON-ready dicts and pandas DataFrames. Nothing here prints.
+
+pandas is imported only inside the functions that build DataFrames (csv, markdown, latex), so the
+rich and JSON views start without it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.table import Table
+
+from .analysis import DTYPE_BYTES, Analysis, Group, Row, Totals
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Format(StrEnum):
+    rich = "rich"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    latex = "latex"
+
+
+class By(StrEnum):
+    layer = "layer"
+    type = "type"
+
+
+class Dtype(StrEnum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    int8 = "int8"
+
+
+def human(n: float, unit: str = "", digits: int = 3) -> str:
+    """``digits`` significant figures (at least) with an SI prefix: 569 M, 14.7 M, 32.9 k, 864."""
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")):
+        if abs(n) >= factor:
+            value = n / factor
+            decimals = max(0, digits - len(str(int(abs(value)))))
+            return f"{value:.{decimals}f} {prefix}{unit}".rstrip()
+    return f"{n:g} {unit}".rstrip()
+
+
+def share(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def title(a: Analysis) -> str:
+    g = a.graph
+    return f"{a.network} · α={g.alpha:g} · {g.resolution}×{g.resolution} input (ρ={g.rho:.3g})"
+
+
+def totals_caption(t: Totals, dtype: Dtype | None) -> str:
+    text = (f"Totals: {t.mult_adds:,} Mult-Adds · {t.params:,} params (+{t.bn_params:,} BN) · "
+            f"{t.memory_access:,} elements of memory access")
+    if dtype:
+        b = DTYPE_BYTES[dtype]
+        text += f" · {dtype}: {human(t.params * b, 'B')} of weights, {human(t.memory_access * b, 'B')} moved"
+    return text
+
+
+# --- rich ---------------------------------------------------------------------------------------
+
+
+def layer_table(a: Analysis, dtype: Dtype | None = None) -> Table:
+    """Table 1's columns (Type / Stride, Filter Shape, Input Size) plus the costs and their shares."""
+    mem = f"Memory ({dtype})" if dtype else "Memory"
+    table = _table(title(a), a.totals, dtype)
+    table.add_column("Name", overflow="fold")
+    for header in ("Type / Stride", "Filter Shape", "Input Size"):
+        table.add_column(header, overflow="fold")
+    for header in ("Mult-Adds", "% MA", "Params", "% P", mem):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in a.rows:
+        node = row.node
+        table.add_row(row.name, _type_label(row), row.filter_shape, " + ".join(str(x) for x in node.inputs),
+                      *_cost_cells(row, a.totals, dtype))
+    table.add_section()
+    table.add_row("Total", "", "", "", *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
+    return table
+
+
+def type_table(a: Analysis, dtype: Dtype | None = None) -> Table:
+    """The paper's Table 2: resource per layer type."""
+    mem = f"Memory ({dtype})" if dtype else "Memory"
+    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype)
+    table.add_column("Type", no_wrap=True)  # Table 2's row label
+    table.add_column("Layers", justify="right")
+    for header in ("Mult-Adds", "% MA", "Params", "% P", mem):
+        table.add_column(header, justify="right", no_wrap=True)
+    for g in a.by_type():
+        table.add_row(g.category, str(g.layers), *_cost_cells(g.totals, a.totals, dtype))
+    table.add_section()
+    table.add_row("Total", str(len(a.rows)), *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
+    return table
+
+
+def _table(heading: str, totals: Totals, dtype: Dtype | None) -> Table:
+    return Table(title=heading, caption=totals_caption(totals, dtype), box=box.SIMPLE_HEAD, pad_edge=False,
+                 collapse_padding=True, title_justify="left", caption_justify="left")
+
+
+def _type_label(row: Row) -> str:
+    from .formulas import REGISTRY
+
+    return REGISTRY[row.node.type].type_label(row.node)
+
+
+def _cost_cells(c: Row | Totals | Group, whole: Totals, dtype: Dtype | None, digits: int = 3) -> list[str]:
+    memory = human(c.memory_access * DTYPE_BYTES[dtype], "B", digits) if dtype else human(c.memory_access, "", digits)
+    return [human(c.mult_adds, "", digits), f"{share(c.mult_adds, whole.mult_adds):.2f}",
+            human(c.params, "", digits), f"{share(c.params, whole.params):.2f}", memory]
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> dict[str, Any]:
+    """The stable JSON document: exact integers, keys in a fixed order."""
+    g = a.graph
+    doc: dict[str, Any] = {"network": a.network, "alpha": g.alpha, "rho": g.rho, "resolution": g.resolution,
+                           "dtype": str(dtype)}
+    if by == By.type:
+        doc["types"] = [_group_dict(grp, a.totals) for grp in a.by_type()]
+    else:
+        doc["layers"] = [_row_dict(r) for r in a.rows]
+    t = a.totals
+    b = DTYPE_BYTES[dtype]
+    doc["totals"] = {"mult_adds": t.mult_adds, "params": t.params, "memory_access": t.memory_access,
+                     "bn_params": t.bn_params, "weight_bytes": t.params * b, "memory_access_bytes": t.memory_access * b}
+    return doc
+
+
+def _row_dict(r: Row) -> dict[str, Any]:
+    n = r.node
+    return {"name": r.name, "type": n.type, "kernel": n.kernel, "stride": n.stride, "groups": n.groups,
+            "input": n.input.as_list(), "output": n.output.as_list(), "mult_adds": r.mult_adds,
+            "params": r.params, "memory_access": r.memory_access, "bn_params": r.bn_params,
+            "category": r.category, "inputs": [x.as_list() for x in n.inputs]}
+
+
+def _group_dict(g: Group, whole: Totals) -> dict[str, Any]:
+    t = g.totals
+    return {"type": g.category, "layers": g.layers, "mult_adds": t.mult_adds,
+            "mult_adds_pct": round(share(t.mult_adds, whole.mult_adds), 4), "params": t.params,
+            "params_pct": round(share(t.params, whole.params), 4), "memory_access": t.memory_access,
+            "bn_params": t.bn_params}
+
+
+# --- pandas -------------------------------------------------------------------------------------
+
+
+def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> pd.DataFrame:
+    """A tidy frame: one row per layer (or type), one column per variable, no totals row."""
+    import pandas as pd
+
+    doc = analysis_dict(a, by, dtype)
+    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution")}
+    if by == By.type:
+        records = [{**context, **t} for t in doc["types"]]
+    else:
+        records = [{**context, **_flat_layer(r)} for r in doc["layers"]]
+    frame = pd.DataFrame.from_records(records)
+    frame["memory_access_bytes"] = frame["memory_access"] * DTYPE_BYTES[dtype]
+    return frame
+
+
+def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
+    (ic, ih, iw), (oc, oh, ow) = r["input"], r["output"]
+    keep = {k: v for k, v in r.items() if k not in ("input", "output", "inputs")}
+    return {**keep, "in_c": ic, "in_h": ih, "in_w": iw, "out_c": oc, "out_h": oh, "out_w": ow}
+
+
+def document_frame(a: Analysis, by: By, dtype: Dtype) -> pd.DataFrame:
+    """The frame for human-facing documents (markdown, LaTeX): no repeated context, a totals row."""
+    import pandas as pd
+
+    frame = analysis_frame(a, by, dtype).drop(columns=["network", "alpha", "rho", "resolution"])
+    label = "type" if by == By.type else "name"
+    totals: dict[str, Any] = {label: "Total", "mult_adds": a.totals.mult_adds, "params": a.totals.params,
+              "memory_access": a.totals.memory_access, "bn_params": a.totals.bn_params,
+              "memory_access_bytes": a.totals.memory_access * DTYPE_BYTES[dtype]}
+    if by == By.type:
+        totals.update(layers=len(a.rows), mult_adds_pct=100.0, params_pct=100.0)
+    return pd.concat([frame, pd.DataFrame([totals])], ignore_index=True).convert_dtypes()

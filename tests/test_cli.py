@@ -1,0 +1,120 @@
+"""The CLI through typer's CliRunner: JSON contract, golden views, output files, module entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mobcost.cli import app
+from mobcost.schema import spec_schema
+
+from .conftest import ROOT
+
+LAYER_KEYS = ["name", "type", "kernel", "stride", "groups", "input", "output", "mult_adds", "params",
+              "memory_access"]
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.stderr + result.stdout
+    return result.stdout
+
+
+def test_json_contract() -> None:
+    doc = json.loads(invoke("table", "--alpha", "0.75", "--rho", "0.714", "--format", "json"))
+    assert list(doc)[:4] == ["network", "alpha", "rho", "resolution"]
+    assert (doc["network"], doc["alpha"], doc["rho"], doc["resolution"]) == ("MobileNetV1", 0.75, 0.714, 160)
+    assert all(list(layer)[: len(LAYER_KEYS)] == LAYER_KEYS for layer in doc["layers"])
+    totals = doc["totals"]
+    assert (totals["mult_adds"], totals["params"]) == (166_396_800, 2_569_144)
+    assert {"mult_adds", "params", "memory_access", "bn_params"} <= set(totals)
+    # 0.75 MobileNet's first layer: 3×3×3×24 on 160 → 80: 3·3·3·24·80·80 = 4,147,200
+    first = doc["layers"][0]
+    assert (first["input"], first["output"], first["mult_adds"]) == ([3, 160, 160], [24, 80, 80], 4_147_200)
+
+
+def test_by_type_json() -> None:
+    doc = json.loads(invoke("table", "--by", "type", "--format", "json"))
+    top = doc["types"][0]
+    assert (top["type"], top["layers"], round(top["mult_adds_pct"], 2)) == ("Conv 1×1", 13, 94.86)
+
+
+def test_dtype_bytes() -> None:
+    doc = json.loads(invoke("table", "--format", "json", "--dtype", "fp16"))
+    t = doc["totals"]
+    assert t["weight_bytes"] == 2 * t["params"] and t["memory_access_bytes"] == 2 * t["memory_access"]
+    assert "MB moved" in invoke("table", "--dtype", "int8")
+
+
+def test_golden_views(golden) -> None:
+    golden("table_rich.txt", invoke("table", "--alpha", "0.75", "--rho", "0.714"))
+    golden("table_by_type_rich.txt", invoke("table", "--by", "type", "--dtype", "fp32"))
+    golden("table.csv", invoke("table", "--alpha", "0.5", "--resolution", "160", "--format", "csv"))
+    golden("table.json", invoke("table", "--alpha", "0.25", "--resolution", "128", "--format", "json"))
+
+
+def test_csv_is_tidy() -> None:
+    lines = invoke("table", "--format", "csv").splitlines()
+    header = lines[0].split(",")
+    assert header[:4] == ["network", "alpha", "rho", "resolution"]
+    assert len(lines) == 1 + 29  # one row per layer, no totals row
+    mult_adds = header.index("mult_adds")
+    assert sum(int(line.split(",")[mult_adds]) for line in lines[1:]) == 568_740_352
+
+
+def test_markdown_and_latex() -> None:
+    md = invoke("table", "--format", "markdown", "--by", "type")
+    assert "| Conv 1×1" in md and "| Total" in md and "568740352" in md
+    tex = invoke("table", "--format", "latex")
+    assert r"\begin{tabular}" in tex and "Total" in tex and r"\alpha" in tex
+
+
+def test_output_file_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "t.json"
+    out.write_text("old")
+    result = CliRunner().invoke(app, ["table", "--format", "json", "--output", str(out)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(out.read_text())["totals"]["mult_adds"] == 568_740_352
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]  # no temporary file left behind
+    rich_out = tmp_path / "t.txt"
+    CliRunner().invoke(app, ["table", "--output", str(rich_out)])
+    assert "\x1b[" not in rich_out.read_text() and "MobileNetV1" in rich_out.read_text()
+
+
+def test_specs_listing() -> None:
+    doc = json.loads(invoke("specs", "--format", "json"))
+    names = {s["name"]: s for s in doc["specs"]}
+    assert names["mobilenet_v1"]["mult_adds"] == 568_740_352
+    assert "mobilenet_v1" in invoke("specs")
+
+
+def test_validate_ok() -> None:
+    assert invoke("validate", "mobilenet_v1").startswith("ok: ")
+
+
+def test_schema_matches_docs_copy() -> None:
+    assert json.loads(invoke("schema")) == spec_schema()
+    assert json.loads((ROOT / "docs" / "spec.schema.json").read_text()) == spec_schema(), (
+        "docs/spec.schema.json is stale: mobcost schema -o docs/spec.schema.json")
+
+
+def test_help_reads_well() -> None:
+    text = invoke("table", "--help")
+    for option in ("--alpha", "--rho", "--resolution", "--format", "--by", "--dtype", "--output"):
+        assert option in text
+
+
+def test_module_entry_point_and_light_imports(tmp_path: Path) -> None:
+    # `python -m mobcost` works from another folder, and the closed-form path imports nothing heavy.
+    code = ("import runpy, sys; sys.argv = ['mobcost', 'table', '--format', 'json']\n"
+            "try:\n    runpy.run_module('mobcost', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'fvcore', 'matplotlib', 'pandas', 'numpy') if m in sys.modules]\n"
+            "print('HEAVY', heavy, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["totals"]["params"] == 4_210_088
+    assert "HEAVY []" in proc.stderr
