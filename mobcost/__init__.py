@@ -15,5 +15,20 @@ from .errors import MobcostError, OptionError, ShapeError, SpecError
 from .graph import Graph, build
 from .spec import Spec, load_spec, parse_spec
 
+
+
+def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None):  # noqa: ANN201
+    """A ``torch.nn.Module`` of ``spec`` at (α, ρ): eval mode, CPU, BN and activations as the spec implies.
+
+    Needs the ``torch`` extra; imports torch only when called.
+    """
+    from .crosscheck import require_torch
+
+    require_torch()
+    from .torchnet import graph_module
+
+    return graph_module(build(spec, alpha, rho, resolution))
+
+
 __all__ = ["Analysis", "Graph", "MobcostError", "OptionError", "Row", "ShapeError", "Spec", "SpecError",
-           "Totals", "__version__", "analyze", "build", "load_spec", "parse_spec"]
+           "Totals", "__version__", "analyze", "build", "load_spec", "parse_spec", "to_torch"]

@@ -160,6 +160,70 @@ def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec
 
 @app.command()
 @friendly
+def check(
+    spec: SpecArg = None,
+    alpha: AlphaOpt = 1.0,
+    rho: RhoOpt = None,
+    resolution: ResolutionOpt = None,
+    every: Annotated[bool, typer.Option("--all", help="Every bundled spec × α ∈ {1, .75, .5, .25} × four "
+                                        "resolutions (224…128, or the same ratios of a spec's own size).")] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich or json.")] = Format.rich,
+    output: OutputOpt = None,
+) -> None:
+    """Cross-check every layer's closed-form counts against fvcore and torch's FlopCounterMode.
+
+    Builds the network in torch (BN and activations included), counts it with fvcore (one flop per
+    multiply-add) and torch.utils.flop_counter (two per multiply-add), and compares per layer.
+    Exit status 0 only if every layer agrees exactly, 1 otherwise.
+    """
+    from .crosscheck import require_torch
+
+    require_torch()
+    ok = check_all(fmt, output) if every else check_one(load(spec), alpha, rho, resolution, fmt, output)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def check_one(spec: Spec, alpha: float, rho: float | None, resolution: int | None, fmt: Format,
+              output: Path | None) -> bool:
+    from .crosscheck import check_graph
+    from .graph import build
+    from .report import check_dict, check_table
+
+    report = check_graph(build(spec, alpha, rho, resolution))
+    if fmt == Format.json:
+        emit(json.dumps(check_dict(report), indent=2, ensure_ascii=False), output)
+    else:
+        render_rich(check_table(report), output=output)
+    return report.all_match
+
+
+def check_all(fmt: Format, output: Path | None) -> bool:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .crosscheck import check_point, grid
+    from .report import point_dict, points_table
+
+    todo = grid([load_spec(specs_dir() / f"{name}.yaml") for name in bundled_names()])
+    points = []
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("cross-checking", total=len(todo))
+        for spec, alpha, res in todo:
+            progress.update(task, description=f"{spec.name} α={alpha:g} {res}px")
+            points.append(check_point(spec, alpha, res))
+            progress.advance(task)
+    ok = all(p.report.all_match for p in points if p.report is not None)
+    if fmt == Format.json:
+        emit(json.dumps({"all_match": ok, "points": [point_dict(p) for p in points]}, indent=2,
+                        ensure_ascii=False), output)
+    else:
+        render_rich(points_table(points), output=output)
+    return ok
+
+
+@app.command()
+@friendly
 def schema(output: OutputOpt = None) -> None:
     """Print the JSON Schema of the spec format (for editor completion and validation)."""
     from .schema import spec_schema

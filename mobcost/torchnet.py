@@ -1,0 +1,136 @@
+"""Graph → a real ``torch.nn.Module`` (eval mode, CPU, explicit integer padding). Imports torch: only
+the cross-check and measurement paths import this module.
+
+Each layer becomes one submodule ``layers.n<i>`` of a :class:`GraphNet`, a ``Sequential`` of named
+parts (``conv``/``fc``, then ``bn``, then ``act``), so counters can attribute every op and parameter to
+the layer it belongs to.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .errors import OptionError
+from .formulas import REGISTRY
+from .graph import INPUT, Graph
+from .layers import Node
+
+# A torch build of a design point may allocate at most this much (fp32 weights + every activation).
+MAX_BUILD_BYTES = 4 << 30
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Concat(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=1)
+
+
+def _activation(name: str) -> list[tuple[str, nn.Module]]:
+    acts: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "relu6": nn.ReLU6}
+    return [("act", acts[name]())] if name in acts else []
+
+
+def _conv(node: Node) -> nn.Module:
+    layer = node.layer
+    conv = nn.Conv2d(node.input.c, node.out_channels, node.kernel, node.stride, node.padding,
+                     groups=node.groups, bias=layer.bias)
+    parts: list[tuple[str, nn.Module]] = [("conv", conv)]
+    if layer.bn:
+        parts.append(("bn", nn.BatchNorm2d(node.out_channels)))
+    return nn.Sequential(OrderedDict(parts + _activation(layer.act)))
+
+
+def _avgpool(node: Node) -> nn.Module:
+    if node.layer.kernel is None:
+        return nn.Sequential(OrderedDict(pool=nn.AdaptiveAvgPool2d(1)))
+    return nn.Sequential(OrderedDict(pool=nn.AvgPool2d(node.kernel, node.stride, node.padding)))
+
+
+def _maxpool(node: Node) -> nn.Module:
+    pool = nn.MaxPool2d(node.kernel, node.stride, node.padding, ceil_mode=node.layer.ceil_mode)
+    return nn.Sequential(OrderedDict(pool=pool))
+
+
+def _fc(node: Node) -> nn.Module:
+    fc = nn.Linear(node.input.numel, node.out_channels, bias=node.layer.bias)
+    return nn.Sequential(OrderedDict([("flatten", nn.Flatten()), ("fc", fc), *_activation(node.layer.act)]))
+
+
+def _add(node: Node) -> nn.Module:
+    return nn.Sequential(OrderedDict([("add", Add()), *_activation(node.layer.act)]))
+
+
+def _concat(node: Node) -> nn.Module:
+    return Concat()
+
+
+BUILDERS: dict[str, Callable[[Node], nn.Module]] = {
+    "conv": _conv, "dw": _conv, "pw": _conv, "avgpool": _avgpool, "maxpool": _maxpool, "fc": _fc,
+    "add": _add, "concat": _concat,
+}
+
+
+class GraphNet(nn.Module):
+    """Runs the layers in execution order, feeding each the outputs it names."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__()
+        self.network = graph.spec.name
+        self.layers = nn.ModuleDict({module_key(i): BUILDERS[n.type](n) for i, n in enumerate(graph.nodes)})
+        names = [n.name for n in graph.nodes]
+        self.sources: list[list[int]] = []  # for each layer, the indices of its inputs (-1: network input)
+        for i, node in enumerate(graph.nodes):
+            refs = node.layer.inputs or ((names[i - 1],) if i else (INPUT,))
+            self.sources.append([-1 if r == INPUT else names.index(r) for r in refs])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs: list[torch.Tensor] = []
+        for module, sources in zip(self.layers.values(), self.sources, strict=True):
+            inputs = [x if s < 0 else outputs[s] for s in sources]
+            if len(inputs) == 1 and not isinstance(module, Concat):
+                outputs.append(module(inputs[0]))
+            elif isinstance(module, Concat):
+                outputs.append(module(*inputs))
+            else:  # add: the Sequential's first part takes every input
+                out = module[0](*inputs)
+                for part in list(module)[1:]:
+                    out = part(out)
+                outputs.append(out)
+        return outputs[-1]
+
+
+def module_key(index: int) -> str:
+    return f"n{index}"
+
+
+def build_bytes(graph: Graph) -> int:
+    """fp32 bytes a build would hold at once, at most: every weight and every activation."""
+    weights = sum(REGISTRY[n.type].params(n) + REGISTRY[n.type].bn_params(n) for n in graph.nodes)
+    activations = graph.input.numel + sum(n.output.numel for n in graph.nodes)
+    return 4 * (weights + activations)
+
+
+def graph_module(graph: Graph) -> GraphNet:
+    """The torch module of a graph, in eval mode on the CPU, refusing builds over ``MAX_BUILD_BYTES``."""
+    need = build_bytes(graph)
+    if need > MAX_BUILD_BYTES:
+        raise OptionError(f"a torch build of {graph.spec.name} at α={graph.alpha:g}, {graph.resolution}px would "
+                          f"need {need / 2**30:.1f} GiB (limit {MAX_BUILD_BYTES / 2**30:.0f} GiB)",
+                          file=graph.spec.file)
+    with torch.no_grad():
+        return GraphNet(graph).eval()
+
+
+def sample_input(graph: Graph) -> torch.Tensor:
+    return torch.zeros(1, graph.spec.channels, graph.resolution, graph.resolution)

@@ -1,0 +1,175 @@
+"""Closed form == fvcore == FlopCounterMode, on mobcost's torch build and on independently written models."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from mobcost.analysis import analyze
+from mobcost.cli import app
+from mobcost.formulas import REGISTRY
+from mobcost.graph import build
+from mobcost.spec import load_spec, parse_spec
+
+from .conftest import SPECS
+
+torch = pytest.importorskip("torch")
+fvcore_nn = pytest.importorskip("fvcore.nn")
+nn = torch.nn
+
+
+def seed_mobilenet_v1(alpha: float = 1.0) -> nn.Module:
+    """The seed's PyTorch MobileNetV1 (shared/seeds/000), written out by hand, with a width multiplier."""
+
+    def c(n: int) -> int:
+        return int(alpha * n)
+
+    def conv_bn(inp: int, oup: int, stride: int) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(inp, oup, 3, stride, 1, bias=False), nn.BatchNorm2d(oup), nn.ReLU())
+
+    def conv_dw(inp: int, oup: int, stride: int) -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(inp, inp, 3, stride, 1, groups=inp, bias=False), nn.BatchNorm2d(inp), nn.ReLU(),
+            nn.Conv2d(inp, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup), nn.ReLU())
+
+    plan = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2),
+            *[(512, 512, 1)] * 5, (512, 1024, 2), (1024, 1024, 1)]
+    return nn.Sequential(conv_bn(3, c(32), 2), *(conv_dw(c(m), c(n), s) for m, n, s in plan),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c(1024), 1000)).eval()
+
+
+def fvcore_conv_linear(model: nn.Module, size: int) -> tuple[int, int]:
+    x = torch.zeros(1, 3, size, size)
+    analysis = fvcore_nn.FlopCountAnalysis(model, x)
+    analysis.unsupported_ops_warnings(False)
+    ops = analysis.by_operator()
+    params = sum(p.numel() for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear) for p in m.parameters())
+    return ops["conv"] + ops["linear"], params
+
+
+@pytest.mark.parametrize(("alpha", "size"), [(1.0, 224), (0.75, 160), (0.25, 128)])
+def test_check_equals_independent_model(alpha: float, size: int) -> None:
+    result = CliRunner().invoke(app, ["check", "--alpha", str(alpha), "--resolution", str(size), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["all_match"] is True
+    independent = fvcore_conv_linear(seed_mobilenet_v1(alpha), size)
+    assert (doc["fvcore"]["mult_adds"], doc["fvcore"]["params"]) == independent
+    assert doc["flop_counter"]["mult_adds"] == independent[0]
+    if (alpha, size) == (1.0, 224):
+        assert independent == (568_740_352, 4_210_088)  # the figures the issue states
+
+
+def test_check_reports_what_fvcore_leaves_out() -> None:
+    result = CliRunner().invoke(app, ["check", "--format", "json"])
+    doc = json.loads(result.stdout)
+    first = doc["layers"][0]
+    # BN on conv1's 32×112×112 output: fvcore counts 2 flops per element: 2·401,408 = 802,816
+    assert first["fvcore_uncounted"] == {"batch_norm": 802_816}
+    assert first["bn_params"] == first["fvcore_bn_params"] == 64
+
+
+def test_every_layer_type_can_be_built() -> None:
+    from mobcost.torchnet import BUILDERS
+
+    assert set(BUILDERS) == set(REGISTRY)
+
+
+def test_refuses_oversized_build() -> None:
+    # 64·20000·20000 fp32 activations = 102 GB: refused before anything is allocated.
+    from mobcost.errors import OptionError
+    from mobcost.torchnet import graph_module
+
+    spec = parse_spec("input: {channels: 3, size: 20000}\nlayers: [{type: conv, out: 64}]")
+    with pytest.raises(OptionError, match="would need .* GiB"):
+        graph_module(build(spec))
+
+
+def test_missing_extra_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fvcore", None)  # makes `import fvcore` raise ImportError
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 2
+    assert "pip install" in result.stderr and "mobcost[torch]" in result.stderr
+
+
+def test_mismatch_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check must be able to fail: break the closed form for depthwise layers and expect exit 1.
+    monkeypatch.setattr(type(REGISTRY["dw"]), "mult_adds", lambda self, node: 1)
+    result = CliRunner().invoke(app, ["check", "--format", "json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["all_match"] is False
+    assert {x["name"] for x in doc["layers"] if not x["match"]} == {f"dw{i}" for i in range(2, 27, 2)}
+
+
+# --- property test: random valid specs in the core format ----------------------------------------
+
+LAYER = st.one_of(
+    st.fixed_dictionaries({"type": st.just("conv"), "out": st.integers(1, 24), "kernel": st.sampled_from([1, 3, 5]),
+                           "stride": st.integers(1, 2), "groups": st.sampled_from([1, 2, 4]),
+                           "bias": st.booleans()}),
+    st.fixed_dictionaries({"type": st.just("dw"), "kernel": st.sampled_from([3, 5]), "stride": st.integers(1, 2)}),
+    st.fixed_dictionaries({"type": st.just("pw"), "out": st.integers(1, 24)}),
+    st.fixed_dictionaries({"type": st.just("dwsep"), "out": st.integers(1, 24), "stride": st.integers(1, 2)}),
+    st.fixed_dictionaries({"type": st.just("maxpool"), "kernel": st.sampled_from([2, 3]),
+                           "stride": st.integers(1, 2), "ceil_mode": st.booleans()}),
+    st.fixed_dictionaries({"type": st.just("avgpool"), "kernel": st.just(2)}),
+)
+
+
+def render(layer: dict) -> str:
+    return "{" + ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in layer.items()) + "}"
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> tuple[str, float]:
+    body = draw(st.lists(LAYER, min_size=1, max_size=6))
+    lines = []
+    for layer in body:
+        if layer["type"] == "conv" and layer["groups"] > 1:
+            layer["out"] = layer["groups"] * max(1, layer["out"] // layer["groups"])
+        if draw(st.integers(0, 4)) == 0:
+            lines.append(f"  - {{repeat: {draw(st.integers(1, 3))}, layers: [{render(layer)}]}}")
+        else:
+            lines.append(f"  - {render(layer)}")
+    if draw(st.booleans()):
+        lines.append("  - {type: avgpool}")
+    lines.append(f"  - {{type: fc, out: {draw(st.integers(1, 20))}, scale: false}}")
+    channels = draw(st.sampled_from([4, 8, 12]))
+    size = draw(st.integers(16, 48))
+    alpha = draw(st.sampled_from([1.0, 0.75, 0.5, 0.3]))
+    return f"input: {{channels: {channels}, size: {size}}}\nlayers:\n" + "\n".join(lines) + "\n", alpha
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(case=specs())
+def test_property_closed_form_equals_both_counters(case: tuple[str, float]) -> None:
+    from mobcost.crosscheck import check_graph
+    from mobcost.errors import ShapeError
+
+    text, alpha = case
+    spec = parse_spec(text)
+    try:
+        graph = build(spec, alpha)
+    except ShapeError:
+        reject()  # the random layers shrank the map to nothing or α broke a group: not a valid network
+    report = check_graph(graph)
+    for layer in report.layers:
+        assert layer.mult_adds == layer.fvcore_mult_adds, (text, layer)
+        assert 2 * layer.mult_adds == layer.flop_counter_flops, (text, layer)
+        assert layer.params == layer.fvcore_params and layer.bn_params == layer.fvcore_bn_params, (text, layer)
+    assert report.all_match
+
+
+def test_all_bundled_specs_check_at_default_point() -> None:
+    from mobcost.crosscheck import check_graph
+
+    for path in sorted(SPECS.glob("*.yaml")):
+        report = check_graph(build(load_spec(path)))
+        assert report.all_match, path
+        assert report.fvcore_totals()["mult_adds"] == analyze(load_spec(path)).totals.mult_adds
