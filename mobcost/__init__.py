@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
 from .analysis import Analysis, Row, Totals, analyze
@@ -15,9 +17,12 @@ from .errors import MobcostError, OptionError, ShapeError, SpecError
 from .graph import Graph, build
 from .spec import Spec, load_spec, parse_spec
 
+if TYPE_CHECKING:
+    from torch.nn import Module
 
 
-def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None):  # noqa: ANN201
+
+def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None) -> Module:
     """A ``torch.nn.Module`` of ``spec`` at (α, ρ): eval mode, CPU, BN and activations as the spec implies.
 
     Needs the ``torch`` extra; imports torch only when called.

@@ -86,7 +86,7 @@ def test_refuses_oversized_build() -> None:
     from mobcost.torchnet import graph_module
 
     spec = parse_spec("input: {channels: 3, size: 20000}\nlayers: [{type: conv, out: 64}]")
-    with pytest.raises(OptionError, match="would need .* GiB"):
+    with pytest.raises(OptionError, match=r"would need .* GiB"):
         graph_module(build(spec))
 
 
