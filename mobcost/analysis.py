@@ -14,6 +14,23 @@ COSTS = ("mult_adds", "params", "bn_params", "memory_access")
 
 
 @dataclass(frozen=True)
+class Convention:
+    """How published figures count, when they differ from the default (the paper's own convention).
+
+    ``fc_bias``: FC biases count as parameters (the paper's Table 2 leaves them out).
+    ``bn_in_params``: BatchNorm's γ, β count as parameters (Keras and torchvision summaries do).
+    ``fc_mult_adds``: FC layers count in Mult-Adds (VGG16's "15300 M" is its convolutions alone).
+    """
+
+    fc_bias: bool = True
+    bn_in_params: bool = False
+    fc_mult_adds: bool = True
+
+
+DEFAULT = Convention()
+
+
+@dataclass(frozen=True)
 class Row:
     """Closed-form costs of one layer, exact integers in elements."""
 
@@ -70,20 +87,66 @@ class Analysis:
         return tuple(Group(cat, n, t) for cat, (n, t) in ordered)
 
 
-def cost_row(node: Node) -> Row:
+def cost_row(node: Node, convention: Convention = DEFAULT) -> Row:
     kind = REGISTRY[node.type]
-    return Row(node, kind.category(node), kind.filter_shape(node), kind.mult_adds(node),
-               kind.params(node), kind.bn_params(node), kind.memory_access(node))
+    is_fc = node.type == "fc"
+    params = kind.weights(node) + (kind.biases(node) if convention.fc_bias or not is_fc else 0)
+    if convention.bn_in_params:
+        params += kind.bn_params(node)
+    mult_adds = kind.mult_adds(node) if convention.fc_mult_adds or not is_fc else 0
+    return Row(node, kind.category(node), kind.filter_shape(node), mult_adds, params, kind.bn_params(node),
+               kind.memory_access(node))
 
 
-def analyze_graph(graph: Graph) -> Analysis:
-    rows = tuple(cost_row(node) for node in graph.nodes)
+def analyze_graph(graph: Graph, convention: Convention = DEFAULT) -> Analysis:
+    rows = tuple(cost_row(node, convention) for node in graph.nodes)
     totals = Totals()
     for row in rows:
         totals += row
     return Analysis(graph, rows, totals)
 
 
-def analyze(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None) -> Analysis:
+def analyze(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None,
+            convention: Convention = DEFAULT) -> Analysis:
     """Closed-form costs of ``spec`` at width α and resolution ρ (or an explicit input size)."""
-    return analyze_graph(build(spec, alpha, rho, resolution))
+    return analyze_graph(build(spec, alpha, rho, resolution), convention)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One cumulative row of the paper's Table 3."""
+
+    label: str
+    mult_adds: int
+    params: int
+
+
+def shrink_steps(spec: Spec, alpha: float, rho: float | None = None, resolution: int | None = None,
+                 *, thin_input: bool = False) -> tuple[Step, ...]:
+    """Table 3's cumulative rows: Convolution → Depthwise Separable → α → ρ.
+
+    ``thin_input`` applies α to the spec's input channels too, as for an internal layer like Table 3's
+    example (eq. 6's αM); a whole network's image channels never thin.
+    """
+    from dataclasses import replace
+
+    from .graph import scale_channels
+    from .variants import densify
+
+    def at(s: Spec, a: float, **size: float | int | None) -> Totals:
+        if thin_input and a != 1.0:
+            s = replace(s, channels=scale_channels(s.channels, a))
+        return analyze(s, a, **size).totals  # type: ignore[arg-type]
+
+    steps = [("Convolution", at(densify(spec), 1.0)), ("Depthwise Separable Conv", at(spec, 1.0)),
+             (f"α = {alpha:g}", at(spec, alpha))]
+    final = at(spec, alpha, rho=rho, resolution=resolution)
+    rho_label = f"ρ = {rho:g}" if rho is not None else f"resolution {final_size(spec, rho, resolution)}"
+    steps.append((rho_label, final))
+    return tuple(Step(label, t.mult_adds, t.params) for label, t in steps)
+
+
+def final_size(spec: Spec, rho: float | None, resolution: int | None) -> int:
+    from .graph import resolve_resolution
+
+    return resolve_resolution(spec.size, rho, resolution)[0]

@@ -12,10 +12,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from . import __version__
-from .analysis import Analysis, analyze
+from .analysis import Analysis, Convention, analyze
 from .bundled import bundled_names, resolve_spec_path, specs_dir
-from .errors import MobcostError
-from .report import By, Dtype, Format, analysis_dict, human, layer_table, type_table
+from .errors import MobcostError, OptionError
+from .report import By, Dtype, Format, Section, analysis_dict, human, layer_table, step_dicts, type_table
 from .spec import Spec, load_spec
 
 app = typer.Typer(
@@ -108,16 +108,65 @@ def table(
     = By.layer,
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Also show bytes for this element type.",
                                                 show_default=False)] = None,
+    sections: Annotated[list[Section] | None, typer.Option(
+        "--section", "-s", help="Rich view: which sections to show (repeatable). Default: layers, types "
+        "(Table 2) and shrink (Table 3); with --by type, types only.", show_default=False)] = None,
+    classes: Annotated[int | None, typer.Option("--classes", help="Classifier width (the last layer with "
+                                                "`out`): e.g. 1001, or 120 for Stanford Dogs.",
+                                                show_default=False)] = None,
+    fc_bias: Annotated[bool, typer.Option("--fc-bias/--no-fc-bias", help="Count FC biases as parameters "
+                                          "(the paper's Table 2 does not).")] = True,
+    bn_in_params: Annotated[bool, typer.Option("--bn-in-params", help="Count BatchNorm γ, β as parameters "
+                                               "(as torchvision and Keras summaries do).")] = False,
     output: OutputOpt = None,
 ) -> None:
-    """Per-layer Mult-Adds, parameters and memory access of a network at width α and resolution ρ."""
-    a = analyze(load(spec), alpha, rho, resolution)
+    """Mult-Adds, parameters and memory access of a network at width α and resolution ρ.
+
+    The rich view shows the per-layer table (the paper's Table 1 columns plus costs), the per-type
+    view (Table 2) and the shrinking steps (Table 3) for the given α and ρ.
+    """
+    s = load(spec)
+    if classes is not None:
+        from .variants import with_classes
+
+        s = with_classes(s, classes)
+    a = analyze(s, alpha, rho, resolution, Convention(fc_bias=fc_bias, bn_in_params=bn_in_params))
     if fmt == Format.rich:
-        render_rich(type_table(a, dtype) if by == By.type else layer_table(a, dtype), output=output)
+        chosen = sections or ([Section.types] if by == By.type else list(Section))
+        render_rich(*rich_sections(a, chosen, dtype, rho, resolution), output=output)
     elif fmt == Format.json:
-        emit(json.dumps(analysis_dict(a, by, dtype or Dtype.fp32), indent=2, ensure_ascii=False), output)
+        doc = analysis_dict(a, by, dtype or Dtype.fp32)
+        example, network = shrink_views(a, rho, resolution)
+        doc["table3"] = {"example_layer": step_dicts(example), "network": step_dicts(network)}
+        emit(json.dumps(doc, indent=2, ensure_ascii=False), output)
     else:
         emit(render_frame(a, fmt, by, dtype or Dtype.fp32), output)
+
+
+def shrink_views(a: Analysis, rho: float | None, resolution: int | None) -> tuple[Any, Any]:
+    from .analysis import shrink_steps
+    from .bundled import specs_dir
+
+    example = load_spec(specs_dir() / "table3_separable.yaml")
+    if resolution is not None:  # the example layer's 14×14 map scales like the network's input
+        rho, resolution = resolution / a.graph.spec.size, None
+    return (shrink_steps(example, a.graph.alpha, rho, thin_input=True),
+            shrink_steps(a.graph.spec, a.graph.alpha, rho, resolution))
+
+
+def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: float | None,
+                  resolution: int | None) -> list[Any]:
+    from .report import shrink_table
+
+    out: list[Any] = []
+    for section in dict.fromkeys(chosen):
+        if section == Section.layers:
+            out.append(layer_table(a, dtype))
+        elif section == Section.types:
+            out.append(type_table(a, dtype))
+        else:
+            out.append(shrink_table(*shrink_views(a, rho, resolution), a.network))
+    return out
 
 
 @app.command()
@@ -156,6 +205,41 @@ def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec
     a = analyze(s, alpha, rho, resolution)
     print(f"ok: {s.file}: {s.name}, {len(s.layers)} layers, {a.totals.mult_adds:,} Mult-Adds, "
           f"{a.totals.params:,} params at α={alpha:g}, {a.graph.resolution}×{a.graph.resolution}")
+
+
+@app.command()
+@friendly
+def paper(
+    tables: Annotated[list[str] | None, typer.Argument(help="Table numbers (1–10); default: all.",
+                                                       show_default=False)] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich, json, csv or markdown.")] = Format.rich,
+    output: OutputOpt = None,
+) -> None:
+    """Regenerate the MobileNets paper's Tables 1–10 from specs, side by side with the published figures.
+
+    Every figure is `match` (equal at the paper's printed precision, rounded or truncated) or `differs`,
+    with a one-line explanation.
+    """
+    from .paper import TABLES, figures
+    from .report import figure_dict, paper_summary, paper_tables
+
+    wanted = [t.lower().removeprefix("table").strip() for t in tables or []]
+    for t in wanted:
+        if t not in TABLES:
+            raise OptionError(f"no table {t!r}; the paper's resource tables are 1–10", where="TABLE")
+    figs = figures(wanted or None)
+    if fmt == Format.json:
+        emit(json.dumps({"rows": [figure_dict(f) for f in figs]}, indent=2, ensure_ascii=False), output)
+    elif fmt in (Format.csv, Format.markdown, Format.latex):
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records([figure_dict(f) for f in figs])
+        text = {Format.csv: lambda: frame.to_csv(index=False, lineterminator="\n"),
+                Format.markdown: lambda: frame.to_markdown(index=False, missingval="") + "\n",
+                Format.latex: lambda: frame.to_latex(index=False, na_rep="")}[fmt]()
+        emit(text, output)
+    else:
+        render_rich(*paper_tables(figs), paper_summary(figs), output=output)
 
 
 @app.command()

@@ -76,20 +76,35 @@ def build(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: 
     shapes: dict[str, Shape] = {INPUT: Shape(spec.channels, size, size)}
     positions = {layer.name: i for i, layer in enumerate(spec.layers)}
     nodes: list[Node] = []
-    previous = INPUT
     for i, layer in enumerate(spec.layers):
-        inputs = tuple(shapes[n] for n in _input_names(spec, layer, i, previous, positions))
-        node = _place(spec, layer, inputs, alpha)
+        refs = input_names(spec, i)
+        _check_refs(spec, layer, i, refs, positions)
+        node = _place(spec, layer, tuple(shapes[n] for n in refs), alpha)
         shapes[layer.name] = node.output
         nodes.append(node)
-        previous = layer.name
     return Graph(spec, alpha, rho_value, size, tuple(nodes))
 
 
-def _input_names(spec: Spec, layer: Layer, index: int, previous: str, positions: dict[str, int]) -> tuple[str, ...]:
+def input_names(spec: Spec, index: int) -> tuple[str, ...]:
+    """The names of the layers (or ``input``) that layer ``index`` reads, offsets resolved."""
+    layer = spec.layers[index]
     if not layer.inputs:
-        return (previous,)
+        return (spec.layers[index - 1].name if index else INPUT,)
+    names = []
     for ref in layer.inputs:
+        if isinstance(ref, int):
+            target = index + ref
+            if target < -1:
+                raise _located(ShapeError(f"offset {ref} reaches before the network input"), spec, layer,
+                               f"{layer.where}.from")
+            names.append(spec.layers[target].name if target >= 0 else INPUT)
+        else:
+            names.append(ref)
+    return tuple(names)
+
+
+def _check_refs(spec: Spec, layer: Layer, index: int, refs: tuple[str, ...], positions: dict[str, int]) -> None:
+    for ref in refs:
         if ref == INPUT:
             continue
         where = f"{layer.where}.from"
@@ -100,7 +115,6 @@ def _input_names(spec: Spec, layer: Layer, index: int, previous: str, positions:
         if positions[ref] > index:
             raise _located(ShapeError(f"layer {ref!r} comes later; inputs must come before (no cycles)"),
                            spec, layer, where)
-    return layer.inputs
 
 
 def _place(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: float) -> Node:

@@ -47,7 +47,7 @@ class Layer:
     act: str = "none"
     scale: bool = True
     ceil_mode: bool = False
-    inputs: tuple[str, ...] = ()
+    inputs: tuple[str | int, ...] = ()  # names, or negative offsets (-1: the previous layer)
 
 
 @dataclass(frozen=True)

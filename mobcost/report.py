@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 from rich.table import Table
 
-from .analysis import DTYPE_BYTES, Analysis, Group, Row, Totals
+from .analysis import DTYPE_BYTES, Analysis, Group, Row, Step, Totals
+from .layers import Shape
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .crosscheck import CheckReport, Point
+    from .paper import Figure
 
 
 class Format(StrEnum):
@@ -31,6 +33,12 @@ class Format(StrEnum):
 class By(StrEnum):
     layer = "layer"
     type = "type"
+
+
+class Section(StrEnum):
+    layers = "layers"
+    types = "types"
+    shrink = "shrink"
 
 
 class Dtype(StrEnum):
@@ -81,11 +89,18 @@ def layer_table(a: Analysis, dtype: Dtype | None = None) -> Table:
         table.add_column(header, justify="right", no_wrap=True)
     for row in a.rows:
         node = row.node
-        table.add_row(row.name, _type_label(row), row.filter_shape, " + ".join(str(x) for x in node.inputs),
+        table.add_row(row.name, _type_label(row), row.filter_shape, _input_sizes(node.inputs),
                       *_cost_cells(row, a.totals, dtype))
     table.add_section()
     table.add_row("Total", "", "", "", *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
     return table
+
+
+def _input_sizes(inputs: tuple[Shape, ...]) -> str:
+    """H×W×C, or H×W×(C1+C2+…) for a join of equal-sized maps."""
+    if len(inputs) == 1 or len({(x.h, x.w) for x in inputs}) > 1:
+        return " + ".join(str(x) for x in inputs)
+    return f"{inputs[0].h}×{inputs[0].w}×({'+'.join(str(x.c) for x in inputs)})"
 
 
 def type_table(a: Analysis, dtype: Dtype | None = None) -> Table:
@@ -101,6 +116,32 @@ def type_table(a: Analysis, dtype: Dtype | None = None) -> Table:
     table.add_section()
     table.add_row("Total", str(len(a.rows)), *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
     return table
+
+
+def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str) -> Table:
+    """The paper's Table 3: cumulative effect of each shrinking step, for its example layer and the network."""
+    table = Table(title="Resource use as each shrinking step is added (the paper's Table 3, cumulative)",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left",
+                  caption="Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
+                          "Convolution row of the network: each dw + pw pair as one full convolution.",
+                  caption_justify="left")
+    table.add_column("Layer / Modification", no_wrap=True)
+    for header in ("Example M-Adds", "Example Params", f"{name} M-Adds", f"{name} Params"):
+        table.add_column(header, justify="right", overflow="fold")
+    for e, n in zip(example, network, strict=True):
+        table.add_row(n.label, _millions(e.mult_adds), _millions(e.params), _millions(n.mult_adds),
+                      _millions(n.params))
+    return table
+
+
+def _millions(n: int) -> str:
+    """Three significant figures, as the paper prints Table 3 (462, 52.3, 0.27), without exponents."""
+    m = n / 1e6
+    return f"{m:,.0f} M" if m >= 100 else f"{m:.3g} M"
+
+
+def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [{"label": s.label, "mult_adds": s.mult_adds, "params": s.params} for s in steps]
 
 
 def _table(heading: str, totals: Totals, dtype: Dtype | None) -> Table:
@@ -277,3 +318,48 @@ def points_table(points: list[Point]) -> Table:
                       f"{d['flop_counter_mult_adds']:,}", f"{d['params']:,}", f"{d['fvcore_params']:,}",
                       "[green]✓[/]" if d["all_match"] else "[bold red]✗[/]")
     return table
+
+
+# --- paper --------------------------------------------------------------------------------------
+
+
+def figure_dict(f: Figure) -> dict[str, Any]:
+    return {"table": f.table, "row": f.row, "metric": f.metric, "paper": f.paper, "computed": f.computed,
+            "unit": f.unit, "status": f.status, "note": f.note,
+            "difference": None if f.difference is None else round(f.difference, 6)}
+
+
+def _value(x: float | str, decimals: int) -> str:
+    if isinstance(x, str):
+        return x
+    return f"{x:,.{max(decimals, 0) + 2}f}".rstrip("0").rstrip(".") if isinstance(x, float) else f"{x:,}"
+
+
+def paper_tables(figs: list[Figure]) -> list[Table]:
+    """One rich table per paper table: published beside computed, with status and explanation."""
+    tables: list[Table] = []
+    for number in dict.fromkeys(f.table for f in figs):
+        rows = [f for f in figs if f.table == number]
+        t = Table(title=f"Table {number}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  title_justify="left")
+        t.add_column("Row", overflow="fold", max_width=26)
+        t.add_column("Metric", no_wrap=True)
+        for header in ("Paper", "Computed", "Δ"):
+            t.add_column(header, justify="right", no_wrap=True)
+        t.add_column("Status", no_wrap=True)
+        t.add_column("Note", overflow="fold", ratio=1)
+        for f in rows:
+            unit = f" {f.unit}" if f.unit in ("M", "%") else ""
+            diff = "" if f.difference is None else f"{f.difference:+,.2f}"
+            status = "[green]match[/]" if f.status == "match" else "[yellow]differs[/]"
+            paper, computed = _value(f.paper, f.decimals), _value(f.computed, f.decimals)
+            t.add_row(f.row, f.metric, f"{paper}{unit}", f"{computed}{unit}", diff, status, f.note)
+        tables.append(t)
+    return tables
+
+
+def paper_summary(figs: list[Figure]) -> str:
+    differs = [f for f in figs if f.status == "differs"]
+    unexplained = [f for f in differs if f.note == "unexplained"]
+    return (f"{len(figs)} published figures: {len(figs) - len(differs)} match at the paper's printed precision, "
+            f"{len(differs)} differ ({len(differs) - len(unexplained)} explained).")

@@ -14,7 +14,8 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "bool": {"type": "boolean"},
     "act": {"enum": list(ACTIVATIONS)},
 }
-REFS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+REF = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "maximum": -1}]}
+REFS = {"oneOf": [REF, {"type": "array", "items": REF, "minItems": 1}]}
 
 
 def spec_schema() -> dict[str, Any]:
@@ -38,6 +39,7 @@ def spec_schema() -> dict[str, Any]:
             "source": {"type": "string"},
             "input": {"type": "object", "required": ["channels", "size"], "additionalProperties": False,
                       "properties": {"channels": KIND_SCHEMAS["posint"], "size": KIND_SCHEMAS["posint"]}},
+            "defaults": _defaults(),
             "layers": {"$ref": "#/$defs/layers"},
         },
         "$defs": {"layers": layer_list, "repeat": repeat, **dict(sorted(kinds.items()))},
@@ -53,3 +55,10 @@ def _layer_schema(name: str, keys: Mapping[str, Key], doc: str) -> dict[str, Any
     required = ["type", *(k for k, s in keys.items() if s.required)]
     return {"type": "object", "description": doc, "required": required, "additionalProperties": False,
             "properties": props}
+
+
+def _defaults() -> dict[str, Any]:
+    accepted = {k: spec for kind in REGISTRY.values() for k, spec in kind.keys.items() if not spec.required}
+    return {"type": "object", "additionalProperties": False,
+            "description": "values for every layer whose type takes the key, unless the layer sets it",
+            "properties": {k: dict(KIND_SCHEMAS[spec.kind]) for k, spec in sorted(accepted.items())}}

@@ -46,7 +46,7 @@ DWSEP_KEYS: Mapping[str, Key] = {
     "scale": Key("bool", True),
 }
 COMMON_KEYS = ("type", "name", "from")
-TOP_KEYS = ("name", "input", "layers", "description", "source")
+TOP_KEYS = ("name", "input", "layers", "defaults", "description", "source")
 BASE_TAG = "tag:yaml.org,2002:"
 SCALAR_TAGS = {BASE_TAG + t for t in ("null", "bool", "int", "float", "str")}
 
@@ -71,6 +71,7 @@ class _Doc:
     file: str
     marks: dict[str, tuple[int, int]] = field(default_factory=dict)
     visited: int = 0
+    defaults: dict[str, Any] = field(default_factory=dict)  # the spec's `defaults:` for every layer
 
     def error(self, where: str, message: str) -> SpecError:
         line, col = self._mark(where)
@@ -217,12 +218,25 @@ def _decode_spec(value: Any, doc: _Doc, default_name: str) -> Spec:
     _check_keys(inp, ("channels", "size"), "input", doc)
     channels = _field(inp, "channels", Key("posint", required=True), "input", doc)
     size = _field(inp, "size", Key("posint", required=True), "input", doc)
+    doc.defaults = _decode_defaults(value.get("defaults", {}), doc)
     layers = _decode_list(value["layers"], "layers", doc, budget=[MAX_LAYERS])
     if not layers:
         raise doc.error("layers", "the network has no layers")
     layers = _name_layers(layers, doc)
     return Spec(name, channels, size, tuple(layers), doc.file,
                 _text(value, "description", "", doc), _text(value, "source", "", doc))
+
+
+def _decode_defaults(value: Any, doc: _Doc) -> dict[str, Any]:
+    """``defaults: {bias: true, bn: false}``: values for every layer whose type takes that key."""
+    if not isinstance(value, dict):
+        raise doc.error("defaults", f"must be a mapping like {{bias: true, bn: false}}, got {_kind(value)}")
+    accepted = {k: spec for kind in REGISTRY.values() for k, spec in kind.keys.items()}
+    for key in value:
+        if key not in accepted or accepted[key].required:
+            allowed = ", ".join(sorted(k for k, s in accepted.items() if not s.required))
+            raise doc.error(f"defaults.{key}", f"unknown key {key!r}; allowed: {allowed}")
+    return {k: _field(value, k, accepted[k], "defaults", doc) for k in value}
 
 
 def _decode_list(items: Any, path: str, doc: _Doc, budget: list[int]) -> list[Layer]:
@@ -269,7 +283,8 @@ def _decode_layer(item: Any, where: str, doc: _Doc) -> list[Layer]:
         raise doc.error(f"{where}.type", f"unknown layer type {kind!r}; known: {', '.join(known)}")
     keys = DWSEP_KEYS if kind == "dwsep" else REGISTRY[kind].keys
     _check_keys(item, (*COMMON_KEYS, *keys), where, doc)
-    values = {k: _field(item, k, spec, where, doc) for k, spec in keys.items()}
+    values = {k: _field(item, k, spec, where, doc) if k in item or k not in doc.defaults else doc.defaults[k]
+              for k, spec in keys.items()}
     common = {
         "name": _text(item, "name", "", doc, where),
         "where": where,
@@ -299,13 +314,17 @@ def _check_arity(kind: str, inputs: tuple[str, ...], where: str, doc: _Doc) -> N
         raise doc.error(f"{where}.from", f"{kind} takes one input, got {len(inputs)}")
 
 
-def _refs(item: dict[str, Any], where: str, doc: _Doc) -> tuple[str, ...]:
+def _refs(item: dict[str, Any], where: str, doc: _Doc) -> tuple[str | int, ...]:
+    """``from``: layer names, or negative offsets counted back through the expanded layers (-1: previous)."""
     if "from" not in item:
         return ()
     refs = item["from"]
-    refs = [refs] if isinstance(refs, str) else refs
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
-        raise doc.error(f"{where}.from", "must be a layer name or a list of layer names")
+    refs = [refs] if isinstance(refs, str | int) and not isinstance(refs, bool) else refs
+    valid = isinstance(refs, list) and refs and all(
+        (isinstance(r, str) and r) or (type(r) is int and r < 0) for r in refs)
+    if not valid:
+        raise doc.error(f"{where}.from", "must be a layer name, a negative offset (-1: the previous layer), "
+                        "or a list of them")
     return tuple(refs)
 
 

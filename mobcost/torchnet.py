@@ -16,7 +16,7 @@ from torch import nn
 
 from .errors import OptionError
 from .formulas import REGISTRY
-from .graph import INPUT, Graph
+from .graph import INPUT, Graph, input_names
 from .layers import Node
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
@@ -88,11 +88,10 @@ class GraphNet(nn.Module):
         super().__init__()
         self.network = graph.spec.name
         self.layers = nn.ModuleDict({module_key(i): BUILDERS[n.type](n) for i, n in enumerate(graph.nodes)})
-        names = [n.name for n in graph.nodes]
-        self.sources: list[list[int]] = []  # for each layer, the indices of its inputs (-1: network input)
-        for i, node in enumerate(graph.nodes):
-            refs = node.layer.inputs or ((names[i - 1],) if i else (INPUT,))
-            self.sources.append([-1 if r == INPUT else names.index(r) for r in refs])
+        index = {n.name: i for i, n in enumerate(graph.nodes)}
+        # for each layer, the indices of its inputs (-1: the network input)
+        self.sources = [[index.get(r, -1) if r != INPUT else -1 for r in input_names(graph.spec, i)]
+                        for i in range(len(graph.nodes))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs: list[torch.Tensor] = []
