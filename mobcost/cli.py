@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -15,8 +18,11 @@ from . import __version__
 from .analysis import Analysis, Convention, analyze
 from .bundled import bundled_names, resolve_spec_path, specs_dir
 from .errors import MobcostError, OptionError
+from .graph import check_multiplier
+from .hardware import load_hardware
 from .report import By, Dtype, Format, Section, analysis_dict, human, layer_table, step_dicts, type_table
 from .spec import Spec, load_spec
+from .units import parse_si
 
 app = typer.Typer(
     help="Closed-form cost model and architecture explorer for efficient CNNs (MobileNets, Howard et al. 2017).",
@@ -240,6 +246,120 @@ def paper(
         emit(text, output)
     else:
         render_rich(*paper_tables(figs), paper_summary(figs), output=output)
+
+
+class ParetoCost(StrEnum):
+    mult_adds = "mult_adds"
+    latency = "latency"
+    params = "params"
+    peak_activation = "peak_activation"
+
+
+@app.command()
+@friendly
+def sweep(
+    spec: SpecArg = None,
+    alpha: Annotated[str, typer.Option("--alpha", "-a", help="α values: START:STOP:STEP (inclusive) or a comma "
+                                       "list.")] = "0.25:1.0:0.25",
+    resolution: Annotated[str, typer.Option("--resolution", "-R", help="Input sizes: START:STOP:STEP or a "
+                                            "comma list.")] = "128:224:32",
+    hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Hardware profile: a bundled name "
+                                                 "(cortex_m7, rpi4, pixel1, edgetpu) or a YAML file. Adds "
+                                                 "latency and its memory budgets.", show_default=False)] = None,
+    dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type for bytes (default: the "
+                                                "profile's, else fp32).", show_default=False)] = None,
+    max_mult_adds: Annotated[str | None, typer.Option(help="Budget, e.g. 150M.", show_default=False)] = None,
+    max_params: Annotated[str | None, typer.Option(help="Budget, e.g. 1.5M.", show_default=False)] = None,
+    max_weight_bytes: Annotated[str | None, typer.Option(help="Budget, e.g. 1MB or 1MiB.",
+                                                         show_default=False)] = None,
+    max_peak_activation: Annotated[str | None, typer.Option(help="Budget in bytes, e.g. 320KiB.",
+                                                            show_default=False)] = None,
+    max_latency_ms: Annotated[float | None, typer.Option(help="Budget (needs --hardware).",
+                                                         show_default=False)] = None,
+    best: Annotated[bool, typer.Option("--best", help="Print only the feasible point with the highest top-1 "
+                                       "(the lowest cost when no accuracy is known).")] = False,
+    pareto_cost: Annotated[ParetoCost, typer.Option(help="Cost axis of the Pareto front.")] = ParetoCost.mult_adds,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich, json or csv.")] = Format.rich,
+    output: OutputOpt = None,
+) -> None:
+    """Evaluate every (α, resolution) design point: costs, peak activation memory, latency, accuracy, budgets.
+
+    Points are computed as arrays (a 170,000-point grid takes well under a second). `fits` says whether a
+    point meets every budget; `pareto` marks points no other point beats on both cost and top-1.
+    """
+    from .explore import Budgets, parse_range
+
+    alphas = parse_range(alpha, integer=False, where="--alpha")
+    for a in alphas:
+        check_multiplier("alpha", a)
+    resolutions = parse_range(resolution, integer=True, where="--resolution")
+    budgets = Budgets(*(None if v is None else parse_si(v, where=w, unit="B" if "bytes" in w or "peak" in w else "")
+                        for v, w in ((max_mult_adds, "--max-mult-adds"), (max_params, "--max-params"),
+                                     (max_weight_bytes, "--max-weight-bytes"),
+                                     (max_peak_activation, "--max-peak-activation"))),
+                      latency_ms=max_latency_ms)
+    if max_latency_ms is not None and (not math.isfinite(max_latency_ms) or max_latency_ms <= 0):
+        raise OptionError("must be a positive number of milliseconds", where="--max-latency-ms")
+    hw = load_hardware(hardware) if hardware else None
+    cost = "latency_ms" if pareto_cost == ParetoCost.latency else str(pareto_cost)
+    options = {"hardware": hw, "budgets": budgets, "dtype": str(dtype) if dtype else None, "pareto_cost": cost}
+    s = load(spec)
+    total = len(alphas) * len(resolutions)
+    with progress_bar(total, "sweeping", enabled=total > 200_000) as advance:
+        if fmt == Format.csv and not best:
+            stream_sweep_csv(s, alphas, resolutions, options, output, advance)
+            return
+        from .explore import sweep as run_sweep
+
+        result = run_sweep(s, alphas, resolutions, progress=advance, **options)
+    render_sweep(result, fmt, best, output)
+
+
+def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], options: dict[str, Any],
+                     output: Path | None, advance: Callable[[float], None]) -> None:
+    from .explore import stream_csv
+
+    if output is None:
+        stream_csv(s, alphas, resolutions, sys.stdout.write, progress=advance, **options)
+        return
+    from .output import atomic_stream
+
+    with atomic_stream(output) as f:
+        stream_csv(s, alphas, resolutions, f.write, progress=advance, **options)
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def render_sweep(result: Any, fmt: Format, best: bool, output: Path | None) -> None:
+    from .explore import point_records
+    from .report import sweep_tables
+
+    chosen = result.best()
+    if best and chosen is None:
+        raise OptionError("no design point meets the budgets", where="--best")
+    indices = [chosen] if best else None
+    if fmt == Format.json:
+        emit(json.dumps({"points": point_records(result, indices)}, indent=2, ensure_ascii=False), output)
+    elif fmt == Format.csv:
+        import pandas as pd
+
+        emit(pd.DataFrame.from_records(point_records(result, indices)).to_csv(index=False, lineterminator="\n"),
+             output)
+    else:
+        render_rich(*sweep_tables(result, indices), output=output)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[float], None]]:
+    """A rich progress bar on stderr for long work; a no-op callback otherwise."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
 
 
 @app.command()

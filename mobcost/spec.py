@@ -119,6 +119,15 @@ def read_text(path: str | Path) -> str:
         raise SpecError(f"not UTF-8 text (byte {exc.start})", file=name) from None
 
 
+def load_mapping(path: str | Path) -> tuple[dict[str, Any], _Doc]:
+    """A YAML file that must hold a mapping, parsed with the spec's safety limits, and its locations."""
+    doc = _Doc(str(path))
+    value = _parse_yaml(read_text(path), doc)
+    if not isinstance(value, dict):
+        raise doc.error("", f"the top level must be a mapping, got {_kind(value)}")
+    return value, doc
+
+
 def parse_spec(text: str, *, file: str = "<spec>", default_name: str = "network") -> Spec:
     doc = _Doc(file)
     value = _parse_yaml(text, doc)
