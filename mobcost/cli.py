@@ -362,6 +362,52 @@ def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[
         yield lambda n: progress.advance(task, n)
 
 
+class PlotKind(StrEnum):
+    accuracy_macs = "accuracy-macs"
+    accuracy_params = "accuracy-params"
+    budget = "budget"
+    pareto = "pareto"
+
+
+@app.command()
+@friendly
+def plot(
+    kind: Annotated[PlotKind, typer.Argument(help="accuracy-macs (the paper's Figure 4), accuracy-params "
+                                             "(Figure 5), budget (α × resolution map for a hardware profile), "
+                                             "pareto (the bundled networks, cost vs accuracy).")],
+    spec: SpecArg = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Image file: .png, .svg or .pdf.")] = Path(
+        "mobcost.png"),
+    hardware: Annotated[str, typer.Option("--hardware", "-H", help="budget: hardware profile (name or file).")]
+    = "cortex_m7",
+    alpha: Annotated[str, typer.Option("--alpha", "-a", help="budget: α range.")] = "0.1:1.0:0.025",
+    resolution: Annotated[str, typer.Option("--resolution", "-R", help="budget: resolution range.")] = "96:256:4",
+    max_latency_ms: Annotated[float | None, typer.Option(help="budget: latency budget.", show_default=False)] = None,
+    max_mult_adds: Annotated[str | None, typer.Option(help="budget: Mult-Adds budget.", show_default=False)] = None,
+) -> None:
+    """Draw a figure: accuracy vs cost (the paper's Figures 4–5), a hardware budget map, or a Pareto chart."""
+    from .explore import Budgets, parse_range
+
+    if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise OptionError("use a .png, .svg or .pdf file name", file=str(output), where="--output")
+    from . import plots
+
+    if kind == PlotKind.budget:
+        budgets = Budgets(mult_adds=parse_si(max_mult_adds, where="--max-mult-adds") if max_mult_adds else None,
+                          latency_ms=max_latency_ms)
+        alphas = parse_range(alpha, integer=False, where="--alpha")
+        for a in alphas:
+            check_multiplier("alpha", a)
+        fig = plots.budget_figure(load(spec), load_hardware(hardware), alphas,
+                                  parse_range(resolution, integer=True, where="--resolution"), budgets)
+    elif kind == PlotKind.pareto:
+        fig = plots.pareto_figure()
+    else:
+        fig = plots.accuracy_figure("mult_adds" if kind == PlotKind.accuracy_macs else "params")
+    plots.save(fig, output)
+    print(f"wrote {output}", file=sys.stderr)
+
+
 @app.command()
 @friendly
 def check(

@@ -64,6 +64,11 @@ def _space(node: Node) -> int:
     return x.h * x.w
 
 
+def _weight_space(node: Node) -> int:
+    """The resolution-dependent factor of a layer's weights: 1, but an FC layer's input area (C·H·W inputs)."""
+    return node.input.h * node.input.w if node.type == "fc" else 1
+
+
 @dataclass
 class Factors:
     """A network's costs split into α-only and resolution-only arrays."""
@@ -75,8 +80,9 @@ class Factors:
     area: np.ndarray  # (T, R): H·W of tensor t
     ma_chan: np.ndarray  # (A, L): Mult-Adds per unit of area
     ma_area: np.ndarray  # (L, R)
-    weights: np.ndarray  # (A, L): weight elements (memory access)
-    params: np.ndarray  # (A,)
+    w_chan: np.ndarray  # (A, L): weight elements per unit of weight area
+    w_area: np.ndarray  # (L, R): 1, or an FC layer's input area
+    biases: np.ndarray  # (A,): bias elements (params only; not in memory access)
     reads: list[list[int]]  # tensors each layer reads
     live: list[list[int]]  # tensors alive while each layer runs (liveness in execution order)
     layer_types: list[str]
@@ -84,32 +90,43 @@ class Factors:
 
 
 def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
+    """One graph build per α and per resolution; only their per-layer numbers are kept (not the graphs)."""
     dropped: list[str] = []
-    by_alpha = _builds(dropped, [(a, lambda a=a: build(spec, a)) for a in alphas], "α")
-    by_res = _builds(dropped, [(r, lambda r=r: build(spec, resolution=r)) for r in resolutions], "resolution")
-    if not by_alpha or not by_res:
+    alpha_rows = _rows(dropped, alphas, "α", lambda a: build(spec, a), _alpha_row)
+    res_rows = _rows(dropped, resolutions, "resolution", lambda r: build(spec, resolution=r), _resolution_row)
+    if not alpha_rows or not res_rows:
         raise OptionError("no (α, resolution) in the grid gives a valid network: " + "; ".join(dropped[:3]))
-    g_alpha, g_res = [g for _, g in by_alpha], [g for _, g in by_res]
-    kinds = [REGISTRY[n.type] for n in g_alpha[0].nodes]
-    channels = np.array([[g.spec.channels] + [n.output.c for n in g.nodes] for g in g_alpha], dtype=np.int64)
-    area = np.array([[g.resolution**2] + [n.output.h * n.output.w for n in g.nodes] for g in g_res],
-                    dtype=np.int64).T
-    ma_chan = np.array([[k.mult_adds(n) // _space(n) for k, n in zip(kinds, g.nodes, strict=True)]
-                        for g in g_alpha], dtype=np.int64)
-    ma_area = np.array([[_space(n) for n in g.nodes] for g in g_res], dtype=np.int64).T
-    weights = np.array([[k.weights(n) for k, n in zip(kinds, g.nodes, strict=True)] for g in g_alpha], dtype=np.int64)
-    params = np.array([sum(k.params(n) for k, n in zip(kinds, g.nodes, strict=True)) for g in g_alpha], dtype=np.int64)
-    reads, live = _liveness(g_alpha[0])
-    return Factors(spec, np.array([a for a, _ in by_alpha]), np.array([r for r, _ in by_res], dtype=np.int64),
-                   channels, area, ma_chan, ma_area, weights, params, reads, live,
-                   [n.type for n in g_alpha[0].nodes], dropped)
+    first = build(spec, alpha_rows[0][0])
+    reads, live = _liveness(first)
+
+    def stack(rows: list[tuple[Any, dict[str, list[int]]]], key: str) -> np.ndarray:
+        return np.array([r[key] for _, r in rows], dtype=np.int64)
+
+    return Factors(spec, np.array([a for a, _ in alpha_rows]), np.array([r for r, _ in res_rows], dtype=np.int64),
+                   stack(alpha_rows, "channels"), stack(res_rows, "area").T, stack(alpha_rows, "ma_chan"),
+                   stack(res_rows, "ma_area").T, stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
+                   stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes], dropped)
 
 
-def _builds(dropped: list[str], makers: list[tuple[Any, Any]], label: str) -> list[tuple[Any, Graph]]:
+def _alpha_row(g: Graph) -> dict[str, list[int]]:
+    kinds = [REGISTRY[n.type] for n in g.nodes]
+    pairs = list(zip(kinds, g.nodes, strict=True))
+    return {"channels": [g.spec.channels] + [n.output.c for n in g.nodes],
+            "ma_chan": [k.mult_adds(n) // _space(n) for k, n in pairs],
+            "w_chan": [k.weights(n) // _weight_space(n) for k, n in pairs],
+            "biases": [sum(k.biases(n) for k, n in pairs)]}
+
+
+def _resolution_row(g: Graph) -> dict[str, list[int]]:
+    return {"area": [g.resolution**2] + [n.output.h * n.output.w for n in g.nodes],
+            "ma_area": [_space(n) for n in g.nodes], "w_area": [_weight_space(n) for n in g.nodes]}
+
+
+def _rows(dropped: list[str], values: list[Any], label: str, make: Any, extract: Any) -> list[tuple[Any, Any]]:
     out = []
-    for value, make in makers:
+    for value in values:
         try:
-            out.append((value, make()))
+            out.append((value, extract(make(value))))
         except ShapeError as exc:
             dropped.append(f"{label} {value:g}: {exc.message}")
     return out
@@ -197,12 +214,13 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
     for tensors in f.reads:
         np.add.at(uses, tensors, 1)
     uses[1:] += 1  # every layer writes its output once
+    weights = f.w_chan[rows] @ f.w_area
     out: dict[str, np.ndarray] = {
         "alpha": np.repeat(f.alphas[rows], n_r),
         "resolution": np.tile(f.resolutions, n_a),
         "mult_adds": (f.ma_chan[rows] @ f.ma_area).ravel(),
-        "params": np.repeat(f.params[rows], n_r),
-        "memory_access": ((ch * uses) @ area + f.weights[rows].sum(axis=1)[:, None]).ravel(),
+        "params": (weights + f.biases[rows, None]).ravel(),
+        "memory_access": ((ch * uses) @ area + weights).ravel(),
     }
     peak = np.zeros((n_a, n_r), dtype=np.int64)
     for alive in f.live:
@@ -226,7 +244,8 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
     total = np.zeros((ch.shape[0], area.shape[1]))
     for i, kind in enumerate(f.layer_types):
         compute = np.outer(f.ma_chan[rows, i], f.ma_area[i]) / (hw.peak_mult_adds_per_s * hw.efficiency_of(kind))
-        elements = sum(np.outer(ch[:, t], area[t]) for t in (*f.reads[i], i + 1)) + f.weights[rows, i][:, None]
+        weights = np.outer(f.w_chan[rows, i], f.w_area[i])
+        elements = sum(np.outer(ch[:, t], area[t]) for t in (*f.reads[i], i + 1)) + weights
         total += np.maximum(compute, elements * b / hw.bandwidth_bytes_per_s)
     return total * 1e3 + len(f.layer_types) * hw.overhead_us / 1e3
 
@@ -326,6 +345,7 @@ def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, An
     return out
 
 
+CSV_ROWS = 1 << 15  # rows formatted at once when streaming CSV
 CSV_COLUMNS = ("alpha", "resolution", "mult_adds", "params", "memory_access", "peak_activation",
                "peak_activation_bytes", "weight_bytes", "latency_ms", "top1", "top1_source", "fits", "pareto")
 
@@ -356,7 +376,9 @@ def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: A
     start = 0
     for part in chunks(f, hardware, budgets, dtype, acc):
         n = len(part["alpha"])
-        write(_csv_rows(part, pareto[start:start + n], labels))
+        for lo in range(0, n, CSV_ROWS):  # bounded string memory: rows are formatted in slices
+            piece = {k: v[lo:lo + CSV_ROWS] for k, v in part.items()}
+            write(_csv_rows(piece, pareto[start + lo:start + min(n, lo + CSV_ROWS)], labels))
         start += n
         if progress:
             progress(n / 2)

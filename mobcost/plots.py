@@ -1,0 +1,211 @@
+"""matplotlib figures on the Agg backend: returned as Figure objects, or saved atomically; never shown.
+
+Colours come from the Okabe–Ito palette (readable with every common colour-vision deficiency) or from
+cividis for continuous maps; every axis carries its unit, every figure a title and a legend.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+
+from .accuracy import MOBILENET_V1_PAPER, MOBILENET_V1_SLIM, REFERENCE
+from .analysis import analyze
+from .bundled import specs_dir
+from .errors import OptionError
+from .explore import Budgets, accuracy_for, sweep
+from .hardware import Hardware
+from .output import write_atomic
+from .spec import Spec, load_spec
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+RES_COLOURS = {224: OKABE_ITO[0], 192: OKABE_ITO[1], 160: OKABE_ITO[2], 128: OKABE_ITO[3]}
+ALPHA_MARKERS = {1.0: "o", 0.75: "s", 0.5: "^", 0.25: "D"}
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def _millions(x: float, _: Any = None) -> str:
+    return f"{x / 1e6:g}"
+
+
+def _style(ax: Any) -> None:
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", alpha=0.12)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _mobilenet() -> Spec:
+    return load_spec(specs_dir() / "mobilenet_v1.yaml")
+
+
+def accuracy_figure(x_metric: str = "mult_adds") -> Figure:
+    """The paper's Figure 4 (x: Mult-Adds) or Figure 5 (x: parameters): 16 models, coloured by resolution."""
+    spec = _mobilenet()
+    fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+    costs = {k: getattr(analyze(spec, k[0], resolution=k[1]).totals, x_metric) for k in MOBILENET_V1_SLIM}
+    for (alpha, res), top1 in sorted(MOBILENET_V1_SLIM.items()):
+        ax.scatter(costs[(alpha, res)], top1, s=60, color=RES_COLOURS[res], marker=ALPHA_MARKERS[alpha],
+                   edgecolor="black", linewidth=0.6, zorder=3)
+    for (alpha, res), top1 in MOBILENET_V1_PAPER.items():
+        ax.scatter(costs[(alpha, res)], top1, s=110, facecolor="none", edgecolor=RES_COLOURS[res],
+                   marker=ALPHA_MARKERS[alpha], linewidth=1.4, zorder=2)
+    if x_metric == "mult_adds":
+        fit = accuracy_for(spec).fit  # type: ignore[union-attr]
+        xs = np.geomspace(min(costs.values()) * 0.8, max(costs.values()) * 1.25, 100)
+        ax.plot(xs, fit.intercept + fit.slope * np.log10(xs / 1e6), color="0.35", linestyle="--", linewidth=1.2,
+                label=f"log-linear fit: {fit.intercept:.1f} + {fit.slope:.1f}·log₁₀(M Mult-Adds), "
+                      f"RMSE {fit.rmse:.1f} pts")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_millions))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: _millions(x) if str(int(x / 1e6))[0] in "25" else ""))
+    x_label = "Mult-Adds" if x_metric == "mult_adds" else "Parameters"
+    ax.set_xlabel(f"{x_label} (millions, log scale)\nfilled: TF-Slim MobileNetV1 release (2018-02-22); "
+                  "hollow: the paper's Tables 6–7", fontsize=9)
+    ax.set_ylabel("ImageNet top-1 accuracy (%)")
+    figure = "Figure 4" if x_metric == "mult_adds" else "Figure 5"
+    what = "computation" if x_metric == "mult_adds" else "parameters"
+    ax.set_title(f"MobileNetV1: accuracy vs {what} (the paper's {figure})\n"
+                 "α ∈ {1, 0.75, 0.5, 0.25} × resolution ∈ {224, 192, 160, 128}", fontsize=11)
+    _accuracy_legend(ax)
+    _style(ax)
+    return fig
+
+
+def _accuracy_legend(ax: Any) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", color=c, markeredgecolor="black", label=f"{r} px")
+               for r, c in RES_COLOURS.items()]
+    handles += [Line2D([], [], marker=m, linestyle="", color="0.6", markeredgecolor="black", label=f"α = {a:g}")
+                for a, m in ALPHA_MARKERS.items()]
+    handles += [h for h in ax.get_legend_handles_labels()[0]]
+    ax.legend(handles=handles, loc="lower right", fontsize=8, ncol=2, framealpha=0.9)
+
+
+BUDGET_HATCHES = {"weight_bytes": "//", "peak_activation_bytes": "\\\\", "latency_ms": "xx", "mult_adds": "..",
+                  "params": "++"}
+BUDGET_LABELS = {"weight_bytes": "weights", "peak_activation_bytes": "peak activations",
+                 "latency_ms": "latency", "mult_adds": "Mult-Adds", "params": "parameters"}
+
+
+def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutions: list[int],
+                  budgets: Budgets = Budgets()) -> Figure:
+    """α × resolution map for one hardware profile: latency as colour and iso-lines, each budget's
+    infeasible region hatched, the Pareto points and the best feasible design marked."""
+    result = sweep(spec, alphas, resolutions, hardware=hardware, budgets=budgets, pareto_cost="latency_ms")
+    f, c = result.factors, result.columns
+    shape = (len(f.alphas), len(f.resolutions))
+    grid_r, grid_a = np.meshgrid(f.resolutions, f.alphas)
+    latency = c["latency_ms"].reshape(shape)
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    mesh = ax.pcolormesh(grid_r, grid_a, latency, cmap="cividis", shading="nearest",
+                         norm=matplotlib.colors.LogNorm())
+    fig.colorbar(mesh, ax=ax, label=f"estimated latency on {hardware.name.split(' (')[0]} (ms, log scale)")
+    lines = ax.contour(grid_r, grid_a, latency, levels=_nice_levels(latency), colors="white", linewidths=0.8)
+    ax.clabel(lines, fmt=lambda v: f"{v:g} ms", fontsize=7)
+    b = result.budgets
+    legend = []
+    for column, bound in (("weight_bytes", b.weight_bytes), ("peak_activation_bytes", b.peak_activation_bytes),
+                          ("latency_ms", b.latency_ms), ("mult_adds", b.mult_adds), ("params", b.params)):
+        if bound is None:
+            continue
+        over = (c[column] > bound).reshape(shape).astype(float)
+        if over.any():
+            ax.contourf(grid_r, grid_a, over, levels=[0.5, 1.5], colors="none", hatches=[BUDGET_HATCHES[column]])
+            ax.contour(grid_r, grid_a, over, levels=[0.5], colors="black", linewidths=1.0)
+        legend.append(matplotlib.patches.Patch(facecolor="white", edgecolor="black", hatch=BUDGET_HATCHES[column],
+                                               label=f"over {BUDGET_LABELS[column]} budget ({_bound(column, bound)})"))
+    front = c["pareto"] & c["fits"]
+    if front.any():
+        ax.scatter(c["resolution"][front], c["alpha"][front], s=14, color=OKABE_ITO[1], edgecolor="black",
+                   linewidth=0.4, zorder=4, label="feasible and Pareto-optimal (latency vs top-1)")
+    best = result.best()
+    if best is not None:
+        top1 = c["top1"][best]
+        ax.scatter(c["resolution"][best], c["alpha"][best], s=220, marker="*", color=OKABE_ITO[5],
+                   edgecolor="black", zorder=5,
+                   label=f"best feasible: α={c['alpha'][best]:g}, {c['resolution'][best]} px"
+                         + ("" if np.isnan(top1) else f", top-1 ≈ {top1:.1f}%"))
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=legend + handles, loc="upper left", fontsize=8, framealpha=0.92)
+    ax.set_xlabel("input resolution (pixels)")
+    ax.set_ylabel("width multiplier α")
+    ax.set_title(f"{spec.name} design space on {hardware.name}\n"
+                 f"roofline latency estimate ({hardware.dtype}); hatched: over budget", fontsize=11)
+    return fig
+
+
+def _bound(column: str, bound: float) -> str:
+    from .report import human
+
+    if column == "latency_ms":
+        return f"{bound:g} ms"
+    return human(bound, "B" if "bytes" in column else "")
+
+
+def _nice_levels(values: np.ndarray) -> list[float]:
+    lo, hi = np.nanmin(values), np.nanmax(values)
+    levels = [m * 10.0**e for e in range(-3, 6) for m in (1, 2, 5)]
+    return [v for v in levels if lo < v < hi] or [float(np.nanmedian(values))]
+
+
+PARETO_NETWORKS = ("vgg16", "googlenet", "alexnet", "squeezenet1_0", "mobilenet_v2", "conv_mobilenet",
+                   "shallow_mobilenet")
+
+
+def pareto_figure() -> Figure:
+    """Mult-Adds vs top-1 for the bundled networks: the MobileNet grid against the networks it was compared to."""
+    spec = _mobilenet()
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    points = [(analyze(spec, a, resolution=r).totals.mult_adds, top1, f"{a:g}-{r}")
+              for (a, r), top1 in MOBILENET_V1_SLIM.items()]
+    xs, ys = np.array([p[0] for p in points], dtype=float), np.array([p[1] for p in points])
+    ax.scatter(xs, ys, s=36, color=OKABE_ITO[0], edgecolor="black", linewidth=0.5, zorder=3,
+               label="MobileNetV1, 16 α × resolution models (TF-Slim)")
+    others = []
+    for i, name in enumerate(PARETO_NETWORKS):
+        s = load_spec(specs_dir() / f"{name}.yaml")
+        top1, source = REFERENCE[s.name]
+        ma = analyze(s).totals.mult_adds
+        others.append((ma, top1))
+        ax.scatter(ma, top1, s=80, marker="D", color=OKABE_ITO[(i + 1) % len(OKABE_ITO)], edgecolor="black",
+                   zorder=4, label=f"{s.name} ({source})")
+    all_x = np.concatenate([xs, [o[0] for o in others]])
+    all_y = np.concatenate([ys, [o[1] for o in others]])
+    from .explore import pareto_mask
+
+    front = pareto_mask(all_x, all_y)
+    order = np.argsort(all_x[front])
+    ax.step(all_x[front][order], all_y[front][order], where="post", color="0.3", linewidth=1.2, linestyle="--",
+            label="Pareto front (no model cheaper and more accurate)", zorder=2)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_millions))
+    ax.set_xlabel("Mult-Adds (millions, log scale; mobcost's counts)")
+    ax.set_ylabel("ImageNet top-1 accuracy (%)")
+    ax.set_title("Accuracy vs computation: MobileNets against the networks the paper compares", fontsize=11)
+    ax.legend(fontsize=7.5, loc="lower right", framealpha=0.92)
+    _style(ax)
+    return fig
+
+
+def save(fig: Figure, output: Path) -> None:
+    """Save as png, svg or pdf by the file's suffix, atomically."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in FORMATS:
+        raise OptionError(f"unknown image type {suffix or '(none)'!r}; use .png, .svg or .pdf",
+                          file=str(output), where="--output")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=suffix[1:], dpi=150, metadata=None if suffix != ".png" else {"Software": "mobcost"})
+    plt.close(fig)
+    write_atomic(Path(output), buffer.getvalue())
