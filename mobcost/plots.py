@@ -100,10 +100,11 @@ BUDGET_LABELS = {"weight_bytes": "weights", "peak_activation_bytes": "peak activ
 
 
 def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutions: list[int],
-                  budgets: Budgets = Budgets()) -> Figure:
+                  budgets: Budgets | None = None) -> Figure:
     """α × resolution map for one hardware profile: latency as colour and iso-lines, each budget's
     infeasible region hatched, the Pareto points and the best feasible design marked."""
-    result = sweep(spec, alphas, resolutions, hardware=hardware, budgets=budgets, pareto_cost="latency_ms")
+    result = sweep(spec, alphas, resolutions, hardware=hardware, budgets=budgets or Budgets(),
+                   pareto_cost="latency_ms")
     f, c = result.factors, result.columns
     shape = (len(f.alphas), len(f.resolutions))
     grid_r, grid_a = np.meshgrid(f.resolutions, f.alphas)
