@@ -18,7 +18,7 @@ from . import __version__
 from .analysis import Analysis, Convention, analyze
 from .bundled import bundled_names, resolve_spec_path, specs_dir
 from .errors import MobcostError, OptionError
-from .graph import check_multiplier
+from .graph import build, check_multiplier
 from .hardware import load_hardware
 from .report import By, Dtype, Format, Section, analysis_dict, human, layer_table, step_dicts, type_table
 from .spec import Spec, load_spec
@@ -406,6 +406,135 @@ def plot(
         fig = plots.accuracy_figure("mult_adds" if kind == PlotKind.accuracy_macs else "params")
     plots.save(fig, output)
     print(f"wrote {output}", file=sys.stderr)
+
+
+ThreadsOpt = Annotated[int, typer.Option("--threads", "-t", min=1, help="CPU threads for torch (fixed, for "
+                                          "repeatable timings).")]
+
+
+@app.command()
+@friendly
+def calibrate(
+    threads: ThreadsOpt = 1,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the profile here instead of the "
+                                                "per-user default that `mobcost latency` reads.",
+                                                show_default=False)] = None,
+) -> None:
+    """Measure this machine with microbenchmarks and write a hardware profile.
+
+    Times single layers of generic shapes (1×1, depthwise 3×3 at strides 1 and 2, full 3×3, fully
+    connected), BatchNorm and ReLU passes, and memory bandwidth — never the networks it will predict —
+    and writes peak rate, per-type efficiency and fixed costs, with the date, threads and torch version.
+    """
+    from .crosscheck import require_torch
+
+    require_torch()
+    from .measure import calibrate as run_calibration
+    from .measure import host_profile_path, save_profile
+
+    with status_line() as say:
+        profile = run_calibration(threads, say)
+    path = output or host_profile_path(threads)
+    save_profile(profile, path)
+    rates = profile["measured"]["rates_mult_adds_per_s"]
+    print(f"wrote {path}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
+          f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
+          f"bandwidth {profile['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s", file=sys.stderr)
+
+
+@app.command()
+@friendly
+def latency(
+    spec: SpecArg = None,
+    alpha: AlphaOpt = 1.0,
+    rho: RhoOpt = None,
+    resolution: ResolutionOpt = None,
+    hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Profile to predict with (default: "
+                                                 "this host's, calibrated on first use).",
+                                                 show_default=False)] = None,
+    do_measure: Annotated[bool, typer.Option("--measure", help="Also time the network on this CPU with torch "
+                                             "(whole and per layer) and compare.")] = False,
+    grid: Annotated[bool, typer.Option("--grid", help="The 16 α × resolution models of the paper, predicted "
+                                       "(and with --measure, measured), with Spearman and median error.")] = False,
+    threads: ThreadsOpt = 1,
+    remeasure: Annotated[bool, typer.Option("--remeasure", help="Ignore cached measurements.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich or json.")] = Format.rich,
+    output: OutputOpt = None,
+) -> None:
+    """Predicted latency per layer, per layer type and in total (roofline of a hardware profile); with
+    --measure, beside the measured time on this machine."""
+    from .hardware import predict_layers
+
+    if hardware is not None:
+        hw = load_hardware(hardware)
+    else:
+        from .crosscheck import require_torch
+
+        require_torch()
+        from .measure import host_profile
+
+        with status_line() as say:
+            hw = host_profile(threads, say)
+    s = load(spec)
+    if grid:
+        render_latency_grid(s, hw, threads, do_measure or hardware is None, not remeasure, fmt, output)
+        return
+    graph = build(s, alpha, rho, resolution)
+    measured = None
+    if do_measure:
+        from .crosscheck import require_torch
+
+        require_torch()
+        from .measure import measure
+
+        with status_line() as say:
+            say(f"timing {s.name} on {threads} thread(s)")
+            measured = measure(graph, threads, use_cache=not remeasure)
+    from .report import latency_dict, latency_tables
+
+    a = analyze(s, alpha, rho, resolution)
+    predicted = predict_layers(graph, hw)
+    if fmt == Format.json:
+        emit(json.dumps(latency_dict(a, hw, threads, predicted, measured), indent=2, ensure_ascii=False), output)
+    else:
+        render_rich(*latency_tables(a, hw, predicted, measured), output=output)
+
+
+GRID_ALPHAS = (1.0, 0.75, 0.5, 0.25)
+GRID_RESOLUTIONS = (224, 192, 160, 128)
+
+
+def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_cache: bool, fmt: Format,
+                        output: Path | None) -> None:
+    from .hardware import predict_layers
+    from .report import grid_dict, grid_table
+
+    graphs = [build(s, a, resolution=r) for a in GRID_ALPHAS for r in GRID_RESOLUTIONS]
+    if with_measure:
+        from .crosscheck import require_torch
+
+        require_torch()
+        from .measure import compare_grid
+
+        with progress_bar(3 * len(graphs), "timing the 16 models (3 interleaved rounds)", enabled=True) as advance:
+            rows = compare_grid(graphs, hw, threads, use_cache=use_cache, progress=lambda: advance(1))
+        points = [(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows]
+    else:
+        points = [(g.alpha, g.resolution, sum(predict_layers(g, hw)), None) for g in graphs]
+    doc = grid_dict(points, hw, threads)
+    if fmt == Format.json:
+        emit(json.dumps(doc, indent=2, ensure_ascii=False), output)
+    else:
+        render_rich(grid_table(doc), output=output)
+
+
+@contextlib.contextmanager
+def status_line() -> Iterator[Callable[[str], None]]:
+    """A spinner with a message on stderr, for steps of unknown length (calibration, timing)."""
+    from rich.console import Console
+
+    with Console(stderr=True).status("working…") as status:
+        yield lambda text: status.update(text)
 
 
 @app.command()

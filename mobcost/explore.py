@@ -22,7 +22,7 @@ from .analysis import DTYPE_BYTES
 from .errors import OptionError, ShapeError
 from .formulas import REGISTRY
 from .graph import Graph, build, input_names
-from .hardware import Hardware
+from .hardware import Hardware, layer_seconds, unfused_ops
 from .layers import Node
 from .spec import Spec
 
@@ -86,6 +86,8 @@ class Factors:
     reads: list[list[int]]  # tensors each layer reads
     live: list[list[int]]  # tensors alive while each layer runs (liveness in execution order)
     layer_types: list[str]
+    unfused: list[int]  # BatchNorm and activation ops after each layer
+    strides: list[int | None]
     dropped: list[str] = field(default_factory=list)  # α or resolution values with no valid network
 
 
@@ -105,7 +107,8 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
     return Factors(spec, np.array([a for a, _ in alpha_rows]), np.array([r for r, _ in res_rows], dtype=np.int64),
                    stack(alpha_rows, "channels"), stack(res_rows, "area").T, stack(alpha_rows, "ma_chan"),
                    stack(res_rows, "ma_area").T, stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
-                   stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes], dropped)
+                   stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
+                   [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes], dropped)
 
 
 def _alpha_row(g: Graph) -> dict[str, list[int]]:
@@ -239,15 +242,17 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
 
 
 def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
-    """Roofline per layer, summed: max(Mult-Adds / (peak·eff), bytes / bandwidth) + overhead, in ms."""
-    ch, area, b = f.channels[rows], f.area, hw.dtype_bytes
+    """The roofline of every layer (``hardware.layer_seconds``), summed over layers, in ms."""
+    ch, area = f.channels[rows], f.area
     total = np.zeros((ch.shape[0], area.shape[1]))
     for i, kind in enumerate(f.layer_types):
-        compute = np.outer(f.ma_chan[rows, i], f.ma_area[i]) / (hw.peak_mult_adds_per_s * hw.efficiency_of(kind))
+        mult_adds = np.outer(f.ma_chan[rows, i], f.ma_area[i])
         weights = np.outer(f.w_chan[rows, i], f.w_area[i])
-        elements = sum(np.outer(ch[:, t], area[t]) for t in (*f.reads[i], i + 1)) + weights
-        total += np.maximum(compute, elements * b / hw.bandwidth_bytes_per_s)
-    return total * 1e3 + len(f.layer_types) * hw.overhead_us / 1e3
+        outputs = np.outer(ch[:, i + 1], area[i + 1])
+        elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
+        total += layer_seconds(mult_adds, elements, kind, hw, stride=f.strides[i], outputs=outputs,
+                               unfused_ops=f.unfused[i], maximum=np.maximum)
+    return total * 1e3
 
 
 def _fits(out: dict[str, np.ndarray], budgets: Budgets) -> np.ndarray:

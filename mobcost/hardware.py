@@ -19,9 +19,9 @@ from .spec import load_mapping
 from .units import parse_si
 
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
-NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "overhead_us", "ram_bytes", "storage_bytes")
+NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes")
 KEYS = (*REQUIRED, "description", "dtype", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
-        "sources", "measured")
+        "elementwise", "sources", "measured")
 DEFAULT_HARDWARE = "cortex_m7"
 
 
@@ -31,7 +31,8 @@ class Hardware:
     peak_mult_adds_per_s: float
     bandwidth_bytes_per_s: float
     dtype: str = "fp32"
-    overhead_us: float = 0.0
+    overhead_us: float = 0.0  # fixed cost of one layer call
+    overhead_us_by_type: dict[str, float] = field(default_factory=dict)  # overrides per layer type
     ram_bytes: float | None = None  # budget for peak activations
     storage_bytes: float | None = None  # budget for weights
     efficiency: dict[str, float] = field(default_factory=dict)  # per layer type, of the peak
@@ -39,13 +40,48 @@ class Hardware:
     description: str = ""
     file: str = ""
     measured: dict[str, Any] = field(default_factory=dict)
+    # Runtimes that do not fuse BatchNorm and activations into the convolution (eager PyTorch) pay for
+    # each as a memory pass: this fixed cost plus output bytes read and written at this rate.
+    elementwise_overhead_us: float | None = None
+    elementwise_bytes_per_s: float | None = None
 
-    def efficiency_of(self, layer_type: str) -> float:
-        return self.efficiency.get(layer_type, 1.0)
+    def efficiency_of(self, layer_type: str, stride: int | None = 1) -> float:
+        """A layer type's fraction of peak; ``dw/s2``-style keys override it for one stride."""
+        return self.efficiency.get(f"{layer_type}/s{stride}", self.efficiency.get(layer_type, 1.0))
+
+    def overhead_of(self, layer_type: str, stride: int | None = 1) -> float:
+        by_type = self.overhead_us_by_type
+        return by_type.get(f"{layer_type}/s{stride}", by_type.get(layer_type, self.overhead_us))
+
+    @property
+    def fuses_elementwise(self) -> bool:
+        return self.elementwise_bytes_per_s is None
 
     @property
     def dtype_bytes(self) -> int:
         return DTYPE_BYTES[self.dtype]
+
+
+def layer_seconds(mult_adds: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
+                  outputs: Any = 0, unfused_ops: int = 0, maximum: Any = max) -> Any:
+    """The roofline of one layer: max(Mult-Adds / (peak · efficiency), bytes / bandwidth) + overhead.
+
+    ``elements`` is the layer's memory access (inputs + output + weights). On a profile that does not fuse
+    BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``.
+    Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
+    """
+    compute = mult_adds / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride))
+    memory = elements * hw.dtype_bytes / hw.bandwidth_bytes_per_s
+    seconds = maximum(compute, memory) + hw.overhead_of(layer_type, stride) * 1e-6
+    if unfused_ops and not hw.fuses_elementwise:
+        per_op = (hw.elementwise_overhead_us or 0.0) * 1e-6 + 2 * outputs * hw.dtype_bytes / hw.elementwise_bytes_per_s
+        seconds = seconds + unfused_ops * per_op
+    return seconds
+
+
+def unfused_ops(layer: Any) -> int:
+    """BatchNorm and activation ops that follow a layer (what an unfused runtime runs separately)."""
+    return int(bool(getattr(layer, "bn", False))) + int(getattr(layer, "act", "none") != "none")
 
 
 def hardware_dir() -> Path:
@@ -75,9 +111,39 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
     dtype = value.get("dtype", "fp32")
     if dtype not in DTYPE_BYTES:
         raise doc.error("dtype", f"must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
+    overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
+    elementwise = _elementwise(value.get("elementwise"), doc)
     return Hardware(name=str(value["name"]), dtype=dtype, efficiency=_efficiency(value.get("efficiency", {}), doc),
                     sources=_strings(value.get("sources", {}), "sources", doc), description=str(value.get(
-                        "description", "")), file=str(path), measured=dict(value.get("measured") or {}), **numbers)
+                        "description", "")), file=str(path), measured=dict(value.get("measured") or {}),
+                    overhead_us=overhead, overhead_us_by_type=by_type, **elementwise, **numbers)
+
+
+def _overheads(value: Any, doc: Any) -> tuple[float, dict[str, float]]:
+    """``overhead_us``: one number of microseconds, or a mapping per layer type (with ``default``)."""
+    if not isinstance(value, dict):
+        return _micros(value, "overhead_us", doc), {}
+    by_type = {}
+    for kind, micros in value.items():
+        if kind != "default":
+            _check_type_key(kind, f"overhead_us.{kind}", doc)
+        by_type[kind] = _micros(micros, f"overhead_us.{kind}", doc)
+    return by_type.pop("default", 0.0), by_type
+
+
+def _micros(value: Any, where: str, doc: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
+        raise doc.error(where, f"must be a number of microseconds ≥ 0, got {value!r}")
+    return float(value)
+
+
+def _elementwise(value: Any, doc: Any) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - {"overhead_us", "bytes_per_s"} or "bytes_per_s" not in value:
+        raise doc.error("elementwise", "must be a mapping with bytes_per_s (and overhead_us)")
+    return {"elementwise_overhead_us": _micros(value.get("overhead_us", 0), "elementwise.overhead_us", doc),
+            "elementwise_bytes_per_s": _number(value["bytes_per_s"], "elementwise.bytes_per_s", doc)}
 
 
 def _number(value: Any, key: str, doc: Any) -> float:
@@ -92,15 +158,30 @@ def _efficiency(value: Any, doc: Any) -> dict[str, float]:
         raise doc.error("efficiency", "must be a mapping from layer type to a fraction in (0, 1]")
     out = {}
     for kind, frac in value.items():
-        if kind not in REGISTRY:
-            raise doc.error(f"efficiency.{kind}", f"unknown layer type; known: {', '.join(REGISTRY)}")
+        _check_type_key(kind, f"efficiency.{kind}", doc)
         if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 1:
             raise doc.error(f"efficiency.{kind}", f"must be a fraction in (0, 1], got {frac!r}")
         out[kind] = float(frac)
     return out
 
 
+def _check_type_key(key: Any, where: str, doc: Any) -> None:
+    """A layer type (``dw``), or a layer type at one stride (``dw/s2``)."""
+    base, _, stride = str(key).partition("/s")
+    if base not in REGISTRY or (stride and not stride.isdigit()):
+        raise doc.error(where, f"unknown layer type; use one of {', '.join(REGISTRY)}, optionally with /s<stride>")
+
+
 def _strings(value: Any, key: str, doc: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise doc.error(key, "must be a mapping of strings")
     return dict(value)
+
+
+def predict_layers(graph: Any, hw: Hardware) -> list[float]:
+    """Predicted seconds of each layer of a graph on ``hw`` (closed form; no torch)."""
+    from .analysis import analyze_graph
+
+    return [layer_seconds(row.mult_adds, row.memory_access, row.node.type, hw, stride=row.node.stride,
+                          outputs=row.node.output.numel, unfused_ops=unfused_ops(row.node.layer))
+            for row in analyze_graph(graph).rows]

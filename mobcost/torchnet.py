@@ -23,17 +23,21 @@ from .layers import Node
 MAX_BUILD_BYTES = 4 << 30
 
 
-class Add(nn.Module):
+class Join(nn.Module):
+    """A layer of several inputs: their sum (``add``, then an optional activation) or ``concat``."""
+
+    def __init__(self, how: str, act: nn.Module | None = None) -> None:
+        super().__init__()
+        self.how = how
+        self.act = act
+
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        if self.how == "concat":
+            return torch.cat(xs, dim=1)
         out = xs[0]
         for x in xs[1:]:
             out = out + x
-        return out
-
-
-class Concat(nn.Module):
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=1)
+        return self.act(out) if self.act is not None else out
 
 
 def _activation(name: str) -> list[tuple[str, nn.Module]]:
@@ -68,11 +72,12 @@ def _fc(node: Node) -> nn.Module:
 
 
 def _add(node: Node) -> nn.Module:
-    return nn.Sequential(OrderedDict([("add", Add()), *_activation(node.layer.act)]))
+    act = _activation(node.layer.act)
+    return Join("add", act[0][1] if act else None)
 
 
 def _concat(node: Node) -> nn.Module:
-    return Concat()
+    return Join("concat")
 
 
 BUILDERS: dict[str, Callable[[Node], nn.Module]] = {
@@ -96,16 +101,7 @@ class GraphNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs: list[torch.Tensor] = []
         for module, sources in zip(self.layers.values(), self.sources, strict=True):
-            inputs = [x if s < 0 else outputs[s] for s in sources]
-            if len(inputs) == 1 and not isinstance(module, Concat):
-                outputs.append(module(inputs[0]))
-            elif isinstance(module, Concat):
-                outputs.append(module(*inputs))
-            else:  # add: the Sequential's first part takes every input
-                out = module[0](*inputs)
-                for part in list(module)[1:]:
-                    out = part(out)
-                outputs.append(out)
+            outputs.append(module(*(x if s < 0 else outputs[s] for s in sources)))
         return outputs[-1]
 
 

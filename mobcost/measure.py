@@ -1,0 +1,345 @@
+"""CPU timing with torch: microbenchmark calibration of a host profile, and measured network latency.
+
+Calibration never times the networks it will predict: it measures single layers of typical CNN shapes —
+1×1 convolutions (GEMM), depthwise 3×3, full 3×3, fully connected — plus memory bandwidth (a large copy)
+and the fixed cost of one layer call, and writes them as a hardware profile (peak = the fastest rate,
+each type's efficiency = its rate / peak). Networks are timed as a whole and per layer (forward hooks),
+warm-up first, median of repeated runs, fixed threads, ``torch.no_grad``; results are cached per (spec,
+α, resolution, threads, torch version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .graph import Graph
+from .hardware import Hardware, load_hardware
+from .output import write_atomic
+from .torchnet import graph_module, sample_input
+
+# Microbenchmark shapes: a plain cross of channel counts and feature sizes, small to large, so each layer
+# type's fixed cost and rate can be fitted; none is read off a bundled network.
+CHANNELS = (16, 64, 256, 1024)
+SIZES = (4, 14, 56)
+MAX_MICRO_MULT_ADDS = 400e6  # keep each microbenchmark short
+
+
+# Layer kinds calibrated apart: strided depthwise and full convolutions run at other rates than stride 1
+# (their cost follows the input more than the output), and a 3-channel image input is a case of its own.
+KINDS = ("pw", "dw", "dw/s2", "conv", "conv/s2", "fc")
+
+
+def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
+    """(in channels, out channels, input size) for each microbenchmark of a kind."""
+    if kind == "fc":
+        return [(c, c, 1) for c in CHANNELS] + [(4096, 1000, 1)]
+    shapes = [(c, c, s) for c in CHANNELS for s in SIZES]
+    if kind == "conv/s2":
+        shapes += [(3, c, s) for c in (16, 32, 64) for s in (64, 128, 256)]  # image inputs
+    return [sh for sh in shapes if _micro_mult_adds(kind, *sh) <= MAX_MICRO_MULT_ADDS]
+
+
+def _stride(kind: str) -> int:
+    return 2 if kind.endswith("/s2") else 1
+
+
+def _micro_mult_adds(kind: str, cin: int, cout: int, size: int) -> int:
+    base = kind.split("/")[0]
+    per_pixel = {"pw": cin * cout, "dw": 9 * cin, "conv": 9 * cin * cout, "fc": cin * cout}[base]
+    out = (size - 1) // _stride(kind) + 1  # 3×3 with padding 1 (1×1: no padding, same formula)
+    return per_pixel * (1 if base == "fc" else out * out)
+
+
+def set_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def median_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31, budget_s: float = 1.0) -> float:
+    """Median wall time of ``run`` after warm-up; fewer repeats when one run is slow (at least 7)."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            run()
+        times: list[float] = []
+        while len(times) < repeats and (len(times) < 7 or sum(times) < budget_s):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
+    base, stride = kind.split("/")[0], _stride(kind)
+    if base == "pw":
+        return nn.Conv2d(cin, cout, 1, bias=False)
+    if base == "dw":
+        return nn.Conv2d(cin, cin, 3, stride, padding=1, groups=cin, bias=False)
+    if base == "conv":
+        return nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False)
+    return nn.Linear(cin, cout)
+
+
+ROTATION = 4  # distinct copies run in turn, so weights and inputs are not all in cache, as inside a network
+
+
+def _micro_time(kind: str, cin: int, cout: int, size: int) -> float:
+    modules = [_micro_module(kind, cin, cout).eval() for _ in range(ROTATION)]
+    xs = [torch.randn(1, cin) if kind == "fc" else torch.randn(1, cin, size, size) for _ in range(ROTATION)]
+
+    def run() -> None:
+        for m, x in zip(modules, xs, strict=True):
+            m(x)
+
+    return median_seconds(run) / ROTATION
+
+
+def fit_fixed_and_rate(work: list[float], seconds: list[float]) -> tuple[float, float]:
+    """Fit seconds ≈ fixed + work / rate, minimising relative error; returns (fixed seconds, rate)."""
+    # Weighted least squares on 1 ≈ fixed·(1/t) + (1/rate)·(w/t): a 2×2 linear system.
+    a = [(1 / t, w / t) for w, t in zip(work, seconds, strict=True)]
+    s11 = sum(x * x for x, _ in a)
+    s12 = sum(x * y for x, y in a)
+    s22 = sum(y * y for _, y in a)
+    b1, b2 = sum(x for x, _ in a), sum(y for _, y in a)
+    det = s11 * s22 - s12 * s12
+    fixed, inverse_rate = (b1 * s22 - b2 * s12) / det, (s11 * b2 - s12 * b1) / det
+    if fixed < 0 or inverse_rate <= 0:  # no measurable fixed cost: the rate alone
+        fixed, inverse_rate = 0.0, b2 / s22
+    return fixed, 1 / inverse_rate
+
+
+def _elementwise_fit() -> tuple[float, float]:
+    """BatchNorm and ReLU as memory passes: fixed cost and bytes (read + write) per second."""
+    work, seconds = [], []
+    for c, s in ((16, 4), (64, 14), (64, 56), (256, 28), (32, 112)):
+        x = torch.randn(1, c, s, s)
+        for module in (nn.BatchNorm2d(c).eval(), nn.ReLU()):
+            work.append(2 * x.numel() * 4)
+            seconds.append(median_seconds(lambda m=module, x=x: m(x)))
+    return fit_fixed_and_rate(work, seconds)
+
+
+def _bandwidth() -> float:
+    """Bytes per second of a 64 MiB copy (read + write)."""
+    src = torch.ones(16 << 20)
+    dst = torch.empty_like(src)
+    return 2 * src.numel() * 4 / median_seconds(lambda: dst.copy_(src), repeats=10)
+
+
+def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Measure this machine; returns the profile as a YAML-ready mapping."""
+    set_threads(threads)
+    rates: dict[str, float] = {}
+    fixed: dict[str, float] = {}
+    for kind in KINDS:
+        if progress:
+            progress(f"{kind} microbenchmarks")
+        shapes = micro_shapes(kind)
+        fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_mult_adds(kind, *sh) for sh in shapes],
+                                                      [_micro_time(kind, *sh) for sh in shapes])
+    if progress:
+        progress("memory bandwidth, BatchNorm and activations")
+    bandwidth = _bandwidth()
+    ew_fixed, ew_rate = _elementwise_fit()
+    peak = max(rates.values())
+    today = dt.date.today().isoformat()
+    where = (f"measured on {platform.node() or 'this host'} {today}, {threads} thread(s), "
+             f"torch {torch.__version__!s}")
+    return {
+        "name": f"this host ({platform.machine()}, {threads} thread{'s' if threads > 1 else ''}, torch eager)",
+        "description": "calibrated by `mobcost calibrate` with torch microbenchmarks",
+        "dtype": "fp32",
+        "peak_mult_adds_per_s": float(f"{peak:.4g}"),
+        "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
+        "overhead_us": {"default": round(1e6 * ew_fixed, 2), **{k: round(1e6 * v, 2) for k, v in fixed.items()}},
+        "efficiency": {k: round(v / peak, 4) for k, v in rates.items()},
+        "elementwise": {"overhead_us": round(1e6 * ew_fixed, 2), "bytes_per_s": float(f"{ew_rate:.4g}")},
+        "sources": {
+            "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
+            "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
+            "overhead_us": "per layer type, the fixed cost of t = fixed + Mult-Adds / rate fitted to single layers of "
+                           f"{len(CHANNELS)} channel counts × {len(SIZES)} feature sizes (not the networks predicted), "
+                           f"{where}",
+            "efficiency": f"each layer type's fitted rate / peak, {where}",
+            "elementwise": f"BatchNorm and ReLU as memory passes, fitted over five tensor sizes, {where}",
+        },
+        "measured": {"date": today, "threads": threads, "torch": str(torch.__version__),
+                     "machine": platform.machine(),
+                     "rates_mult_adds_per_s": {k: float(f"{v:.4g}") for k, v in rates.items()}},
+    }
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "mobcost"
+
+
+def cache_file() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mobcost" / "measurements.json"
+
+
+def host_profile_path(threads: int) -> Path:
+    return config_dir() / f"host-{threads}t.yaml"
+
+
+def save_profile(profile: dict[str, Any], path: Path) -> None:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Written by `mobcost calibrate`: microbenchmarks of this machine (not of any network).\n"
+    write_atomic(path, header + yaml.safe_dump(profile, sort_keys=False, allow_unicode=True))
+
+
+def host_profile(threads: int, progress: Callable[[str], None] | None = None) -> Hardware:
+    """The host profile for ``threads``, calibrating first if there is none."""
+    path = host_profile_path(threads)
+    if not path.exists():
+        save_profile(calibrate(threads, progress), path)
+    return load_hardware(path)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    total_s: float  # the whole forward pass, median
+    layers_s: list[float]  # each layer, median over runs with forward hooks
+
+
+def measure(graph: Graph, threads: int, *, use_cache: bool = True) -> Measurement:
+    """Time ``graph`` on the CPU: whole model, then per layer; cached unless asked not to."""
+    key = _cache_key(graph, threads)
+    cache = _read_cache()
+    if use_cache and key in cache:
+        return Measurement(**cache[key])
+    set_threads(threads)
+    model, x = graph_module(graph), sample_input(graph)
+    total = median_seconds(lambda: model(x))
+    layers = _per_layer(model, x)
+    result = Measurement(total, layers)
+    cache[key] = {"total_s": result.total_s, "layers_s": result.layers_s}
+    cache_path = cache_file()
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(cache_path, json.dumps(cache, indent=1))
+    return result
+
+
+def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 7) -> list[float]:
+    modules = list(model.layers.values())  # type: ignore[union-attr]
+    samples: list[list[float]] = [[] for _ in modules]
+    starts: dict[int, float] = {}
+    handles = []
+    for i, m in enumerate(modules):
+        handles.append(m.register_forward_pre_hook(lambda _m, _a, i=i: starts.__setitem__(i, time.perf_counter())))
+        handles.append(m.register_forward_hook(
+            lambda _m, _a, _o, i=i: samples[i].append(time.perf_counter() - starts[i])))
+    try:
+        with torch.no_grad():
+            model(x)  # warm-up with hooks in place
+            for s in samples:
+                s.clear()
+            for _ in range(runs):
+                model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return [statistics.median(s) for s in samples]
+
+
+def _cache_key(graph: Graph, threads: int) -> str:
+    spec = graph.spec
+    digest = hashlib.sha256(repr((spec.channels, spec.size, spec.layers)).encode()).hexdigest()[:16]
+    return f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
+
+
+def _read_cache() -> dict[str, Any]:
+    try:
+        return json.loads(cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Predicted beside measured, for one design point."""
+
+    alpha: float
+    resolution: int
+    predicted_s: list[float]  # per layer
+    measured: Measurement
+
+    @property
+    def predicted_total_s(self) -> float:
+        return sum(self.predicted_s)
+
+
+def compare(graph: Graph, hw: Hardware, threads: int, *, use_cache: bool = True) -> Comparison:
+    from .hardware import predict_layers
+
+    return Comparison(graph.alpha, graph.resolution, predict_layers(graph, hw),
+                      measure(graph, threads, use_cache=use_cache))
+
+
+def compare_grid(graphs: list[Graph], hw: Hardware, threads: int, *, use_cache: bool = True,
+                 rounds: int = 3, progress: Callable[[], None] | None = None) -> list[Comparison]:
+    """Measure every graph in interleaved rounds (so slow phases of a shared machine hit all alike) and
+    take each one's median over the rounds."""
+    from .hardware import predict_layers
+
+    cache = _read_cache()
+    keys = [_cache_key(g, threads) for g in graphs]
+    todo = [i for i, k in enumerate(keys) if not (use_cache and k in cache)]
+    totals: dict[int, list[float]] = {i: [] for i in todo}
+    layers: dict[int, list[float]] = {}
+    set_threads(threads)
+    for round_ in range(rounds):
+        for i in todo:
+            model, x = graph_module(graphs[i]), sample_input(graphs[i])
+            totals[i].append(median_seconds(lambda m=model, x=x: m(x), repeats=15, budget_s=0.5))
+            if round_ == 0:
+                layers[i] = _per_layer(model, x)
+            if progress:
+                progress()
+    for i in todo:
+        cache[keys[i]] = {"total_s": statistics.median(totals[i]), "layers_s": layers[i]}
+    if todo:
+        cache_file().parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(cache_file(), json.dumps(cache, indent=1))
+    return [Comparison(g.alpha, g.resolution, predict_layers(g, hw), Measurement(**cache[k]))
+            for g, k in zip(graphs, keys, strict=True)]
+
+
+def spearman(xs: list[float], ys: list[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    def ranks(v: list[float]) -> list[float]:
+        order = sorted(range(len(v)), key=v.__getitem__)
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2
+            i = j + 1
+        return r
+
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    var = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+    return cov / var if var else float("nan")
+
+
+def median_ape(predicted: list[float], measured: list[float]) -> float:
+    """Median absolute percentage error of predictions, as a fraction."""
+    return statistics.median(abs(p - m) / m for p, m in zip(predicted, measured, strict=True))
