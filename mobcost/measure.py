@@ -81,14 +81,17 @@ def median_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31
 
 
 def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
+    """One layer as the torch build runs it: the convolution with its BatchNorm and ReLU (FC: flatten + linear)."""
     base, stride = kind.split("/")[0], _stride(kind)
+    if base == "fc":
+        return nn.Sequential(nn.Flatten(), nn.Linear(cin, cout))
     if base == "pw":
-        return nn.Conv2d(cin, cout, 1, bias=False)
-    if base == "dw":
-        return nn.Conv2d(cin, cin, 3, stride, padding=1, groups=cin, bias=False)
-    if base == "conv":
-        return nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False)
-    return nn.Linear(cin, cout)
+        conv = nn.Conv2d(cin, cout, 1, bias=False)
+    elif base == "dw":
+        conv, cout = nn.Conv2d(cin, cin, 3, stride, padding=1, groups=cin, bias=False), cin
+    else:
+        conv = nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.ReLU())
 
 
 ROTATION = 4  # distinct copies run in turn, so weights and inputs are not all in cache, as inside a network
@@ -150,9 +153,9 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
         fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_mult_adds(kind, *sh) for sh in shapes],
                                                       [_micro_time(kind, *sh) for sh in shapes])
     if progress:
-        progress("memory bandwidth, BatchNorm and activations")
+        progress("memory bandwidth and the fixed cost of a call")
     bandwidth = _bandwidth()
-    ew_fixed, ew_rate = _elementwise_fit()
+    ew_fixed, _ = _elementwise_fit()
     peak = max(rates.values())
     today = dt.date.today().isoformat()
     where = (f"measured on {platform.node() or 'this host'} {today}, {threads} thread(s), "
@@ -165,15 +168,14 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
         "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
         "overhead_us": {"default": round(1e6 * ew_fixed, 2), **{k: round(1e6 * v, 2) for k, v in fixed.items()}},
         "efficiency": {k: round(v / peak, 4) for k, v in rates.items()},
-        "elementwise": {"overhead_us": round(1e6 * ew_fixed, 2), "bytes_per_s": float(f"{ew_rate:.4g}")},
         "sources": {
             "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
             "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
-            "overhead_us": "per layer type, the fixed cost of t = fixed + Mult-Adds / rate fitted to single layers of "
-                           f"{len(CHANNELS)} channel counts × {len(SIZES)} feature sizes (not the networks predicted), "
-                           f"{where}",
+            "overhead_us": "per layer type, the fixed cost of t = fixed + Mult-Adds / rate fitted to single layers "
+                           "(convolution + BatchNorm + ReLU, as the torch build runs them) of "
+                           f"{len(CHANNELS)} channel counts × {len(SIZES)} feature sizes, not the networks predicted; "
+                           f"default: a BatchNorm or ReLU call, {where}",
             "efficiency": f"each layer type's fitted rate / peak, {where}",
-            "elementwise": f"BatchNorm and ReLU as memory passes, fitted over five tensor sizes, {where}",
         },
         "measured": {"date": today, "threads": threads, "torch": str(torch.__version__),
                      "machine": platform.machine(),

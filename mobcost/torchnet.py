@@ -97,11 +97,17 @@ class GraphNet(nn.Module):
         # for each layer, the indices of its inputs (-1: the network input)
         self.sources = [[index.get(r, -1) if r != INPUT else -1 for r in input_names(graph.spec, i)]
                         for i in range(len(graph.nodes))]
+        # Free each output after its last reader, as an eager network would: keeping every activation
+        # alive makes each layer write to fresh (page-faulting) memory and distorts timings.
+        last_reader = {s: i for i, sources in enumerate(self.sources) for s in sources if s >= 0}
+        self.release = [[s for s, last in last_reader.items() if last == i] for i in range(len(graph.nodes))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs: list[torch.Tensor] = []
-        for module, sources in zip(self.layers.values(), self.sources, strict=True):
+        outputs: list[torch.Tensor | None] = []
+        for module, sources, release in zip(self.layers.values(), self.sources, self.release, strict=True):
             outputs.append(module(*(x if s < 0 else outputs[s] for s in sources)))
+            for s in release:
+                outputs[s] = None
         return outputs[-1]
 
 
