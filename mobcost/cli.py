@@ -514,9 +514,10 @@ def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_
         from .crosscheck import require_torch
 
         require_torch()
-        from .measure import compare_grid
+        from .measure import GRID_ROUNDS, compare_grid
 
-        with progress_bar(3 * len(graphs), "timing the 16 models (3 interleaved rounds)", enabled=True) as advance:
+        with progress_bar(GRID_ROUNDS * len(graphs), f"timing the 16 models ({GRID_ROUNDS} interleaved rounds)",
+                          enabled=True) as advance:
             rows = compare_grid(graphs, hw, threads, use_cache=use_cache, progress=lambda: advance(1))
         points = [(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows]
     else:

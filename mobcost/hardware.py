@@ -19,9 +19,9 @@ from .spec import load_mapping
 from .units import parse_si
 
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
-NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes")
+NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor")
 KEYS = (*REQUIRED, "description", "dtype", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
-        "elementwise", "sources", "measured")
+        "elementwise", "context_factor", "sources", "measured")
 DEFAULT_HARDWARE = "cortex_m7"
 
 
@@ -44,6 +44,9 @@ class Hardware:
     # each as a memory pass: this fixed cost plus output bytes read and written at this rate.
     elementwise_overhead_us: float | None = None
     elementwise_bytes_per_s: float | None = None
+    # Layers inside a network run slower than the same layer timed alone (caches, allocation): the
+    # ratio measured on a synthetic chain of layers at calibration; 1 where not measured.
+    context_factor: float = 1.0
 
     def efficiency_of(self, layer_type: str, stride: int | None = 1) -> float:
         """A layer type's fraction of peak; ``dw/s2``-style keys override it for one stride."""
@@ -76,7 +79,7 @@ def layer_seconds(mult_adds: Any, elements: Any, layer_type: str, hw: Hardware, 
     if unfused_ops and not hw.fuses_elementwise:
         per_op = (hw.elementwise_overhead_us or 0.0) * 1e-6 + 2 * outputs * hw.dtype_bytes / hw.elementwise_bytes_per_s
         seconds = seconds + unfused_ops * per_op
-    return seconds
+    return seconds * hw.context_factor
 
 
 def unfused_ops(layer: Any) -> int:

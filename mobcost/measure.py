@@ -94,6 +94,7 @@ def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
     return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.ReLU())
 
 
+CALIBRATION_ROUNDS = 3
 ROTATION = 4  # distinct copies run in turn, so weights and inputs are not all in cache, as inside a network
 
 
@@ -146,17 +147,28 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
     set_threads(threads)
     rates: dict[str, float] = {}
     fixed: dict[str, float] = {}
-    for kind in KINDS:
+    jobs = [(kind, shape) for kind in KINDS for shape in micro_shapes(kind)]
+    samples: dict[tuple[str, tuple[int, int, int]], list[float]] = {job: [] for job in jobs}
+    for round_ in range(CALIBRATION_ROUNDS):  # interleaved, so a slow phase of a shared machine hits all alike
         if progress:
-            progress(f"{kind} microbenchmarks")
+            progress(f"layer microbenchmarks, round {round_ + 1} of {CALIBRATION_ROUNDS}")
+        for kind, shape in jobs:
+            samples[(kind, shape)].append(_micro_time(kind, *shape))
+    for kind in KINDS:
         shapes = micro_shapes(kind)
         fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_mult_adds(kind, *sh) for sh in shapes],
-                                                      [_micro_time(kind, *sh) for sh in shapes])
+                                                      [statistics.median(samples[(kind, sh)]) for sh in shapes])
     if progress:
         progress("memory bandwidth and the fixed cost of a call")
     bandwidth = _bandwidth()
     ew_fixed, _ = _elementwise_fit()
     peak = max(rates.values())
+    profile_core = {"peak_mult_adds_per_s": peak, "bandwidth_bytes_per_s": bandwidth,
+                    "overhead_us": {"default": 1e6 * ew_fixed, **{k: 1e6 * v for k, v in fixed.items()}},
+                    "efficiency": {k: v / peak for k, v in rates.items()}}
+    if progress:
+        progress("synthetic layer chains (in-network slowdown)")
+    context = _context_factor(profile_core, threads)
     today = dt.date.today().isoformat()
     where = (f"measured on {platform.node() or 'this host'} {today}, {threads} thread(s), "
              f"torch {torch.__version__!s}")
@@ -168,6 +180,7 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
         "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
         "overhead_us": {"default": round(1e6 * ew_fixed, 2), **{k: round(1e6 * v, 2) for k, v in fixed.items()}},
         "efficiency": {k: round(v / peak, 4) for k, v in rates.items()},
+        "context_factor": round(context, 4),
         "sources": {
             "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
             "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
@@ -176,11 +189,52 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
                            f"{len(CHANNELS)} channel counts × {len(SIZES)} feature sizes, not the networks predicted; "
                            f"default: a BatchNorm or ReLU call, {where}",
             "efficiency": f"each layer type's fitted rate / peak, {where}",
+            "context_factor": "measured / predicted time of two synthetic chains of layers (not any bundled "
+                              f"network): layers run slower inside a network than alone, {where}",
         },
         "measured": {"date": today, "threads": threads, "torch": str(torch.__version__),
                      "machine": platform.machine(),
                      "rates_mult_adds_per_s": {k: float(f"{v:.4g}") for k, v in rates.items()}},
     }
+
+
+# Synthetic chains of generic layers (no bundled network): how much slower layers run in sequence
+# than alone. Two input sizes, so the factor is not tied to one scale.
+SYNTHETIC_CHAIN = """input: {{channels: 3, size: {size}}}
+layers:
+  - {{type: conv, out: 16, stride: 2}}
+  - {{type: conv, out: 32}}
+  - {{type: dw, stride: 2}}
+  - {{type: pw, out: 128}}
+  - {{type: conv, out: 64}}
+  - {{type: dw}}
+  - {{type: pw, out: 256}}
+  - {{type: dw, stride: 2}}
+  - {{type: pw, out: 512}}
+  - {{type: conv, out: 128, stride: 2}}
+  - {{type: dw}}
+  - {{type: pw, out: 1024}}
+  - {{type: avgpool}}
+  - {{type: fc, out: 500}}
+"""
+
+
+def _context_factor(core: dict[str, Any], threads: int) -> float:
+    from .graph import build
+    from .hardware import Hardware, predict_layers
+    from .spec import parse_spec
+
+    hw = Hardware(name="uncorrected", peak_mult_adds_per_s=core["peak_mult_adds_per_s"],
+                  bandwidth_bytes_per_s=core["bandwidth_bytes_per_s"], overhead_us=core["overhead_us"]["default"],
+                  overhead_us_by_type=core["overhead_us"], efficiency=core["efficiency"])
+    ratios = []
+    for size in (96, 192):
+        graph = build(parse_spec(SYNTHETIC_CHAIN.format(size=size), file="<synthetic chain>"))
+        model, x = graph_module(graph), sample_input(graph)
+        measured = statistics.median(median_seconds(lambda m=model, x=x: m(x), repeats=15, budget_s=0.5)
+                                     for _ in range(CALIBRATION_ROUNDS))
+        ratios.append(measured / sum(predict_layers(graph, hw)))
+    return statistics.fmean(ratios)
 
 
 def config_dir() -> Path:
@@ -291,8 +345,11 @@ def compare(graph: Graph, hw: Hardware, threads: int, *, use_cache: bool = True)
                       measure(graph, threads, use_cache=use_cache))
 
 
+GRID_ROUNDS = 5
+
+
 def compare_grid(graphs: list[Graph], hw: Hardware, threads: int, *, use_cache: bool = True,
-                 rounds: int = 3, progress: Callable[[], None] | None = None) -> list[Comparison]:
+                 rounds: int = GRID_ROUNDS, progress: Callable[[], None] | None = None) -> list[Comparison]:
     """Measure every graph in interleaved rounds (so slow phases of a shared machine hit all alike) and
     take each one's median over the rounds."""
     from .hardware import predict_layers
