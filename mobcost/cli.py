@@ -362,11 +362,17 @@ def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[
         yield lambda n: progress.advance(task, n)
 
 
+ThreadsOpt = Annotated[int, typer.Option("--threads", "-t", min=1, help="CPU threads for torch (fixed, for "
+                                          "repeatable timings).")]
+
+
 class PlotKind(StrEnum):
     accuracy_macs = "accuracy-macs"
     accuracy_params = "accuracy-params"
     budget = "budget"
     pareto = "pareto"
+    latency = "latency"
+    time_share = "time-share"
 
 
 @app.command()
@@ -384,8 +390,10 @@ def plot(
     resolution: Annotated[str, typer.Option("--resolution", "-R", help="budget: resolution range.")] = "96:256:4",
     max_latency_ms: Annotated[float | None, typer.Option(help="budget: latency budget.", show_default=False)] = None,
     max_mult_adds: Annotated[str | None, typer.Option(help="budget: Mult-Adds budget.", show_default=False)] = None,
+    threads: ThreadsOpt = 1,
 ) -> None:
-    """Draw a figure: accuracy vs cost (the paper's Figures 4–5), a hardware budget map, or a Pareto chart."""
+    """Draw a figure: accuracy vs cost (the paper's Figures 4–5), a hardware budget map, a Pareto chart, or
+    predicted vs measured latency (`latency`: the 16 models; `time-share`: per layer type, measured)."""
     from .explore import Budgets, parse_range
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -402,14 +410,12 @@ def plot(
                                   parse_range(resolution, integer=True, where="--resolution"), budgets)
     elif kind == PlotKind.pareto:
         fig = plots.pareto_figure()
+    elif kind in (PlotKind.latency, PlotKind.time_share):
+        fig = measured_figure(kind, load(spec), threads)
     else:
         fig = plots.accuracy_figure("mult_adds" if kind == PlotKind.accuracy_macs else "params")
     plots.save(fig, output)
     print(f"wrote {output}", file=sys.stderr)
-
-
-ThreadsOpt = Annotated[int, typer.Option("--threads", "-t", min=1, help="CPU threads for torch (fixed, for "
-                                          "repeatable timings).")]
 
 
 @app.command()
@@ -536,6 +542,33 @@ def status_line() -> Iterator[Callable[[str], None]]:
 
     with Console(stderr=True).status("working…") as status:
         yield lambda text: status.update(text)
+
+
+def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
+    """The latency plots: measurements on this host (cached), predictions from its calibrated profile."""
+    from . import plots
+    from .crosscheck import require_torch
+
+    require_torch()
+    from .hardware import predict_layers
+    from .measure import GRID_ROUNDS, compare_grid, host_profile, measure
+    from .report import _type_shares, grid_dict
+
+    with status_line() as say:
+        hw = host_profile(threads, say)
+    if kind == PlotKind.time_share:
+        graph = build(s)
+        with status_line() as say:
+            say(f"timing {s.name}")
+            measured = measure(graph, threads)
+        types = _type_shares(analyze(s), predict_layers(graph, hw), measured.layers_s)
+        return plots.time_share_figure(types, f"{s.name}: where the Mult-Adds and the time go "
+                                              f"({threads} thread(s), {hw.name.split(' (')[0]})")
+    graphs = [build(s, a, resolution=r) for a in GRID_ALPHAS for r in GRID_RESOLUTIONS]
+    with progress_bar(GRID_ROUNDS * len(graphs), "timing the 16 models", enabled=True) as advance:
+        rows = compare_grid(graphs, hw, threads, progress=lambda: advance(1))
+    doc = grid_dict([(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows], hw, threads)
+    return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"])
 
 
 @app.command()

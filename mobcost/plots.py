@@ -210,3 +210,56 @@ def save(fig: Figure, output: Path) -> None:
     fig.savefig(buffer, format=suffix[1:], dpi=150, metadata=None if suffix != ".png" else {"Software": "mobcost"})
     plt.close(fig)
     write_atomic(Path(output), buffer.getvalue())
+
+
+def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: int, spearman: float,
+                   median_ape: float) -> Figure:
+    """Predicted vs measured latency of the 16 models, log-log, with the identity line."""
+    fig, ax = plt.subplots(figsize=(6.5, 6), layout="constrained")
+    pred = np.array([p["predicted_ms"] for p in points])
+    meas = np.array([p["measured_ms"] for p in points])
+    for p in points:
+        ax.scatter(p["predicted_ms"], p["measured_ms"], s=60, color=RES_COLOURS.get(p["resolution"], OKABE_ITO[7]),
+                   marker=ALPHA_MARKERS.get(p["alpha"], "o"), edgecolor="black", linewidth=0.6, zorder=3)
+    lo, hi = min(pred.min(), meas.min()) * 0.8, max(pred.max(), meas.max()) * 1.25
+    ax.plot([lo, hi], [lo, hi], color="0.3", linewidth=1, label="identity (prediction = measurement)")
+    ax.fill_between([lo, hi], [lo / 1.2, hi / 1.2], [lo * 1.2, hi * 1.2], color="0.85", zorder=0,
+                    label="±20% band")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
+    ax.set_xlabel("predicted latency (ms, log scale; roofline of the calibrated profile)")
+    ax.set_ylabel(f"measured latency (ms, log scale; torch, {threads} thread(s), median)")
+    ax.set_title(f"MobileNetV1, 16 models: predicted vs measured on {hardware_name.split(' (')[0]}\n"
+                 f"Spearman {spearman:.3f}, median absolute error {100 * median_ape:.1f}%", fontsize=11)
+    _accuracy_legend(ax)
+    _style(ax)
+    return fig
+
+
+def time_share_figure(types: list[dict[str, Any]], title_text: str) -> Figure:
+    """Per layer type: share of Mult-Adds beside share of predicted and measured time."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    labels = [t["type"] for t in types]
+    series = [("mult_adds_pct", "Mult-Adds", OKABE_ITO[0]), ("predicted_pct", "predicted time", OKABE_ITO[1]),
+              ("measured_pct", "measured time", OKABE_ITO[2])]
+    series = [s for s in series if all(t[s[0]] is not None for t in types)]
+    width = 0.8 / len(series)
+    y = np.arange(len(labels))
+    for k, (key, label, colour) in enumerate(series):
+        values = [t[key] for t in types]
+        bars = ax.barh(y + (k - (len(series) - 1) / 2) * width, values, height=width, color=colour, label=label,
+                       edgecolor="black", linewidth=0.4)
+        ax.bar_label(bars, fmt="%.1f%%", fontsize=7, padding=2)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the network's total (%)")
+    ax.set_xlim(0, 110)
+    ax.set_title(title_text, fontsize=11)
+    ax.legend(loc="lower right", fontsize=8)
+    _style(ax)
+    return fig

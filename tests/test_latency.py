@@ -1,0 +1,123 @@
+"""Latency: the roofline arithmetic, profile validation, rank statistics, and the calibrate/latency commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mobcost.cli import app
+from mobcost.errors import MobcostError
+from mobcost.hardware import Hardware, layer_seconds, load_hardware
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_layer_seconds_by_hand() -> None:
+    hw = Hardware(name="t", peak_mult_adds_per_s=1e9, bandwidth_bytes_per_s=1e9, overhead_us=10,
+                  overhead_us_by_type={"dw/s2": 50}, efficiency={"dw": 0.5, "dw/s2": 0.25},
+                  elementwise_overhead_us=2, elementwise_bytes_per_s=1e9, context_factor=2.0)
+    # dw, stride 1: compute 1e6 / (1e9·0.5) = 2 ms; memory 1e5·4 B / 1e9 = 0.4 ms → 2 ms + 10 µs
+    # two unfused ops (BN, ReLU) over 1e4 outputs: each 2 µs + 2·1e4·4 B / 1e9 = 82 µs → 164 µs
+    # (2 ms + 10 µs + 164 µs) · context 2 = 4.348 ms
+    got = layer_seconds(1e6, 1e5, "dw", hw, stride=1, outputs=1e4, unfused_ops=2)
+    assert got == pytest.approx(4.348e-3)
+    # stride 2 uses dw/s2: compute 1e6 / (1e9·0.25) = 4 ms, overhead 50 µs → (4.05 ms) · 2 = 8.1 ms
+    assert layer_seconds(1e6, 1e5, "dw", hw, stride=2) == pytest.approx(8.1e-3)
+    # memory-bound: 1e3 Mult-Adds, 1e7 elements · 4 B / 1e9 = 40 ms (+ 10 µs overhead) · 2
+    assert layer_seconds(1e3, 1e7, "pw", hw) == pytest.approx(2 * 40.01e-3)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("name: x\npeak_mult_adds_per_s: 1G\n", "missing 'bandwidth_bytes_per_s'"),
+    ("name: x\npeak_mult_adds_per_s: fast\nbandwidth_bytes_per_s: 1G\n", "peak_mult_adds_per_s"),
+    ("name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\nefficiency: {dw: 1.5}\n", "efficiency.dw"),
+    ("name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\nefficiency: {conv3d: 0.5}\n",
+     "efficiency.conv3d"),
+    ("name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\noverhead_us: {pw: -1}\n", "overhead_us.pw"),
+    ("name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\nturbo: true\n", "unknown key 'turbo'"),
+    ("name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\ndtype: fp64\n", "dtype"),
+])
+def test_profile_errors(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "hw.yaml"
+    path.write_text(text)
+    with pytest.raises(MobcostError) as info:
+        load_hardware(path)
+    assert needle in str(info.value) and str(path) in str(info.value)
+
+
+def test_every_bundled_profile_cites_its_figures() -> None:
+    from mobcost.hardware import bundled_hardware
+
+    for name in bundled_hardware():
+        hw = load_hardware(name)
+        for key in ("peak_mult_adds_per_s", "bandwidth_bytes_per_s"):
+            assert hw.sources.get(key), (name, key)
+        if hw.ram_bytes:
+            assert hw.sources.get("ram_bytes"), name
+        if hw.storage_bytes:
+            assert hw.sources.get("storage_bytes"), name
+
+
+def test_rank_statistics() -> None:
+    measure = pytest.importorskip("mobcost.measure")
+    assert measure.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert measure.spearman([1, 2, 3, 4], [40, 30, 20, 10]) == pytest.approx(-1.0)
+    # one swapped pair of 4: 1 − 6·(1 + 1)/(4·15) = 0.8
+    assert measure.spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    # |1.1 − 1|/1 = 10%, |1.5 − 2|/2 = 25%, |3 − 3|/3 = 0 → median 10%
+    assert measure.median_ape([1.1, 1.5, 3.0], [1.0, 2.0, 3.0]) == pytest.approx(0.1)
+
+
+def test_fit_fixed_and_rate_recovers_known_values() -> None:
+    measure = pytest.importorskip("mobcost.measure")
+    work = [1e5, 1e6, 1e7, 1e8]
+    seconds = [20e-6 + w / 5e9 for w in work]  # 20 µs fixed, 5 G/s
+    fixed, rate = measure.fit_fixed_and_rate(work, seconds)
+    assert fixed == pytest.approx(20e-6, rel=1e-6) and rate == pytest.approx(5e9, rel=1e-6)
+
+
+def test_latency_prediction_without_torch_path() -> None:
+    result = CliRunner().invoke(app, ["latency", "--hardware", "pixel1", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["measured_ms"] is None and doc["hardware"].startswith("Pixel 1")
+    assert doc["predicted_ms"] == pytest.approx(sum(x["predicted_ms"] for x in doc["layers"]), rel=1e-6)
+    assert sum(t["mult_adds_pct"] for t in doc["types"]) == pytest.approx(100, abs=0.05)
+    grid = json.loads(CliRunner().invoke(app, ["latency", "--grid", "--hardware", "rpi4", "-f", "json"]).stdout)
+    assert len(grid["points"]) == 16 and grid["spearman"] is None and grid["threads"] == 1
+
+
+def test_calibrate_then_measure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["calibrate", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    profile = tmp_path / "config" / "mobcost" / "host-1t.yaml"
+    hw = load_hardware(profile)
+    assert hw.measured["threads"] == 1 and hw.measured["torch"] and hw.measured["date"]
+    assert hw.peak_mult_adds_per_s > 0 and set(hw.efficiency) >= {"pw", "dw", "dw/s2", "conv", "fc"}
+    result = CliRunner().invoke(app, ["latency", "--alpha", "0.25", "--resolution", "128", "--measure", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["measured_ms"] > 0 and all(x["measured_ms"] > 0 for x in doc["layers"])
+    assert sum(t["measured_pct"] for t in doc["types"]) == pytest.approx(100, abs=0.05)
+    cache = json.loads((tmp_path / "cache" / "mobcost" / "measurements.json").read_text())
+    assert len(cache) == 1 and next(iter(cache)).endswith(f"|128|1|{__import__('torch').__version__}")
+
+
+def test_time_share_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    # A ready host profile (no calibration), so only the network is timed.
+    config = tmp_path / "config" / "mobcost"
+    config.mkdir(parents=True)
+    (config / "host-1t.yaml").write_text((DATA / "slow_profile.yaml").read_text())
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "share.png"
+    result = CliRunner().invoke(app, ["plot", "time-share", "--output", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
