@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import math
 import sys
@@ -84,7 +85,7 @@ def render_rich(*tables: Any, output: Path | None) -> None:
         for t in tables:
             console.print(t)
         return
-    console = Console(record=True, width=120, file=open(__import__("os").devnull, "w"))  # noqa: SIM115
+    console = Console(record=True, width=120, file=io.StringIO())  # recorded, exported as plain text
     for t in tables:
         console.print(t)
     emit(console.export_text(), output)

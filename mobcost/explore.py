@@ -303,28 +303,47 @@ class SweepResult:
         return int(fits[np.argmin(self.columns[self.pareto_cost][fits])])
 
 
-def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: Hardware | None = None,
-          budgets: Budgets = Budgets(), dtype: str | None = None, pareto_cost: str = "mult_adds",
-          progress: Any = None) -> SweepResult:
-    """Evaluate the grid α × resolution: costs, peak activation, latency, accuracy, `fits`, `pareto`."""
+@dataclass
+class Plan:
+    """Everything a sweep evaluates, checked once: the factors, profile, budgets, element type, accuracy."""
+
+    factors: Factors
+    hardware: Hardware | None
+    budgets: Budgets
+    dtype: str
+    accuracy: Accuracy | None
+    pareto_cost: str
+
+    def chunks(self) -> Iterator[dict[str, np.ndarray]]:
+        return chunks(self.factors, self.hardware, self.budgets, self.dtype, self.accuracy)
+
+
+def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: Hardware | None = None,
+         budgets: Budgets = Budgets(), dtype: str | None = None, pareto_cost: str = "mult_adds") -> Plan:
     if pareto_cost == "latency_ms" and hardware is None:
         raise OptionError("--pareto-cost latency needs --hardware", where="--pareto-cost")
     if budgets.latency_ms is not None and hardware is None:
         raise OptionError("--max-latency-ms needs --hardware (latency is estimated from a profile)",
                           where="--max-latency-ms")
-    dtype = dtype or (hardware.dtype if hardware else "fp32")
-    f = factors(spec, alphas, resolutions)
-    acc = accuracy_for(spec)
-    budgets = budgets.with_hardware(hardware)
+    return Plan(factors(spec, alphas, resolutions), hardware, budgets.with_hardware(hardware),
+                dtype or (hardware.dtype if hardware else "fp32"), accuracy_for(spec), pareto_cost)
+
+
+def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
+          **options: Any) -> SweepResult:
+    """Evaluate the grid α × resolution: costs, peak activation, latency, accuracy, `fits`, `pareto`.
+
+    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost`` (see :func:`plan`).
+    """
+    p = plan(spec, alphas, resolutions, **options)
     parts = []
-    for part in chunks(f, hardware, budgets, dtype, acc):
+    for part in p.chunks():
         parts.append(part)
         if progress:
             progress(len(part["alpha"]))
-    columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    cost_column = "peak_activation" if pareto_cost == "peak_activation" else pareto_cost
-    columns["pareto"] = pareto_mask(columns[cost_column].astype(float), columns["top1"])
-    return SweepResult(f, columns, acc, hardware, budgets, cost_column)
+    columns = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+    columns["pareto"] = pareto_mask(columns[p.pareto_cost].astype(float), columns["top1"])
+    return SweepResult(p.factors, columns, p.accuracy, p.hardware, p.budgets, p.pareto_cost)
 
 
 def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, Any]]:
@@ -355,31 +374,26 @@ CSV_COLUMNS = ("alpha", "resolution", "mult_adds", "params", "memory_access", "p
                "peak_activation_bytes", "weight_bytes", "latency_ms", "top1", "top1_source", "fits", "pareto")
 
 
-def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: Any, *,
-               hardware: Hardware | None = None, budgets: Budgets = Budgets(), dtype: str | None = None,
-               pareto_cost: str = "mult_adds", progress: Any = None) -> int:
+def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: Any, *, progress: Any = None,
+               **options: Any) -> int:
     """Write the grid as tidy CSV a chunk at a time (two passes: the Pareto front needs every point).
 
     Memory holds one chunk plus two float arrays over the grid, so 10⁷ points fit easily. Rows are
     formatted with plain Python string joins: several times faster than pandas here, and no pandas import.
     """
-    dtype = dtype or (hardware.dtype if hardware else "fp32")
-    f = factors(spec, alphas, resolutions)
-    acc = accuracy_for(spec)
-    budgets = budgets.with_hardware(hardware)
-    cost_column = "peak_activation" if pareto_cost == "peak_activation" else pareto_cost
+    p = plan(spec, alphas, resolutions, **options)
     costs, top1 = [], []
-    for part in chunks(f, hardware, budgets, dtype, acc):
-        costs.append(part[cost_column].astype(float))
+    for part in p.chunks():
+        costs.append(part[p.pareto_cost].astype(float))
         top1.append(part["top1"])
         if progress:
             progress(len(part["alpha"]) / 2)
     pareto = pareto_mask(np.concatenate(costs), np.concatenate(top1))
     del costs, top1
-    labels = ["", SLIM, acc.fit.label if acc else ""]
+    labels = ["", SLIM, p.accuracy.fit.label if p.accuracy else ""]
     write(",".join(CSV_COLUMNS) + "\n")
     start = 0
-    for part in chunks(f, hardware, budgets, dtype, acc):
+    for part in p.chunks():
         n = len(part["alpha"])
         for lo in range(0, n, CSV_ROWS):  # bounded string memory: rows are formatted in slices
             piece = {k: v[lo:lo + CSV_ROWS] for k, v in part.items()}

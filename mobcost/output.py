@@ -7,35 +7,16 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any
 
 from .errors import OptionError
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write to a temporary file beside ``path``, then rename it over ``path`` in one step."""
-    target = Path(path)
-    if target.is_dir():
-        raise OptionError("is a directory", file=str(target), where="--output")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OptionError(f"folder {str(folder)!r} does not exist", file=str(target), where="--output")
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OptionError(f"cannot write: {exc.strerror}", file=str(target), where="--output") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OptionError(f"cannot write: {exc.strerror}", file=str(target), where="--output") from None
+    with atomic_stream(path, binary=True) as f:
+        f.write(raw)
 
 
 def _umask() -> int:
@@ -45,19 +26,26 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_stream(path: Path) -> Iterator[TextIO]:
-    """A text file to write in pieces; it replaces ``path`` only if the block finishes without error."""
+def atomic_stream(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """A file to write in pieces; it replaces ``path`` only if the block finishes without error."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir() or not folder.is_dir():
-        raise OptionError("is a directory" if target.is_dir() else f"folder {str(folder)!r} does not exist",
-                          file=str(target), where="--output")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    if target.is_dir():
+        raise OptionError("is a directory", file=str(target), where="--output")
+    if not folder.is_dir():
+        raise OptionError(f"folder {str(folder)!r} does not exist", file=str(target), where="--output")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OptionError(f"cannot write: {exc.strerror}", file=str(target), where="--output") from None
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             yield f
         os.chmod(tmp, (target.stat().st_mode & 0o777) if target.exists() else 0o644 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OptionError(f"cannot write: {exc.strerror}", file=str(target), where="--output") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

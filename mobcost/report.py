@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 
 from .analysis import DTYPE_BYTES, Analysis, Group, Row, Step, Totals
+from .formulas import REGISTRY
 from .layers import Shape
 
 if TYPE_CHECKING:
@@ -153,8 +154,6 @@ def _table(heading: str, totals: Totals, dtype: Dtype | None) -> Table:
 
 
 def _type_label(row: Row) -> str:
-    from .formulas import REGISTRY
-
     return REGISTRY[row.node.type].type_label(row.node)
 
 
