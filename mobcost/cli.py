@@ -306,7 +306,7 @@ def sweep(
     options = {"hardware": hw, "budgets": budgets, "dtype": str(dtype) if dtype else None, "pareto_cost": cost}
     s = load(spec)
     total = len(alphas) * len(resolutions)
-    with progress_bar(total, "sweeping", enabled=total > 200_000) as advance:
+    with progress_bar(total, "sweeping", enabled=total > 100_000) as advance:
         if fmt == Format.csv and not best:
             stream_sweep_csv(s, alphas, resolutions, options, output, advance)
             return
