@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .formulas import REGISTRY
 from .graph import Graph, build
@@ -20,11 +20,13 @@ class Convention:
     ``fc_bias``: FC biases count as parameters (the paper's Table 2 leaves them out).
     ``bn_in_params``: BatchNorm's γ, β count as parameters (Keras and torchvision summaries do).
     ``fc_mult_adds``: FC layers count in Mult-Adds (VGG16's "15300 M" is its convolutions alone).
+    ``first_layer``: the first layer with weights counts (some papers leave the image-facing conv out).
     """
 
     fc_bias: bool = True
     bn_in_params: bool = False
     fc_mult_adds: bool = True
+    first_layer: bool = True
 
 
 DEFAULT = Convention()
@@ -100,6 +102,10 @@ def cost_row(node: Node, convention: Convention = DEFAULT) -> Row:
 
 def analyze_graph(graph: Graph, convention: Convention = DEFAULT) -> Analysis:
     rows = tuple(cost_row(node, convention) for node in graph.nodes)
+    if not convention.first_layer:
+        first = next((i for i, r in enumerate(rows) if REGISTRY[r.node.type].weights(r.node)), None)
+        if first is not None:
+            rows = (*rows[:first], replace(rows[first], mult_adds=0, params=0, bn_params=0), *rows[first + 1:])
     totals = Totals()
     for row in rows:
         totals += row

@@ -125,6 +125,8 @@ def table(
                                           "(the paper's Table 2 does not).")] = True,
     bn_in_params: Annotated[bool, typer.Option("--bn-in-params", help="Count BatchNorm γ, β as parameters "
                                                "(as torchvision and Keras summaries do).")] = False,
+    first_layer: Annotated[bool, typer.Option("--first-layer/--no-first-layer", help="Count the first layer "
+                                              "with weights (some papers leave it out).")] = True,
     output: OutputOpt = None,
 ) -> None:
     """Mult-Adds, parameters and memory access of a network at width α and resolution ρ.
@@ -137,7 +139,8 @@ def table(
         from .variants import with_classes
 
         s = with_classes(s, classes)
-    a = analyze(s, alpha, rho, resolution, Convention(fc_bias=fc_bias, bn_in_params=bn_in_params))
+    a = analyze(s, alpha, rho, resolution,
+                Convention(fc_bias=fc_bias, bn_in_params=bn_in_params, first_layer=first_layer))
     if fmt == Format.rich:
         chosen = sections or ([Section.types] if by == By.type else list(Section))
         render_rich(*rich_sections(a, chosen, dtype, rho, resolution), output=output)

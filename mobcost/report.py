@@ -178,7 +178,8 @@ def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> 
     t = a.totals
     b = DTYPE_BYTES[dtype]
     doc["totals"] = {"mult_adds": t.mult_adds, "params": t.params, "memory_access": t.memory_access,
-                     "bn_params": t.bn_params, "weight_bytes": t.params * b, "memory_access_bytes": t.memory_access * b}
+                     "bn_params": t.bn_params, "weight_bytes": t.params * b, "memory_access_bytes": t.memory_access * b,
+                     "flops": 2 * t.mult_adds}  # FLOPs as most later papers count them: 2 per multiply-add
     return doc
 
 

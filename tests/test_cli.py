@@ -118,3 +118,16 @@ def test_module_entry_point_and_light_imports(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["totals"]["params"] == 4_210_088
     assert "HEAVY []" in proc.stderr
+
+
+def test_convention_options() -> None:
+    base = json.loads(invoke("table", "--format", "json"))["totals"]
+    assert base["flops"] == 2 * base["mult_adds"]
+    # Without the first conv: 568,740,352 − 3·3·3·32·112² (10,838,016) = 557,902,336; params − 864
+    skip = json.loads(invoke("table", "--format", "json", "--no-first-layer"))["totals"]
+    assert (skip["mult_adds"], skip["params"]) == (557_902_336, 4_210_088 - 864)
+    # Without the FC bias: − 1000 params; with BN γ, β: + 21,888
+    assert json.loads(invoke("table", "-f", "json", "--no-fc-bias"))["totals"]["params"] == 4_209_088
+    assert json.loads(invoke("table", "-f", "json", "--bn-in-params"))["totals"]["params"] == 4_210_088 + 21_888
+    # 1001 classes: + 1024 weights + 1 bias
+    assert json.loads(invoke("table", "-f", "json", "--classes", "1001"))["totals"]["params"] == 4_211_113
