@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs wrap to the terminal; `code` renders as code
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -396,8 +397,11 @@ def plot(
     max_mult_adds: Annotated[str | None, typer.Option(help="budget: Mult-Adds budget.", show_default=False)] = None,
     threads: ThreadsOpt = 1,
 ) -> None:
-    """Draw a figure: accuracy vs cost (the paper's Figures 4–5), a hardware budget map, a Pareto chart, or
-    predicted vs measured latency (`latency`: the 16 models; `time-share`: per layer type, measured)."""
+    """Draw a figure (png, svg or pdf).
+
+    Accuracy vs cost (the paper's Figures 4–5), a hardware budget map, a Pareto chart of the bundled
+    networks, or predicted vs measured latency (`latency`: the 16 models; `time-share`: per layer type).
+    """
     from .explore import Budgets, parse_range
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -471,8 +475,10 @@ def latency(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="rich or json.")] = Format.rich,
     output: OutputOpt = None,
 ) -> None:
-    """Predicted latency per layer, per layer type and in total (roofline of a hardware profile); with
-    --measure, beside the measured time on this machine."""
+    """Predicted latency per layer, per layer type and in total; measured beside it with --measure.
+
+    Predictions are the roofline of a hardware profile (default: this host's, calibrated on first use).
+    """
     from .hardware import predict_layers
 
     if hardware is not None:
