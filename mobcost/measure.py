@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .graph import Graph
-from .hardware import Hardware, load_hardware
+from .hardware import Hardware, load_hardware, predict_layers
 from .output import write_atomic
 from .torchnet import graph_module, sample_input
 
@@ -40,6 +40,7 @@ MAX_MICRO_MULT_ADDS = 400e6  # keep each microbenchmark short
 # Layer kinds calibrated apart: strided depthwise and full convolutions run at other rates than stride 1
 # (their cost follows the input more than the output), and a 3-channel image input is a case of its own.
 KINDS = ("pw", "dw", "dw/s2", "conv", "conv/s2", "fc")
+POOLS = ("avgpool", "maxpool")  # no Mult-Adds: only their fixed cost is kept (the rest is memory traffic)
 
 
 def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
@@ -57,7 +58,10 @@ def _stride(kind: str) -> int:
 
 
 def _micro_mult_adds(kind: str, cin: int, cout: int, size: int) -> int:
+    """The work of one microbenchmark: Mult-Adds, or for pooling (no Mult-Adds) the input elements."""
     base = kind.split("/")[0]
+    if base in POOLS:
+        return cin * size * size
     per_pixel = {"pw": cin * cout, "dw": 9 * cin, "conv": 9 * cin * cout, "fc": cin * cout}[base]
     out = (size - 1) // _stride(kind) + 1  # 3×3 with padding 1 (1×1: no padding, same formula)
     return per_pixel * (1 if base == "fc" else out * out)
@@ -83,6 +87,10 @@ def median_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31
 def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
     """One layer as the torch build runs it: the convolution with its BatchNorm and ReLU (FC: flatten + linear)."""
     base, stride = kind.split("/")[0], _stride(kind)
+    if base == "avgpool":
+        return nn.AdaptiveAvgPool2d(1)
+    if base == "maxpool":
+        return nn.MaxPool2d(3, 2)
     if base == "fc":
         return nn.Sequential(nn.Flatten(), nn.Linear(cin, cout))
     if base == "pw":
@@ -94,7 +102,7 @@ def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
     return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.ReLU())
 
 
-CALIBRATION_ROUNDS = 3
+CALIBRATION_ROUNDS = 5
 ROTATION = 4  # distinct copies run in turn, so weights and inputs are not all in cache, as inside a network
 
 
@@ -143,32 +151,32 @@ def _bandwidth() -> float:
 
 
 def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Measure this machine; returns the profile as a YAML-ready mapping."""
+    """Measure this machine; returns the profile as a YAML-ready mapping.
+
+    Microbenchmarks and the synthetic chains run in interleaved rounds; each round's chain time is
+    compared with that same round's fit, so a slow phase of a shared machine cancels out of the ratio.
+    """
     set_threads(threads)
-    rates: dict[str, float] = {}
-    fixed: dict[str, float] = {}
-    jobs = [(kind, shape) for kind in KINDS for shape in micro_shapes(kind)]
-    samples: dict[tuple[str, tuple[int, int, int]], list[float]] = {job: [] for job in jobs}
-    for round_ in range(CALIBRATION_ROUNDS):  # interleaved, so a slow phase of a shared machine hits all alike
-        if progress:
-            progress(f"layer microbenchmarks, round {round_ + 1} of {CALIBRATION_ROUNDS}")
-        for kind, shape in jobs:
-            samples[(kind, shape)].append(_micro_time(kind, *shape))
-    for kind in KINDS:
-        shapes = micro_shapes(kind)
-        fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_mult_adds(kind, *sh) for sh in shapes],
-                                                      [statistics.median(samples[(kind, sh)]) for sh in shapes])
     if progress:
         progress("memory bandwidth and the fixed cost of a call")
     bandwidth = _bandwidth()
     ew_fixed, _ = _elementwise_fit()
-    peak = max(rates.values())
-    profile_core = {"peak_mult_adds_per_s": peak, "bandwidth_bytes_per_s": bandwidth,
-                    "overhead_us": {"default": 1e6 * ew_fixed, **{k: 1e6 * v for k, v in fixed.items()}},
-                    "efficiency": {k: v / peak for k, v in rates.items()}}
-    if progress:
-        progress("synthetic layer chains (in-network slowdown)")
-    context = _context_factor(profile_core, threads)
+    jobs = [(kind, shape) for kind in (*KINDS, *POOLS) for shape in micro_shapes(kind)]
+    samples: dict[tuple[str, tuple[int, int, int]], list[float]] = {job: [] for job in jobs}
+    chains = _synthetic_chains()
+    ratios = []
+    for round_ in range(CALIBRATION_ROUNDS):
+        if progress:
+            progress(f"microbenchmarks and synthetic chains, round {round_ + 1} of {CALIBRATION_ROUNDS}")
+        for kind, shape in jobs:
+            samples[(kind, shape)].append(_micro_time(kind, *shape))
+        this_round = _fit({job: times[-1] for job, times in samples.items()}, bandwidth, ew_fixed)
+        ratios.append(statistics.fmean(_chain_seconds(chain) / sum(predict_layers(chain[0], this_round))
+                                       for chain in chains))
+    hw = _fit({job: statistics.median(times) for job, times in samples.items()}, bandwidth, ew_fixed)
+    context = statistics.median(ratios)
+    rates = {k: hw.peak_mult_adds_per_s * e for k, e in hw.efficiency.items()}
+    peak, fixed = hw.peak_mult_adds_per_s, hw.overhead_us_by_type
     today = dt.date.today().isoformat()
     where = (f"measured on {platform.node() or 'this host'} {today}, {threads} thread(s), "
              f"torch {torch.__version__!s}")
@@ -178,7 +186,7 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
         "dtype": "fp32",
         "peak_mult_adds_per_s": float(f"{peak:.4g}"),
         "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
-        "overhead_us": {"default": round(1e6 * ew_fixed, 2), **{k: round(1e6 * v, 2) for k, v in fixed.items()}},
+        "overhead_us": {"default": round(hw.overhead_us, 2), **{k: round(v, 2) for k, v in fixed.items()}},
         "efficiency": {k: round(v / peak, 4) for k, v in rates.items()},
         "context_factor": round(context, 4),
         "sources": {
@@ -219,22 +227,32 @@ layers:
 """
 
 
-def _context_factor(core: dict[str, Any], threads: int) -> float:
+def _fit(seconds: dict[tuple[str, tuple[int, int, int]], float], bandwidth: float, call_s: float) -> Hardware:
+    """A profile from one set of microbenchmark times: per kind, time = fixed + Mult-Adds / rate."""
+    fixed, rates = {}, {}
+    for kind in (*KINDS, *POOLS):
+        shapes = micro_shapes(kind)
+        fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_mult_adds(kind, *sh) for sh in shapes],
+                                                      [seconds[(kind, sh)] for sh in shapes])
+    for kind in POOLS:
+        del rates[kind]
+    peak = max(rates.values())
+    return Hardware(name="this host", peak_mult_adds_per_s=peak, bandwidth_bytes_per_s=bandwidth,
+                    overhead_us=1e6 * call_s, overhead_us_by_type={k: 1e6 * v for k, v in fixed.items()},
+                    efficiency={k: v / peak for k, v in rates.items()})
+
+
+def _synthetic_chains() -> list[tuple[Graph, nn.Module, torch.Tensor]]:
     from .graph import build
-    from .hardware import Hardware, predict_layers
     from .spec import parse_spec
 
-    hw = Hardware(name="uncorrected", peak_mult_adds_per_s=core["peak_mult_adds_per_s"],
-                  bandwidth_bytes_per_s=core["bandwidth_bytes_per_s"], overhead_us=core["overhead_us"]["default"],
-                  overhead_us_by_type=core["overhead_us"], efficiency=core["efficiency"])
-    ratios = []
-    for size in (96, 192):
-        graph = build(parse_spec(SYNTHETIC_CHAIN.format(size=size), file="<synthetic chain>"))
-        model, x = graph_module(graph), sample_input(graph)
-        measured = statistics.median(median_seconds(lambda m=model, x=x: m(x), repeats=15, budget_s=0.5)
-                                     for _ in range(CALIBRATION_ROUNDS))
-        ratios.append(measured / sum(predict_layers(graph, hw)))
-    return statistics.fmean(ratios)
+    graphs = [build(parse_spec(SYNTHETIC_CHAIN.format(size=size), file="<synthetic chain>")) for size in (96, 192)]
+    return [(g, graph_module(g), sample_input(g)) for g in graphs]
+
+
+def _chain_seconds(chain: tuple[Graph, nn.Module, torch.Tensor]) -> float:
+    _, model, x = chain
+    return median_seconds(lambda: model(x), repeats=15, budget_s=0.5)
 
 
 def config_dir() -> Path:
@@ -339,8 +357,6 @@ class Comparison:
 
 
 def compare(graph: Graph, hw: Hardware, threads: int, *, use_cache: bool = True) -> Comparison:
-    from .hardware import predict_layers
-
     return Comparison(graph.alpha, graph.resolution, predict_layers(graph, hw),
                       measure(graph, threads, use_cache=use_cache))
 
@@ -352,8 +368,6 @@ def compare_grid(graphs: list[Graph], hw: Hardware, threads: int, *, use_cache: 
                  rounds: int = GRID_ROUNDS, progress: Callable[[], None] | None = None) -> list[Comparison]:
     """Measure every graph in interleaved rounds (so slow phases of a shared machine hit all alike) and
     take each one's median over the rounds."""
-    from .hardware import predict_layers
-
     cache = _read_cache()
     keys = [_cache_key(g, threads) for g in graphs]
     todo = [i for i, k in enumerate(keys) if not (use_cache and k in cache)]
