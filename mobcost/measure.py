@@ -132,15 +132,11 @@ def fit_fixed_and_rate(work: list[float], seconds: list[float]) -> tuple[float, 
     return fixed, 1 / inverse_rate
 
 
-def _elementwise_fit() -> tuple[float, float]:
-    """BatchNorm and ReLU as memory passes: fixed cost and bytes (read + write) per second."""
-    work, seconds = [], []
-    for c, s in ((16, 4), (64, 14), (64, 56), (256, 28), (32, 112)):
-        x = torch.randn(1, c, s, s)
-        for module in (nn.BatchNorm2d(c).eval(), nn.ReLU()):
-            work.append(2 * x.numel() * 4)
-            seconds.append(median_seconds(lambda m=module, x=x: m(x)))
-    return fit_fixed_and_rate(work, seconds)
+def _call_seconds() -> float:
+    """The fixed cost of a layer call with no arithmetic to speak of: a BatchNorm or ReLU on a tiny map."""
+    x = torch.randn(1, 8, 2, 2)
+    return statistics.median(median_seconds(lambda m=m: m(x), warmup=20, repeats=101)
+                             for m in (nn.BatchNorm2d(8).eval(), nn.ReLU(), nn.Identity()))
 
 
 def _bandwidth() -> float:
@@ -160,7 +156,7 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
     if progress:
         progress("memory bandwidth and the fixed cost of a call")
     bandwidth = _bandwidth()
-    ew_fixed, _ = _elementwise_fit()
+    call_s = _call_seconds()
     jobs = [(kind, shape) for kind in (*KINDS, *POOLS) for shape in micro_shapes(kind)]
     samples: dict[tuple[str, tuple[int, int, int]], list[float]] = {job: [] for job in jobs}
     chains = _synthetic_chains()
@@ -170,10 +166,10 @@ def calibrate(threads: int, progress: Callable[[str], None] | None = None) -> di
             progress(f"microbenchmarks and synthetic chains, round {round_ + 1} of {CALIBRATION_ROUNDS}")
         for kind, shape in jobs:
             samples[(kind, shape)].append(_micro_time(kind, *shape))
-        this_round = _fit({job: times[-1] for job, times in samples.items()}, bandwidth, ew_fixed)
+        this_round = _fit({job: times[-1] for job, times in samples.items()}, bandwidth, call_s)
         ratios.append(statistics.fmean(_chain_seconds(chain) / sum(predict_layers(chain[0], this_round))
                                        for chain in chains))
-    hw = _fit({job: statistics.median(times) for job, times in samples.items()}, bandwidth, ew_fixed)
+    hw = _fit({job: statistics.median(times) for job, times in samples.items()}, bandwidth, call_s)
     context = statistics.median(ratios)
     rates = {k: hw.peak_mult_adds_per_s * e for k, e in hw.efficiency.items()}
     peak, fixed = hw.peak_mult_adds_per_s, hw.overhead_us_by_type
