@@ -28,7 +28,7 @@ from .layers import Layer, Node, Shape
 class Key:
     """A spec key a layer type accepts: its value kind and default (``REQUIRED`` if it has none)."""
 
-    kind: str  # "posint" | "nonneg" | "bool" | "act" | "refs"
+    kind: str  # "posint" | "nonneg" | "bool" | "act"
     default: Any = None
     required: bool = False
 
