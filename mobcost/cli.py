@@ -516,13 +516,10 @@ def latency(
         render_rich(*latency_tables(a, hw, predicted, measured), output=output)
 
 
-GRID_ALPHAS = (1.0, 0.75, 0.5, 0.25)
-GRID_RESOLUTIONS = (224, 192, 160, 128)
-
-
 def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_cache: bool, fmt: Format,
                         output: Path | None) -> None:
     from .hardware import predict_layers
+    from .paper import GRID_ALPHAS, GRID_RESOLUTIONS
     from .report import grid_dict, grid_table
 
     graphs = [build(s, a, resolution=r) for a in GRID_ALPHAS for r in GRID_RESOLUTIONS]
@@ -562,7 +559,8 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
     require_torch()
     from .hardware import predict_layers
     from .measure import GRID_ROUNDS, compare_grid, host_profile, measure
-    from .report import _type_shares, grid_dict
+    from .paper import GRID_ALPHAS, GRID_RESOLUTIONS
+    from .report import type_shares, grid_dict
 
     with status_line() as say:
         hw = host_profile(threads, say)
@@ -571,7 +569,7 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
         with status_line() as say:
             say(f"timing {s.name}")
             measured = measure(graph, threads)
-        types = _type_shares(analyze(s), predict_layers(graph, hw), measured.layers_s)
+        types = type_shares(analyze(s), predict_layers(graph, hw), measured.layers_s)
         return plots.time_share_figure(types, f"{s.name}: where the Mult-Adds and the time go "
                                               f"({threads} thread(s), {hw.name.split(' (')[0]})")
     graphs = [build(s, a, resolution=r) for a in GRID_ALPHAS for r in GRID_RESOLUTIONS]

@@ -151,17 +151,19 @@ class Point:
     skipped: str = ""
 
 
-ALPHAS = (1.0, 0.75, 0.5, 0.25)
-RESOLUTIONS_224 = (224, 192, 160, 128)
 
 
 def grid_resolutions(size: int) -> list[int]:
     """The paper's resolutions for a 224 network; the same ratios of a spec's own size otherwise."""
-    return [round(size * r / 224) for r in RESOLUTIONS_224]
+    from .paper import GRID_RESOLUTIONS
+
+    return [round(size * r / 224) for r in GRID_RESOLUTIONS]
 
 
 def grid(specs: list[Spec]) -> list[tuple[Spec, float, int]]:
-    return [(s, a, r) for s in specs for a in ALPHAS for r in grid_resolutions(s.size)]
+    from .paper import GRID_ALPHAS
+
+    return [(s, a, r) for s in specs for a in GRID_ALPHAS for r in grid_resolutions(s.size)]
 
 
 def check_point(spec: Spec, alpha: float, resolution: int) -> Point:

@@ -19,6 +19,9 @@ from .spec import Spec, load_spec
 from .variants import with_classes
 
 TABLES = tuple(f"{i}" for i in range(1, 11))
+# The paper's 16 models (Figure 4): width multipliers × input resolutions.
+GRID_ALPHAS = (1.0, 0.75, 0.5, 0.25)
+GRID_RESOLUTIONS = (224, 192, 160, 128)
 NO_FC_BIAS = Convention(fc_bias=False)
 
 

@@ -428,7 +428,7 @@ def _sweep_caption(result: SweepResult, best: int | None, shown: int) -> str:
 # --- latency ------------------------------------------------------------------------------------
 
 
-def _type_shares(a: Analysis, predicted: list[float], measured: list[float] | None) -> list[dict[str, Any]]:
+def type_shares(a: Analysis, predicted: list[float], measured: list[float] | None) -> list[dict[str, Any]]:
     """Per layer type: share of Mult-Adds, of predicted time and of measured time (the paper's "95% of
     the time in 1×1 convolutions")."""
     groups: dict[str, list[float]] = {}
@@ -457,7 +457,7 @@ def latency_dict(a: Analysis, hw: Hardware, threads: int, predicted: list[float]
         "layers": [{"name": r.name, "type": r.node.type, "mult_adds": r.mult_adds,
                     "predicted_ms": round(1e3 * p, 5), "measured_ms": round(1e3 * layers[i], 5) if layers else None}
                    for i, (r, p) in enumerate(zip(a.rows, predicted, strict=True))],
-        "types": _type_shares(a, predicted, layers),
+        "types": type_shares(a, predicted, layers),
     }
 
 
@@ -482,7 +482,7 @@ def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: 
                    box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for header in ("Type", "% Mult-Adds", "% predicted time", "% measured time"):
         shares.add_column(header, justify="left" if header == "Type" else "right")
-    for d in _type_shares(a, predicted, layers):
+    for d in type_shares(a, predicted, layers):
         shares.add_row(d["type"], f"{d['mult_adds_pct']:.2f}", f"{d['predicted_pct']:.2f}",
                        "" if d["measured_pct"] is None else f"{d['measured_pct']:.2f}")
     note = ("Measured: whole forward pass, median of repeated runs after warm-up; per layer with forward hooks "
