@@ -560,7 +560,7 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
     from .hardware import predict_layers
     from .measure import GRID_ROUNDS, compare_grid, host_profile, measure
     from .paper import GRID_ALPHAS, GRID_RESOLUTIONS
-    from .report import type_shares, grid_dict
+    from .report import grid_dict, type_shares
 
     with status_line() as say:
         hw = host_profile(threads, say)
