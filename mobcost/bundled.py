@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import SpecError
+from .spec import Spec, load_spec
 
 DEFAULT_SPEC = "mobilenet_v1"
 
@@ -15,6 +16,11 @@ def specs_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise SpecError("bundled specs not found; the installation is incomplete", file=str(here / "specs"))
+
+
+def load_bundled(name: str) -> Spec:
+    """A bundled spec by its file name (``mobilenet_v1``)."""
+    return load_spec(specs_dir() / f"{name}.yaml")
 
 
 def bundled_names() -> list[str]:

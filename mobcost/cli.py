@@ -17,7 +17,7 @@ import typer
 
 from . import __version__
 from .analysis import Analysis, Convention, analyze
-from .bundled import bundled_names, resolve_spec_path, specs_dir
+from .bundled import bundled_names, load_bundled, resolve_spec_path
 from .errors import MobcostError, OptionError
 from .graph import build, check_multiplier
 from .hardware import load_hardware
@@ -156,9 +156,8 @@ def table(
 
 def shrink_views(a: Analysis, rho: float | None, resolution: int | None) -> tuple[Any, Any]:
     from .analysis import shrink_steps
-    from .bundled import specs_dir
 
-    example = load_spec(specs_dir() / "table3_separable.yaml")
+    example = load_bundled("table3_separable")
     if resolution is not None:  # the example layer's 14×14 map scales like the network's input
         rho, resolution = resolution / a.graph.spec.size, None
     return (shrink_steps(example, a.graph.alpha, rho, thin_input=True),
@@ -188,7 +187,7 @@ def specs(
     """List the bundled specs with their totals at α=1 and their own input size."""
     entries = []
     for name in bundled_names():
-        s = load_spec(specs_dir() / f"{name}.yaml")
+        s = load_bundled(name)
         t = analyze(s).totals
         entries.append({"name": name, "network": s.name, "description": s.description,
                         "input": [s.channels, s.size, s.size], "layers": len(s.layers),
@@ -292,19 +291,14 @@ def sweep(
     Points are computed as arrays (a 170,000-point grid takes well under a second). `fits` says whether a
     point meets every budget; `pareto` marks points no other point beats on both cost and top-1.
     """
-    from .explore import Budgets, parse_range
+    from .explore import Budgets
 
-    alphas = parse_range(alpha, integer=False, where="--alpha")
-    for a in alphas:
-        check_multiplier("alpha", a)
-    resolutions = parse_range(resolution, integer=True, where="--resolution")
+    alphas, resolutions = grid_axes(alpha, resolution)
     budgets = Budgets(*(None if v is None else parse_si(v, where=w, unit="B" if "bytes" in w or "peak" in w else "")
                         for v, w in ((max_mult_adds, "--max-mult-adds"), (max_params, "--max-params"),
                                      (max_weight_bytes, "--max-weight-bytes"),
                                      (max_peak_activation, "--max-peak-activation"))),
-                      latency_ms=max_latency_ms)
-    if max_latency_ms is not None and (not math.isfinite(max_latency_ms) or max_latency_ms <= 0):
-        raise OptionError("must be a positive number of milliseconds", where="--max-latency-ms")
+                      latency_ms=latency_budget(max_latency_ms))
     hw = load_hardware(hardware) if hardware else None
     cost = "latency_ms" if pareto_cost == ParetoCost.latency else str(pareto_cost)
     options = {"hardware": hw, "budgets": budgets, "dtype": str(dtype) if dtype else None, "pareto_cost": cost}
@@ -318,6 +312,22 @@ def sweep(
 
         result = run_sweep(s, alphas, resolutions, progress=advance, **options)
     render_sweep(result, fmt, best, output)
+
+
+def grid_axes(alpha: str, resolution: str) -> tuple[list[float], list[int]]:
+    """The α and resolution values of `--alpha` and `--resolution` ranges, each α checked to be in (0, 1]."""
+    from .explore import parse_range
+
+    alphas = parse_range(alpha, integer=False, where="--alpha")
+    for a in alphas:
+        check_multiplier("alpha", a)
+    return alphas, parse_range(resolution, integer=True, where="--resolution")
+
+
+def latency_budget(ms: float | None) -> float | None:
+    if ms is not None and (not math.isfinite(ms) or ms <= 0):
+        raise OptionError("must be a positive number of milliseconds", where="--max-latency-ms")
+    return ms
 
 
 def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], options: dict[str, Any],
@@ -402,7 +412,7 @@ def plot(
     Accuracy vs cost (the paper's Figures 4–5), a hardware budget map, a Pareto chart of the bundled
     networks, or predicted vs measured latency (`latency`: the 16 models; `time-share`: per layer type).
     """
-    from .explore import Budgets, parse_range
+    from .explore import Budgets
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OptionError("use a .png, .svg or .pdf file name", file=str(output), where="--output")
@@ -410,12 +420,8 @@ def plot(
 
     if kind == PlotKind.budget:
         budgets = Budgets(mult_adds=parse_si(max_mult_adds, where="--max-mult-adds") if max_mult_adds else None,
-                          latency_ms=max_latency_ms)
-        alphas = parse_range(alpha, integer=False, where="--alpha")
-        for a in alphas:
-            check_multiplier("alpha", a)
-        fig = plots.budget_figure(load(spec), load_hardware(hardware), alphas,
-                                  parse_range(resolution, integer=True, where="--resolution"), budgets)
+                          latency_ms=latency_budget(max_latency_ms))
+        fig = plots.budget_figure(load(spec), load_hardware(hardware), *grid_axes(alpha, resolution), budgets)
     elif kind == PlotKind.pareto:
         fig = plots.pareto_figure()
     elif kind in (PlotKind.latency, PlotKind.time_share):
@@ -516,26 +522,31 @@ def latency(
         render_rich(*latency_tables(a, hw, predicted, measured), output=output)
 
 
-def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_cache: bool, fmt: Format,
-                        output: Path | None) -> None:
+def latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_cache: bool = True) -> dict[str, Any]:
+    """The paper's 16 models: predicted totals, and measured ones (interleaved rounds) when asked."""
     from .hardware import predict_layers
     from .paper import GRID_ALPHAS, GRID_RESOLUTIONS
-    from .report import grid_dict, grid_table
+    from .report import grid_dict
 
     graphs = [build(s, a, resolution=r) for a in GRID_ALPHAS for r in GRID_RESOLUTIONS]
-    if with_measure:
-        from .crosscheck import require_torch
+    if not with_measure:
+        return grid_dict([(g.alpha, g.resolution, sum(predict_layers(g, hw)), None) for g in graphs], hw, threads)
+    from .crosscheck import require_torch
 
-        require_torch()
-        from .measure import GRID_ROUNDS, compare_grid
+    require_torch()
+    from .measure import GRID_ROUNDS, compare_grid
 
-        with progress_bar(GRID_ROUNDS * len(graphs), f"timing the 16 models ({GRID_ROUNDS} interleaved rounds)",
-                          enabled=True) as advance:
-            rows = compare_grid(graphs, hw, threads, use_cache=use_cache, progress=lambda: advance(1))
-        points = [(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows]
-    else:
-        points = [(g.alpha, g.resolution, sum(predict_layers(g, hw)), None) for g in graphs]
-    doc = grid_dict(points, hw, threads)
+    with progress_bar(GRID_ROUNDS * len(graphs), f"timing the 16 models ({GRID_ROUNDS} interleaved rounds)",
+                      enabled=True) as advance:
+        rows = compare_grid(graphs, hw, threads, use_cache=use_cache, progress=lambda: advance(1))
+    return grid_dict([(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows], hw, threads)
+
+
+def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_cache: bool, fmt: Format,
+                        output: Path | None) -> None:
+    from .report import grid_table
+
+    doc = latency_grid(s, hw, threads, with_measure, use_cache)
     if fmt == Format.json:
         emit(json.dumps(doc, indent=2, ensure_ascii=False), output)
     else:
@@ -558,9 +569,8 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
 
     require_torch()
     from .hardware import predict_layers
-    from .measure import GRID_ROUNDS, compare_grid, host_profile, measure
-    from .paper import GRID_ALPHAS, GRID_RESOLUTIONS
-    from .report import grid_dict, type_shares
+    from .measure import host_profile, measure
+    from .report import type_shares
 
     with status_line() as say:
         hw = host_profile(threads, say)
@@ -572,10 +582,7 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
         types = type_shares(analyze(s), predict_layers(graph, hw), measured.layers_s)
         return plots.time_share_figure(types, f"{s.name}: where the Mult-Adds and the time go "
                                               f"({threads} thread(s), {hw.name.split(' (')[0]})")
-    graphs = [build(s, a, resolution=r) for a in GRID_ALPHAS for r in GRID_RESOLUTIONS]
-    with progress_bar(GRID_ROUNDS * len(graphs), "timing the 16 models", enabled=True) as advance:
-        rows = compare_grid(graphs, hw, threads, progress=lambda: advance(1))
-    doc = grid_dict([(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows], hw, threads)
+    doc = latency_grid(s, hw, threads, with_measure=True)
     return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"])
 
 
@@ -626,7 +633,7 @@ def check_all(fmt: Format, output: Path | None) -> bool:
     from .crosscheck import check_point, grid
     from .report import point_dict, points_table
 
-    todo = grid([load_spec(specs_dir() / f"{name}.yaml") for name in bundled_names()])
+    todo = grid([load_bundled(name) for name in bundled_names()])
     points = []
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("cross-checking", total=len(todo))

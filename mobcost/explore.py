@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,15 @@ class Factors:
     unfused: list[int]  # BatchNorm and activation ops after each layer
     strides: list[int | None]
     dropped: list[str] = field(default_factory=list)  # α or resolution values with no valid network
+
+    @cached_property
+    def uses(self) -> np.ndarray:
+        """How often each tensor is read or written: its layers' reads, plus one write per layer output."""
+        uses = np.zeros(self.channels.shape[1], dtype=np.int64)
+        for tensors in self.reads:
+            np.add.at(uses, tensors, 1)
+        uses[1:] += 1
+        return uses
 
 
 def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
@@ -213,17 +223,13 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
            acc: Accuracy | None) -> dict[str, np.ndarray]:
     ch, area = f.channels[rows], f.area
     n_a, n_r = ch.shape[0], area.shape[1]
-    uses = np.zeros(ch.shape[1], dtype=np.int64)
-    for tensors in f.reads:
-        np.add.at(uses, tensors, 1)
-    uses[1:] += 1  # every layer writes its output once
     weights = f.w_chan[rows] @ f.w_area
     out: dict[str, np.ndarray] = {
         "alpha": np.repeat(f.alphas[rows], n_r),
         "resolution": np.tile(f.resolutions, n_a),
         "mult_adds": (f.ma_chan[rows] @ f.ma_area).ravel(),
         "params": (weights + f.biases[rows, None]).ravel(),
-        "memory_access": ((ch * uses) @ area + weights).ravel(),
+        "memory_access": ((ch * f.uses) @ area + weights).ravel(),
     }
     peak = np.zeros((n_a, n_r), dtype=np.int64)
     for alive in f.live:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .analysis import DTYPE_BYTES
 from .bundled import specs_dir
-from .errors import SpecError
+from .errors import OptionError, SpecError
 from .formulas import REGISTRY
 from .spec import load_mapping
 from .units import parse_si
@@ -152,8 +152,8 @@ def _elementwise(value: Any, doc: Any) -> dict[str, float]:
 def _number(value: Any, key: str, doc: Any) -> float:
     try:
         return parse_si(value if not isinstance(value, str) else value.replace("_", ""), unit="B")
-    except Exception as exc:  # OptionError from parse_si: re-raised with the file's location
-        raise doc.error(key, getattr(exc, "message", str(exc))) from None
+    except OptionError as exc:  # re-raised with the file's location
+        raise doc.error(key, exc.message) from None
 
 
 def _efficiency(value: Any, doc: Any) -> dict[str, float]:

@@ -297,9 +297,7 @@ def measure(graph: Graph, threads: int, *, use_cache: bool = True) -> Measuremen
     layers = _per_layer(model, x)
     result = Measurement(total, layers)
     cache[key] = {"total_s": result.total_s, "layers_s": result.layers_s}
-    cache_path = cache_file()
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(cache_path, json.dumps(cache, indent=1))
+    _write_cache(cache)
     return result
 
 
@@ -329,6 +327,12 @@ def _cache_key(graph: Graph, threads: int) -> str:
     spec = graph.spec
     digest = hashlib.sha256(repr((spec.channels, spec.size, spec.layers)).encode()).hexdigest()[:16]
     return f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
+
+
+def _write_cache(cache: dict[str, Any]) -> None:
+    path = cache_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(cache, indent=1))
 
 
 def _read_cache() -> dict[str, Any]:
@@ -381,8 +385,7 @@ def compare_grid(graphs: list[Graph], hw: Hardware, threads: int, *, use_cache: 
     for i in todo:
         cache[keys[i]] = {"total_s": statistics.median(totals[i]), "layers_s": layers[i]}
     if todo:
-        cache_file().parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(cache_file(), json.dumps(cache, indent=1))
+        _write_cache(cache)
     return [Comparison(g.alpha, g.resolution, predict_layers(g, hw), Measurement(**cache[k]))
             for g, k in zip(graphs, keys, strict=True)]
 

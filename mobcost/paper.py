@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from .analysis import DEFAULT, Analysis, Convention, analyze, shrink_steps
-from .bundled import specs_dir
-from .spec import Spec, load_spec
+from .bundled import load_bundled
+from .spec import Spec
 from .variants import with_classes
 
 TABLES = tuple(f"{i}" for i in range(1, 11))
@@ -80,7 +80,7 @@ def _fmt(x: float | str) -> str:
 
 @cache
 def _spec(name: str) -> Spec:
-    return load_spec(specs_dir() / f"{name}.yaml")
+    return load_bundled(name)
 
 
 @cache

@@ -19,12 +19,12 @@ from matplotlib.ticker import FuncFormatter
 
 from .accuracy import MOBILENET_V1_PAPER, MOBILENET_V1_SLIM, REFERENCE
 from .analysis import analyze
-from .bundled import specs_dir
+from .bundled import load_bundled
 from .errors import OptionError
 from .explore import Budgets, accuracy_for, sweep
 from .hardware import Hardware
 from .output import write_atomic
-from .spec import Spec, load_spec
+from .spec import Spec
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,7 +46,7 @@ def _style(ax: Any) -> None:
 
 
 def _mobilenet() -> Spec:
-    return load_spec(specs_dir() / "mobilenet_v1.yaml")
+    return load_bundled("mobilenet_v1")
 
 
 def accuracy_figure(x_metric: str = "mult_adds") -> Figure:
@@ -176,7 +176,7 @@ def pareto_figure() -> Figure:
                label="MobileNetV1, 16 α × resolution models (TF-Slim)")
     others = []
     for i, name in enumerate(PARETO_NETWORKS):
-        s = load_spec(specs_dir() / f"{name}.yaml")
+        s = load_bundled(name)
         top1, source = REFERENCE[s.name]
         ma = analyze(s).totals.mult_adds
         others.append((ma, top1))
