@@ -20,7 +20,7 @@ from .analysis import Analysis, Convention, analyze
 from .bundled import bundled_names, load_bundled, resolve_spec_path
 from .errors import MobcostError, OptionError
 from .graph import build, check_multiplier
-from .hardware import load_hardware
+from .hardware import Hardware, load_hardware
 from .report import By, Dtype, Format, Section, analysis_dict, human, layer_table, step_dicts, type_table
 from .spec import Spec, load_spec
 from .units import parse_si
@@ -443,17 +443,18 @@ def calibrate(
     """Measure this machine with microbenchmarks and write a hardware profile.
 
     Times single layers of generic shapes (1×1, depthwise 3×3 at strides 1 and 2, full 3×3, fully
-    connected), BatchNorm and ReLU passes, and memory bandwidth — never the networks it will predict —
-    and writes peak rate, per-type efficiency and fixed costs, with the date, threads and torch version.
+    connected, pooling), run one after another as inside a network, and memory bandwidth — never the
+    networks it will predict — and writes peak rate, per-type efficiency and fixed costs, with the date,
+    threads and torch version. Takes about 10 seconds.
     """
     from .crosscheck import require_torch
 
     require_torch()
+    from .measure import CALIBRATION_STEPS, host_profile_path, save_profile
     from .measure import calibrate as run_calibration
-    from .measure import host_profile_path, save_profile
 
-    with status_line() as say:
-        profile = run_calibration(threads, say)
+    with progress_bar(CALIBRATION_STEPS, f"calibrating ({threads} thread(s))", enabled=True) as advance:
+        profile = run_calibration(threads, advance)
     path = output or host_profile_path(threads)
     save_profile(profile, path)
     rates = profile["measured"]["rates_mult_adds_per_s"]
@@ -493,10 +494,7 @@ def latency(
         from .crosscheck import require_torch
 
         require_torch()
-        from .measure import host_profile
-
-        with status_line() as say:
-            hw = host_profile(threads, say)
+        hw = host_hardware(threads)
     s = load(spec)
     if grid:
         render_latency_grid(s, hw, threads, do_measure or hardware is None, not remeasure, fmt, output)
@@ -562,6 +560,15 @@ def status_line() -> Iterator[Callable[[str], None]]:
         yield lambda text: status.update(text)
 
 
+def host_hardware(threads: int) -> Hardware:
+    """This host's profile, calibrating first (with a progress bar) when there is none."""
+    from .measure import CALIBRATION_STEPS, host_profile, host_profile_path
+
+    missing = not host_profile_path(threads).exists()
+    with progress_bar(CALIBRATION_STEPS, "no profile of this host yet: calibrating", enabled=missing) as advance:
+        return host_profile(threads, advance)
+
+
 def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
     """The latency plots: measurements on this host (cached), predictions from its calibrated profile."""
     from . import plots
@@ -569,11 +576,10 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
 
     require_torch()
     from .hardware import predict_layers
-    from .measure import host_profile, measure
+    from .measure import measure
     from .report import type_shares
 
-    with status_line() as say:
-        hw = host_profile(threads, say)
+    hw = host_hardware(threads)
     if kind == PlotKind.time_share:
         graph = build(s)
         with status_line() as say:

@@ -121,3 +121,29 @@ def test_time_share_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     result = CliRunner().invoke(app, ["plot", "time-share", "--output", str(out)])
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_microbenchmarks_run_in_sequence_by_size() -> None:
+    pytest.importorskip("torch")
+    import random
+
+    import torch
+
+    from mobcost import measure
+
+    calls: list[int] = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            calls.append(x.numel())
+            return x
+
+    sizes = [9, 1, 4, 4, 16]
+    items = [measure.Bench("pw", (n, i, 1), Recorder(), torch.zeros(n)) for i, n in enumerate(sizes)]
+    rounds: list[int] = []
+    samples = measure.run_rounds(items, 3, random.Random(0), rounds.append)
+    # one warm-up call each, then per round every bench once, smallest input first
+    assert calls[:5] == sizes and rounds == [0, 1, 2]
+    for r in range(3):
+        assert calls[5 + 5 * r: 10 + 5 * r] == [1, 4, 4, 9, 16]
+    assert len(samples) == 5 and all(len(v) == 3 and min(v) > 0 for v in samples.values())
