@@ -19,7 +19,7 @@ from . import __version__
 from .analysis import Analysis, Convention, analyze
 from .bundled import bundled_names, load_bundled, resolve_spec_path
 from .errors import MobcostError, OptionError
-from .graph import build, check_multiplier
+from .graph import Graph, build, check_multiplier
 from .hardware import Hardware, load_hardware
 from .report import By, Dtype, Format, Section, analysis_dict, human, layer_table, step_dicts, type_table
 from .spec import Spec, load_spec
@@ -505,11 +505,7 @@ def latency(
         from .crosscheck import require_torch
 
         require_torch()
-        from .measure import measure
-
-        with status_line() as say:
-            say(f"timing {s.name} on {threads} thread(s)")
-            measured = measure(graph, threads, use_cache=not remeasure)
+        measured = timed(graph, threads, use_cache=not remeasure)
     from .report import latency_dict, latency_tables
 
     a = analyze(s, alpha, rho, resolution)
@@ -532,11 +528,11 @@ def latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_cache: 
     from .crosscheck import require_torch
 
     require_torch()
-    from .measure import GRID_ROUNDS, compare_grid
+    from .measure import MEASURE_ROUNDS, compare_grid
 
-    with progress_bar(GRID_ROUNDS * len(graphs), f"timing the 16 models ({GRID_ROUNDS} interleaved rounds)",
+    with progress_bar(MEASURE_ROUNDS * len(graphs), f"timing the 16 models ({MEASURE_ROUNDS} interleaved rounds)",
                       enabled=True) as advance:
-        rows = compare_grid(graphs, hw, threads, use_cache=use_cache, progress=lambda: advance(1))
+        rows = compare_grid(graphs, hw, threads, use_cache=use_cache, progress=advance)
     return grid_dict([(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows], hw, threads)
 
 
@@ -551,13 +547,14 @@ def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_
         render_rich(grid_table(doc), output=output)
 
 
-@contextlib.contextmanager
-def status_line() -> Iterator[Callable[[str], None]]:
-    """A spinner with a message on stderr, for steps of unknown length (calibration, timing)."""
-    from rich.console import Console
+def timed(graph: Graph, threads: int, *, use_cache: bool = True) -> Any:
+    """One network's measurement (cached), with a progress bar while it runs."""
+    from .measure import MEASURE_ROUNDS, cache_has, measure
 
-    with Console(stderr=True).status("working…") as status:
-        yield lambda text: status.update(text)
+    fresh = not (use_cache and cache_has(graph, threads))
+    label = f"timing {graph.spec.name} on {threads} thread(s) ({MEASURE_ROUNDS} rounds)"
+    with progress_bar(MEASURE_ROUNDS, label, enabled=fresh) as advance:
+        return measure(graph, threads, use_cache=use_cache, progress=advance)
 
 
 def host_hardware(threads: int) -> Hardware:
@@ -576,15 +573,12 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
 
     require_torch()
     from .hardware import predict_layers
-    from .measure import measure
     from .report import type_shares
 
     hw = host_hardware(threads)
     if kind == PlotKind.time_share:
         graph = build(s)
-        with status_line() as say:
-            say(f"timing {s.name}")
-            measured = measure(graph, threads)
+        measured = timed(graph, threads)
         types = type_shares(analyze(s), predict_layers(graph, hw), measured.layers_s)
         return plots.time_share_figure(types, f"{s.name}: where the Mult-Adds and the time go "
                                               f"({threads} thread(s), {hw.name.split(' (')[0]})")

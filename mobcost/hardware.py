@@ -44,8 +44,8 @@ class Hardware:
     # each as a memory pass: this fixed cost plus output bytes read and written at this rate.
     elementwise_overhead_us: float | None = None
     elementwise_bytes_per_s: float | None = None
-    # Layers inside a network run slower than the same layer timed alone (caches, allocation): the
-    # ratio measured on a synthetic chain of layers at calibration; 1 where not measured.
+    # Layers inside a network can run slower than the same layer timed alone (caches, allocation): an
+    # optional multiplier for profiles whose figures come from isolated-layer benchmarks; 1 by default.
     context_factor: float = 1.0
 
     def efficiency_of(self, layer_type: str, stride: int | None = 1) -> float:

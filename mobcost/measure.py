@@ -177,43 +177,30 @@ def _bandwidth() -> float:
     return 2 * src.numel() * 4 / median_seconds(lambda: dst.copy_(src), repeats=10)
 
 
+QUIET_QUANTILE = 0.2
+
+
+def quiet_seconds(times: list[float]) -> float:
+    """A microbenchmark's time on the quiet machine: the 20th percentile of its rounds. Like the
+    fastest-round rule of network timing, it does not move with a shared machine's slow phases."""
+    ordered = sorted(times)
+    return ordered[round(QUIET_QUANTILE * (len(ordered) - 1))]
+
+
 CALIBRATION_STEPS = CALIBRATION_ROUNDS + 1  # progress units: the setup, then each round
 
 
 def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Measure this machine; returns the profile as a YAML-ready mapping.
 
-    ``advance(1)`` is called after the setup and after each of ``CALIBRATION_ROUNDS`` rounds. Each round
-    also times the synthetic chains once; their ratio to the prediction is taken round by round, scaled
-    by that round's speed, so a slow phase of a shared machine cancels out.
+    ``advance(1)`` is called after the setup and after each of ``CALIBRATION_ROUNDS`` rounds.
     """
     step = advance or (lambda n: None)
     set_threads(threads)
     bandwidth, call_s = _bandwidth(), _call_seconds()
-    chains = _synthetic_chains()
-    chain_times: list[list[float]] = [[] for _ in chains]
-    with torch.no_grad():
-        for _, model, x in chains:
-            model(x)
     step(1)
-
-    def after_round(_: int) -> None:
-        with torch.no_grad():
-            for times, (_, model, x) in zip(chain_times, chains, strict=True):
-                start = time.perf_counter()
-                model(x)
-                times.append(time.perf_counter() - start)
-        step(1)
-
-    samples = run_rounds(benches(), CALIBRATION_ROUNDS, random.Random(0), after_round)
-    medians = {job: statistics.median(times) for job, times in samples.items()}
-    hw = _fit(medians, bandwidth, call_s)
-    # How fast each round ran compared with the median round, judged by all microbenchmarks at once.
-    speed = [statistics.median(times[r] / medians[job] for job, times in samples.items())
-             for r in range(CALIBRATION_ROUNDS)]
-    context = statistics.median(t / (sum(predict_layers(graph, hw)) * speed[r])
-                                for (graph, _, _), times in zip(chains, chain_times, strict=True)
-                                for r, t in enumerate(times))
+    samples = run_rounds(benches(), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+    hw = _fit({job: quiet_seconds(times) for job, times in samples.items()}, bandwidth, call_s)
     rates = {k: hw.peak_mult_adds_per_s * e for k, e in hw.efficiency.items()}
     peak, fixed = hw.peak_mult_adds_per_s, hw.overhead_us_by_type
     today = dt.date.today().isoformat()
@@ -227,7 +214,6 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
         "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
         "overhead_us": {"default": round(hw.overhead_us, 2), **{k: round(v, 2) for k, v in fixed.items()}},
         "efficiency": {k: round(v / peak, 4) for k, v in rates.items()},
-        "context_factor": round(context, 4),
         "sources": {
             "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
             "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
@@ -237,34 +223,11 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
                            f"{CALIBRATION_ROUNDS} rounds, not the networks predicted; "
                            f"default: a BatchNorm or ReLU call, {where}",
             "efficiency": f"each layer type's fitted rate / peak, {where}",
-            "context_factor": "measured / predicted time of two synthetic chains of layers (not any bundled "
-                              f"network): layers run slower inside a network than alone, {where}",
         },
         "measured": {"date": today, "threads": threads, "torch": str(torch.__version__),
                      "machine": platform.machine(),
                      "rates_mult_adds_per_s": {k: float(f"{v:.4g}") for k, v in rates.items()}},
     }
-
-
-# Synthetic chains of generic layers (no bundled network): how much slower layers run in sequence
-# than alone. Two input sizes, so the factor is not tied to one scale.
-SYNTHETIC_CHAIN = """input: {{channels: 3, size: {size}}}
-layers:
-  - {{type: conv, out: 16, stride: 2}}
-  - {{type: conv, out: 32}}
-  - {{type: dw, stride: 2}}
-  - {{type: pw, out: 128}}
-  - {{type: conv, out: 64}}
-  - {{type: dw}}
-  - {{type: pw, out: 256}}
-  - {{type: dw, stride: 2}}
-  - {{type: pw, out: 512}}
-  - {{type: conv, out: 128, stride: 2}}
-  - {{type: dw}}
-  - {{type: pw, out: 1024}}
-  - {{type: avgpool}}
-  - {{type: fc, out: 500}}
-"""
 
 
 def _fit(seconds: dict[tuple[str, tuple[int, int, int]], float], bandwidth: float, call_s: float) -> Hardware:
@@ -280,19 +243,6 @@ def _fit(seconds: dict[tuple[str, tuple[int, int, int]], float], bandwidth: floa
     return Hardware(name="this host", peak_mult_adds_per_s=peak, bandwidth_bytes_per_s=bandwidth,
                     overhead_us=1e6 * call_s, overhead_us_by_type={k: 1e6 * v for k, v in fixed.items()},
                     efficiency={k: v / peak for k, v in rates.items()})
-
-
-def _synthetic_chains() -> list[tuple[Graph, nn.Module, torch.Tensor]]:
-    from .graph import build
-    from .spec import parse_spec
-
-    graphs = [build(parse_spec(SYNTHETIC_CHAIN.format(size=size), file="<synthetic chain>")) for size in (96, 192)]
-    return [(g, graph_module(g), sample_input(g)) for g in graphs]
-
-
-def _chain_seconds(chain: tuple[Graph, nn.Module, torch.Tensor]) -> float:
-    _, model, x = chain
-    return median_seconds(lambda: model(x), repeats=15, budget_s=0.5)
 
 
 def config_dir() -> Path:
@@ -329,20 +279,39 @@ class Measurement:
     layers_s: list[float]  # each layer, median over runs with forward hooks
 
 
-def measure(graph: Graph, threads: int, *, use_cache: bool = True) -> Measurement:
+MEASURE_ROUNDS = 5
+MEASURE_PROTOCOL = 2  # 2: in-place ReLU, seeded random input, fastest of the rounds
+
+
+def measure(graph: Graph, threads: int, *, use_cache: bool = True,
+            progress: Callable[[int], None] | None = None) -> Measurement:
     """Time ``graph`` on the CPU: whole model, then per layer; cached unless asked not to."""
-    key = _cache_key(graph, threads)
+    return measure_all([graph], threads, use_cache=use_cache, progress=progress)[0]
+
+
+def measure_all(graphs: list[Graph], threads: int, *, use_cache: bool = True, rounds: int = MEASURE_ROUNDS,
+                progress: Callable[[int], None] | None = None) -> list[Measurement]:
+    """Time every graph in interleaved rounds, each round a median of repeated runs, and keep each
+    graph's fastest round: a shared machine's slow phases only ever add time, and the fastest round is
+    the figure that repeats from one run to the next. ``progress(1)`` after each graph of each round."""
     cache = _read_cache()
-    if use_cache and key in cache:
-        return Measurement(**cache[key])
+    keys = [_cache_key(g, threads) for g in graphs]
+    todo = [i for i, k in enumerate(keys) if not (use_cache and k in cache)]
     set_threads(threads)
-    model, x = graph_module(graph), sample_input(graph)
-    total = median_seconds(lambda: model(x))
-    layers = _per_layer(model, x)
-    result = Measurement(total, layers)
-    cache[key] = {"total_s": result.total_s, "layers_s": result.layers_s}
-    _write_cache(cache)
-    return result
+    models = {i: (graph_module(graphs[i]), sample_input(graphs[i])) for i in todo}
+    best: dict[int, Measurement] = {}
+    for _ in range(rounds):
+        for i, (model, x) in models.items():
+            total = median_seconds(lambda m=model, x=x: m(x), repeats=15, budget_s=0.5)
+            if i not in best or total < best[i].total_s:  # per layer only in the fastest round
+                best[i] = Measurement(total, _per_layer(model, x))
+            if progress:
+                progress(1)
+    for i, m in best.items():
+        cache[keys[i]] = {"total_s": m.total_s, "layers_s": m.layers_s}
+    if todo:
+        _write_cache(cache)
+    return [Measurement(**cache[k]) for k in keys]
 
 
 def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 7) -> list[float]:
@@ -369,8 +338,13 @@ def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 7) -> list[float]:
 
 def _cache_key(graph: Graph, threads: int) -> str:
     spec = graph.spec
-    digest = hashlib.sha256(repr((spec.channels, spec.size, spec.layers)).encode()).hexdigest()[:16]
+    # The protocol number is part of the digest: measurements taken another way are not reused.
+    digest = hashlib.sha256(repr((MEASURE_PROTOCOL, spec.channels, spec.size, spec.layers)).encode()).hexdigest()[:16]
     return f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
+
+
+def cache_has(graph: Graph, threads: int) -> bool:
+    return _cache_key(graph, threads) in _read_cache()
 
 
 def _write_cache(cache: dict[str, Any]) -> None:
@@ -400,38 +374,11 @@ class Comparison:
         return sum(self.predicted_s)
 
 
-def compare(graph: Graph, hw: Hardware, threads: int, *, use_cache: bool = True) -> Comparison:
-    return Comparison(graph.alpha, graph.resolution, predict_layers(graph, hw),
-                      measure(graph, threads, use_cache=use_cache))
-
-
-GRID_ROUNDS = 5
-
-
 def compare_grid(graphs: list[Graph], hw: Hardware, threads: int, *, use_cache: bool = True,
-                 rounds: int = GRID_ROUNDS, progress: Callable[[], None] | None = None) -> list[Comparison]:
-    """Measure every graph in interleaved rounds (so slow phases of a shared machine hit all alike) and
-    take each one's median over the rounds."""
-    cache = _read_cache()
-    keys = [_cache_key(g, threads) for g in graphs]
-    todo = [i for i, k in enumerate(keys) if not (use_cache and k in cache)]
-    totals: dict[int, list[float]] = {i: [] for i in todo}
-    layers: dict[int, list[float]] = {}
-    set_threads(threads)
-    for round_ in range(rounds):
-        for i in todo:
-            model, x = graph_module(graphs[i]), sample_input(graphs[i])
-            totals[i].append(median_seconds(lambda m=model, x=x: m(x), repeats=15, budget_s=0.5))
-            if round_ == 0:
-                layers[i] = _per_layer(model, x)
-            if progress:
-                progress()
-    for i in todo:
-        cache[keys[i]] = {"total_s": statistics.median(totals[i]), "layers_s": layers[i]}
-    if todo:
-        _write_cache(cache)
-    return [Comparison(g.alpha, g.resolution, predict_layers(g, hw), Measurement(**cache[k]))
-            for g, k in zip(graphs, keys, strict=True)]
+                 progress: Callable[[int], None] | None = None) -> list[Comparison]:
+    """Predicted beside measured for each graph (measured in interleaved rounds, see ``measure_all``)."""
+    measured = measure_all(graphs, threads, use_cache=use_cache, progress=progress)
+    return [Comparison(g.alpha, g.resolution, predict_layers(g, hw), m) for g, m in zip(graphs, measured, strict=True)]
 
 
 def spearman(xs: list[float], ys: list[float]) -> float:
