@@ -23,7 +23,7 @@ from .graph import Graph, build, check_multiplier
 from .hardware import Hardware, load_hardware
 from .report import By, Dtype, Format, Section, analysis_dict, human, layer_table, step_dicts, type_table
 from .spec import Spec, load_spec
-from .units import parse_si
+from .units import parse_si, plural
 
 app = typer.Typer(
     help="Closed-form cost model and architecture explorer for efficient CNNs (MobileNets, Howard et al. 2017).",
@@ -453,7 +453,7 @@ def calibrate(
     from .measure import CALIBRATION_STEPS, host_profile_path, save_profile
     from .measure import calibrate as run_calibration
 
-    with progress_bar(CALIBRATION_STEPS, f"calibrating ({threads} thread(s))", enabled=True) as advance:
+    with progress_bar(CALIBRATION_STEPS, f"calibrating ({plural(threads, 'thread')})", enabled=True) as advance:
         profile = run_calibration(threads, advance)
     path = output or host_profile_path(threads)
     save_profile(profile, path)
@@ -552,7 +552,7 @@ def timed(graph: Graph, threads: int, *, use_cache: bool = True) -> Any:
     from .measure import MEASURE_ROUNDS, cache_has, measure
 
     fresh = not (use_cache and cache_has(graph, threads))
-    label = f"timing {graph.spec.name} on {threads} thread(s) ({MEASURE_ROUNDS} rounds)"
+    label = f"timing {graph.spec.name} on {plural(threads, 'thread')} ({MEASURE_ROUNDS} rounds)"
     with progress_bar(MEASURE_ROUNDS, label, enabled=fresh) as advance:
         return measure(graph, threads, use_cache=use_cache, progress=advance)
 
@@ -581,7 +581,7 @@ def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
         measured = timed(graph, threads)
         types = type_shares(analyze(s), predict_layers(graph, hw), measured.layers_s)
         return plots.time_share_figure(types, f"{s.name}: where the Mult-Adds and the time go "
-                                              f"({threads} thread(s), {hw.name.split(' (')[0]})")
+                                              f"({plural(threads, 'thread')}, {hw.name.split(' (')[0]})")
     doc = latency_grid(s, hw, threads, with_measure=True)
     return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"])
 

@@ -30,6 +30,7 @@ from .graph import Graph
 from .hardware import Hardware, load_hardware, predict_layers
 from .output import write_atomic
 from .torchnet import graph_module, sample_input
+from .units import plural
 
 # Microbenchmark shapes: a plain cross of channel counts and feature sizes, small to large, so each layer
 # type's fixed cost and rate can be fitted; none is read off a bundled network.
@@ -218,10 +219,10 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
     rates = {k: hw.peak_mult_adds_per_s * e for k, e in hw.efficiency.items()}
     peak, fixed = hw.peak_mult_adds_per_s, hw.overhead_us_by_type
     today = dt.date.today().isoformat()
-    where = (f"measured on {platform.node() or 'this host'} {today}, {threads} thread(s), "
+    where = (f"measured on {platform.node() or 'this host'} {today}, {plural(threads, 'thread')}, "
              f"torch {torch.__version__!s}")
     return {
-        "name": f"this host ({platform.machine()}, {threads} thread{'s' if threads > 1 else ''}, torch eager)",
+        "name": f"this host ({platform.machine()}, {plural(threads, 'thread')}, torch eager)",
         "description": "calibrated by `mobcost calibrate` with torch microbenchmarks",
         "dtype": "fp32",
         "peak_mult_adds_per_s": float(f"{peak:.4g}"),

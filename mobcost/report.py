@@ -15,6 +15,7 @@ from rich.table import Table
 from .analysis import DTYPE_BYTES, Analysis, Group, Row, Step, Totals
 from .formulas import REGISTRY
 from .layers import Shape
+from .units import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -485,8 +486,9 @@ def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: 
     for d in type_shares(a, predicted, layers):
         shares.add_row(d["type"], f"{d['mult_adds_pct']:.2f}", f"{d['predicted_pct']:.2f}",
                        "" if d["measured_pct"] is None else f"{d['measured_pct']:.2f}")
-    note = ("Measured: whole forward pass, median of repeated runs after warm-up; per layer with forward hooks "
-            "(their sum can differ from the whole)." if measured else "Add --measure to time it on this CPU.")
+    note = ("Measured: whole forward pass, median of repeated runs after warm-up, fastest of 5 rounds; per layer "
+            "with forward hooks (their sum can differ from the whole)." if measured
+            else "Add --measure to time it on this CPU.")
     return [t, shares, note]
 
 
@@ -511,9 +513,9 @@ def grid_dict(points: list[tuple[float, int, float, float | None]], hw: Hardware
 def grid_table(doc: dict[str, Any]) -> Table:
     caption = (f"Spearman rank correlation {doc['spearman']:.3f}, median absolute error "
                f"{100 * doc['median_ape']:.1f}%" if doc["spearman"] is not None else "Add --measure to compare.")
-    t = Table(title=f"The 16 MobileNet models on {doc['hardware']} ({doc['threads']} thread(s))", caption=caption,
-              box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left",
-              caption_justify="left")
+    title = f"The 16 MobileNet models on {doc['hardware']} ({plural(doc['threads'], 'thread')})"
+    t = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+              title_justify="left", caption_justify="left")
     for header in ("α", "Resolution", "Predicted", "Measured", "Error"):
         t.add_column(header, justify="right")
     for p in doc["points"]:

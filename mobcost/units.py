@@ -29,3 +29,8 @@ def parse_si(text: str | float | int, *, where: str = "", unit: str = "") -> flo
     if not math.isfinite(value) or value <= 0:
         raise OptionError(f"must be a positive number, got {text!r}", where=where or None)
     return value
+
+
+def plural(count: int, word: str) -> str:
+    """``1 thread``, ``2 threads``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
