@@ -457,7 +457,7 @@ def calibrate(
         profile = run_calibration(threads, advance)
     path = output or host_profile_path(threads)
     save_profile(profile, path)
-    rates = profile["measured"]["rates_mult_adds_per_s"]
+    rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k}
     print(f"wrote {path}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
           f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
           f"bandwidth {profile['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s", file=sys.stderr)

@@ -21,7 +21,7 @@ import numpy as np
 from .accuracy import MOBILENET_V1_SLIM, SLIM, LogLinearFit, mobilenet_v1_fit
 from .analysis import DTYPE_BYTES
 from .errors import OptionError, ShapeError
-from .formulas import REGISTRY
+from .formulas import REGISTRY, Pool
 from .graph import Graph, build, input_names
 from .hardware import Hardware, layer_seconds, unfused_ops
 from .layers import Node
@@ -65,6 +65,12 @@ def _space(node: Node) -> int:
     return x.h * x.w
 
 
+def _work_space(node: Node) -> int:
+    """The resolution-dependent factor of a layer's work: as for Mult-Adds, but output area × window for pooling."""
+    kind = REGISTRY[node.type]
+    return node.output.h * node.output.w * kind.window(node) if isinstance(kind, Pool) else _space(node)
+
+
 def _weight_space(node: Node) -> int:
     """The resolution-dependent factor of a layer's weights: 1, but an FC layer's input area (C·H·W inputs)."""
     return node.input.h * node.input.w if node.type == "fc" else 1
@@ -81,6 +87,8 @@ class Factors:
     area: np.ndarray  # (T, R): H·W of tensor t
     ma_chan: np.ndarray  # (A, L): Mult-Adds per unit of area
     ma_area: np.ndarray  # (L, R)
+    work_chan: np.ndarray  # (A, L): work (formulas' ``work``) per unit of its area
+    work_area: np.ndarray  # (L, R)
     w_chan: np.ndarray  # (A, L): weight elements per unit of weight area
     w_area: np.ndarray  # (L, R): 1, or an FC layer's input area
     biases: np.ndarray  # (A,): bias elements (params only; not in memory access)
@@ -116,7 +124,8 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
 
     return Factors(spec, np.array([a for a, _ in alpha_rows]), np.array([r for r, _ in res_rows], dtype=np.int64),
                    stack(alpha_rows, "channels"), stack(res_rows, "area").T, stack(alpha_rows, "ma_chan"),
-                   stack(res_rows, "ma_area").T, stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
+                   stack(res_rows, "ma_area").T, stack(alpha_rows, "work_chan"), stack(res_rows, "work_area").T,
+                   stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
                    stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
                    [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes], dropped)
 
@@ -126,13 +135,15 @@ def _alpha_row(g: Graph) -> dict[str, list[int]]:
     pairs = list(zip(kinds, g.nodes, strict=True))
     return {"channels": [g.spec.channels] + [n.output.c for n in g.nodes],
             "ma_chan": [k.mult_adds(n) // _space(n) for k, n in pairs],
+            "work_chan": [k.work(n) // _work_space(n) for k, n in pairs],
             "w_chan": [k.weights(n) // _weight_space(n) for k, n in pairs],
             "biases": [sum(k.biases(n) for k, n in pairs)]}
 
 
 def _resolution_row(g: Graph) -> dict[str, list[int]]:
     return {"area": [g.resolution**2] + [n.output.h * n.output.w for n in g.nodes],
-            "ma_area": [_space(n) for n in g.nodes], "w_area": [_weight_space(n) for n in g.nodes]}
+            "ma_area": [_space(n) for n in g.nodes], "work_area": [_work_space(n) for n in g.nodes],
+            "w_area": [_weight_space(n) for n in g.nodes]}
 
 
 def _rows(dropped: list[str], values: list[Any], label: str, make: Any, extract: Any) -> list[tuple[Any, Any]]:
@@ -252,11 +263,11 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
     ch, area = f.channels[rows], f.area
     total = np.zeros((ch.shape[0], area.shape[1]))
     for i, kind in enumerate(f.layer_types):
-        mult_adds = np.outer(f.ma_chan[rows, i], f.ma_area[i])
+        work = np.outer(f.work_chan[rows, i], f.work_area[i])
         weights = np.outer(f.w_chan[rows, i], f.w_area[i])
         outputs = np.outer(ch[:, i + 1], area[i + 1])
         elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
-        total += layer_seconds(mult_adds, elements, kind, hw, stride=f.strides[i], outputs=outputs,
+        total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], outputs=outputs,
                                unfused_ops=f.unfused[i], maximum=np.maximum)
     return total * 1e3
 

@@ -102,6 +102,11 @@ class LayerKind:
     def weights(self, node: Node) -> int:
         return 0
 
+    def work(self, node: Node) -> int:
+        """The arithmetic a processor does (what latency scales with): Mult-Adds, but for pooling, which
+        has none, the window reads."""
+        return self.mult_adds(node)
+
     def biases(self, node: Node) -> int:
         return 0
 
@@ -220,7 +225,7 @@ class Pointwise(Conv):
         return 1
 
 
-class _Pool(LayerKind):
+class Pool(LayerKind):
     """Pooling: no Mult-Adds and no weights; memory access is input + output."""
 
     keys = {"kernel": Key("posint", None), "stride": Key("posint", None), "padding": Key("nonneg", 0)}
@@ -236,6 +241,13 @@ class _Pool(LayerKind):
         h, w = spatial(layer, x, k, s, p)
         return Node(layer, inputs, Shape(x.c, h, w), x.c, k, s, p, 1)
 
+    def work(self, node: Node) -> int:
+        return node.output.numel * self.window(node)
+
+    def window(self, node: Node) -> int:
+        """Input elements per output element: the kernel's area, or the whole map for a global pool."""
+        return node.input.h * node.input.w if node.layer.kernel is None else (node.kernel or 1) ** 2
+
     def category(self, node: Node) -> str:
         return self.label
 
@@ -246,7 +258,7 @@ class _Pool(LayerKind):
 
 
 @register("avgpool")
-class AvgPool(_Pool):
+class AvgPool(Pool):
     """Average pooling; global (output 1×1) unless ``kernel`` is given. Not counted in Mult-Adds."""
 
     doc = "average pooling (global unless kernel is given)"
@@ -254,10 +266,10 @@ class AvgPool(_Pool):
 
 
 @register("maxpool")
-class MaxPool(_Pool):
+class MaxPool(Pool):
     """Max pooling with floor (default) or ceil rounding of the output size."""
 
-    keys = {**_Pool.keys, "kernel": Key("posint", required=True), "ceil_mode": Key("bool", False)}
+    keys = {**Pool.keys, "kernel": Key("posint", required=True), "ceil_mode": Key("bool", False)}
     doc = "max pooling (ceil_mode for Caffe-style rounding)"
     label = "Max Pool"
 

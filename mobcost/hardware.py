@@ -1,8 +1,9 @@
 """Hardware profiles (``specs/hardware/*.yaml`` or a user's file) and the roofline latency estimate.
 
-A layer takes max(Mult-Adds / (peak · efficiency of its type), bytes moved / bandwidth) plus a fixed
-per-layer overhead; bytes moved are the layer's memory access (inputs + output + weights) in the
-profile's element type. Every figure of a profile carries a source line.
+A layer takes max(work / (peak · efficiency of its type), bytes moved / bandwidth) plus a fixed
+per-layer overhead. Work is its Mult-Adds (pooling: its window reads); bytes moved are its memory
+access (inputs + output + weights) in the profile's element type. Every figure of a profile carries a
+source line.
 """
 
 from __future__ import annotations
@@ -65,15 +66,16 @@ class Hardware:
         return DTYPE_BYTES[self.dtype]
 
 
-def layer_seconds(mult_adds: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
+def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
                   outputs: Any = 0, unfused_ops: int = 0, maximum: Any = max) -> Any:
-    """The roofline of one layer: max(Mult-Adds / (peak · efficiency), bytes / bandwidth) + overhead.
+    """The roofline of one layer: max(work / (peak · efficiency), bytes / bandwidth) + overhead.
 
+    ``work`` is the layer's Mult-Adds, or for pooling its window reads (``formulas.LayerKind.work``);
     ``elements`` is the layer's memory access (inputs + output + weights). On a profile that does not fuse
     BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``.
     Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
     """
-    compute = mult_adds / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride))
+    compute = work / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride))
     memory = elements * hw.dtype_bytes / hw.bandwidth_bytes_per_s
     seconds = maximum(compute, memory) + hw.overhead_of(layer_type, stride) * 1e-6
     if unfused_ops and not hw.fuses_elementwise:
@@ -185,6 +187,7 @@ def predict_layers(graph: Any, hw: Hardware) -> list[float]:
     """Predicted seconds of each layer of a graph on ``hw`` (closed form; no torch)."""
     from .analysis import analyze_graph
 
-    return [layer_seconds(row.mult_adds, row.memory_access, row.node.type, hw, stride=row.node.stride,
-                          outputs=row.node.output.numel, unfused_ops=unfused_ops(row.node.layer))
+    return [layer_seconds(REGISTRY[row.node.type].work(row.node), row.memory_access, row.node.type, hw,
+                          stride=row.node.stride, outputs=row.node.output.numel,
+                          unfused_ops=unfused_ops(row.node.layer))
             for row in analyze_graph(graph).rows]

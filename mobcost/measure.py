@@ -43,7 +43,11 @@ MAX_MICRO_ELEMENTS = 1 << 20  # no input beyond the largest activations of mobil
 # Layer kinds calibrated apart: strided depthwise and full convolutions run at other rates than stride 1
 # (their cost follows the input more than the output), and a 3-channel image input is a case of its own.
 KINDS = ("pw", "dw", "dw/s2", "conv", "conv/s2", "fc")
-POOLS = ("avgpool", "maxpool")  # no Mult-Adds: only their fixed cost is kept (the rest is memory traffic)
+# No Mult-Adds: their work is window reads (formulas' ``work``). "maxpool" is 3×3/2, "maxpool/s1" 3×3/1.
+POOLS = ("avgpool", "maxpool", "maxpool/s1")
+# BatchNorm (eval) and in-place ReLU, timed apart from the convolutions: eager torch runs each as a pass
+# over the layer's output, and networks differ in which layers have them (AlexNet and VGG have no BN).
+ELEMENTWISE = ("bn", "relu")
 
 
 def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
@@ -54,18 +58,22 @@ def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
     if kind == "conv/s2":
         shapes += [(3, c, s) for c in (16, 32, 64) for s in (64, 128, 256)]  # image inputs
     return [sh for sh in shapes
-            if _micro_mult_adds(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] ** 2 <= MAX_MICRO_ELEMENTS]
+            if _micro_work(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] ** 2 <= MAX_MICRO_ELEMENTS]
 
 
 def _stride(kind: str) -> int:
-    return 2 if kind.endswith("/s2") else 1
+    return 2 if kind.endswith("/s2") or kind == "maxpool" else 1
 
 
-def _micro_mult_adds(kind: str, cin: int, cout: int, size: int) -> int:
-    """The work of one microbenchmark: Mult-Adds, or for pooling (no Mult-Adds) the input elements."""
+def _micro_work(kind: str, cin: int, cout: int, size: int) -> int:
+    """The work of one microbenchmark: Mult-Adds, or for pooling the window reads."""
     base = kind.split("/")[0]
-    if base in POOLS:
+    if base in ("avgpool", *ELEMENTWISE):  # global pooling, BN, ReLU: every input element once
         return cin * size * size
+    if kind == "maxpool":  # 3×3, stride 2, no padding
+        return cin * ((size - 3) // 2 + 1) ** 2 * 9
+    if kind == "maxpool/s1":  # 3×3, stride 1, padding 1
+        return cin * size * size * 9
     per_pixel = {"pw": cin * cout, "dw": 9 * cin, "conv": 9 * cin * cout, "fc": cin * cout}[base]
     out = (size - 1) // _stride(kind) + 1  # 3×3 with padding 1 (1×1: no padding, same formula)
     return per_pixel * (1 if base == "fc" else out * out)
@@ -103,21 +111,18 @@ def median_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31
 
 
 def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
-    """One layer as the torch build runs it: the convolution with its BatchNorm and ReLU (FC: flatten + linear)."""
+    """One layer as the torch build runs it, without its BatchNorm and ReLU (timed apart)."""
     base, stride = kind.split("/")[0], _stride(kind)
-    if base == "avgpool":
-        return nn.AdaptiveAvgPool2d(1)
-    if base == "maxpool":
-        return nn.MaxPool2d(3, 2)
-    if base == "fc":
-        return nn.Sequential(nn.Flatten(), nn.Linear(cin, cout))
-    if base == "pw":
-        conv = nn.Conv2d(cin, cout, 1, bias=False)
-    elif base == "dw":
-        conv, cout = nn.Conv2d(cin, cin, 3, stride, padding=1, groups=cin, bias=False), cin
-    else:
-        conv = nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False)
-    return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    simple: dict[str, Callable[[], nn.Module]] = {
+        "avgpool": lambda: nn.AdaptiveAvgPool2d(1),
+        "maxpool": lambda: nn.MaxPool2d(3, stride, padding=1 if stride == 1 else 0),
+        "bn": lambda: nn.BatchNorm2d(cin), "relu": lambda: nn.ReLU(inplace=True),
+        "fc": lambda: nn.Sequential(nn.Flatten(), nn.Linear(cin, cout)),
+        "pw": lambda: nn.Conv2d(cin, cout, 1, bias=False),
+        "dw": lambda: nn.Conv2d(cin, cin, 3, stride, padding=1, groups=cin, bias=False),
+        "conv": lambda: nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False),
+    }
+    return simple[base]()
 
 
 # Microbenchmarks run as one long sequence, each layer once per round, ordered by input size (ties in
@@ -142,7 +147,7 @@ class Bench:
 
 def benches() -> list[Bench]:
     out = []
-    for kind in (*KINDS, *POOLS):
+    for kind in (*KINDS, *POOLS, *ELEMENTWISE):
         for cin, cout, size in micro_shapes(kind):
             x = torch.randn(1, cin) if kind == "fc" else torch.randn(1, cin, size, size)
             out.append(Bench(kind, (cin, cout, size), _micro_module(kind, cin, cout).eval(), x))
@@ -228,20 +233,24 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
         "peak_mult_adds_per_s": float(f"{peak:.4g}"),
         "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
         "overhead_us": {"default": round(hw.overhead_us, 2), **{k: round(v, 2) for k, v in fixed.items()}},
-        "efficiency": {k: round(v / peak, 4) for k, v in rates.items()},
+        "efficiency": {k: float(f"{v / peak:.4g}") for k, v in rates.items()},
+        "elementwise": {"overhead_us": round(hw.elementwise_overhead_us or 0.0, 2),
+                        "bytes_per_s": float(f"{hw.elementwise_bytes_per_s:.4g}")},
         "sources": {
             "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
             "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
-            "overhead_us": "per layer type, the fixed cost of t = fixed + Mult-Adds / rate fitted to single layers "
-                           "(convolution + BatchNorm + ReLU, as the torch build runs them) of "
-                           f"{len(CHANNELS)} channel counts × {len(SIZES)} feature sizes, run in sequence, "
-                           f"{CALIBRATION_ROUNDS} rounds, not the networks predicted; "
-                           f"default: a BatchNorm or ReLU call, {where}",
-            "efficiency": f"each layer type's fitted rate / peak, {where}",
+            "overhead_us": "per layer type, the fixed cost of t = fixed + work / rate fitted to single layers "
+                           f"of {len(CHANNELS)} channel counts × {len(SIZES)} feature sizes, run in sequence, "
+                           f"{CALIBRATION_ROUNDS} rounds (20th percentile), not the networks predicted; "
+                           f"default: a BatchNorm or ReLU call on a tiny map, {where}",
+            "elementwise": "BatchNorm (eval) and in-place ReLU on the same maps, one fit of t = fixed + "
+                           f"elements / rate; bytes_per_s counts a read and a write of fp32, {where}",
+            "efficiency": f"each layer type's fitted rate / peak (pooling: window reads per second / peak), {where}",
         },
         "measured": {"date": today, "threads": threads, "torch": str(torch.__version__),
                      "machine": platform.machine(),
-                     "rates_mult_adds_per_s": {k: float(f"{v:.4g}") for k, v in rates.items()}},
+                     # Mult-Adds per second; for pooling, window reads per second
+                     "work_per_s": {k: float(f"{v:.4g}") for k, v in rates.items()}},
     }
 
 
@@ -250,14 +259,17 @@ def _fit(seconds: dict[tuple[str, tuple[int, int, int]], float], bandwidth: floa
     fixed, rates = {}, {}
     for kind in (*KINDS, *POOLS):
         shapes = micro_shapes(kind)
-        fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_mult_adds(kind, *sh) for sh in shapes],
+        fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_work(kind, *sh) for sh in shapes],
                                                       [seconds[(kind, sh)] for sh in shapes])
-    for kind in POOLS:
-        del rates[kind]
-    peak = max(rates.values())
+    peak = max(rates[kind] for kind in KINDS)
+    # BatchNorm and ReLU share one fit: the profile charges each such op a pass over the layer's output.
+    jobs = [(kind, sh) for kind in ELEMENTWISE for sh in micro_shapes(kind)]
+    pass_s, elements_per_s = fit_fixed_and_rate([_micro_work(job[0], *job[1]) for job in jobs],
+                                                [seconds[job] for job in jobs])
     return Hardware(name="this host", peak_mult_adds_per_s=peak, bandwidth_bytes_per_s=bandwidth,
                     overhead_us=1e6 * call_s, overhead_us_by_type={k: 1e6 * v for k, v in fixed.items()},
-                    efficiency={k: v / peak for k, v in rates.items()})
+                    efficiency={k: v / peak for k, v in rates.items()}, elementwise_overhead_us=1e6 * pass_s,
+                    elementwise_bytes_per_s=elements_per_s * 2 * 4)  # read + write, fp32
 
 
 def config_dir() -> Path:

@@ -59,6 +59,17 @@ def test_pool_costs_only_memory() -> None:
         (0, 0, 0, 96 * 55 * 55 + 69_984)]
 
 
+def test_work_is_mult_adds_but_window_reads_for_pooling() -> None:
+    spec = parse_spec("input: {channels: 96, size: 55}\nlayers:\n  - {type: maxpool, kernel: 3, stride: 2}\n"
+                      "  - {type: pw, out: 64}\n  - {type: avgpool}\n")
+    rows = analyze(spec).rows
+    work = [REGISTRY[r.node.type].work(r.node) for r in rows]
+    # max pool 3×3/2 on 55 (floor): (55 − 3)//2 + 1 = 27 → 96·27·27 outputs · 9 reads = 629,856
+    # 1×1 conv: its Mult-Adds, 96·64·27·27 = 4,478,976; global average pool: every input once, 64·27·27 = 46,656
+    assert work == [629_856, 4_478_976, 46_656]
+    assert rows[1].mult_adds == 4_478_976
+
+
 @pytest.mark.parametrize(
     ("size", "kernel", "stride", "padding", "ceil", "expected"),
     [
