@@ -1,0 +1,55 @@
+"""How well a fresh calibration predicts the 16 MobileNets, over repeated cycles, from the command line.
+
+Each cycle runs, in fresh processes and a throw-away config/cache folder, exactly what a user would:
+``mobcost calibrate --threads N`` then ``mobcost latency --grid --measure --threads N --format json``,
+and prints Spearman's rank correlation, the median absolute error, the median signed error (bias) and
+the worst point. Timing depends on the machine and on what else runs on it: run this on a quiet machine.
+
+    python benchmarks/latency_accuracy.py                 # 3 cycles, 1 thread
+    python benchmarks/latency_accuracy.py --cycles 5 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def cycle(threads: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "XDG_CONFIG_HOME": str(Path(tmp) / "config"), "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+        mobcost = [sys.executable, "-m", "mobcost"]
+        start = time.perf_counter()
+        subprocess.run([*mobcost, "calibrate", "--threads", str(threads)], env=env, check=True,
+                       stderr=subprocess.DEVNULL)
+        calibrated = time.perf_counter()
+        out = subprocess.run([*mobcost, "latency", "--grid", "--measure", "--threads", str(threads), "-f", "json"],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        measured = time.perf_counter()
+    doc = json.loads(out)
+    errors = [p["predicted_ms"] / p["measured_ms"] - 1 for p in doc["points"]]
+    return {"spearman": doc["spearman"], "median_ape": doc["median_ape"], "bias": statistics.median(errors),
+            "worst": max(errors, key=abs), "calibrate_s": calibrated - start, "grid_s": measured - calibrated}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    print("cycle  spearman  median |err|  bias    worst   calibrate  grid")
+    for i in range(args.cycles):
+        r = cycle(args.threads)
+        print(f"{i + 1:5d}  {r['spearman']:8.3f}  {100 * r['median_ape']:11.1f}%  {100 * r['bias']:+5.1f}%  "
+              f"{100 * r['worst']:+5.1f}%  {r['calibrate_s']:8.1f} s  {r['grid_s']:4.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
