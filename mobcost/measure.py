@@ -1,11 +1,14 @@
 """CPU timing with torch: microbenchmark calibration of a host profile, and measured network latency.
 
-Calibration never times the networks it will predict: it measures single layers of typical CNN shapes —
-1×1 convolutions (GEMM), depthwise 3×3, full 3×3, fully connected — plus memory bandwidth (a large copy)
-and the fixed cost of one layer call, and writes them as a hardware profile (peak = the fastest rate,
-each type's efficiency = its rate / peak). Networks are timed as a whole and per layer (forward hooks),
-warm-up first, median of repeated runs, fixed threads, ``torch.no_grad``; results are cached per (spec,
-α, resolution, threads, torch version).
+Calibration never times the networks it will predict: it times single layers of generic shapes — 1×1
+convolutions (GEMM), depthwise and full 3×3 at strides 1 and 2, fully connected, pooling, BatchNorm and
+ReLU — run one after another as inside a network, plus memory bandwidth (a large copy) and the fixed
+cost of a call, and writes a hardware profile (peak = the fastest rate, each kind's efficiency = its rate
+/ peak, its fixed cost, the BatchNorm/ReLU pass). Networks are timed as a whole and per layer (forward
+hooks): warm-up, median of repeated runs in each of several interleaved rounds, the fastest round kept,
+fixed threads, ``torch.no_grad``; results are cached per (spec, α, resolution, threads, torch version).
+Both sides describe the quiet machine (see ``quiet_seconds``) with the allocator settled
+(``settle_allocator``).
 """
 
 from __future__ import annotations
@@ -128,7 +131,7 @@ def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
 # Microbenchmarks run as one long sequence, each layer once per round, ordered by input size (ties in
 # random order) so each runs after other layers of its scale, as inside a network: weights, code paths
 # and allocator state are as cold as there. Timed alone in a tight loop, the same layers ran 1.2–1.4×
-# faster than in a network, and ~40% of MobileNet's time went unpredicted.
+# faster than in a network, and 20–35% of MobileNet's time went unpredicted.
 CALIBRATION_ROUNDS = 60
 
 
@@ -154,10 +157,13 @@ def benches() -> list[Bench]:
     return out
 
 
+Job = tuple[str, tuple[int, int, int]]  # a microbenchmark: (kind, (in channels, out channels, input size))
+
+
 def run_rounds(items: list[Bench], rounds: int, rng: random.Random,
-               after_round: Callable[[int], None]) -> dict[tuple[str, tuple[int, int, int]], list[float]]:
+               after_round: Callable[[int], None]) -> dict[Job, list[float]]:
     """Each microbenchmark once per round, smallest inputs first; per-call wall times."""
-    samples: dict[tuple[str, tuple[int, int, int]], list[float]] = {(b.kind, b.shape): [] for b in items}
+    samples: dict[Job, list[float]] = {(b.kind, b.shape): [] for b in items}
     with torch.no_grad():
         for b in items:  # warm-up: first calls pay for setup (kernel choice, weight layout)
             b.seconds()
@@ -254,7 +260,7 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
     }
 
 
-def _fit(seconds: dict[tuple[str, tuple[int, int, int]], float], bandwidth: float, call_s: float) -> Hardware:
+def _fit(seconds: dict[Job, float], bandwidth: float, call_s: float) -> Hardware:
     """A profile from one set of microbenchmark times: per kind, time = fixed + Mult-Adds / rate."""
     fixed, rates = {}, {}
     for kind in (*KINDS, *POOLS):
