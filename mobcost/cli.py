@@ -445,7 +445,7 @@ def calibrate(
     Times single layers of generic shapes (1×1, depthwise 3×3 at strides 1 and 2, full 3×3, fully
     connected, pooling), run one after another as inside a network, and memory bandwidth — never the
     networks it will predict — and writes peak rate, per-type efficiency and fixed costs, with the date,
-    threads and torch version. Takes about 10 seconds.
+    threads and torch version. Takes about 25 seconds.
     """
     from .crosscheck import require_torch
 

@@ -23,7 +23,7 @@ from .analysis import DTYPE_BYTES
 from .errors import OptionError, ShapeError
 from .formulas import REGISTRY, Pool
 from .graph import Graph, build, input_names
-from .hardware import Hardware, layer_seconds, unfused_ops
+from .hardware import Hardware, layer_seconds, profile_kernel, unfused_ops
 from .layers import Node
 from .spec import Spec
 
@@ -97,6 +97,7 @@ class Factors:
     layer_types: list[str]
     unfused: list[int]  # BatchNorm and activation ops after each layer
     strides: list[int | None]
+    kernels: list[int | None]
     dropped: list[str] = field(default_factory=list)  # α or resolution values with no valid network
 
     @cached_property
@@ -127,7 +128,8 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
                    stack(res_rows, "ma_area").T, stack(alpha_rows, "work_chan"), stack(res_rows, "work_area").T,
                    stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
                    stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
-                   [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes], dropped)
+                   [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes],
+                   [profile_kernel(n) for n in first.nodes], dropped)
 
 
 def _alpha_row(g: Graph) -> dict[str, list[int]]:
@@ -267,7 +269,7 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
         weights = np.outer(f.w_chan[rows, i], f.w_area[i])
         outputs = np.outer(ch[:, i + 1], area[i + 1])
         elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
-        total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], outputs=outputs,
+        total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], kernel=f.kernels[i], outputs=outputs,
                                unfused_ops=f.unfused[i], maximum=np.maximum)
     return total * 1e3
 

@@ -8,6 +8,7 @@ source line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,12 @@ class Hardware:
     # optional multiplier for profiles whose figures come from isolated-layer benchmarks; 1 by default.
     context_factor: float = 1.0
 
-    def efficiency_of(self, layer_type: str, stride: int | None = 1) -> float:
-        """A layer type's fraction of peak; ``dw/s2``-style keys override it for one stride."""
-        return self.efficiency.get(f"{layer_type}/s{stride}", self.efficiency.get(layer_type, 1.0))
+    def efficiency_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
+        """A layer type's fraction of peak; ``dw/k5``, ``dw/s2`` and ``dw/k5/s2`` keys narrow it down."""
+        return _most_specific(self.efficiency, layer_type, kernel, stride, 1.0)
 
-    def overhead_of(self, layer_type: str, stride: int | None = 1) -> float:
-        by_type = self.overhead_us_by_type
-        return by_type.get(f"{layer_type}/s{stride}", by_type.get(layer_type, self.overhead_us))
+    def overhead_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
+        return _most_specific(self.overhead_us_by_type, layer_type, kernel, stride, self.overhead_us)
 
     @property
     def fuses_elementwise(self) -> bool:
@@ -66,8 +66,18 @@ class Hardware:
         return DTYPE_BYTES[self.dtype]
 
 
+def _most_specific(table: dict[str, float], layer_type: str, kernel: int | None, stride: int | None,
+                   default: float) -> float:
+    """The first of ``type/k<kernel>/s<stride>``, ``type/k<kernel>``, ``type/s<stride>``, ``type`` in ``table``."""
+    keys = [f"{layer_type}/k{kernel}/s{stride}", f"{layer_type}/k{kernel}"] if kernel else []
+    for key in (*keys, f"{layer_type}/s{stride}", layer_type):
+        if key in table:
+            return table[key]
+    return default
+
+
 def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
-                  outputs: Any = 0, unfused_ops: int = 0, maximum: Any = max) -> Any:
+                  kernel: int | None = None, outputs: Any = 0, unfused_ops: int = 0, maximum: Any = max) -> Any:
     """The roofline of one layer: max(work / (peak · efficiency), bytes / bandwidth) + overhead.
 
     ``work`` is the layer's Mult-Adds, or for pooling its window reads (``formulas.LayerKind.work``);
@@ -75,13 +85,18 @@ def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, st
     BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``.
     Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
     """
-    compute = work / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride))
+    compute = work / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride, kernel))
     memory = elements * hw.dtype_bytes / hw.bandwidth_bytes_per_s
-    seconds = maximum(compute, memory) + hw.overhead_of(layer_type, stride) * 1e-6
+    seconds = maximum(compute, memory) + hw.overhead_of(layer_type, stride, kernel) * 1e-6
     if unfused_ops and not hw.fuses_elementwise:
         per_op = (hw.elementwise_overhead_us or 0.0) * 1e-6 + 2 * outputs * hw.dtype_bytes / hw.elementwise_bytes_per_s
         seconds = seconds + unfused_ops * per_op
     return seconds * hw.context_factor
+
+
+def profile_kernel(node: Any) -> int | None:
+    """The kernel size a ``/k<kernel>`` profile key refers to; none for a global pool (its window is the map)."""
+    return None if node.type == "avgpool" and node.layer.kernel is None else node.kernel
 
 
 def unfused_ops(layer: Any) -> int:
@@ -170,11 +185,15 @@ def _efficiency(value: Any, doc: Any) -> dict[str, float]:
     return out
 
 
+TYPE_KEY = re.compile(r"(?P<type>[a-z]+)(/k[1-9][0-9]*)?(/s[1-9][0-9]*)?")
+
+
 def _check_type_key(key: Any, where: str, doc: Any) -> None:
-    """A layer type (``dw``), or a layer type at one stride (``dw/s2``)."""
-    base, _, stride = str(key).partition("/s")
-    if base not in REGISTRY or (stride and not stride.isdigit()):
-        raise doc.error(where, f"unknown layer type; use one of {', '.join(REGISTRY)}, optionally with /s<stride>")
+    """A layer type (``dw``), optionally for one kernel size and/or stride (``dw/k5``, ``dw/s2``, ``dw/k5/s2``)."""
+    match = TYPE_KEY.fullmatch(str(key))
+    if match is None or match["type"] not in REGISTRY:
+        raise doc.error(where, f"unknown layer type; use one of {', '.join(REGISTRY)}, optionally with "
+                               "/k<kernel> and/or /s<stride>")
 
 
 def _strings(value: Any, key: str, doc: Any) -> dict[str, str]:
@@ -188,6 +207,6 @@ def predict_layers(graph: Any, hw: Hardware) -> list[float]:
     from .analysis import analyze_graph
 
     return [layer_seconds(REGISTRY[row.node.type].work(row.node), row.memory_access, row.node.type, hw,
-                          stride=row.node.stride, outputs=row.node.output.numel,
+                          stride=row.node.stride, kernel=profile_kernel(row.node), outputs=row.node.output.numel,
                           unfused_ops=unfused_ops(row.node.layer))
             for row in analyze_graph(graph).rows]

@@ -43,9 +43,11 @@ MAX_MICRO_MULT_ADDS = 400e6  # keep each microbenchmark short
 MAX_MICRO_ELEMENTS = 1 << 20  # no input beyond the largest activations of mobile networks (4 MiB fp32)
 
 
-# Layer kinds calibrated apart: strided depthwise and full convolutions run at other rates than stride 1
-# (their cost follows the input more than the output), and a 3-channel image input is a case of its own.
-KINDS = ("pw", "dw", "dw/s2", "conv", "conv/s2", "fc")
+# Layer kinds calibrated apart (profile keys): strided depthwise and full convolutions run at other rates
+# than stride 1 (their cost follows the input more than the output), larger kernels do more work per
+# byte (5×5 depthwise as in MnasNet, 5×5 and 7×7 convolutions as in GoogLeNet), and a 3-channel image
+# input is a case of its own. Kernels not calibrated fall back to the 3×3 figures.
+KINDS = ("pw", "dw", "dw/s2", "dw/k5", "dw/k5/s2", "conv", "conv/s2", "conv/k5", "conv/k7/s2", "fc")
 # No Mult-Adds: their work is window reads (formulas' ``work``). "maxpool" is 3×3/2, "maxpool/s1" 3×3/1.
 POOLS = ("avgpool", "maxpool", "maxpool/s1")
 # BatchNorm (eval) and in-place ReLU, timed apart from the convolutions: eager torch runs each as a pass
@@ -56,9 +58,9 @@ ELEMENTWISE = ("bn", "relu")
 def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
     """(in channels, out channels, input size) for each microbenchmark of a kind."""
     if kind == "fc":
-        return [(c, c, 1) for c in CHANNELS] + [(4096, 1000, 1)]
+        return [(c, c, 1) for c in CHANNELS] + [(4096, 1000, 1), (4096, 4096, 1)]
     shapes = [(c, c, s) for c in CHANNELS for s in SIZES]
-    if kind == "conv/s2":
+    if kind.startswith("conv/") and kind.endswith("/s2"):
         shapes += [(3, c, s) for c in (16, 32, 64) for s in (64, 128, 256)]  # image inputs
     return [sh for sh in shapes
             if _micro_work(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] ** 2 <= MAX_MICRO_ELEMENTS]
@@ -66,6 +68,14 @@ def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
 
 def _stride(kind: str) -> int:
     return 2 if kind.endswith("/s2") or kind == "maxpool" else 1
+
+
+def _kernel(kind: str) -> int:
+    """The kernel of a convolution kind: ``/k<n>`` in its name, else 3 (1 for ``pw``)."""
+    for part in kind.split("/")[1:]:
+        if part.startswith("k"):
+            return int(part[1:])
+    return 1 if kind == "pw" else 3
 
 
 def _micro_work(kind: str, cin: int, cout: int, size: int) -> int:
@@ -77,8 +87,9 @@ def _micro_work(kind: str, cin: int, cout: int, size: int) -> int:
         return cin * ((size - 3) // 2 + 1) ** 2 * 9
     if kind == "maxpool/s1":  # 3×3, stride 1, padding 1
         return cin * size * size * 9
-    per_pixel = {"pw": cin * cout, "dw": 9 * cin, "conv": 9 * cin * cout, "fc": cin * cout}[base]
-    out = (size - 1) // _stride(kind) + 1  # 3×3 with padding 1 (1×1: no padding, same formula)
+    area = _kernel(kind) ** 2
+    per_pixel = {"pw": cin * cout, "dw": area * cin, "conv": area * cin * cout, "fc": cin * cout}[base]
+    out = (size - 1) // _stride(kind) + 1  # odd kernel k with padding k // 2
     return per_pixel * (1 if base == "fc" else out * out)
 
 
@@ -115,15 +126,15 @@ def median_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31
 
 def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
     """One layer as the torch build runs it, without its BatchNorm and ReLU (timed apart)."""
-    base, stride = kind.split("/")[0], _stride(kind)
+    base, stride, k = kind.split("/")[0], _stride(kind), _kernel(kind)
     simple: dict[str, Callable[[], nn.Module]] = {
         "avgpool": lambda: nn.AdaptiveAvgPool2d(1),
         "maxpool": lambda: nn.MaxPool2d(3, stride, padding=1 if stride == 1 else 0),
         "bn": lambda: nn.BatchNorm2d(cin), "relu": lambda: nn.ReLU(inplace=True),
         "fc": lambda: nn.Sequential(nn.Flatten(), nn.Linear(cin, cout)),
         "pw": lambda: nn.Conv2d(cin, cout, 1, bias=False),
-        "dw": lambda: nn.Conv2d(cin, cin, 3, stride, padding=1, groups=cin, bias=False),
-        "conv": lambda: nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False),
+        "dw": lambda: nn.Conv2d(cin, cin, k, stride, padding=k // 2, groups=cin, bias=False),
+        "conv": lambda: nn.Conv2d(cin, cout, k, stride, padding=k // 2, bias=False),
     }
     return simple[base]()
 
@@ -132,7 +143,7 @@ def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
 # random order) so each runs after other layers of its scale, as inside a network: weights, code paths
 # and allocator state are as cold as there. Timed alone in a tight loop, the same layers ran 1.2–1.4×
 # faster than in a network, and 20–35% of MobileNet's time went unpredicted.
-CALIBRATION_ROUNDS = 60
+CALIBRATION_ROUNDS = 120
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,9 @@ class Bench:
     x: torch.Tensor
 
     def seconds(self) -> float:
+        # Write the input first, untimed: inside a network a layer reads what the layer before it has just
+        # written (in cache), not a tensor last touched a round ago.
+        self.x.mul_(1.0)
         start = time.perf_counter()
         self.module(self.x)
         return time.perf_counter() - start

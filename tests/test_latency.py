@@ -90,6 +90,21 @@ def test_latency_prediction_without_torch_path() -> None:
     assert len(grid["points"]) == 16 and grid["spearman"] is None and grid["threads"] == 1
 
 
+def test_profile_keys_narrow_by_kernel_and_stride(tmp_path: Path) -> None:
+    hw = Hardware(name="t", peak_mult_adds_per_s=1e9, bandwidth_bytes_per_s=1e12,
+                  efficiency={"dw": 0.1, "dw/s2": 0.05, "dw/k5": 0.2, "dw/k5/s2": 0.08})
+    # the most specific key present: dw/k5/s2, then dw/k5, then dw/s2, then dw
+    assert hw.efficiency_of("dw", 2, 5) == 0.08 and hw.efficiency_of("dw", 1, 5) == 0.2
+    assert hw.efficiency_of("dw", 2, 3) == 0.05 and hw.efficiency_of("dw", 1, 7) == 0.1
+    assert hw.efficiency_of("conv", 1, 3) == 1.0  # no key: the peak
+    # 1e6 Mult-Adds of a 5×5 depthwise layer at stride 2: 1e6 / (1e9 · 0.08) = 12.5 ms
+    assert layer_seconds(1e6, 0, "dw", hw, stride=2, kernel=5) == pytest.approx(12.5e-3)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\npeak_mult_adds_per_s: 1e9\nbandwidth_bytes_per_s: 1e9\nefficiency: {dw/k5x: 0.5}\n")
+    with pytest.raises(MobcostError, match=r"efficiency\.dw/k5x.*unknown layer type"):
+        load_hardware(bad)
+
+
 def test_calibrate_then_measure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
