@@ -5,10 +5,9 @@ convolutions (GEMM), depthwise and full 3×3 at strides 1 and 2, fully connected
 ReLU — run one after another as inside a network, plus memory bandwidth (a large copy) and the fixed
 cost of a call, and writes a hardware profile (peak = the fastest rate, each kind's efficiency = its rate
 / peak, its fixed cost, the BatchNorm/ReLU pass). Networks are timed as a whole and per layer (forward
-hooks): warm-up, median of repeated runs in each of several interleaved rounds, the fastest round kept,
-fixed threads, ``torch.no_grad``; results are cached per (spec, α, resolution, threads, torch version).
-Both sides describe the quiet machine (see ``quiet_seconds``) with the allocator settled
-(``settle_allocator``).
+hooks): warm-up, then the median of all runs over several interleaved rounds, fixed threads,
+``torch.no_grad``; results are cached per (spec, α, resolution, threads, torch version). Both sides
+take medians over rounds spread in time, and time with the allocator settled (``settle_allocator``).
 """
 
 from __future__ import annotations
@@ -111,8 +110,8 @@ def settle_allocator() -> None:
     torch.empty(31 << 20, dtype=torch.uint8).fill_(0)
 
 
-def median_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31, budget_s: float = 1.0) -> float:
-    """Median wall time of ``run`` after warm-up; fewer repeats when one run is slow (at least 7)."""
+def run_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31, budget_s: float = 1.0) -> list[float]:
+    """Wall times of ``run`` after warm-up; fewer repeats when one run is slow (at least 7)."""
     with torch.no_grad():
         for _ in range(warmup):
             run()
@@ -121,7 +120,12 @@ def median_seconds(run: Callable[[], Any], *, warmup: int = 3, repeats: int = 31
             start = time.perf_counter()
             run()
             times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_seconds(run: Callable[[], Any], **kwargs: Any) -> float:
+    """Median wall time of ``run`` (see ``run_seconds``)."""
+    return statistics.median(run_seconds(run, **kwargs))
 
 
 def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
@@ -217,16 +221,6 @@ def _bandwidth() -> float:
     return 2 * src.numel() * 4 / median_seconds(lambda: dst.copy_(src), repeats=10)
 
 
-QUIET_QUANTILE = 0.2
-
-
-def quiet_seconds(times: list[float]) -> float:
-    """A microbenchmark's time on the quiet machine: the 20th percentile of its rounds. Like the
-    fastest-round rule of network timing, it does not move with a shared machine's slow phases."""
-    ordered = sorted(times)
-    return ordered[round(QUIET_QUANTILE * (len(ordered) - 1))]
-
-
 CALIBRATION_STEPS = CALIBRATION_ROUNDS + 1  # progress units: the setup, then each round
 
 
@@ -240,7 +234,7 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
     bandwidth, call_s = _bandwidth(), _call_seconds()
     step(1)
     samples = run_rounds(benches(), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
-    hw = _fit({job: quiet_seconds(times) for job, times in samples.items()}, bandwidth, call_s)
+    hw = _fit({job: statistics.median(times) for job, times in samples.items()}, bandwidth, call_s)
     rates = {k: hw.peak_mult_adds_per_s * e for k, e in hw.efficiency.items()}
     peak, fixed = hw.peak_mult_adds_per_s, hw.overhead_us_by_type
     today = dt.date.today().isoformat()
@@ -327,7 +321,7 @@ class Measurement:
 
 
 MEASURE_ROUNDS = 5
-MEASURE_PROTOCOL = 2  # 2: in-place ReLU, seeded random input, fastest of the rounds
+MEASURE_PROTOCOL = 3  # 2: in-place ReLU, seeded random input; 3: median of all runs of all rounds
 
 
 def measure(graph: Graph, threads: int, *, use_cache: bool = True,
@@ -338,30 +332,33 @@ def measure(graph: Graph, threads: int, *, use_cache: bool = True,
 
 def measure_all(graphs: list[Graph], threads: int, *, use_cache: bool = True, rounds: int = MEASURE_ROUNDS,
                 progress: Callable[[int], None] | None = None) -> list[Measurement]:
-    """Time every graph in interleaved rounds, each round a median of repeated runs, and keep each
-    graph's fastest round: a shared machine's slow phases only ever add time, and the fastest round is
-    the figure that repeats from one run to the next. ``progress(1)`` after each graph of each round."""
+    """Time every graph in interleaved rounds, so a slow phase of a shared machine hits them all alike;
+    each one's figure is the median of all its runs. ``progress(1)`` after each graph of each round."""
     cache = _read_cache()
     keys = [_cache_key(g, threads) for g in graphs]
     todo = [i for i, k in enumerate(keys) if not (use_cache and k in cache)]
     prepare_timing(threads)
     models = {i: (graph_module(graphs[i]), sample_input(graphs[i])) for i in todo}
-    best: dict[int, Measurement] = {}
-    for _ in range(rounds):
+    totals: dict[int, list[float]] = {i: [] for i in todo}
+    layers: dict[int, list[list[float]]] = {i: [[] for _ in graphs[i].nodes] for i in todo}
+    for round_ in range(rounds):
         for i, (model, x) in models.items():
-            total = median_seconds(lambda m=model, x=x: m(x), repeats=15, budget_s=0.5)
-            if i not in best or total < best[i].total_s:  # per layer only in the fastest round
-                best[i] = Measurement(total, _per_layer(model, x))
+            totals[i] += run_seconds(lambda m=model, x=x: m(x), warmup=3 if round_ == 0 else 1, repeats=15,
+                                     budget_s=0.5)
+            for samples, new in zip(layers[i], _per_layer(model, x), strict=True):
+                samples += new
             if progress:
                 progress(1)
-    for i, m in best.items():
-        cache[keys[i]] = {"total_s": m.total_s, "layers_s": m.layers_s}
+    for i in todo:
+        cache[keys[i]] = {"total_s": statistics.median(totals[i]),
+                          "layers_s": [statistics.median(s) for s in layers[i]]}
     if todo:
         _write_cache(cache)
     return [Measurement(**cache[k]) for k in keys]
 
 
-def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 7) -> list[float]:
+def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 5) -> list[list[float]]:
+    """Each layer's wall time in ``runs`` forward passes, with forward hooks (after one warm-up pass)."""
     modules = list(model.layers.values())  # type: ignore[union-attr]
     samples: list[list[float]] = [[] for _ in modules]
     starts: dict[int, float] = {}
@@ -380,7 +377,7 @@ def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 7) -> list[float]:
     finally:
         for h in handles:
             h.remove()
-    return [statistics.median(s) for s in samples]
+    return samples
 
 
 def _cache_key(graph: Graph, threads: int) -> str:

@@ -234,7 +234,7 @@ def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: in
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
     ax.set_xlabel("predicted latency (ms, log scale; roofline of the calibrated profile)")
-    ax.set_ylabel(f"measured latency (ms, log scale; torch, {plural(threads, 'thread')}, fastest round's median)")
+    ax.set_ylabel(f"measured latency (ms, log scale; torch, {plural(threads, 'thread')}, median)")
     ax.set_title(f"MobileNetV1, 16 models: predicted vs measured on {hardware_name.split(' (')[0]}\n"
                  f"Spearman {spearman:.3f}, median absolute error {100 * median_ape:.1f}%", fontsize=11)
     _accuracy_legend(ax)

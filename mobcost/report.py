@@ -486,7 +486,7 @@ def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: 
     for d in type_shares(a, predicted, layers):
         shares.add_row(d["type"], f"{d['mult_adds_pct']:.2f}", f"{d['predicted_pct']:.2f}",
                        "" if d["measured_pct"] is None else f"{d['measured_pct']:.2f}")
-    note = ("Measured: whole forward pass, median of repeated runs after warm-up, fastest of 5 rounds; per layer "
+    note = ("Measured: whole forward pass, median of all runs over 5 interleaved rounds after warm-up; per layer "
             "with forward hooks (their sum can differ from the whole)." if measured
             else "Add --measure to time it on this CPU.")
     return [t, shares, note]
