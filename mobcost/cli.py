@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -24,6 +24,9 @@ from .hardware import Hardware, load_hardware
 from .report import By, Dtype, Format, Section, analysis_dict, human, layer_table, step_dicts, type_table
 from .spec import Spec, load_spec
 from .units import parse_si, plural
+
+if TYPE_CHECKING:  # torch-backed: imported only where timing happens
+    from .measure import Measurement
 
 app = typer.Typer(
     help="Closed-form cost model and architecture explorer for efficient CNNs (MobileNets, Howard et al. 2017).",
@@ -442,10 +445,10 @@ def calibrate(
 ) -> None:
     """Measure this machine with microbenchmarks and write a hardware profile.
 
-    Times single layers of generic shapes (1×1, depthwise 3×3 at strides 1 and 2, full 3×3, fully
-    connected, pooling), run one after another as inside a network, and memory bandwidth — never the
-    networks it will predict — and writes peak rate, per-type efficiency and fixed costs, with the date,
-    threads and torch version. Takes about 25 seconds.
+    Times single layers of generic shapes (1×1; depthwise 3×3 and 5×5; full 3×3, 5×5 and 7×7; fully
+    connected; pooling; BatchNorm and ReLU), run one after another as inside a network, and memory
+    bandwidth — never the networks it will predict — and writes peak rate, per-type efficiency and fixed
+    costs, with the date, threads and torch version. Takes about 25 seconds.
     """
     from .crosscheck import require_torch
 
@@ -547,7 +550,7 @@ def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_
         render_rich(grid_table(doc), output=output)
 
 
-def timed(graph: Graph, threads: int, *, use_cache: bool = True) -> Any:
+def timed(graph: Graph, threads: int, *, use_cache: bool = True) -> Measurement:
     """One network's measurement (cached), with a progress bar while it runs."""
     from .measure import MEASURE_ROUNDS, cache_has, measure
 

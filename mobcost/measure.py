@@ -255,7 +255,7 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
             "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
             "overhead_us": "per layer type, the fixed cost of t = fixed + work / rate fitted to single layers "
                            f"of {len(CHANNELS)} channel counts × {len(SIZES)} feature sizes, run in sequence, "
-                           f"{CALIBRATION_ROUNDS} rounds (20th percentile), not the networks predicted; "
+                           f"median of {CALIBRATION_ROUNDS} rounds, not the networks predicted; "
                            f"default: a BatchNorm or ReLU call on a tiny map, {where}",
             "elementwise": "BatchNorm (eval) and in-place ReLU on the same maps, one fit of t = fixed + "
                            f"elements / rate; bytes_per_s counts a read and a write of fp32, {where}",
@@ -269,7 +269,7 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
 
 
 def _fit(seconds: dict[Job, float], bandwidth: float, call_s: float) -> Hardware:
-    """A profile from one set of microbenchmark times: per kind, time = fixed + Mult-Adds / rate."""
+    """A profile from one set of microbenchmark times: per kind, time = fixed + work / rate."""
     fixed, rates = {}, {}
     for kind in (*KINDS, *POOLS):
         shapes = micro_shapes(kind)
