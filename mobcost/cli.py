@@ -81,6 +81,27 @@ def emit(text: str, output: Path | None) -> None:
     print(f"wrote {output}", file=sys.stderr)
 
 
+TABULAR = (Format.csv, Format.markdown, Format.latex)
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="rich, json, csv, markdown or latex.")]
+
+
+def emit_records(records: list[dict[str, Any]], fmt: Format, output: Path | None) -> None:
+    """Flat records as one table through pandas: tidy CSV (a row per record), Markdown or LaTeX.
+    A list or mapping inside a record becomes one ``;``-separated cell."""
+    import pandas as pd
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, dict):
+            return ";".join(f"{k}={v}" for k, v in value.items())
+        return ";".join(map(str, value)) if isinstance(value, list) else value
+
+    frame = pd.DataFrame.from_records([{k: cell(v) for k, v in r.items()} for r in records])
+    text = {Format.csv: lambda: frame.to_csv(index=False, lineterminator="\n"),
+            Format.markdown: lambda: frame.to_markdown(index=False, missingval="") + "\n",
+            Format.latex: lambda: frame.to_latex(index=False, na_rep="")}[fmt]()
+    emit(text, output)
+
+
 def render_rich(*tables: Any, output: Path | None) -> None:
     from rich.console import Console
 
@@ -114,7 +135,7 @@ def table(
     alpha: AlphaOpt = 1.0,
     rho: RhoOpt = None,
     resolution: ResolutionOpt = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.rich,
+    fmt: FormatOpt = Format.rich,
     by: Annotated[By, typer.Option("--by", help="One row per layer, or per layer type (the paper's Table 2).")]
     = By.layer,
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Also show bytes for this element type.",
@@ -184,9 +205,7 @@ def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: 
 
 @app.command()
 @friendly
-def specs(
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich or json.")] = Format.rich,
-) -> None:
+def specs(fmt: FormatOpt = Format.rich) -> None:
     """List the bundled specs with their totals at α=1 and their own input size."""
     entries = []
     for name in bundled_names():
@@ -198,6 +217,9 @@ def specs(
                         "memory_access": t.memory_access, "source": s.source})
     if fmt == Format.json:
         emit(json.dumps({"specs": entries}, indent=2, ensure_ascii=False), None)
+        return
+    if fmt in TABULAR:
+        emit_records(entries, fmt, None)
         return
     from rich.table import Table
 
@@ -225,7 +247,7 @@ def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec
 def paper(
     tables: Annotated[list[str] | None, typer.Argument(help="Table numbers (1–10); default: all.",
                                                        show_default=False)] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich, json, csv or markdown.")] = Format.rich,
+    fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
     """Regenerate the MobileNets paper's Tables 1–10 from specs, side by side with the published figures.
@@ -243,14 +265,8 @@ def paper(
     figs = figures(wanted or None)
     if fmt == Format.json:
         emit(json.dumps({"rows": [figure_dict(f) for f in figs]}, indent=2, ensure_ascii=False), output)
-    elif fmt in (Format.csv, Format.markdown, Format.latex):
-        import pandas as pd
-
-        frame = pd.DataFrame.from_records([figure_dict(f) for f in figs])
-        text = {Format.csv: lambda: frame.to_csv(index=False, lineterminator="\n"),
-                Format.markdown: lambda: frame.to_markdown(index=False, missingval="") + "\n",
-                Format.latex: lambda: frame.to_latex(index=False, na_rep="")}[fmt]()
-        emit(text, output)
+    elif fmt in TABULAR:
+        emit_records([figure_dict(f) for f in figs], fmt, output)
     else:
         render_rich(*paper_tables(figs), paper_summary(figs), output=output)
 
@@ -286,7 +302,7 @@ def sweep(
     best: Annotated[bool, typer.Option("--best", help="Print only the feasible point with the highest top-1 "
                                        "(the lowest cost when no accuracy is known).")] = False,
     pareto_cost: Annotated[ParetoCost, typer.Option(help="Cost axis of the Pareto front.")] = ParetoCost.mult_adds,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich, json or csv.")] = Format.rich,
+    fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
     """Evaluate every (α, resolution) design point: costs, peak activation memory, latency, accuracy, budgets.
@@ -357,11 +373,8 @@ def render_sweep(result: Any, fmt: Format, best: bool, output: Path | None) -> N
     indices = [chosen] if best else None
     if fmt == Format.json:
         emit(json.dumps({"points": point_records(result, indices)}, indent=2, ensure_ascii=False), output)
-    elif fmt == Format.csv:
-        import pandas as pd
-
-        emit(pd.DataFrame.from_records(point_records(result, indices)).to_csv(index=False, lineterminator="\n"),
-             output)
+    elif fmt in TABULAR:
+        emit_records(point_records(result, indices), fmt, output)
     else:
         render_rich(*sweep_tables(result, indices), output=output)
 
@@ -482,7 +495,7 @@ def latency(
                                        "(and with --measure, measured), with Spearman and median error.")] = False,
     threads: ThreadsOpt = 1,
     remeasure: Annotated[bool, typer.Option("--remeasure", help="Ignore cached measurements.")] = False,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich or json.")] = Format.rich,
+    fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
     """Predicted latency per layer, per layer type and in total; measured beside it with --measure.
@@ -513,8 +526,12 @@ def latency(
 
     a = analyze(s, alpha, rho, resolution)
     predicted = predict_layers(graph, hw)
+    doc = latency_dict(a, hw, threads, predicted, measured)
     if fmt == Format.json:
-        emit(json.dumps(latency_dict(a, hw, threads, predicted, measured), indent=2, ensure_ascii=False), output)
+        emit(json.dumps(doc, indent=2, ensure_ascii=False), output)
+    elif fmt in TABULAR:  # tidy: one row per layer, the design point repeated on each
+        point = {k: doc[k] for k in ("network", "alpha", "resolution", "threads", "hardware")}
+        emit_records([{**point, **layer} for layer in doc["layers"]], fmt, output)
     else:
         render_rich(*latency_tables(a, hw, predicted, measured), output=output)
 
@@ -546,6 +563,9 @@ def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_
     doc = latency_grid(s, hw, threads, with_measure, use_cache)
     if fmt == Format.json:
         emit(json.dumps(doc, indent=2, ensure_ascii=False), output)
+    elif fmt in TABULAR:
+        emit_records([{"threads": doc["threads"], "hardware": doc["hardware"], **p} for p in doc["points"]], fmt,
+                     output)
     else:
         render_rich(grid_table(doc), output=output)
 
@@ -598,7 +618,7 @@ def check(
     resolution: ResolutionOpt = None,
     every: Annotated[bool, typer.Option("--all", help="Every bundled spec × α ∈ {1, .75, .5, .25} × four "
                                         "resolutions (224…128, or the same ratios of a spec's own size).")] = False,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="rich or json.")] = Format.rich,
+    fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
     """Cross-check every layer's closed-form counts against fvcore and torch's FlopCounterMode.
@@ -622,8 +642,12 @@ def check_one(spec: Spec, alpha: float, rho: float | None, resolution: int | Non
     from .report import check_dict, check_table
 
     report = check_graph(build(spec, alpha, rho, resolution))
+    doc = check_dict(report)
     if fmt == Format.json:
-        emit(json.dumps(check_dict(report), indent=2, ensure_ascii=False), output)
+        emit(json.dumps(doc, indent=2, ensure_ascii=False), output)
+    elif fmt in TABULAR:  # one row per layer
+        point = {k: doc[k] for k in ("network", "alpha", "resolution")}
+        emit_records([{**point, **layer} for layer in doc["layers"]], fmt, output)
     else:
         render_rich(check_table(report), output=output)
     return report.all_match
@@ -648,6 +672,8 @@ def check_all(fmt: Format, output: Path | None) -> bool:
     if fmt == Format.json:
         emit(json.dumps({"all_match": ok, "points": [point_dict(p) for p in points]}, indent=2,
                         ensure_ascii=False), output)
+    elif fmt in TABULAR:
+        emit_records([point_dict(p) for p in points], fmt, output)
     else:
         render_rich(points_table(points), output=output)
     return ok

@@ -164,3 +164,22 @@ def test_microbenchmarks_run_in_sequence_by_size() -> None:
     for r in range(3):
         assert calls[5 + 5 * r: 10 + 5 * r] == [1, 4, 4, 9, 16]
     assert len(samples) == 5 and all(len(v) == 3 and min(v) > 0 for v in samples.values())
+
+
+def test_latency_tabular_formats_are_tidy() -> None:
+    import csv
+    import io
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["latency", "--hardware", "rpi4", "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    # Table 1: conv1, 13 × (dw + pw), avg pool, FC = 29 layers, one row each, the design point on every row
+    assert len(rows) == 29 and {r["alpha"] for r in rows} == {"1.0"} and {r["resolution"] for r in rows} == {"224"}
+    # 1.0 MobileNet-224: 568,740,352 Mult-Adds including the FC layer (Table 1 arithmetic, pinned in test_analysis)
+    assert sum(int(r["mult_adds"]) for r in rows) == 568_740_352
+    grid_csv = runner.invoke(app, ["latency", "-H", "rpi4", "--grid", "-f", "csv"]).stdout
+    grid = list(csv.DictReader(io.StringIO(grid_csv)))
+    assert len(grid) == 16 and {(r["alpha"], r["resolution"]) for r in grid} >= {("0.25", "128"), ("1.0", "224")}
+    markdown = runner.invoke(app, ["latency", "-H", "rpi4", "-f", "markdown"]).stdout
+    assert markdown.startswith("| network") and markdown.count("\n") == 29 + 2
