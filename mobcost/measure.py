@@ -13,6 +13,7 @@ take medians over rounds spread in time, and time with the allocator settled (``
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -28,10 +29,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from .graph import Graph
+from .formulas import REGISTRY
+from .graph import Graph, build
 from .hardware import Hardware, load_hardware, predict_layers
+from .layers import Node
 from .output import write_atomic
-from .torchnet import graph_module, sample_input
+from .spec import parse_spec
+from .torchnet import BUILDERS, graph_module, sample_input
 from .units import plural
 
 # Microbenchmark shapes: a plain cross of channel counts and feature sizes, small to large, so each layer
@@ -77,19 +81,31 @@ def _kernel(kind: str) -> int:
     return 1 if kind == "pw" else 3
 
 
+def _layer_yaml(kind: str, cout: int) -> str:
+    """A microbenchmark as one spec layer: the convolution alone (its BatchNorm and ReLU are timed apart)."""
+    base, stride, k = kind.split("/")[0], _stride(kind), _kernel(kind)
+    return {"pw": f"{{type: pw, out: {cout}, bn: false, act: none}}",
+            "dw": f"{{type: dw, kernel: {k}, stride: {stride}, bn: false, act: none}}",
+            "conv": f"{{type: conv, out: {cout}, kernel: {k}, stride: {stride}, bn: false, act: none}}",
+            "fc": f"{{type: fc, out: {cout}}}",
+            "avgpool": "{type: avgpool}",
+            "maxpool": f"{{type: maxpool, kernel: 3, stride: {stride}, padding: {1 if stride == 1 else 0}}}"}[base]
+
+
+@functools.cache  # each shape is asked for when filtering, building and fitting
+def _micro_node(kind: str, cin: int, cout: int, size: int) -> Node:
+    """The graph node of a layer microbenchmark, so its work and its torch module come from the same
+    registry and builders as the networks'."""
+    text = f"input: {{channels: {cin}, size: {size}}}\nlayers:\n  - {_layer_yaml(kind, cout)}\n"
+    return build(parse_spec(text, file=f"<microbenchmark {kind}>")).nodes[0]
+
+
 def _micro_work(kind: str, cin: int, cout: int, size: int) -> int:
-    """The work of one microbenchmark: Mult-Adds, or for pooling the window reads."""
-    base = kind.split("/")[0]
-    if base in ("avgpool", *ELEMENTWISE):  # global pooling, BN, ReLU: every input element once
+    """The work of one microbenchmark (formulas' ``work``); for BatchNorm and ReLU, the elements."""
+    if kind in ELEMENTWISE:
         return cin * size * size
-    if kind == "maxpool":  # 3×3, stride 2, no padding
-        return cin * ((size - 3) // 2 + 1) ** 2 * 9
-    if kind == "maxpool/s1":  # 3×3, stride 1, padding 1
-        return cin * size * size * 9
-    area = _kernel(kind) ** 2
-    per_pixel = {"pw": cin * cout, "dw": area * cin, "conv": area * cin * cout, "fc": cin * cout}[base]
-    out = (size - 1) // _stride(kind) + 1  # odd kernel k with padding k // 2
-    return per_pixel * (1 if base == "fc" else out * out)
+    node = _micro_node(kind, cin, cout, size)
+    return REGISTRY[node.type].work(node)
 
 
 def prepare_timing(threads: int) -> None:
@@ -128,19 +144,14 @@ def median_seconds(run: Callable[[], Any], **kwargs: Any) -> float:
     return statistics.median(run_seconds(run, **kwargs))
 
 
-def _micro_module(kind: str, cin: int, cout: int) -> nn.Module:
-    """One layer as the torch build runs it, without its BatchNorm and ReLU (timed apart)."""
-    base, stride, k = kind.split("/")[0], _stride(kind), _kernel(kind)
-    simple: dict[str, Callable[[], nn.Module]] = {
-        "avgpool": lambda: nn.AdaptiveAvgPool2d(1),
-        "maxpool": lambda: nn.MaxPool2d(3, stride, padding=1 if stride == 1 else 0),
-        "bn": lambda: nn.BatchNorm2d(cin), "relu": lambda: nn.ReLU(inplace=True),
-        "fc": lambda: nn.Sequential(nn.Flatten(), nn.Linear(cin, cout)),
-        "pw": lambda: nn.Conv2d(cin, cout, 1, bias=False),
-        "dw": lambda: nn.Conv2d(cin, cin, k, stride, padding=k // 2, groups=cin, bias=False),
-        "conv": lambda: nn.Conv2d(cin, cout, k, stride, padding=k // 2, bias=False),
-    }
-    return simple[base]()
+def _micro_module(kind: str, cin: int, cout: int, size: int) -> nn.Module:
+    """One layer as the torch build of a network runs it (``torchnet.BUILDERS``); BatchNorm and ReLU alone."""
+    if kind == "bn":
+        return nn.BatchNorm2d(cin)
+    if kind == "relu":
+        return nn.ReLU(inplace=True)
+    node = _micro_node(kind, cin, cout, size)
+    return BUILDERS[node.type](node)
 
 
 # Microbenchmarks run as one long sequence, each layer once per round, ordered by input size (ties in
@@ -170,8 +181,8 @@ def benches() -> list[Bench]:
     out = []
     for kind in (*KINDS, *POOLS, *ELEMENTWISE):
         for cin, cout, size in micro_shapes(kind):
-            x = torch.randn(1, cin) if kind == "fc" else torch.randn(1, cin, size, size)
-            out.append(Bench(kind, (cin, cout, size), _micro_module(kind, cin, cout).eval(), x))
+            x = torch.randn(1, cin, size, size)
+            out.append(Bench(kind, (cin, cout, size), _micro_module(kind, cin, cout, size).eval(), x))
     return out
 
 
