@@ -16,8 +16,8 @@ import sys
 
 CHILD = """
 import json, os, resource, sys, time
-from mobcost.bundled import specs_dir
-from mobcost.explore import stream_csv
+from mobcost.spec import specs_dir
+from mobcost.explore.stream import stream_csv
 from mobcost.spec import load_spec
 n_alpha, n_res = int(sys.argv[1]), int(sys.argv[2])
 alphas = [0.05 + 0.95 * i / max(1, n_alpha - 1) for i in range(n_alpha)]

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
-
 from .analysis import Analysis, Row, Totals, analyze
 from .errors import MobcostError, OptionError, ShapeError, SpecError
 from .graph import Graph, build
 from .spec import Spec, load_spec, parse_spec
+from .version import __version__
 
 if TYPE_CHECKING:
     from torch.nn import Module
@@ -27,10 +26,10 @@ def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolutio
 
     Needs the ``torch`` extra; imports torch only when called.
     """
-    from .crosscheck import require_torch
+    from .pytorch import require_torch
 
     require_torch()
-    from .torchnet import graph_module
+    from .pytorch.build import graph_module
 
     return graph_module(build(spec, alpha, rho, resolution))
 

@@ -17,14 +17,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from .accuracy import MOBILENET_V1_PAPER, MOBILENET_V1_SLIM, REFERENCE
 from .analysis import analyze
-from .bundled import load_bundled
 from .errors import OptionError
-from .explore import Budgets, accuracy_for, sweep
-from .hardware import Hardware
-from .output import write_atomic
-from .spec import Spec
+from .explore.accuracy import MOBILENET_V1_PAPER, MOBILENET_V1_SLIM, REFERENCE, accuracy_for
+from .explore.budgets import Budgets
+from .explore.grid import sweep
+from .explore.hardware import Hardware
+from .files import write_atomic
+from .spec import Spec, load_bundled
 from .units import plural
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
 
 
 def _bound(column: str, bound: float) -> str:
-    from .report import human
+    from .report.formats import human
 
     if column == "latency_ms":
         return f"{bound:g} ms"
@@ -185,7 +185,7 @@ def pareto_figure() -> Figure:
                    zorder=4, label=f"{s.name} ({source})")
     all_x = np.concatenate([xs, [o[0] for o in others]])
     all_y = np.concatenate([ys, [o[1] for o in others]])
-    from .explore import pareto_mask
+    from .explore.budgets import pareto_mask
 
     front = pareto_mask(all_x, all_y)
     order = np.argsort(all_x[front])

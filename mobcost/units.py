@@ -7,6 +7,9 @@ import re
 
 from .errors import OptionError
 
+# Bytes per element of each element type a report or hardware profile can use.
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
+
 PREFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
             "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(Ki|Mi|Gi|[kKMGT]?)(B?)\s*$")

@@ -8,7 +8,7 @@ from mobcost.analysis import analyze
 from mobcost.errors import MobcostError
 from mobcost.graph import build
 from mobcost.spec import parse_spec
-from mobcost.variants import densify, with_classes
+from mobcost.spec.transforms import densify, with_classes
 
 HEAD = "input: {channels: 8, size: 16}\nlayers:\n"
 

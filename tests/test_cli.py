@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from mobcost.cli import app
-from mobcost.schema import spec_schema
+from mobcost.spec.schema import spec_schema
 
 from .conftest import ROOT
 
@@ -131,3 +131,10 @@ def test_convention_options() -> None:
     assert json.loads(invoke("table", "-f", "json", "--bn-in-params"))["totals"]["params"] == 4_210_088 + 21_888
     # 1001 classes: + 1024 weights + 1 bias
     assert json.loads(invoke("table", "-f", "json", "--classes", "1001"))["totals"]["params"] == 4_211_113
+
+
+def test_commands_are_listed_in_workflow_order() -> None:
+    # `mobcost --help` lists commands in registration order: the package layout must not reshuffle them.
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
+    assert names == ["table", "specs", "validate", "paper", "sweep", "plot", "calibrate", "latency", "check",
+                     "schema"]

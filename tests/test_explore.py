@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mobcost.analysis import analyze
 from mobcost.cli import app
 from mobcost.explore import Budgets, pareto_mask, parse_range, sweep
-from mobcost.hardware import load_hardware
+from mobcost.explore.hardware import load_hardware
 from mobcost.spec import load_spec, parse_spec
 
 from .conftest import SPECS

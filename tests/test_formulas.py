@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mobcost.analysis import analyze
-from mobcost.formulas import REGISTRY, conv_output_size, register
+from mobcost.layers import REGISTRY, conv_output_size, register
 from mobcost.spec import parse_spec
 
 

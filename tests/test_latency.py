@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from mobcost.cli import app
 from mobcost.errors import MobcostError
-from mobcost.hardware import Hardware, layer_seconds, load_hardware
+from mobcost.explore.hardware import Hardware, layer_seconds, load_hardware
 
 DATA = Path(__file__).parent / "data"
 
@@ -49,7 +49,7 @@ def test_profile_errors(tmp_path: Path, text: str, needle: str) -> None:
 
 
 def test_every_bundled_profile_cites_its_figures() -> None:
-    from mobcost.hardware import bundled_hardware
+    from mobcost.explore.hardware import bundled_hardware
 
     for name in bundled_hardware():
         hw = load_hardware(name)
@@ -62,7 +62,7 @@ def test_every_bundled_profile_cites_its_figures() -> None:
 
 
 def test_rank_statistics() -> None:
-    measure = pytest.importorskip("mobcost.measure")
+    from mobcost.explore import stats as measure
     assert measure.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert measure.spearman([1, 2, 3, 4], [40, 30, 20, 10]) == pytest.approx(-1.0)
     # one swapped pair of 4: 1 − 6·(1 + 1)/(4·15) = 0.8
@@ -72,7 +72,7 @@ def test_rank_statistics() -> None:
 
 
 def test_fit_fixed_and_rate_recovers_known_values() -> None:
-    measure = pytest.importorskip("mobcost.measure")
+    measure = pytest.importorskip("mobcost.pytorch.calibrate")
     work = [1e5, 1e6, 1e7, 1e8]
     seconds = [20e-6 + w / 5e9 for w in work]  # 20 µs fixed, 5 G/s
     fixed, rate = measure.fit_fixed_and_rate(work, seconds)
@@ -146,7 +146,7 @@ def test_microbenchmarks_run_in_sequence_by_size() -> None:
 
     import torch
 
-    from mobcost import measure
+    from mobcost.pytorch import calibrate as measure
 
     calls: list[int] = []
 

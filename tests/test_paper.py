@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from mobcost.analysis.paper import figures
 from mobcost.cli import app
-from mobcost.paper import figures
 
 
 def paper_json(*tables: str) -> list[dict]:

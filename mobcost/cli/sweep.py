@@ -1,0 +1,137 @@
+"""`mobcost sweep`: every (α, resolution) design point as arrays, with budgets and the Pareto front."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..errors import OptionError
+from ..explore.hardware import load_hardware
+from ..explore.ranges import grid_axes
+from ..report.formats import TABULAR, Format
+from ..report.table import Dtype
+from ..spec import Spec
+from ..units import parse_si
+from .common import (
+    FormatOpt,
+    OutputOpt,
+    SpecArg,
+    app,
+    emit_json,
+    emit_records,
+    friendly,
+    load,
+    progress_bar,
+    render_rich,
+)
+
+if TYPE_CHECKING:
+    from ..explore.budgets import Budgets
+
+
+class ParetoCost(StrEnum):
+    mult_adds = "mult_adds"
+    latency = "latency"
+    params = "params"
+    peak_activation = "peak_activation"
+
+
+@app.command()
+@friendly
+def sweep(
+    spec: SpecArg = None,
+    alpha: Annotated[str, typer.Option("--alpha", "-a", help="α values: START:STOP:STEP (inclusive) or a comma "
+                                       "list.")] = "0.25:1.0:0.25",
+    resolution: Annotated[str, typer.Option("--resolution", "-R", help="Input sizes: START:STOP:STEP or a "
+                                            "comma list.")] = "128:224:32",
+    hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Hardware profile: a bundled name "
+                                                 "(cortex_m7, rpi4, pixel1, edgetpu) or a YAML file. Adds "
+                                                 "latency and its memory budgets.", show_default=False)] = None,
+    dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type for bytes (default: the "
+                                                "profile's, else fp32).", show_default=False)] = None,
+    max_mult_adds: Annotated[str | None, typer.Option(help="Budget, e.g. 150M.", show_default=False)] = None,
+    max_params: Annotated[str | None, typer.Option(help="Budget, e.g. 1.5M.", show_default=False)] = None,
+    max_weight_bytes: Annotated[str | None, typer.Option(help="Budget, e.g. 1MB or 1MiB.",
+                                                         show_default=False)] = None,
+    max_peak_activation: Annotated[str | None, typer.Option(help="Budget in bytes, e.g. 320KiB.",
+                                                            show_default=False)] = None,
+    max_latency_ms: Annotated[float | None, typer.Option(help="Budget (needs --hardware).",
+                                                         show_default=False)] = None,
+    best: Annotated[bool, typer.Option("--best", help="Print only the feasible point with the highest top-1 "
+                                       "(the lowest cost when no accuracy is known).")] = False,
+    pareto_cost: Annotated[ParetoCost, typer.Option(help="Cost axis of the Pareto front.")] = ParetoCost.mult_adds,
+    fmt: FormatOpt = Format.rich,
+    output: OutputOpt = None,
+) -> None:
+    """Evaluate every (α, resolution) design point: costs, peak activation memory, latency, accuracy, budgets.
+
+    Points are computed as arrays (a 170,000-point grid takes well under a second). `fits` says whether a
+    point meets every budget; `pareto` marks points no other point beats on both cost and top-1.
+    """
+    alphas, resolutions = grid_axes(alpha, resolution)
+    budgets = sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation, max_latency_ms)
+    hw = load_hardware(hardware) if hardware else None
+    cost = "latency_ms" if pareto_cost == ParetoCost.latency else str(pareto_cost)
+    options = {"hardware": hw, "budgets": budgets, "dtype": str(dtype) if dtype else None, "pareto_cost": cost}
+    s = load(spec)
+    total = len(alphas) * len(resolutions)
+    with progress_bar(total, "sweeping", enabled=total > 100_000) as advance:
+        if fmt == Format.csv and not best:
+            stream_sweep_csv(s, alphas, resolutions, options, output, advance)
+            return
+        from ..explore.grid import sweep as run_sweep
+
+        result = run_sweep(s, alphas, resolutions, progress=advance, **options)
+    render_sweep(result, fmt, best, output)
+
+
+def sweep_budgets(mult_adds: str | None, params: str | None, weight_bytes: str | None, peak_activation: str | None,
+                  latency_ms: float | None) -> Budgets:
+    from ..explore.budgets import Budgets
+
+    return Budgets(*(None if v is None else parse_si(v, where=w, unit="B" if "bytes" in w or "peak" in w else "")
+                     for v, w in ((mult_adds, "--max-mult-adds"), (params, "--max-params"),
+                                  (weight_bytes, "--max-weight-bytes"), (peak_activation, "--max-peak-activation"))),
+                   latency_ms=latency_budget(latency_ms))
+
+
+def latency_budget(ms: float | None) -> float | None:
+    if ms is not None and (not math.isfinite(ms) or ms <= 0):
+        raise OptionError("must be a positive number of milliseconds", where="--max-latency-ms")
+    return ms
+
+
+def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], options: dict[str, Any],
+                     output: Path | None, advance: Callable[[float], None]) -> None:
+    from ..explore.stream import stream_csv
+
+    if output is None:
+        stream_csv(s, alphas, resolutions, sys.stdout.write, progress=advance, **options)
+        return
+    from ..files import atomic_stream
+
+    with atomic_stream(output) as f:
+        stream_csv(s, alphas, resolutions, f.write, progress=advance, **options)
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def render_sweep(result: Any, fmt: Format, best: bool, output: Path | None) -> None:
+    from ..explore.grid import point_records
+    from ..report.sweep import sweep_tables
+
+    chosen = result.best()
+    if best and chosen is None:
+        raise OptionError("no design point meets the budgets", where="--best")
+    indices = [chosen] if best else None
+    if fmt == Format.json:
+        emit_json({"points": point_records(result, indices)}, output)
+    elif fmt in TABULAR:
+        emit_records(point_records(result, indices), fmt, output)
+    else:
+        render_rich(*sweep_tables(result, indices), output=output)

@@ -1,0 +1,141 @@
+"""`mobcost table`, `specs` and `validate`: a network's closed-form costs, the bundled specs, a spec check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ..analysis import Analysis, Convention, analyze, shrink_steps
+from ..report.formats import TABULAR, Format
+from ..report.table import (
+    By,
+    Dtype,
+    Section,
+    analysis_dict,
+    frame_text,
+    layer_table,
+    shrink_table,
+    step_dicts,
+    type_table,
+)
+from ..spec import bundled_names, load_bundled
+from .common import (
+    AlphaOpt,
+    FormatOpt,
+    OutputOpt,
+    ResolutionOpt,
+    RhoOpt,
+    SpecArg,
+    app,
+    emit,
+    emit_json,
+    emit_records,
+    friendly,
+    load,
+    render_rich,
+)
+
+
+@app.command()
+@friendly
+def table(
+    spec: SpecArg = None,
+    alpha: AlphaOpt = 1.0,
+    rho: RhoOpt = None,
+    resolution: ResolutionOpt = None,
+    fmt: FormatOpt = Format.rich,
+    by: Annotated[By, typer.Option("--by", help="One row per layer, or per layer type (the paper's Table 2).")]
+    = By.layer,
+    dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Also show bytes for this element type.",
+                                                show_default=False)] = None,
+    sections: Annotated[list[Section] | None, typer.Option(
+        "--section", "-s", help="Rich view: which sections to show (repeatable). Default: layers, types "
+        "(Table 2) and shrink (Table 3); with --by type, types only.", show_default=False)] = None,
+    classes: Annotated[int | None, typer.Option("--classes", help="Classifier width (the last layer with "
+                                                "`out`): e.g. 1001, or 120 for Stanford Dogs.",
+                                                show_default=False)] = None,
+    fc_bias: Annotated[bool, typer.Option("--fc-bias/--no-fc-bias", help="Count FC biases as parameters "
+                                          "(the paper's Table 2 does not).")] = True,
+    bn_in_params: Annotated[bool, typer.Option("--bn-in-params", help="Count BatchNorm γ, β as parameters "
+                                               "(as torchvision and Keras summaries do).")] = False,
+    first_layer: Annotated[bool, typer.Option("--first-layer/--no-first-layer", help="Count the first layer "
+                                              "with weights (some papers leave it out).")] = True,
+    output: OutputOpt = None,
+) -> None:
+    """Mult-Adds, parameters and memory access of a network at width α and resolution ρ.
+
+    The rich view shows the per-layer table (the paper's Table 1 columns plus costs), the per-type
+    view (Table 2) and the shrinking steps (Table 3) for the given α and ρ.
+    """
+    s = load(spec)
+    if classes is not None:
+        from ..spec.transforms import with_classes
+
+        s = with_classes(s, classes)
+    a = analyze(s, alpha, rho, resolution,
+                Convention(fc_bias=fc_bias, bn_in_params=bn_in_params, first_layer=first_layer))
+    if fmt == Format.rich:
+        chosen = sections or ([Section.types] if by == By.type else list(Section))
+        render_rich(*rich_sections(a, chosen, dtype, rho, resolution), output=output)
+    elif fmt == Format.json:
+        doc = analysis_dict(a, by, dtype or Dtype.fp32)
+        example, network = shrink_views(a, rho, resolution)
+        doc["table3"] = {"example_layer": step_dicts(example), "network": step_dicts(network)}
+        emit_json(doc, output)
+    else:
+        emit(frame_text(a, fmt, by, dtype or Dtype.fp32), output)
+
+
+def shrink_views(a: Analysis, rho: float | None, resolution: int | None) -> tuple[Any, Any]:
+    example = load_bundled("table3_separable")
+    if resolution is not None:  # the example layer's 14×14 map scales like the network's input
+        rho, resolution = resolution / a.graph.spec.size, None
+    return (shrink_steps(example, a.graph.alpha, rho, thin_input=True),
+            shrink_steps(a.graph.spec, a.graph.alpha, rho, resolution))
+
+
+def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: float | None,
+                  resolution: int | None) -> list[Any]:
+    out: list[Any] = []
+    for section in dict.fromkeys(chosen):
+        if section == Section.layers:
+            out.append(layer_table(a, dtype))
+        elif section == Section.types:
+            out.append(type_table(a, dtype))
+        else:
+            out.append(shrink_table(*shrink_views(a, rho, resolution), a.network))
+    return out
+
+
+@app.command()
+@friendly
+def specs(fmt: FormatOpt = Format.rich) -> None:
+    """List the bundled specs with their totals at α=1 and their own input size."""
+    entries = []
+    for name in bundled_names():
+        s = load_bundled(name)
+        t = analyze(s).totals
+        entries.append({"name": name, "network": s.name, "description": s.description,
+                        "input": [s.channels, s.size, s.size], "layers": len(s.layers),
+                        "mult_adds": t.mult_adds, "params": t.params, "bn_params": t.bn_params,
+                        "memory_access": t.memory_access, "source": s.source})
+    if fmt == Format.json:
+        emit_json({"specs": entries}, None)
+    elif fmt in TABULAR:
+        emit_records(entries, fmt, None)
+    else:
+        from ..report.specs import specs_table
+
+        render_rich(specs_table(entries), output=None)
+
+
+@app.command()
+@friendly
+def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec name.")],
+             alpha: AlphaOpt = 1.0, rho: RhoOpt = None, resolution: ResolutionOpt = None) -> None:
+    """Check a spec (syntax, keys, types, shapes) and say where it is wrong."""
+    s = load(spec)
+    a = analyze(s, alpha, rho, resolution)
+    print(f"ok: {s.file}: {s.name}, {len(s.layers)} layers, {a.totals.mult_adds:,} Mult-Adds, "
+          f"{a.totals.params:,} params at α={alpha:g}, {a.graph.resolution}×{a.graph.resolution}")

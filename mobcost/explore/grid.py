@@ -1,0 +1,176 @@
+"""Design-space sweeps over (α, resolution), evaluated as arrays.
+
+A grid of points is a few matrix products over :mod:`.factors` — no Python loop per point — evaluated in
+chunks of α values, so memory stays bounded for any grid size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import OptionError
+from ..spec import Spec
+from ..units import DTYPE_BYTES
+from .accuracy import SLIM, Accuracy, accuracy_for
+from .budgets import NO_BUDGETS, Budgets, fits, pareto_mask
+from .factors import Factors, factors
+from .hardware import Hardware, layer_seconds
+
+CHUNK_POINTS = 1 << 18  # points evaluated at once; bounds memory for any grid size
+COSTS = ("mult_adds", "params", "memory_access", "peak_activation", "weight_bytes", "latency_ms")
+SOURCES = ("", SLIM)  # top1_source codes 0, 1; 2 is the fit's label
+
+def chunks(f: Factors, hw: Hardware | None, budgets: Budgets, dtype: str,
+           acc: Accuracy | None) -> Iterator[dict[str, np.ndarray]]:
+    """The grid, α-major, a chunk of α values at a time: one array per output column."""
+    per_alpha = len(f.resolutions)
+    step = max(1, CHUNK_POINTS // per_alpha)
+    for lo in range(0, len(f.alphas), step):
+        yield _chunk(f, slice(lo, lo + step), hw, budgets, dtype, acc)
+
+
+def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype: str,
+           acc: Accuracy | None) -> dict[str, np.ndarray]:
+    ch, area = f.channels[rows], f.area
+    n_a, n_r = ch.shape[0], area.shape[1]
+    weights = f.w_chan[rows] @ f.w_area
+    out: dict[str, np.ndarray] = {
+        "alpha": np.repeat(f.alphas[rows], n_r),
+        "resolution": np.tile(f.resolutions, n_a),
+        "mult_adds": (f.ma_chan[rows] @ f.ma_area).ravel(),
+        "params": (weights + f.biases[rows, None]).ravel(),
+        "memory_access": ((ch * f.uses) @ area + weights).ravel(),
+    }
+    peak = np.zeros((n_a, n_r), dtype=np.int64)
+    for alive in f.live:
+        np.maximum(peak, ch[:, alive] @ area[alive, :], out=peak)
+    b = DTYPE_BYTES[dtype]
+    out["peak_activation"] = peak.ravel()
+    out["peak_activation_bytes"] = out["peak_activation"] * b
+    out["weight_bytes"] = out["params"] * b
+    out["latency_ms"] = _latency(f, rows, hw).ravel() if hw else np.full(n_a * n_r, np.nan)
+    if acc:
+        out["top1"], out["top1_source"] = acc.arrays(out["alpha"], out["resolution"], out["mult_adds"])
+    else:
+        out["top1"], out["top1_source"] = np.full(n_a * n_r, np.nan), np.zeros(n_a * n_r, dtype=np.int8)
+    out["fits"] = fits(out, budgets)
+    return out
+
+
+def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
+    """The roofline of every layer (``hardware.layer_seconds``), summed over layers, in ms."""
+    ch, area = f.channels[rows], f.area
+    total = np.zeros((ch.shape[0], area.shape[1]))
+    for i, kind in enumerate(f.layer_types):
+        work = np.outer(f.work_chan[rows, i], f.work_area[i])
+        weights = np.outer(f.w_chan[rows, i], f.w_area[i])
+        outputs = np.outer(ch[:, i + 1], area[i + 1])
+        elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
+        total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], kernel=f.kernels[i], outputs=outputs,
+                               unfused_ops=f.unfused[i], maximum=np.maximum)
+    return total * 1e3
+
+
+@dataclass
+class SweepResult:
+    """The whole grid in memory (for reports, plots, the API); large CSV sweeps stream chunks instead."""
+
+    factors: Factors
+    columns: dict[str, np.ndarray]
+    accuracy: Accuracy | None
+    hardware: Hardware | None
+    budgets: Budgets
+    pareto_cost: str
+
+    def __len__(self) -> int:
+        return len(self.columns["alpha"])
+
+    def best(self) -> int | None:
+        """Index of the feasible point with the highest top-1, or the lowest cost when none is known."""
+        fits = np.flatnonzero(self.columns["fits"])
+        if fits.size == 0:
+            return None
+        top1 = self.columns["top1"][fits]
+        if not np.all(np.isnan(top1)):
+            return int(fits[np.nanargmax(top1)])
+        return int(fits[np.argmin(self.columns[self.pareto_cost][fits])])
+
+    def highlights(self, rows: int) -> list[int]:
+        """At most ``rows`` points of the Pareto front (evenly spaced along it) and the best point."""
+        best = self.best()
+        front = list(np.flatnonzero(self.columns["pareto"]))
+        if len(front) > rows:
+            front = [front[int(k)] for k in np.linspace(0, len(front) - 1, rows)]
+        picked = sorted(set(front) | ({best} if best is not None else set()))
+        return picked or list(range(min(rows, len(self))))
+
+
+@dataclass
+class Plan:
+    """Everything a sweep evaluates, checked once: the factors, profile, budgets, element type, accuracy."""
+
+    factors: Factors
+    hardware: Hardware | None
+    budgets: Budgets
+    dtype: str
+    accuracy: Accuracy | None
+    pareto_cost: str
+
+    def chunks(self) -> Iterator[dict[str, np.ndarray]]:
+        return chunks(self.factors, self.hardware, self.budgets, self.dtype, self.accuracy)
+
+
+def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: Hardware | None = None,
+         budgets: Budgets = NO_BUDGETS, dtype: str | None = None, pareto_cost: str = "mult_adds") -> Plan:
+    if pareto_cost == "latency_ms" and hardware is None:
+        raise OptionError("--pareto-cost latency needs --hardware", where="--pareto-cost")
+    if budgets.latency_ms is not None and hardware is None:
+        raise OptionError("--max-latency-ms needs --hardware (latency is estimated from a profile)",
+                          where="--max-latency-ms")
+    return Plan(factors(spec, alphas, resolutions), hardware, budgets.with_hardware(hardware),
+                dtype or (hardware.dtype if hardware else "fp32"), accuracy_for(spec), pareto_cost)
+
+
+def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
+          **options: Any) -> SweepResult:
+    """Evaluate the grid α × resolution: costs, peak activation, latency, accuracy, `fits`, `pareto`.
+
+    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost`` (see :func:`plan`).
+    """
+    p = plan(spec, alphas, resolutions, **options)
+    parts = []
+    for part in p.chunks():
+        parts.append(part)
+        if progress:
+            progress(len(part["alpha"]))
+    columns = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+    columns["pareto"] = pareto_mask(columns[p.pareto_cost].astype(float), columns["top1"])
+    return SweepResult(p.factors, columns, p.accuracy, p.hardware, p.budgets, p.pareto_cost)
+
+
+def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, Any]]:
+    """JSON-ready records with stable keys; exact integers; NaN as null."""
+    c = result.columns
+    idx = range(len(result)) if indices is None else indices
+    fit_label = result.accuracy.fit.label if result.accuracy else ""
+    out = []
+    for i in idx:
+        top1 = c["top1"][i]
+        latency = c["latency_ms"][i]
+        source = int(c["top1_source"][i])
+        out.append({
+            "alpha": float(c["alpha"][i]), "resolution": int(c["resolution"][i]),
+            "mult_adds": int(c["mult_adds"][i]), "params": int(c["params"][i]),
+            "memory_access": int(c["memory_access"][i]), "peak_activation": int(c["peak_activation"][i]),
+            "peak_activation_bytes": int(c["peak_activation_bytes"][i]), "weight_bytes": int(c["weight_bytes"][i]),
+            "latency_ms": None if math.isnan(latency) else round(float(latency), 4),
+            "top1": None if math.isnan(top1) else round(float(top1), 2),
+            "top1_source": None if math.isnan(top1) else (SOURCES[source] if source < 2 else fit_label),
+            "fits": bool(c["fits"][i]), "pareto": bool(c["pareto"][i]),
+        })
+    return out

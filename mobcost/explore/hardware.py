@@ -1,0 +1,210 @@
+"""Hardware profiles (``specs/hardware/*.yaml`` or a user's file) and the roofline latency estimate.
+
+A layer takes max(work / (peak · efficiency of its type), bytes moved / bandwidth) plus a fixed
+per-layer overhead. Work is its Mult-Adds (pooling: its window reads); bytes moved are its memory
+access (inputs + output + weights) in the profile's element type. Every figure of a profile carries a
+source line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import OptionError, SpecError
+from ..layers import REGISTRY
+from ..spec import load_mapping, specs_dir
+from ..units import DTYPE_BYTES, parse_si
+
+REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
+NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor")
+KEYS = (*REQUIRED, "description", "dtype", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
+        "elementwise", "context_factor", "sources", "measured")
+DEFAULT_HARDWARE = "cortex_m7"
+
+
+@dataclass(frozen=True)
+class Hardware:
+    name: str
+    peak_mult_adds_per_s: float
+    bandwidth_bytes_per_s: float
+    dtype: str = "fp32"
+    overhead_us: float = 0.0  # fixed cost of one layer call
+    overhead_us_by_type: dict[str, float] = field(default_factory=dict)  # overrides per layer type
+    ram_bytes: float | None = None  # budget for peak activations
+    storage_bytes: float | None = None  # budget for weights
+    efficiency: dict[str, float] = field(default_factory=dict)  # per layer type, of the peak
+    sources: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    file: str = ""
+    measured: dict[str, Any] = field(default_factory=dict)
+    # Runtimes that do not fuse BatchNorm and activations into the convolution (eager PyTorch) pay for
+    # each as a memory pass: this fixed cost plus output bytes read and written at this rate.
+    elementwise_overhead_us: float | None = None
+    elementwise_bytes_per_s: float | None = None
+    # Layers inside a network can run slower than the same layer timed alone (caches, allocation): an
+    # optional multiplier for profiles whose figures come from isolated-layer benchmarks; 1 by default.
+    context_factor: float = 1.0
+
+    def efficiency_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
+        """A layer type's fraction of peak; ``dw/k5``, ``dw/s2`` and ``dw/k5/s2`` keys narrow it down."""
+        return _most_specific(self.efficiency, layer_type, kernel, stride, 1.0)
+
+    def overhead_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
+        return _most_specific(self.overhead_us_by_type, layer_type, kernel, stride, self.overhead_us)
+
+    @property
+    def fuses_elementwise(self) -> bool:
+        return self.elementwise_bytes_per_s is None
+
+    @property
+    def dtype_bytes(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+
+def _most_specific(table: dict[str, float], layer_type: str, kernel: int | None, stride: int | None,
+                   default: float) -> float:
+    """The first of ``type/k<kernel>/s<stride>``, ``type/k<kernel>``, ``type/s<stride>``, ``type`` in ``table``."""
+    keys = [f"{layer_type}/k{kernel}/s{stride}", f"{layer_type}/k{kernel}"] if kernel else []
+    for key in (*keys, f"{layer_type}/s{stride}", layer_type):
+        if key in table:
+            return table[key]
+    return default
+
+
+def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
+                  kernel: int | None = None, outputs: Any = 0, unfused_ops: int = 0, maximum: Any = max) -> Any:
+    """The roofline of one layer: max(work / (peak · efficiency), bytes / bandwidth) + overhead.
+
+    ``work`` is the layer's Mult-Adds, or for pooling its window reads (``formulas.LayerKind.work``);
+    ``elements`` is the layer's memory access (inputs + output + weights). On a profile that does not fuse
+    BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``.
+    Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
+    """
+    compute = work / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride, kernel))
+    memory = elements * hw.dtype_bytes / hw.bandwidth_bytes_per_s
+    seconds = maximum(compute, memory) + hw.overhead_of(layer_type, stride, kernel) * 1e-6
+    if unfused_ops and not hw.fuses_elementwise:
+        per_op = (hw.elementwise_overhead_us or 0.0) * 1e-6 + 2 * outputs * hw.dtype_bytes / hw.elementwise_bytes_per_s
+        seconds = seconds + unfused_ops * per_op
+    return seconds * hw.context_factor
+
+
+def profile_kernel(node: Any) -> int | None:
+    """The kernel size a ``/k<kernel>`` profile key refers to; none for a global pool (its window is the map)."""
+    return None if node.type == "avgpool" and node.layer.kernel is None else node.kernel
+
+
+def unfused_ops(layer: Any) -> int:
+    """BatchNorm and activation ops that follow a layer (what an unfused runtime runs separately)."""
+    return int(bool(getattr(layer, "bn", False))) + int(getattr(layer, "act", "none") != "none")
+
+
+def hardware_dir() -> Path:
+    return specs_dir() / "hardware"
+
+
+def bundled_hardware() -> list[str]:
+    return sorted(p.stem for p in hardware_dir().glob("*.yaml"))
+
+
+def load_hardware(name_or_path: str | Path) -> Hardware:
+    path = Path(name_or_path)
+    if not path.exists() and path.suffix not in (".yaml", ".yml") and "/" not in str(name_or_path):
+        bundled = hardware_dir() / f"{str(name_or_path).replace('-', '_').lower()}.yaml"
+        if not bundled.exists():
+            raise SpecError(f"no such file, and no bundled hardware profile of that name "
+                            f"(bundled: {', '.join(bundled_hardware())})", file=str(name_or_path))
+        path = bundled
+    value, doc = load_mapping(path)
+    for key in value:
+        if key not in KEYS:
+            raise doc.error(key, f"unknown key {key!r}; allowed: {', '.join(KEYS)}")
+    for key in REQUIRED:
+        if key not in value:
+            raise doc.error("", f"missing '{key}'")
+    numbers = {k: _number(value[k], k, doc) for k in NUMBERS if k in value}
+    dtype = value.get("dtype", "fp32")
+    if dtype not in DTYPE_BYTES:
+        raise doc.error("dtype", f"must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
+    overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
+    elementwise = _elementwise(value.get("elementwise"), doc)
+    return Hardware(name=str(value["name"]), dtype=dtype, efficiency=_efficiency(value.get("efficiency", {}), doc),
+                    sources=_strings(value.get("sources", {}), "sources", doc), description=str(value.get(
+                        "description", "")), file=str(path), measured=dict(value.get("measured") or {}),
+                    overhead_us=overhead, overhead_us_by_type=by_type, **elementwise, **numbers)
+
+
+def _overheads(value: Any, doc: Any) -> tuple[float, dict[str, float]]:
+    """``overhead_us``: one number of microseconds, or a mapping per layer type (with ``default``)."""
+    if not isinstance(value, dict):
+        return _micros(value, "overhead_us", doc), {}
+    by_type = {}
+    for kind, micros in value.items():
+        if kind != "default":
+            _check_type_key(kind, f"overhead_us.{kind}", doc)
+        by_type[kind] = _micros(micros, f"overhead_us.{kind}", doc)
+    return by_type.pop("default", 0.0), by_type
+
+
+def _micros(value: Any, where: str, doc: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
+        raise doc.error(where, f"must be a number of microseconds ≥ 0, got {value!r}")
+    return float(value)
+
+
+def _elementwise(value: Any, doc: Any) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - {"overhead_us", "bytes_per_s"} or "bytes_per_s" not in value:
+        raise doc.error("elementwise", "must be a mapping with bytes_per_s (and overhead_us)")
+    return {"elementwise_overhead_us": _micros(value.get("overhead_us", 0), "elementwise.overhead_us", doc),
+            "elementwise_bytes_per_s": _number(value["bytes_per_s"], "elementwise.bytes_per_s", doc)}
+
+
+def _number(value: Any, key: str, doc: Any) -> float:
+    try:
+        return parse_si(value if not isinstance(value, str) else value.replace("_", ""), unit="B")
+    except OptionError as exc:  # re-raised with the file's location
+        raise doc.error(key, exc.message) from None
+
+
+def _efficiency(value: Any, doc: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise doc.error("efficiency", "must be a mapping from layer type to a fraction in (0, 1]")
+    out = {}
+    for kind, frac in value.items():
+        _check_type_key(kind, f"efficiency.{kind}", doc)
+        if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 1:
+            raise doc.error(f"efficiency.{kind}", f"must be a fraction in (0, 1], got {frac!r}")
+        out[kind] = float(frac)
+    return out
+
+
+TYPE_KEY = re.compile(r"(?P<type>[a-z]+)(/k[1-9][0-9]*)?(/s[1-9][0-9]*)?")
+
+
+def _check_type_key(key: Any, where: str, doc: Any) -> None:
+    """A layer type (``dw``), optionally for one kernel size and/or stride (``dw/k5``, ``dw/s2``, ``dw/k5/s2``)."""
+    match = TYPE_KEY.fullmatch(str(key))
+    if match is None or match["type"] not in REGISTRY:
+        raise doc.error(where, f"unknown layer type; use one of {', '.join(REGISTRY)}, optionally with "
+                               "/k<kernel> and/or /s<stride>")
+
+
+def _strings(value: Any, key: str, doc: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise doc.error(key, "must be a mapping of strings")
+    return dict(value)
+
+
+def predict_layers(graph: Any, hw: Hardware) -> list[float]:
+    """Predicted seconds of each layer of a graph on ``hw`` (closed form; no torch)."""
+    from ..analysis import analyze_graph
+
+    return [layer_seconds(REGISTRY[row.node.type].work(row.node), row.memory_access, row.node.type, hw,
+                          stride=row.node.stride, kernel=profile_kernel(row.node), outputs=row.node.output.numel,
+                          unfused_ops=unfused_ops(row.node.layer))
+            for row in analyze_graph(graph).rows]

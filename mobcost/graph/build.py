@@ -1,0 +1,131 @@
+"""Spec × (α, resolution) → a shaped graph of nodes in execution order.
+
+The multipliers are applied here, when the graph is built (as timm's builder does), so the formulas
+only ever see concrete integer channel counts and sizes:
+
+* width α: every ``out`` becomes max(1, floor(α·out)) unless the layer says ``scale: false``;
+  the network's input channels never scale (eq. 6's αM applies to the *internal* M).
+* resolution: the input size becomes round(ρ·size), halves rounded up (224 × 0.714 → 160), or is
+  set directly; every internal feature map then follows from shape inference (eq. 7's ρD_F).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..errors import MobcostError, OptionError, ShapeError
+from ..ir import Layer, Node, Shape
+from ..layers import REGISTRY
+from ..spec import Spec
+
+INPUT = "input"
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A network at one design point: its nodes in execution order."""
+
+    spec: Spec
+    alpha: float
+    rho: float
+    resolution: int
+    nodes: tuple[Node, ...]
+
+    @property
+    def input(self) -> Shape:
+        return Shape(self.spec.channels, self.resolution, self.resolution)
+
+
+def exact(value: float) -> Fraction:
+    """The decimal the user typed, exactly: 0.29 is 29/100, not 0.28999999999999998."""
+    return Fraction(repr(value))
+
+
+def check_multiplier(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise OptionError(f"{name} must be a number in (0, 1], got {value!r}", where=f"--{name}")
+    if not 0 < value <= 1:
+        raise OptionError(f"{name} must be in (0, 1], got {value:g}", where=f"--{name}")
+
+
+def scale_channels(out: int, alpha: float) -> int:
+    """max(1, floor(α·out)), computed exactly."""
+    return max(1, math.floor(exact(alpha) * out))
+
+
+def resolve_resolution(size: int, rho: float | None = None, resolution: int | None = None) -> tuple[int, float]:
+    """The input size and the ρ it corresponds to, from either ρ or an explicit resolution."""
+    if rho is not None and resolution is not None:
+        raise OptionError("give --rho or --resolution, not both", where="--rho/--resolution")
+    if resolution is not None:
+        if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
+            raise OptionError(f"resolution must be a positive integer, got {resolution!r}", where="--resolution")
+        return resolution, resolution / size
+    if rho is None:
+        return size, 1.0
+    check_multiplier("rho", rho)
+    return max(1, math.floor(exact(rho) * size + Fraction(1, 2))), rho
+
+
+def build(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None) -> Graph:
+    """Place every layer: resolve its inputs, scale its width, infer its output shape."""
+    check_multiplier("alpha", alpha)
+    size, rho_value = resolve_resolution(spec.size, rho, resolution)
+    shapes: dict[str, Shape] = {INPUT: Shape(spec.channels, size, size)}
+    positions = {layer.name: i for i, layer in enumerate(spec.layers)}
+    nodes: list[Node] = []
+    for i, layer in enumerate(spec.layers):
+        refs = input_names(spec, i)
+        _check_refs(spec, layer, i, refs, positions)
+        node = _place(spec, layer, tuple(shapes[n] for n in refs), alpha)
+        shapes[layer.name] = node.output
+        nodes.append(node)
+    return Graph(spec, alpha, rho_value, size, tuple(nodes))
+
+
+def input_names(spec: Spec, index: int) -> tuple[str, ...]:
+    """The names of the layers (or ``input``) that layer ``index`` reads, offsets resolved."""
+    layer = spec.layers[index]
+    if not layer.inputs:
+        return (spec.layers[index - 1].name if index else INPUT,)
+    names = []
+    for ref in layer.inputs:
+        if isinstance(ref, int):
+            target = index + ref
+            if target < -1:
+                raise _located(ShapeError(f"offset {ref} reaches before the network input"), spec, layer,
+                               f"{layer.where}.from")
+            names.append(spec.layers[target].name if target >= 0 else INPUT)
+        else:
+            names.append(ref)
+    return tuple(names)
+
+
+def _check_refs(spec: Spec, layer: Layer, index: int, refs: tuple[str, ...], positions: dict[str, int]) -> None:
+    for ref in refs:
+        if ref == INPUT:
+            continue
+        where = f"{layer.where}.from"
+        if ref not in positions:
+            raise _located(ShapeError(f"unknown layer {ref!r}"), spec, layer, where)
+        if positions[ref] == index:
+            raise _located(ShapeError(f"layer {ref!r} cannot take its own output (a cycle)"), spec, layer, where)
+        if positions[ref] > index:
+            raise _located(ShapeError(f"layer {ref!r} comes later; inputs must come before (no cycles)"),
+                           spec, layer, where)
+
+
+def _place(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: float) -> Node:
+    out = layer.out
+    if out is not None and layer.scale:
+        out = scale_channels(out, alpha)
+    try:
+        return REGISTRY[layer.type].place(layer, inputs, out)
+    except ShapeError as exc:
+        raise _located(exc, spec, layer, layer.where) from None
+
+
+def _located(exc: MobcostError, spec: Spec, layer: Layer, where: str) -> MobcostError:
+    return type(exc)(f"{exc.message} (layer {layer.name!r})", file=spec.file, line=layer.line, where=where)

@@ -1,0 +1,47 @@
+"""The fully connected layer: C_in·C_out Mult-Adds and weights on the flattened input."""
+
+from __future__ import annotations
+
+from ..errors import ShapeError
+from ..ir import Layer, Node, Shape
+from .base import Key, LayerKind, TorchPart, norm_and_activation, register
+
+
+@register("fc")
+class FullyConnected(LayerKind):
+    """Fully connected layer on the flattened input: C_i·C_o Mult-Adds and weights, plus C_o biases."""
+
+    keys = {"out": Key("posint", required=True), "bias": Key("bool", True), "act": Key("act", "none"),
+            "scale": Key("bool", True)}
+    doc = "fully connected layer on the flattened input"
+    label = "FC"
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        if out_channels is None:
+            raise ShapeError("fc needs 'out'")
+        return Node(layer, inputs, Shape(out_channels, 1, 1), out_channels, 1, 1, 0, 1)
+
+    def mult_adds(self, node: Node) -> int:
+        return node.input.numel * node.out_channels
+
+    def weights(self, node: Node) -> int:
+        return node.input.numel * node.out_channels
+
+    def biases(self, node: Node) -> int:
+        return node.out_channels if node.layer.bias else 0
+
+    def mult_adds_area(self, node: Node) -> int:
+        return node.input.h * node.input.w  # C·H·W inputs, each to every output
+
+    def weights_area(self, node: Node) -> int:
+        return node.input.h * node.input.w
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        fc = TorchPart("fc", "Linear", (node.input.numel, node.out_channels), {"bias": node.layer.bias})
+        return [TorchPart("flatten", "Flatten"), fc, *norm_and_activation(node.layer, node.out_channels)]
+
+    def category(self, node: Node) -> str:
+        return "Fully Connected"
+
+    def filter_shape(self, node: Node) -> str:
+        return f"{node.input.numel}×{node.out_channels}"

@@ -1,0 +1,68 @@
+"""Pooling: average (global or windowed) and max. No Mult-Adds and no weights; their work is window reads."""
+
+from __future__ import annotations
+
+from ..errors import ShapeError
+from ..ir import Layer, Node, Shape
+from .base import Key, LayerKind, TorchPart, register, spatial
+
+
+class Pool(LayerKind):
+    """Pooling: no Mult-Adds and no weights; memory access is input + output."""
+
+    keys = {"kernel": Key("posint", None), "stride": Key("posint", None), "padding": Key("nonneg", 0)}
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        (x,) = inputs
+        if layer.kernel is None:  # global pool over the whole feature map
+            return Node(layer, inputs, Shape(x.c, 1, 1), x.c, x.h, 1, 0, 1)
+        k, p = layer.kernel, layer.padding or 0
+        s = layer.stride or k
+        if 2 * p > k:
+            raise ShapeError(f"padding {p} must be at most half the kernel {k}")
+        h, w = spatial(layer, x, k, s, p)
+        return Node(layer, inputs, Shape(x.c, h, w), x.c, k, s, p, 1)
+
+    def work(self, node: Node) -> int:
+        return node.output.numel * self.window(node)
+
+    def work_area(self, node: Node) -> int:
+        return node.output.h * node.output.w * self.window(node)
+
+    def window(self, node: Node) -> int:
+        """Input elements per output element: the kernel's area, or the whole map for a global pool."""
+        return node.input.h * node.input.w if node.layer.kernel is None else (node.kernel or 1) ** 2
+
+    def category(self, node: Node) -> str:
+        return self.label
+
+    def filter_shape(self, node: Node) -> str:
+        if node.input.h != node.input.w and node.layer.kernel is None:
+            return f"Pool {node.input.h}×{node.input.w}"
+        return f"Pool {node.kernel}×{node.kernel}"
+
+
+@register("avgpool")
+class AvgPool(Pool):
+    """Average pooling; global (output 1×1) unless ``kernel`` is given. Not counted in Mult-Adds."""
+
+    doc = "average pooling (global unless kernel is given)"
+    label = "Avg Pool"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        if node.layer.kernel is None:
+            return [TorchPart("pool", "AdaptiveAvgPool2d", (1,))]
+        return [TorchPart("pool", "AvgPool2d", (node.kernel, node.stride, node.padding))]
+
+
+@register("maxpool")
+class MaxPool(Pool):
+    """Max pooling with floor (default) or ceil rounding of the output size."""
+
+    keys = {**Pool.keys, "kernel": Key("posint", required=True), "ceil_mode": Key("bool", False)}
+    doc = "max pooling (ceil_mode for Caffe-style rounding)"
+    label = "Max Pool"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("pool", "MaxPool2d", (node.kernel, node.stride, node.padding),
+                          {"ceil_mode": node.layer.ceil_mode})]

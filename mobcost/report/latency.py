@@ -1,0 +1,114 @@
+"""The `latency` command's views: predicted (and measured) time per layer, per type and in total; the
+16-model grid with Spearman's ρ and the median error."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.table import Table
+
+from ..analysis import Analysis
+from ..explore.stats import median_ape, spearman
+from ..units import plural
+from .formats import human
+from .table import title, type_label
+
+if TYPE_CHECKING:
+    from ..explore.hardware import Hardware
+    from ..pytorch.timing import Measurement
+
+
+def type_shares(a: Analysis, predicted: list[float], measured: list[float] | None) -> list[dict[str, Any]]:
+    """Per layer type: share of Mult-Adds, of predicted time and of measured time (the paper's "95% of
+    the time in 1×1 convolutions")."""
+    groups: dict[str, list[float]] = {}
+    for i, row in enumerate(a.rows):
+        g = groups.setdefault(row.category, [0.0, 0.0, 0.0])
+        g[0] += row.mult_adds
+        g[1] += predicted[i]
+        g[2] += measured[i] if measured else 0.0
+    total_ma, total_p = a.totals.mult_adds or 1, sum(predicted) or 1.0
+    total_m = sum(measured) if measured else 1.0
+    out = [{"type": k, "mult_adds_pct": round(100 * v[0] / total_ma, 2),
+            "predicted_pct": round(100 * v[1] / total_p, 2),
+            "measured_pct": round(100 * v[2] / total_m, 2) if measured else None} for k, v in groups.items()]
+    return sorted(out, key=lambda d: -d["mult_adds_pct"])
+
+
+def latency_dict(a: Analysis, hw: Hardware, threads: int, predicted: list[float],
+                 measured: Measurement | None) -> dict[str, Any]:
+    g = a.graph
+    layers = measured.layers_s if measured else None
+    return {
+        "network": a.network, "alpha": g.alpha, "rho": g.rho, "resolution": g.resolution, "threads": threads,
+        "hardware": hw.name, "predicted_ms": round(1e3 * sum(predicted), 4),
+        "measured_ms": round(1e3 * measured.total_s, 4) if measured else None,
+        "measured_layers_sum_ms": round(1e3 * sum(layers), 4) if layers else None,
+        "layers": [{"name": r.name, "type": r.node.type, "mult_adds": r.mult_adds,
+                    "predicted_ms": round(1e3 * p, 5), "measured_ms": round(1e3 * layers[i], 5) if layers else None}
+                   for i, (r, p) in enumerate(zip(a.rows, predicted, strict=True))],
+        "types": type_shares(a, predicted, layers),
+    }
+
+
+def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: Measurement | None) -> list[Any]:
+    layers = measured.layers_s if measured else None
+    t = Table(title=f"Latency — {title(a)} on {hw.name}", box=box.SIMPLE_HEAD, pad_edge=False,
+              collapse_padding=True, title_justify="left")
+    t.add_column("Name", overflow="fold")
+    t.add_column("Type / Stride", no_wrap=True)
+    for header in ("Mult-Adds", "Predicted", "Measured", "Meas./Pred."):
+        t.add_column(header, justify="right", no_wrap=True)
+    for i, (row, p) in enumerate(zip(a.rows, predicted, strict=True)):
+        m = layers[i] if layers else None
+        t.add_row(row.name, type_label(row), human(row.mult_adds), f"{1e3 * p:.3f} ms",
+                  "" if m is None else f"{1e3 * m:.3f} ms", "" if m is None else f"{m / p:.2f}")
+    t.add_section()
+    total_m = measured.total_s if measured else None
+    t.add_row("Total", "", human(a.totals.mult_adds), f"{1e3 * sum(predicted):.2f} ms",
+              "" if total_m is None else f"{1e3 * total_m:.2f} ms",
+              "" if total_m is None else f"{total_m / sum(predicted):.2f}", style="bold")
+    shares = Table(title="Time share per layer type (the paper: 95% of the time in 1×1 convolutions)",
+                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
+    for header in ("Type", "% Mult-Adds", "% predicted time", "% measured time"):
+        shares.add_column(header, justify="left" if header == "Type" else "right")
+    for d in type_shares(a, predicted, layers):
+        shares.add_row(d["type"], f"{d['mult_adds_pct']:.2f}", f"{d['predicted_pct']:.2f}",
+                       "" if d["measured_pct"] is None else f"{d['measured_pct']:.2f}")
+    note = ("Measured: whole forward pass, median of all runs over 5 interleaved rounds after warm-up; per layer "
+            "with forward hooks (their sum can differ from the whole)." if measured
+            else "Add --measure to time it on this CPU.")
+    return [t, shares, note]
+
+
+def grid_dict(points: list[tuple[float, int, float, float | None]], hw: Hardware, threads: int) -> dict[str, Any]:
+    measured = [p[3] for p in points]
+    have = all(m is not None for m in measured)
+    doc: dict[str, Any] = {
+        "threads": threads, "hardware": hw.name,
+        "points": [{"alpha": a, "resolution": r, "predicted_ms": round(1e3 * p, 4),
+                    "measured_ms": None if m is None else round(1e3 * m, 4)} for a, r, p, m in points],
+        "spearman": None, "median_ape": None,
+    }
+    if have:
+        predicted = [p[2] for p in points]
+        doc["spearman"] = round(spearman(predicted, measured), 4)  # type: ignore[arg-type]
+        doc["median_ape"] = round(median_ape(predicted, measured), 4)  # type: ignore[arg-type]
+    return doc
+
+
+def grid_table(doc: dict[str, Any]) -> Table:
+    caption = (f"Spearman rank correlation {doc['spearman']:.3f}, median absolute error "
+               f"{100 * doc['median_ape']:.1f}%" if doc["spearman"] is not None else "Add --measure to compare.")
+    title = f"The 16 MobileNet models on {doc['hardware']} ({plural(doc['threads'], 'thread')})"
+    t = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+              title_justify="left", caption_justify="left")
+    for header in ("α", "Resolution", "Predicted", "Measured", "Error"):
+        t.add_column(header, justify="right")
+    for p in doc["points"]:
+        m = p["measured_ms"]
+        err = "" if m is None else f"{100 * (p['predicted_ms'] - m) / m:+.1f}%"
+        t.add_row(f"{p['alpha']:g}", str(p["resolution"]), f"{p['predicted_ms']:.2f} ms",
+                  "" if m is None else f"{m:.2f} ms", err)
+    return t

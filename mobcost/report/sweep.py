@@ -1,0 +1,58 @@
+"""The `sweep` command's rich view: the design points (or the Pareto front and the best) and a summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.table import Table
+
+from .formats import human
+
+if TYPE_CHECKING:
+    from ..explore.grid import SweepResult
+
+
+SWEEP_ROWS = 40  # a terminal view; json and csv carry every point
+
+
+def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[Any]:
+    """The design points (all of a small grid; otherwise the Pareto front and the best), and a summary."""
+    from ..explore.grid import point_records
+
+    best = result.best()
+    if indices is None:
+        indices = list(range(len(result))) if len(result) <= SWEEP_ROWS else result.highlights(SWEEP_ROWS)
+    hw = result.hardware
+    title_text = f"Design points — {result.factors.spec.name}" + (f" on {hw.name}" if hw else "")
+    table = Table(title=title_text, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
+    for header in ("α", "Res", "Mult-Adds", "Params", "Weights", "Peak act.", "Latency", "Top-1", "Fits", ""):
+        table.add_column(header, justify="right" if header not in ("Fits", "") else "center", no_wrap=True)
+    for i, rec in zip(indices, point_records(result, indices), strict=True):
+        top1 = "" if rec["top1"] is None else f"{rec['top1']:.1f}" + ("*" if "estimate" in rec["top1_source"] else "")
+        latency = "" if rec["latency_ms"] is None else f"{rec['latency_ms']:.1f} ms"
+        mark = ("★" if i == best else "") + ("P" if rec["pareto"] else "")
+        table.add_row(f"{rec['alpha']:g}", str(rec["resolution"]), human(rec["mult_adds"]), human(rec["params"]),
+                      human(rec["weight_bytes"], "B"), human(rec["peak_activation_bytes"], "B"), latency, top1,
+                      "[green]yes[/]" if rec["fits"] else "[red]no[/]", mark)
+    return [table, _sweep_caption(result, best, len(indices))]
+
+
+def _sweep_caption(result: SweepResult, best: int | None, shown: int) -> str:
+    c = result.columns
+    lines = [f"{len(result):,} points ({shown} shown), {int(c['fits'].sum()):,} fit the budgets, "
+             f"{int(c['pareto'].sum()):,} on the Pareto front (cost: {result.pareto_cost}). ★ best, P Pareto."]
+    if result.accuracy:
+        lines.append(f"Top-1: TF-Slim MobileNetV1 release where published; * {result.accuracy.fit.label}.")
+    b = result.budgets
+    bounds = [f"{name} ≤ {human(v, unit)}" for name, v, unit in (
+        ("Mult-Adds", b.mult_adds, ""), ("params", b.params, ""), ("weights", b.weight_bytes, "B"),
+        ("peak activation", b.peak_activation_bytes, "B")) if v is not None]
+    if b.latency_ms is not None:
+        bounds.append(f"latency ≤ {b.latency_ms:g} ms")
+    lines.append("Budgets: " + (", ".join(bounds) if bounds else "none"))
+    if result.factors.dropped:
+        lines.append("Left out (no valid network): " + "; ".join(result.factors.dropped[:5]))
+    if best is None:
+        lines.append("No point meets every budget.")
+    return "\n".join(lines)

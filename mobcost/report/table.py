@@ -1,0 +1,220 @@
+"""The `table` command's views: the per-layer table (the paper's Table 1 columns plus costs), the per-type
+view (Table 2), the shrinking steps (Table 3), as rich tables, the JSON document and tidy frames."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.table import Table
+
+from ..analysis import Analysis, Group, Row, Step, Totals
+from ..ir import Shape
+from ..layers import REGISTRY
+from ..units import DTYPE_BYTES
+from .formats import Format, human, share
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class By(StrEnum):
+    layer = "layer"
+    type = "type"
+
+
+class Section(StrEnum):
+    layers = "layers"
+    types = "types"
+    shrink = "shrink"
+
+
+class Dtype(StrEnum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    int8 = "int8"
+
+
+def title(a: Analysis) -> str:
+    g = a.graph
+    return f"{a.network} · α={g.alpha:g} · {g.resolution}×{g.resolution} input (ρ={g.rho:.3g})"
+
+
+def totals_caption(t: Totals, dtype: Dtype | None) -> str:
+    text = (f"Totals: {t.mult_adds:,} Mult-Adds · {t.params:,} params (+{t.bn_params:,} BN) · "
+            f"{t.memory_access:,} elements of memory access")
+    if dtype:
+        b = DTYPE_BYTES[dtype]
+        text += f" · {dtype}: {human(t.params * b, 'B')} of weights, {human(t.memory_access * b, 'B')} moved"
+    return text
+
+
+# --- rich ---------------------------------------------------------------------------------------
+
+
+def layer_table(a: Analysis, dtype: Dtype | None = None) -> Table:
+    """Table 1's columns (Type / Stride, Filter Shape, Input Size) plus the costs and their shares."""
+    mem = f"Memory ({dtype})" if dtype else "Memory"
+    table = _table(title(a), a.totals, dtype)
+    table.add_column("Name", overflow="fold")
+    for header in ("Type / Stride", "Filter Shape", "Input Size"):
+        table.add_column(header, overflow="fold")
+    for header in ("Mult-Adds", "% MA", "Params", "% P", mem):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in a.rows:
+        node = row.node
+        table.add_row(row.name, type_label(row), row.filter_shape, _input_sizes(node.inputs),
+                      *_cost_cells(row, a.totals, dtype))
+    table.add_section()
+    table.add_row("Total", "", "", "", *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
+    return table
+
+
+def _input_sizes(inputs: tuple[Shape, ...]) -> str:
+    """H×W×C, or H×W×(C1+C2+…) for a join of equal-sized maps."""
+    if len(inputs) == 1 or len({(x.h, x.w) for x in inputs}) > 1:
+        return " + ".join(str(x) for x in inputs)
+    return f"{inputs[0].h}×{inputs[0].w}×({'+'.join(str(x.c) for x in inputs)})"
+
+
+def type_table(a: Analysis, dtype: Dtype | None = None) -> Table:
+    """The paper's Table 2: resource per layer type."""
+    mem = f"Memory ({dtype})" if dtype else "Memory"
+    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype)
+    table.add_column("Type", no_wrap=True)  # Table 2's row label
+    table.add_column("Layers", justify="right")
+    for header in ("Mult-Adds", "% MA", "Params", "% P", mem):
+        table.add_column(header, justify="right", no_wrap=True)
+    for g in a.by_type():
+        table.add_row(g.category, str(g.layers), *_cost_cells(g.totals, a.totals, dtype))
+    table.add_section()
+    table.add_row("Total", str(len(a.rows)), *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
+    return table
+
+
+def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str) -> Table:
+    """The paper's Table 3: cumulative effect of each shrinking step, for its example layer and the network."""
+    table = Table(title="Resource use as each shrinking step is added (the paper's Table 3, cumulative)",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left",
+                  caption="Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
+                          "Convolution row of the network: each dw + pw pair as one full convolution.",
+                  caption_justify="left")
+    table.add_column("Layer / Modification", no_wrap=True)
+    for header in ("Example M-Adds", "Example Params", f"{name} M-Adds", f"{name} Params"):
+        table.add_column(header, justify="right", overflow="fold")
+    for e, n in zip(example, network, strict=True):
+        table.add_row(n.label, _millions(e.mult_adds), _millions(e.params), _millions(n.mult_adds),
+                      _millions(n.params))
+    return table
+
+
+def _millions(n: int) -> str:
+    """Three significant figures, as the paper prints Table 3 (462, 52.3, 0.27), without exponents."""
+    m = n / 1e6
+    return f"{m:,.0f} M" if m >= 100 else f"{m:.3g} M"
+
+
+def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [{"label": s.label, "mult_adds": s.mult_adds, "params": s.params} for s in steps]
+
+
+def _table(heading: str, totals: Totals, dtype: Dtype | None) -> Table:
+    return Table(title=heading, caption=totals_caption(totals, dtype), box=box.SIMPLE_HEAD, pad_edge=False,
+                 collapse_padding=True, title_justify="left", caption_justify="left")
+
+
+def type_label(row: Row) -> str:
+    return REGISTRY[row.node.type].type_label(row.node)
+
+
+def _cost_cells(c: Row | Totals | Group, whole: Totals, dtype: Dtype | None, digits: int = 3) -> list[str]:
+    memory = human(c.memory_access * DTYPE_BYTES[dtype], "B", digits) if dtype else human(c.memory_access, "", digits)
+    return [human(c.mult_adds, "", digits), f"{share(c.mult_adds, whole.mult_adds):.2f}",
+            human(c.params, "", digits), f"{share(c.params, whole.params):.2f}", memory]
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> dict[str, Any]:
+    """The stable JSON document: exact integers, keys in a fixed order."""
+    g = a.graph
+    doc: dict[str, Any] = {"network": a.network, "alpha": g.alpha, "rho": g.rho, "resolution": g.resolution,
+                           "dtype": str(dtype)}
+    if by == By.type:
+        doc["types"] = [_group_dict(grp, a.totals) for grp in a.by_type()]
+    else:
+        doc["layers"] = [_row_dict(r) for r in a.rows]
+    t = a.totals
+    b = DTYPE_BYTES[dtype]
+    doc["totals"] = {"mult_adds": t.mult_adds, "params": t.params, "memory_access": t.memory_access,
+                     "bn_params": t.bn_params, "weight_bytes": t.params * b, "memory_access_bytes": t.memory_access * b,
+                     "flops": 2 * t.mult_adds}  # FLOPs as most later papers count them: 2 per multiply-add
+    return doc
+
+
+def _row_dict(r: Row) -> dict[str, Any]:
+    n = r.node
+    return {"name": r.name, "type": n.type, "kernel": n.kernel, "stride": n.stride, "groups": n.groups,
+            "input": n.input.as_list(), "output": n.output.as_list(), "mult_adds": r.mult_adds,
+            "params": r.params, "memory_access": r.memory_access, "bn_params": r.bn_params,
+            "category": r.category, "inputs": [x.as_list() for x in n.inputs]}
+
+
+def _group_dict(g: Group, whole: Totals) -> dict[str, Any]:
+    t = g.totals
+    return {"type": g.category, "layers": g.layers, "mult_adds": t.mult_adds,
+            "mult_adds_pct": round(share(t.mult_adds, whole.mult_adds), 4), "params": t.params,
+            "params_pct": round(share(t.params, whole.params), 4), "memory_access": t.memory_access,
+            "bn_params": t.bn_params}
+
+
+# --- pandas -------------------------------------------------------------------------------------
+
+
+def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> pd.DataFrame:
+    """A tidy frame: one row per layer (or type), one column per variable, no totals row."""
+    import pandas as pd
+
+    doc = analysis_dict(a, by, dtype)
+    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution")}
+    if by == By.type:
+        records = [{**context, **t} for t in doc["types"]]
+    else:
+        records = [{**context, **_flat_layer(r)} for r in doc["layers"]]
+    frame = pd.DataFrame.from_records(records)
+    frame["memory_access_bytes"] = frame["memory_access"] * DTYPE_BYTES[dtype]
+    return frame
+
+
+def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
+    (ic, ih, iw), (oc, oh, ow) = r["input"], r["output"]
+    keep = {k: v for k, v in r.items() if k not in ("input", "output", "inputs")}
+    return {**keep, "in_c": ic, "in_h": ih, "in_w": iw, "out_c": oc, "out_h": oh, "out_w": ow}
+
+
+def document_frame(a: Analysis, by: By, dtype: Dtype) -> pd.DataFrame:
+    """The frame for human-facing documents (markdown, LaTeX): no repeated context, a totals row."""
+    import pandas as pd
+
+    frame = analysis_frame(a, by, dtype).drop(columns=["network", "alpha", "rho", "resolution"])
+    label = "type" if by == By.type else "name"
+    totals: dict[str, Any] = {label: "Total", "mult_adds": a.totals.mult_adds, "params": a.totals.params,
+              "memory_access": a.totals.memory_access, "bn_params": a.totals.bn_params,
+              "memory_access_bytes": a.totals.memory_access * DTYPE_BYTES[dtype]}
+    if by == By.type:
+        totals.update(layers=len(a.rows), mult_adds_pct=100.0, params_pct=100.0)
+    return pd.concat([frame, pd.DataFrame([totals])], ignore_index=True).convert_dtypes()
+
+
+
+def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype) -> str:
+    """csv (tidy), markdown or LaTeX (a title, the table and a totals row) of an analysis."""
+    if fmt == Format.csv:
+        return analysis_frame(a, by, dtype).to_csv(index=False, lineterminator="\n")
+    frame = document_frame(a, by, dtype)
+    if fmt == Format.markdown:
+        return f"**{title(a)}**\n\n" + frame.to_markdown(index=False, missingval="") + "\n"
+    return frame.to_latex(index=False, na_rep="", caption=title(a).replace("α", r"$\alpha$").replace("ρ", r"$\rho$"),
+                          label=f"tab:{a.network.lower()}")

@@ -1,0 +1,240 @@
+"""Plain YAML values → a typed, located, expanded :class:`Spec`.
+
+``repeat`` is checked against the layer limit *before* it is expanded; every key is checked against the
+layer type's keys in the registry, so an unknown key is an error, never silently ignored. Grammar::
+
+    name: MobileNet
+    input: {channels: 3, size: 224}
+    layers:
+      - {type: conv, out: 32, kernel: 3, stride: 2}
+      - {type: dwsep, out: 64}                 # shorthand for dw 3×3 (stride) + pw (out)
+      - {repeat: 5, layers: [{type: dwsep, out: 512}]}
+      - {type: avgpool}
+      - {type: fc, out: 1000, scale: false}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..ir import Layer
+from ..layers import ACTIVATIONS, REGISTRY, Key
+from .model import Spec
+from .reading import Doc, kind_name, parse_yaml, read_text
+
+MAX_LAYERS = 10_000  # layers after `repeat` and `dwsep` expansion
+MAX_INT = 1_000_000_000  # channel counts and sizes beyond this are typos, not networks
+
+SHORTHANDS = {"dwsep": "depthwise separable block: dw k×k (stride) then pw (out)"}
+DWSEP_KEYS: Mapping[str, Key] = {
+    "out": Key("posint", required=True),
+    "kernel": Key("posint", 3),
+    "stride": Key("posint", 1),
+    "bn": Key("bool", True),
+    "act": Key("act", "relu"),
+    "scale": Key("bool", True),
+}
+COMMON_KEYS = ("type", "name", "from")
+TOP_KEYS = ("name", "input", "layers", "defaults", "description", "source")
+def load_spec(path: str | Path) -> Spec:
+    """Read, parse and decode a spec file; every problem is a :class:`SpecError` naming the place."""
+    text = read_text(path)
+    return parse_spec(text, file=str(path), default_name=Path(path).stem)
+
+
+def parse_spec(text: str, *, file: str = "<spec>", default_name: str = "network") -> Spec:
+    doc = Doc(file)
+    value = parse_yaml(text, doc)
+    return _decode_spec(value, doc, default_name)
+
+
+# --- plain values → Spec -----------------------------------------------------------------------
+
+
+def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
+    if not isinstance(value, dict):
+        raise doc.error("", f"the top level must be a mapping with 'input' and 'layers', got {kind_name(value)}")
+    _check_keys(value, TOP_KEYS, "", doc)
+    for key in ("input", "layers"):
+        if key not in value:
+            raise doc.error("", f"missing '{key}'")
+    name = _text(value, "name", "", doc) or default_name
+    inp = value["input"]
+    if not isinstance(inp, dict):
+        raise doc.error("input", f"must be a mapping like {{channels: 3, size: 224}}, got {kind_name(inp)}")
+    _check_keys(inp, ("channels", "size"), "input", doc)
+    channels = _field(inp, "channels", Key("posint", required=True), "input", doc)
+    size = _field(inp, "size", Key("posint", required=True), "input", doc)
+    doc.defaults = _decode_defaults(value.get("defaults", {}), doc)
+    layers = _decode_list(value["layers"], "layers", doc, budget=[MAX_LAYERS])
+    if not layers:
+        raise doc.error("layers", "the network has no layers")
+    layers = _name_layers(layers, doc)
+    return Spec(name, channels, size, tuple(layers), doc.file,
+                _text(value, "description", "", doc), _text(value, "source", "", doc))
+
+
+def _decode_defaults(value: Any, doc: Doc) -> dict[str, Any]:
+    """``defaults: {bias: true, bn: false}``: values for every layer whose type takes that key."""
+    if not isinstance(value, dict):
+        raise doc.error("defaults", f"must be a mapping like {{bias: true, bn: false}}, got {kind_name(value)}")
+    accepted = {k: spec for kind in REGISTRY.values() for k, spec in kind.keys.items()}
+    for key in value:
+        if key not in accepted or accepted[key].required:
+            allowed = ", ".join(sorted(k for k, s in accepted.items() if not s.required))
+            raise doc.error(f"defaults.{key}", f"unknown key {key!r}; allowed: {allowed}")
+    return {k: _field(value, k, accepted[k], "defaults", doc) for k in value}
+
+
+def _decode_list(items: Any, path: str, doc: Doc, budget: list[int]) -> list[Layer]:
+    if not isinstance(items, list):
+        raise doc.error(path, f"must be a list of layers, got {kind_name(items)}")
+    layers: list[Layer] = []
+    for i, item in enumerate(items):
+        where = f"{path}[{i}]"
+        if isinstance(item, dict) and "repeat" in item:
+            layers += _decode_repeat(item, where, doc, budget)
+        else:
+            new = _decode_layer(item, where, doc)
+            _spend(budget, len(new), where, doc)
+            layers += new
+    return layers
+
+
+def _decode_repeat(item: dict[str, Any], where: str, doc: Doc, budget: list[int]) -> list[Layer]:
+    _check_keys(item, ("repeat", "layers"), where, doc)
+    times = _field(item, "repeat", Key("posint", required=True), where, doc)
+    if "layers" not in item:
+        raise doc.error(where, "a repeat needs 'layers'")
+    body = _decode_list(item["layers"], f"{where}.layers", doc, budget)
+    if not body:
+        raise doc.error(f"{where}.layers", "a repeat needs at least one layer")
+    _spend(budget, len(body) * (times - 1), where, doc)  # checked before the copies are made
+    return body * times
+
+
+def _spend(budget: list[int], count: int, where: str, doc: Doc) -> None:
+    budget[0] -= count
+    if budget[0] < 0:
+        raise doc.error(where, f"expands to more than {MAX_LAYERS:,} layers")
+
+
+def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
+    if not isinstance(item, dict):
+        raise doc.error(where, f"a layer must be a mapping like {{type: conv, out: 32}}, got {kind_name(item)}")
+    if "type" not in item:
+        raise doc.error(where, "missing 'type' (or 'repeat')")
+    kind = item["type"]
+    known = sorted([*REGISTRY, *SHORTHANDS])
+    if not isinstance(kind, str) or kind not in known:
+        raise doc.error(f"{where}.type", f"unknown layer type {kind!r}; known: {', '.join(known)}")
+    keys = DWSEP_KEYS if kind == "dwsep" else REGISTRY[kind].keys
+    _check_keys(item, (*COMMON_KEYS, *keys), where, doc)
+    values = {k: _field(item, k, spec, where, doc) if k in item or k not in doc.defaults else doc.defaults[k]
+              for k, spec in keys.items()}
+    common = {
+        "name": _text(item, "name", "", doc, where),
+        "where": where,
+        "line": doc.marks.get(where, (None, None))[0],
+        "inputs": _refs(item, where, doc),
+    }
+    if kind == "dwsep":
+        return _expand_dwsep(values, common)
+    _check_arity(kind, common["inputs"], where, doc)
+    return [Layer(type=kind, **common, **values)]
+
+
+def _expand_dwsep(values: dict[str, Any], common: dict[str, Any]) -> list[Layer]:
+    shared = {"bn": values["bn"], "act": values["act"]}
+    name = common["name"]
+    dw = Layer(type="dw", kernel=values["kernel"], stride=values["stride"], **shared,
+               **{**common, "name": f"{name}.dw" if name else ""})
+    pw = Layer(type="pw", out=values["out"], scale=values["scale"], stride=1, **shared,
+               **{**common, "name": f"{name}.pw" if name else "", "inputs": ()})
+    return [dw, pw]
+
+
+def _check_arity(kind: str, inputs: tuple[str, ...], where: str, doc: Doc) -> None:
+    if REGISTRY[kind].arity == 0 and len(inputs) < 2:
+        raise doc.error(f"{where}.from", f"{kind} needs 'from' with two or more layer names")
+    if REGISTRY[kind].arity == 1 and len(inputs) > 1:
+        raise doc.error(f"{where}.from", f"{kind} takes one input, got {len(inputs)}")
+
+
+def _refs(item: dict[str, Any], where: str, doc: Doc) -> tuple[str | int, ...]:
+    """``from``: layer names, or negative offsets counted back through the expanded layers (-1: previous)."""
+    if "from" not in item:
+        return ()
+    refs = item["from"]
+    refs = [refs] if isinstance(refs, str | int) and not isinstance(refs, bool) else refs
+    valid = isinstance(refs, list) and refs and all(
+        (isinstance(r, str) and r) or (type(r) is int and r < 0) for r in refs)
+    if not valid:
+        raise doc.error(f"{where}.from", "must be a layer name, a negative offset (-1: the previous layer), "
+                        "or a list of them")
+    return tuple(refs)
+
+
+def _name_layers(layers: list[Layer], doc: Doc) -> list[Layer]:
+    """Give unnamed layers ``<type><position>`` names; copies from ``repeat`` get ``.2``, ``.3``, …"""
+    seen: dict[str, int] = {}
+    named = []
+    for i, layer in enumerate(layers, start=1):
+        name = layer.name or f"{layer.type}{i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 1)
+        named.append(replace(layer, name=name))
+    return named
+
+
+def _check_keys(item: dict[str, Any], allowed: tuple[str, ...] | Any, where: str, doc: Doc) -> None:
+    for key in item:
+        if key not in allowed:
+            child = f"{where}.{key}" if where else key
+            raise doc.error(child, f"unknown key {key!r}; allowed: {', '.join(allowed)}")
+
+
+def _field(item: dict[str, Any], key: str, spec: Key, where: str, doc: Doc) -> Any:
+    path = f"{where}.{key}" if where else key
+    if key not in item:
+        if spec.required:
+            raise doc.error(where, f"missing '{key}'")
+        return spec.default
+    value = item[key]
+    if spec.kind in ("posint", "nonneg"):
+        return _integer(value, spec.kind == "posint", path, doc)
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise doc.error(path, f"must be true or false, got {value!r}")
+        return value
+    if spec.kind == "act":
+        if value not in ACTIVATIONS:
+            raise doc.error(path, f"must be one of {', '.join(ACTIVATIONS)}, got {value!r}")
+        return value
+    raise AssertionError(f"unhandled key kind {spec.kind}")  # a registry bug, not user input
+
+
+def _integer(value: Any, positive: bool, path: str, doc: Doc) -> int:
+    # bool is an int subclass in Python; `true` as a channel count is a mistake, not 1.
+    if type(value) is not int:
+        raise doc.error(path, f"must be an integer, got {kind_name(value)} {value!r}")
+    low = 1 if positive else 0
+    if value < low:
+        raise doc.error(path, f"must be {'positive' if positive else 'zero or more'}, got {value}")
+    if value > MAX_INT:
+        raise doc.error(path, f"must be at most {MAX_INT:,}, got {value:,}")
+    return value
+
+
+def _text(item: dict[str, Any], key: str, default: str, doc: Doc, where: str = "") -> str:
+    if key not in item:
+        return default
+    value = item[key]
+    if not isinstance(value, str):
+        raise doc.error(f"{where}.{key}" if where else key, f"must be a string, got {kind_name(value)} {value!r}")
+    return value

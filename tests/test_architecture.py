@@ -1,0 +1,124 @@
+"""The house rules, checked from the source: data flows one way through the rooms, only the torch side imports
+torch, no import cycles, no module over 400 lines and no function over 50."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mobcost"
+
+# Rooms in flow order: a module may import from its own room and the rooms before it, never after.
+ROOMS = ["base", "layers", "spec", "graph", "analysis", "explore", "pytorch", "report", "plots", "cli", "api"]
+BASE = {"errors", "units", "ir", "files", "version"}
+# Third-party libraries and the only rooms allowed to import them (anywhere, lazily or not).
+HEAVY = {
+    "torch": {"pytorch"}, "fvcore": {"pytorch"}, "onnx": {"pytorch"}, "onnxruntime": {"pytorch"},
+    "numpy": {"explore", "plots", "pytorch"}, "matplotlib": {"plots"}, "pandas": {"report"},
+}
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 50
+
+
+def room(module: str) -> str:
+    """``mobcost.spec.decode`` → ``spec``; ``mobcost.errors`` → ``base``; ``mobcost`` → ``api``."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in ("__main__",):
+        return "api"
+    return "base" if parts[1] in BASE else parts[1]
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        name = ".".join(p for p in rel.parts if p != "__init__")
+        out[name] = path
+    return out
+
+
+def _resolve(module: str, path: Path, node: ast.ImportFrom) -> list[str]:
+    if node.level == 0:
+        base = node.module or ""
+    else:
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join([*package, node.module] if node.module else package)
+    submodules = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in ALL]
+    return submodules or [base]
+
+
+def imports(module: str, path: Path, *, top_level_only: bool = False) -> set[str]:
+    """Every module ``module`` imports (``from x import y`` counts x and x.y, whichever is a module);
+    imports under ``if TYPE_CHECKING:`` are left out (they never run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def visit(node: ast.AST, nested: bool) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return
+        if isinstance(node, ast.Import) and not (top_level_only and nested):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not (top_level_only and nested):
+            found.update(_resolve(module, path, node))
+        inner = nested or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
+ALL = modules()
+
+
+@pytest.mark.parametrize("module", sorted(ALL))
+def test_imports_follow_the_flow(module: str) -> None:
+    mine = ROOMS.index(room(module))
+    for target in imports(module, ALL[module]):
+        top = target.split(".")[0]
+        if top == "mobcost" and target in ALL:
+            assert ROOMS.index(room(target)) <= mine, f"{module} ({room(module)}) imports {target} " \
+                                                      f"({room(target)}), against the flow"
+        elif top in HEAVY:
+            assert room(module) in HEAVY[top], f"{module} imports {top}; only {sorted(HEAVY[top])} may"
+
+
+def test_no_import_cycles() -> None:
+    graph = {m: {t for t in imports(m, p, top_level_only=True) if t in ALL and t != m} for m, p in ALL.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for t in graph[m]:
+            if state.get(t) == 1 and not m.startswith(t + "."):  # a package's __init__ running its own modules
+                raise AssertionError("import cycle: " + " → ".join([*path, m, t]))
+            if t not in state:
+                visit(t, [*path, m])
+        state[m] = 2
+
+    for m in graph:
+        if m not in state:
+            visit(m, [])
+
+
+@pytest.mark.parametrize("module", sorted(ALL))
+def test_sizes(module: str) -> None:
+    text = ALL[module].read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= MAX_MODULE_LINES, f"{module} has more than {MAX_MODULE_LINES} lines"
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+            assert length <= MAX_FUNCTION_LINES, f"{module}.{node.name} has {length} lines"
+
+
+def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
+    # The rules must be able to fail: a layers module importing a view, and one importing torch.
+    bad = tmp_path / "bad.py"
+    bad.write_text("from ..report.formats import human\nimport torch\n", encoding="utf-8")
+    found = imports("mobcost.layers.bad", bad)
+    assert "mobcost.report.formats" in found and "torch" in found
+    assert ROOMS.index(room("mobcost.report.formats")) > ROOMS.index(room("mobcost.layers.bad"))
+    assert "layers" not in HEAVY["torch"]
