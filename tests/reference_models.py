@@ -1,0 +1,622 @@
+"""Independent plain-``torch.nn`` re-implementations of eight classification networks, for cross-checking mobcost.
+
+torchvision and timm are not installable in this environment, so each network is rebuilt here from the upstream
+definitions (the source read for each builder is cited in its comment). Only the structure that determines cost is
+reproduced faithfully: layer order, channel counts and their rounding rules, kernel sizes, strides, padding, groups and
+which convolutions carry a bias. Weight initialisation, stochastic depth and pretrained-weight plumbing are left out;
+none of them changes a count.
+
+``counts(model)`` returns fvcore's conv+linear Mult-Adds at ``size``×``size``, the Conv2d/Linear parameter count
+(weights and biases) and the BatchNorm2d affine parameter count (γ and β). The expected figures for the default widths
+live in ``tests/test_reference_models.py``; they were taken from torchvision / timm themselves, so they check this file
+rather than being derived from it.
+
+Every factory returns a module in eval mode and takes ``num_classes=1000`` plus its network's own width parameter:
+
+* ``mobilenet_v3_large`` / ``mobilenet_v3_small``: ``width_mult``, every channel ``_make_divisible(c·w, 8)``.
+* ``efficientnet_b0``: ``width_mult`` (and ``depth_mult``), channels ``_make_divisible(c·w, 8)``, repeats ``⌈r·d⌉``.
+* ``resnet18`` / ``resnet50``: no width parameter upstream; ``width_mult`` must be 1.0.
+* ``shufflenet_v2_x1_0``: ``width_mult`` in {0.5, 1.0, 1.5, 2.0}, looked up in torchvision's stage-width table.
+* ``mnasnet1_0``: ``alpha``, depths ``_round_to_multiple_of(d·α, 8, 0.9)`` (torchvision ``MNASNet._version == 2``).
+* ``mobilenet_v4_conv_small``: ``width_mult`` as timm's ``channel_multiplier`` (see its builder for the caveats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "FACTORIES",
+    "counts",
+    "efficientnet_b0",
+    "mnasnet1_0",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    "mobilenet_v4_conv_small",
+    "resnet18",
+    "resnet50",
+    "shufflenet_v2_x1_0",
+]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Rounding rules
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """torchvision ``models/_utils.py::_make_divisible``; timm's ``make_divisible`` (round_limit=0.9) is identical."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:  # never round down by more than 10%
+        new_v += divisor
+    return new_v
+
+
+def _round_to_multiple_of(val: float, divisor: int = 8, round_up_bias: float = 0.9) -> int:
+    """torchvision ``models/mnasnet.py::_round_to_multiple_of`` (same arithmetic as ``_make_divisible``)."""
+    new_val = max(divisor, int(val + divisor / 2) // divisor * divisor)
+    return new_val if new_val >= round_up_bias * val else new_val + divisor
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Shared pieces
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _conv_bn_act(
+    cin: int,
+    cout: int,
+    k: int,
+    stride: int = 1,
+    groups: int = 1,
+    act: Callable[[], nn.Module] | None = nn.ReLU,
+) -> nn.Sequential:
+    """torchvision ``ops/misc.py::Conv2dNormActivation``: padding (k-1)//2, no conv bias when a norm follows."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+    if act is not None:
+        layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class _SqueezeExcitation(nn.Module):
+    """torchvision ``ops/misc.py::SqueezeExcitation``: avg-pool, 1×1 conv (bias), act, 1×1 conv (bias), gate."""
+
+    def __init__(
+        self, channels: int, squeeze: int, act: Callable[[], nn.Module], gate: Callable[[], nn.Module]
+    ) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.activation = act()
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.scale_activation = gate()
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return s * x
+
+
+class _Residual(nn.Module):
+    """``body(x) + x`` when ``skip`` is set, else ``body(x)``."""
+
+    def __init__(self, body: nn.Module, skip: bool) -> None:
+        super().__init__()
+        self.body = body
+        self.skip = skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.body(x)
+        return out + x if self.skip else out
+
+
+class _Classifier(nn.Module):
+    """features → global average pool → flatten → head."""
+
+    def __init__(self, features: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.features = features
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = head
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# MobileNetV3
+# --------------------------------------------------------------------------------------------------------------------
+
+# (input, kernel, expanded, out, use_se, activation, stride) from torchvision _mobilenet_v3_conf (no reduced tail,
+# no dilation).
+_MNV3_LARGE = [
+    (16, 3, 16, 16, False, "RE", 1),
+    (16, 3, 64, 24, False, "RE", 2),
+    (24, 3, 72, 24, False, "RE", 1),
+    (24, 5, 72, 40, True, "RE", 2),
+    (40, 5, 120, 40, True, "RE", 1),
+    (40, 5, 120, 40, True, "RE", 1),
+    (40, 3, 240, 80, False, "HS", 2),
+    (80, 3, 200, 80, False, "HS", 1),
+    (80, 3, 184, 80, False, "HS", 1),
+    (80, 3, 184, 80, False, "HS", 1),
+    (80, 3, 480, 112, True, "HS", 1),
+    (112, 3, 672, 112, True, "HS", 1),
+    (112, 5, 672, 160, True, "HS", 2),
+    (160, 5, 960, 160, True, "HS", 1),
+    (160, 5, 960, 160, True, "HS", 1),
+]
+_MNV3_SMALL = [
+    (16, 3, 16, 16, True, "RE", 2),
+    (16, 3, 72, 24, False, "RE", 2),
+    (24, 3, 88, 24, False, "RE", 1),
+    (24, 5, 96, 40, True, "HS", 2),
+    (40, 5, 240, 40, True, "HS", 1),
+    (40, 5, 240, 40, True, "HS", 1),
+    (40, 5, 120, 48, True, "HS", 1),
+    (48, 5, 144, 48, True, "HS", 1),
+    (48, 5, 288, 96, True, "HS", 2),
+    (96, 5, 576, 96, True, "HS", 1),
+    (96, 5, 576, 96, True, "HS", 1),
+]
+
+
+def _mobilenet_v3(setting: list[tuple], last_channel: int, width_mult: float, num_classes: int) -> nn.Module:
+    # Source: pytorch/vision torchvision/models/mobilenetv3.py (MobileNetV3, InvertedResidual, SqueezeExcitation,
+    # _mobilenet_v3_conf) and torchvision/models/_utils.py (_make_divisible).
+    # Every channel in the table, the stem (= first block's input) and last_channel go through
+    # _make_divisible(c * width_mult, 8); the last 1×1 conv is 6 × the (already rounded) last block output.
+    def adj(c: int) -> int:
+        return _make_divisible(c * width_mult, 8)
+
+    layers: list[nn.Module] = [_conv_bn_act(3, adj(setting[0][0]), 3, 2, act=nn.Hardswish)]
+    for cin, k, exp, cout, use_se, nl, stride in setting:
+        cin, exp, cout = adj(cin), adj(exp), adj(cout)
+        act = nn.Hardswish if nl == "HS" else nn.ReLU
+        block: list[nn.Module] = []
+        if exp != cin:
+            block.append(_conv_bn_act(cin, exp, 1, act=act))
+        block.append(_conv_bn_act(exp, exp, k, stride, groups=exp, act=act))
+        if use_se:  # squeeze from the expanded width, rounded to 8; ReLU inside, hardsigmoid gate
+            block.append(_SqueezeExcitation(exp, _make_divisible(exp // 4, 8), nn.ReLU, nn.Hardsigmoid))
+        block.append(_conv_bn_act(exp, cout, 1, act=None))
+        layers.append(_Residual(nn.Sequential(*block), skip=stride == 1 and cin == cout))
+    last_in = adj(setting[-1][3])
+    layers.append(_conv_bn_act(last_in, 6 * last_in, 1, act=nn.Hardswish))
+    head = nn.Sequential(
+        nn.Linear(6 * last_in, adj(last_channel)),
+        nn.Hardswish(),
+        nn.Dropout(p=0.2),
+        nn.Linear(adj(last_channel), num_classes),
+    )
+    return _Classifier(nn.Sequential(*layers), head).eval()
+
+
+def mobilenet_v3_large(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """torchvision ``mobilenet_v3_large`` (see ``_mobilenet_v3`` for the source)."""
+    return _mobilenet_v3(_MNV3_LARGE, 1280, width_mult, num_classes)
+
+
+def mobilenet_v3_small(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """torchvision ``mobilenet_v3_small`` (see ``_mobilenet_v3`` for the source)."""
+    return _mobilenet_v3(_MNV3_SMALL, 1024, width_mult, num_classes)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# EfficientNet-B0
+# --------------------------------------------------------------------------------------------------------------------
+
+# (expand_ratio, kernel, stride, input, out, num_layers) from torchvision _efficientnet_conf("efficientnet_b0").
+_EFFNET_B0 = [
+    (1, 3, 1, 32, 16, 1),
+    (6, 3, 2, 16, 24, 2),
+    (6, 5, 2, 24, 40, 2),
+    (6, 3, 2, 40, 80, 3),
+    (6, 5, 1, 80, 112, 3),
+    (6, 5, 2, 112, 192, 4),
+    (6, 3, 1, 192, 320, 1),
+]
+
+
+def efficientnet_b0(width_mult: float = 1.0, num_classes: int = 1000, depth_mult: float = 1.0) -> nn.Module:
+    """torchvision ``efficientnet_b0``; B1–B7 differ only in (width_mult, depth_mult, dropout) and input size."""
+
+    # Source: pytorch/vision torchvision/models/efficientnet.py (MBConvConfig, MBConv, EfficientNet,
+    # _efficientnet_conf) and torchvision/ops/misc.py (Conv2dNormActivation, SqueezeExcitation).
+    # Block in/out channels: _make_divisible(c * width_mult, 8); expanded = _make_divisible(in * ratio, 8);
+    # SE squeeze = max(1, block_in // 4) — from the block *input*, not the expanded width, and not rounded;
+    # repeats = ceil(n * depth_mult); head conv = 4 × last block output; stochastic depth omitted (identity in eval).
+    def adj(c: float) -> int:
+        return _make_divisible(c * width_mult, 8)
+
+    layers: list[nn.Module] = [_conv_bn_act(3, adj(_EFFNET_B0[0][3]), 3, 2, act=nn.SiLU)]
+    for ratio, k, stride, cin, cout, n in _EFFNET_B0:
+        cin, cout = adj(cin), adj(cout)
+        stage: list[nn.Module] = []
+        for i in range(int(-(-n * depth_mult // 1))):  # ceil
+            b_in, b_stride = (cin, stride) if i == 0 else (cout, 1)
+            exp = _make_divisible(b_in * ratio, 8)
+            block: list[nn.Module] = []
+            if exp != b_in:
+                block.append(_conv_bn_act(b_in, exp, 1, act=nn.SiLU))
+            block.append(_conv_bn_act(exp, exp, k, b_stride, groups=exp, act=nn.SiLU))
+            block.append(_SqueezeExcitation(exp, max(1, b_in // 4), nn.SiLU, nn.Sigmoid))
+            block.append(_conv_bn_act(exp, cout, 1, act=None))
+            stage.append(_Residual(nn.Sequential(*block), skip=b_stride == 1 and b_in == cout))
+        layers.append(nn.Sequential(*stage))
+    last_in = adj(_EFFNET_B0[-1][4])
+    layers.append(_conv_bn_act(last_in, 4 * last_in, 1, act=nn.SiLU))
+    head = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(4 * last_in, num_classes))
+    return _Classifier(nn.Sequential(*layers), head).eval()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# ResNet
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class _BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int, downsample: nn.Module | None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU()
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + identity)
+
+
+class _Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int, downsample: nn.Module | None) -> None:
+        super().__init__()
+        # torchvision ResNet v1.5: the stride sits on the 3×3 conv, not on the first 1×1.
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU()
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        return self.relu(self.bn3(self.conv3(out)) + identity)
+
+
+class _ResNet(nn.Module):
+    def __init__(self, block: type[_BasicBlock | _Bottleneck], layers: list[int], num_classes: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        inplanes = 64
+        stages = []
+        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers, strict=True)):
+            stride = 1 if i == 0 else 2
+            blocks: list[nn.Module] = []
+            for j in range(n):
+                downsample = None
+                if j == 0 and (stride != 1 or inplanes != planes * block.expansion):
+                    downsample = nn.Sequential(
+                        nn.Conv2d(inplanes, planes * block.expansion, 1, stride, bias=False),
+                        nn.BatchNorm2d(planes * block.expansion),
+                    )
+                blocks.append(block(inplanes, planes, stride if j == 0 else 1, downsample))
+                inplanes = planes * block.expansion
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def _check_unit_width(name: str, width_mult: float) -> None:
+    if width_mult != 1.0:
+        raise ValueError(f"{name} has no width multiplier upstream; only width_mult=1.0 is supported")
+
+
+def resnet18(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """torchvision ``resnet18``."""
+    # Source: pytorch/vision torchvision/models/resnet.py (BasicBlock, ResNet, resnet18: [2, 2, 2, 2]).
+    _check_unit_width("resnet18", width_mult)
+    return _ResNet(_BasicBlock, [2, 2, 2, 2], num_classes).eval()
+
+
+def resnet50(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """torchvision ``resnet50`` (v1.5: stride on the 3×3)."""
+    # Source: pytorch/vision torchvision/models/resnet.py (Bottleneck, ResNet, resnet50: [3, 4, 6, 3]).
+    _check_unit_width("resnet50", width_mult)
+    return _ResNet(_Bottleneck, [3, 4, 6, 3], num_classes).eval()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# ShuffleNetV2
+# --------------------------------------------------------------------------------------------------------------------
+
+# torchvision shufflenet_v2_x*: stages_repeats [4, 8, 4] and stages_out_channels per width.
+_SHUFFLENET_WIDTHS = {
+    0.5: [24, 48, 96, 192, 1024],
+    1.0: [24, 116, 232, 464, 1024],
+    1.5: [24, 176, 352, 704, 1024],
+    2.0: [24, 244, 488, 976, 2048],
+}
+
+
+class _ShuffleUnit(nn.Module):
+    def __init__(self, inp: int, oup: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        bf = oup // 2
+        if stride > 1:  # both branches see the whole input
+            self.branch1 = nn.Sequential(
+                nn.Conv2d(inp, inp, 3, stride, 1, groups=inp, bias=False),
+                nn.BatchNorm2d(inp),
+                nn.Conv2d(inp, bf, 1, bias=False),
+                nn.BatchNorm2d(bf),
+                nn.ReLU(),
+            )
+        else:  # channel split: half passes through untouched
+            self.branch1 = nn.Sequential()
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(inp if stride > 1 else bf, bf, 1, bias=False),
+            nn.BatchNorm2d(bf),
+            nn.ReLU(),
+            nn.Conv2d(bf, bf, 3, stride, 1, groups=bf, bias=False),
+            nn.BatchNorm2d(bf),
+            nn.Conv2d(bf, bf, 1, bias=False),
+            nn.BatchNorm2d(bf),
+            nn.ReLU(),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        b, c, h, w = out.shape
+        return out.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)  # channel shuffle, 2 groups
+
+
+class _ShuffleNetV2(nn.Module):
+    def __init__(self, repeats: list[int], widths: list[int], num_classes: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(3, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = widths[0]
+        stages = []
+        for n, cout in zip(repeats, widths[1:4], strict=True):
+            stages.append(
+                nn.Sequential(_ShuffleUnit(cin, cout, 2), *(_ShuffleUnit(cout, cout, 1) for _ in range(n - 1)))
+            )
+            cin = cout
+        self.stage2, self.stage3, self.stage4 = stages
+        self.conv5 = nn.Sequential(nn.Conv2d(cin, widths[4], 1, bias=False), nn.BatchNorm2d(widths[4]), nn.ReLU())
+        self.fc = nn.Linear(widths[4], num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.conv1(x))
+        x = self.conv5(self.stage4(self.stage3(self.stage2(x))))
+        return self.fc(x.mean([2, 3]))
+
+
+def shufflenet_v2_x1_0(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """torchvision ``shufflenet_v2_x{0_5,1_0,1_5,2_0}`` selected by ``width_mult`` (a table, not a formula)."""
+    # Source: pytorch/vision torchvision/models/shufflenetv2.py (InvertedResidual, ShuffleNetV2, shufflenet_v2_x*).
+    # The stem (24) never scales; conv5 is 1024 except at x2.0 (2048).
+    if width_mult not in _SHUFFLENET_WIDTHS:
+        raise ValueError(f"ShuffleNetV2 width_mult must be one of {sorted(_SHUFFLENET_WIDTHS)}, got {width_mult}")
+    return _ShuffleNetV2([4, 8, 4], _SHUFFLENET_WIDTHS[width_mult], num_classes).eval()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# MnasNet (B1)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _mnas_ir(cin: int, cout: int, k: int, stride: int, expansion: int) -> nn.Module:
+    mid = cin * expansion  # not rounded: in/out are multiples of 8 already
+    body = nn.Sequential(
+        nn.Conv2d(cin, mid, 1, bias=False),
+        nn.BatchNorm2d(mid),
+        nn.ReLU(),
+        nn.Conv2d(mid, mid, k, stride, k // 2, groups=mid, bias=False),
+        nn.BatchNorm2d(mid),
+        nn.ReLU(),
+        nn.Conv2d(mid, cout, 1, bias=False),
+        nn.BatchNorm2d(cout),
+    )
+    return _Residual(body, skip=cin == cout and stride == 1)
+
+
+class _MNASNet(nn.Module):
+    def __init__(self, alpha: float, num_classes: int) -> None:
+        super().__init__()
+        d = [_round_to_multiple_of(c * alpha, 8) for c in (32, 16, 24, 40, 80, 96, 192, 320)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(3, d[0], 3, 2, 1, bias=False),
+            nn.BatchNorm2d(d[0]),
+            nn.ReLU(),
+            nn.Conv2d(d[0], d[0], 3, 1, 1, groups=d[0], bias=False),
+            nn.BatchNorm2d(d[0]),
+            nn.ReLU(),
+            nn.Conv2d(d[0], d[1], 1, bias=False),
+            nn.BatchNorm2d(d[1]),
+        ]
+        # (kernel, stride, expansion, repeats) per stack, between depths d[i+1] -> d[i+2]
+        for i, (k, s, e, r) in enumerate(
+            [(3, 2, 3, 3), (5, 2, 3, 3), (5, 2, 6, 3), (3, 1, 6, 2), (5, 2, 6, 4), (3, 1, 6, 1)]
+        ):
+            cin, cout = d[i + 1], d[i + 2]
+            layers.append(
+                nn.Sequential(_mnas_ir(cin, cout, k, s, e), *(_mnas_ir(cout, cout, k, 1, e) for _ in range(r - 1)))
+            )
+        layers += [nn.Conv2d(d[7], 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU()]  # 1280 never scales
+        self.layers = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(1280, num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.layers(x).mean([2, 3]))
+
+
+def mnasnet1_0(alpha: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """torchvision ``MNASNet(alpha)`` (``mnasnet0_5``/``0_75``/``1_0``/``1_3`` are alpha 0.5/0.75/1.0/1.3)."""
+    # Source: pytorch/vision torchvision/models/mnasnet.py at 8c118f16 (MNASNet._version = 2, _get_depths,
+    # _round_to_multiple_of, _stack, _InvertedResidual). In _version 2 the stem (32, 16) scales with alpha via
+    # _get_depths; only the 1280-wide head conv and the classifier stay fixed. (The _version 1 model, still
+    # reachable by loading an old checkpoint, had a fixed 32/16 stem; at alpha=1.0 the two are identical.)
+    if alpha <= 0.0:
+        raise ValueError(f"alpha must be positive, got {alpha}")
+    return _MNASNet(alpha, num_classes).eval()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# MobileNetV4-Conv-Small (timm)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class _UIR(nn.Module):
+    """timm ``UniversalInvertedResidual`` without SE / layer-scale / dw_end (all unused by conv-small)."""
+
+    def __init__(self, cin: int, cout: int, k_start: int, k_mid: int, stride: int, exp_ratio: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        if k_start:  # depthwise before the expansion: BN, no activation; takes the stride only if there is no k_mid
+            layers.append(_conv_bn_act(cin, cin, k_start, 1 if k_mid else stride, groups=cin, act=None))
+        mid = _make_divisible(cin * exp_ratio, 8)
+        layers.append(_conv_bn_act(cin, mid, 1))
+        if k_mid:
+            layers.append(_conv_bn_act(mid, mid, k_mid, stride, groups=mid))
+        layers.append(_conv_bn_act(mid, cout, 1, act=None))
+        self.body = nn.Sequential(*layers)
+        self.skip = cin == cout and stride == 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.body(x)
+        return out + x if self.skip else out
+
+
+# timm _gen_mobilenet_v4, 'small' arch_def, decoded: ("cn", kernel, stride, out) or
+# ("uir", k_start (a), k_mid (k), stride, exp_ratio, out). Repeats expanded; only a stage's first block strides.
+_MNV4_CONV_SMALL = [
+    [("cn", 3, 2, 32), ("cn", 1, 1, 32)],
+    [("cn", 3, 2, 96), ("cn", 1, 1, 64)],
+    [("uir", 5, 5, 2, 3.0, 96), *[("uir", 0, 3, 1, 2.0, 96)] * 4, ("uir", 3, 0, 1, 4.0, 96)],
+    [
+        ("uir", 3, 3, 2, 6.0, 128),
+        ("uir", 5, 5, 1, 4.0, 128),
+        ("uir", 0, 5, 1, 4.0, 128),
+        ("uir", 0, 5, 1, 3.0, 128),
+        *[("uir", 0, 3, 1, 4.0, 128)] * 2,
+    ],
+    [("cn", 1, 1, 960)],
+]
+
+
+class _MobileNetV4(nn.Module):
+    def __init__(self, width_mult: float, num_classes: int) -> None:
+        super().__init__()
+
+        def rc(c: int) -> int:  # timm round_channels(c, multiplier=width_mult)
+            return _make_divisible(c * width_mult, 8)
+
+        stem = 32 if width_mult < 1.0 else rc(32)  # fix_stem = channel_multiplier < 1.0
+        self.conv_stem = _conv_bn_act(3, stem, 3, 2)
+        cin = stem
+        stages = []
+        for stage in _MNV4_CONV_SMALL:
+            blocks: list[nn.Module] = []
+            for spec in stage:
+                if spec[0] == "cn":  # timm ConvBnAct: conv + BN + ReLU, no skip
+                    _, k, s, cout = spec
+                    blocks.append(_conv_bn_act(cin, rc(cout), k, s))
+                else:
+                    _, ka, km, s, e, cout = spec
+                    blocks.append(_UIR(cin, rc(cout), ka, km, s, e))
+                cin = rc(spec[-1])
+            stages.append(nn.Sequential(*blocks))
+        self.blocks = nn.Sequential(*stages)
+        # timm MobileNetV3 with head_norm=True: pool *first*, then a bias-free 1×1 conv to num_features (1280, not
+        # scaled by the multiplier) followed by BN + ReLU, all at 1×1 spatial size; then the Linear classifier.
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv_head = nn.Conv2d(cin, 1280, 1, bias=False)
+        self.norm_head = nn.BatchNorm2d(1280)
+        self.act2 = nn.ReLU()
+        self.classifier = nn.Linear(1280, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.blocks(self.conv_stem(x))
+        x = self.act2(self.norm_head(self.conv_head(self.global_pool(x))))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def mobilenet_v4_conv_small(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """timm ``mobilenetv4_conv_small`` (``width_mult`` = timm's ``channel_multiplier``, e.g. 0.5 for ``_050``)."""
+    # Source: huggingface/pytorch-image-models timm/models/mobilenetv3.py at 8bdeeeab (_gen_mobilenet_v4 'small'
+    # arch_def; MobileNetV3.__init__ with head_norm=True, head_bias=False, num_features=1280, fix_stem=mult < 1.0),
+    # timm/models/_efficientnet_builder.py (round_channels, block-string decoding: 'a' = dw_kernel_size_start,
+    # 'k' = dw_kernel_size_mid, stride only on a stage's first block) and timm/models/_efficientnet_blocks.py
+    # (ConvBnAct; UniversalInvertedResidual: dw_start no act, mid = make_divisible(in * exp)).
+    # timm's default pad_type '' gives symmetric padding ((s - 1) + (k - 1)) // 2, equal to (k - 1) // 2 for the odd
+    # kernels here. Note timm's round_channels also scales the out-channels of the 'cn' blocks (incl. 960).
+    return _MobileNetV4(width_mult, num_classes).eval()
+
+
+FACTORIES: dict[str, Callable[..., nn.Module]] = {
+    "mobilenet_v3_large": mobilenet_v3_large,
+    "mobilenet_v3_small": mobilenet_v3_small,
+    "efficientnet_b0": efficientnet_b0,
+    "resnet18": resnet18,
+    "resnet50": resnet50,
+    "shufflenet_v2_x1_0": shufflenet_v2_x1_0,
+    "mnasnet1_0": mnasnet1_0,
+    "mobilenet_v4_conv_small": mobilenet_v4_conv_small,
+}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Counting
+# --------------------------------------------------------------------------------------------------------------------
+
+# fvcore's default handles, by the operator name its by_operator() reports: "conv" (aten::_convolution), "linear",
+# "addmm", "mm", "matmul", "bmm", "einsum". Everything else it counts by default (batch_norm, adaptive_avg_pool2d,
+# upsample, norms...) is left out.
+_CONV_LINEAR_OPS = ("conv", "linear", "addmm", "mm", "matmul", "bmm", "einsum")
+
+
+def counts(model: nn.Module, size: int = 224) -> dict[str, int]:
+    """fvcore conv+linear Mult-Adds for one ``size``×``size`` RGB image, Conv2d/Linear params, BatchNorm2d γ+β."""
+    from fvcore.nn import FlopCountAnalysis
+
+    model.eval()
+    with torch.no_grad():
+        analysis = FlopCountAnalysis(model, torch.zeros(1, 3, size, size))
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        by_op = analysis.by_operator()
+    params = sum(p.numel() for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear) for p in m.parameters())
+    bn = sum(m.weight.numel() + m.bias.numel() for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.affine)
+    return {"mult_adds": int(sum(by_op.get(op, 0) for op in _CONV_LINEAR_OPS)), "params": params, "bn_params": bn}
