@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,8 +111,10 @@ def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[
         yield lambda n: progress.advance(task, n)
 
 
-ThreadsOpt = Annotated[int, typer.Option("--threads", "-t", min=1, help="CPU threads for torch (fixed, for "
-                                          "repeatable timings).")]
+# More torch threads than cores only oversubscribes them (1,024 threads on 2 cores ran a minute per layer).
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+ThreadsOpt = Annotated[int, typer.Option("--threads", "-t", min=1, max=CORES, help="CPU threads for torch (fixed, "
+                                          f"for repeatable timings; at most this machine's {CORES} cores).")]
 
 
 def version_callback(value: bool) -> None:
