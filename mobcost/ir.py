@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+INPUT = "input"  # the network input's name in `from`: reserved, no layer may take it
+
 
 @dataclass(frozen=True)
 class Shape:

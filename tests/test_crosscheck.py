@@ -123,6 +123,39 @@ def test_mismatch_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {x["name"] for x in doc["layers"] if not x["match"]} == {f"dw{i}" for i in range(2, 27, 2)}
 
 
+
+DEAD_BRANCH = """input: {channels: 3, size: 16}
+layers:
+  - {type: conv, out: 8, name: a}
+  - {type: pw, out: 16, name: dead}
+  - {type: dw, name: dead2, from: a}
+  - {type: pw, out: 4, from: a}
+"""
+
+
+def test_dead_branches_are_counted(write_spec) -> None:
+    # The reproducer: fvcore traces only what forward() returns, so a layer nothing reads lost its counts and
+    # check reported a mismatch. On 16×16 (stride 1, same padding): conv a 3·3·3·8·256 = 55,296; dead (pw 8→16)
+    # 8·16·256 = 32,768; dead2 (dw 3×3 on a) 9·8·256 = 18,432; the last pw 8·4·256 = 8,192 → 114,688 Mult-Adds.
+    # Params 216 + 128 + 72 + 32 = 448.
+    result = CliRunner().invoke(app, ["check", str(write_spec(DEAD_BRANCH)), "--format", "json"])
+    assert result.exit_code == 0, result.stdout
+    doc = json.loads(result.stdout)
+    assert doc["all_match"] is True
+    assert doc["mult_adds"] == doc["fvcore"]["mult_adds"] == doc["flop_counter"]["mult_adds"] == 114_688
+    assert doc["params"] == doc["fvcore"]["params"] == 448
+    # the module returns every sink (dead, dead2, and the last layer), in execution order
+    from mobcost.pytorch.build import graph_module, sample_input
+
+    graph = build(parse_spec(DEAD_BRANCH))
+    with torch.no_grad():
+        outputs = graph_module(graph)(sample_input(graph))
+    assert [tuple(o.shape) for o in outputs] == [(1, 16, 16, 16), (1, 8, 16, 16), (1, 4, 16, 16)]
+    # a chain still returns one tensor, as before
+    chain = build(parse_spec("input: {channels: 3, size: 8}\nlayers: [{type: pw, out: 4}, {type: pw, out: 2}]"))
+    with torch.no_grad():
+        assert tuple(graph_module(chain)(sample_input(chain)).shape) == (1, 2, 8, 8)
+
 # --- property test: random valid specs in the core format ----------------------------------------
 
 LAYER = st.one_of(

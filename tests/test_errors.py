@@ -66,6 +66,15 @@ BAD_SPECS = [
     ("bad-act", GOOD + "  - {type: conv, out: 8, act: gelu}\n", ["layers[0].act", "relu"]),
     ("unknown-from", GOOD + "  - {type: pw, out: 8, from: nowhere}\n", ["layers[0].from", "unknown layer"]),
     ("repeat-zero", GOOD + "  - {repeat: 0, layers: [{type: pw, out: 8}]}\n", ["layers[0].repeat", "positive"]),
+    ("reserved-name", GOOD + "  - {type: pw, out: 8, name: input}\n", [":3:", "layers[0].name", "reserved"]),
+    ("duplicate-name", GOOD + "  - {type: pw, out: 8, name: a}\n  - {type: pw, out: 8, name: a}\n",
+     [":4:", "layers[1].name", "taken twice"]),
+    ("dwsep-two-from", GOOD + "  - {type: pw, out: 8, name: a}\n  - {type: dwsep, out: 8, from: [a, input]}\n",
+     [":4:", "layers[1].from", "takes one input"]),
+    ("recursive-alias", "input: {channels: 3, size: 32}\nlayers: &a [*a]\n", [":2:", "layers[0]", "recursive alias"]),
+    ("huge-integer", GOOD + "  - {type: pw, out: " + "7" * 4400 + "}\n", [":3:", "layers[0].out", "4,400 characters"]),
+    ("concat-past-limit", "input: {channels: 999999999, size: 4}\nlayers: [{type: concat, from: [input, input]}]\n",
+     [":2:", "layers[0]", "1,999,999,998 channels"]),
     ("fc-then-conv", GOOD + "  - {type: fc, out: 10}\n  - {type: conv, out: 8, padding: 0}\n",
      ["layers[1]", "into nothing"]),
 ]
@@ -122,11 +131,17 @@ def test_missing_path_and_directory(tmp_path: Path) -> None:
         (["--alpha", "-0.5"], "alpha must be in (0, 1]"),
         (["--alpha", "nan"], "alpha must be a number"),
         (["--alpha", "inf"], "alpha must be a number"),
-        (["--rho", "0"], "rho must be in (0, 1]"),
-        (["--rho", "1.01"], "rho must be in (0, 1]"),
+        (["--rho", "0"], "rho must be > 0"),
+        (["--rho", "-1"], "rho must be > 0"),
         (["--rho", "nan"], "rho must be a number"),
+        (["--rho", "inf"], "rho must be a number"),
+        # ρ > 1 is legitimate; only sizes past the 10⁹ limit are refused (224 × 1e308 is far past it)
+        (["--rho", "1e308"], "wider than 1,000,000,000 pixels"),
+        (["--rho", "4464286"], "wider than 1,000,000,000 pixels"),  # round(224 × 4,464,286) = 1,000,000,064
+        (["--resolution", "1000000001"], "resolution must be at most 1,000,000,000"),
         (["--rho", "0.5", "--resolution", "112"], "not both"),
         (["--resolution", "0"], "resolution must be a positive integer"),
+        (["--classes", "1000000001"], "classes must be at most 1,000,000,000"),
     ],
 )
 def test_bad_options(args: list[str], needle: str) -> None:

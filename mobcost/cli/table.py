@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..analysis import Analysis, Convention, analyze, shrink_steps
+from ..analysis import Analysis, Convention, Step, analyze, shrink_steps
 from ..report.formats import TABULAR, Format
 from ..report.table import (
     By,
@@ -82,17 +82,29 @@ def table(
         doc = analysis_dict(a, by, dtype or Dtype.fp32)
         example, network = shrink_views(a, rho, resolution)
         doc["table3"] = {"example_layer": step_dicts(example), "network": step_dicts(network)}
+        if shrink_note(example, network):
+            doc["table3"]["note"] = shrink_note(example, network)
         emit_json(doc, output)
     else:
         emit(frame_text(a, fmt, by, dtype or Dtype.fp32), output)
 
 
-def shrink_views(a: Analysis, rho: float | None, resolution: int | None) -> tuple[Any, Any]:
+def shrink_views(a: Analysis, rho: float | None, resolution: int | None) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+    """Table 3 for the example layer and for the network, at the analysis's α and size. A row a column cannot
+    take (the network is only valid at other sizes or widths; the example layer would outgrow the size
+    limit) comes without figures, its reason in :func:`shrink_note`: the section never fails the command."""
     example = load_bundled("table3_separable")
     if resolution is not None:  # the example layer's 14×14 map scales like the network's input
         rho, resolution = resolution / a.graph.spec.size, None
     return (shrink_steps(example, a.graph.alpha, rho, thin_input=True),
             shrink_steps(a.graph.spec, a.graph.alpha, rho, resolution))
+
+
+def shrink_note(example: tuple[Step, ...], network: tuple[Step, ...]) -> str:
+    """Why some Table 3 rows have no figures ("" when every row has them)."""
+    missing = [f"{column} {s.label!r}: {s.note}" for column, steps in (("example", example), ("network", network))
+               for s in steps if not s.defined]
+    return ("Rows left out of Table 3 — " + "; ".join(missing)) if missing else ""
 
 
 def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: float | None,
@@ -104,7 +116,14 @@ def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: 
         elif section == Section.types:
             out.append(type_table(a, dtype))
         else:
-            out.append(shrink_table(*shrink_views(a, rho, resolution), a.network))
+            example, network = shrink_views(a, rho, resolution)
+            kept = [(e, n) for e, n in zip(example, network, strict=True) if e.defined and n.defined]
+            if kept:
+                out.append(shrink_table(*map(tuple, zip(*kept, strict=True)), a.network))
+            if shrink_note(example, network):
+                from rich.text import Text
+
+                out.append(Text(shrink_note(example, network)))
     return out
 
 
@@ -134,8 +153,13 @@ def specs(fmt: FormatOpt = Format.rich) -> None:
 @friendly
 def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec name.")],
              alpha: AlphaOpt = 1.0, rho: RhoOpt = None, resolution: ResolutionOpt = None) -> None:
-    """Check a spec (syntax, keys, types, shapes) and say where it is wrong."""
+    """Check a spec (syntax, keys, types, shapes) and say where it is wrong.
+
+    Computes everything `mobcost table` shows by default (every section, Table 3 included) at the same α
+    and size, so a spec that validates is one `table` takes.
+    """
     s = load(spec)
     a = analyze(s, alpha, rho, resolution)
+    rich_sections(a, list(Section), None, rho, resolution)  # built, not drawn: drawing 10,000 rows takes seconds
     print(f"ok: {s.file}: {s.name}, {len(s.layers)} layers, {a.totals.mult_adds:,} Mult-Adds, "
           f"{a.totals.params:,} params at α={alpha:g}, {a.graph.resolution}×{a.graph.resolution}")

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import MobcostError, OptionError, ShapeError
-from ..ir import Layer, Node, Shape
+from ..ir import INPUT, Layer, Node, Shape
 from ..layers import REGISTRY
-from ..spec import Spec
-
-INPUT = "input"
+from ..spec import MAX_INT, Spec
 
 
 @dataclass(frozen=True)
@@ -38,35 +36,50 @@ class Graph:
         return Shape(self.spec.channels, self.resolution, self.resolution)
 
 
-def exact(value: float) -> Fraction:
+def exact(value: float | Fraction) -> Fraction:
     """The decimal the user typed, exactly: 0.29 is 29/100, not 0.28999999999999998."""
-    return Fraction(repr(value))
+    return value if isinstance(value, Fraction) else Fraction(repr(value))
 
 
-def check_multiplier(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise OptionError(f"{name} must be a number in (0, 1], got {value!r}", where=f"--{name}")
-    if not 0 < value <= 1:
-        raise OptionError(f"{name} must be in (0, 1], got {value:g}", where=f"--{name}")
+def check_multiplier(name: str, value: float, *, upper: float | None = 1.0) -> None:
+    """A multiplier must be a finite number > 0, and at most ``upper`` (α ≤ 1; ρ has no fixed bound: a size
+    above the spec's own is legitimate, and :func:`resolve_resolution` bounds the size it gives)."""
+    bound = f"in (0, {upper:g}]" if upper is not None else "> 0"
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not math.isfinite(value))):
+        raise OptionError(f"{name} must be a number {bound}, got {value!r}", where=name)
+    if value <= 0 or (upper is not None and value > upper):
+        raise OptionError(f"{name} must be {bound}, got {_shown(value)}", where=name)
 
 
-def scale_channels(out: int, alpha: float) -> int:
+def _shown(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) or abs(value) < 10**15 else "an integer past 10¹⁵"
+
+
+def scale_channels(out: int, alpha: float | Fraction) -> int:
     """max(1, floor(α·out)), computed exactly."""
-    return max(1, math.floor(exact(alpha) * out))
+    return out if alpha == 1 else max(1, math.floor(exact(alpha) * out))
 
 
 def resolve_resolution(size: int, rho: float | None = None, resolution: int | None = None) -> tuple[int, float]:
-    """The input size and the ρ it corresponds to, from either ρ or an explicit resolution."""
+    """The input size and the ρ it corresponds to, from either ρ or an explicit resolution (either may exceed
+    the spec's own size; the result is at most ``MAX_INT`` pixels, like every size in a spec)."""
     if rho is not None and resolution is not None:
-        raise OptionError("give --rho or --resolution, not both", where="--rho/--resolution")
+        raise OptionError("give rho or resolution, not both", where="rho/resolution")
     if resolution is not None:
         if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
-            raise OptionError(f"resolution must be a positive integer, got {resolution!r}", where="--resolution")
+            raise OptionError(f"resolution must be a positive integer, got {resolution!r}", where="resolution")
+        if resolution > MAX_INT:
+            raise OptionError(f"resolution must be at most {MAX_INT:,}, got {resolution:,}", where="resolution")
         return resolution, resolution / size
     if rho is None:
         return size, 1.0
-    check_multiplier("rho", rho)
-    return max(1, math.floor(exact(rho) * size + Fraction(1, 2))), rho
+    check_multiplier("rho", rho, upper=None)
+    scaled = max(1, math.floor(exact(rho) * size + Fraction(1, 2)))
+    if scaled > MAX_INT:
+        raise OptionError(f"rho {_shown(rho)} makes the {size}-pixel input wider than {MAX_INT:,} pixels, the "
+                          f"limit of every size (rho ≤ {MAX_INT / size:g} here)", where="rho")
+    return scaled, rho
 
 
 def build(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None) -> Graph:
@@ -76,10 +89,11 @@ def build(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: 
     shapes: dict[str, Shape] = {INPUT: Shape(spec.channels, size, size)}
     positions = {layer.name: i for i, layer in enumerate(spec.layers)}
     nodes: list[Node] = []
+    width = exact(alpha)  # once, not per layer
     for i, layer in enumerate(spec.layers):
         refs = input_names(spec, i)
         _check_refs(spec, layer, i, refs, positions)
-        node = _place(spec, layer, tuple(shapes[n] for n in refs), alpha)
+        node = _place(spec, layer, tuple(shapes[n] for n in refs), width)
         shapes[layer.name] = node.output
         nodes.append(node)
     return Graph(spec, alpha, rho_value, size, tuple(nodes))
@@ -117,14 +131,25 @@ def _check_refs(spec: Spec, layer: Layer, index: int, refs: tuple[str, ...], pos
                            spec, layer, where)
 
 
-def _place(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: float) -> Node:
+def _place(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: Fraction) -> Node:
     out = layer.out
     if out is not None and layer.scale:
         out = scale_channels(out, alpha)
     try:
-        return REGISTRY[layer.type].place(layer, inputs, out)
+        node = REGISTRY[layer.type].place(layer, inputs, out)
+        _check_size(node.output)
     except ShapeError as exc:
         raise _located(exc, spec, layer, layer.where) from None
+    return node
+
+
+def _check_size(shape: Shape) -> None:
+    """Every computed channel count and size stays within the limit a spec's own integers have (a concat chain
+    doubles channels, padding grows a map): past it lie typos, not networks, and numbers too long to print."""
+    for what, value in (("channels", shape.c), ("height", shape.h), ("width", shape.w)):
+        if value > MAX_INT:
+            unit = "channels" if what == "channels" else f"pixels of {what}"
+            raise ShapeError(f"the output has {value:,} {unit}; at most {MAX_INT:,} are allowed")
 
 
 def _located(exc: MobcostError, spec: Spec, layer: Layer, where: str) -> MobcostError:

@@ -26,11 +26,16 @@ from ..ir import Layer, Node, Shape
 
 @dataclass(frozen=True)
 class Key:
-    """A spec key a layer type accepts: its value kind and default (``REQUIRED`` if it has none)."""
+    """A spec key a layer type accepts: its value kind and default (``REQUIRED`` if it has none).
+
+    ``from_defaults``: whether the spec's top-level ``defaults:`` fill the key when a layer leaves it out.
+    False where leaving it out chooses a mode no value stands for (a global ``avgpool`` has no ``kernel``).
+    """
 
     kind: str  # "posint" | "nonneg" | "bool" | "act"
     default: Any = None
     required: bool = False
+    from_defaults: bool = True
 
 
 # Activation names a spec may use, and the ``torch.nn`` class each builds (in place, as MobileNet

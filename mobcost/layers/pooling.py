@@ -10,7 +10,10 @@ from .base import Key, LayerKind, TorchPart, register, spatial
 class Pool(LayerKind):
     """Pooling: no Mult-Adds and no weights; memory access is input + output."""
 
-    keys = {"kernel": Key("posint", None), "stride": Key("posint", None), "padding": Key("nonneg", 0)}
+    # without a kernel an avgpool is global, a mode no kernel value stands for: `defaults: {kernel: 5}` (meant
+    # for the convolutions) leaves it global
+    keys = {"kernel": Key("posint", None, from_defaults=False), "stride": Key("posint", None),
+            "padding": Key("nonneg", 0)}
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs

@@ -69,14 +69,19 @@ class GraphNet(nn.Module):
         # alive makes each layer write to fresh (page-faulting) memory and distorts timings.
         last_reader = {s: i for i, sources in enumerate(self.sources) for s in sources if s >= 0}
         self.release = [[s for s, last in last_reader.items() if last == i] for i in range(len(graph.nodes))]
+        # Every output nothing reads (the last layer, and any dead branch) is returned: a tracer such as
+        # fvcore's drops the ops of outputs the forward pass does not return, so their counts would vanish.
+        self.sinks = [i for i in range(len(graph.nodes)) if i not in last_reader]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """The last layer's output; with dead branches, every sink's output in execution order (last one last)."""
         outputs: list[torch.Tensor | None] = []
         for module, sources, release in zip(self.layers.values(), self.sources, self.release, strict=True):
             outputs.append(module(*(x if s < 0 else outputs[s] for s in sources)))
             for s in release:
                 outputs[s] = None
-        return outputs[-1]
+        sinks = tuple(outputs[i] for i in self.sinks)
+        return sinks[0] if len(sinks) == 1 else sinks  # type: ignore[return-value]
 
 
 def module_key(index: int) -> str:

@@ -3,8 +3,8 @@ the bundled specs and spec-to-spec transforms."""
 
 from __future__ import annotations
 
-from .bundled import DEFAULT_SPEC, bundled_names, load_bundled, resolve_spec_path, specs_dir
-from .decode import DWSEP_KEYS, MAX_INT, MAX_LAYERS, SHORTHANDS, load_spec, parse_spec
+from .bundled import DEFAULT_SPEC, bundled_names, load_bundled, load_spec, resolve_spec_path, specs_dir
+from .decode import DWSEP_KEYS, MAX_INT, MAX_LAYERS, SHORTHANDS, parse_spec
 from .model import Spec
 from .reading import load_mapping, read_text
 

@@ -20,7 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..ir import Layer
+from ..errors import SpecError
+from ..ir import INPUT, Layer
 from ..layers import ACTIVATIONS, REGISTRY, Key
 from .model import Spec
 from .reading import Doc, kind_name, parse_yaml, read_text
@@ -39,7 +40,7 @@ DWSEP_KEYS: Mapping[str, Key] = {
 }
 COMMON_KEYS = ("type", "name", "from")
 TOP_KEYS = ("name", "input", "layers", "defaults", "description", "source")
-def load_spec(path: str | Path) -> Spec:
+def load_spec_file(path: str | Path) -> Spec:
     """Read, parse and decode a spec file; every problem is a :class:`SpecError` naming the place."""
     text = read_text(path)
     return parse_spec(text, file=str(path), default_name=Path(path).stem)
@@ -78,15 +79,35 @@ def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
 
 
 def _decode_defaults(value: Any, doc: Doc) -> dict[str, Any]:
-    """``defaults: {bias: true, bn: false}``: values for every layer whose type takes that key."""
+    """``defaults: {bias: true, bn: false}``: values for every layer whose type takes that key.
+
+    A key is accepted if some layer type takes it as optional (``kernel``: conv, dw, dwsep, the pools); its
+    value must then suit every type that takes the key, since it applies to each of them.
+    """
     if not isinstance(value, dict):
         raise doc.error("defaults", f"must be a mapping like {{bias: true, bn: false}}, got {kind_name(value)}")
-    accepted = {k: spec for kind in REGISTRY.values() for k, spec in kind.keys.items()}
+    accepted = default_keys()
     for key in value:
-        if key not in accepted or accepted[key].required:
-            allowed = ", ".join(sorted(k for k, s in accepted.items() if not s.required))
-            raise doc.error(f"defaults.{key}", f"unknown key {key!r}; allowed: {allowed}")
-    return {k: _field(value, k, accepted[k], "defaults", doc) for k in value}
+        if key not in accepted:
+            raise doc.error(f"defaults.{key}", f"unknown key {key!r}; allowed: {', '.join(sorted(accepted))}")
+    decoded: dict[str, Any] = {}
+    for key in value:
+        for spec in accepted[key]:  # the value must suit every type the default applies to
+            decoded[key] = _field(value, key, spec, "defaults", doc)
+    return decoded
+
+
+def default_keys() -> dict[str, list[Key]]:
+    """The keys ``defaults:`` takes: those some layer type (or shorthand) takes as optional, each with every
+    distinct kind of value the types it applies to read."""
+    kinds = [*(kind.keys for kind in REGISTRY.values()), DWSEP_KEYS]
+    optional = {key for keys in kinds for key, spec in keys.items() if not spec.required and spec.from_defaults}
+    accepted: dict[str, list[Key]] = {}
+    for keys in kinds:
+        for key, spec in keys.items():
+            if key in optional and spec.from_defaults and Key(spec.kind) not in accepted.setdefault(key, []):
+                accepted[key].append(Key(spec.kind))
+    return accepted
 
 
 def _decode_list(items: Any, path: str, doc: Doc, budget: list[int]) -> list[Layer]:
@@ -133,18 +154,26 @@ def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
         raise doc.error(f"{where}.type", f"unknown layer type {kind!r}; known: {', '.join(known)}")
     keys = DWSEP_KEYS if kind == "dwsep" else REGISTRY[kind].keys
     _check_keys(item, (*COMMON_KEYS, *keys), where, doc)
-    values = {k: _field(item, k, spec, where, doc) if k in item or k not in doc.defaults else doc.defaults[k]
-              for k, spec in keys.items()}
+    values = {k: doc.defaults[k] if k not in item and k in doc.defaults and spec.from_defaults
+              else _field(item, k, spec, where, doc) for k, spec in keys.items()}
     common = {
-        "name": _text(item, "name", "", doc, where),
+        "name": _layer_name(item, where, doc),
         "where": where,
         "line": doc.marks.get(where, (None, None))[0],
         "inputs": _refs(item, where, doc),
     }
+    _check_arity(kind, common["inputs"], where, doc)
     if kind == "dwsep":
         return _expand_dwsep(values, common)
-    _check_arity(kind, common["inputs"], where, doc)
     return [Layer(type=kind, **common, **values)]
+
+
+def _layer_name(item: dict[str, Any], where: str, doc: Doc) -> str:
+    name = _text(item, "name", "", doc, where)
+    if name == INPUT:
+        raise doc.error(f"{where}.name", f"{INPUT!r} is reserved: it names the network input in `from`; "
+                        "choose another name")
+    return name
 
 
 def _expand_dwsep(values: dict[str, Any], common: dict[str, Any]) -> list[Layer]:
@@ -157,10 +186,11 @@ def _expand_dwsep(values: dict[str, Any], common: dict[str, Any]) -> list[Layer]
     return [dw, pw]
 
 
-def _check_arity(kind: str, inputs: tuple[str, ...], where: str, doc: Doc) -> None:
-    if REGISTRY[kind].arity == 0 and len(inputs) < 2:
+def _check_arity(kind: str, inputs: tuple[str | int, ...], where: str, doc: Doc) -> None:
+    arity = 1 if kind in SHORTHANDS else REGISTRY[kind].arity  # dwsep reads one input, as its dw does
+    if arity == 0 and len(inputs) < 2:
         raise doc.error(f"{where}.from", f"{kind} needs 'from' with two or more layer names")
-    if REGISTRY[kind].arity == 1 and len(inputs) > 1:
+    if arity == 1 and len(inputs) > 1:
         raise doc.error(f"{where}.from", f"{kind} takes one input, got {len(inputs)}")
 
 
@@ -179,17 +209,36 @@ def _refs(item: dict[str, Any], where: str, doc: Doc) -> tuple[str | int, ...]:
 
 
 def _name_layers(layers: list[Layer], doc: Doc) -> list[Layer]:
-    """Give unnamed layers ``<type><position>`` names; copies from ``repeat`` get ``.2``, ``.3``, …"""
-    seen: dict[str, int] = {}
+    """Give unnamed layers ``<type><position>`` names; copies from ``repeat`` get ``.2``, ``.3``, …
+
+    Every final name must be unique, or ``from`` would be ambiguous: a name written twice, or one that
+    equals another layer's default name or a repeat copy's name, is an error at the name written.
+    """
+    taken: dict[str, tuple[Layer, int]] = {}  # final name → (layer, copy number)
+    copies: dict[tuple[str, str], int] = {}  # (name, where it is written) → copies so far
     named = []
     for i, layer in enumerate(layers, start=1):
-        name = layer.name or f"{layer.type}{i}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        seen.setdefault(name, 1)
+        base = layer.name or f"{layer.type}{i}"
+        copy = copies[base, layer.where] = copies.get((base, layer.where), 0) + 1
+        name = base if copy == 1 else f"{base}.{copy}"
+        if name in taken:
+            raise _name_clash(name, taken[name], (layer, copy), doc)
+        taken[name] = (layer, copy)
         named.append(replace(layer, name=name))
     return named
+
+
+def _name_clash(name: str, first: tuple[Layer, int], second: tuple[Layer, int], doc: Doc) -> SpecError:
+    def which(layer: Layer, copy: int) -> str:
+        if not layer.name:
+            return f"the default name of {layer.where}"
+        return f"{layer.where}" if copy == 1 else f"repeat copy {copy} of {layer.where}"
+
+    # point at a name the user wrote: one written exactly so, else the second if written, else the first
+    verbatim = [layer for layer, copy in (second, first) if layer.name == name and copy == 1]
+    culprit = verbatim[0] if verbatim else second[0] if second[0].name else first[0]
+    return doc.error(f"{culprit.where}.name", f"layer name {name!r} is taken twice ({which(*first)} and "
+                     f"{which(*second)}); names must be unique")
 
 
 def _check_keys(item: dict[str, Any], allowed: tuple[str, ...] | Any, where: str, doc: Doc) -> None:

@@ -9,42 +9,64 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from ..errors import OptionError
-from ..ir import Layer
+from ..ir import INPUT, Layer
+from .decode import MAX_INT
 from .model import Spec
 
 
 def densify(spec: Spec) -> Spec:
-    layers = list(spec.layers)
-    referenced = {ref for layer in layers for ref in layer.inputs if isinstance(ref, str)}
+    """Each ``dw`` whose only reader is the ``pw`` right after it (stride 1) becomes, with that ``pw``, one full
+    convolution of the dw's kernel, stride and padding and the pw's width, named as the pw: the output shape is
+    the pair's, so every later layer sees the same input. Relative ``from`` offsets are turned into names
+    first, so they still point at the same layers once pairs are fused."""
+    layers = _named_refs(spec.layers)
+    reads = Counter(name for i in range(len(layers)) for name in _reads(layers, i))
     out: list[Layer] = []
     i = 0
     while i < len(layers):
         layer = layers[i]
         nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if (layer.type == "dw" and nxt is not None and nxt.type == "pw" and not nxt.inputs
-                and layer.name not in referenced):
+        if (layer.type == "dw" and nxt is not None and nxt.type == "pw" and nxt.stride in (None, 1)
+                and _reads(layers, i + 1) == (layer.name,) and reads[layer.name] == 1):
             out.append(replace(nxt, type="conv", kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
                                groups=1, inputs=layer.inputs))
             i += 2
         else:
             out.append(layer)
             i += 1
-    if any(isinstance(ref, int) for layer in out for ref in layer.inputs) and len(out) != len(layers):
-        raise OptionError("cannot fuse separable pairs in a spec that uses relative `from` offsets",
-                          file=spec.file)
     return replace(spec, name=f"{spec.name} (full convolutions)", layers=tuple(out))
+
+
+def _named_refs(layers: tuple[Layer, ...]) -> list[Layer]:
+    """Relative offsets (-1: the previous layer) replaced by the names they point at. An offset reaching before
+    the network input stays as written: building the spec reports it."""
+    def name(i: int, ref: str | int) -> str | int:
+        if isinstance(ref, str) or i + ref < -1:
+            return ref
+        return layers[i + ref].name if i + ref >= 0 else INPUT
+
+    return [replace(layer, inputs=tuple(name(i, r) for r in layer.inputs)) if layer.inputs else layer
+            for i, layer in enumerate(layers)]
+
+
+def _reads(layers: list[Layer], i: int) -> tuple[str | int, ...]:
+    """What layer ``i`` reads: its ``from``, or the layer before it (the network input for the first)."""
+    return layers[i].inputs or ((layers[i - 1].name if i else INPUT),)
 
 
 def with_classes(spec: Spec, classes: int) -> Spec:
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
-        raise OptionError(f"classes must be a positive integer, got {classes!r}", where="--classes")
+        raise OptionError(f"classes must be a positive integer, got {classes!r}", where="classes")
+    if classes > MAX_INT:
+        raise OptionError(f"classes must be at most {MAX_INT:,}", where="classes")
     layers = list(spec.layers)
     for i in range(len(layers) - 1, -1, -1):
         if layers[i].out is not None:
             layers[i] = replace(layers[i], out=classes)
             return replace(spec, layers=tuple(layers))
     raise OptionError("the spec has no layer with `out` to use as the classifier", file=spec.file,
-                      where="--classes")
+                      where="classes")
