@@ -1,4 +1,9 @@
-"""matplotlib figures on the Agg backend: returned as Figure objects, or saved atomically; never shown.
+"""matplotlib figures, returned as Figure objects (shown inline by Jupyter) or saved atomically.
+
+Figures are made without pyplot and without choosing a backend: ``Plot`` is a ``matplotlib.figure.Figure``
+that renders itself as PNG for Jupyter's rich display, and ``save`` writes png, svg or pdf through
+matplotlib's own canvases. So the command line needs no display, a notebook shows every figure inline, and
+a user's interactive backend is left alone.
 
 Colours come from the Okabe–Ito palette (readable with every common colour-vision deficiency) or from
 cividis for continuous maps; every axis carries its unit, every figure a title and a legend.
@@ -8,18 +13,25 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.colors
+import matplotlib.patches
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from .analysis import analyze
 from .errors import OptionError
-from .explore.accuracy import MOBILENET_V1_PAPER, MOBILENET_V1_SLIM, REFERENCE, accuracy_for
+from .explore.accuracy import (
+    MOBILENET_V1_PAPER,
+    MOBILENET_V1_SLIM,
+    REFERENCE,
+    accuracy_for,
+    mobilenet_v1_accuracy,
+    reference_accuracy,
+)
 from .explore.budgets import Budgets
 from .explore.grid import sweep
 from .explore.hardware import Hardware
@@ -27,8 +39,19 @@ from .files import write_atomic
 from .spec import Spec, load_bundled
 from .units import plural
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+
+class Plot(Figure):
+    """A Figure that Jupyter shows inline (as PNG) when it is a cell's value, whatever the backend."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
+def _figure(width: float, height: float) -> tuple[Plot, Any]:
+    fig = Plot(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 RES_COLOURS = {224: OKABE_ITO[0], 192: OKABE_ITO[1], 160: OKABE_ITO[2], 128: OKABE_ITO[3]}
@@ -50,10 +73,20 @@ def _mobilenet() -> Spec:
     return load_bundled("mobilenet_v1")
 
 
-def accuracy_figure(x_metric: str = "mult_adds") -> Figure:
-    """The paper's Figure 4 (x: Mult-Adds) or Figure 5 (x: parameters): 16 models, coloured by resolution."""
-    spec = _mobilenet()
-    fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+def check_accuracy_spec(spec: Spec) -> None:
+    """The accuracy figures draw published top-1 figures, which exist for the MobileNetV1 architecture only."""
+    if accuracy_for(spec) is None:
+        raise OptionError(f"no published accuracy for {spec.name!r}: the accuracy plots draw the released "
+                          "MobileNetV1 models (a spec with its architecture, whatever its name); `mobcost plot "
+                          "pareto SPEC` places any network among the published ones", where="SPEC")
+
+
+def accuracy_figure(x_metric: str = "mult_adds", spec: Spec | None = None) -> Figure:
+    """The paper's Figure 4 (x: Mult-Adds) or Figure 5 (x: parameters): 16 models, coloured by resolution.
+    ``spec``: a network with MobileNetV1's architecture (default: the bundled one)."""
+    spec = spec or _mobilenet()
+    check_accuracy_spec(spec)
+    fig, ax = _figure(7.5, 5)
     costs = {k: getattr(analyze(spec, k[0], resolution=k[1]).totals, x_metric) for k in MOBILENET_V1_SLIM}
     for (alpha, res), top1 in sorted(MOBILENET_V1_SLIM.items()):
         ax.scatter(costs[(alpha, res)], top1, s=60, color=RES_COLOURS[res], marker=ALPHA_MARKERS[alpha],
@@ -62,7 +95,7 @@ def accuracy_figure(x_metric: str = "mult_adds") -> Figure:
         ax.scatter(costs[(alpha, res)], top1, s=110, facecolor="none", edgecolor=RES_COLOURS[res],
                    marker=ALPHA_MARKERS[alpha], linewidth=1.4, zorder=2)
     if x_metric == "mult_adds":
-        fit = accuracy_for(spec).fit  # type: ignore[union-attr]
+        fit = mobilenet_v1_accuracy().fit
         xs = np.geomspace(min(costs.values()) * 0.8, max(costs.values()) * 1.25, 100)
         ax.plot(xs, fit.intercept + fit.slope * np.log10(xs / 1e6), color="0.35", linestyle="--", linewidth=1.2,
                 label=f"log-linear fit: {fit.intercept:.1f} + {fit.slope:.1f}·log₁₀(M Mult-Adds), "
@@ -76,7 +109,7 @@ def accuracy_figure(x_metric: str = "mult_adds") -> Figure:
     ax.set_ylabel("ImageNet top-1 accuracy (%)")
     figure = "Figure 4" if x_metric == "mult_adds" else "Figure 5"
     what = "computation" if x_metric == "mult_adds" else "parameters"
-    ax.set_title(f"MobileNetV1: accuracy vs {what} (the paper's {figure})\n"
+    ax.set_title(f"{spec.name}: accuracy vs {what} (the paper's {figure})\n"
                  "α ∈ {1, 0.75, 0.5, 0.25} × resolution ∈ {224, 192, 160, 128}", fontsize=11)
     _accuracy_legend(ax)
     _style(ax)
@@ -84,8 +117,6 @@ def accuracy_figure(x_metric: str = "mult_adds") -> Figure:
 
 
 def _accuracy_legend(ax: Any) -> None:
-    from matplotlib.lines import Line2D
-
     handles = [Line2D([], [], marker="o", linestyle="", color=c, markeredgecolor="black", label=f"{r} px")
                for r, c in RES_COLOURS.items()]
     handles += [Line2D([], [], marker=m, linestyle="", color="0.6", markeredgecolor="black", label=f"α = {a:g}")
@@ -110,7 +141,7 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
     shape = (len(f.alphas), len(f.resolutions))
     grid_r, grid_a = np.meshgrid(f.resolutions, f.alphas)
     latency = c["latency_ms"].reshape(shape)
-    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    fig, ax = _figure(8, 5.5)
     mesh = ax.pcolormesh(grid_r, grid_a, latency, cmap="cividis", shading="nearest",
                          norm=matplotlib.colors.LogNorm())
     fig.colorbar(mesh, ax=ax, label=f"estimated latency on {hardware.name.split(' (')[0]} (ms, log scale)")
@@ -166,27 +197,32 @@ PARETO_NETWORKS = ("vgg16", "googlenet", "alexnet", "squeezenet1_0", "mobilenet_
                    "shallow_mobilenet")
 
 
-def pareto_figure() -> Figure:
-    """Mult-Adds vs top-1 for the bundled networks: the MobileNet grid against the networks it was compared to."""
-    spec = _mobilenet()
-    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
-    points = [(analyze(spec, a, resolution=r).totals.mult_adds, top1, f"{a:g}-{r}")
+def pareto_figure(spec: Spec | None = None) -> Figure:
+    """Mult-Adds vs top-1: the MobileNet grid against the networks the paper compares, and ``spec`` among them
+    — its 16 models if it has MobileNetV1's architecture, its published point (starred) if it has one of the
+    others', else a line at its Mult-Adds (no published top-1 to place it by)."""
+    from .explore.budgets import pareto_mask
+
+    fig, ax = _figure(8, 5.5)
+    grid_spec = spec if spec is not None and accuracy_for(spec) is not None else _mobilenet()
+    points = [(analyze(grid_spec, a, resolution=r).totals.mult_adds, top1)
               for (a, r), top1 in MOBILENET_V1_SLIM.items()]
     xs, ys = np.array([p[0] for p in points], dtype=float), np.array([p[1] for p in points])
     ax.scatter(xs, ys, s=36, color=OKABE_ITO[0], edgecolor="black", linewidth=0.5, zorder=3,
-               label="MobileNetV1, 16 α × resolution models (TF-Slim)")
+               label=f"{grid_spec.name}, 16 α × resolution models (TF-Slim MobileNetV1 release)")
+    subject = reference_accuracy(spec) if spec is not None and grid_spec is not spec else None
     others = []
     for i, name in enumerate(PARETO_NETWORKS):
         s = load_bundled(name)
-        top1, source = REFERENCE[s.name]
+        top1, source = REFERENCE[name]
         ma = analyze(s).totals.mult_adds
         others.append((ma, top1))
         ax.scatter(ma, top1, s=80, marker="D", color=OKABE_ITO[(i + 1) % len(OKABE_ITO)], edgecolor="black",
                    zorder=4, label=f"{s.name} ({source})")
+    if spec is not None and grid_spec is not spec:
+        _place_subject(ax, spec, subject)
     all_x = np.concatenate([xs, [o[0] for o in others]])
     all_y = np.concatenate([ys, [o[1] for o in others]])
-    from .explore.budgets import pareto_mask
-
     front = pareto_mask(all_x, all_y)
     order = np.argsort(all_x[front])
     ax.step(all_x[front][order], all_y[front][order], where="post", color="0.3", linewidth=1.2, linestyle="--",
@@ -195,10 +231,26 @@ def pareto_figure() -> Figure:
     ax.xaxis.set_major_formatter(FuncFormatter(_millions))
     ax.set_xlabel("Mult-Adds (millions, log scale; mobcost's counts)")
     ax.set_ylabel("ImageNet top-1 accuracy (%)")
-    ax.set_title("Accuracy vs computation: MobileNets against the networks the paper compares", fontsize=11)
+    who = "MobileNets" if spec is None else spec.name
+    ax.set_title(f"Accuracy vs computation: {who} against the networks the paper compares", fontsize=11)
     ax.legend(fontsize=7.5, loc="lower right", framealpha=0.92)
     _style(ax)
     return fig
+
+
+def _place_subject(ax: Any, spec: Spec, published: tuple[float, str] | None) -> None:
+    """``spec`` on the Pareto chart: a star at its published top-1, or a line at its Mult-Adds."""
+    from .report.formats import human
+
+    ma = analyze(spec).totals.mult_adds
+    if ma <= 0:
+        raise OptionError(f"{spec.name!r} has no Mult-Adds to place on the chart's log axis", where="SPEC")
+    if published is not None:
+        ax.scatter(ma, published[0], s=260, marker="*", color=OKABE_ITO[5], edgecolor="black", zorder=5,
+                   label=f"{spec.name}: this spec ({published[1]})")
+    else:
+        ax.axvline(ma, color=OKABE_ITO[5], linewidth=1.6, linestyle=":", zorder=5,
+                   label=f"{spec.name}: this spec, {human(ma)} Mult-Adds (no published top-1)")
 
 
 def save(fig: Figure, output: Path) -> None:
@@ -209,14 +261,13 @@ def save(fig: Figure, output: Path) -> None:
                           file=str(output), where="--output")
     buffer = io.BytesIO()
     fig.savefig(buffer, format=suffix[1:], dpi=150, metadata=None if suffix != ".png" else {"Software": "mobcost"})
-    plt.close(fig)
     write_atomic(Path(output), buffer.getvalue())
 
 
 def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: int, spearman: float,
-                   median_ape: float) -> Figure:
-    """Predicted vs measured latency of the 16 models, log-log, with the identity line."""
-    fig, ax = plt.subplots(figsize=(6.5, 6), layout="constrained")
+                   median_ape: float, network: str = "MobileNetV1") -> Figure:
+    """Predicted vs measured latency of the 16 models of ``network``, log-log, with the identity line."""
+    fig, ax = _figure(6.5, 6)
     pred = np.array([p["predicted_ms"] for p in points])
     meas = np.array([p["measured_ms"] for p in points])
     for p in points:
@@ -235,7 +286,7 @@ def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: in
         axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
     ax.set_xlabel("predicted latency (ms, log scale; roofline of the calibrated profile)")
     ax.set_ylabel(f"measured latency (ms, log scale; torch, {plural(threads, 'thread')}, median)")
-    ax.set_title(f"MobileNetV1, 16 models: predicted vs measured on {hardware_name.split(' (')[0]}\n"
+    ax.set_title(f"{network}, {len(points)} models: predicted vs measured on {hardware_name.split(' (')[0]}\n"
                  f"Spearman {spearman:.3f}, median absolute error {100 * median_ape:.1f}%", fontsize=11)
     _accuracy_legend(ax)
     _style(ax)
@@ -244,7 +295,7 @@ def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: in
 
 def time_share_figure(types: list[dict[str, Any]], title_text: str) -> Figure:
     """Per layer type: share of Mult-Adds beside share of predicted and measured time."""
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig, ax = _figure(8, 4.5)
     labels = [t["type"] for t in types]
     series = [("mult_adds_pct", "Mult-Adds", OKABE_ITO[0]), ("predicted_pct", "predicted time", OKABE_ITO[1]),
               ("measured_pct", "measured time", OKABE_ITO[2])]

@@ -183,3 +183,147 @@ def test_latency_tabular_formats_are_tidy() -> None:
     assert len(grid) == 16 and {(r["alpha"], r["resolution"]) for r in grid} >= {("0.25", "128"), ("1.0", "224")}
     markdown = runner.invoke(app, ["latency", "-H", "rpi4", "-f", "markdown"]).stdout
     assert markdown.startswith("| network") and markdown.count("\n") == 29 + 2
+
+
+# --- issue 11: profiles, the host profile and the cache never give a traceback, NaN or Infinity -----------
+
+BASE_PROFILE = "name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\n"
+
+
+@pytest.mark.parametrize("line", [
+    "peak_mult_adds_per_s: []", "bandwidth_bytes_per_s: {a: 1}", "peak_mult_adds_per_s: .inf",
+    "bandwidth_bytes_per_s: .nan", "peak_mult_adds_per_s: 1e-300", "overhead_us: .inf", "overhead_us: {dw: .inf}",
+    "overhead_us: {default: .nan}", "elementwise: {bytes_per_s: 1G, overhead_us: .inf}", "dtype: [fp32]",
+    "measured: 5", "name: [a, b]", "description: {a: 1}", "context_factor: .inf", "ram_bytes: null",
+    "efficiency: {dw: .nan}", "efficiency: {dw: 1e-300}",
+])
+def test_bad_profile_values_are_located_errors(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "hw.yaml"
+    key = line.split(":")[0]
+    path.write_text("\n".join(x for x in BASE_PROFILE.splitlines() if not x.startswith(key + ":")) + f"\n{line}\n")
+    with pytest.raises(MobcostError) as info:
+        load_hardware(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sweep_latency_is_finite_or_refused(tmp_path: Path) -> None:
+    # The slowest profile the format allows: 1 Mult-Add/s, 1 B/s, an efficiency of 1e-9, 10¹² µs a layer.
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("name: slow\npeak_mult_adds_per_s: 1\nbandwidth_bytes_per_s: 1\nefficiency: {conv: 1e-9}\n"
+                    "overhead_us: 1e12\n")
+    result = CliRunner().invoke(app, ["sweep", "-H", str(slow), "-a", "1", "-R", "1000000000", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+    latency = json.loads(result.stdout)["points"][0]["latency_ms"]
+    # at least 1.0 MobileNet's 28 layers × 10¹² µs = 2.8·10¹⁶ ms, and finite
+    assert 2.8e16 <= latency < float("inf")
+
+
+def _graph_entry(layers: int) -> dict:
+    return {"total_s": 0.01, "layers_s": [0.001] * layers}
+
+
+def test_cache_lock_keeps_every_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from mobcost.pytorch import cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # two writers, 40 merges each, of different keys: a read-modify-write without the lock loses some
+    def writer(tag: str) -> None:
+        for i in range(40):
+            cache.store({f"{tag}{i}": _graph_entry(1)})
+
+    threads = [threading.Thread(target=writer, args=(tag,)) for tag in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(cache.read_cache()) == {f"{tag}{i}" for tag in "ab" for i in range(40)}
+
+
+@pytest.mark.parametrize("text", ["[]", '{"k": 5}', "not json", '{"k": {"total_s": NaN, "layers_s": []}}'])
+def test_damaged_cache_is_set_aside_or_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from mobcost.pytorch import cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = tmp_path / "mobcost" / "measurements.json"
+    path.parent.mkdir()
+    path.write_text(text)
+    entries = cache.open_cache()
+    assert not any(cache.valid_entry(v, 0) for v in entries.values())  # nothing usable: measured again
+    cache.store({"fresh": _graph_entry(2)})
+    stored = json.loads(path.read_text())  # strict JSON: no NaN or Infinity
+    assert cache.valid_entry(stored["fresh"], 2)
+    if not text.startswith("{"):  # not a mapping: set aside with a one-line warning naming the file
+        assert (path.parent / "measurements.json.corrupt").read_text() == text
+        warning = capsys.readouterr().err
+        assert warning.count("\n") == 1 and str(path) in warning
+
+
+def test_cache_folder_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["latency", "-H", "rpi4", "--measure"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "cache" in result.stderr
+
+
+# --- issue 11: every argument checked before any calibration or timing ----------------------------------
+
+
+@pytest.fixture
+def no_slow_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty config folder (no host profile), and calibration or timing fails the test if it starts."""
+    pytest.importorskip("torch")
+    from mobcost.pytorch import calibrate, timing
+
+    def slow(*_: object, **__: object) -> None:
+        raise AssertionError("slow work started before the arguments were checked")
+
+    monkeypatch.setattr(calibrate, "calibrate", slow)
+    monkeypatch.setattr(timing, "measure_all", slow)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["latency", "--alpha", "nan"], "alpha"), (["latency", "--rho", "inf"], "rho"),
+    (["latency", "--resolution", "0"], "resolution"), (["latency", "nosuchspec"], "nosuchspec"),
+    (["latency", "--hardware", "toaster"], "toaster"), (["latency", "-o", "/nonexistent/out.json"], "/nonexistent"),
+    (["latency", "--grid", "--alpha", "0.5"], "--grid"), (["latency", "--measure", "--alpha", "2"], "alpha"),
+    (["plot", "latency", "-o", "/nonexistent/x.png"], "/nonexistent"), (["plot", "time-share", "-a", "nan"], "alpha"),
+    (["plot", "latency", "nosuchspec"], "nosuchspec"), (["calibrate", "-o", "/nonexistent/hw.yaml"], "/nonexistent"),
+])
+def test_argument_errors_come_before_calibration(no_slow_work: Path, args: list[str], needle: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and needle in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_config_folder_that_is_a_file(no_slow_work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (no_slow_work / "cfg").write_text("a file")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(no_slow_work / "cfg"))
+    result = CliRunner().invoke(app, ["latency"])
+    assert result.exit_code == 2 and "Not a directory" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_grid_without_measure_does_not_measure(no_slow_work: Path) -> None:
+    # a ready host profile: --grid predicts with it and times nothing (measure_all would fail the test)
+    config = no_slow_work / "config" / "mobcost"
+    config.mkdir(parents=True)
+    (config / "host-1t.yaml").write_text((DATA / "slow_profile.yaml").read_text())
+    result = CliRunner().invoke(app, ["latency", "--grid", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert len(doc["points"]) == 16 and all(p["measured_ms"] is None for p in doc["points"])
+
+
+def test_damaged_host_profile_is_one_line(no_slow_work: Path) -> None:
+    config = no_slow_work / "config" / "mobcost"
+    config.mkdir(parents=True)
+    (config / "host-1t.yaml").write_text("[]\n")
+    result = CliRunner().invoke(app, ["latency"])
+    assert result.exit_code == 2 and "host-1t.yaml" in result.stderr and "mobcost calibrate" in result.stderr
+    assert result.stderr.count("\n") == 1

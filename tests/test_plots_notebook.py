@@ -47,3 +47,96 @@ def test_notebook_runs() -> None:
                             resources={"metadata": {"path": str(path.parent)}}).execute()
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "568,740,352 Mult-Adds" in text and "fit the budgets" in text and "top1_source" in text
+    # The map is shown inline: a PNG image among the outputs (not only "<Figure size …>" as text).
+    images = [o["data"]["image/png"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert images and all(len(i) > 10_000 for i in images)
+
+
+# --- issue 11: every plot honours its arguments or refuses them; figures show in Jupyter --------------------
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The figures `mobcost plot` would save, kept instead of written."""
+    from mobcost import plots
+
+    figures: list = []
+    monkeypatch.setattr(plots, "save", lambda fig, output: figures.append(fig))
+    return figures
+
+
+def texts(fig) -> str:
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    return " | ".join([ax.get_title(), *([t.get_text() for t in legend.get_texts()] if legend else [])])
+
+
+def test_accuracy_plots_need_the_mobilenet_architecture(captured: list, write_spec) -> None:
+    result = CliRunner().invoke(app, ["plot", "accuracy-macs", "vgg16"])
+    assert result.exit_code == 2 and "no published accuracy for 'VGG16'" in result.stderr
+    assert result.stderr.count("\n") == 1 and not captured
+    renamed = (ROOT / "specs" / "mobilenet_v1.yaml").read_text().replace("name: MobileNetV1", "name: Renamed")
+    result = CliRunner().invoke(app, ["plot", "accuracy-params", str(write_spec(renamed))])
+    assert result.exit_code == 0, result.stderr
+    assert "Renamed" in texts(captured[0])
+
+
+def test_pareto_places_the_spec(captured: list, write_spec) -> None:
+    tiny = write_spec("name: Tiny\ninput: {channels: 3, size: 32}\nlayers:\n  - {type: conv, out: 8, stride: 2}\n"
+                      "  - {type: avgpool}\n  - {type: fc, out: 10, scale: false}\n")
+    for args in (["plot", "pareto"], ["plot", "pareto", str(tiny)], ["plot", "pareto", "googlenet"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+    default, with_tiny, with_googlenet = (texts(f) for f in captured)
+    assert "Tiny" not in default and "Tiny: this spec" in with_tiny and "no published top-1" in with_tiny
+    # GoogLeNet's architecture has a published top-1 (the paper's Table 8): starred at it
+    assert "GoogLeNet: this spec (Howard et al. 2017, Table 8)" in with_googlenet
+
+
+def test_latency_plot_is_titled_by_its_spec(captured: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobcost.cli import plot as plot_cli
+    from mobcost.explore.hardware import load_hardware
+
+    # No timing here: the measurement side is replaced by fixed figures (10% over the prediction).
+    monkeypatch.setattr(plot_cli, "prepare_measure", lambda: None)
+    monkeypatch.setattr(plot_cli, "predictor", lambda hardware, threads: load_hardware(hardware or "rpi4"))
+
+    def fake_grid(graphs, hw, threads, with_measure, use_cache=True):
+        points = [{"alpha": g.alpha, "resolution": g.resolution, "predicted_ms": 10.0 + i,
+                   "measured_ms": 11.0 + 1.1 * i} for i, g in enumerate(graphs)]
+        return {"points": points, "spearman": 1.0, "median_ape": 0.1}
+
+    monkeypatch.setattr(plot_cli, "latency_grid", fake_grid)
+    result = CliRunner().invoke(app, ["plot", "latency", "vgg16", "-H", "pixel1"])
+    assert result.exit_code == 0, result.stderr
+    title = captured[0].axes[0].get_title()
+    assert title.startswith("VGG16, 16 models") and "Pixel 1" in title and "MobileNetV1" not in title
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["plot", "pareto", "--alpha", "0.5"], "plot pareto does not use --alpha"),
+    (["plot", "accuracy-macs", "--hardware", "rpi4"], "does not use --hardware"),
+    (["plot", "budget", "--threads", "1"], "does not use --threads"),
+    (["plot", "latency", "--max-mult-adds", "1M"], "does not use --max-mult-adds"),
+    (["plot", "time-share", "--alpha", "0.5,1"], "time-share draws one network"),
+    (["plot", "budget", "--alpha", "0.1:1:0.00001"], "budget map"),
+])
+def test_plot_options_are_used_or_refused(captured: list, args: list[str], needle: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and needle in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_plots_leave_the_backend_alone() -> None:
+    import os
+    import subprocess
+    import sys
+
+    # Importing mobcost.plots used to force Agg, so a notebook never showed a figure.
+    code = "import mobcost.plots, matplotlib; print(matplotlib.get_backend())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "MPLBACKEND": "svg"})
+    assert done.stdout.strip() == "svg", done.stderr
+    from mobcost.plots import pareto_figure
+
+    assert pareto_figure()._repr_png_().startswith(MAGIC[".png"])  # Jupyter's inline display

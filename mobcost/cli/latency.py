@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..analysis import Analysis, analyze
-from ..explore.hardware import Hardware, load_hardware
-from ..graph import build
+from ..errors import OptionError
+from ..explore.hardware import Hardware
+from ..graph import Graph, build, check_multiplier
 from ..report.formats import TABULAR, Format
-from ..spec import Spec
 from ..units import plural
 from .common import (
     AlphaOpt,
@@ -31,7 +31,8 @@ from .common import (
     progress_bar,
     render_rich,
 )
-from .timing import host_hardware, latency_grid, timed
+from .sweep import check_output
+from .timing import grid_graphs, interactive, latency_grid, predictor, prepare_measure, timed
 
 if TYPE_CHECKING:
     from ..pytorch.timing import Measurement
@@ -55,13 +56,17 @@ def calibrate(
     from ..pytorch import require_torch
 
     require_torch()
-    from ..pytorch.calibrate import CALIBRATION_STEPS, host_profile_path, save_profile
+    from ..pytorch.calibrate import CALIBRATION_STEPS, check_profile_path, host_profile_path, save_profile
     from ..pytorch.calibrate import calibrate as run_calibration
 
-    with progress_bar(CALIBRATION_STEPS, f"calibrating ({plural(threads, 'thread')})", enabled=True) as advance:
-        profile = run_calibration(threads, advance)
     path = output or host_profile_path(threads)
-    save_profile(profile, path)
+    where = "--output" if output else None
+    check_output(output)
+    check_profile_path(path, where)  # before the 25 s of timing
+    label = f"calibrating ({plural(threads, 'thread')})"
+    with progress_bar(CALIBRATION_STEPS, label, enabled=interactive()) as advance:
+        profile = run_calibration(threads, advance)
+    save_profile(profile, path, where)
     rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k}
     print(f"wrote {path}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
           f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
@@ -76,12 +81,14 @@ def latency(
     rho: RhoOpt = None,
     resolution: ResolutionOpt = None,
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Profile to predict with (default: "
-                                                 "this host's, calibrated on first use).",
+                                                 "this host's, calibrated on first use, ~25 s).",
                                                  show_default=False)] = None,
     do_measure: Annotated[bool, typer.Option("--measure", help="Also time the network on this CPU with torch "
                                              "(whole and per layer) and compare.")] = False,
     grid: Annotated[bool, typer.Option("--grid", help="The 16 α × resolution models of the paper, predicted "
-                                       "(and with --measure, measured), with Spearman and median error.")] = False,
+                                       "(and with --measure, measured: ~40 s), with Spearman and median error. "
+                                       "Without --hardware it predicts with this host's profile, calibrating "
+                                       "first when there is none.")] = False,
     threads: ThreadsOpt = 1,
     remeasure: Annotated[bool, typer.Option("--remeasure", help="Ignore cached measurements.")] = False,
     fmt: FormatOpt = Format.rich,
@@ -90,27 +97,23 @@ def latency(
     """Predicted latency per layer, per layer type and in total; measured beside it with --measure.
 
     Predictions are the roofline of a hardware profile (default: this host's, calibrated on first use).
+    Every argument is checked before any calibration or timing.
     """
-    s = load(spec)  # arguments first: a bad one is reported before any calibration
-    graph = None if grid else build(s, alpha, rho, resolution)
-    hw = load_hardware(hardware) if hardware is not None else host_hardware_checked(threads)
-    if graph is None:
-        render_latency_grid(s, hw, threads, do_measure or hardware is None, not remeasure, fmt, output)
-        return
-    measured = None
+    check_output(output)
+    s = load(spec)
+    check_multiplier("alpha", alpha)
+    if grid and (alpha != 1.0 or rho is not None or resolution is not None):
+        raise OptionError("--grid runs the paper's 16 α × resolution models; --alpha, --rho and --resolution do "
+                          "not apply", where="--grid")
+    graphs = grid_graphs(s) if grid else [build(s, alpha, rho, resolution)]
     if do_measure:
-        from ..pytorch import require_torch
-
-        require_torch()
-        measured = timed(graph, threads, use_cache=not remeasure)
+        prepare_measure()
+    hw = predictor(hardware, threads)
+    if grid:
+        render_latency_grid(graphs, hw, threads, do_measure, not remeasure, fmt, output)
+        return
+    measured = timed(graphs[0], threads, use_cache=not remeasure) if do_measure else None
     render_latency(analyze(s, alpha, rho, resolution), hw, threads, measured, fmt, output)
-
-
-def host_hardware_checked(threads: int) -> Hardware:
-    from ..pytorch import require_torch
-
-    require_torch()
-    return host_hardware(threads)
 
 
 def render_latency(a: Analysis, hw: Hardware, threads: int, measured: Measurement | None, fmt: Format,
@@ -129,11 +132,11 @@ def render_latency(a: Analysis, hw: Hardware, threads: int, measured: Measuremen
         render_rich(*latency_tables(a, hw, predicted, measured), output=output)
 
 
-def render_latency_grid(s: Spec, hw: Any, threads: int, with_measure: bool, use_cache: bool, fmt: Format,
-                        output: Path | None) -> None:
+def render_latency_grid(graphs: list[Graph], hw: Any, threads: int, with_measure: bool, use_cache: bool,
+                        fmt: Format, output: Path | None) -> None:
     from ..report.latency import grid_table
 
-    doc = latency_grid(s, hw, threads, with_measure, use_cache)
+    doc = latency_grid(graphs, hw, threads, with_measure, use_cache)
     if fmt == Format.json:
         emit_json(doc, output)
     elif fmt in TABULAR:

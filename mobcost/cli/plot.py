@@ -1,5 +1,6 @@
 """`mobcost plot`: accuracy against cost (the paper's Figures 4–5), a hardware budget map, a Pareto chart,
-and predicted against measured latency."""
+and predicted against measured latency. Every option is used by the kinds it names, and refused by the
+others (a one-line error, never silently ignored); every one is checked before any slow work."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ import typer
 
 from ..analysis import analyze
 from ..errors import OptionError
-from ..explore.hardware import load_hardware
+from ..explore.hardware import DEFAULT_HARDWARE, load_hardware
 from ..explore.ranges import grid_axes
-from ..graph import build
+from ..graph import Graph, build
 from ..spec import Spec
 from ..units import parse_si, plural
 from .common import SpecArg, ThreadsOpt, app, friendly, load
-from .sweep import latency_budget
-from .timing import host_hardware, latency_grid, timed
+from .sweep import check_output, latency_budget
+from .timing import grid_graphs, latency_grid, predictor, prepare_measure, timed
 
 
 class PlotKind(StrEnum):
@@ -31,63 +32,106 @@ class PlotKind(StrEnum):
     time_share = "time-share"
 
 
+MEASURED = (PlotKind.latency, PlotKind.time_share)
+# Which kinds use each option; any other kind refuses it.
+USES = {"--hardware": (PlotKind.budget, *MEASURED), "--alpha": (PlotKind.budget, PlotKind.time_share),
+        "--resolution": (PlotKind.budget, PlotKind.time_share), "--max-latency-ms": (PlotKind.budget,),
+        "--max-mult-adds": (PlotKind.budget,), "--threads": MEASURED}
+BUDGET_GRID = ("0.1:1.0:0.025", "96:256:4")  # the budget map's default α and resolution ranges
+BUDGET_POINTS = 250_000  # cells of a budget map (a 500 × 500 image is already finer than any screen)
+
+
 @app.command()
 @friendly
 def plot(
     kind: Annotated[PlotKind, typer.Argument(help="accuracy-macs (the paper's Figure 4), accuracy-params "
                                              "(Figure 5), budget (α × resolution map for a hardware profile), "
-                                             "pareto (the bundled networks, cost vs accuracy).")],
+                                             "pareto (SPEC among the bundled networks, cost vs accuracy), "
+                                             "latency (16 models, predicted vs measured), time-share (per "
+                                             "layer type).")],
     spec: SpecArg = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Image file: .png, .svg or .pdf.")] = Path(
         "mobcost.png"),
-    hardware: Annotated[str, typer.Option("--hardware", "-H", help="budget: hardware profile (name or file).")]
-    = "cortex_m7",
-    alpha: Annotated[str, typer.Option("--alpha", "-a", help="budget: α range.")] = "0.1:1.0:0.025",
-    resolution: Annotated[str, typer.Option("--resolution", "-R", help="budget: resolution range.")] = "96:256:4",
+    hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="budget: hardware profile (name or "
+                                                 f"file; default {DEFAULT_HARDWARE}); latency, time-share: the "
+                                                 "profile to predict with (default: this host's, calibrated "
+                                                 "first when there is none).", show_default=False)] = None,
+    alpha: Annotated[str | None, typer.Option("--alpha", "-a", help=f"budget: α range (default {BUDGET_GRID[0]}); "
+                                              "time-share: one α (default 1).", show_default=False)] = None,
+    resolution: Annotated[str | None, typer.Option("--resolution", "-R", help="budget: resolution range (default "
+                                                   f"{BUDGET_GRID[1]}); time-share: one input size (default the "
+                                                   "spec's).", show_default=False)] = None,
     max_latency_ms: Annotated[float | None, typer.Option(help="budget: latency budget.", show_default=False)] = None,
     max_mult_adds: Annotated[str | None, typer.Option(help="budget: Mult-Adds budget.", show_default=False)] = None,
-    threads: ThreadsOpt = 1,
+    threads: Annotated[int | None, ThreadsOpt.__metadata__[0]] = None,  # type: ignore[attr-defined]
 ) -> None:
     """Draw a figure (png, svg or pdf).
 
-    Accuracy vs cost (the paper's Figures 4–5), a hardware budget map, a Pareto chart of the bundled
-    networks, or predicted vs measured latency (`latency`: the 16 models; `time-share`: per layer type).
+    Accuracy vs cost (the paper's Figures 4–5, for MobileNetV1's architecture), a hardware budget map, a
+    Pareto chart of SPEC among the bundled networks, or predicted vs measured latency (`latency`: the 16
+    models; `time-share`: per layer type).
     """
-    from ..explore.budgets import Budgets
-
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OptionError("use a .png, .svg or .pdf file name", file=str(output), where="--output")
+    check_output(output)
+    given = {"--hardware": hardware, "--alpha": alpha, "--resolution": resolution, "--max-latency-ms": max_latency_ms,
+             "--max-mult-adds": max_mult_adds, "--threads": threads}
+    for option, value in given.items():
+        if value is not None and kind not in USES[option]:
+            users = ", ".join(str(k) for k in USES[option])
+            raise OptionError(f"plot {kind} does not use {option} (it is for: {users})", where=option)
+    s = load(spec)
+    fig = figure(kind, s, spec is not None, hardware, alpha, resolution, max_latency_ms, max_mult_adds, threads or 1)
     from .. import plots
 
-    if kind == PlotKind.budget:
-        budgets = Budgets(mult_adds=parse_si(max_mult_adds, where="--max-mult-adds") if max_mult_adds else None,
-                          latency_ms=latency_budget(max_latency_ms))
-        fig = plots.budget_figure(load(spec), load_hardware(hardware), *grid_axes(alpha, resolution), budgets)
-    elif kind == PlotKind.pareto:
-        fig = plots.pareto_figure()
-    elif kind in (PlotKind.latency, PlotKind.time_share):
-        fig = measured_figure(kind, load(spec), threads)
-    else:
-        fig = plots.accuracy_figure("mult_adds" if kind == PlotKind.accuracy_macs else "params")
     plots.save(fig, output)
     print(f"wrote {output}", file=sys.stderr)
 
 
-def measured_figure(kind: PlotKind, s: Spec, threads: int) -> Any:
-    """The latency plots: measurements on this host (cached), predictions from its calibrated profile."""
+def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: str | None, resolution: str | None,
+           max_latency_ms: float | None, max_mult_adds: str | None, threads: int) -> Any:
     from .. import plots
-    from ..pytorch import require_torch
 
-    require_torch()
-    from ..explore.hardware import predict_layers
-    from ..report.latency import type_shares
+    if kind == PlotKind.budget:
+        from ..explore.budgets import Budgets
 
-    hw = host_hardware(threads)
+        budgets = Budgets(mult_adds=parse_si(max_mult_adds, where="--max-mult-adds") if max_mult_adds else None,
+                          latency_ms=latency_budget(max_latency_ms))
+        axes = grid_axes(alpha or BUDGET_GRID[0], resolution or BUDGET_GRID[1], max_points=BUDGET_POINTS,
+                         why=" cells in a budget map", layers=len(s.layers))
+        return plots.budget_figure(s, load_hardware(hardware or DEFAULT_HARDWARE), *axes, budgets)
+    if kind == PlotKind.pareto:
+        return plots.pareto_figure(s if named else None)
+    if kind in MEASURED:
+        return measured_figure(kind, s, hardware, threads, one_point(s, alpha, resolution))
+    plots.check_accuracy_spec(s)
+    return plots.accuracy_figure("mult_adds" if kind == PlotKind.accuracy_macs else "params", s)
+
+
+def one_point(s: Spec, alpha: str | None, resolution: str | None) -> Graph:
+    """time-share's network: one α and one input size (each a single value), built now to check it."""
+    alphas, sizes = grid_axes(alpha or "1", resolution or str(s.size), max_points=1,
+                              why=": time-share draws one network (give one --alpha and one --resolution)")
+    return build(s, alphas[0], resolution=sizes[0])
+
+
+def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int, graph: Graph) -> Any:
+    """The latency plots: measurements on this host (cached), predictions from a profile (default: the host's,
+    calibrated first when there is none). The networks, the profile and the cache are checked first."""
+    from .. import plots
+
+    graphs = grid_graphs(s) if kind == PlotKind.latency else [graph]
+    prepare_measure()
+    hw = predictor(hardware, threads)
     if kind == PlotKind.time_share:
-        graph = build(s)
+        from ..explore.hardware import predict_layers
+        from ..report.latency import type_shares
+
         measured = timed(graph, threads)
-        types = type_shares(analyze(s), predict_layers(graph, hw), measured.layers_s)
-        return plots.time_share_figure(types, f"{s.name}: where the Mult-Adds and the time go "
-                                              f"({plural(threads, 'thread')}, {hw.name.split(' (')[0]})")
-    doc = latency_grid(s, hw, threads, with_measure=True)
-    return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"])
+        types = type_shares(analyze(s, graph.alpha, resolution=graph.resolution), predict_layers(graph, hw),
+                            measured.layers_s)
+        return plots.time_share_figure(types, f"{s.name} (α={graph.alpha:g}, {graph.resolution} px): where the "
+                                              f"Mult-Adds and the time go ({plural(threads, 'thread')}, "
+                                              f"{hw.name.split(' (')[0]})")
+    doc = latency_grid(graphs, hw, threads, with_measure=True)
+    return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"], s.name)

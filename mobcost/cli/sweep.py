@@ -30,9 +30,11 @@ from .common import (
     progress_bar,
     render_rich,
 )
+from .timing import interactive
 
 if TYPE_CHECKING:
     from ..explore.budgets import Budgets
+    from ..explore.stream import StreamedBest
 
 
 class ParetoCost(StrEnum):
@@ -71,24 +73,60 @@ def sweep(
 ) -> None:
     """Evaluate every (α, resolution) design point: costs, peak activation memory, latency, accuracy, budgets.
 
-    Points are computed as arrays (a 170,000-point grid takes well under a second). `fits` says whether a
-    point meets every budget; `pareto` marks points no other point beats on both cost and top-1.
+    Points are computed as arrays (170,000 points in well under a second): up to 10⁷ with `--format csv` or
+    `--best` (streamed), 10⁶ in the rich view, 10⁵ as json, markdown or latex. `fits` says whether a point
+    meets every budget; `pareto` marks points no other point beats on both cost and top-1.
     """
-    alphas, resolutions = grid_axes(alpha, resolution)
+    check_output(output)
+    s = load(spec)
+    alphas, resolutions = grid_axes(alpha, resolution, layers=len(s.layers), **grid_limit(fmt, best))
     budgets = sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation, max_latency_ms)
     hw = load_hardware(hardware) if hardware else None
     cost = "latency_ms" if pareto_cost == ParetoCost.latency else str(pareto_cost)
     options = {"hardware": hw, "budgets": budgets, "dtype": str(dtype) if dtype else None, "pareto_cost": cost}
-    s = load(spec)
     total = len(alphas) * len(resolutions)
-    with progress_bar(total, "sweeping", enabled=total > 100_000) as advance:
-        if fmt == Format.csv and not best:
-            stream_sweep_csv(s, alphas, resolutions, options, output, advance)
-            return
+    with progress_bar(total, "sweeping", enabled=total > 100_000 and interactive()) as advance:
+        if best:
+            from ..explore.stream import stream_best
+
+            return render_best(stream_best(s, alphas, resolutions, progress=advance, **options), fmt, output)
+        if fmt == Format.csv:
+            return stream_sweep_csv(s, alphas, resolutions, options, output, advance)
         from ..explore.grid import sweep as run_sweep
 
         result = run_sweep(s, alphas, resolutions, progress=advance, **options)
-    render_sweep(result, fmt, best, output)
+    render_sweep(result, fmt, output)
+
+
+# Points a view may hold: JSON, Markdown and LaTeX records take ~1–3 KB a point in memory; the rich view
+# keeps every column (~100 bytes a point) but prints 40 rows; CSV and --best stream.
+RECORD_POINTS = 100_000
+
+
+def grid_limit(fmt: Format, best: bool) -> dict[str, Any]:
+    from ..explore.grid import MAX_MEMORY_POINTS
+    from ..explore.ranges import MAX_POINTS, STREAM_HINT
+
+    if best or fmt == Format.csv:
+        return {"max_points": MAX_POINTS}
+    limit = MAX_MEMORY_POINTS if fmt == Format.rich else RECORD_POINTS
+    return {"max_points": limit, "why": f" with --format {fmt} (every point is held in memory); {STREAM_HINT}"}
+
+
+def check_output(output: Path | None) -> None:
+    """The output's folder must exist, and the output must not be a folder: checked before any slow work."""
+    if output is None:
+        return
+    target = Path(output)
+    try:
+        if target.is_dir():
+            raise OptionError("is a directory", file=str(target), where="--output")
+        folder = target.parent
+        if not folder.is_dir():
+            raise OptionError(f"folder {str(folder)!r} does not exist", file=str(target), where="--output")
+    except (OSError, ValueError) as exc:
+        raise OptionError(f"cannot use this path: {getattr(exc, 'strerror', None) or exc}", file=str(target),
+                          where="--output") from None
 
 
 def sweep_budgets(mult_adds: str | None, params: str | None, weight_bytes: str | None, peak_activation: str | None,
@@ -121,17 +159,31 @@ def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], optio
     print(f"wrote {output}", file=sys.stderr)
 
 
-def render_sweep(result: Any, fmt: Format, best: bool, output: Path | None) -> None:
+def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:
     from ..explore.grid import point_records
     from ..report.sweep import sweep_tables
 
-    chosen = result.best()
-    if best and chosen is None:
-        raise OptionError("no design point meets the budgets", where="--best")
-    indices = [chosen] if best else None
     if fmt == Format.json:
-        emit_json({"points": point_records(result, indices)}, output)
+        emit_json({"points": point_records(result)}, output)
     elif fmt in TABULAR:
-        emit_records(point_records(result, indices), fmt, output)
+        emit_records(point_records(result), fmt, output)
     else:
-        render_rich(*sweep_tables(result, indices), output=output)
+        render_rich(*sweep_tables(result), output=output)
+
+
+def render_best(streamed: StreamedBest, fmt: Format, output: Path | None) -> None:
+    """The best point alone; the rich view's caption counts the whole grid (which was never held)."""
+    from ..explore.grid import point_records
+    from ..report.sweep import sweep_tables
+
+    if streamed.best is None:
+        raise OptionError("no design point meets the budgets", where="--best")
+    if fmt == Format.json:
+        emit_json({"points": point_records(streamed.best)}, output)
+    elif fmt in TABULAR:
+        emit_records(point_records(streamed.best), fmt, output)
+    else:
+        table, caption = sweep_tables(streamed.best, [0])
+        counts = (f"{streamed.points:,} points (1 shown), {streamed.fits:,} fit the budgets, {streamed.pareto:,} on "
+                  f"the Pareto front (cost: {streamed.plan.pareto_cost}). ★ best, P Pareto.")
+        render_rich(table, "\n".join([counts, *str(caption).split("\n")[1:]]), output=output)

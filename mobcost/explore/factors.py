@@ -4,6 +4,14 @@ Every closed-form cost of a network splits into a part that depends only on α (
 part that depends only on the resolution (feature-map areas): a layer's Mult-Adds are
 ``chan(α) × area(R)``, a tensor's size ``channels(α) × H·W(R)``. So one graph build per α value and
 one per resolution give everything; the registry says which area each count scales with.
+
+Whether a network is valid splits the same way (a group α cannot split is about channels, a map that
+shrinks to nothing about sizes), so the α rows are built at one valid resolution of the grid and the
+resolution rows at one valid α (the *anchor*), and each invalid value is left out and named.
+
+Counts are exact integers. They are evaluated in int64 when a bound taken up front (every product from
+its factors' maxima) shows none can pass 2⁶², else with Python integers for grids small enough, else
+refused with a message: a sweep never wraps around silently.
 """
 
 from __future__ import annotations
@@ -20,6 +28,11 @@ from ..graph.liveness import liveness
 from ..layers import REGISTRY
 from ..spec import Spec
 from .hardware import profile_kernel, unfused_ops
+from .ranges import check_placements
+
+INT64_SAFE = 2**62  # a bound below this leaves int64 (2⁶³ − 1) room for the bound's own rounding
+EXACT_WORK = 40_000_000  # point × term products a sweep may evaluate with Python integers
+MAX_NAMED = 4  # invalid values named one by one; the rest counted (the rich view shows five entries)
 
 
 @dataclass
@@ -45,6 +58,7 @@ class Factors:
     strides: list[int | None]
     kernels: list[int | None]
     dropped: list[str] = field(default_factory=list)  # α or resolution values with no valid network
+    anchor: Graph | None = None  # the network at a valid (α, resolution) of the grid
 
     @cached_property
     def uses(self) -> np.ndarray:
@@ -55,27 +69,135 @@ class Factors:
         uses[1:] += 1
         return uses
 
+    @property
+    def exact(self) -> bool:
+        """Counts held as Python integers (object arrays): some pass what int64 holds."""
+        return self.channels.dtype == object
+
+    @cached_property
+    def floats(self) -> dict[str, np.ndarray]:
+        """The factors as float64, for the latency estimate (a float: it never needs exact integers)."""
+        return {k: np.asarray(getattr(self, k), dtype=float)
+                for k in ("channels", "area", "work_chan", "work_area", "w_chan", "w_area")}
+
 
 def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
     """One graph build per α and per resolution; only their per-layer numbers are kept (not the graphs)."""
-    dropped: list[str] = []
-    alpha_rows = _rows(dropped, alphas, "α", lambda a: build(spec, a), _alpha_row)
-    res_rows = _rows(dropped, resolutions, "resolution", lambda r: build(spec, resolution=r), _resolution_row)
-    if not alpha_rows or not res_rows:
-        raise OptionError("no (α, resolution) in the grid gives a valid network: " + "; ".join(dropped[:3]))
-    first = build(spec, alpha_rows[0][0])
+    check_placements(len(spec.layers), len(alphas), len(resolutions))
+    a0, r0 = anchor(spec, alphas, resolutions)
+    dropped = Dropped()
+    alpha_rows = _rows(dropped, alphas, "α", lambda a: build(spec, a, resolution=r0), _alpha_row)
+    res_rows = _rows(dropped, resolutions, "resolution", lambda r: build(spec, a0, resolution=r), _resolution_row)
+    first = build(spec, a0, resolution=r0)
     reads, live = liveness(first)
+    dtype = _dtype(alpha_rows, res_rows)
 
     def stack(rows: list[tuple[Any, dict[str, list[int]]]], key: str) -> np.ndarray:
-        return np.array([r[key] for _, r in rows], dtype=np.int64)
+        return np.array([r[key] for _, r in rows], dtype=dtype)
 
-    return Factors(spec, np.array([a for a, _ in alpha_rows]), np.array([r for r, _ in res_rows], dtype=np.int64),
-                   stack(alpha_rows, "channels"), stack(res_rows, "area").T, stack(alpha_rows, "ma_chan"),
-                   stack(res_rows, "ma_area").T, stack(alpha_rows, "work_chan"), stack(res_rows, "work_area").T,
-                   stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
-                   stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
-                   [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes],
-                   [profile_kernel(n) for n in first.nodes], dropped)
+    f = Factors(spec, np.array([a for a, _ in alpha_rows]), np.array([r for r, _ in res_rows], dtype=np.int64),
+                stack(alpha_rows, "channels"), stack(res_rows, "area").T, stack(alpha_rows, "ma_chan"),
+                stack(res_rows, "ma_area").T, stack(alpha_rows, "work_chan"), stack(res_rows, "work_area").T,
+                stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
+                stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
+                [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes],
+                [profile_kernel(n) for n in first.nodes], dropped.named(), first)
+    check_exactness(f)
+    return f
+
+
+def _dtype(alpha_rows: list[Any], res_rows: list[Any]) -> Any:
+    """int64 when every factor fits it (products are checked later), else Python integers."""
+    for rows in (alpha_rows, res_rows):
+        for _, row in rows:
+            for values in row.values():
+                if values and (max(values) > INT64_SAFE):
+                    return object
+    return np.int64
+
+
+def check_exactness(f: Factors) -> None:
+    """Bound every count from its factors' maxima before any product is taken: int64 if the bound allows,
+    Python integers for small grids, else a refusal naming the limit."""
+    bound = count_bound(f)
+    if bound < INT64_SAFE and not f.exact:
+        return
+    if not np.isfinite(bound) or bound > 1e300:
+        raise OptionError("a count of this network passes 10³⁰⁰ at some point of the grid; a sweep cannot "
+                          "hold it: narrow the α or resolution range", where="--alpha/--resolution")
+    work = len(f.alphas) * len(f.resolutions) * (4 * len(f.layer_types) + len(f.uses) + sum(map(len, f.live)))
+    if work > EXACT_WORK:
+        raise OptionError(f"counts reach about {bound:.2g} at some point of this grid, past the 64-bit integers "
+                          f"(≤ 9.2e18) a large sweep computes with; such grids are evaluated exactly only up to "
+                          f"{EXACT_WORK:,} point × term products (this one needs {work:,}): sweep fewer points, "
+                          "or use `mobcost table` for one point", where="--alpha/--resolution")
+    for name in ("channels", "area", "ma_chan", "ma_area", "work_chan", "work_area", "w_chan", "w_area", "biases"):
+        setattr(f, name, np.asarray(getattr(f, name)).astype(object))
+
+
+def count_bound(f: Factors) -> float:
+    """An upper bound (float64, relative error far below 2×) of every integer column of the sweep."""
+    def top(a: np.ndarray, axis: int) -> np.ndarray:
+        try:
+            return np.asarray(a, dtype=float).max(axis=axis) if a.size else np.zeros(a.shape[1 - axis])
+        except OverflowError:
+            return np.full(a.shape[1 - axis], np.inf)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        mult_adds = top(f.ma_chan, 0) @ top(f.ma_area, 1)
+        weights = top(f.w_chan, 0) @ top(f.w_area, 1)
+        params = weights + (float(max(f.biases.tolist())) if f.biases.size else 0.0)
+        activations = (top(f.channels, 0) * np.maximum(f.uses, 1)) @ top(f.area, 1)  # ≥ any peak
+        bytes_per_element = 4  # fp32, the widest element type
+        return float(max(mult_adds, bytes_per_element * params, activations + weights,
+                         bytes_per_element * activations))
+
+
+class Dropped:
+    """The α or resolution values with no valid network: the first few named, the rest counted."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.count = 0
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if len(self.messages) < MAX_NAMED:
+            self.messages.append(message)
+
+    def named(self) -> list[str]:
+        more = self.count - len(self.messages)
+        return self.messages + ([f"and {more:,} more"] if more else [])
+
+
+def anchor(spec: Spec, alphas: list[float], resolutions: list[int]) -> tuple[float, int]:
+    """A valid (α, resolution) of the grid: the spec's own size and α = 1 first when the grid has them,
+    then the largest values (maps shrink to nothing at small sizes), whole rows and columns in turn."""
+    a_order = _preferred(alphas, 1.0)
+    r_order = _preferred(resolutions, spec.size)
+    reasons: list[str] = []
+    tried: set[tuple[Any, Any]] = set()
+    budget = max(64, 4 * (len(alphas) + len(resolutions)))  # builds: a few rows and columns of the grid
+    for k in range(max(len(a_order), len(r_order))):
+        lines = ([(a, r_order[k]) for a in a_order] if k < len(r_order) else []) + (
+            [(a_order[k], r) for r in r_order] if k < len(a_order) else [])
+        for a, r in (pair for pair in lines if pair not in tried):
+            if len(tried) >= budget:
+                break
+            tried.add((a, r))
+            try:
+                build(spec, a, resolution=r)
+                return a, r
+            except ShapeError as exc:
+                if len(reasons) < 3:
+                    reasons.append(f"α {a:g}, resolution {r}: {exc.message}")
+    scope = "in the grid" if len(tried) == len(a_order) * len(r_order) else f"among the {len(tried):,} tried"
+    raise OptionError(f"no (α, resolution) {scope} gives a valid network: " + "; ".join(reasons))
+
+
+def _preferred(values: list[Any], first: Any) -> list[Any]:
+    rest = sorted(set(values), reverse=True)
+    return ([first] if first in rest else []) + [v for v in rest if v != first]
 
 
 def _alpha_row(g: Graph) -> dict[str, list[int]]:
@@ -95,11 +217,11 @@ def _resolution_row(g: Graph) -> dict[str, list[int]]:
             "w_area": [REGISTRY[n.type].weights_area(n) for n in g.nodes]}
 
 
-def _rows(dropped: list[str], values: list[Any], label: str, make: Any, extract: Any) -> list[tuple[Any, Any]]:
+def _rows(dropped: Dropped, values: list[Any], label: str, make: Any, extract: Any) -> list[tuple[Any, Any]]:
     out = []
     for value in values:
         try:
             out.append((value, extract(make(value))))
         except ShapeError as exc:
-            dropped.append(f"{label} {value:g}: {exc.message}")
+            dropped.add(f"{label} {value:g}: {exc.message}")
     return out

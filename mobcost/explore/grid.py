@@ -16,14 +16,16 @@ import numpy as np
 from ..errors import OptionError
 from ..spec import Spec
 from ..units import DTYPE_BYTES
-from .accuracy import SLIM, Accuracy, accuracy_for
+from .accuracy import Accuracy, accuracy_for
 from .budgets import NO_BUDGETS, Budgets, fits, pareto_mask
 from .factors import Factors, factors
 from .hardware import Hardware, layer_seconds
 
 CHUNK_POINTS = 1 << 18  # points evaluated at once; bounds memory for any grid size
 COSTS = ("mult_adds", "params", "memory_access", "peak_activation", "weight_bytes", "latency_ms")
-SOURCES = ("", SLIM)  # top1_source codes 0, 1; 2 is the fit's label
+# A sweep held in memory (`sweep`, the json/markdown/LaTeX/rich views) keeps every column of every point:
+# ~100 bytes a point here, ~1 KB more as JSON records. Larger grids stream (`stream.stream_csv`, `stream_best`).
+MAX_MEMORY_POINTS = 10**6
 
 def chunks(f: Factors, hw: Hardware | None, budgets: Budgets, dtype: str,
            acc: Accuracy | None) -> Iterator[dict[str, np.ndarray]]:
@@ -46,7 +48,7 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
         "params": (weights + f.biases[rows, None]).ravel(),
         "memory_access": ((ch * f.uses) @ area + weights).ravel(),
     }
-    peak = np.zeros((n_a, n_r), dtype=np.int64)
+    peak = np.zeros((n_a, n_r), dtype=ch.dtype)
     for alive in f.live:
         np.maximum(peak, ch[:, alive] @ area[alive, :], out=peak)
     b = DTYPE_BYTES[dtype]
@@ -63,16 +65,23 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
 
 
 def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
-    """The roofline of every layer (``hardware.layer_seconds``), summed over layers, in ms."""
-    ch, area = f.channels[rows], f.area
+    """The roofline of every layer (``hardware.layer_seconds``), summed over layers, in ms (in float64, so
+    no product can wrap around; a total past float64 is refused rather than written as infinity)."""
+    x = f.floats
+    ch, area = x["channels"][rows], x["area"]
     total = np.zeros((ch.shape[0], area.shape[1]))
-    for i, kind in enumerate(f.layer_types):
-        work = np.outer(f.work_chan[rows, i], f.work_area[i])
-        weights = np.outer(f.w_chan[rows, i], f.w_area[i])
-        outputs = np.outer(ch[:, i + 1], area[i + 1])
-        elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
-        total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], kernel=f.kernels[i], outputs=outputs,
-                               unfused_ops=f.unfused[i], maximum=np.maximum)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, kind in enumerate(f.layer_types):
+            work = np.outer(x["work_chan"][rows, i], x["work_area"][i])
+            weights = np.outer(x["w_chan"][rows, i], x["w_area"][i])
+            outputs = np.outer(ch[:, i + 1], area[i + 1])
+            elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
+            total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], kernel=f.kernels[i],
+                                   outputs=outputs, unfused_ops=f.unfused[i], maximum=np.maximum)
+    if not np.isfinite(total).all():
+        raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too "
+                          "small or its overheads too large for this grid", file=hw.file or None,
+                          where="--hardware")
     return total * 1e3
 
 
@@ -132,16 +141,22 @@ def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: H
     if budgets.latency_ms is not None and hardware is None:
         raise OptionError("--max-latency-ms needs --hardware (latency is estimated from a profile)",
                           where="--max-latency-ms")
-    return Plan(factors(spec, alphas, resolutions), hardware, budgets.with_hardware(hardware),
-                dtype or (hardware.dtype if hardware else "fp32"), accuracy_for(spec), pareto_cost)
+    f = factors(spec, alphas, resolutions)
+    return Plan(f, hardware, budgets.with_hardware(hardware), dtype or (hardware.dtype if hardware else "fp32"),
+                accuracy_for(spec, f.anchor), pareto_cost)
 
 
 def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
           **options: Any) -> SweepResult:
     """Evaluate the grid α × resolution: costs, peak activation, latency, accuracy, `fits`, `pareto`.
 
-    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost`` (see :func:`plan`).
+    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost`` (see :func:`plan`). Every column of
+    every point is held in memory, so at most ``MAX_MEMORY_POINTS``; larger grids stream (:mod:`.stream`).
     """
+    if len(alphas) * len(resolutions) > MAX_MEMORY_POINTS:
+        raise OptionError(f"{len(alphas) * len(resolutions):,} points; a sweep held in memory takes at most "
+                          f"{MAX_MEMORY_POINTS:,}: stream larger grids (`stream_csv`, `stream_best`; on the command "
+                          "line --format csv -o FILE, or --best)", where="--alpha/--resolution")
     p = plan(spec, alphas, resolutions, **options)
     parts = []
     for part in p.chunks():
@@ -157,7 +172,7 @@ def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, An
     """JSON-ready records with stable keys; exact integers; NaN as null."""
     c = result.columns
     idx = range(len(result)) if indices is None else indices
-    fit_label = result.accuracy.fit.label if result.accuracy else ""
+    labels = result.accuracy.labels if result.accuracy else ("",)
     out = []
     for i in idx:
         top1 = c["top1"][i]
@@ -170,7 +185,7 @@ def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, An
             "peak_activation_bytes": int(c["peak_activation_bytes"][i]), "weight_bytes": int(c["weight_bytes"][i]),
             "latency_ms": None if math.isnan(latency) else round(float(latency), 4),
             "top1": None if math.isnan(top1) else round(float(top1), 2),
-            "top1_source": None if math.isnan(top1) else (SOURCES[source] if source < 2 else fit_label),
+            "top1_source": None if math.isnan(top1) else labels[source],
             "fits": bool(c["fits"][i]), "pareto": bool(c["pareto"][i]),
         })
     return out

@@ -8,6 +8,7 @@ source line.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,14 +128,25 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
             raise doc.error("", f"missing '{key}'")
     numbers = {k: _number(value[k], k, doc) for k in NUMBERS if k in value}
     dtype = value.get("dtype", "fp32")
-    if dtype not in DTYPE_BYTES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
         raise doc.error("dtype", f"must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
     overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
     elementwise = _elementwise(value.get("elementwise"), doc)
-    return Hardware(name=str(value["name"]), dtype=dtype, efficiency=_efficiency(value.get("efficiency", {}), doc),
-                    sources=_strings(value.get("sources", {}), "sources", doc), description=str(value.get(
-                        "description", "")), file=str(path), measured=dict(value.get("measured") or {}),
-                    overhead_us=overhead, overhead_us_by_type=by_type, **elementwise, **numbers)
+    measured = value.get("measured") or {}
+    if not isinstance(measured, dict):
+        raise doc.error("measured", "must be a mapping (what calibration recorded)")
+    return Hardware(name=_text(value["name"], "name", doc), dtype=dtype,
+                    efficiency=_efficiency(value.get("efficiency", {}), doc),
+                    sources=_strings(value.get("sources", {}), "sources", doc),
+                    description=_text(value.get("description", ""), "description", doc), file=str(path),
+                    measured=dict(measured), overhead_us=overhead, overhead_us_by_type=by_type, **elementwise,
+                    **numbers)
+
+
+def _text(value: Any, key: str, doc: Any) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise doc.error(key, f"must be a string, got {type(value).__name__}")
+    return str(value)
 
 
 def _overheads(value: Any, doc: Any) -> tuple[float, dict[str, float]]:
@@ -149,9 +161,24 @@ def _overheads(value: Any, doc: Any) -> tuple[float, dict[str, float]]:
     return by_type.pop("default", 0.0), by_type
 
 
+MAX_OVERHEAD_US = 1e12  # 11.6 days a layer: past any device, and far from float64's limits
+
+
+def _decimal_text(value: Any) -> Any:
+    """YAML reads ``1e12`` and ``1e-9`` (no dot) as strings: such a string becomes its number."""
+    if isinstance(value, str):
+        try:
+            return float(value.replace("_", ""))
+        except ValueError:
+            return value
+    return value
+
+
 def _micros(value: Any, where: str, doc: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
-        raise doc.error(where, f"must be a number of microseconds ≥ 0, got {value!r}")
+    value = _decimal_text(value)
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0
+            or value > MAX_OVERHEAD_US):
+        raise doc.error(where, f"must be a number of microseconds in [0, {MAX_OVERHEAD_US:g}], got {value!r}")
     return float(value)
 
 
@@ -164,11 +191,24 @@ def _elementwise(value: Any, doc: Any) -> dict[str, float]:
             "elementwise_bytes_per_s": _number(value["bytes_per_s"], "elementwise.bytes_per_s", doc)}
 
 
+# Lower bounds that keep every estimate finite: a rate under 1 per second (or a context factor under
+# 10⁻⁶) is a typo, and dividing by it could pass what a float holds.
+LOWEST = {"peak_mult_adds_per_s": 1.0, "bandwidth_bytes_per_s": 1.0, "elementwise.bytes_per_s": 1.0,
+          "context_factor": 1e-6}
+HIGHEST = {"context_factor": 1e6}
+
+
 def _number(value: Any, key: str, doc: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise doc.error(key, f"must be a number like 1.5G or 320KiB, got {type(value).__name__}")
     try:
-        return parse_si(value if not isinstance(value, str) else value.replace("_", ""), unit="B")
+        number = parse_si(value if not isinstance(value, str) else value.replace("_", ""), unit="B")
     except OptionError as exc:  # re-raised with the file's location
         raise doc.error(key, exc.message) from None
+    if number < LOWEST.get(key, 0.0) or number > HIGHEST.get(key, math.inf):
+        raise doc.error(key, f"must be in [{LOWEST.get(key, 0.0):g}, {HIGHEST.get(key, math.inf):g}], "
+                             f"got {number:g}")
+    return number
 
 
 def _efficiency(value: Any, doc: Any) -> dict[str, float]:
@@ -177,8 +217,9 @@ def _efficiency(value: Any, doc: Any) -> dict[str, float]:
     out = {}
     for kind, frac in value.items():
         _check_type_key(kind, f"efficiency.{kind}", doc)
-        if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac <= 1:
-            raise doc.error(f"efficiency.{kind}", f"must be a fraction in (0, 1], got {frac!r}")
+        frac = _decimal_text(frac)
+        if isinstance(frac, bool) or not isinstance(frac, int | float) or not 1e-9 <= frac <= 1:
+            raise doc.error(f"efficiency.{kind}", f"must be a fraction in [1e-9, 1], got {frac!r}")
         out[kind] = float(frac)
     return out
 
@@ -197,14 +238,18 @@ def _check_type_key(key: Any, where: str, doc: Any) -> None:
 def _strings(value: Any, key: str, doc: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise doc.error(key, "must be a mapping of strings")
-    return dict(value)
+    return {str(k): v for k, v in value.items()}
 
 
 def predict_layers(graph: Any, hw: Hardware) -> list[float]:
-    """Predicted seconds of each layer of a graph on ``hw`` (closed form; no torch)."""
+    """Predicted seconds of each layer of a graph on ``hw`` (closed form; no torch); always finite."""
     from ..analysis import analyze_graph
 
-    return [layer_seconds(REGISTRY[row.node.type].work(row.node), row.memory_access, row.node.type, hw,
-                          stride=row.node.stride, kernel=profile_kernel(row.node), outputs=row.node.output.numel,
-                          unfused_ops=unfused_ops(row.node.layer))
-            for row in analyze_graph(graph).rows]
+    seconds = [layer_seconds(float(REGISTRY[row.node.type].work(row.node)), float(row.memory_access), row.node.type,
+                             hw, stride=row.node.stride, kernel=profile_kernel(row.node),
+                             outputs=float(row.node.output.numel), unfused_ops=unfused_ops(row.node.layer))
+               for row in analyze_graph(graph).rows]
+    if not all(math.isfinite(s) for s in seconds) or not math.isfinite(sum(seconds)):
+        raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too small "
+                          "or its overheads too large for this network", file=hw.file or None, where="--hardware")
+    return seconds

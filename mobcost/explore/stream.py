@@ -1,16 +1,17 @@
-"""A sweep as tidy CSV, streamed a chunk at a time (a 10⁷-point grid stays under 1 GiB)."""
+"""Sweeps too large to hold: tidy CSV streamed a chunk at a time (a 10⁷-point grid stays under 1 GiB), and the
+best point found a chunk at a time, keeping only the running best and the running Pareto front."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..spec import Spec
-from .accuracy import SLIM
 from .budgets import pareto_mask
-from .grid import plan
+from .grid import Plan, SweepResult, plan
 
 CSV_ROWS = 1 << 15  # rows formatted at once when streaming CSV
 CSV_COLUMNS = ("alpha", "resolution", "mult_adds", "params", "memory_access", "peak_activation",
@@ -33,7 +34,7 @@ def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: A
             progress(len(part["alpha"]) / 2)
     pareto = pareto_mask(np.concatenate(costs), np.concatenate(top1))
     del costs, top1
-    labels = ["", SLIM, p.accuracy.fit.label if p.accuracy else ""]
+    labels = list(p.accuracy.labels) if p.accuracy else [""]
     write(",".join(CSV_COLUMNS) + "\n")
     start = 0
     for part in p.chunks():
@@ -51,11 +52,9 @@ def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str]
     def fixed(values: np.ndarray, digits: int) -> list[str]:
         return ["" if math.isnan(v) else f"{v:.{digits}f}" for v in values.tolist()]
 
-    def quoted(text: str) -> str:
-        return f'"{text}"' if "," in text else text
-
+    cells = [f'"{text}"' if "," in text else text for text in labels]  # each label quoted once, not per row
     top1 = part["top1"]
-    sources = [quoted(labels[k]) if not math.isnan(t) else "" for k, t in
+    sources = [cells[k] if not math.isnan(t) else "" for k, t in
                zip(part["top1_source"].tolist(), top1.tolist(), strict=True)]
     columns = [
         [repr(a) for a in part["alpha"].tolist()],
@@ -64,3 +63,68 @@ def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str]
         [str(v) for v in part["fits"].tolist()], [str(v) for v in pareto.tolist()],
     ]
     return "".join(",".join(row) + "\n" for row in zip(*columns, strict=True))
+
+
+@dataclass
+class StreamedBest:
+    """The best point of a grid (a one-point ``SweepResult``, or None when no point fits), with the grid's
+    counts: points, points that fit the budgets, points on the Pareto front."""
+
+    plan: Plan
+    best: SweepResult | None
+    points: int
+    fits: int
+    pareto: int
+
+
+def stream_best(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
+                **options: Any) -> StreamedBest:
+    """`SweepResult.best` a chunk at a time: the feasible point with the highest top-1 (the first of equals),
+    or with the lowest cost when no feasible point has a known top-1. Memory holds one chunk, the running
+    best and the running Pareto front (the front of a grid is the front of its chunks' fronts)."""
+    p = plan(spec, alphas, resolutions, **options)
+    by_top1: tuple[float, int, dict[str, Any]] | None = None
+    by_cost: tuple[Any, int, dict[str, Any]] | None = None
+    front = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+    start = n_fits = 0
+    for part in p.chunks():
+        n = len(part["alpha"])
+        front = _merge_front(front, part[p.pareto_cost].astype(float), part["top1"], start)
+        fits = np.flatnonzero(part["fits"])
+        n_fits += fits.size
+        known = fits[~np.isnan(part["top1"][fits])]
+        if known.size:
+            i = int(known[np.argmax(part["top1"][known])])
+            if by_top1 is None or part["top1"][i] > by_top1[0]:
+                by_top1 = (float(part["top1"][i]), start + i, _row(part, i))
+        if fits.size:
+            i = int(fits[np.argmin(part[p.pareto_cost][fits])])
+            if by_cost is None or part[p.pareto_cost][i] < by_cost[0]:
+                by_cost = (part[p.pareto_cost][i], start + i, _row(part, i))
+        start += n
+        if progress:
+            progress(n)
+    chosen = by_top1 or by_cost
+    best = None
+    if chosen is not None:
+        columns = {k: np.asarray([v]) for k, v in chosen[2].items()}
+        columns["pareto"] = np.asarray([bool(np.isin(chosen[1], front[2]))])
+        best = SweepResult(p.factors, columns, p.accuracy, p.hardware, p.budgets, p.pareto_cost)
+    return StreamedBest(p, best, start, n_fits, len(front[2]))
+
+
+def _row(part: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+    return {k: v[i] for k, v in part.items()}
+
+
+def _merge_front(front: tuple[np.ndarray, np.ndarray, np.ndarray], cost: np.ndarray, top1: np.ndarray,
+                 start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Pareto front of the points so far and a chunk's: the running front's points come first (they
+    came first in the grid), so ties break as ``pareto_mask`` over the whole grid would break them."""
+    mask = pareto_mask(cost, top1)
+    if not mask.any():
+        return front
+    merged = (np.concatenate([front[0], cost[mask]]), np.concatenate([front[1], top1[mask]]),
+              np.concatenate([front[2], start + np.flatnonzero(mask)]))
+    keep = pareto_mask(merged[0], merged[1])
+    return merged[0][keep], merged[1][keep], merged[2][keep]

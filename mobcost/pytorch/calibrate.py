@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 import platform
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import MobcostError, OptionError
 from ..explore.hardware import Hardware, load_hardware
 from ..files import write_atomic
 from ..graph import build
@@ -172,8 +174,8 @@ def fit_fixed_and_rate(work: list[float], seconds: list[float]) -> tuple[float, 
     s22 = sum(y * y for _, y in a)
     b1, b2 = sum(x for x, _ in a), sum(y for _, y in a)
     det = s11 * s22 - s12 * s12
-    fixed, inverse_rate = (b1 * s22 - b2 * s12) / det, (s11 * b2 - s12 * b1) / det
-    if fixed < 0 or inverse_rate <= 0:  # no measurable fixed cost: the rate alone
+    fixed, inverse_rate = ((b1 * s22 - b2 * s12) / det, (s11 * b2 - s12 * b1) / det) if det else (-1.0, 0.0)
+    if fixed < 0 or inverse_rate <= 0:  # no measurable fixed cost (or one shape only): the rate alone
         fixed, inverse_rate = 0.0, b2 / s22
     return fixed, 1 / inverse_rate
 
@@ -218,7 +220,8 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dic
         "peak_mult_adds_per_s": float(f"{peak:.4g}"),
         "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
         "overhead_us": {"default": round(hw.overhead_us, 2), **{k: round(v, 2) for k, v in fixed.items()}},
-        "efficiency": {k: float(f"{v / peak:.4g}") for k, v in rates.items()},
+        # a fraction of the peak (at most 1: pooling's window reads can outrun the slowest convolutions)
+        "efficiency": {k: float(f"{min(1.0, v / peak):.4g}") for k, v in rates.items()},
         "elementwise": {"overhead_us": round(hw.elementwise_overhead_us or 0.0, 2),
                         "bytes_per_s": float(f"{hw.elementwise_bytes_per_s:.4g}")},
         "sources": {
@@ -265,10 +268,39 @@ def host_profile_path(threads: int) -> Path:
     return config_dir() / f"host-{threads}t.yaml"
 
 
-def save_profile(profile: dict[str, Any], path: Path) -> None:
+def check_profile_path(path: Path, where: str | None = None) -> None:
+    """Before calibrating: the profile's folder exists or can be made, and can be written; the path is not a
+    folder. A one-line error now rather than after 25 s of timing."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise OptionError("is a directory", file=str(path), where=where)
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise OptionError("cannot write a profile in this folder (set XDG_CONFIG_HOME, or use --output)",
+                              file=str(path.parent), where=where)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise OptionError(f"cannot keep a profile here: {reason} (set XDG_CONFIG_HOME, or use --output)",
+                          file=str(path.parent), where=where) from None
+
+
+def _numbers(value: Any, key: str = "") -> Iterator[tuple[str, float]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _numbers(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, float):
+        yield key, value
+
+
+def save_profile(profile: dict[str, Any], path: Path, where: str | None = None) -> None:
+    """Write a calibrated profile; one whose timings gave a non-finite or negative figure is refused."""
     import yaml
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_profile_path(path, where)
+    for key, number in _numbers(profile):
+        if not math.isfinite(number) or number < 0:
+            raise OptionError(f"calibration measured {key} = {number}; nothing written: run `mobcost calibrate` "
+                              "again (on a quieter machine)", file=str(path), where=where)
     header = "# Written by `mobcost calibrate`: microbenchmarks of this machine (not of any network).\n"
     write_atomic(path, header + yaml.safe_dump(profile, sort_keys=False, allow_unicode=True))
 
@@ -277,5 +309,10 @@ def host_profile(threads: int, advance: Callable[[int], None] | None = None) -> 
     """The host profile for ``threads``, calibrating first if there is none."""
     path = host_profile_path(threads)
     if not path.exists():
+        check_profile_path(path)
         save_profile(calibrate(threads, advance), path)
-    return load_hardware(path)
+    try:
+        return load_hardware(path)
+    except MobcostError as exc:  # a damaged profile: say how to get a good one back
+        raise type(exc)(f"{exc.message} (this host's profile: run `mobcost calibrate --threads {threads}` to "
+                        "measure it again)", file=exc.file, line=exc.line, column=exc.column, where=exc.where) from None

@@ -19,7 +19,7 @@ from torch import nn
 from ..explore.hardware import Hardware, predict_layers
 from ..graph import Graph
 from .build import graph_module, sample_input
-from .cache import cache_key, read_cache, write_cache
+from .cache import cache_key, open_cache, store, valid_entry
 
 
 def prepare_timing(threads: int) -> None:
@@ -77,9 +77,10 @@ def measure_all(graphs: list[Graph], threads: int, *, use_cache: bool = True, ro
                 progress: Callable[[int], None] | None = None) -> list[Measurement]:
     """Time every graph in interleaved rounds, so a slow phase of a shared machine hits them all alike;
     each one's figure is the median of all its runs. ``progress(1)`` after each graph of each round."""
-    cache = read_cache()
+    cache = open_cache()
     keys = [cache_key(g, threads) for g in graphs]
-    todo = [i for i, k in enumerate(keys) if not (use_cache and k in cache)]
+    todo = [i for i, (g, k) in enumerate(zip(graphs, keys, strict=True))
+            if not (use_cache and valid_entry(cache.get(k), len(g.nodes)))]
     prepare_timing(threads)
     models = {i: (graph_module(graphs[i]), sample_input(graphs[i])) for i in todo}
     totals: dict[int, list[float]] = {i: [] for i in todo}
@@ -92,12 +93,12 @@ def measure_all(graphs: list[Graph], threads: int, *, use_cache: bool = True, ro
                 samples += new
             if progress:
                 progress(1)
-    for i in todo:
-        cache[keys[i]] = {"total_s": statistics.median(totals[i]),
-                          "layers_s": [statistics.median(s) for s in layers[i]]}
-    if todo:
-        write_cache(cache)
-    return [Measurement(**cache[k]) for k in keys]
+    fresh = {keys[i]: {"total_s": statistics.median(totals[i]), "layers_s": [statistics.median(s) for s in layers[i]]}
+             for i in todo}
+    if fresh:
+        store(fresh)  # merged under a lock with what other runs wrote meanwhile
+    cache.update(fresh)
+    return [Measurement(float(cache[k]["total_s"]), [float(x) for x in cache[k]["layers_s"]]) for k in keys]
 
 
 def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 5) -> list[list[float]]:
