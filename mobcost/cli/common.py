@@ -2,35 +2,101 @@
 
 Each command module parses its options, calls the library and hands the result to a view in
 :mod:`mobcost.report`; this module writes the view's text to standard output or, atomically, to a file.
+
+Every error the command line reports — a library error, a bad argument caught while parsing, an output that
+cannot be written — is one line on standard error, ``mobcost: error: <place>: <message>``, exit status 2
+(:class:`MobcostGroup` and :func:`friendly`). Standard output closed by its reader (``| head``) ends the run
+quietly, as Unix tools do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from ..errors import MobcostError
-from ..report.formats import Format, json_text, records_text, rich_text
+from ..report.formats import Format, clean, json_text, records_text
 from ..spec import Spec, load_spec, resolve_spec_path
 from ..version import __version__
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+# click's exception classes, whether typer vendors click (0.2x) or depends on it
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EPIPE}
+EXIT_ERROR = 2
+EXIT_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
+
+
+class MobcostGroup(TyperGroup):
+    """The app's command group: argument-parsing errors become one line, like every other error (help
+    output is unchanged)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:  # a caller that handles click's exceptions itself
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        sys.exit(self.run(args, prog_name, complete_var, **extra))
+
+    def run(self, args: Sequence[str] | None, prog_name: str | None, complete_var: str | None, **extra: Any) -> int:
+        """Run the command line; the exit status."""
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            sys.stdout.flush()  # a full disk or a closed pipe is reported now, not by Python at exit
+        except _CLICK_ERROR as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # `mobcost` alone: the help was shown
+                _say(usage_error_line(exc))
+            return EXIT_ERROR
+        except typer.Abort:
+            _say("mobcost: error: aborted")
+            return 1
+        except OSError as exc:
+            return os_error_exit(exc)
+        return code if isinstance(code, int) else 0
+
+
+def usage_error_line(exc: Any) -> str:
+    """A click usage error as ``mobcost: error: --format: 'xml' is not one of …`` (see … --help)."""
+    param = getattr(exc, "param", None)
+    if param is not None:
+        argument = getattr(param, "param_type_name", "") == "argument" or not getattr(param, "opts", None)
+        place = param.human_readable_name.upper() if argument else max(param.opts, key=len)
+    else:
+        place = getattr(exc, "option_name", None) or ""
+    kind = type(exc).__name__
+    if kind == "MissingParameter":
+        message = f"missing {getattr(param, 'param_type_name', 'value')}"
+    elif kind == "NoSuchOption":
+        possible = sorted(getattr(exc, "possibilities", None) or [])
+        message = "no such option" + (f" (did you mean {', '.join(possible)}?)" if possible else "")
+    elif kind == "BadOptionUsage" and "requires an argument" in exc.message:
+        message = "needs a value"
+    else:
+        message = getattr(exc, "message", "") or exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    parts = [p for p in (place, message.rstrip(".")) if p]
+    return "mobcost: error: " + clean(": ".join(parts) + hint)
+
+
 app = typer.Typer(
     help="Closed-form cost model and architecture explorer for efficient CNNs (MobileNets, Howard et al. 2017).",
+    cls=MobcostGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # docstring paragraphs wrap to the terminal; `code` renders as code
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 SpecArg = Annotated[
     str | None,
@@ -45,19 +111,63 @@ ResolutionOpt = Annotated[int | None, typer.Option("--resolution", "-R", help="I
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) "
                                                 "instead of standard output.", show_default=False)]
 
+# The library names its API parameters in errors (where="alpha"); the command line names its flags.
+FLAGS = {"alpha": "--alpha", "rho": "--rho", "resolution": "--resolution", "classes": "--classes"}
+
+
+def error_line(exc: MobcostError) -> str:
+    """``mobcost: error: FILE:LINE:COL: WHERE: message``, one line, control characters removed."""
+    where = exc.where
+    if where is not None and exc.file is None:
+        where = "/".join(FLAGS.get(part, part) for part in where.split("/"))
+    place = exc.file or ""
+    if exc.line is not None:
+        place += f":{exc.line}" + (f":{exc.column}" if exc.column is not None else "")
+    return "mobcost: error: " + clean(": ".join(p for p in (place, where, exc.message) if p))
+
+
+def os_error_exit(exc: OSError) -> int:
+    """An operating-system error that escaped the library: one line (or none for a closed pipe)."""
+    if exc.errno == errno.EPIPE:
+        _silence_stdout()
+        return EXIT_PIPE
+    if exc.filename is None and exc.errno in _OUTPUT_ERRNOS:
+        _silence_stdout()
+        _say(f"mobcost: error: standard output: {clean(exc.strerror or exc)}")
+    else:
+        place = f"{exc.filename}: " if exc.filename is not None else ""
+        _say(f"mobcost: error: {clean(place)}{clean(exc.strerror or exc)}")
+    return EXIT_ERROR
+
 
 def friendly(func: F) -> F:
-    """Turn a MobcostError into ``mobcost: error: <place>: <message>`` on stderr and exit status 2."""
+    """Turn a MobcostError (or a stray OSError) into one line on stderr and exit status 2."""
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except MobcostError as exc:
-            print(f"mobcost: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2) from None
+            _say(error_line(exc))
+            raise typer.Exit(EXIT_ERROR) from None
+        except OSError as exc:
+            raise typer.Exit(os_error_exit(exc)) from None
 
     return run  # type: ignore[return-value]
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """After standard output failed, send what is still buffered to /dev/null, so that Python's own flush
+    at exit does not fail (and print a traceback) a second time."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def load(spec: str | None) -> Spec:
@@ -65,20 +175,23 @@ def load(spec: str | None) -> Spec:
 
 
 def emit(text: str, output: Path | None) -> None:
+    text = text if text.endswith("\n") else text + "\n"
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(text)
+        sys.stdout.flush()  # a full disk or a closed pipe is reported here, not at exit
         return
     from ..files import write_atomic
 
-    write_atomic(output, text if text.endswith("\n") else text + "\n")
-    print(f"wrote {output}", file=sys.stderr)
+    write_atomic(output, text)
+    _say(f"wrote {clean(output)}")
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="rich, json, csv, markdown or latex.")]
 
-def emit_records(records: list[dict[str, Any]], fmt: Format, output: Path | None) -> None:
+
+def emit_records(records: list[dict[str, Any]], fmt: Format, output: Path | None, title: str | None = None) -> None:
     """Flat records as csv, markdown or LaTeX (see ``report.formats.records_text``)."""
-    emit(records_text(records, fmt), output)
+    emit(records_text(records, fmt, title=title), output)
 
 
 def emit_json(doc: Any, output: Path | None) -> None:
@@ -86,15 +199,17 @@ def emit_json(doc: Any, output: Path | None) -> None:
 
 
 def render_rich(*tables: Any, output: Path | None) -> None:
-    """Rich renderables to the terminal, or as plain text (120 columns) to ``output``."""
-    if output is None:
-        from rich.console import Console
+    """Rich renderables to the terminal (fitted to its width; 80 columns in a pipe), or as plain text
+    (120 columns) to ``output``. Names are shown as text: never markup, never control characters."""
+    from ..report.terminal import SafeConsole, plain_text
 
-        console = Console()
+    if output is None:
+        console = SafeConsole()
         for t in tables:
             console.print(t)
+        sys.stdout.flush()
         return
-    emit(rich_text(*tables), output)
+    emit(plain_text(*tables), output)
 
 
 @contextlib.contextmanager
@@ -103,11 +218,13 @@ def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[
     if not enabled:
         yield lambda n: None
         return
-    from rich.console import Console
+    from rich.markup import escape
     from rich.progress import Progress
 
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(label, total=total)
+    from ..report.terminal import SafeConsole
+
+    with Progress(console=SafeConsole(stderr=True), transient=True) as progress:
+        task = progress.add_task(escape(clean(label)), total=total)  # the description is read as markup
         yield lambda n: progress.advance(task, n)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.table import Table
+from rich.text import Text
 
 from .formats import human
 from .table import title
+from .terminal import FitTable
 
 if TYPE_CHECKING:
     from ..pytorch.crosscheck import CheckReport, Point
@@ -34,21 +35,24 @@ def check_dict(r: CheckReport) -> dict[str, Any]:
 UNCOUNTED_NAMES = {"batch_norm": "BN", "adaptive_avg_pool2d": "avgpool", "avg_pool2d": "avgpool"}
 
 
-def check_table(r: CheckReport) -> Table:
-    """Closed form beside fvcore and FlopCounterMode, layer by layer (BN params are checked too)."""
-    table = Table(title=f"Cross-check — {title(r.analysis)}", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True, title_justify="left", caption_justify="left",
-                  caption=check_caption(r))
-    table.add_column("Name", overflow="fold")
-    for header in ("Mult-Adds", "fvcore", "torch ÷ 2", "Params", "fvcore"):
-        table.add_column(header, justify="right", no_wrap=True)
+MATCH, MISMATCH = Text("✓", style="green"), Text("✗", style="bold red")
+
+
+def check_table(r: CheckReport) -> FitTable:
+    """Closed form beside fvcore and FlopCounterMode, layer by layer (BN params are checked too). A narrow
+    terminal loses fvcore's extra counts first, then the torch column and fvcore's params."""
+    table = FitTable({"title": f"Cross-check — {title(r.analysis)}", "box": box.SIMPLE_HEAD, "pad_edge": False,
+                      "collapse_padding": True, "title_justify": "left", "caption_justify": "left",
+                      "caption": check_caption(r)})
+    table.add_column("Name", whole=False)
+    for header, drop in (("Mult-Adds", 0), ("fvcore", 0), ("torch ÷ 2", 3), ("Params", 0), ("fvcore", 2)):
+        table.add_column(header, justify="right", drop=drop)
     table.add_column("", justify="center")
-    table.add_column("fvcore extra", overflow="fold")
+    table.add_column("fvcore extra", whole=False, drop=4)
     for c in r.layers:
         extra = ", ".join(f"{UNCOUNTED_NAMES.get(op, op)} {human(n)}" for op, n in c.fvcore_uncounted.items())
         table.add_row(c.name, f"{c.mult_adds:,}", f"{c.fvcore_mult_adds:,}", f"{c.flop_counter_flops // 2:,}",
-                      f"{c.params:,}", f"{c.fvcore_params:,}", "[green]✓[/]" if c.match else "[bold red]✗[/]",
-                      extra)
+                      f"{c.params:,}", f"{c.fvcore_params:,}", MATCH if c.match else MISMATCH, extra)
     return table
 
 
@@ -79,19 +83,23 @@ def point_dict(p: Point) -> dict[str, Any]:
             "unsupported_ops": r.unsupported_ops}
 
 
-def points_table(points: list[Point]) -> Table:
-    table = Table(title="Cross-check of every bundled spec", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True, title_justify="left")
+def points_table(points: list[Point]) -> FitTable:
+    """One row per (spec, α, resolution); a narrow terminal or a pipe loses FlopCounter, then fvcore's params,
+    never a digit. A skipped point says why in the last column."""
+    table = FitTable({"title": "Cross-check of every bundled spec", "box": box.SIMPLE_HEAD, "pad_edge": False,
+                      "collapse_padding": True, "title_justify": "left"})
     table.add_column("Spec")
-    for header in ("α", "Res", "Mult-Adds", "fvcore", "FlopCounter/2", "Params", "fvcore"):
-        table.add_column(header, justify="right")
-    table.add_column("", justify="center")
+    for header, drop in (("α", 0), ("Res", 0), ("Mult-Adds", 0), ("fvcore", 0), ("FlopCounter/2", 2),
+                         ("Params", 0), ("fvcore", 1)):
+        table.add_column(header, justify="right", drop=drop)
+    table.add_column("", whole=False)
     for p in points:
         d = point_dict(p)
         if p.report is None:
-            table.add_row(p.spec, f"{p.alpha:g}", str(p.resolution), f"[dim]skipped: {p.skipped}[/]")
+            table.add_row(p.spec, f"{p.alpha:g}", str(p.resolution), "", "", "", "", "",
+                          Text(f"skipped: {p.skipped}", style="dim"))
             continue
         table.add_row(p.spec, f"{p.alpha:g}", str(p.resolution), f"{d['mult_adds']:,}", f"{d['fvcore_mult_adds']:,}",
                       f"{d['flop_counter_mult_adds']:,}", f"{d['params']:,}", f"{d['fvcore_params']:,}",
-                      "[green]✓[/]" if d["all_match"] else "[bold red]✗[/]")
+                      MATCH if d["all_match"] else MISMATCH)
     return table

@@ -1,14 +1,20 @@
-"""The output formats every view shares: json, csv, markdown and latex (through pandas), and rich.
+"""The output formats every view shares: json, csv, markdown and latex, and the rules that make text safe in each.
 
 Views build JSON-ready dicts, flat records or rich renderables; this module turns them into text. Nothing
-here prints: the command line writes the text where it belongs. pandas is imported only to write csv,
-markdown and latex, so the rich and JSON views start without it.
+here prints: the command line writes the text where it belongs. Every cell and caption of every format goes
+through one rule here: :func:`clean` drops control characters (escape sequences, bidi overrides) from text
+that came from a spec or a profile, and each format then escapes what is special to it (:func:`csv_cell`,
+:func:`markdown_cell`, :func:`latex_text`; rich views render through ``report.terminal``, which applies
+:func:`clean` and never reads markup in data). A gap (``None`` or NaN) is an empty cell in every format, and
+an integer stays an integer beside it.
 """
 
 from __future__ import annotations
 
-import io
 import json
+import math
+import re
+import unicodedata
 from enum import StrEnum
 from typing import Any
 
@@ -38,33 +44,209 @@ def share(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
+# --- the one rule for text from outside ---------------------------------------------------------
+
+# Characters a terminal or a document must never receive from data: C0 and C1 controls (ESC starts escape
+# sequences), Unicode format characters (bidi overrides and isolates, zero-width characters, tags), line and
+# paragraph separators, surrogates. Unicode categories Cc, Cf, Zl, Zp, Cs.
+_FORMAT_CHARS = (
+    "\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+UNSAFE = re.compile(f"[\x00-\x1f{_FORMAT_CHARS}]")
+_SPACE_LIKE = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029"
+
+
+def clean(text: object, *, newlines: bool = False) -> str:
+    """``text`` without control or format characters: whitespace controls become a space (newlines stay if
+    ``newlines``), the rest are dropped. Every name shown by any view goes through here."""
+    s = str(text)
+    if not UNSAFE.search(s):
+        return s
+
+    def replace(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch == "\n" and newlines:
+            return ch
+        return " " if ch in _SPACE_LIKE else ""
+
+    return UNSAFE.sub(replace, s)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_gap(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def plain_cell(value: Any) -> Any:
+    """A record's value as one cell: a list becomes ``a;b``, a mapping ``k=v;k=v``, NaN a gap (None)."""
+    if isinstance(value, dict):
+        return ";".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ";".join(map(str, value))
+    return None if is_gap(value) else value
+
+
+def number_text(value: int | float) -> str:
+    """Integers as integers, floats by their shortest round-trip form (0.714, 1.0, 1e-05)."""
+    return str(value) if isinstance(value, int) else repr(value)
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+_JSON_UNSAFE = re.compile(f"[{_FORMAT_CHARS}]")  # json.dumps already escapes \x00-\x1f
+
+
+def finite(doc: Any) -> Any:
+    """``doc`` with every NaN or infinite float replaced by None (JSON has no such numbers)."""
+    if isinstance(doc, float):
+        return doc if math.isfinite(doc) else None
+    if isinstance(doc, dict):
+        return {k: finite(v) for k, v in doc.items()}
+    if isinstance(doc, list | tuple):
+        return [finite(v) for v in doc]
+    return doc
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code > 0xFFFF:  # a surrogate pair, as JSON spells characters beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
 
 def json_text(doc: Any) -> str:
-    """Stable JSON: keys in the order the view wrote them, two-space indent, UTF-8 left as is."""
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    """Stable JSON: keys in the order the view wrote them, two-space indent, UTF-8 left as is, except that
+    control and format characters are written as ``\\uXXXX`` escapes (lossless, and safe on a terminal).
+    Never NaN or Infinity: a non-finite float is null."""
+    text = json.dumps(finite(doc), indent=2, ensure_ascii=False, allow_nan=False)
+    return _JSON_UNSAFE.sub(_json_escape, text) if _JSON_UNSAFE.search(text) else text
 
 
-def records_text(records: list[dict[str, Any]], fmt: Format) -> str:
-    """Flat records as one table through pandas: tidy CSV (a row per record), Markdown or LaTeX.
-    A list or mapping inside a record becomes one ``;``-separated cell."""
-    import pandas as pd
+# --- csv ------------------------------------------------------------------------------------------
 
-    def cell(value: Any) -> Any:
-        if isinstance(value, dict):
-            return ";".join(f"{k}={v}" for k, v in value.items())
-        return ";".join(map(str, value)) if isinstance(value, list) else value
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
-    frame = pd.DataFrame.from_records([{k: cell(v) for k, v in r.items()} for r in records])
-    return {Format.csv: lambda: frame.to_csv(index=False, lineterminator="\n"),
-            Format.markdown: lambda: frame.to_markdown(index=False, missingval="") + "\n",
-            Format.latex: lambda: frame.to_latex(index=False, na_rep="")}[fmt]()
+
+def csv_cell(value: Any) -> str:
+    """One CSV field. Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+    ``@``, tab or CR — OWASP's list) gets a leading ``'``; numbers, and text that is just a number, never do."""
+    value = plain_cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if is_number(value):
+        return number_text(value)
+    text = clean(value)
+    if text.lstrip(" ").startswith(_FORMULA_START) and not _NUMERIC.fullmatch(text):
+        text = "'" + text
+    if any(c in text for c in ',"\n\r'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_text(records: list[dict[str, Any]]) -> str:
+    """Tidy CSV: a header, a row per record (keys in first-seen order; a key a record lacks is a gap)."""
+    columns = _columns(records)
+    lines = [",".join(csv_cell(c) for c in columns)]
+    lines += [",".join(csv_cell(r.get(c)) for c in columns) for r in records]
+    return "\n".join(lines) + "\n"
+
+
+def _columns(records: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(k for r in records for k in r))
+
+
+# --- markdown -------------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]])")
+_PLAIN_INT = re.compile(r"0|[1-9][0-9]{0,14}")  # text that tabulate may align as a number without changing it
+
+
+def markdown_cell(value: Any) -> str:
+    """Text for a Markdown table cell: one line, ``|`` and the characters that start links, code or
+    emphasis escaped, ``<`` and ``>`` as entities (no HTML reaches a renderer)."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", clean(value))
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_text(records: list[dict[str, Any]], title: str | None = None) -> str:
+    """A pipe table (tabulate): numbers right-aligned, gaps empty, every text cell escaped."""
+    from tabulate import tabulate
+
+    columns = _columns(records)
+    rows = [[plain_cell(r.get(c)) for c in columns] for r in records]
+    texty = [i for i in range(len(columns)) if any(isinstance(v, str) and not _PLAIN_INT.fullmatch(v)
+                                                   for v in (row[i] for row in rows))]
+    rows = [[markdown_cell(v) if isinstance(v, str) else v for v in row] for row in rows]
+    table = tabulate(rows, headers=[markdown_cell(c) for c in columns], tablefmt="pipe", missingval="",
+                     disable_numparse=texty or False)
+    heading = f"**{markdown_cell(title)}**\n\n" if title else ""
+    return heading + table + "\n"
+
+
+def records_text(records: list[dict[str, Any]], fmt: Format, title: str | None = None,
+                 label: str | None = None) -> str:
+    """Flat records as one table: tidy CSV (a row per record), Markdown or LaTeX (with ``title`` above, or
+    as the caption). A list or mapping inside a record becomes one ``;``-separated cell."""
+    if fmt == Format.csv:
+        return csv_text(records)
+    if fmt == Format.markdown:
+        return markdown_text(records, title)
+    from .latex import latex_table
+
+    return latex_table(records, title, label)
+
+
+# --- LaTeX: the escaping rule (the table layout is in report.latex) -------------------------------
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
+    "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
+    ">": r"\textgreater{}", "|": r"\textbar{}", "[": "{[}", "]": "{]}", "*": "{*}", '"': "''",
+    "×": r"$\times$", "·": r"$\cdot$", "÷": r"$\div$", "±": r"$\pm$", "α": r"$\alpha$", "ρ": r"$\rho$",
+    "Δ": r"$\Delta$", "μ": r"$\mu$", "µ": r"$\mu$", "→": r"$\rightarrow$", "≤": r"$\leq$", "≥": r"$\geq$",
+    "≈": r"$\approx$", "−": "-", "–": r"\textendash{}", "—": r"\textemdash{}", "…": r"\ldots{}",
+    "★": r"$\star$", "✓": "yes", "✗": "no", "§": r"\S{}", "°": r"$^\circ$", "‘": "`", "’": "'", "“": "``",
+    "”": "''", "²": r"$^2$", "³": r"$^3$", "¹": r"$^1$", "⁰": r"$^0$", "⁹": r"$^9$", "\u00a0": "~",
+}
+# Latin-1 letters that LaTeX's utf8 input encoding sets up for the default (OT1) font encoding.
+_LATIN_LETTERS = frozenset(chr(c) for c in range(0xC0, 0x100)) - set("×÷ÐðÞþ")
+
+
+def latex_text(text: object) -> str:
+    """Text for any LaTeX cell or caption: every character with a meaning to TeX is escaped (so nothing in
+    a name can run a command such as ``\\input``), ``--`` cannot join into a dash, and non-ASCII characters
+    are spelt so that pdflatex compiles them (decomposed to ASCII, or ``?``)."""
+    s = clean(text)
+    out: list[str] = []
+    for i, ch in enumerate(s):
+        if ch == "-":
+            out.append("-{}" if s[i + 1:i + 2] == "-" else "-")
+        elif ch in _LATEX_SPECIAL:
+            out.append(_LATEX_SPECIAL[ch])
+        elif ch < "\x7f" or ch in _LATIN_LETTERS:
+            out.append(ch)
+        else:
+            ascii_form = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append("".join(_LATEX_SPECIAL.get(c, c) for c in ascii_form) if ascii_form else "?")
+    return "".join(out)
+
+
+def latex_label(text: str) -> str:
+    """A ``\\label`` key: lowercase ASCII letters, digits and hyphens only."""
+    return re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", text).lower()).strip("-") or "table"
 
 
 def rich_text(*renderables: Any, width: int = 120) -> str:
     """Rich renderables as plain text (for a file): recorded on a console of ``width`` columns."""
-    from rich.console import Console
+    from .terminal import plain_text
 
-    console = Console(record=True, width=width, file=io.StringIO())
-    for r in renderables:
-        console.print(r)
-    return console.export_text()
+    return plain_text(*renderables, width=width)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.table import Table
 
 from ..analysis import Analysis
 from ..explore.stats import median_ape, spearman
 from ..units import plural
 from .formats import human
 from .table import title, type_label
+from .terminal import FitTable
 
 if TYPE_CHECKING:
     from ..explore.hardware import Hardware
@@ -54,12 +54,12 @@ def latency_dict(a: Analysis, hw: Hardware, threads: int, predicted: list[float]
 
 def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: Measurement | None) -> list[Any]:
     layers = measured.layers_s if measured else None
-    t = Table(title=f"Latency — {title(a)} on {hw.name}", box=box.SIMPLE_HEAD, pad_edge=False,
-              collapse_padding=True, title_justify="left")
-    t.add_column("Name", overflow="fold")
-    t.add_column("Type / Stride", no_wrap=True)
-    for header in ("Mult-Adds", "Predicted", "Measured", "Meas./Pred."):
-        t.add_column(header, justify="right", no_wrap=True)
+    t = FitTable({"title": f"Latency — {title(a)} on {hw.name}", "box": box.SIMPLE_HEAD, "pad_edge": False,
+                  "collapse_padding": True, "title_justify": "left"})
+    t.add_column("Name", whole=False)
+    t.add_column("Type / Stride", whole=False, drop=2)
+    for header, drop in (("Mult-Adds", 1), ("Predicted", 0), ("Measured", 0), ("Meas./Pred.", 0)):
+        t.add_column(header, justify="right", drop=drop)
     for i, (row, p) in enumerate(zip(a.rows, predicted, strict=True)):
         m = layers[i] if layers else None
         t.add_row(row.name, type_label(row), human(row.mult_adds), f"{1e3 * p:.3f} ms",
@@ -69,8 +69,8 @@ def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: 
     t.add_row("Total", "", human(a.totals.mult_adds), f"{1e3 * sum(predicted):.2f} ms",
               "" if total_m is None else f"{1e3 * total_m:.2f} ms",
               "" if total_m is None else f"{total_m / sum(predicted):.2f}", style="bold")
-    shares = Table(title="Time share per layer type (the paper: 95% of the time in 1×1 convolutions)",
-                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
+    shares = FitTable({"title": "Time share per layer type (the paper: 95% of the time in 1×1 convolutions)",
+                       "box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True, "title_justify": "left"})
     for header in ("Type", "% Mult-Adds", "% predicted time", "% measured time"):
         shares.add_column(header, justify="left" if header == "Type" else "right")
     for d in type_shares(a, predicted, layers):
@@ -98,12 +98,12 @@ def grid_dict(points: list[tuple[float, int, float, float | None]], hw: Hardware
     return doc
 
 
-def grid_table(doc: dict[str, Any]) -> Table:
+def grid_table(doc: dict[str, Any]) -> FitTable:
     caption = (f"Spearman rank correlation {doc['spearman']:.3f}, median absolute error "
                f"{100 * doc['median_ape']:.1f}%" if doc["spearman"] is not None else "Add --measure to compare.")
     title = f"The 16 MobileNet models on {doc['hardware']} ({plural(doc['threads'], 'thread')})"
-    t = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-              title_justify="left", caption_justify="left")
+    t = FitTable({"title": title, "caption": caption, "box": box.SIMPLE_HEAD, "pad_edge": False,
+                  "collapse_padding": True, "title_justify": "left", "caption_justify": "left"})
     for header in ("α", "Resolution", "Predicted", "Measured", "Error"):
         t.add_column(header, justify="right")
     for p in doc["points"]:

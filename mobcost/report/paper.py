@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.table import Table
+from rich.text import Text
+
+from .terminal import FitTable
 
 if TYPE_CHECKING:
     from ..analysis.paper import Figure
@@ -23,23 +25,27 @@ def _value(x: float | str, decimals: int) -> str:
     return f"{x:,.{max(decimals, 0) + 2}f}".rstrip("0").rstrip(".") if isinstance(x, float) else f"{x:,}"
 
 
-def paper_tables(figs: list[Figure]) -> list[Table]:
-    """One rich table per paper table: published beside computed, with status and explanation."""
-    tables: list[Table] = []
+STATUS = {"match": Text("match", style="green"), "differs": Text("differs", style="yellow")}
+
+
+def paper_tables(figs: list[Figure]) -> list[FitTable]:
+    """One rich table per paper table: published beside computed, with status and explanation. A narrow
+    terminal loses Δ first, then Metric; the notes fold."""
+    tables: list[FitTable] = []
     for number in dict.fromkeys(f.table for f in figs):
         rows = [f for f in figs if f.table == number]
-        t = Table(title=f"Table {number}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-                  title_justify="left")
-        t.add_column("Row", overflow="fold", max_width=26)
-        t.add_column("Metric", no_wrap=True)
-        for header in ("Paper", "Computed", "Δ"):
-            t.add_column(header, justify="right", no_wrap=True)
-        t.add_column("Status", no_wrap=True)
-        t.add_column("Note", overflow="fold", ratio=1)
+        t = FitTable({"title": f"Table {number}", "box": box.SIMPLE_HEAD, "pad_edge": False,
+                      "collapse_padding": True, "title_justify": "left"})
+        t.add_column("Row", whole=False, max_width=26)
+        t.add_column("Metric", drop=1)
+        for header, drop in (("Paper", 0), ("Computed", 0), ("Δ", 2)):
+            t.add_column(header, justify="right", drop=drop)
+        t.add_column("Status")
+        t.add_column("Note", whole=False, fold_min=16, ratio=1)
         for f in rows:
             unit = f" {f.unit}" if f.unit in ("M", "%") else ""
             diff = "" if f.difference is None else f"{f.difference:+,.2f}"
-            status = "[green]match[/]" if f.status == "match" else "[yellow]differs[/]"
+            status = STATUS["match"] if f.status == "match" else STATUS["differs"]
             paper, computed = _value(f.paper, f.decimals), _value(f.computed, f.decimals)
             t.add_row(f.row, f.metric, f"{paper}{unit}", f"{computed}{unit}", diff, status, f.note)
         tables.append(t)

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
+from rich import box
 
 from .formats import human
+from .terminal import FitTable
 
 
-def specs_table(entries: list[dict[str, Any]]) -> Table:
-    view = Table("Name", "Network", "Input", "Layers", "Mult-Adds", "Params", title="Bundled specs")
+def specs_table(entries: list[dict[str, Any]]) -> FitTable:
+    """A name you type is never cut: a narrow terminal folds the network's description and drops the layer
+    count, then the input size."""
+    view = FitTable({"title": "Bundled specs", "box": box.HEAVY_HEAD})
+    view.add_column("Name")
+    view.add_column("Network", whole=False)
+    view.add_column("Input", drop=1)
+    view.add_column("Layers", drop=2)
+    view.add_column("Mult-Adds")
+    view.add_column("Params")
     for e in entries:
         c, h, w = e["input"]
         view.add_row(e["name"], e["network"], f"{h}×{w}×{c}", str(e["layers"]), human(e["mult_adds"]),

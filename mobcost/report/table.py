@@ -7,13 +7,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.table import Table
 
 from ..analysis import Analysis, Group, Row, Step, Totals
 from ..ir import Shape
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
-from .formats import Format, human, share
+from .formats import Format, human, records_text, share
+from .terminal import FitTable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,15 +53,17 @@ def totals_caption(t: Totals, dtype: Dtype | None) -> str:
 # --- rich ---------------------------------------------------------------------------------------
 
 
-def layer_table(a: Analysis, dtype: Dtype | None = None) -> Table:
-    """Table 1's columns (Type / Stride, Filter Shape, Input Size) plus the costs and their shares."""
+def layer_table(a: Analysis, dtype: Dtype | None = None) -> FitTable:
+    """Table 1's columns (Type / Stride, Filter Shape, Input Size) plus the costs and their shares. Narrow
+    terminals lose the shares first, then Type / Stride; names fold, numbers and shapes never split."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     table = _table(title(a), a.totals, dtype)
-    table.add_column("Name", overflow="fold")
-    for header in ("Type / Stride", "Filter Shape", "Input Size"):
-        table.add_column(header, overflow="fold")
-    for header in ("Mult-Adds", "% MA", "Params", "% P", mem):
-        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("Name", whole=False)
+    table.add_column("Type / Stride", whole=False, drop=3)
+    table.add_column("Filter Shape", drop=2)
+    table.add_column("Input Size", drop=1)
+    for header, drop in (("Mult-Adds", 0), ("% MA", 4), ("Params", 0), ("% P", 5), (mem, 0)):
+        table.add_column(header, justify="right", drop=drop)
     for row in a.rows:
         node = row.node
         table.add_row(row.name, type_label(row), row.filter_shape, _input_sizes(node.inputs),
@@ -78,14 +80,14 @@ def _input_sizes(inputs: tuple[Shape, ...]) -> str:
     return f"{inputs[0].h}×{inputs[0].w}×({'+'.join(str(x.c) for x in inputs)})"
 
 
-def type_table(a: Analysis, dtype: Dtype | None = None) -> Table:
+def type_table(a: Analysis, dtype: Dtype | None = None) -> FitTable:
     """The paper's Table 2: resource per layer type."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype)
-    table.add_column("Type", no_wrap=True)  # Table 2's row label
-    table.add_column("Layers", justify="right")
-    for header in ("Mult-Adds", "% MA", "Params", "% P", mem):
-        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("Type")  # Table 2's row label
+    table.add_column("Layers", justify="right", drop=1)
+    for header, drop in (("Mult-Adds", 0), ("% MA", 2), ("Params", 0), ("% P", 3), (mem, 0)):
+        table.add_column(header, justify="right", drop=drop)
     for g in a.by_type():
         table.add_row(g.category, str(g.layers), *_cost_cells(g.totals, a.totals, dtype))
     table.add_section()
@@ -93,16 +95,16 @@ def type_table(a: Analysis, dtype: Dtype | None = None) -> Table:
     return table
 
 
-def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str) -> Table:
+def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str) -> FitTable:
     """The paper's Table 3: cumulative effect of each shrinking step, for its example layer and the network."""
-    table = Table(title="Resource use as each shrinking step is added (the paper's Table 3, cumulative)",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left",
-                  caption="Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
-                          "Convolution row of the network: each dw + pw pair as one full convolution.",
-                  caption_justify="left")
-    table.add_column("Layer / Modification", no_wrap=True)
+    table = FitTable({"title": "Resource use as each shrinking step is added (the paper's Table 3, cumulative)",
+                      "box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True, "title_justify": "left",
+                      "caption": "Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
+                                 "Convolution row of the network: each dw + pw pair as one full convolution.",
+                      "caption_justify": "left"})
+    table.add_column("Layer / Modification")
     for header in ("Example M-Adds", "Example Params", f"{name} M-Adds", f"{name} Params"):
-        table.add_column(header, justify="right", overflow="fold")
+        table.add_column(header, justify="right")
     for e, n in zip(example, network, strict=True):
         table.add_row(n.label, _millions(e.mult_adds), _millions(e.params), _millions(n.mult_adds),
                       _millions(n.params))
@@ -119,9 +121,10 @@ def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [{"label": s.label, "mult_adds": s.mult_adds, "params": s.params} for s in steps]
 
 
-def _table(heading: str, totals: Totals, dtype: Dtype | None) -> Table:
-    return Table(title=heading, caption=totals_caption(totals, dtype), box=box.SIMPLE_HEAD, pad_edge=False,
-                 collapse_padding=True, title_justify="left", caption_justify="left")
+def _table(heading: str, totals: Totals, dtype: Dtype | None) -> FitTable:
+    return FitTable({"title": heading, "caption": totals_caption(totals, dtype), "box": box.SIMPLE_HEAD,
+                     "pad_edge": False, "collapse_padding": True, "title_justify": "left",
+                     "caption_justify": "left"})
 
 
 def type_label(row: Row) -> str:
@@ -170,22 +173,22 @@ def _group_dict(g: Group, whole: Totals) -> dict[str, Any]:
             "bn_params": t.bn_params}
 
 
-# --- pandas -------------------------------------------------------------------------------------
+# --- records: csv, markdown, LaTeX, pandas --------------------------------------------------------
+
+
+def tidy_records(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> list[dict[str, Any]]:
+    """One record per layer (or type), one key per variable, the design point repeated, no totals row."""
+    doc = analysis_dict(a, by, dtype)
+    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution")}
+    rows = doc["types"] if by == By.type else [_flat_layer(r) for r in doc["layers"]]
+    return [{**context, **r, "memory_access_bytes": r["memory_access"] * DTYPE_BYTES[dtype]} for r in rows]
 
 
 def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> pd.DataFrame:
     """A tidy frame: one row per layer (or type), one column per variable, no totals row."""
     import pandas as pd
 
-    doc = analysis_dict(a, by, dtype)
-    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution")}
-    if by == By.type:
-        records = [{**context, **t} for t in doc["types"]]
-    else:
-        records = [{**context, **_flat_layer(r)} for r in doc["layers"]]
-    frame = pd.DataFrame.from_records(records)
-    frame["memory_access_bytes"] = frame["memory_access"] * DTYPE_BYTES[dtype]
-    return frame
+    return pd.DataFrame.from_records(tidy_records(a, by, dtype))
 
 
 def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
@@ -194,27 +197,44 @@ def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
     return {**keep, "in_c": ic, "in_h": ih, "in_w": iw, "out_c": oc, "out_h": oh, "out_w": ow}
 
 
-def document_frame(a: Analysis, by: By, dtype: Dtype) -> pd.DataFrame:
-    """The frame for human-facing documents (markdown, LaTeX): no repeated context, a totals row."""
-    import pandas as pd
-
-    frame = analysis_frame(a, by, dtype).drop(columns=["network", "alpha", "rho", "resolution"])
-    label = "type" if by == By.type else "name"
-    totals: dict[str, Any] = {label: "Total", "mult_adds": a.totals.mult_adds, "params": a.totals.params,
-              "memory_access": a.totals.memory_access, "bn_params": a.totals.bn_params,
-              "memory_access_bytes": a.totals.memory_access * DTYPE_BYTES[dtype]}
+def document_records(a: Analysis, by: By, dtype: Dtype) -> list[dict[str, Any]]:
+    """For markdown: the tidy records without the repeated design point, and a totals row (a blank where a
+    column has no total)."""
+    records = [{k: v for k, v in r.items() if k not in ("network", "alpha", "rho", "resolution")}
+               for r in tidy_records(a, by, dtype)]
+    totals: dict[str, Any] = {"type" if by == By.type else "name": "Total"}
     if by == By.type:
-        totals.update(layers=len(a.rows), mult_adds_pct=100.0, params_pct=100.0)
-    return pd.concat([frame, pd.DataFrame([totals])], ignore_index=True).convert_dtypes()
+        totals["layers"] = len(a.rows)
+    totals.update(mult_adds=a.totals.mult_adds, params=a.totals.params, memory_access=a.totals.memory_access,
+                  bn_params=a.totals.bn_params, memory_access_bytes=a.totals.memory_access * DTYPE_BYTES[dtype])
+    if by == By.type:
+        totals.update(mult_adds_pct=100.0, params_pct=100.0)
+    return [*records, totals]
 
+
+def latex_records(a: Analysis, by: By, dtype: Dtype) -> list[dict[str, Any]]:
+    """For a page: the columns of the rich view (Table 1's, or Table 2's), exact counts, a totals row."""
+    memory = f"Memory ({dtype}, bytes)"
+    b = DTYPE_BYTES[dtype]
+    if by == By.type:
+        records = [{"Type": g.category, "Layers": g.layers, **_exact(g.totals, a.totals, memory, b)}
+                   for g in a.by_type()]
+        return [*records, {"Type": "Total", "Layers": len(a.rows), **_exact(a.totals, a.totals, memory, b)}]
+    records = [{"Name": r.name, "Type / Stride": type_label(r), "Filter Shape": r.filter_shape,
+                "Input Size": _input_sizes(r.node.inputs), **_exact(r, a.totals, memory, b)} for r in a.rows]
+    return [*records, {"Name": "Total", **_exact(a.totals, a.totals, memory, b)}]
+
+
+def _exact(c: Row | Totals, whole: Totals, memory: str, b: int) -> dict[str, Any]:
+    return {"Mult-Adds": c.mult_adds, "% MA": round(share(c.mult_adds, whole.mult_adds), 2), "Params": c.params,
+            "% P": round(share(c.params, whole.params), 2), memory: c.memory_access * b}
 
 
 def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype) -> str:
-    """csv (tidy), markdown or LaTeX (a title, the table and a totals row) of an analysis."""
+    """csv (tidy), markdown (a title, the table and a totals row) or LaTeX (the rich view's columns, a
+    caption and a totals row) of an analysis."""
     if fmt == Format.csv:
-        return analysis_frame(a, by, dtype).to_csv(index=False, lineterminator="\n")
-    frame = document_frame(a, by, dtype)
+        return records_text(tidy_records(a, by, dtype), fmt)
     if fmt == Format.markdown:
-        return f"**{title(a)}**\n\n" + frame.to_markdown(index=False, missingval="") + "\n"
-    return frame.to_latex(index=False, na_rep="", caption=title(a).replace("α", r"$\alpha$").replace("ρ", r"$\rho$"),
-                          label=f"tab:{a.network.lower()}")
+        return records_text(document_records(a, by, dtype), fmt, title=title(a))
+    return records_text(latex_records(a, by, dtype), fmt, title=title(a), label=a.network)
