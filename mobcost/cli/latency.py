@@ -13,7 +13,7 @@ from ..analysis import Analysis, analyze
 from ..errors import OptionError
 from ..explore.hardware import Hardware
 from ..graph import Graph, build, check_multiplier
-from ..report.formats import TABULAR, Format
+from ..report.formats import TABULAR, Format, clean
 from ..units import plural
 from .common import (
     AlphaOpt,
@@ -68,7 +68,7 @@ def calibrate(
         profile = run_calibration(threads, advance)
     save_profile(profile, path, where)
     rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k}
-    print(f"wrote {path}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
+    print(f"wrote {clean(path)}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
           f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
           f"bandwidth {profile['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s", file=sys.stderr)
 

@@ -16,6 +16,7 @@ from ..errors import OptionError
 from ..explore.hardware import DEFAULT_HARDWARE, load_hardware
 from ..explore.ranges import grid_axes
 from ..graph import Graph, build
+from ..report.formats import clean
 from ..spec import Spec
 from ..units import parse_si, plural
 from .common import SpecArg, ThreadsOpt, app, friendly, load
@@ -85,7 +86,7 @@ def plot(
     from .. import plots
 
     plots.save(fig, output)
-    print(f"wrote {output}", file=sys.stderr)
+    print(f"wrote {clean(output)}", file=sys.stderr)
 
 
 def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: str | None, resolution: str | None,

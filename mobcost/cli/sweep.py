@@ -14,7 +14,7 @@ import typer
 from ..errors import OptionError
 from ..explore.hardware import load_hardware
 from ..explore.ranges import grid_axes
-from ..report.formats import TABULAR, Format
+from ..report.formats import TABULAR, Format, clean
 from ..report.table import Dtype
 from ..spec import Spec
 from ..units import parse_si
@@ -156,7 +156,7 @@ def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], optio
 
     with atomic_stream(output) as f:
         stream_csv(s, alphas, resolutions, f.write, progress=advance, **options)
-    print(f"wrote {output}", file=sys.stderr)
+    print(f"wrote {clean(output)}", file=sys.stderr)
 
 
 def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ..analysis import Analysis, Convention, Step, analyze, shrink_steps
-from ..report.formats import TABULAR, Format
+from ..report.formats import TABULAR, Format, clean
 from ..report.table import (
     By,
     Dtype,
@@ -161,5 +161,5 @@ def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec
     s = load(spec)
     a = analyze(s, alpha, rho, resolution)
     rich_sections(a, list(Section), None, rho, resolution)  # built, not drawn: drawing 10,000 rows takes seconds
-    print(f"ok: {s.file}: {s.name}, {len(s.layers)} layers, {a.totals.mult_adds:,} Mult-Adds, "
+    print(f"ok: {clean(s.file)}: {clean(s.name)}, {len(s.layers)} layers, {a.totals.mult_adds:,} Mult-Adds, "
           f"{a.totals.params:,} params at α={alpha:g}, {a.graph.resolution}×{a.graph.resolution}")
