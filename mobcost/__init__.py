@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from torch.nn import Module
 
 
-
 def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None) -> Module:
     """A ``torch.nn.Module`` of ``spec`` at (α, ρ): eval mode, CPU, BN and activations as the spec implies.
 
@@ -34,5 +33,19 @@ def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolutio
     return graph_module(build(spec, alpha, rho, resolution))
 
 
+def from_torch(module: Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
+               allow_unknown: bool = False) -> Spec:
+    """The spec of a ``torch.nn.Module``: exported to ONNX in memory (eval mode, BatchNorm kept) and imported, so
+    params and BN params equal the module's. Needs the ``torch`` extra; see ``mobcost.importers`` for ONNX files.
+    """
+    from .pytorch import require_torch
+
+    require_torch()
+    from .pytorch.export import import_torch
+
+    result = import_torch(module, input_shape, dynamo=dynamo, allow_unknown=allow_unknown)
+    return parse_spec(result.yaml, file=f"<{type(module).__name__} (imported)>", default_name=result.name)
+
+
 __all__ = ["Analysis", "Graph", "MobcostError", "OptionError", "Row", "ShapeError", "Spec", "SpecError",
-           "Totals", "__version__", "analyze", "build", "load_spec", "parse_spec", "to_torch"]
+           "Totals", "__version__", "analyze", "build", "from_torch", "load_spec", "parse_spec", "to_torch"]

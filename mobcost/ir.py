@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 INPUT = "input"  # the network input's name in `from`: reserved, no layer may take it
 
 
 @dataclass(frozen=True)
 class Shape:
-    """A feature map of ``c`` channels and ``h``×``w`` pixels (batch 1)."""
+    """A feature map of ``c`` channels and ``h``×``w`` pixels (batch 1).
+
+    ``folded``: the H·W a ``flatten`` folded into ``c`` (1 for every map that was not flattened). It is
+    bookkeeping for the vectorised sweep, which splits every tensor into a width part and a resolution part:
+    a flattened 7×7×512 map is 25,088×1×1, of which 512 follow α and 49 the resolution. Shapes compare
+    without it.
+    """
 
     c: int
     h: int
     w: int
+    folded: int = field(default=1, compare=False)
 
     @property
     def numel(self) -> int:
         return self.c * self.h * self.w
+
+    @property
+    def area(self) -> int:
+        """The resolution-dependent factor of ``numel``: H·W, times the H·W a flatten folded into ``c``."""
+        return self.h * self.w * self.folded
+
+    @property
+    def depth(self) -> int:
+        """The width-dependent factor of ``numel`` (``numel == depth · area``): ``c`` without what was folded."""
+        return self.c // self.folded
 
     def as_list(self) -> list[int]:
         return [self.c, self.h, self.w]
@@ -42,7 +59,7 @@ class Layer:
     out: int | None = None
     kernel: int | None = None
     stride: int | None = None
-    padding: int | None = None
+    padding: int | str | None = None  # pixels on every side, or "same" (TensorFlow's, convolutions only)
     groups: int = 1
     bias: bool = False
     bn: bool = False
@@ -50,6 +67,18 @@ class Layer:
     scale: bool = True
     ceil_mode: bool = False
     inputs: tuple[str | int, ...] = ()  # names, or negative offsets (-1: the previous layer)
+    expand: int | None = None  # out = expand × the actual input channels (instead of ``out``)
+    group_width: int | None = None  # channels per group (instead of ``groups``): groups = in / group_width
+    reduction: int = 4  # se: squeeze to max(1, C // reduction) …
+    divisor: int = 1  # … then to a multiple of ``divisor`` (torchvision's _make_divisible) when > 1
+    gate: str = "sigmoid"  # se: the gate's activation
+    parts: int | None = None  # split: this many equal channel parts …
+    index: int | None = None  # … of which this one (0-based)
+    dilation: int = 1  # conv, dw: kernel taps this many pixels apart
+    output_padding: int = 0  # deconv: extra rows and columns on one side of the output
+    factor: int | None = None  # upsample: the output is factor × the input's H and W …
+    mode: str = "nearest"  # … by nearest or bilinear interpolation
+    output: int | None = None  # avgpool: adaptive, to output×output (instead of a kernel)
 
 
 @dataclass(frozen=True)

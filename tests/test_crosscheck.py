@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mobcost.analysis import analyze
 from mobcost.cli import app
 from mobcost.graph import build
-from mobcost.layers import REGISTRY
+from mobcost.layers import ACTIVATIONS, REGISTRY
 from mobcost.spec import load_spec, parse_spec
 
 from .conftest import SPECS
@@ -88,12 +88,30 @@ layers:
   - {type: maxpool, kernel: 2, name: p}
   - {type: avgpool, kernel: 2, stride: 1, padding: 1, from: a, name: q}
   - {type: concat, from: [p, p]}
+  - {type: bn, act: hswish}
+  - {type: act, act: gelu}
+  - {type: se, reduction: 4, divisor: 8, gate: hsigmoid}
+  - {type: split, parts: 2, index: 1, name: half}
+  - {type: shuffle, groups: 2}
   - {type: avgpool}
+  - {type: mul, from: [half, -1]}
+  - {type: dropout}
+  - {type: deconv, out: 8, kernel: 2, stride: 2}
+  - {type: upsample, mode: bilinear}
+  - {type: ln}
+  - {type: layerscale}
+  - {type: avgpool, output: 3}
+  - {type: avgpool}
+  - {type: flatten}
   - {type: fc, out: 4}
 """)
     assert {layer.type for layer in spec.layers} == set(REGISTRY)
-    report_types = [name for name, _ in graph_module(build(spec)).layers.named_children()]
+    graph = build(spec)
+    report_types = [name for name, _ in graph_module(graph).layers.named_children()]
     assert len(report_types) == len(spec.layers)
+    from mobcost.pytorch.crosscheck import check_graph
+
+    assert check_graph(graph).all_match
 
 
 def test_refuses_oversized_build() -> None:
@@ -168,6 +186,14 @@ LAYER = st.one_of(
     st.fixed_dictionaries({"type": st.just("maxpool"), "kernel": st.sampled_from([2, 3]),
                            "stride": st.integers(1, 2), "ceil_mode": st.booleans()}),
     st.fixed_dictionaries({"type": st.just("avgpool"), "kernel": st.just(2)}),
+    # issue 12's vocabulary: layers any input takes
+    st.fixed_dictionaries({"type": st.just("pw"), "expand": st.integers(1, 3), "act": st.sampled_from(ACTIVATIONS)}),
+    st.fixed_dictionaries({"type": st.just("se"), "reduction": st.sampled_from([1, 4, 16]),
+                           "divisor": st.sampled_from([1, 8]), "act": st.sampled_from(ACTIVATIONS),
+                           "gate": st.sampled_from([a for a in ACTIVATIONS if a != "none"])}),
+    st.fixed_dictionaries({"type": st.just("bn"), "act": st.sampled_from(ACTIVATIONS)}),
+    st.fixed_dictionaries({"type": st.just("act"), "act": st.sampled_from([a for a in ACTIVATIONS if a != "none"])}),
+    st.fixed_dictionaries({"type": st.just("dropout")}),
 )
 
 

@@ -63,7 +63,7 @@ BAD_SPECS = [
     ("missing-input", "layers: [{type: pw, out: 8}]\n", ["missing 'input'"]),
     ("duplicate-key", GOOD + "  - {type: conv, out: 8, out: 16}\n", ["layers[0].out", "duplicate key"]),
     ("multi-document", GOOD + "  - {type: pw, out: 8}\n---\nname: x\n", ["YAML"]),
-    ("bad-act", GOOD + "  - {type: conv, out: 8, act: gelu}\n", ["layers[0].act", "relu"]),
+    ("bad-act", GOOD + "  - {type: conv, out: 8, act: mish}\n", ["layers[0].act", "relu"]),
     ("unknown-from", GOOD + "  - {type: pw, out: 8, from: nowhere}\n", ["layers[0].from", "unknown layer"]),
     ("repeat-zero", GOOD + "  - {repeat: 0, layers: [{type: pw, out: 8}]}\n", ["layers[0].repeat", "positive"]),
     ("reserved-name", GOOD + "  - {type: pw, out: 8, name: input}\n", [":3:", "layers[0].name", "reserved"]),

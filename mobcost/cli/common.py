@@ -171,6 +171,11 @@ def _silence_stdout() -> None:
 
 
 def load(spec: str | None) -> Spec:
+    """A spec file, a bundled spec's name, or an ONNX file (imported on the fly; see `mobcost import`)."""
+    if spec is not None and spec.lower().endswith(".onnx"):
+        from ..importers import load_onnx
+
+        return load_onnx(spec)
     return load_spec(resolve_spec_path(spec))
 
 

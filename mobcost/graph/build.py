@@ -3,8 +3,12 @@
 The multipliers are applied here, when the graph is built (as timm's builder does), so the formulas
 only ever see concrete integer channel counts and sizes:
 
-* width α: every ``out`` becomes max(1, floor(α·out)) unless the layer says ``scale: false``;
-  the network's input channels never scale (eq. 6's αM applies to the *internal* M).
+* width α: every ``out`` becomes max(1, floor(α·out)) unless the layer says ``scale: false``; with the
+  spec's ``width: {divisor: d}``, ``make_divisible(α·out, d)`` instead (torchvision's rule, exactly);
+  ``expand: t`` makes a layer t × its actual input channels (then ``make_divisible`` when the spec has a
+  divisor), so an expansion follows its block's input; ``groups`` keep their count and ``group_width``
+  their channels per group (the layer types read them). The network's input channels never scale (eq. 6's
+  αM applies to the *internal* M).
 * resolution: the input size becomes round(ρ·size), halves rounded up (224 × 0.714 → 160), or is
   set directly; every internal feature map then follows from shape inference (eq. 7's ρD_F).
 """
@@ -17,7 +21,7 @@ from fractions import Fraction
 
 from ..errors import MobcostError, OptionError, ShapeError
 from ..ir import INPUT, Layer, Node, Shape
-from ..layers import REGISTRY
+from ..layers import REGISTRY, make_divisible
 from ..spec import MAX_INT, Spec
 
 
@@ -131,12 +135,29 @@ def _check_refs(spec: Spec, layer: Layer, index: int, refs: tuple[str, ...], pos
                            spec, layer, where)
 
 
+def layer_width(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: Fraction) -> int | None:
+    """The output channels a layer asks for at width α (None where the type decides: dw, pools, joins)."""
+    if layer.expand is not None:
+        out = layer.expand * inputs[0].c
+        return make_divisible(out, spec.divisor) if spec.divisor else out
+    if layer.out is None or not layer.scale:
+        return layer.out
+    if spec.divisor:
+        # In floating point, as torchvision and timm compute it (`channels * width_mult`): 200 × 0.58 is
+        # 115.99999999999999 there, which rounds to 112, where the exact 116 would round to 120.
+        return make_divisible(Fraction(float(alpha) * layer.out), spec.divisor)
+    return scale_channels(layer.out, alpha)
+
+
 def _place(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: Fraction) -> Node:
-    out = layer.out
-    if out is not None and layer.scale:
-        out = scale_channels(out, alpha)
+    kind = REGISTRY[layer.type]
     try:
-        node = REGISTRY[layer.type].place(layer, inputs, out)
+        folded = next((x for x in inputs if x.folded > 1), None)
+        if folded is not None and not kind.flattened_ok:
+            raise ShapeError(f"{layer.type} cannot take a flattened map ({folded.c} = {folded.depth}×{folded.folded} "
+                             "from a flatten of a map larger than 1×1); only "
+                             f"{', '.join(k for k, v in REGISTRY.items() if v.flattened_ok)} can")
+        node = kind.place(layer, inputs, layer_width(spec, layer, inputs, alpha))
         _check_size(node.output)
     except ShapeError as exc:
         raise _located(exc, spec, layer, layer.where) from None

@@ -2,12 +2,15 @@
 
 Counting rule, stated once (the paper's convention, Howard et al. 2017, §3):
 
-* **Mult-Adds**: multiply-adds of convolution and fully connected layers, batch 1. BatchNorm is folded
-  into the convolution, and activations, pooling, additions and softmax add nothing.
+* **Mult-Adds**: multiply-adds of convolution and fully connected layers (squeeze-and-excitation's two
+  1×1 convolutions included), batch 1. BatchNorm is folded into the convolution, and activations,
+  pooling, additions, elementwise products (``mul``, SE's x · gate, layer scale), channel moves and
+  softmax add nothing.
 * **Params**: convolution and fully connected weights plus the biases a layer declares. BatchNorm's
-  γ and β (2 per channel) are reported apart as ``bn_params``; its running statistics are buffers.
+  (and LayerNorm's) γ and β (2 per channel) are reported apart as ``bn_params``; running statistics are
+  buffers.
 * **Memory access** (elements): every input activation read + the output activation written + the
-  weights read; biases excluded. Pooling, ``add`` and ``concat`` have no weights.
+  weights read; biases excluded. Pooling, joins and the layers that only move values have no weights.
 
 The paper's symbols: D_K kernel size, M input channels, N output channels, D_F output feature map
 size. The width multiplier α and resolution multiplier ρ (eqs. 6–7) are applied when the graph is
@@ -16,8 +19,10 @@ built (channels and input size), never here, so every formula below stays an exa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..errors import ShapeError
@@ -29,19 +34,41 @@ class Key:
     """A spec key a layer type accepts: its value kind and default (``REQUIRED`` if it has none).
 
     ``from_defaults``: whether the spec's top-level ``defaults:`` fill the key when a layer leaves it out.
-    False where leaving it out chooses a mode no value stands for (a global ``avgpool`` has no ``kernel``).
+    False where leaving it out chooses a mode no value stands for (a global ``avgpool`` has no ``kernel``),
+    and for keys that say what one layer is (``out``, ``expand``, ``group_width``, a shuffle's ``groups``).
     """
 
-    kind: str  # "posint" | "nonneg" | "bool" | "act"
+    # "posint" | "nonneg" | "bool" | "act" (an activation or none) | "activation" (not none) | "choice" |
+    # "padding" (an integer ≥ 0 or "same")
+    kind: str
     default: Any = None
     required: bool = False
     from_defaults: bool = True
+    choices: tuple[str, ...] = ()  # the values of a "choice" key
 
 
-# Activation names a spec may use, and the ``torch.nn`` class each builds (in place, as MobileNet
-# implementations write it: one allocation less per layer).
-ACTIVATIONS = ("relu", "relu6", "none")
-TORCH_ACTIVATIONS = {"relu": "ReLU", "relu6": "ReLU6"}
+# Activation names a spec may use (``swish`` is another name of ``silu``). Under the paper's convention an
+# activation costs nothing: its multiplies and comparisons are not convolution or FC multiply-adds.
+ACTIVATIONS = ("relu", "relu6", "hswish", "hsigmoid", "sigmoid", "silu", "swish", "gelu", "tanh", "leaky_relu",
+               "none")
+# The ``torch.nn`` class each builds, its arguments, and whether torch lets it work in place (as MobileNet
+# implementations write it: one allocation less per layer). ``leaky_relu``: torch's default slope, 0.01.
+TORCH_ACTIVATIONS: dict[str, tuple[str, dict[str, Any], bool]] = {
+    "relu": ("ReLU", {}, True), "relu6": ("ReLU6", {}, True), "hswish": ("Hardswish", {}, True),
+    "hsigmoid": ("Hardsigmoid", {}, True), "sigmoid": ("Sigmoid", {}, False), "silu": ("SiLU", {}, True),
+    "swish": ("SiLU", {}, True), "gelu": ("GELU", {}, False), "tanh": ("Tanh", {}, False),
+    "leaky_relu": ("LeakyReLU", {"negative_slope": 0.01}, True),
+}
+
+
+def make_divisible(value: int | Fraction, divisor: int) -> int:
+    """torchvision's ``_make_divisible``, exactly (``value`` may be a Fraction such as α·out): the multiple of
+    ``divisor`` nearest to ``value`` (halves up), at least ``divisor``, and one ``divisor`` more if rounding
+    down lost over 10% of ``value``."""
+    v = Fraction(value)
+    new = max(divisor, math.floor(v + Fraction(divisor, 2)) // divisor * divisor)
+    return new + divisor if new < Fraction(9, 10) * v else new
+
 
 REGISTRY: dict[str, LayerKind] = {}
 
@@ -74,12 +101,19 @@ class TorchPart:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
+def activation_part(act: str, *, inplace: bool = True, name: str = "act") -> list[TorchPart]:
+    """The torch module of an activation (none for ``none``), in place where torch allows and ``inplace``."""
+    if act not in TORCH_ACTIVATIONS:
+        return []
+    module, kwargs, can = TORCH_ACTIVATIONS[act]
+    return [TorchPart(name, module, kwargs={**kwargs, **({"inplace": True} if can and inplace else {})})]
+
+
 def norm_and_activation(layer: Layer, channels: int) -> list[TorchPart]:
-    """The BatchNorm and activation a layer declares after itself."""
+    """The BatchNorm and activation a layer declares after itself (in place: it acts on the layer's own,
+    freshly written output)."""
     parts = [TorchPart("bn", "BatchNorm2d", (channels,))] if layer.bn else []
-    if layer.act in TORCH_ACTIVATIONS:
-        parts.append(TorchPart("act", TORCH_ACTIVATIONS[layer.act], kwargs={"inplace": True}))
-    return parts
+    return parts + activation_part(layer.act)
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool = False) -> int:
@@ -109,9 +143,20 @@ class LayerKind:
 
     type_name: ClassVar[str] = ""
     keys: ClassVar[Mapping[str, Key]] = {}
-    arity: ClassVar[int] = 1  # number of inputs; 0 means "two or more"
+    arity: ClassVar[int] = 1  # number of inputs; 0 means "two or more" (add, concat), 2 exactly two (mul)
     doc: ClassVar[str] = ""
     label: ClassVar[str] = ""  # Table 1's name for the type ("Conv dw", "Avg Pool", "FC")
+    one_of: ClassVar[tuple[tuple[str, ...], ...]] = ()  # groups of keys of which exactly one must be given
+    not_together: ClassVar[tuple[tuple[str, ...], ...]] = ()  # groups of keys of which at most one may be given
+    fixed: ClassVar[Mapping[str, Any]] = {}  # ``Layer`` fields the type sets itself (a ``bn`` layer is a BN)
+    # Whether the layer takes a flattened map (C·H·W×1×1 from a ``flatten`` of a map larger than 1×1): its
+    # channels then grow with the resolution, which only layers whose counts follow ``Shape.area`` can cost
+    # in the vectorised sweep; the others refuse it.
+    flattened_ok: ClassVar[bool] = False
+
+    def check(self, values: Mapping[str, Any]) -> tuple[str, str] | None:
+        """A relation between the decoded keys that does not hold: ``(key, message)``, else None."""
+        return None
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         raise NotImplementedError

@@ -15,6 +15,7 @@ class FullyConnected(LayerKind):
             "scale": Key("bool", True)}
     doc = "fully connected layer on the flattened input"
     label = "FC"
+    flattened_ok = True
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         if out_channels is None:
@@ -31,10 +32,10 @@ class FullyConnected(LayerKind):
         return node.out_channels if node.layer.bias else 0
 
     def mult_adds_area(self, node: Node) -> int:
-        return node.input.h * node.input.w  # C·H·W inputs, each to every output
+        return node.input.area  # C·H·W inputs, each to every output (H·W also if a flatten folded it into C)
 
     def weights_area(self, node: Node) -> int:
-        return node.input.h * node.input.w
+        return node.input.area
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         fc = TorchPart("fc", "Linear", (node.input.numel, node.out_channels), {"bias": node.layer.bias})

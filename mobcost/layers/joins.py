@@ -1,4 +1,6 @@
-"""Joins of several inputs: element-wise sum (residual) and channel concatenation. No Mult-Adds."""
+"""Joins of several inputs: element-wise sum (residual), channel concatenation and the channel-wise
+multiply x · gate (squeeze-and-excitation written out). No Mult-Adds: the paper counts the multiply-adds of
+convolution and fully connected layers only, so a sum and an elementwise product count zero."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ class Add(LayerKind):
     arity = 0
     doc = "element-wise sum of its inputs (residual)"
     label = "Add"
+    flattened_ok = True
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         first = inputs[0]
@@ -51,3 +54,26 @@ class Concat(LayerKind):
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         return [TorchPart("join", "concat")]
+
+
+@register("mul")
+class Mul(LayerKind):
+    """x · gate, ``from: [x, gate]``: a C×1×1 gate broadcast over x's H×W×C (or equal shapes). The output has
+    x's shape. The elementwise multiply is not counted in Mult-Adds: the paper counts the multiply-adds of
+    convolution and fully connected layers only. Memory access: x + gate + output."""
+
+    arity = 2
+    doc = "x · gate, from: [x, gate]: a C×1×1 gate broadcast over H×W (or equal shapes); zero Mult-Adds"
+    label = "Mul"
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        x, gate = inputs
+        if gate.c != x.c or (gate.h, gate.w) not in ((1, 1), (x.h, x.w)):
+            raise ShapeError(f"mul needs a gate of x's channels, 1×1 or x's H×W; x is {x}, the gate {gate}")
+        return Node(layer, inputs, x, x.c, None, None, None, None)
+
+    def category(self, node: Node) -> str:
+        return "Mul"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("join", "mul")]

@@ -1,4 +1,5 @@
-"""Pooling: average (global or windowed) and max. No Mult-Adds and no weights; their work is window reads."""
+"""Pooling: average (global, windowed or adaptive to N×N) and max. No Mult-Adds and no weights; their work is
+window reads."""
 
 from __future__ import annotations
 
@@ -45,14 +46,44 @@ class Pool(LayerKind):
         return f"Pool {node.kernel}×{node.kernel}"
 
 
+def adaptive_reads(size: int, output: int) -> int:
+    """Input rows (or columns) read over the ``output`` windows of adaptive pooling: window i spans
+    [⌊i·H/N⌋, ⌈(i+1)·H/N⌉), so windows overlap where N does not divide H (and repeat rows where N > H)."""
+    return sum(-(-(i + 1) * size // output) - i * size // output for i in range(output))
+
+
 @register("avgpool")
 class AvgPool(Pool):
-    """Average pooling; global (output 1×1) unless ``kernel`` is given. Not counted in Mult-Adds."""
+    """Average pooling; global (output 1×1) unless ``kernel`` is given, or adaptive to ``output``×``output``
+    (torch's AdaptiveAvgPool2d: VGG's and AlexNet's 7×7 and 6×6 before the classifier). Not counted in
+    Mult-Adds."""
 
-    doc = "average pooling (global unless kernel is given)"
+    keys = {**Pool.keys, "output": Key("posint", None, from_defaults=False)}
+    doc = "average pooling (global unless kernel is given; adaptive to output×output with `output`)"
     label = "Avg Pool"
+    not_together = (("kernel", "output"),)
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        if layer.output is None:
+            return super().place(layer, inputs, out_channels)
+        (x,) = inputs
+        return Node(layer, inputs, Shape(x.c, layer.output, layer.output), x.c, None, None, None, 1)
+
+    def work(self, node: Node) -> int:
+        return node.output.c * self.work_area(node)
+
+    def work_area(self, node: Node) -> int:
+        if node.layer.output is None:
+            return super().work_area(node)
+        return adaptive_reads(node.input.h, node.layer.output) * adaptive_reads(node.input.w, node.layer.output)
+
+    def filter_shape(self, node: Node) -> str:
+        n = node.layer.output
+        return f"Pool →{n}×{n}" if n is not None else super().filter_shape(node)
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
+        if node.layer.output is not None:
+            return [TorchPart("pool", "AdaptiveAvgPool2d", (node.layer.output,))]
         if node.layer.kernel is None:
             return [TorchPart("pool", "AdaptiveAvgPool2d", (1,))]
         return [TorchPart("pool", "AvgPool2d", (node.kernel, node.stride, node.padding))]

@@ -2,8 +2,9 @@
 the cross-check and measurement paths import this module.
 
 Each layer becomes one submodule ``layers.n<i>`` of a :class:`GraphNet`, a ``Sequential`` of named
-parts (``conv``/``fc``, then ``bn``, then ``act``), so counters can attribute every op and parameter to
-the layer it belongs to.
+parts (``conv``/``fc``/``se``, then ``bn``, then ``act``), so counters can attribute every op and parameter
+to the layer it belongs to. Parts name a ``torch.nn`` class, or one of mobcost's own small modules below
+(:data:`MODULES`: squeeze-and-excitation, channel slice, channel shuffle).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from torch import nn
 from ..errors import OptionError
 from ..graph import INPUT, Graph, input_names
 from ..ir import Node
-from ..layers import REGISTRY, TorchPart
+from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
 MAX_BUILD_BYTES = 4 << 30
 
 
 class Join(nn.Module):
-    """A layer of several inputs: their sum (``add``, then an optional activation) or ``concat``."""
+    """A layer of several inputs: their sum (``add``, then an optional activation), ``concat``, or the product
+    x · gate (``mul``, the gate broadcast over H×W)."""
 
     def __init__(self, how: str, after: nn.Module | None = None) -> None:
         super().__init__()
@@ -33,6 +35,8 @@ class Join(nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         if self.how == "concat":
             out = torch.cat(xs, dim=1)
+        elif self.how == "mul":
+            out = xs[0] * xs[1]
         else:
             out = xs[0]
             for x in xs[1:]:
@@ -40,8 +44,107 @@ class Join(nn.Module):
         return self.after(out) if self.after is not None else out
 
 
+def activation(name: str, inplace: bool = True) -> nn.Module:
+    """An activation by its spec name (``none``: the identity)."""
+    if name not in TORCH_ACTIVATIONS:
+        return nn.Identity()
+    module, kwargs, can = TORCH_ACTIVATIONS[name]
+    return getattr(nn, module)(**kwargs, **({"inplace": True} if can and inplace else {}))
+
+
+class SqueezeExcite(nn.Module):
+    """x · gate(fc2(act(fc1(avgpool(x))))): 1×1 convs C→s→C with biases (torchvision's SqueezeExcitation)."""
+
+    def __init__(self, channels: int, squeeze: int, act: str = "relu", gate: str = "sigmoid") -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.act = activation(act)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.gate = activation(gate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))
+
+
+# The modules below take their sizes as plain integers, so a trace holds no shape arithmetic (which fvcore
+# would list as uncounted ops): they cost nothing, and counters see nothing.
+
+
+class ChannelSlice(nn.Module):
+    """Channels [start, start + width): one of equal parts (a view, as ShuffleNetV2's ``chunk``)."""
+
+    def __init__(self, start: int, width: int) -> None:
+        super().__init__()
+        self.start, self.width = start, width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.narrow(1, self.start, self.width)
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle with view and transpose (as torchvision writes it) rather than
+    ``nn.ChannelShuffle``, whose op fvcore cannot name."""
+
+    def __init__(self, channels: int, groups: int) -> None:
+        super().__init__()
+        self.channels, self.groups = channels, groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.view(-1, self.groups, self.channels // self.groups, *x.shape[2:]).transpose(1, 2)
+        return x.flatten(1, 2)
+
+
+class FlattenMap(nn.Module):
+    """C×H×W → (C·H·W)×1×1, kept four-dimensional so any layer type can follow."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, self.channels, 1, 1)
+
+
+class ZeroPad(nn.Module):
+    """Zero padding (left, right, top, bottom), as ``constant_pad_nd`` (which fvcore knows costs nothing;
+    ``nn.ZeroPad2d`` traces as ``aten::pad``, which it would list as uncounted)."""
+
+    def __init__(self, pads: tuple[int, int, int, int]) -> None:
+        super().__init__()
+        self.pads = list(pads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.constant_pad_nd(x, self.pads, 0.0)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of each pixel of an N×C×H×W map (torchvision's ConvNeXt LayerNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """x · γ, one learned γ per channel (ConvNeXt's ``layer_scale``)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+
+
+# mobcost's own modules a ``TorchPart`` may name; every other name is a ``torch.nn`` class
+MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelSlice": ChannelSlice,
+                                       "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
+                                       "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad}
+
+
 def _part(part: TorchPart) -> nn.Module:
-    return getattr(nn, part.module)(*part.args, **part.kwargs)
+    module = MODULES[part.module] if part.module in MODULES else getattr(nn, part.module)
+    return module(*part.args, **part.kwargs)
 
 
 def layer_module(node: Node) -> nn.Module:

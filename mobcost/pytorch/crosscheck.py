@@ -25,6 +25,10 @@ from ..spec import Spec
 from . import require_torch
 
 MULT_ADD_OPS = ("conv", "linear", "addmm", "matmul", "mm")  # fvcore's names for conv and FC work
+# the parts of a layer's build (``layers.n<i>.<part>``) whose parameters are its ``params``, and those whose
+# parameters are its ``bn_params`` (BatchNorm's and LayerNorm's γ, β)
+PARAM_PARTS = ("conv", "fc", "se", "scale")
+NORM_PARTS = ("bn", "ln")
 FLOP_COUNTER_OPS = ("convolution", "addmm", "mm")  # torch's; two flops per multiply-add
 
 
@@ -91,8 +95,8 @@ def check_graph(graph: Graph) -> CheckReport:
             name=row.name, type=row.node.type, mult_adds=row.mult_adds,
             fvcore_mult_adds=sum(ops[o] for o in MULT_ADD_OPS),
             flop_counter_flops=fc_ops.get(key, 0),
-            params=row.params, fvcore_params=params[f"{key}.conv"] + params[f"{key}.fc"],
-            bn_params=row.bn_params, fvcore_bn_params=params[f"{key}.bn"],
+            params=row.params, fvcore_params=sum(params[f"{key}.{part}"] for part in PARAM_PARTS),
+            bn_params=row.bn_params, fvcore_bn_params=sum(params[f"{key}.{part}"] for part in NORM_PARTS),
             fvcore_uncounted={o: n for o, n in sorted(ops.items()) if o not in MULT_ADD_OPS and n},
         ))
     return CheckReport(analysis, tuple(checks), unsupported)

@@ -5,6 +5,7 @@ layer type's keys in the registry, so an unknown key is an error, never silently
 
     name: MobileNet
     input: {channels: 3, size: 224}
+    width: {divisor: 8}                        # optional: widths under α become make_divisible(α·out, 8)
     layers:
       - {type: conv, out: 32, kernel: 3, stride: 2}
       - {type: dwsep, out: 64}                 # shorthand for dw 3×3 (stride) + pw (out)
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..ir import INPUT, Layer
-from ..layers import ACTIVATIONS, REGISTRY, Key
+from ..layers import ACTIVATIONS, REGISTRY, Key, LayerKind
 from .model import Spec
 from .reading import Doc, kind_name, parse_yaml, read_text
 
@@ -39,7 +40,12 @@ DWSEP_KEYS: Mapping[str, Key] = {
     "scale": Key("bool", True),
 }
 COMMON_KEYS = ("type", "name", "from")
-TOP_KEYS = ("name", "input", "layers", "defaults", "description", "source")
+TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source")
+WIDTH_KEYS = {"divisor": Key("posint", required=True)}
+# the values a key of each activation kind takes: "act" may be none, "activation" (a standalone one, a gate) not
+ACTIVATION_KINDS = {"act": ACTIVATIONS, "activation": tuple(a for a in ACTIVATIONS if a != "none")}
+
+
 def load_spec_file(path: str | Path) -> Spec:
     """Read, parse and decode a spec file; every problem is a :class:`SpecError` naming the place."""
     text = read_text(path)
@@ -69,13 +75,23 @@ def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
     _check_keys(inp, ("channels", "size"), "input", doc)
     channels = _field(inp, "channels", Key("posint", required=True), "input", doc)
     size = _field(inp, "size", Key("posint", required=True), "input", doc)
+    divisor = _decode_width(value["width"], doc) if "width" in value else None
     doc.defaults = _decode_defaults(value.get("defaults", {}), doc)
     layers = _decode_list(value["layers"], "layers", doc, budget=[MAX_LAYERS])
     if not layers:
         raise doc.error("layers", "the network has no layers")
     layers = _name_layers(layers, doc)
     return Spec(name, channels, size, tuple(layers), doc.file,
-                _text(value, "description", "", doc), _text(value, "source", "", doc))
+                _text(value, "description", "", doc), _text(value, "source", "", doc), divisor)
+
+
+def _decode_width(value: Any, doc: Doc) -> int:
+    """``width: {divisor: 8}``: the network's width rule under α (every scaled ``out`` becomes
+    ``make_divisible(α·out, divisor)``, as MobileNetV2/V3, MnasNet and EfficientNet define their widths)."""
+    if not isinstance(value, dict):
+        raise doc.error("width", f"must be a mapping like {{divisor: 8}}, got {kind_name(value)}")
+    _check_keys(value, tuple(WIDTH_KEYS), "width", doc)
+    return _field(value, "divisor", WIDTH_KEYS["divisor"], "width", doc)
 
 
 def _decode_defaults(value: Any, doc: Doc) -> dict[str, Any]:
@@ -105,8 +121,9 @@ def default_keys() -> dict[str, list[Key]]:
     accepted: dict[str, list[Key]] = {}
     for keys in kinds:
         for key, spec in keys.items():
-            if key in optional and spec.from_defaults and Key(spec.kind) not in accepted.setdefault(key, []):
-                accepted[key].append(Key(spec.kind))
+            kind = Key(spec.kind, choices=spec.choices)
+            if key in optional and spec.from_defaults and kind not in accepted.setdefault(key, []):
+                accepted[key].append(kind)
     return accepted
 
 
@@ -154,8 +171,6 @@ def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
         raise doc.error(f"{where}.type", f"unknown layer type {kind!r}; known: {', '.join(known)}")
     keys = DWSEP_KEYS if kind == "dwsep" else REGISTRY[kind].keys
     _check_keys(item, (*COMMON_KEYS, *keys), where, doc)
-    values = {k: doc.defaults[k] if k not in item and k in doc.defaults and spec.from_defaults
-              else _field(item, k, spec, where, doc) for k, spec in keys.items()}
     common = {
         "name": _layer_name(item, where, doc),
         "where": where,
@@ -163,9 +178,31 @@ def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
         "inputs": _refs(item, where, doc),
     }
     _check_arity(kind, common["inputs"], where, doc)
+    defaulted = {k for k, spec in keys.items() if k not in item and k in doc.defaults and spec.from_defaults}
+    values = {k: doc.defaults[k] if k in defaulted else _field(item, k, spec, where, doc) for k, spec in keys.items()}
     if kind == "dwsep":
         return _expand_dwsep(values, common)
-    return [Layer(type=kind, **common, **values)]
+    _check_together(REGISTRY[kind], values, {k for k in keys if k in item} | defaulted, where, doc)
+    return [Layer(type=kind, **common, **values, **REGISTRY[kind].fixed)]
+
+
+def _check_together(kind: LayerKind, values: dict[str, Any], given: set[str], where: str, doc: Doc) -> None:
+    """Keys that exclude or need each other (``out`` or ``expand``; not ``groups`` with ``group_width``), and
+    the type's own relations between values (a split's ``index`` below its ``parts``)."""
+    for group in kind.one_of:
+        present = [k for k in group if k in given]
+        if not present:
+            alternatives = " or ".join(repr(k) for k in group[1:])
+            raise doc.error(where, f"missing '{group[0]}' (or {alternatives})")
+        if len(present) > 1:
+            raise doc.error(f"{where}.{present[1]}", f"give {' or '.join(repr(k) for k in group)}, not both")
+    for group in kind.not_together:
+        present = [k for k in group if k in given]
+        if len(present) > 1:
+            raise doc.error(f"{where}.{present[1]}", f"give {present[0]!r} or {present[1]!r}, not both")
+    problem = kind.check(values)
+    if problem is not None:
+        raise doc.error(f"{where}.{problem[0]}", problem[1])
 
 
 def _layer_name(item: dict[str, Any], where: str, doc: Doc) -> str:
@@ -190,6 +227,9 @@ def _check_arity(kind: str, inputs: tuple[str | int, ...], where: str, doc: Doc)
     arity = 1 if kind in SHORTHANDS else REGISTRY[kind].arity  # dwsep reads one input, as its dw does
     if arity == 0 and len(inputs) < 2:
         raise doc.error(f"{where}.from", f"{kind} needs 'from' with two or more layer names")
+    if arity == 2 and len(inputs) != 2:
+        raise doc.error(f"{where}.from", f"{kind} needs 'from' with exactly two layers ([x, gate]), "
+                        f"got {len(inputs)}")
     if arity == 1 and len(inputs) > 1:
         raise doc.error(f"{where}.from", f"{kind} takes one input, got {len(inputs)}")
 
@@ -255,23 +295,30 @@ def _field(item: dict[str, Any], key: str, spec: Key, where: str, doc: Doc) -> A
             raise doc.error(where, f"missing '{key}'")
         return spec.default
     value = item[key]
-    if spec.kind in ("posint", "nonneg"):
-        return _integer(value, spec.kind == "posint", path, doc)
+    if spec.kind == "padding" and value == "same":
+        return value
+    if spec.kind in ("posint", "nonneg", "padding"):
+        return _integer(value, spec.kind == "posint", path, doc, "" if spec.kind != "padding" else ' or "same"')
     if spec.kind == "bool":
         if not isinstance(value, bool):
             raise doc.error(path, f"must be true or false, got {value!r}")
         return value
-    if spec.kind == "act":
-        if value not in ACTIVATIONS:
-            raise doc.error(path, f"must be one of {', '.join(ACTIVATIONS)}, got {value!r}")
+    if spec.kind == "choice":
+        if not isinstance(value, str) or value not in spec.choices:
+            raise doc.error(path, f"must be one of {', '.join(spec.choices)}, got {value!r}")
+        return value
+    if spec.kind in ACTIVATION_KINDS:
+        allowed = ACTIVATION_KINDS[spec.kind]
+        if not isinstance(value, str) or value not in allowed:
+            raise doc.error(path, f"must be one of {', '.join(allowed)}, got {value!r}")
         return value
     raise AssertionError(f"unhandled key kind {spec.kind}")  # a registry bug, not user input
 
 
-def _integer(value: Any, positive: bool, path: str, doc: Doc) -> int:
+def _integer(value: Any, positive: bool, path: str, doc: Doc, alternative: str = "") -> int:
     # bool is an int subclass in Python; `true` as a channel count is a mistake, not 1.
     if type(value) is not int:
-        raise doc.error(path, f"must be an integer, got {kind_name(value)} {value!r}")
+        raise doc.error(path, f"must be an integer{alternative}, got {kind_name(value)} {value!r}")
     low = 1 if positive else 0
     if value < low:
         raise doc.error(path, f"must be {'positive' if positive else 'zero or more'}, got {value}")

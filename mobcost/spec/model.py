@@ -18,3 +18,4 @@ class Spec:
     file: str = "<spec>"
     description: str = ""
     source: str = ""
+    divisor: int | None = None  # `width: {divisor: d}`: scaled widths become make_divisible(α·out, d)

@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..layers import ACTIVATIONS, REGISTRY, Key
-from .decode import DWSEP_KEYS, MAX_INT, MAX_LAYERS, SHORTHANDS
+from ..layers import REGISTRY, Key, LayerKind
+from .decode import ACTIVATION_KINDS, DWSEP_KEYS, MAX_INT, MAX_LAYERS, SHORTHANDS, WIDTH_KEYS, default_keys
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "posint": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
     "nonneg": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
     "bool": {"type": "boolean"},
-    "act": {"enum": list(ACTIVATIONS)},
+    "padding": {"oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_INT}, {"const": "same"}]},
+    **{kind: {"enum": list(names)} for kind, names in ACTIVATION_KINDS.items()},
 }
 REF = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "maximum": -1}]}
 REFS = {"oneOf": [REF, {"type": "array", "items": REF, "minItems": 1}]}
 
 
 def spec_schema() -> dict[str, Any]:
-    kinds = {name: _layer_schema(name, kind.keys, kind.doc) for name, kind in REGISTRY.items()}
+    kinds = {name: _layer_schema(name, kind.keys, kind.doc, kind) for name, kind in REGISTRY.items()}
     kinds.update({name: _layer_schema(name, DWSEP_KEYS, doc) for name, doc in SHORTHANDS.items()})
     layer_list = {"type": "array", "items": {"oneOf": [{"$ref": "#/$defs/repeat"},
                                                        *({"$ref": f"#/$defs/{k}"} for k in sorted(kinds))]}}
@@ -39,6 +40,10 @@ def spec_schema() -> dict[str, Any]:
             "source": {"type": "string"},
             "input": {"type": "object", "required": ["channels", "size"], "additionalProperties": False,
                       "properties": {"channels": KIND_SCHEMAS["posint"], "size": KIND_SCHEMAS["posint"]}},
+            "width": {"type": "object", "required": list(WIDTH_KEYS), "additionalProperties": False,
+                      "description": "the width rule under α: every scaled `out` (and `expand`) becomes "
+                                     "make_divisible(α·out, divisor) (torchvision's _make_divisible)",
+                      "properties": {k: dict(KIND_SCHEMAS[spec.kind]) for k, spec in WIDTH_KEYS.items()}},
             "defaults": _defaults(),
             "layers": {"$ref": "#/$defs/layers"},
         },
@@ -46,19 +51,36 @@ def spec_schema() -> dict[str, Any]:
     }
 
 
-def _layer_schema(name: str, keys: Mapping[str, Key], doc: str) -> dict[str, Any]:
+def key_schema(spec: Key) -> dict[str, Any]:
+    """The JSON Schema of one key's values."""
+    return {"enum": list(spec.choices)} if spec.kind == "choice" else dict(KIND_SCHEMAS[spec.kind])
+
+
+def _layer_schema(name: str, keys: Mapping[str, Key], doc: str, kind: LayerKind | None = None) -> dict[str, Any]:
     props: dict[str, Any] = {"type": {"const": name}, "name": {"type": "string"}, "from": REFS}
     for key, spec in keys.items():
-        props[key] = dict(KIND_SCHEMAS[spec.kind])
+        props[key] = key_schema(spec)
         if spec.default is not None:
             props[key]["default"] = spec.default
     required = ["type", *(k for k, s in keys.items() if s.required)]
-    return {"type": "object", "description": doc, "required": required, "additionalProperties": False,
-            "properties": props}
+    schema = {"type": "object", "description": doc, "required": required, "additionalProperties": False,
+              "properties": props}
+    if kind is not None and kind.arity != 1:  # joins: `from` names their inputs (0: two or more)
+        props["from"] = {"type": "array", "items": REF, "minItems": 2, **({"maxItems": 2} if kind.arity else {})}
+        required.append("from")
+    together = [{"oneOf": [{"required": [k]} for k in group]} for group in getattr(kind, "one_of", ())]
+    together += [{"not": {"required": list(group)}} for group in getattr(kind, "not_together", ())]
+    if together:
+        schema["allOf"] = together
+    return schema
 
 
 def _defaults() -> dict[str, Any]:
-    accepted = {k: spec for kind in REGISTRY.values() for k, spec in kind.keys.items() if not spec.required}
+    """The keys ``defaults:`` takes (the decoder's own list); a key read as two kinds must suit both."""
+    def kinds(specs: list[Key]) -> dict[str, Any]:
+        schemas = [key_schema(spec) for spec in specs]
+        return schemas[0] if len(schemas) == 1 else {"allOf": schemas}
+
     return {"type": "object", "additionalProperties": False,
             "description": "values for every layer whose type takes the key, unless the layer sets it",
-            "properties": {k: dict(KIND_SCHEMAS[spec.kind]) for k, spec in sorted(accepted.items())}}
+            "properties": {k: kinds(specs) for k, specs in sorted(default_keys().items())}}

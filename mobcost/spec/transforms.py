@@ -33,7 +33,7 @@ def densify(spec: Spec) -> Spec:
         if (layer.type == "dw" and nxt is not None and nxt.type == "pw" and nxt.stride in (None, 1)
                 and _reads(layers, i + 1) == (layer.name,) and reads[layer.name] == 1):
             out.append(replace(nxt, type="conv", kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
-                               groups=1, inputs=layer.inputs))
+                               dilation=layer.dilation, groups=1, inputs=layer.inputs))
             i += 2
         else:
             out.append(layer)

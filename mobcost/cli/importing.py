@@ -1,0 +1,77 @@
+"""`mobcost import`: an ONNX file or a torch module → an ordinary spec (YAML), for every other command."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import OptionError
+from ..report.formats import clean
+from .common import OutputOpt, app, emit, friendly
+
+if TYPE_CHECKING:
+    from ..importers import ImportResult
+
+SHAPE = re.compile(r"^\s*(\d+)\s*[x×,]\s*(\d+)\s*[x×,]\s*(\d+)\s*$")
+
+
+@app.command("import")
+@friendly
+def import_model(
+    model: Annotated[Path | None, typer.Argument(help="An ONNX file (.onnx). Not with --torch.",
+                                                 show_default=False)] = None,
+    torch_factory: Annotated[str | None, typer.Option(
+        "--torch", help="A torch module instead: `package.module:factory`, any importable callable that returns "
+        "an nn.Module (exported to ONNX in memory, BatchNorm kept).", show_default=False)] = None,
+    input_shape: Annotated[str, typer.Option("--input", help="With --torch: the input as CxHxW.")] = "3x224x224",
+    dynamo: Annotated[bool, typer.Option("--dynamo", help="With --torch: use torch's dynamo ONNX exporter "
+                                         "(default: the TorchScript one).")] = False,
+    opset: Annotated[int | None, typer.Option("--opset", min=7, max=30, help="With --torch: the ONNX opset to "
+                                              "export with (default: the exporter's).", show_default=False)] = None,
+    allow_unknown: Annotated[bool, typer.Option("--allow-unknown", help="Import what can be mapped; list the "
+                                                "operators left out (in the spec and on stderr).")] = False,
+    output: OutputOpt = None,
+) -> None:
+    """Write a spec for an ONNX file or a PyTorch module (standard output without -o).
+
+    One layer per operator that costs or shapes something, named after the ONNX node (or the torch module
+    path), with `from:` for branches; Conv → BatchNorm → activation becomes one layer. An operator mobcost
+    cannot map is an error naming it — never a silent zero — unless --allow-unknown.
+    """
+    if (model is None) == (torch_factory is None):
+        raise OptionError("give an ONNX file or --torch package.module:factory (one of them)", where="MODEL")
+    if torch_factory is not None:
+        result = _from_torch(torch_factory, _shape(input_shape), dynamo, opset, allow_unknown)
+    else:
+        if dynamo or opset is not None:
+            raise OptionError("--dynamo and --opset apply to --torch only", where="--dynamo/--opset")
+        from ..importers import onnx_to_spec
+
+        result = onnx_to_spec(model, allow_unknown=allow_unknown)  # type: ignore[arg-type]
+    emit(result.yaml, output)
+    for item in result.unmapped:
+        print(f"mobcost: left out: {clean(item.line())}", file=sys.stderr)
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    match = SHAPE.match(text)
+    if not match or not all(0 < int(v) <= 1_000_000_000 for v in match.groups()):
+        raise OptionError(f"expected CxHxW like 3x224x224, got {text!r}", where="--input")
+    c, h, w = (int(v) for v in match.groups())
+    return c, h, w
+
+
+def _from_torch(target: str, shape: tuple[int, int, int], dynamo: bool, opset: int | None,
+                allow_unknown: bool) -> ImportResult:
+    from ..pytorch import require_torch
+
+    require_torch()
+    from ..pytorch.export import import_torch, load_factory
+
+    name = target.rpartition(":")[2].rpartition(".")[2]  # the factory's name, not the module's class
+    return import_torch(load_factory(target), shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown,
+                        name=name)

@@ -1,0 +1,94 @@
+"""Constant folding in plain Python for the small tensors exporters compute instead of storing: Clip bounds
+(``CastLike(Constant)``), ReduceMean axes, Slice starts, a zero bias built by ``Expand``. No numpy (it is
+fenced out of this room) and no runtime: a value this cannot work out is simply unknown (None), and only a
+mapping that needs it says so."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .model import MAX_CONST_VALUES, Const
+
+Values = tuple[Any, ...] | None
+
+# ONNX TensorProto data types that hold integers (Cast's ``to``), so Cast keeps integer arithmetic exact.
+_INT_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Max": max, "Min": min, "Pow": operator.pow,
+}
+_UNARY: dict[str, Callable[[Any], Any]] = {
+    "Neg": operator.neg, "Sqrt": math.sqrt, "Floor": math.floor, "Ceil": math.ceil, "Abs": abs,
+    "Reciprocal": lambda v: 1 / v,
+}
+
+
+def evaluate(op: str, attrs: dict[str, Any], ins: Sequence[Const | None], out_dims: tuple[int, ...]) -> Values:
+    """The flat values of a constant operator's first output, or None when unknown or too large."""
+    if any(c is None for c in ins) or math.prod(out_dims) > MAX_CONST_VALUES:
+        return None
+    vals = [c.values for c in ins if c is not None]
+    if op in ("Identity", "Unsqueeze", "Squeeze", "Reshape", "Flatten", "CastLike") and vals:
+        return vals[0]
+    if op == "Cast" and vals and vals[0] is not None:
+        return tuple(int(v) for v in vals[0]) if attrs.get("to") in _INT_TYPES else vals[0]
+    if any(v is None for v in vals):
+        return None
+    return _compute(op, attrs, [c for c in ins if c is not None], out_dims)
+
+
+def _compute(op: str, attrs: dict[str, Any], ins: list[Const], out_dims: tuple[int, ...]) -> Values:
+    vals = [c.values for c in ins]
+    if op in _BINARY or op == "Div":
+        return _broadcast(op, vals[0], vals[1], math.prod(out_dims))
+    if op in _UNARY:
+        return tuple(_UNARY[op](v) for v in vals[0])  # type: ignore[union-attr]
+    if op == "Concat":
+        return tuple(v for part in vals for v in part) if all(len(c.dims) <= 1 for c in ins) else None
+    if op == "Gather" and len(ins[0].dims) <= 1 and attrs.get("axis", 0) == 0:
+        data = vals[0]
+        return tuple(data[int(i)] for i in vals[1])  # type: ignore[index]
+    if op == "Expand":
+        value = ins[0].scalar
+        return None if value is None else (value,) * math.prod(out_dims)
+    if op == "ConstantOfShape":
+        value = attrs.get("value")
+        fill = value.values[0] if isinstance(value, Const) and value.values else 0.0
+        return (fill,) * math.prod(out_dims)
+    if op == "Slice" and len(ins[0].dims) == 1:
+        return _slice_1d(vals[0], vals[1:])  # type: ignore[arg-type]
+    return None
+
+
+def _broadcast(op: str, a: Values, b: Values, size: int) -> Values:
+    if a is None or b is None or not a or not b:
+        return None
+    if len(a) != len(b) and 1 not in (len(a), len(b)):
+        return None  # a real broadcast over several axes: not needed for the small tensors this serves
+    n = max(len(a), len(b))
+    pairs = [(a[i % len(a)], b[i % len(b)]) for i in range(n)]
+    if op == "Div":
+        return tuple(_divide(x, y) for x, y in pairs)
+    return tuple(_BINARY[op](x, y) for x, y in pairs) if n == size or size == 1 else None
+
+
+def _divide(x: Any, y: Any) -> Any:
+    if isinstance(x, int) and isinstance(y, int):
+        return int(x / y)  # ONNX integer Div truncates toward zero
+    return x / y
+
+
+def _slice_1d(data: tuple[Any, ...], args: list[tuple[Any, ...]]) -> Values:
+    starts, ends = args[0], args[1]
+    steps = args[3] if len(args) > 3 else (1,)
+    if len(starts) != 1 or len(ends) != 1 or len(steps) != 1:
+        return None
+    return tuple(data[slice(int(starts[0]), _clamp(int(ends[0])), int(steps[0]))])
+
+
+def _clamp(end: int) -> int:
+    # exporters write "to the end" as INT64_MAX, which Python's slicing takes as is
+    return min(end, 1 << 62)

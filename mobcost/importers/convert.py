@@ -1,0 +1,128 @@
+"""ONNX model → spec: load and normalise, map every operator, write the YAML, then build the spec with mobcost
+and check each layer's output shape against ONNX shape inference (a mismatch is an error naming the node)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import MobcostError
+from ..layers import ACTIVATIONS
+from ..spec import Spec, parse_spec
+from .emit import render
+from .layout import ALL_HANDLERS
+from .model import Emitted, ImportResult, ModelImportError, OpGraph
+from .onnx_graph import load_graph
+from .patterns import Mapper, chw, shown
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
+
+# What a user can write instead, for operators with no handler (the error names it).
+_NEAREST = {
+    "ConvTranspose": "transposed convolution is not in the vocabulary yet (issue 12); nearest: conv",
+    "Resize": "upsampling is not in the vocabulary yet (issue 12); it has no Mult-Adds",
+    "Upsample": "upsampling is not in the vocabulary yet (issue 12); it has no Mult-Adds",
+    "LayerNormalization": "LayerNorm is not in the vocabulary yet (issue 12); nearest: bn",
+    "GroupNormalization": "GroupNorm is not in the vocabulary; nearest: bn",
+    "InstanceNormalization": "InstanceNorm is not in the vocabulary; nearest: bn",
+    "LRN": "local response normalisation is not in the vocabulary; nearest: bn",
+    "Transpose": "a transpose outside a channel shuffle has no layer; nearest: shuffle",
+    "Einsum": "no layer computes an einsum; nearest: fc",
+}
+_SUPPORTED = "Conv, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, activations, Split/Slice, shuffle"
+_OTHER_ACTIVATIONS = {"Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "PRelu", "ThresholdedRelu", "Shrink",
+                      "HardShrink", "SoftShrink"}
+
+
+def onnx_to_spec(model: str | Path | bytes | ModelProto, *, allow_unknown: bool = False,
+                 name: str | None = None, source: str | None = None) -> ImportResult:
+    """The spec of an ONNX model (a path, its bytes or a loaded ``ModelProto``) as YAML text.
+
+    An operator mobcost cannot map raises :class:`ModelImportError` naming the node, its op type, its inputs'
+    shapes and the nearest supported construct; with ``allow_unknown`` the rest is imported (wired around the
+    left-out node when its output has its input's shape, else everything that reads it is left out too) and
+    the result lists what was left out, as does the YAML. ``name`` is the spec's name (default: the file's
+    stem); ``source`` how the header and messages name the model (default: the file name).
+    """
+    graph = load_graph(model, source)
+    mapper = map_graph(graph, allow_unknown)
+    layers = _classifier_fixed(graph, mapper)
+    spec_name = name or _default_name(graph)
+    text, names = render(graph, layers, mapper.resolve, mapper.unmapped, mapper.notes, spec_name)
+    check_shapes(text, graph, layers, names)
+    return ImportResult(text, tuple(mapper.unmapped), tuple(mapper.notes), len(layers), spec_name)
+
+
+def load_onnx(path: str | Path, *, allow_unknown: bool = False) -> Spec:
+    """An ONNX file as a :class:`Spec`, for every command that takes SPEC (``mobcost table model.onnx``)."""
+    result = onnx_to_spec(path, allow_unknown=allow_unknown)
+    return parse_spec(result.yaml, file=f"{path} (imported)", default_name=result.name)
+
+
+def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
+    mapper = Mapper(graph, allow_unknown)
+    for op in graph:
+        if op.name in mapper.done or mapper.skip_tainted(op):
+            continue
+        handler = ALL_HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
+        if handler is None:
+            reason = _NEAREST.get(op.op, f"mobcost has no layer for {op.op}; supported: {_SUPPORTED}")
+            if op.op in _OTHER_ACTIVATIONS:
+                known = ", ".join(a for a in ACTIVATIONS if a != "none")
+                reason = f"{op.op} is an activation mobcost does not have; nearest: act ({known})"
+            mapper.leave_out(op, reason if not op.domain else f"{reason} (domain {op.domain})")
+        else:
+            handler(mapper, op)
+    return mapper
+
+
+def _classifier_fixed(graph: OpGraph, mapper: Mapper) -> list[Emitted]:
+    """The last layer with a width before each network output (through pools, activations, …) keeps it under
+    α (``scale: false``): α never changes the number of classes."""
+    producer = {e.output: i for i, e in enumerate(mapper.layers)}
+    fixed = set()
+    for out in graph.outputs:
+        i = producer.get(mapper.resolve(out))
+        while i is not None and "out" not in mapper.layers[i].keys and len(mapper.layers[i].inputs) == 1:
+            i = producer.get(mapper.resolve(mapper.layers[i].inputs[0]))
+        if i is not None and "out" in mapper.layers[i].keys:
+            fixed.add(i)
+    return [dataclasses.replace(e, keys={**e.keys, "scale": False}) if i in fixed else e
+            for i, e in enumerate(mapper.layers)]
+
+
+def _default_name(graph: OpGraph) -> str:
+    stem = Path(graph.source).stem if not graph.source.startswith("<") else "imported"
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", stem) or "imported"
+
+
+def check_shapes(text: str, graph: OpGraph, layers: list[Emitted], names: list[str]) -> None:
+    """Build the spec with mobcost and compare every layer's output with ONNX shape inference."""
+    from ..graph import build
+
+    by_name = dict(zip(names, layers, strict=True))
+    try:
+        built = build(parse_spec(text, file=f"{graph.source} (imported spec)"))
+    except MobcostError as exc:
+        node = _node_of(exc, layers)
+        raise ModelImportError(f"the imported spec does not build: {exc.message}", file=graph.source,
+                               where=f"node {node!r}" if node else None) from None
+    for node in built.nodes:
+        e = by_name[node.name]
+        dims = graph.shape(e.output)
+        expected = chw(dims)
+        got = (node.output.c, node.output.h, node.output.w)
+        if expected is None:
+            continue  # ONNX inferred no shape here: nothing to compare with
+        if got != expected and not (len(dims) == 2 and node.output.numel == expected[0]):
+            raise ModelImportError(f"mobcost infers {node.output.c}×{node.output.h}×{node.output.w} (C×H×W) for "
+                                   f"layer {node.name!r}, ONNX shape inference {shown(dims)}", file=graph.source,
+                                   where=f"node {e.nodes[0]!r}")
+
+
+def _node_of(exc: MobcostError, layers: list[Emitted]) -> str | None:
+    match = re.match(r"layers\[(\d+)\]", exc.where or "")
+    return layers[int(match.group(1))].nodes[0] if match and int(match.group(1)) < len(layers) else None

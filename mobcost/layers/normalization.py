@@ -1,0 +1,94 @@
+"""Normalisation and per-channel scaling: a standalone BatchNorm (pre-activation designs, DenseNet), LayerNorm
+over channels (ConvNeXt) and layer scale. No Mult-Adds.
+
+BatchNorm after a convolution is that layer's ``bn`` key. Under the paper's convention BatchNorm is folded
+into the convolution before it and costs no Mult-Adds; a standalone one folds likewise (into the next
+convolution), so it adds only its γ, β to ``bn_params``.
+"""
+
+from __future__ import annotations
+
+from ..ir import Layer, Node, Shape
+from .activations import same_shape
+from .base import Key, LayerKind, TorchPart, activation_part, norm_and_activation, register
+
+
+@register("bn")
+class BatchNorm(LayerKind):
+    """BatchNorm2d on the input's C channels (bn_params 2·C, no Mult-Adds), then the optional activation."""
+
+    keys = {"act": Key("act", "none")}
+    doc = "a standalone BatchNorm on the input channels (bn_params 2·C, no Mult-Adds), then act"
+    label = "BN"
+    fixed = {"bn": True}
+    flattened_ok = True
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        return same_shape(layer, inputs)
+
+    def bn_params(self, node: Node) -> int:
+        return 2 * node.input.c
+
+    def category(self, node: Node) -> str:
+        return "BatchNorm"
+
+    def filter_shape(self, node: Node) -> str:
+        return f"BN {node.input.c}" + (f" + {node.layer.act}" if node.layer.act != "none" else "")
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return norm_and_activation(node.layer, node.input.c)  # layer.bn is True: BatchNorm2d, then act
+
+
+@register("ln")
+class LayerNorm(LayerKind):
+    """LayerNorm over the channels of each pixel (ConvNeXt's LayerNorm2d): γ, β per channel, no Mult-Adds.
+
+    Its 2·C γ, β are reported with BatchNorm's as ``bn_params`` (normalisation parameters, apart from the
+    convolution and FC weights the paper counts; ``--bn-in-params`` adds them, as torchvision totals do).
+    """
+
+    keys = {"act": Key("act", "none")}
+    doc = "LayerNorm over the channels of each pixel (ConvNeXt): bn_params 2·C, no Mult-Adds, then act"
+    label = "LN"
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        return same_shape(layer, inputs)
+
+    def bn_params(self, node: Node) -> int:
+        return 2 * node.input.c
+
+    def category(self, node: Node) -> str:
+        return "LayerNorm"
+
+    def filter_shape(self, node: Node) -> str:
+        return f"LN {node.input.c}"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("ln", "LayerNorm2d", (node.input.c,)), *activation_part(node.layer.act)]
+
+
+@register("layerscale")
+class LayerScale(LayerKind):
+    """Layer scale (CaiT, ConvNeXt): x · γ with one learned γ per channel. C weights; the multiply is not
+    counted in Mult-Adds (the paper counts conv and FC multiply-adds only)."""
+
+    doc = "per-channel learned scale x·γ (layer scale): C weights, zero Mult-Adds"
+    label = "Scale"
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        return same_shape(layer, inputs)
+
+    def weights(self, node: Node) -> int:
+        return node.input.c
+
+    def mult_adds_area(self, node: Node) -> int:
+        return 1  # no Mult-Adds; the sweep divides by this
+
+    def category(self, node: Node) -> str:
+        return "Layer Scale"
+
+    def filter_shape(self, node: Node) -> str:
+        return f"γ {node.input.c}"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("scale", "LayerScale", (node.input.c,))]

@@ -1,0 +1,122 @@
+"""A torch module → a spec, through ``torch.onnx.export`` to an in-memory ONNX model and the ONNX importer.
+
+BatchNorm stays visible, so params and BN params equal the module's exactly: the TorchScript exporter
+(``dynamo=False``) keeps BatchNormalization nodes in eval mode with ``do_constant_folding=False`` (with constant
+folding on, it folds them into the convolutions, which then carry biases); the dynamo exporter keeps them with
+``optimize=False`` (its optimizer folds them the same way). ``fold_bn=True`` exports the folded graph instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import MobcostError, OptionError
+from ..importers import ImportResult, onnx_to_spec
+
+
+def export_onnx(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
+                opset: int | None = None, fold_bn: bool = False) -> bytes:
+    """The ONNX model of ``module`` (batch 1, eval mode) as bytes; the module's own mode is restored after."""
+    _check_shape(input_shape)
+    example = (torch.zeros(1, *input_shape),)
+    was_training = module.training
+    module.eval()
+    try:
+        with _quiet(), torch.no_grad():
+            return _export(module, example, dynamo, opset, fold_bn)
+    except MobcostError:
+        raise
+    except Exception as exc:  # the exporters raise many types; the user needs the one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise MobcostError(f"torch.onnx.export ({_exporter(dynamo)}) failed: {first}") from None
+    finally:
+        module.train(was_training)
+
+
+def _export(module: nn.Module, example: tuple[torch.Tensor, ...], dynamo: bool, opset: int | None,
+            fold_bn: bool) -> bytes:
+    kwargs: dict[str, Any] = {} if opset is None else {"opset_version": opset}
+    if dynamo:
+        program = torch.onnx.export(module, example, None, dynamo=True, optimize=fold_bn, verbose=False, **kwargs)
+        return program.model_proto.SerializeToString()
+    buffer = io.BytesIO()
+    torch.onnx.export(module, example, buffer, dynamo=False, training=torch.onnx.TrainingMode.EVAL,
+                      do_constant_folding=fold_bn, **kwargs)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The exporters warn and print progress on every call; an import prints only its own result."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "onnxscript", "torch._dynamo")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+
+def _check_shape(shape: tuple[int, ...]) -> None:
+    if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
+        raise OptionError(f"input_shape must be three positive integers C, H, W, got {shape!r}",
+                          where="input_shape")
+
+
+def import_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
+                 opset: int | None = None, allow_unknown: bool = False, name: str | None = None) -> ImportResult:
+    """The :class:`ImportResult` of ``module`` (see :func:`from_torch`)."""
+    if not isinstance(module, nn.Module):
+        raise OptionError(f"expected a torch.nn.Module, got {type(module).__name__}", where="module")
+    data = export_onnx(module, input_shape, dynamo=dynamo, opset=opset)
+    cls = type(module)
+    source = f"torch module {cls.__module__}.{cls.__qualname__} via torch.onnx.export ({_exporter(dynamo)})"
+    return onnx_to_spec(data, allow_unknown=allow_unknown, name=name or cls.__name__, source=source)
+
+
+def _exporter(dynamo: bool) -> str:
+    return "dynamo" if dynamo else "TorchScript"
+
+
+def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
+               opset: int | None = None, allow_unknown: bool = False, name: str | None = None) -> str:
+    """The spec YAML of a torch module: exported to ONNX in memory (BatchNorm kept), then imported."""
+    return import_torch(module, input_shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown,
+                        name=name).yaml
+
+
+def load_factory(target: str, **kwargs: Any) -> nn.Module:
+    """``package.module:factory`` → the ``nn.Module`` the factory returns (``--torch`` on the CLI)."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise OptionError(f"expected package.module:factory, got {target!r}", where="--torch")
+    try:
+        owner: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise OptionError(f"cannot import {module_name!r}: {exc}", where="--torch") from None
+    for part in attr.split("."):
+        if not hasattr(owner, part):
+            raise OptionError(f"{module_name!r} has no attribute {attr!r}", where="--torch")
+        owner = getattr(owner, part)
+    if not callable(owner):
+        raise OptionError(f"{target} is not callable", where="--torch")
+    try:
+        result = owner(**kwargs)
+    except Exception as exc:  # the user's code: report it as one line
+        raise OptionError(f"{target}() raised {type(exc).__name__}: {exc}", where="--torch") from None
+    if not isinstance(result, nn.Module):
+        raise OptionError(f"{target}() returned {type(result).__name__}, not a torch.nn.Module", where="--torch")
+    return result
