@@ -211,3 +211,18 @@ def test_many_invalid_values_are_counted_not_listed(write_spec) -> None:
     # sizes 1–32 are smaller than the 33×33 kernel: 4 named, then "and 28 more"
     assert len(r) == 32 and len(r.factors.dropped) == 5 and r.factors.dropped[-1] == "and 28 more"
     assert np.all(r.columns["resolution"] >= 33)
+
+
+def test_fingerprint_sees_every_key() -> None:
+    # A pw written `expand: 2` instead of `out: 64` after a 32-channel conv has the same shapes at α = 1
+    # (32·2 = 64) but another width rule under α: another architecture, so another fingerprint.
+    from mobcost.explore.accuracy import fingerprint
+    from mobcost.graph import build
+    from mobcost.spec import parse_spec
+
+    head = "input: {channels: 3, size: 32}\nlayers:\n  - {type: conv, out: 32}\n"
+    out, expand = parse_spec(head + "  - {type: pw, out: 64}\n"), parse_spec(head + "  - {type: pw, expand: 2}\n")
+    assert build(out).nodes[1].output == build(expand).nodes[1].output  # same shapes at α = 1
+    assert fingerprint(build(out)) != fingerprint(build(expand))
+    renamed = parse_spec("name: other\n" + head + "  - {type: pw, out: 64, name: p}\n")
+    assert fingerprint(build(renamed)) == fingerprint(build(out))  # names are not the architecture

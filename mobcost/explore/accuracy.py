@@ -11,6 +11,7 @@ network's.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -140,20 +141,27 @@ def accuracy_for(spec: Spec, graph: Graph | None = None) -> Accuracy | None:
     return _mobilenet_v1()[1]
 
 
+# How a layer is written and referred to, not what it is; the window is compared as placed (an explicit
+# `padding: 1` is the default padding of a 3×3).
+NAMING = ("name", "where", "line", "inputs", "kernel", "stride", "padding")
+
+
 def fingerprint(graph: Graph) -> str:
-    """The architecture of a graph, names and descriptions aside: input channels, and per layer its type,
-    width, whether α scales it, kernel, stride, padding, groups, bias, BatchNorm, activation, pooling
-    mode and the positions of its inputs. Independent of α and resolution (a global pool's window aside)."""
+    """The architecture of a graph, names and descriptions aside: input channels, the width rule, and per layer
+    every decoded key (type, width, α-scaling, kernel, stride, padding, groups, bias, BatchNorm, activation…),
+    its window and the positions of its inputs. Independent of α and resolution (a global pool's window aside)."""
     spec = graph.spec
     position = {layer.name: i for i, layer in enumerate(spec.layers)}
-    parts: list[Any] = [spec.channels]
+    parts: list[Any] = [spec.channels, spec.divisor]
     for i, node in enumerate(graph.nodes):
         layer = node.layer
         is_global = node.type == "avgpool" and layer.kernel is None
         window = None if is_global else (node.kernel, node.stride, node.padding)
         inputs = tuple(position.get(n, -1) for n in input_names(spec, i))
-        parts.append((layer.type, layer.out, layer.scale, layer.groups, window, layer.bias, layer.bn, layer.act,
-                      layer.ceil_mode, inputs))
+        # Every decoded key but the naming ones, so a new key (dilation, expand, gate…) can never make two
+        # networks look alike; the global pool's window is left out as it follows the resolution.
+        keys = tuple((f.name, getattr(layer, f.name)) for f in dataclasses.fields(layer) if f.name not in NAMING)
+        parts.append((keys, window, inputs))
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
