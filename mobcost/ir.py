@@ -57,9 +57,11 @@ class Layer:
     where: str
     line: int | None = None
     out: int | None = None
-    kernel: int | None = None
-    stride: int | None = None
-    padding: int | str | None = None  # pixels on every side, or "same" (TensorFlow's, convolutions only)
+    # A square window is an int; a non-square one (``kernel: [1, 7]``) the pair (height, width).
+    kernel: int | tuple[int, int] | None = None
+    stride: int | tuple[int, int] | None = None
+    # pixels on every side; (top, bottom, left, right) where they differ; or "same" (TensorFlow's, convolutions)
+    padding: int | str | tuple[int, int, int, int] | None = None
     groups: int = 1
     bias: bool = False
     bn: bool = False
@@ -83,16 +85,33 @@ class Layer:
 
 @dataclass(frozen=True)
 class Node:
-    """A layer placed in the graph: multipliers applied, inputs resolved, shapes inferred."""
+    """A layer placed in the graph: multipliers applied, inputs resolved, shapes inferred.
+
+    ``kernel``, ``stride`` and ``padding`` are single integers, as the views, hardware profile keys (``/k5``)
+    and the sweep read them: ``kernel`` and ``stride`` are None where the idea does not apply (add, concat)
+    *or the window is not square* (a 1×7 kernel, a 2×1 stride); ``padding`` is the pixels on every side, the
+    top padding of a ``same`` convolution, or None where the sides differ otherwise. The formulas read the
+    pairs: ``kernel_hw`` and ``stride_hw`` (height, width) and ``padding_hw`` (top, bottom, left, right),
+    filled from the integers when a layer gives only those.
+    """
 
     layer: Layer
     inputs: tuple[Shape, ...]
     output: Shape
     out_channels: int
-    kernel: int | None  # None where the idea does not apply (add, concat)
+    kernel: int | None  # None where the idea does not apply (add, concat) or the kernel is not square
     stride: int | None
     padding: int | None
     groups: int | None
+    kernel_hw: tuple[int, int] | None = None
+    stride_hw: tuple[int, int] | None = None
+    padding_hw: tuple[int, int, int, int] | None = None  # top, bottom, left, right
+
+    def __post_init__(self) -> None:
+        for name, size in (("kernel_hw", 2), ("stride_hw", 2), ("padding_hw", 4)):
+            value = getattr(self, name[:-3])
+            if getattr(self, name) is None and value is not None:
+                object.__setattr__(self, name, (value,) * size)
 
     @property
     def name(self) -> str:

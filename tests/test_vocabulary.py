@@ -345,8 +345,6 @@ def test_sweep_latency_equals_closed_form() -> None:
         assert r.columns["latency_ms"][i] == pytest.approx(1e3 * sum(predict_layers(graph, hw)), rel=1e-9)
 
 
-@pytest.mark.xfail(strict=False, reason="needs explore/factors.py to split each tensor with Shape.depth and "
-                   "Shape.area (a flatten of a map larger than 1×1 folds H·W into its channels)")
 def test_sweep_of_a_flattened_map() -> None:
     text = ("input: {channels: 3, size: 32}\nlayers:\n  - {type: conv, out: 16, stride: 2}\n  - {type: flatten}\n"
             "  - {type: dropout}\n  - {type: bn}\n  - {type: fc, out: 10, scale: false}\n")
@@ -543,7 +541,7 @@ def test_same_padding_torch_build() -> None:
 
 
 def test_same_padding_and_dilation_bad_input() -> None:
-    assert 'layers[0].padding: must be an integer or "same", got a string \'valid\'' in error(
+    assert 'layers[0].padding: must be an integer, [height, width] or "same", got a string \'valid\'' in error(
         "  - {type: conv, out: 8, padding: valid}")
     assert "layers[0].dilation: must be positive" in error("  - {type: dw, dilation: 0}")
     assert "layers[0].dilation: unknown key" in error("  - {type: pw, out: 8, dilation: 2}")

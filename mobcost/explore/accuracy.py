@@ -16,6 +16,7 @@ import functools
 import hashlib
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -153,10 +154,12 @@ def fingerprint(graph: Graph) -> str:
     spec = graph.spec
     position = {layer.name: i for i, layer in enumerate(spec.layers)}
     parts: list[Any] = [spec.channels, spec.divisor]
+    if spec.width_px is not None:  # a rectangular input is another network's input (square ones unchanged)
+        parts.append(("aspect", Fraction(spec.width_px, spec.size)))
     for i, node in enumerate(graph.nodes):
         layer = node.layer
         is_global = node.type == "avgpool" and layer.kernel is None
-        window = None if is_global else (node.kernel, node.stride, node.padding)
+        window = None if is_global else (node.kernel_hw, node.stride_hw, node.padding_hw)
         inputs = tuple(position.get(n, -1) for n in input_names(spec, i))
         # Every decoded key but the naming ones, so a new key (dilation, expand, gate…) can never make two
         # networks look alike; the global pool's window is left out as it follows the resolution.

@@ -203,7 +203,7 @@ def _preferred(values: list[Any], first: Any) -> list[Any]:
 def _alpha_row(g: Graph) -> dict[str, list[int]]:
     kinds = [REGISTRY[n.type] for n in g.nodes]
     pairs = list(zip(kinds, g.nodes, strict=True))
-    return {"channels": [g.spec.channels] + [n.output.c for n in g.nodes],
+    return {"channels": [g.spec.channels] + [n.output.depth for n in g.nodes],
             "ma_chan": [k.mult_adds(n) // k.mult_adds_area(n) for k, n in pairs],
             "work_chan": [k.work(n) // k.work_area(n) for k, n in pairs],
             "w_chan": [k.weights(n) // k.weights_area(n) for k, n in pairs],
@@ -211,7 +211,7 @@ def _alpha_row(g: Graph) -> dict[str, list[int]]:
 
 
 def _resolution_row(g: Graph) -> dict[str, list[int]]:
-    return {"area": [g.resolution**2] + [n.output.h * n.output.w for n in g.nodes],
+    return {"area": [g.input.area] + [n.output.area for n in g.nodes],
             "ma_area": [REGISTRY[n.type].mult_adds_area(n) for n in g.nodes],
             "work_area": [REGISTRY[n.type].work_area(n) for n in g.nodes],
             "w_area": [REGISTRY[n.type].weights_area(n) for n in g.nodes]}

@@ -10,7 +10,10 @@ only ever see concrete integer channel counts and sizes:
   their channels per group (the layer types read them). The network's input channels never scale (eq. 6's
   αM applies to the *internal* M).
 * resolution: the input size becomes round(ρ·size), halves rounded up (224 × 0.714 → 160), or is
-  set directly; every internal feature map then follows from shape inference (eq. 7's ρD_F).
+  set directly; every internal feature map then follows from shape inference (eq. 7's ρD_F). A rectangular
+  input (``size: [H, W]``) scales both sides by ρ (each rounded, halves up); a ``resolution`` sets its height,
+  and the width keeps the spec's aspect ratio: round(resolution·W/H), halves up (320×192 at resolution 160:
+  160×96). So every size stays a function of the resolution alone, as the sweep's factorisation needs.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ class Graph:
     spec: Spec
     alpha: float
     rho: float
-    resolution: int
+    resolution: int  # the input's height (its side, for a square input)
     nodes: tuple[Node, ...]
+    input_width: int | None = None  # the input's width, where it differs from the height
 
     @property
     def input(self) -> Shape:
-        return Shape(self.spec.channels, self.resolution, self.resolution)
+        width = self.input_width if self.input_width is not None else self.resolution
+        return Shape(self.spec.channels, self.resolution, width)
 
 
 def exact(value: float | Fraction) -> Fraction:
@@ -86,21 +91,37 @@ def resolve_resolution(size: int, rho: float | None = None, resolution: int | No
     return scaled, rho
 
 
+def input_width(spec: Spec, height: int, rho: float | None, resolution: int | None) -> int:
+    """The input's width at a design point whose height is ``height``: the spec's own width scaled like its
+    height — by ρ (rounded, halves up), or to the aspect ratio at an explicit resolution (rounded, halves up)."""
+    h, w = spec.input_hw
+    if h == w:
+        return height
+    scale = exact(rho) if resolution is None and rho is not None else Fraction(height, h)
+    width = max(1, math.floor(scale * w + Fraction(1, 2)))
+    if width > MAX_INT:
+        where = "rho" if resolution is None else "resolution"
+        raise OptionError(f"the {h}×{w} input becomes {height}×{width:,} pixels, wider than {MAX_INT:,}, the "
+                          "limit of every size", where=where)
+    return width
+
+
 def build(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None) -> Graph:
     """Place every layer: resolve its inputs, scale its width, infer its output shape."""
     check_multiplier("alpha", alpha)
     size, rho_value = resolve_resolution(spec.size, rho, resolution)
-    shapes: dict[str, Shape] = {INPUT: Shape(spec.channels, size, size)}
+    width = input_width(spec, size, rho, resolution)
+    shapes: dict[str, Shape] = {INPUT: Shape(spec.channels, size, width)}
     positions = {layer.name: i for i, layer in enumerate(spec.layers)}
     nodes: list[Node] = []
-    width = exact(alpha)  # once, not per layer
+    multiplier = exact(alpha)  # once, not per layer
     for i, layer in enumerate(spec.layers):
         refs = input_names(spec, i)
         _check_refs(spec, layer, i, refs, positions)
-        node = _place(spec, layer, tuple(shapes[n] for n in refs), width)
+        node = _place(spec, layer, tuple(shapes[n] for n in refs), multiplier)
         shapes[layer.name] = node.output
         nodes.append(node)
-    return Graph(spec, alpha, rho_value, size, tuple(nodes))
+    return Graph(spec, alpha, rho_value, size, tuple(nodes), width if width != size else None)
 
 
 def input_names(spec: Spec, index: int) -> tuple[str, ...]:

@@ -39,7 +39,9 @@ class Key:
     """
 
     # "posint" | "nonneg" | "bool" | "act" (an activation or none) | "activation" (not none) | "choice" |
-    # "padding" (an integer ≥ 0 or "same")
+    # "padding" (an integer ≥ 0, "same", or [height, width] with each an integer or [before, after]) | "size" (a
+    # positive integer or [height, width]: kernel, stride) | "pads" (an integer ≥ 0 or [height, width]: the same
+    # padding before and after, as pools and transposed convolutions take it)
     kind: str
     default: Any = None
     required: bool = False
@@ -116,9 +118,42 @@ def norm_and_activation(layer: Layer, channels: int) -> list[TorchPart]:
     return parts + activation_part(layer.act)
 
 
-def conv_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool = False) -> int:
-    """floor((H + 2·padding − kernel) / stride) + 1, or ceil(...) for ceil-mode pooling."""
-    span = size + 2 * padding - kernel
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def pair(value: int | tuple[int, ...]) -> Pair:
+    """A decoded ``kernel`` or ``stride`` (an int, or the pair (height, width)) as (height, width)."""
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def pads(value: int | tuple[int, ...]) -> Pads:
+    """A decoded ``padding`` (an int, or (top, bottom, left, right)) as (top, bottom, left, right)."""
+    return (value,) * 4 if isinstance(value, int) else (value[0], value[1], value[2], value[3])
+
+
+def square(value: tuple[int, ...]) -> int | None:
+    """The one integer of a pair (or four sides) that are all equal; None if they differ."""
+    return value[0] if len(set(value)) == 1 else None
+
+
+def torch_window(value: tuple[int, int]) -> int | tuple[int, int]:
+    """A kernel, stride or padding as torch takes it: an int when square (as every square layer always was), else
+    the pair (height, width)."""
+    one = square(value)
+    return one if one is not None else value
+
+
+def hw_text(value: Pair, sep: str = "×") -> str:
+    """``3`` for a square window, ``1×7`` for another (height first)."""
+    return str(value[0]) if value[0] == value[1] else f"{value[0]}{sep}{value[1]}"
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool = False,
+                     padding_after: int | None = None) -> int:
+    """floor((H + padding + padding_after − kernel) / stride) + 1 (padding_after defaults to padding), or
+    ceil(...) for ceil-mode pooling."""
+    span = size + padding + (padding if padding_after is None else padding_after) - kernel
     if span < 0:
         return 0
     steps = -(-span // stride) if ceil_mode else span // stride
@@ -126,16 +161,28 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, ceil_mod
         steps -= 1  # PyTorch's rule: the last window must start inside the input or left padding
     return steps + 1
 
-def spatial(node_layer: Layer, x: Shape, kernel: int, stride: int, padding: int) -> tuple[int, int]:
-    """Output height and width, refusing a feature map that shrinks to nothing."""
-    h = conv_output_size(x.h, kernel, stride, padding, node_layer.ceil_mode)
-    w = conv_output_size(x.w, kernel, stride, padding, node_layer.ceil_mode)
+
+def spatial(node_layer: Layer, x: Shape, span: Pair, stride: Pair, padding: Pads) -> tuple[int, int]:
+    """Output height and width of a window of ``span`` pixels (height, width), refusing a feature map that
+    shrinks to nothing."""
+    top, bottom, left, right = padding
+    h = conv_output_size(x.h, span[0], stride[0], top, node_layer.ceil_mode, bottom)
+    w = conv_output_size(x.w, span[1], stride[1], left, node_layer.ceil_mode, right)
     if h < 1 or w < 1:
+        shown = square(padding)
         raise ShapeError(
-            f"{node_layer.type} with kernel {kernel}, stride {stride}, padding {padding} "
-            f"turns a {x.h}×{x.w} input into nothing"
+            f"{node_layer.type} with kernel {hw_text(span)}, stride {hw_text(stride)}, padding "
+            f"{shown if shown is not None else list(padding)} turns a {x.h}×{x.w} input into nothing"
         )
     return h, w
+
+
+def window_node(layer: Layer, inputs: tuple[Shape, ...], output: Shape, kernel: Pair, stride: Pair,
+                padding: Pads, groups: int | None, *, padding_int: int | None = None) -> Node:
+    """A node of a windowed layer (convolution, pool): the pairs, and the single integers where square."""
+    int_padding = square(padding) if padding_int is None else padding_int
+    return Node(layer, inputs, output, output.c, square(kernel), square(stride), int_padding, groups,
+                kernel, stride, padding)
 
 
 class LayerKind:
@@ -195,7 +242,9 @@ class LayerKind:
 
     def type_label(self, node: Node) -> str:
         """Table 1's "Type / Stride" column."""
-        return f"{self.label} / s{node.stride}" if node.stride is not None else self.label
+        if node.stride_hw is None:
+            return self.label
+        return f"{self.label} / s{hw_text(node.stride_hw)}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         """The layer's torch build, in order (see :class:`TorchPart`)."""

@@ -11,25 +11,42 @@ from typing import Any
 
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import Key, LayerKind, TorchPart, norm_and_activation, register, spatial
+from .base import (
+    Key,
+    LayerKind,
+    Pads,
+    Pair,
+    TorchPart,
+    hw_text,
+    norm_and_activation,
+    pads,
+    pair,
+    register,
+    spatial,
+    torch_window,
+    window_node,
+)
 
 
-def conv_mult_adds(kernel: int, in_channels: int, out_channels: int, groups: int, out: Shape) -> int:
-    """Eq. (2) generalised to groups: D_K·D_K·(M/g)·N·D_G·D_G (g=1: eq. 2; g=M=N: eq. 4's first term)."""
-    return kernel * kernel * (in_channels // groups) * out_channels * out.h * out.w
+def conv_mult_adds(kernel: Pair, in_channels: int, out_channels: int, groups: int, out: Shape) -> int:
+    """Eq. (2) generalised to groups and non-square kernels: K_h·K_w·(M/g)·N·H′·W′ (a square D_K×D_K kernel on
+    a D_G×D_G map: D_K·D_K·(M/g)·N·D_G·D_G; g=1: eq. 2; g=M=N: eq. 4's first term)."""
+    return conv_weights(kernel, in_channels, out_channels, groups) * out.h * out.w
 
 
-def conv_weights(kernel: int, in_channels: int, out_channels: int, groups: int) -> int:
-    """D_K·D_K·(M/g)·N weights in the kernel K."""
-    return kernel * kernel * (in_channels // groups) * out_channels
+def conv_weights(kernel: Pair, in_channels: int, out_channels: int, groups: int) -> int:
+    """K_h·K_w·(M/g)·N weights in the kernel K (D_K·D_K·(M/g)·N for a square one)."""
+    return kernel[0] * kernel[1] * (in_channels // groups) * out_channels
 
 
-# `padding`: an integer on every side (default: half the dilated kernel), or `same` — TensorFlow's padding,
-# output ⌈H/stride⌉, the odd pixel of the total padding at the bottom and right; `dilation`: kernel taps
-# `dilation` pixels apart (a k×k kernel spans dilation·(k − 1) + 1 pixels; its Mult-Adds stay k·k per output).
+# `kernel` and `stride`: an integer, or [height, width] (Inception v3's 1×7 and 7×1); `padding`: an integer on
+# every side (default: half the dilated kernel, per axis), [height, width] (each side of that axis), [[top,
+# bottom], [left, right]] (either axis may be a pair), or `same` — TensorFlow's padding, output ⌈H/stride⌉, the
+# odd pixel of the total padding at the bottom and right; `dilation`: kernel taps `dilation` pixels apart (a k×k
+# kernel spans dilation·(k − 1) + 1 pixels; its Mult-Adds stay k·k per output).
 CONV_KEYS: Mapping[str, Key] = {
-    "kernel": Key("posint", 3),
-    "stride": Key("posint", 1),
+    "kernel": Key("size", 3),
+    "stride": Key("size", 1),
     "padding": Key("padding", None),
     "dilation": Key("posint", 1),
     "bias": Key("bool", False),
@@ -46,12 +63,16 @@ def same_padding(size: int, out: int, stride: int, span: int) -> tuple[int, int]
     return total // 2, total - total // 2
 
 
-def same_pad_part(node: Node) -> TorchPart:
-    """The explicit (left, right, top, bottom) zero padding before a "same" convolution."""
-    span = node.layer.dilation * ((node.kernel or 1) - 1) + 1
-    top, bottom = same_padding(node.input.h, node.output.h, node.stride or 1, span)
-    left, right = same_padding(node.input.w, node.output.w, node.stride or 1, span)
+def pad_part(padding: Pads) -> TorchPart:
+    """The explicit (left, right, top, bottom) zero padding before a convolution whose sides differ ("same")."""
+    top, bottom, left, right = padding
     return TorchPart("pad", "ZeroPad", ((left, right, top, bottom),))
+
+
+def kernel_text(node: Node) -> str:
+    """``3×3``, ``1×7``: a kernel as Table 1's Filter Shape writes it (height first)."""
+    kh, kw = node.kernel_hw
+    return f"{kh}×{kw}"
 
 
 WIDTH_KEYS: Mapping[str, Key] = {
@@ -70,30 +91,31 @@ class _Conv(LayerKind):
             raise ShapeError(f"group_width={layer.group_width} must divide the input channels ({in_channels})")
         return in_channels // layer.group_width
 
-    def _kernel(self, layer: Layer) -> int:
-        return layer.kernel if layer.kernel is not None else 3
-
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
         n = out_channels if out_channels is not None else x.c
-        k, s = self._kernel(layer), layer.stride or 1
-        span = layer.dilation * (k - 1) + 1  # the pixels a dilated kernel covers
+        k, s = pair(self._kernel(layer)), pair(layer.stride or 1)
+        span = (layer.dilation * (k[0] - 1) + 1, layer.dilation * (k[1] - 1) + 1)  # the pixels a dilated kernel covers
         g = self._groups(layer, x.c, n)
         if x.c % g or n % g:
             raise ShapeError(f"groups={g} must divide both input channels ({x.c}) and output channels ({n})")
         if layer.padding == "same":
-            h, w = -(-x.h // s), -(-x.w // s)
-            p = same_padding(x.h, h, s, span)[0]
-        else:
-            p = layer.padding if layer.padding is not None else span // 2
-            h, w = spatial(layer, x, span, s, p)
-        return Node(layer, inputs, Shape(n, h, w), n, k, s, p, g)
+            h, w = -(-x.h // s[0]), -(-x.w // s[1])
+            p = (*same_padding(x.h, h, s[0], span[0]), *same_padding(x.w, w, s[1], span[1]))
+            top = p[0] if k[0] == k[1] and s[0] == s[1] else None  # as a square layer's always was
+            return window_node(layer, inputs, Shape(n, h, w), k, s, p, g, padding_int=top)
+        p = pads(layer.padding) if layer.padding is not None else (span[0] // 2,) * 2 + (span[1] // 2,) * 2
+        h, w = spatial(layer, x, span, s, p)
+        return window_node(layer, inputs, Shape(n, h, w), k, s, p, g)
+
+    def _kernel(self, layer: Layer) -> int | tuple[int, int]:
+        return layer.kernel if layer.kernel is not None else 3
 
     def mult_adds(self, node: Node) -> int:
-        return conv_mult_adds(node.kernel, node.input.c, node.out_channels, node.groups, node.output)
+        return conv_mult_adds(node.kernel_hw, node.input.c, node.out_channels, node.groups, node.output)
 
     def weights(self, node: Node) -> int:
-        return conv_weights(node.kernel, node.input.c, node.out_channels, node.groups)
+        return conv_weights(node.kernel_hw, node.input.c, node.out_channels, node.groups)
 
     def biases(self, node: Node) -> int:
         return node.out_channels if node.layer.bias else 0
@@ -102,11 +124,14 @@ class _Conv(LayerKind):
         return 2 * node.out_channels if node.layer.bn else 0
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        same = node.layer.padding == "same"
-        conv = TorchPart("conv", "Conv2d", (node.input.c, node.out_channels, node.kernel, node.stride,
-                                            0 if same else node.padding),
+        top, bottom, left, right = node.padding_hw
+        # sides that differ (or TensorFlow's "same", always): an explicit zero padding first
+        apart = node.layer.padding == "same" or top != bottom or left != right
+        conv = TorchPart("conv", "Conv2d", (node.input.c, node.out_channels, torch_window(node.kernel_hw),
+                                            torch_window(node.stride_hw), 0 if apart else torch_window((top, left))),
                          {"groups": node.groups, "bias": node.layer.bias, "dilation": node.layer.dilation})
-        return [*([same_pad_part(node)] if same else []), conv, *norm_and_activation(node.layer, node.out_channels)]
+        pad = [pad_part(node.padding_hw)] if apart else []
+        return [*pad, conv, *norm_and_activation(node.layer, node.out_channels)]
 
     def filter_shape(self, node: Node) -> str:
         return self._filter(node) + (f" d{node.layer.dilation}" if node.layer.dilation > 1 else "")
@@ -128,12 +153,12 @@ class Conv(_Conv):
     not_together = (("groups", "group_width"),)
 
     def category(self, node: Node) -> str:
-        k = node.kernel
-        return f"Conv {k}×{k}" if node.groups == 1 else f"Conv {k}×{k} g{node.groups}"
+        k = kernel_text(node)
+        return f"Conv {k}" if node.groups == 1 else f"Conv {k} g{node.groups}"
 
     def _filter(self, node: Node) -> str:
-        k, m = node.kernel, node.input.c // node.groups
-        return f"{k}×{k}×{m}×{node.out_channels}" + (f" g{node.groups}" if node.groups > 1 else "")
+        k, m = kernel_text(node), node.input.c // node.groups
+        return f"{k}×{m}×{node.out_channels}" + (f" g{node.groups}" if node.groups > 1 else "")
 
 
 @register("dw")
@@ -151,10 +176,10 @@ class Depthwise(_Conv):
         return in_channels
 
     def category(self, node: Node) -> str:
-        return f"Conv DW {node.kernel}×{node.kernel}"
+        return f"Conv DW {kernel_text(node)}"
 
     def _filter(self, node: Node) -> str:
-        return f"{node.kernel}×{node.kernel}×{node.input.c} dw"
+        return f"{kernel_text(node)}×{node.input.c} dw"
 
 
 @register("pw")
@@ -183,35 +208,38 @@ class TransposedConv(LayerKind):
     too); D_K·D_K·(M/g)·N weights. ``groups`` keep their count under α.
     """
 
-    keys = {**WIDTH_KEYS, "kernel": Key("posint", required=True), "stride": Key("posint", 1),
-            "padding": Key("nonneg", 0), "output_padding": Key("nonneg", 0), "groups": Key("posint", 1),
+    keys = {**WIDTH_KEYS, "kernel": Key("size", required=True), "stride": Key("size", 1),
+            "padding": Key("pads", 0), "output_padding": Key("nonneg", 0), "groups": Key("posint", 1),
             "bias": Key("bool", False), "bn": Key("bool", True), "act": Key("act", "relu"),
             "scale": Key("bool", True)}
-    doc = ("transposed convolution (ConvTranspose2d): output (H − 1)·stride − 2·padding + kernel + output_padding; "
-           "Mult-Adds k·k·(M/g)·N·H_in·W_in")
+    doc = ("transposed convolution (ConvTranspose2d): output (H − 1)·stride − 2·padding + kernel + output_padding "
+           "per axis; Mult-Adds k_h·k_w·(M/g)·N·H_in·W_in")
     label = "Conv T"
     one_of = (("out", "expand"),)
 
     def check(self, values: Mapping[str, Any]) -> tuple[str, str] | None:
-        if values["output_padding"] >= values["stride"]:
-            return "output_padding", f"must be less than stride ({values['stride']}), got {values['output_padding']}"
+        stride = min(pair(values["stride"]))
+        if values["output_padding"] >= stride:
+            return "output_padding", f"must be less than stride ({stride}), got {values['output_padding']}"
         return None
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
-        n, k, s, p = out_channels or x.c, layer.kernel or 1, layer.stride or 1, layer.padding or 0
+        n, k, s = out_channels or x.c, pair(layer.kernel or 1), pair(layer.stride or 1)
+        p = pads(layer.padding or 0)
         if x.c % layer.groups or n % layer.groups:
             raise ShapeError(f"groups={layer.groups} must divide both input channels ({x.c}) and output channels ({n})")
-        h, w = (transposed_output_size(d, k, s, p, layer.output_padding) for d in (x.h, x.w))
+        h, w = (transposed_output_size(d, k[i], s[i], p[2 * i], layer.output_padding) for i, d in enumerate((x.h, x.w)))
         if h < 1 or w < 1:
-            raise ShapeError(f"deconv with kernel {k}, stride {s}, padding {p} turns a {x.h}×{x.w} input into nothing")
-        return Node(layer, inputs, Shape(n, h, w), n, k, s, p, layer.groups)
+            raise ShapeError(f"deconv with kernel {hw_text(k)}, stride {hw_text(s)}, padding {hw_text(p[::2])} "
+                             f"turns a {x.h}×{x.w} input into nothing")
+        return window_node(layer, inputs, Shape(n, h, w), k, s, p, layer.groups)
 
     def mult_adds(self, node: Node) -> int:
-        return conv_weights(node.kernel, node.input.c, node.out_channels, node.groups) * node.input.h * node.input.w
+        return self.weights(node) * node.input.h * node.input.w
 
     def weights(self, node: Node) -> int:
-        return conv_weights(node.kernel, node.input.c, node.out_channels, node.groups)
+        return conv_weights(node.kernel_hw, node.input.c, node.out_channels, node.groups)
 
     def biases(self, node: Node) -> int:
         return node.out_channels if node.layer.bias else 0
@@ -223,14 +251,16 @@ class TransposedConv(LayerKind):
         return node.input.h * node.input.w
 
     def category(self, node: Node) -> str:
-        return f"Conv Transpose {node.kernel}×{node.kernel}"
+        return f"Conv Transpose {kernel_text(node)}"
 
     def filter_shape(self, node: Node) -> str:
-        k, m = node.kernel, node.input.c // node.groups
-        return f"{k}×{k}×{m}×{node.out_channels} T" + (f" g{node.groups}" if node.groups > 1 else "")
+        k, m = kernel_text(node), node.input.c // node.groups
+        return f"{k}×{m}×{node.out_channels} T" + (f" g{node.groups}" if node.groups > 1 else "")
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        conv = TorchPart("conv", "ConvTranspose2d", (node.input.c, node.out_channels, node.kernel, node.stride,
-                                                     node.padding, node.layer.output_padding),
+        top, _, left, _ = node.padding_hw
+        conv = TorchPart("conv", "ConvTranspose2d", (node.input.c, node.out_channels, torch_window(node.kernel_hw),
+                                                     torch_window(node.stride_hw), torch_window((top, left)),
+                                                     node.layer.output_padding),
                          {"groups": node.groups, "bias": node.layer.bias})
         return [conv, *norm_and_activation(node.layer, node.out_channels)]

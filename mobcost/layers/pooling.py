@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import Key, LayerKind, TorchPart, register, spatial
+from .base import Key, LayerKind, TorchPart, pads, pair, register, spatial, square, torch_window, window_node
 
 
 class Pool(LayerKind):
@@ -13,19 +13,24 @@ class Pool(LayerKind):
 
     # without a kernel an avgpool is global, a mode no kernel value stands for: `defaults: {kernel: 5}` (meant
     # for the convolutions) leaves it global
-    keys = {"kernel": Key("posint", None, from_defaults=False), "stride": Key("posint", None),
-            "padding": Key("nonneg", 0)}
+    # `kernel`, `stride`: an integer or [height, width]; `padding`: an integer or [height, width], the same before
+    # and after (torch's pools take no other)
+    keys = {"kernel": Key("size", None, from_defaults=False), "stride": Key("size", None),
+            "padding": Key("pads", 0)}
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
         if layer.kernel is None:  # global pool over the whole feature map
-            return Node(layer, inputs, Shape(x.c, 1, 1), x.c, x.h, 1, 0, 1)
-        k, p = layer.kernel, layer.padding or 0
-        s = layer.stride or k
-        if 2 * p > k:
-            raise ShapeError(f"padding {p} must be at most half the kernel {k}")
+            return window_node(layer, inputs, Shape(x.c, 1, 1), (x.h, x.w), (1, 1), (0, 0, 0, 0), 1)
+        k, p = pair(layer.kernel), pads(layer.padding or 0)
+        s = pair(layer.stride) if layer.stride is not None else k
+        for axis, (pad, kernel) in enumerate(((p[0], k[0]), (p[2], k[1]))):
+            if 2 * pad > kernel:
+                same = square(p) is not None and square(k) is not None
+                which = "" if same else (" of the height", " of the width")[axis]
+                raise ShapeError(f"padding {pad} must be at most half the kernel {kernel}{which}")
         h, w = spatial(layer, x, k, s, p)
-        return Node(layer, inputs, Shape(x.c, h, w), x.c, k, s, p, 1)
+        return window_node(layer, inputs, Shape(x.c, h, w), k, s, p, 1)
 
     def work(self, node: Node) -> int:
         return node.output.numel * self.window(node)
@@ -35,7 +40,8 @@ class Pool(LayerKind):
 
     def window(self, node: Node) -> int:
         """Input elements per output element: the kernel's area, or the whole map for a global pool."""
-        return node.input.h * node.input.w if node.layer.kernel is None else (node.kernel or 1) ** 2
+        kh, kw = node.kernel_hw or (1, 1)
+        return node.input.h * node.input.w if node.layer.kernel is None else kh * kw
 
     def category(self, node: Node) -> str:
         return self.label
@@ -43,7 +49,14 @@ class Pool(LayerKind):
     def filter_shape(self, node: Node) -> str:
         if node.input.h != node.input.w and node.layer.kernel is None:
             return f"Pool {node.input.h}×{node.input.w}"
-        return f"Pool {node.kernel}×{node.kernel}"
+        kh, kw = node.kernel_hw
+        return f"Pool {kh}×{kw}"
+
+
+def window_args(node: Node) -> tuple[int | tuple[int, int], ...]:
+    """(kernel, stride, padding) of a windowed pool as torch takes them: ints when square, else pairs."""
+    top, _, left, _ = node.padding_hw
+    return torch_window(node.kernel_hw), torch_window(node.stride_hw), torch_window((top, left))
 
 
 def adaptive_reads(size: int, output: int) -> int:
@@ -86,17 +99,17 @@ class AvgPool(Pool):
             return [TorchPart("pool", "AdaptiveAvgPool2d", (node.layer.output,))]
         if node.layer.kernel is None:
             return [TorchPart("pool", "AdaptiveAvgPool2d", (1,))]
-        return [TorchPart("pool", "AvgPool2d", (node.kernel, node.stride, node.padding))]
+        return [TorchPart("pool", "AvgPool2d", window_args(node))]
 
 
 @register("maxpool")
 class MaxPool(Pool):
     """Max pooling with floor (default) or ceil rounding of the output size."""
 
-    keys = {**Pool.keys, "kernel": Key("posint", required=True), "ceil_mode": Key("bool", False)}
+    keys = {**Pool.keys, "kernel": Key("size", required=True), "ceil_mode": Key("bool", False)}
     doc = "max pooling (ceil_mode for Caffe-style rounding)"
     label = "Max Pool"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        return [TorchPart("pool", "MaxPool2d", (node.kernel, node.stride, node.padding),
+        return [TorchPart("pool", "MaxPool2d", window_args(node),
                           {"ceil_mode": node.layer.ceil_mode})]

@@ -202,7 +202,8 @@ def graph_module(graph: Graph) -> GraphNet:
     """The torch module of a graph, in eval mode on the CPU, refusing builds over ``MAX_BUILD_BYTES``."""
     need = build_bytes(graph)
     if need > MAX_BUILD_BYTES:
-        raise OptionError(f"a torch build of {graph.spec.name} at α={graph.alpha:g}, {graph.resolution}px would "
+        x = graph.input
+        raise OptionError(f"a torch build of {graph.spec.name} at α={graph.alpha:g}, {x.h}×{x.w} px would "
                           f"need {need / 2**30:.1f} GiB (limit {MAX_BUILD_BYTES / 2**30:.0f} GiB)",
                           file=graph.spec.file)
     with torch.no_grad():
@@ -211,5 +212,6 @@ def graph_module(graph: Graph) -> GraphNet:
 
 def sample_input(graph: Graph) -> torch.Tensor:
     """A fixed random image (seeded): timings see real values, as a user's would."""
-    shape = (1, graph.spec.channels, graph.resolution, graph.resolution)
+    x = graph.input
+    shape = (1, x.c, x.h, x.w)
     return torch.randn(shape, generator=torch.Generator().manual_seed(0))

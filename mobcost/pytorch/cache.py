@@ -37,7 +37,8 @@ def cache_key(graph: Graph, threads: int) -> str:
 
     spec = graph.spec
     # The protocol number is part of the digest: measurements taken another way are not reused.
-    digest = hashlib.sha256(repr((MEASURE_PROTOCOL, spec.channels, spec.size, spec.layers)).encode()).hexdigest()[:16]
+    size = spec.size if spec.width_px is None else spec.input_hw  # square keys as before: caches stay valid
+    digest = hashlib.sha256(repr((MEASURE_PROTOCOL, spec.channels, size, spec.layers)).encode()).hexdigest()[:16]
     return f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
 
 

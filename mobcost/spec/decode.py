@@ -4,7 +4,7 @@
 layer type's keys in the registry, so an unknown key is an error, never silently ignored. Grammar::
 
     name: MobileNet
-    input: {channels: 3, size: 224}
+    input: {channels: 3, size: 224}            # or size: [height, width]
     width: {divisor: 8}                        # optional: widths under α become make_divisible(α·out, 8)
     layers:
       - {type: conv, out: 32, kernel: 3, stride: 2}
@@ -25,6 +25,7 @@ from ..errors import SpecError
 from ..ir import INPUT, Layer
 from ..layers import ACTIVATIONS, REGISTRY, Key, LayerKind
 from .model import Spec
+from .pairs import decode_padding, decode_pads, decode_size
 from .reading import Doc, kind_name, parse_yaml, read_text
 
 MAX_LAYERS = 10_000  # layers after `repeat` and `dwsep` expansion
@@ -33,8 +34,8 @@ MAX_INT = 1_000_000_000  # channel counts and sizes beyond this are typos, not n
 SHORTHANDS = {"dwsep": "depthwise separable block: dw k×k (stride) then pw (out)"}
 DWSEP_KEYS: Mapping[str, Key] = {
     "out": Key("posint", required=True),
-    "kernel": Key("posint", 3),
-    "stride": Key("posint", 1),
+    "kernel": Key("size", 3),
+    "stride": Key("size", 1),
     "bn": Key("bool", True),
     "act": Key("act", "relu"),
     "scale": Key("bool", True),
@@ -44,6 +45,8 @@ TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "sour
 WIDTH_KEYS = {"divisor": Key("posint", required=True)}
 # the values a key of each activation kind takes: "act" may be none, "activation" (a standalone one, a gate) not
 ACTIVATION_KINDS = {"act": ACTIVATIONS, "activation": tuple(a for a in ACTIVATIONS if a != "none")}
+# kinds that take [height, width] as well as an integer (pairs.py)
+PAIR_KINDS = {"size": decode_size, "pads": decode_pads, "padding": decode_padding}
 
 
 def load_spec_file(path: str | Path) -> Spec:
@@ -74,15 +77,16 @@ def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
         raise doc.error("input", f"must be a mapping like {{channels: 3, size: 224}}, got {kind_name(inp)}")
     _check_keys(inp, ("channels", "size"), "input", doc)
     channels = _field(inp, "channels", Key("posint", required=True), "input", doc)
-    size = _field(inp, "size", Key("posint", required=True), "input", doc)
+    size = _field(inp, "size", Key("size", required=True), "input", doc)
+    height, width = (size, None) if isinstance(size, int) else size
     divisor = _decode_width(value["width"], doc) if "width" in value else None
     doc.defaults = _decode_defaults(value.get("defaults", {}), doc)
     layers = _decode_list(value["layers"], "layers", doc, budget=[MAX_LAYERS])
     if not layers:
         raise doc.error("layers", "the network has no layers")
     layers = _name_layers(layers, doc)
-    return Spec(name, channels, size, tuple(layers), doc.file,
-                _text(value, "description", "", doc), _text(value, "source", "", doc), divisor)
+    return Spec(name, channels, height, tuple(layers), doc.file,
+                _text(value, "description", "", doc), _text(value, "source", "", doc), divisor, width)
 
 
 def _decode_width(value: Any, doc: Doc) -> int:
@@ -295,10 +299,10 @@ def _field(item: dict[str, Any], key: str, spec: Key, where: str, doc: Doc) -> A
             raise doc.error(where, f"missing '{key}'")
         return spec.default
     value = item[key]
-    if spec.kind == "padding" and value == "same":
-        return value
-    if spec.kind in ("posint", "nonneg", "padding"):
-        return _integer(value, spec.kind == "posint", path, doc, "" if spec.kind != "padding" else ' or "same"')
+    if spec.kind in PAIR_KINDS:
+        return PAIR_KINDS[spec.kind](value, path, doc, _integer)
+    if spec.kind in ("posint", "nonneg"):
+        return _integer(value, spec.kind == "posint", path, doc)
     if spec.kind == "bool":
         if not isinstance(value, bool):
             raise doc.error(path, f"must be true or false, got {value!r}")

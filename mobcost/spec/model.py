@@ -9,7 +9,11 @@ from ..ir import Layer
 
 @dataclass(frozen=True)
 class Spec:
-    """A decoded network: input shape and its expanded layers, before any multiplier."""
+    """A decoded network: input shape and its expanded layers, before any multiplier.
+
+    ``size`` is the input's height (its side, for a square input); ``width_px`` its width where it differs
+    (``input: {size: [H, W]}``), else None.
+    """
 
     name: str
     channels: int
@@ -19,3 +23,9 @@ class Spec:
     description: str = ""
     source: str = ""
     divisor: int | None = None  # `width: {divisor: d}`: scaled widths become make_divisible(α·out, d)
+    width_px: int | None = None  # the input's width where it differs from its height (``size: [H, W]``)
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """The input's (height, width) at the spec's own size."""
+        return self.size, self.width_px if self.width_px is not None else self.size

@@ -8,11 +8,23 @@ from typing import Any
 from ..layers import REGISTRY, Key, LayerKind
 from .decode import ACTIVATION_KINDS, DWSEP_KEYS, MAX_INT, MAX_LAYERS, SHORTHANDS, WIDTH_KEYS, default_keys
 
+POSINT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+NONNEG = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
+
+
+def _two(items: dict[str, Any], what: str) -> dict[str, Any]:
+    return {"type": "array", "items": items, "minItems": 2, "maxItems": 2, "description": what}
+
+
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
-    "posint": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
-    "nonneg": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+    "posint": POSINT,
+    "nonneg": NONNEG,
     "bool": {"type": "boolean"},
-    "padding": {"oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_INT}, {"const": "same"}]},
+    "size": {"oneOf": [POSINT, _two(POSINT, "[height, width]")]},
+    "pads": {"oneOf": [NONNEG, _two(NONNEG, "[height, width]: each side of that axis")]},
+    "padding": {"oneOf": [NONNEG, {"const": "same"},
+                          _two({"oneOf": [NONNEG, _two(NONNEG, "[before, after]")]},
+                               "[height, width]: each an integer (both sides) or [before, after]")]},
     **{kind: {"enum": list(names)} for kind, names in ACTIVATION_KINDS.items()},
 }
 REF = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "maximum": -1}]}
@@ -39,7 +51,7 @@ def spec_schema() -> dict[str, Any]:
             "description": {"type": "string"},
             "source": {"type": "string"},
             "input": {"type": "object", "required": ["channels", "size"], "additionalProperties": False,
-                      "properties": {"channels": KIND_SCHEMAS["posint"], "size": KIND_SCHEMAS["posint"]}},
+                      "properties": {"channels": KIND_SCHEMAS["posint"], "size": KIND_SCHEMAS["size"]}},
             "width": {"type": "object", "required": list(WIDTH_KEYS), "additionalProperties": False,
                       "description": "the width rule under α: every scaled `out` (and `expand`) becomes "
                                      "make_divisible(α·out, divisor) (torchvision's _make_divisible)",
