@@ -21,6 +21,7 @@ from mobcost.layers import ACTIVATIONS, REGISTRY  # noqa: E402
 from mobcost.pytorch.export import export_onnx, from_torch, import_torch, load_factory  # noqa: E402
 
 from . import reference_models as ref  # noqa: E402
+from . import zoo_models as zoo  # noqa: E402
 
 SIZE = 96  # any size checks the closed forms; smaller keeps fvcore and the exporters fast
 # Issue 12's vocabulary (being added): the networks that need it are checked in full once it is there.
@@ -305,9 +306,39 @@ class _Odd(nn.Module):
 
 def test_an_unknown_operator_is_a_located_one_line_error() -> None:
     with pytest.raises(ModelImportError) as info:
-        from_torch(_Odd(nn.Upsample(scale_factor=2)), (3, 16, 16))
+        from_torch(_Odd(nn.Upsample(scale_factor=2, mode="bicubic")), (3, 16, 16))
     text = str(info.value)
-    assert "\n" not in text and "node '/odd/Resize': Resize (inputs 1×8×16×16" in text and "upsampling" in text
+    assert "\n" not in text and "node '/odd/Resize': Resize (inputs 1×8×16×16" in text
+    assert "cubic interpolation: only nearest and bilinear map (upsample)" in text
+
+
+@pytest.mark.parametrize("dynamo", [False, True])
+def test_upsampling_transposed_convolution_dilation_and_layer_norm_map_to_their_layers(dynamo: bool) -> None:
+    """The vocabulary's newer layers, from a module: upsample (nearest, bilinear), deconv, dilated conv, ln."""
+
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=2, dilation=2)
+            self.up = nn.Upsample(scale_factor=2)
+            self.deconv = nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, output_padding=1)
+            self.bn = nn.BatchNorm2d(4)
+            self.bilinear = nn.Upsample(scale_factor=2, mode="bilinear")
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.norm = nn.LayerNorm(4)
+            self.fc = nn.Linear(4, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.bilinear(torch.relu(self.bn(self.deconv(self.up(self.conv(x))))))
+            return self.fc(self.norm(torch.flatten(self.pool(x), 1)))
+
+    model = Head().eval()
+    result = import_torch(model, (3, 8, 8), dynamo=dynamo)
+    spec = parse_spec(result.yaml)
+    assert [la.type for la in spec.layers] == ["conv", "upsample", "deconv", "upsample", "avgpool", "ln", "fc"]
+    assert (spec.layers[0].dilation, spec.layers[2].output_padding, spec.layers[3].mode) == (2, 1, "bilinear")
+    # fvcore's conv + linear count (a transposed conv is "conv" to it); every parameter but the norms' γ, β
+    assert counted(result.yaml) == zoo.module_counts(model, 8)
 
 
 def test_allow_unknown_lists_what_it_left_out() -> None:

@@ -22,17 +22,13 @@ if TYPE_CHECKING:
 
 # What a user can write instead, for operators with no handler (the error names it).
 _NEAREST = {
-    "ConvTranspose": "transposed convolution is not in the vocabulary yet (issue 12); nearest: conv",
-    "Resize": "upsampling is not in the vocabulary yet (issue 12); it has no Mult-Adds",
-    "Upsample": "upsampling is not in the vocabulary yet (issue 12); it has no Mult-Adds",
-    "LayerNormalization": "LayerNorm is not in the vocabulary yet (issue 12); nearest: bn",
     "GroupNormalization": "GroupNorm is not in the vocabulary; nearest: bn",
     "InstanceNormalization": "InstanceNorm is not in the vocabulary; nearest: bn",
     "LRN": "local response normalisation is not in the vocabulary; nearest: bn",
-    "Transpose": "a transpose outside a channel shuffle has no layer; nearest: shuffle",
     "Einsum": "no layer computes an einsum; nearest: fc",
 }
-_SUPPORTED = "Conv, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, activations, Split/Slice, shuffle"
+_SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, LayerNormalization, "
+              "Resize, activations, Split/Slice, shuffle")
 _OTHER_ACTIVATIONS = {"Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "PRelu", "ThresholdedRelu", "Shrink",
                       "HardShrink", "SoftShrink"}
 

@@ -9,13 +9,14 @@ import re
 from collections import Counter
 from typing import Any
 
+from ..errors import MobcostError
 from ..ir import INPUT
 from ..layers import REGISTRY
 from .model import Emitted, ModelImportError, OpGraph, Unmapped
 from .patterns import shown
 
-_ORDER = ("out", "kernel", "stride", "padding", "groups", "ceil_mode", "parts", "index", "bias", "bn", "act",
-          "scale")
+_ORDER = ("out", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "ceil_mode", "output",
+          "factor", "mode", "parts", "index", "bias", "bn", "act", "scale")
 # Folded exports (BatchNorm merged into biased convolutions) and VGG-style nets would repeat these on every
 # convolution: written once under ``defaults:`` instead when most convolutions have them.
 _FOLDED = {"bias": True, "bn": False}
@@ -50,6 +51,8 @@ def _sanitise(name: str, kind: str) -> str:
 
 
 def scalar(value: Any) -> str:
+    if isinstance(value, list | tuple):  # [height, width] kernels, strides, paddings
+        return "[" + ", ".join(scalar(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -79,7 +82,9 @@ def _keys(e: Emitted, defaults: dict[str, Any]) -> dict[str, Any]:
             continue
         default = defaults[k] if k in defaults and key.from_defaults else key.default
         if k == "padding" and e.type in ("conv", "dw"):
-            default = e.keys.get("kernel", accepted["kernel"].default) // 2
+            kernel, d = e.keys.get("kernel", accepted["kernel"].default), e.keys.get("dilation", 1)
+            halves = [(d * (k - 1) + 1) // 2 for k in ([kernel, kernel] if isinstance(kernel, int) else kernel)]
+            default = halves[0] if halves[0] == halves[1] else halves  # half the dilated kernel, per axis
         elif k == "stride" and e.type in ("avgpool", "maxpool"):
             default = e.keys.get("kernel")
         if key.required or default is None or v != default:
@@ -104,7 +109,7 @@ def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmap
     if len(dims) != 4 or None in dims[1:]:
         raise ModelImportError(f"the input is {shown(dims)}; mobcost needs N×C×H×W with fixed C, H, W",
                                file=g.source)
-    if dims[2] != dims[3]:
+    if dims[2] != dims[3] and not _rectangular():
         raise ModelImportError(f"the input is {dims[2]}×{dims[3]}: rectangular inputs are not in the vocabulary yet "
                                "(issue 12); export the model at a square size", file=g.source)
     if not layers:
@@ -123,6 +128,17 @@ def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmap
         previous = layer_name
     lines += _footer(unmapped, notes)
     return "\n".join(lines) + "\n", names
+
+
+def _rectangular() -> bool:
+    """Whether this mobcost's spec takes ``size: [height, width]`` inputs (issue 12's rectangular inputs)."""
+    from ..spec import parse_spec
+
+    try:
+        parse_spec("input: {channels: 1, size: [1, 2]}\nlayers: [{type: flatten}]\n")
+    except MobcostError:
+        return False
+    return True
 
 
 def _owner(owner: dict[str, str], tensor: str, e: Emitted, source: str) -> str:
@@ -145,7 +161,7 @@ def _header(g: OpGraph, name: str, unmapped: list[Unmapped], notes: list[str]) -
         f"name: {scalar(name)}",
         f"description: {json.dumps(f'imported from {g.source}{left}', ensure_ascii=False)}",
         f"source: {json.dumps(where, ensure_ascii=False)}",
-        f"input: {{channels: {dims[1]}, size: {dims[2]}}}",
+        f"input: {{channels: {dims[1]}, size: {scalar(dims[2] if dims[2] == dims[3] else [dims[2], dims[3]])}}}",
         "layers:",
     ]
 

@@ -5,8 +5,10 @@ pass-throughs (Identity, Dropout, Flatten, a reshape to the flattened vector, So
 
 from __future__ import annotations
 
+from typing import Any
+
 from .model import Op
-from .ops import HANDLERS, Handler
+from .ops import HANDLERS, Handler, layer_scale
 from .patterns import Mapper, chw
 
 _PASS = ("Identity", "Dropout", "Cast", "Flatten", "Reshape", "Squeeze", "Unsqueeze")
@@ -156,8 +158,96 @@ def pad(m: Mapper, op: Op) -> None:
     m.done.add(op.name)
 
 
+_TO_NHWC, _TO_NCHW = [0, 2, 3, 1], [0, 3, 1, 2]
+
+
+def transpose(m: Mapper, op: Op) -> None:
+    """A channels-last block: ``permute(0, 2, 3, 1)``, then per-pixel operators — LayerNorm over C, Linear
+    layers (MatMul by a stored C×N weight, + bias), activations, a per-channel scale — then
+    ``permute(0, 3, 1, 2)`` back (ConvNeXt's block and LayerNorm2d). A Linear applied to every pixel is a 1×1
+    convolution: `ln`, `pw` (bias, no BN), `act`, `layerscale` layers. Any other transpose has no layer."""
+    if list(op.attrs.get("perm", [])) == _TO_NHWC and channels_last(m, op):
+        return
+    m.leave_out(op, f"a transpose (perm {list(op.attrs.get('perm', []))}) outside a channel shuffle or a "
+                    "channels-last block (permute to N×H×W×C, per-pixel LayerNorm / Linear / activations, permute "
+                    "back) has no layer; nearest: shuffle")
+
+
+def channels_last(m: Mapper, op: Op) -> bool:
+    x = op.inputs[0]
+    if chw(m.dims(x)) is None or len(m.dims(x)) != 4:
+        return False
+    plan: list[tuple[Op, str, dict[str, Any], str, tuple[Op, ...]]] = []
+    t, claimed = op.outputs[0], {op.name}
+    while True:
+        user = m.sole_user(t)
+        if user is None or user.name in claimed or (user.inputs[0] != t and user.op != "Mul"):
+            return False
+        step = _channels_last_step(m, user, t)
+        if step == "end":
+            break
+        if step is None:
+            return False
+        plan.append(step)
+        claimed.update({step[0].name, *(f.name for f in step[4])})
+        t = step[3]
+    # the block's tensors are N×H×W×C in the file; the layers mobcost builds hold them as C×H×W
+    for _, _, _, out, _ in plan:
+        n, h, w, c = m.dims(out)
+        m.g.dims[out] = (n, c, h, w)
+    current = x
+    for first, kind, keys, out, folded in plan:
+        m.emit(first, kind, keys, (current,), out, folded)
+        current = out
+    m.alias[user.outputs[0]] = current  # type: ignore[union-attr]
+    m.done.update({op.name, user.name})  # type: ignore[union-attr]
+    return True
+
+
+def _channels_last_step(m: Mapper, op: Op, t: str) -> tuple[Op, str, dict[str, Any], str, tuple[Op, ...]] | str | None:
+    """One per-pixel operator of a channels-last block reading ``t`` (N×H×W×C): the layer it becomes, "end" at
+    the transpose back, None if it is none of these."""
+    dims = m.dims(t)
+    if len(dims) != 4 or None in dims[1:]:
+        return None
+    c = dims[3]
+    if op.op == "Transpose":
+        return "end" if list(op.attrs.get("perm", [])) == _TO_NCHW else None
+    if op.op == "LayerNormalization":
+        scale = m.g.const(op.inputs[1]) if len(op.inputs) > 1 else None
+        if op.attrs.get("axis", -1) % 4 != 3 or scale is None or scale.dims != (c,):
+            return None
+        _, act, tail, folded = m.fold_tail(op.outputs[0], bn=False)
+        return op, "ln", {"act": act}, tail, folded
+    if op.op == "MatMul":
+        weight = m.g.const(op.inputs[1])
+        if weight is None or len(weight.dims) != 2 or weight.dims[0] != c:
+            return None
+        tail, bias = op.outputs[0], ()
+        add = m.sole_user(tail, "Add")
+        if add is not None:
+            other = next((i for i in add.inputs if i != tail), "")
+            const = m.g.const(other)
+            if const is not None and const.dims == (weight.dims[1],):
+                tail, bias = add.outputs[0], (add,)
+        _, act, tail, folded = m.fold_tail(tail, bn=False)
+        return op, "pw", {"out": weight.dims[1], "bias": bool(bias), "bn": False, "act": act}, tail, (*bias, *folded)
+    if op.op == "Mul" and len(m.g.dynamic_inputs(op)) == 1:
+        before = len(m.layers)
+        if layer_scale(m, op, t, channels_last=True):  # emitted already: take it back, the plan emits in order
+            e = m.layers.pop()
+            m.done.discard(op.name)
+            assert len(m.layers) == before
+            return op, "layerscale", {}, e.output, ()
+        return None
+    match = m.match_act(t)
+    if match is not None and op.name in {o.name for o in match[2]}:
+        return op, "act", {"act": match[0]}, match[1], tuple(o for o in match[2] if o is not op)
+    return None
+
+
 LAYOUT: dict[str, Handler] = {
     **{name: passthrough for name in _PASS}, **{name: zero_cost for name in _ZERO_COST},
-    "Split": split, "Slice": slice_, "Pad": pad, "SplitToSequence": split_to_sequence,
+    "Split": split, "Slice": slice_, "Pad": pad, "SplitToSequence": split_to_sequence, "Transpose": transpose,
 }
 ALL_HANDLERS: dict[str, Handler] = {**HANDLERS, **LAYOUT}

@@ -265,7 +265,9 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
         known = tuple(d for d in shape if d is not None)
         out_dims = known if len(known) == len(shape) else ()
         values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
-        consts[out] = Const(out_dims, values)
+        # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
+        stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
+        consts[out] = Const(out_dims, values, stored)
 
 
 def _refined(op_type: str, ins: list[Const], shape: tuple[int | None, ...]) -> tuple[int | None, ...]:

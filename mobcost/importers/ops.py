@@ -8,32 +8,53 @@ from typing import Any
 
 from ..layers import ACTIVATIONS, REGISTRY
 from .model import Op
-from .patterns import ACT_OPS, Mapper, chw
+from .patterns import ACT_OPS, Mapper, chw, shown
 
 Handler = Callable[[Mapper, Op], None]
 _ISSUE12 = "not in the vocabulary yet (issue 12)"
 
 
-def window(m: Mapper, op: Op, kernel: tuple[int, int]) -> tuple[int, int, int] | str:
-    """(kernel, stride, padding) of a 2-D convolution or pool, or why mobcost cannot express it."""
+def _pair(h: int, w: int) -> int | list[int]:
+    """A spec's size value: one integer when height and width agree, else [height, width]."""
+    return h if h == w else [h, w]
+
+
+def _non_square() -> bool:
+    """Whether this mobcost's spec takes [height, width] kernels and strides (issue 12's non-square work)."""
+    return REGISTRY["conv"].keys["kernel"].kind == "size"
+
+
+def window(m: Mapper, op: Op, kernel: tuple[int, int], *, conv: bool = False
+           ) -> tuple[Any, Any, Any, int] | str:
+    """(kernel, stride, padding, dilation) of a 2-D convolution (``conv``) or pool as spec values — an integer
+    when height and width agree, else [height, width]; a convolution's padding may also be TensorFlow's
+    ``same`` or [[top, bottom], [left, right]] — or why mobcost cannot express it."""
     kh, kw = kernel
     strides = list(op.attrs.get("strides", [1, 1]))
     dilations = list(op.attrs.get("dilations", [1, 1]))
-    if kh != kw:
-        return f"a {kh}×{kw} kernel: non-square kernels are {_ISSUE12}; nearest: conv with a square kernel"
-    if len(set(strides)) != 1:
-        return f"strides {strides}: unequal strides are {_ISSUE12}"
-    if any(d != 1 for d in dilations):
-        return f"dilation {dilations}: dilated convolutions are {_ISSUE12}; nearest: conv without dilation"
-    pads = _pads(m, op, kh, strides[0])
+    if (kh != kw or len(set(strides)) != 1) and not _non_square():
+        return f"a {kh}×{kw} kernel with strides {strides}: non-square kernels and strides are {_ISSUE12}"
+    if len(set(dilations)) != 1 or (dilations[0] != 1 and not conv):
+        return f"dilation {dilations}: only an equal dilation of a convolution maps (conv `dilation`)"
+    d = dilations[0]
+    span = (d * (kh - 1) + 1, d * (kw - 1) + 1)
+    pads = _pads(m, op, span, (strides[0], strides[1]))
     if isinstance(pads, str):
         return pads
-    if len(set(pads)) != 1:
-        return f"padding {pads} (top, left, bottom, right): asymmetric ('same') padding is {_ISSUE12}"
-    return kh, strides[0], pads[0] + m.pads.get(op.inputs[0], 0)
+    extra = m.pads.get(op.inputs[0], 0)
+    top, left, bottom, right = (p + extra for p in pads)
+    k, s = _pair(kh, kw), _pair(strides[0], strides[1])
+    if top == bottom and left == right and (top == left or _non_square()):
+        return k, s, _pair(top, left), d
+    if conv and not extra and list(pads) == _tf_same(m, op, span, (strides[0], strides[1])):
+        return k, s, "same", d
+    if conv and _non_square():
+        return k, s, [[top, bottom], [left, right]], d
+    where = "not in the vocabulary of pools" if _non_square() else _ISSUE12
+    return f"padding {pads} (top, left, bottom, right): padding that differs before and after is {where}"
 
 
-def _pads(m: Mapper, op: Op, kernel: int, stride: int) -> list[int] | str:
+def _pads(m: Mapper, op: Op, span: tuple[int, int], stride: tuple[int, int]) -> list[int] | str:
     auto = op.attrs.get("auto_pad", "NOTSET")
     if auto in ("NOTSET", ""):
         return list(op.attrs.get("pads", [0, 0, 0, 0]))
@@ -42,9 +63,19 @@ def _pads(m: Mapper, op: Op, kernel: int, stride: int) -> list[int] | str:
     x, y = m.dims(op.inputs[0]), m.dims(op.outputs[0])
     if len(x) != 4 or len(y) != 4 or None in (x[2], x[3], y[2], y[3]):
         return f"auto_pad {auto} on an input of unknown size"
-    totals = [max(0, (y[i] - 1) * stride + kernel - x[i]) for i in (2, 3)]  # type: ignore[operator]
+    totals = [max(0, (y[i] - 1) * stride[i - 2] + span[i - 2] - x[i]) for i in (2, 3)]  # type: ignore[operator]
     before = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in totals]
     return [before[0], before[1], totals[0] - before[0], totals[1] - before[1]]
+
+
+def _tf_same(m: Mapper, op: Op, span: tuple[int, int], stride: tuple[int, int]) -> list[int] | None:
+    """TensorFlow's "same" padding of this input (top, left, bottom, right): output ⌈H/stride⌉, the odd pixel
+    at the bottom and right — the spec's ``padding: same``."""
+    x = m.dims(op.inputs[0])
+    if len(x) != 4 or None in x[2:]:
+        return None
+    totals = [max(0, (-(-d // st) - 1) * st + sp - d) for d, st, sp in zip(x[2:], stride, span, strict=True)]  # type: ignore
+    return [totals[0] // 2, totals[1] // 2, totals[0] - totals[0] // 2, totals[1] - totals[1] // 2]
 
 
 def conv(m: Mapper, op: Op) -> None:
@@ -52,20 +83,21 @@ def conv(m: Mapper, op: Op) -> None:
     if weight is None or len(weight.dims) != 4:
         m.leave_out(op, "only 2-D convolutions with stored weights map (to conv, dw or pw)")
         return
-    geometry = window(m, op, (weight.dims[2], weight.dims[3]))
+    geometry = window(m, op, (weight.dims[2], weight.dims[3]), conv=True)
     if isinstance(geometry, str):
         m.leave_out(op, geometry)
         return
-    k, s, p = geometry
+    k, s, p, d = geometry
     x, out, groups = op.inputs[0], weight.dims[0], op.attrs.get("group", 1)
     cin = m.dims(x)[1]
     bn, act, tail, folded = m.fold_tail(op.outputs[0], bn=True)
-    if groups == 1 and k == 1 and p == 0:
+    dilation = {"dilation": d} if d != 1 else {}
+    if groups == 1 and k == 1 and p == 0 and isinstance(s, int):
         kind, keys = "pw", {"out": out, "stride": s}
     elif groups > 1 and groups == cin == out:
-        kind, keys = "dw", {"kernel": k, "stride": s, "padding": p}
+        kind, keys = "dw", {"kernel": k, "stride": s, "padding": p, **dilation}
     else:
-        kind, keys = "conv", {"out": out, "kernel": k, "stride": s, "padding": p, "groups": groups}
+        kind, keys = "conv", {"out": out, "kernel": k, "stride": s, "padding": p, **dilation, "groups": groups}
     keys.update(bias=_has_bias(m, op, 2), bn=bn, act=act)
     m.emit(op, kind, keys, (x,), tail, folded)
 
@@ -123,7 +155,7 @@ def pool(m: Mapper, op: Op) -> None:
     if isinstance(geometry, str):
         m.leave_out(op, geometry)
         return
-    k, s, p = geometry
+    k, s, p, _ = geometry
     keys: dict[str, Any] = {"kernel": k, "stride": s, "padding": p}
     ceil = bool(op.attrs.get("ceil_mode", 0))
     if op.op == "MaxPool":
@@ -134,9 +166,13 @@ def pool(m: Mapper, op: Op) -> None:
         m.emit(op, "avgpool", keys, (op.inputs[0],), op.outputs[0])
 
 
-def _ceil_matters(m: Mapper, op: Op, k: int, s: int, p: int) -> bool:
+def _ceil_matters(m: Mapper, op: Op, k: Any, s: Any, p: Any) -> bool:
+    """Whether ceil rounding gives another output size than floor rounding on this input."""
     x, y = m.dims(op.inputs[0]), m.dims(op.outputs[0])
-    return len(x) != 4 or len(y) != 4 or y[2] != (x[2] + 2 * p - k) // s + 1  # type: ignore[operator]
+    if len(x) != 4 or len(y) != 4 or None in (*x[2:], *y[2:]):
+        return True
+    k, s, p = ([v, v] if isinstance(v, int) else v for v in (k, s, p))
+    return any(y[i] != (x[i] + 2 * p[i - 2] - k[i - 2]) // s[i - 2] + 1 for i in (2, 3))  # type: ignore[operator]
 
 
 def global_pool(m: Mapper, op: Op) -> None:
@@ -145,10 +181,10 @@ def global_pool(m: Mapper, op: Op) -> None:
         m.emit(op, "avgpool", {}, (x,), op.outputs[0])
         return
     dims = chw(m.dims(x))
-    if dims is None or dims[1] != dims[2]:
+    if dims is None or (dims[1] != dims[2] and not _non_square()):
         m.leave_out(op, f"global max pooling of a non-square map is {_ISSUE12}")
         return
-    m.emit(op, "maxpool", {"kernel": dims[1]}, (x,), op.outputs[0])
+    m.emit(op, "maxpool", {"kernel": _pair(dims[1], dims[2])}, (x,), op.outputs[0])
 
 
 def reduce(m: Mapper, op: Op) -> None:
@@ -179,8 +215,11 @@ def add(m: Mapper, op: Op) -> None:
 
 def mul(m: Mapper, op: Op) -> None:
     data = m.g.dynamic_inputs(op)
+    if len(data) == 1 and layer_scale(m, op, data[0], channels_last=False):
+        return
     if len(data) != 2:
-        m.leave_out(op, f"scaling by a constant tensor (layer scale) is {_ISSUE12}; nearest: bn")
+        m.leave_out(op, "scaling by a constant tensor: only one stored weight per channel maps (layerscale); "
+                        "nearest: bn")
         return
     a, b = (chw(m.dims(t)) for t in data)
     if a is not None and b is not None and b != a and a[0] == b[0] and a[1:] == (1, 1):
@@ -190,6 +229,90 @@ def mul(m: Mapper, op: Op) -> None:
         m.leave_out(op, f"a product of {a} and {b}: `mul` needs equal shapes or a C×1×1 gate")
         return
     m.emit(op, "mul", {"from": tuple(data)}, tuple(data), op.outputs[0])
+
+
+def layer_scale(m: Mapper, op: Op, x: str, *, channels_last: bool) -> bool:
+    """x · γ with γ a stored weight per channel (C×1×1 or 1×C×1×1; C in a channels-last block): `layerscale`."""
+    const = next((m.g.const(t) for t in op.inputs if t and t != x), None)
+    dims = m.dims(x)
+    if const is None or not const.initializer or len(dims) != 4 or len(op.inputs) != 2:
+        return False
+    c = dims[3] if channels_last else dims[1]
+    shape = tuple(d for d in const.dims)
+    per_channel = shape in ((c,), (1, c)) if channels_last else shape in ((c, 1, 1), (1, c, 1, 1))
+    if not per_channel:
+        return False
+    m.emit(op, "layerscale", {}, (x,), op.outputs[0])
+    return True
+
+
+def conv_transpose(m: Mapper, op: Op) -> None:
+    """ConvTranspose → `deconv`: square kernel and stride, equal padding, no dilation."""
+    weight = m.g.const(op.inputs[1])
+    x, y = m.dims(op.inputs[0]), m.dims(op.outputs[0])
+    if weight is None or len(weight.dims) != 4 or len(x) != 4 or len(y) != 4 or None in (*x[1:], *y[1:]):
+        m.leave_out(op, "only a 2-D transposed convolution with stored weights and known shapes maps (deconv)")
+        return
+    groups = op.attrs.get("group", 1)
+    kh, kw = weight.dims[2], weight.dims[3]
+    strides = list(op.attrs.get("strides", [1, 1]))
+    pads = list(op.attrs.get("pads", [0, 0, 0, 0]))
+    dilations = list(op.attrs.get("dilations", [1, 1]))
+    auto = op.attrs.get("auto_pad", "NOTSET")
+    if kh != kw or len(set(strides)) != 1 or len(set(pads)) != 1 or set(dilations) != {1} \
+            or auto not in ("NOTSET", ""):
+        m.leave_out(op, f"a transposed convolution with kernel {kh}×{kw}, strides {strides}, pads {pads}, "
+                        f"dilations {dilations}, auto_pad {auto}: only square kernels and strides, equal padding "
+                        "and no dilation map (deconv)")
+        return
+    k, s, p = kh, strides[0], pads[0]
+    output_padding = y[2] - ((x[2] - 1) * s - 2 * p + k)  # type: ignore[operator]
+    if output_padding != y[3] - ((x[3] - 1) * s - 2 * p + k) or not 0 <= output_padding < s:  # type: ignore
+        m.leave_out(op, f"a transposed convolution from {shown(x)} to {shown(y)}: the output size is not "
+                        "(H − 1)·stride − 2·padding + kernel + output_padding with output_padding below stride")
+        return
+    bn, act, tail, folded = m.fold_tail(op.outputs[0], bn=True)
+    keys = {"out": weight.dims[1] * groups, "kernel": k, "stride": s, "padding": p, "output_padding": output_padding,
+            "groups": groups, "bias": _has_bias(m, op, 2), "bn": bn, "act": act}
+    m.emit(op, "deconv", keys, (op.inputs[0],), tail, folded)
+
+
+_RESIZE_MODES = {"nearest": "nearest", "linear": "bilinear"}
+
+
+def resize(m: Mapper, op: Op) -> None:
+    """Resize / Upsample by the same integer factor on H and W, nearest or (bi)linear: `upsample`. The factor is
+    read from the shapes, which ONNX shape inference gives whether the file stores scales or sizes."""
+    x, y = chw(m.dims(op.inputs[0])), chw(m.dims(op.outputs[0]))
+    mode = _RESIZE_MODES.get(str(op.attrs.get("mode", "nearest")))
+    factor = y[1] // x[1] if x is not None and y is not None and x[1] else 0
+    if x is None or y is None or len(m.dims(op.inputs[0])) != 4 or x[0] != y[0] or not factor \
+            or y[1:] != (x[1] * factor, x[2] * factor):
+        m.leave_out(op, f"a resize from {x} to {y} (C, H, W): only upsampling H and W by one integer factor maps "
+                        "(upsample); it has no Mult-Adds")
+        return
+    if mode is None:
+        m.leave_out(op, f"{op.attrs.get('mode')} interpolation: only nearest and bilinear map (upsample); "
+                        "it has no Mult-Adds")
+        return
+    if factor == 1:
+        m.alias[op.outputs[0]] = op.inputs[0]
+        m.done.add(op.name)
+        return
+    m.emit(op, "upsample", {"factor": factor, "mode": mode}, (op.inputs[0],), op.outputs[0])
+
+
+def layer_norm(m: Mapper, op: Op) -> None:
+    """LayerNormalization over the channels of a flattened C-vector (N×C): `ln`. Channels-last blocks
+    (N×H×W×C) are mapped from their Transpose (see ``layout.channels_last``)."""
+    dims = m.dims(op.inputs[0])
+    if len(dims) != 2 or op.attrs.get("axis", -1) % 2 != 1:
+        m.leave_out(op, f"LayerNormalization of {shown(dims)} over axis {op.attrs.get('axis', -1)}: only LayerNorm "
+                        "over the channels of each pixel maps (ln; channels last between two Transposes, as in "
+                        "ConvNeXt)")
+        return
+    _, act, tail, folded = m.fold_tail(op.outputs[0], bn=False)
+    m.emit(op, "ln", {"act": act}, (op.inputs[0],), tail, folded)
 
 
 def concat(m: Mapper, op: Op) -> None:
@@ -251,6 +374,7 @@ def _activation(m: Mapper, op: Op, x: str, match: tuple[str, str, tuple[Op, ...]
 HANDLERS: dict[str, Handler] = {
     "Conv": conv, "Gemm": gemm, "MatMul": matmul, "MaxPool": pool, "AveragePool": pool,
     "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "ReduceMean": reduce, "ReduceMax": reduce,
-    "Concat": concat, "BatchNormalization": batchnorm,
+    "Concat": concat, "BatchNormalization": batchnorm, "ConvTranspose": conv_transpose, "Resize": resize,
+    "Upsample": resize, "LayerNormalization": layer_norm,
     **{name: elementwise for name in (*ACT_OPS, "Add", "Sum", "Sub", "Mul", "Div", "Pow", "Erf")},
 }
