@@ -15,6 +15,7 @@ from functools import cache
 
 from ..spec import Spec, load_bundled
 from ..spec.transforms import with_classes
+from .conventions import count_analysis
 from .costs import DEFAULT, Analysis, Convention, analyze
 from .table3 import shrink_steps
 
@@ -36,6 +37,9 @@ class Figure:
     computed: float | str
     explanation: str = ""  # why a differing figure differs
     convention: str = ""  # the convention the paper used for this figure, when not the default
+    # the network a model's figure is computed from — (spec, α, resolution, classes) — for recounting it under
+    # another counting convention (`paper --convention`); None for the figures of a layer or a step
+    point: tuple[str, float, int | None, int | None] | None = None
 
     @property
     def rounding(self) -> str:
@@ -78,6 +82,14 @@ def _fmt(x: float | str) -> str:
     return x if isinstance(x, str) else f"{x:,.2f}"
 
 
+def recount(f: Figure, convention: str) -> float | None:
+    """A model's Mult-Adds figure counted under another convention, in millions of that convention's unit (None
+    for the figures that are not a network's Mult-Adds)."""
+    if f.point is None or f.metric != "mult_adds":
+        return None
+    return count_analysis(_analysis(*f.point), convention).total / 1e6
+
+
 @cache
 def _spec(name: str) -> Spec:
     return load_bundled(name)
@@ -94,8 +106,9 @@ def _model(table: str, row: str, spec: str, mult_adds: float, params: float, *, 
            resolution: int | None = None, classes: int | None = None, ma_decimals: int = 0, p_decimals: int = 1,
            why_ma: str = "", why_params: str = "") -> Iterator[Figure]:
     t = _analysis(spec, alpha, resolution, classes).totals
-    yield Figure(table, row, "mult_adds", mult_adds, "M", ma_decimals, t.mult_adds / 1e6, why_ma)
-    yield Figure(table, row, "params", params, "M", p_decimals, t.params / 1e6, why_params)
+    point = (spec, alpha, resolution, classes)
+    yield Figure(table, row, "mult_adds", mult_adds, "M", ma_decimals, t.mult_adds / 1e6, why_ma, point=point)
+    yield Figure(table, row, "params", params, "M", p_decimals, t.params / 1e6, why_params, point=point)
 
 
 # Table 1 as printed: (row, stride, input size H×W×C); "5×" rows expanded. Row 27 prints s2.

@@ -17,6 +17,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -24,6 +25,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import MobcostError
+from ..layers.conventions import CONVENTIONS
 from ..report.formats import Format, clean, json_text, records_text
 from ..spec import Spec, load_spec, resolve_spec_path
 from ..version import __version__
@@ -192,6 +194,13 @@ def emit(text: str, output: Path | None) -> None:
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="rich, json, csv, markdown or latex.")]
+
+# The counting conventions (mobcost.layers.conventions), as choices: `paper` is the default Mult-Adds.
+ConventionName = StrEnum("ConventionName", {name.replace("-", "_"): name for name in CONVENTIONS})  # type: ignore[misc]
+ConventionOpt = Annotated[ConventionName | None, typer.Option(
+    "--convention", "-C", help="Also count under this convention: paper (the Mult-Adds), flops (2 per multiply-add), "
+    "seed, or a tool's rules — fvcore, flop-counter, ptflops-pytorch, ptflops-aten, thop, torchinfo, onnx-tool. "
+    "`mobcost explain` says why they differ.", show_default=False)]
 
 
 def emit_records(records: list[dict[str, Any]], fmt: Format, output: Path | None, title: str | None = None) -> None:

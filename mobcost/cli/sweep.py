@@ -19,6 +19,7 @@ from ..report.table import Dtype
 from ..spec import Spec
 from ..units import parse_si
 from .common import (
+    ConventionOpt,
     FormatOpt,
     OutputOpt,
     SpecArg,
@@ -68,6 +69,7 @@ def sweep(
     best: Annotated[bool, typer.Option("--best", help="Print only the feasible point with the highest top-1 "
                                        "(the lowest cost when no accuracy is known).")] = False,
     pareto_cost: Annotated[ParetoCost, typer.Option(help="Cost axis of the Pareto front.")] = ParetoCost.mult_adds,
+    convention: ConventionOpt = None,
     fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
@@ -81,9 +83,7 @@ def sweep(
     s = load(spec)
     alphas, resolutions = grid_axes(alpha, resolution, layers=len(s.layers), **grid_limit(fmt, best))
     budgets = sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation, max_latency_ms)
-    hw = load_hardware(hardware) if hardware else None
-    cost = "latency_ms" if pareto_cost == ParetoCost.latency else str(pareto_cost)
-    options = {"hardware": hw, "budgets": budgets, "dtype": str(dtype) if dtype else None, "pareto_cost": cost}
+    options = sweep_options(budgets, hardware, dtype, pareto_cost, convention)
     total = len(alphas) * len(resolutions)
     with progress_bar(total, "sweeping", enabled=total > 100_000 and interactive()) as advance:
         if best:
@@ -96,6 +96,15 @@ def sweep(
 
         result = run_sweep(s, alphas, resolutions, progress=advance, **options)
     render_sweep(result, fmt, output)
+
+
+def sweep_options(budgets: Budgets, hardware: str | None, dtype: Dtype | None, pareto_cost: ParetoCost,
+                  convention: Any) -> dict[str, Any]:
+    """The keyword arguments of the explore functions (the budgets parsed first, then the profile read)."""
+    cost = "latency_ms" if pareto_cost == ParetoCost.latency else str(pareto_cost)
+    return {"hardware": load_hardware(hardware) if hardware else None, "budgets": budgets,
+            "dtype": str(dtype) if dtype else None, "pareto_cost": cost,
+            "convention": str(convention.value) if convention else None}
 
 
 # Points a view may hold: JSON, Markdown and LaTeX records take ~1–3 KB a point in memory; the rich view
@@ -164,11 +173,17 @@ def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:
     from ..report.sweep import sweep_tables
 
     if fmt == Format.json:
-        emit_json({"points": point_records(result)}, output)
+        emit_json({**convention_key(result), "points": point_records(result)}, output)
     elif fmt in TABULAR:
         emit_records(point_records(result), fmt, output)
     else:
         render_rich(*sweep_tables(result), output=output)
+
+
+def convention_key(result: Any) -> dict[str, str]:
+    """``{"convention": NAME}`` first in the JSON document when ``--convention`` was given (else nothing)."""
+    c = result.factors.convention
+    return {} if c is None else {"convention": c.name}
 
 
 def render_best(streamed: StreamedBest, fmt: Format, output: Path | None) -> None:
@@ -179,7 +194,7 @@ def render_best(streamed: StreamedBest, fmt: Format, output: Path | None) -> Non
     if streamed.best is None:
         raise OptionError("no design point meets the budgets", where="--best")
     if fmt == Format.json:
-        emit_json({"points": point_records(streamed.best)}, output)
+        emit_json({**convention_key(streamed.best), "points": point_records(streamed.best)}, output)
     elif fmt in TABULAR:
         emit_records(point_records(streamed.best), fmt, output)
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,6 +22,7 @@ from ..report.table import (
 from ..spec import bundled_names, load_bundled
 from .common import (
     AlphaOpt,
+    ConventionOpt,
     FormatOpt,
     OutputOpt,
     ResolutionOpt,
@@ -35,6 +36,9 @@ from .common import (
     load,
     render_rich,
 )
+
+if TYPE_CHECKING:
+    from ..analysis.conventions import Counted
 
 
 @app.command()
@@ -61,6 +65,7 @@ def table(
                                                "(as torchvision and Keras summaries do).")] = False,
     first_layer: Annotated[bool, typer.Option("--first-layer/--no-first-layer", help="Count the first layer "
                                               "with weights (some papers leave it out).")] = True,
+    convention: ConventionOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Mult-Adds, parameters and memory access of a network at width α and resolution ρ.
@@ -75,18 +80,28 @@ def table(
         s = with_classes(s, classes)
     a = analyze(s, alpha, rho, resolution,
                 Convention(fc_bias=fc_bias, bn_in_params=bn_in_params, first_layer=first_layer))
+    counted = counted_as(a, convention, first_layer)
     if fmt == Format.rich:
         chosen = sections or ([Section.types] if by == By.type else list(Section))
-        render_rich(*rich_sections(a, chosen, dtype, rho, resolution), output=output)
+        render_rich(*rich_sections(a, chosen, dtype, rho, resolution, counted), output=output)
     elif fmt == Format.json:
-        doc = analysis_dict(a, by, dtype or Dtype.fp32)
+        doc = analysis_dict(a, by, dtype or Dtype.fp32, counted)
         example, network = shrink_views(a, rho, resolution)
         doc["table3"] = {"example_layer": step_dicts(example), "network": step_dicts(network)}
         if shrink_note(example, network):
             doc["table3"]["note"] = shrink_note(example, network)
         emit_json(doc, output)
     else:
-        emit(frame_text(a, fmt, by, dtype or Dtype.fp32), output)
+        emit(frame_text(a, fmt, by, dtype or Dtype.fp32, counted), output)
+
+
+def counted_as(a: Analysis, convention: Any, first_layer: bool) -> Counted | None:
+    """The analysis counted under ``--convention`` (None without it)."""
+    if convention is None:
+        return None
+    from ..analysis.conventions import count_analysis
+
+    return count_analysis(a, str(convention.value), first_layer)
 
 
 def shrink_views(a: Analysis, rho: float | None, resolution: int | None) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
@@ -108,13 +123,13 @@ def shrink_note(example: tuple[Step, ...], network: tuple[Step, ...]) -> str:
 
 
 def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: float | None,
-                  resolution: int | None) -> list[Any]:
+                  resolution: int | None, counted: Counted | None = None) -> list[Any]:
     out: list[Any] = []
     for section in dict.fromkeys(chosen):
         if section == Section.layers:
-            out.append(layer_table(a, dtype))
+            out.append(layer_table(a, dtype, counted))
         elif section == Section.types:
-            out.append(type_table(a, dtype))
+            out.append(type_table(a, dtype, counted))
         else:
             example, network = shrink_views(a, rho, resolution)
             kept = [(e, n) for e, n in zip(example, network, strict=True) if e.defined and n.defined]
@@ -136,7 +151,7 @@ def specs(fmt: FormatOpt = Format.rich) -> None:
         s = load_bundled(name)
         t = analyze(s).totals
         entries.append({"name": name, "network": s.name, "description": s.description,
-                        "input": [s.channels, s.size, s.size], "layers": len(s.layers),
+                        "input": [s.channels, *s.input_hw], "layers": len(s.layers),
                         "mult_adds": t.mult_adds, "params": t.params, "bn_params": t.bn_params,
                         "memory_access": t.memory_access, "source": s.source})
     if fmt == Format.json:
@@ -162,4 +177,4 @@ def validate(spec: Annotated[str, typer.Argument(help="Spec file or bundled spec
     a = analyze(s, alpha, rho, resolution)
     rich_sections(a, list(Section), None, rho, resolution)  # built, not drawn: drawing 10,000 rows takes seconds
     print(f"ok: {clean(s.file)}: {clean(s.name)}, {len(s.layers)} layers, {a.totals.mult_adds:,} Mult-Adds, "
-          f"{a.totals.params:,} params at α={alpha:g}, {a.graph.resolution}×{a.graph.resolution}")
+          f"{a.totals.params:,} params at α={alpha:g}, {a.graph.input.h}×{a.graph.input.w}")

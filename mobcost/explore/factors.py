@@ -26,6 +26,7 @@ from ..errors import OptionError, ShapeError
 from ..graph import Graph, build
 from ..graph.liveness import liveness
 from ..layers import REGISTRY
+from ..layers.conventions import FlopConvention, layer_ops, thop_adaptive
 from ..spec import Spec
 from .hardware import profile_kernel, unfused_ops
 from .ranges import check_placements
@@ -59,6 +60,15 @@ class Factors:
     kernels: list[int | None]
     dropped: list[str] = field(default_factory=list)  # α or resolution values with no valid network
     anchor: Graph | None = None  # the network at a valid (α, resolution) of the grid
+    # A counting convention's terms (``sweep --convention``): ops = ops_chan @ ops_area, one term per
+    # (operation, quantity) the convention counts, its coefficient in the α part
+    convention: FlopConvention | None = None
+    ops_chan: np.ndarray | None = None  # (A, K)
+    ops_area: np.ndarray | None = None  # (K, R)
+    # terms that are no such product (thop's float count of an adaptive pool): coefficient × f(channels, sizes)
+    float_coef: list[int] = field(default_factory=list)  # (F,)
+    float_chan: np.ndarray | None = None  # (A, F): the pool's channels
+    float_sizes: np.ndarray | None = None  # (R, F, 4): input H, W and output H, W
 
     @cached_property
     def uses(self) -> np.ndarray:
@@ -81,13 +91,28 @@ class Factors:
                 for k in ("channels", "area", "work_chan", "work_area", "w_chan", "w_area")}
 
 
-def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
-    """One graph build per α and per resolution; only their per-layer numbers are kept (not the graphs)."""
+def factors(spec: Spec, alphas: list[float], resolutions: list[int],
+            convention: FlopConvention | None = None) -> Factors:
+    """One graph build per α and per resolution; only their per-layer numbers are kept (not the graphs). With a
+    ``convention``, its terms too (:func:`convention_terms`)."""
     check_placements(len(spec.layers), len(alphas), len(resolutions))
     a0, r0 = anchor(spec, alphas, resolutions)
     dropped = Dropped()
-    alpha_rows = _rows(dropped, alphas, "α", lambda a: build(spec, a, resolution=r0), _alpha_row)
-    res_rows = _rows(dropped, resolutions, "resolution", lambda r: build(spec, a0, resolution=r), _resolution_row)
+
+    def alpha_row(g: Graph) -> dict[str, list[int]]:
+        if not convention:
+            return _alpha_row(g)
+        terms = convention_terms(g, convention)
+        return {**_alpha_row(g), "ops_chan": terms.chan, "float_chan": [c for c, *_ in terms.floats]}
+
+    def res_row(g: Graph) -> dict[str, list[int]]:
+        if not convention:
+            return _resolution_row(g)
+        terms = convention_terms(g, convention)
+        return {**_resolution_row(g), "ops_area": terms.area, "float_sizes": [v for _, *s in terms.floats for v in s]}
+
+    alpha_rows = _rows(dropped, alphas, "α", lambda a: build(spec, a, resolution=r0), alpha_row)
+    res_rows = _rows(dropped, resolutions, "resolution", lambda r: build(spec, a0, resolution=r), res_row)
     first = build(spec, a0, resolution=r0)
     reads, live = liveness(first)
     dtype = _dtype(alpha_rows, res_rows)
@@ -101,9 +126,58 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int]) -> Factors:
                 stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
                 stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
                 [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes],
-                [profile_kernel(n) for n in first.nodes], dropped.named(), first)
+                [profile_kernel(n) for n in first.nodes], dropped.named(), first, convention)
+    if convention:
+        f.ops_chan, f.ops_area = stack(alpha_rows, "ops_chan"), stack(res_rows, "ops_area").T
+        f.float_coef = convention_terms(first, convention).coefficients
+        f.float_chan = stack(alpha_rows, "float_chan")
+        f.float_sizes = stack(res_rows, "float_sizes").reshape(len(res_rows), len(f.float_coef), 4)
     check_exactness(f)
     return f
+
+
+@dataclass
+class Terms:
+    """A convention's count of a graph as terms (see :func:`convention_terms`)."""
+
+    chan: list[int] = field(default_factory=list)
+    area: list[int] = field(default_factory=list)
+    floats: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # channels, in H, W, out H, W
+    coefficients: list[int] = field(default_factory=list)  # of the float terms
+
+
+def convention_terms(g: Graph, convention: FlopConvention) -> Terms:
+    """The convention's count of ``g`` as terms: each counted (operation, quantity) of each layer gives its α part
+    (coefficient × value // area) and its resolution part (area), so that the count is Σ α part × area; a size
+    that is no such product (area 0) gives a float term instead. The terms come in the same order at every α and
+    resolution (the operations follow the layers' keys, not sizes)."""
+    t = Terms()
+    for node in g.nodes:
+        for op in layer_ops(node):
+            for quantity, coefficient in convention.rules.get(op.kind, {}).items():
+                value, part = op.sizes[quantity]
+                if coefficient and part:
+                    t.chan.append(coefficient * (value // part))
+                    t.area.append(part)
+                elif coefficient and op.float_sizes is not None:
+                    t.floats.append(op.float_sizes)
+                    t.coefficients.append(coefficient)
+    return t
+
+
+def float_terms(f: Factors, rows: slice) -> np.ndarray:
+    """The float terms of a chunk of α rows × every resolution, as their counter computes them
+    (:func:`~mobcost.layers.conventions.thop_adaptive`): (a, R) integers."""
+    chan, sizes = f.float_chan[rows], f.float_sizes  # type: ignore[index]
+    if f.exact:
+        return np.array([[sum(k * thop_adaptive(c, *sizes[r, t]) for t, (k, c) in enumerate(zip(f.float_coef, row,
+                                                                                                     strict=True)))
+                          for r in range(sizes.shape[0])] for row in chan.tolist()], dtype=object)
+    ih, iw, oh, ow = (sizes[:, :, k].T.astype(float) for k in range(4))  # (F, R)
+    per_output = (ih / oh) * (iw / ow) + 1
+    outputs = chan.astype(float)[:, :, None] * (oh * ow)[None]  # (a, F, R): exact below 2⁵³, as thop's
+    values = np.trunc(per_output[None] * outputs).astype(np.int64)
+    return (values * np.asarray(f.float_coef, dtype=np.int64)[None, :, None]).sum(axis=1)
 
 
 def _dtype(alpha_rows: list[Any], res_rows: list[Any]) -> Any:
@@ -111,7 +185,7 @@ def _dtype(alpha_rows: list[Any], res_rows: list[Any]) -> Any:
     for rows in (alpha_rows, res_rows):
         for _, row in rows:
             for values in row.values():
-                if values and (max(values) > INT64_SAFE):
+                if values and max(map(abs, values)) > INT64_SAFE:
                     return object
     return np.int64
 
@@ -125,13 +199,15 @@ def check_exactness(f: Factors) -> None:
     if not np.isfinite(bound) or bound > 1e300:
         raise OptionError("a count of this network passes 10³⁰⁰ at some point of the grid; a sweep cannot "
                           "hold it: narrow the α or resolution range", where="--alpha/--resolution")
-    work = len(f.alphas) * len(f.resolutions) * (4 * len(f.layer_types) + len(f.uses) + sum(map(len, f.live)))
+    terms = 0 if f.ops_area is None else len(f.ops_area)
+    work = len(f.alphas) * len(f.resolutions) * (4 * len(f.layer_types) + len(f.uses) + sum(map(len, f.live)) + terms)
     if work > EXACT_WORK:
         raise OptionError(f"counts reach about {bound:.2g} at some point of this grid, past the 64-bit integers "
                           f"(≤ 9.2e18) a large sweep computes with; such grids are evaluated exactly only up to "
                           f"{EXACT_WORK:,} point × term products (this one needs {work:,}): sweep fewer points, "
                           "or use `mobcost table` for one point", where="--alpha/--resolution")
-    for name in ("channels", "area", "ma_chan", "ma_area", "work_chan", "work_area", "w_chan", "w_area", "biases"):
+    for name in ("channels", "area", "ma_chan", "ma_area", "work_chan", "work_area", "w_chan", "w_area", "biases",
+                 *(("ops_chan", "ops_area", "float_chan", "float_sizes") if f.ops_chan is not None else ())):
         setattr(f, name, np.asarray(getattr(f, name)).astype(object))
 
 
@@ -149,8 +225,15 @@ def count_bound(f: Factors) -> float:
         params = weights + (float(max(f.biases.tolist())) if f.biases.size else 0.0)
         activations = (top(f.channels, 0) * np.maximum(f.uses, 1)) @ top(f.area, 1)  # ≥ any peak
         bytes_per_element = 4  # fp32, the widest element type
+        ops = 0.0
+        if f.ops_chan is not None and f.ops_area is not None and f.ops_area.size:
+            ops = float(top(np.abs(np.asarray(f.ops_chan, dtype=float)), 0) @ top(f.ops_area, 1))  # Σ|terms| ≥ |ops|
+        if f.float_chan is not None and f.float_sizes is not None and f.float_sizes.size:
+            sizes = np.asarray(f.float_sizes, dtype=float)
+            pixels = sizes[:, :, 0] * sizes[:, :, 1] + sizes[:, :, 2] * sizes[:, :, 3]  # in + out, ≥ the float count
+            ops += float(np.abs(f.float_coef) @ (top(np.asarray(f.float_chan, dtype=float), 0) * pixels.max(axis=0)))
         return float(max(mult_adds, bytes_per_element * params, activations + weights,
-                         bytes_per_element * activations))
+                         bytes_per_element * activations, ops))
 
 
 class Dropped:

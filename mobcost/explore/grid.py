@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.conventions import get_convention
 from ..errors import OptionError
 from ..spec import Spec
 from ..units import DTYPE_BYTES
 from .accuracy import Accuracy, accuracy_for
 from .budgets import NO_BUDGETS, Budgets, fits, pareto_mask
-from .factors import Factors, factors
+from .factors import Factors, factors, float_terms
 from .hardware import Hardware, layer_seconds
 
 CHUNK_POINTS = 1 << 18  # points evaluated at once; bounds memory for any grid size
@@ -48,6 +49,9 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
         "params": (weights + f.biases[rows, None]).ravel(),
         "memory_access": ((ch * f.uses) @ area + weights).ravel(),
     }
+    if f.ops_chan is not None and f.ops_area is not None:  # a counting convention's figure (--convention)
+        ops = f.ops_chan[rows] @ f.ops_area
+        out["ops"] = (ops + float_terms(f, rows) if f.float_coef else ops).ravel()
     peak = np.zeros((n_a, n_r), dtype=ch.dtype)
     for alive in f.live:
         np.maximum(peak, ch[:, alive] @ area[alive, :], out=peak)
@@ -135,13 +139,14 @@ class Plan:
 
 
 def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: Hardware | None = None,
-         budgets: Budgets = NO_BUDGETS, dtype: str | None = None, pareto_cost: str = "mult_adds") -> Plan:
+         budgets: Budgets = NO_BUDGETS, dtype: str | None = None, pareto_cost: str = "mult_adds",
+         convention: str | None = None) -> Plan:
     if pareto_cost == "latency_ms" and hardware is None:
         raise OptionError("--pareto-cost latency needs --hardware", where="--pareto-cost")
     if budgets.latency_ms is not None and hardware is None:
         raise OptionError("--max-latency-ms needs --hardware (latency is estimated from a profile)",
                           where="--max-latency-ms")
-    f = factors(spec, alphas, resolutions)
+    f = factors(spec, alphas, resolutions, None if convention is None else get_convention(convention, "--convention"))
     return Plan(f, hardware, budgets.with_hardware(hardware), dtype or (hardware.dtype if hardware else "fp32"),
                 accuracy_for(spec, f.anchor), pareto_cost)
 
@@ -150,7 +155,8 @@ def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: 
           **options: Any) -> SweepResult:
     """Evaluate the grid α × resolution: costs, peak activation, latency, accuracy, `fits`, `pareto`.
 
-    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost`` (see :func:`plan`). Every column of
+    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost``, ``convention`` (a counting convention's
+    figure as the column ``ops``; see :func:`plan`). Every column of
     every point is held in memory, so at most ``MAX_MEMORY_POINTS``; larger grids stream (:mod:`.stream`).
     """
     if len(alphas) * len(resolutions) > MAX_MEMORY_POINTS:
@@ -181,7 +187,8 @@ def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, An
         out.append({
             "alpha": float(c["alpha"][i]), "resolution": int(c["resolution"][i]),
             "mult_adds": int(c["mult_adds"][i]), "params": int(c["params"][i]),
-            "memory_access": int(c["memory_access"][i]), "peak_activation": int(c["peak_activation"][i]),
+            "memory_access": int(c["memory_access"][i]), **({"ops": int(c["ops"][i])} if "ops" in c else {}),
+            "peak_activation": int(c["peak_activation"][i]),
             "peak_activation_bytes": int(c["peak_activation_bytes"][i]), "weight_bytes": int(c["weight_bytes"][i]),
             "latency_ms": None if math.isnan(latency) else round(float(latency), 4),
             "top1": None if math.isnan(top1) else round(float(top1), 2),

@@ -35,20 +35,29 @@ def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: A
     pareto = pareto_mask(np.concatenate(costs), np.concatenate(top1))
     del costs, top1
     labels = list(p.accuracy.labels) if p.accuracy else [""]
-    write(",".join(CSV_COLUMNS) + "\n")
+    columns = csv_columns(p)
+    write(",".join(columns) + "\n")
     start = 0
     for part in p.chunks():
         n = len(part["alpha"])
         for lo in range(0, n, CSV_ROWS):  # bounded string memory: rows are formatted in slices
             piece = {k: v[lo:lo + CSV_ROWS] for k, v in part.items()}
-            write(_csv_rows(piece, pareto[start + lo:start + min(n, lo + CSV_ROWS)], labels))
+            write(_csv_rows(piece, pareto[start + lo:start + min(n, lo + CSV_ROWS)], labels, columns))
         start += n
         if progress:
             progress(n / 2)
     return start
 
 
-def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str]) -> str:
+def csv_columns(p: Plan) -> tuple[str, ...]:
+    """The CSV header: ``ops`` (a counting convention's figure) after ``memory_access`` when one is given."""
+    if p.factors.convention is None:
+        return CSV_COLUMNS
+    return (*CSV_COLUMNS[:5], "ops", *CSV_COLUMNS[5:])
+
+
+def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str],
+              names: tuple[str, ...] = CSV_COLUMNS) -> str:
     def fixed(values: np.ndarray, digits: int) -> list[str]:
         return ["" if math.isnan(v) else f"{v:.{digits}f}" for v in values.tolist()]
 
@@ -56,9 +65,10 @@ def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str]
     top1 = part["top1"]
     sources = [cells[k] if not math.isnan(t) else "" for k, t in
                zip(part["top1_source"].tolist(), top1.tolist(), strict=True)]
+    integers = names[1:names.index("weight_bytes") + 1]
     columns = [
         [repr(a) for a in part["alpha"].tolist()],
-        *([str(v) for v in part[k].tolist()] for k in CSV_COLUMNS[1:8]),
+        *([str(v) for v in part[k].tolist()] for k in integers),
         fixed(part["latency_ms"], 4), fixed(top1, 2), sources,
         [str(v) for v in part["fits"].tolist()], [str(v) for v in pareto.tolist()],
     ]

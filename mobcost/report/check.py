@@ -13,9 +13,42 @@ from .terminal import FitTable
 
 if TYPE_CHECKING:
     from ..pytorch.crosscheck import CheckReport, Point
+    from ..pytorch.peers import PeerCount
 
 
-def check_dict(r: CheckReport) -> dict[str, Any]:
+def peer_dicts(peers: list[PeerCount]) -> list[dict[str, Any]]:
+    """Each other counter's total beside mobcost's total under that counter's rules (``match`` null when the
+    tool failed, with its ``error``)."""
+    return [{"convention": p.convention, "count": p.count, "mobcost": p.mobcost, "match": p.match,
+             "error": p.error or None} for p in peers]
+
+
+def peers_table(peers: list[PeerCount]) -> FitTable:
+    """The other counters installed: each one's total beside mobcost's under its rules."""
+    table = FitTable({"title": "Other counters (totals, each in its own unit)", "box": box.SIMPLE_HEAD,
+                      "pad_edge": False, "collapse_padding": True, "title_justify": "left",
+                      "caption": "mobcost: the closed form under that counter's rules (`mobcost explain` says why "
+                                 "they differ from the Mult-Adds)", "caption_justify": "left"})
+    table.add_column("Counter")
+    table.add_column("Its count", justify="right")
+    table.add_column("mobcost", justify="right")
+    table.add_column("", justify="center")
+    for p in peers:
+        mark = MATCH if p.match else MISMATCH
+        table.add_row(p.convention, f"{p.count:,}" if p.count is not None else Text(p.error, style="dim"),
+                      f"{p.mobcost:,}", mark if p.match is not None else "")
+    return table
+
+
+def check_dict(r: CheckReport, peers: list[PeerCount] | None = None) -> dict[str, Any]:
+    """The JSON document; ``"peers"`` (the other counters installed) comes last, and only when they ran."""
+    doc = _check_dict(r)
+    if peers:
+        doc["peers"] = peer_dicts(peers)
+    return doc
+
+
+def _check_dict(r: CheckReport) -> dict[str, Any]:
     g = r.analysis.graph
     return {
         "all_match": r.all_match,
@@ -70,22 +103,28 @@ def check_caption(r: CheckReport) -> str:
     return "\n".join(lines)
 
 
-def point_dict(p: Point) -> dict[str, Any]:
+def point_dict(p: Point, peers: list[PeerCount] | None = None) -> dict[str, Any]:
+    """One point of ``check --all``; with ``--peers``, ``"mismatched_peers"`` last (the counters whose total
+    differs from mobcost's under their rules)."""
     base: dict[str, Any] = {"spec": p.spec, "alpha": p.alpha, "resolution": p.resolution}
     if p.report is None:
         return {**base, "all_match": None, "skipped": p.skipped}
     r = p.report
-    return {**base, "all_match": r.all_match, "mult_adds": r.analysis.totals.mult_adds,
-            "fvcore_mult_adds": r.fvcore_totals()["mult_adds"],
-            "flop_counter_mult_adds": r.flop_counter_totals()["mult_adds"], "params": r.analysis.totals.params,
-            "fvcore_params": r.fvcore_totals()["params"],
-            "mismatched_layers": [c.name for c in r.layers if not c.match],
-            "unsupported_ops": r.unsupported_ops}
+    doc = {**base, "all_match": r.all_match, "mult_adds": r.analysis.totals.mult_adds,
+           "fvcore_mult_adds": r.fvcore_totals()["mult_adds"],
+           "flop_counter_mult_adds": r.flop_counter_totals()["mult_adds"], "params": r.analysis.totals.params,
+           "fvcore_params": r.fvcore_totals()["params"],
+           "mismatched_layers": [c.name for c in r.layers if not c.match],
+           "unsupported_ops": r.unsupported_ops}
+    if peers is not None:
+        doc["mismatched_peers"] = [q.convention for q in peers if q.match is False]
+    return doc
 
 
-def points_table(points: list[Point]) -> FitTable:
+def points_table(points: list[Point], peers: list[list[PeerCount]] | None = None) -> FitTable:
     """One row per (spec, α, resolution); a narrow terminal or a pipe loses FlopCounter, then fvcore's params,
-    never a digit. A skipped point says why in the last column."""
+    never a digit. A skipped point says why in the last column; with ``peers``, a column says whether every
+    other counter agreed."""
     table = FitTable({"title": "Cross-check of every bundled spec", "box": box.SIMPLE_HEAD, "pad_edge": False,
                       "collapse_padding": True, "title_justify": "left"})
     table.add_column("Spec")
@@ -93,13 +132,16 @@ def points_table(points: list[Point]) -> FitTable:
                          ("Params", 0), ("fvcore", 1)):
         table.add_column(header, justify="right", drop=drop)
     table.add_column("", whole=False)
-    for p in points:
+    if peers is not None:
+        table.add_column("Peers", justify="center")
+    for i, p in enumerate(points):
         d = point_dict(p)
         if p.report is None:
             table.add_row(p.spec, f"{p.alpha:g}", str(p.resolution), "", "", "", "", "",
                           Text(f"skipped: {p.skipped}", style="dim"))
             continue
+        agreed = [] if peers is None else [MATCH if all(q.match is not False for q in peers[i]) else MISMATCH]
         table.add_row(p.spec, f"{p.alpha:g}", str(p.resolution), f"{d['mult_adds']:,}", f"{d['fvcore_mult_adds']:,}",
                       f"{d['flop_counter_mult_adds']:,}", f"{d['params']:,}", f"{d['fvcore_params']:,}",
-                      MATCH if d["all_match"] else MISMATCH)
+                      MATCH if d["all_match"] else MISMATCH, *agreed)
     return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -28,9 +29,11 @@ def _value(x: float | str, decimals: int) -> str:
 STATUS = {"match": Text("match", style="green"), "differs": Text("differs", style="yellow")}
 
 
-def paper_tables(figs: list[Figure]) -> list[FitTable]:
+def paper_tables(figs: list[Figure], recount: Callable[[Figure], float | None] | None = None,
+                 convention: str = "") -> list[FitTable]:
     """One rich table per paper table: published beside computed, with status and explanation. A narrow
-    terminal loses Δ first, then Metric; the notes fold."""
+    terminal loses Δ first, then Metric; the notes fold. With ``recount`` (``--convention``), a model's
+    Mult-Adds counted under ``convention`` follow the computed figure."""
     tables: list[FitTable] = []
     for number in dict.fromkeys(f.table for f in figs):
         rows = [f for f in figs if f.table == number]
@@ -40,6 +43,8 @@ def paper_tables(figs: list[Figure]) -> list[FitTable]:
         t.add_column("Metric", drop=1)
         for header, drop in (("Paper", 0), ("Computed", 0), ("Δ", 2)):
             t.add_column(header, justify="right", drop=drop)
+        if recount:
+            t.add_column(convention.replace("-", " "), justify="right")
         t.add_column("Status")
         t.add_column("Note", whole=False, fold_min=16, ratio=1)
         for f in rows:
@@ -47,7 +52,9 @@ def paper_tables(figs: list[Figure]) -> list[FitTable]:
             diff = "" if f.difference is None else f"{f.difference:+,.2f}"
             status = STATUS["match"] if f.status == "match" else STATUS["differs"]
             paper, computed = _value(f.paper, f.decimals), _value(f.computed, f.decimals)
-            t.add_row(f.row, f.metric, f"{paper}{unit}", f"{computed}{unit}", diff, status, f.note)
+            again = recount(f) if recount else None
+            extra = ([] if not recount else [""] if again is None else [f"{again:,.2f} M"])
+            t.add_row(f.row, f.metric, f"{paper}{unit}", f"{computed}{unit}", diff, *extra, status, f.note)
         tables.append(t)
     return tables
 

@@ -29,14 +29,17 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
     table = FitTable({"title": title_text, "box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True,
                       "title_justify": "left"})
     drops = {"Weights": 2, "Peak act.": 1}  # a narrow terminal keeps every cost a budget or the front uses
-    for header in ("α", "Res", "Mult-Adds", "Params", "Weights", "Peak act.", "Latency", "Top-1", "Fits", ""):
+    convention = result.factors.convention  # --convention: its figure after the Mult-Adds
+    ops = [convention.name.replace("-", " ")] if convention else []
+    for header in ("α", "Res", "Mult-Adds", *ops, "Params", "Weights", "Peak act.", "Latency", "Top-1", "Fits", ""):
         table.add_column(header, justify="right" if header not in ("Fits", "") else "center",
                          drop=drops.get(header, 0))
     for i, rec in zip(indices, point_records(result, indices), strict=True):
         top1 = "" if rec["top1"] is None else f"{rec['top1']:.1f}" + ("*" if "estimate" in rec["top1_source"] else "")
         latency = "" if rec["latency_ms"] is None else f"{rec['latency_ms']:.1f} ms"
         mark = ("★" if i == best else "") + ("P" if rec["pareto"] else "")
-        table.add_row(f"{rec['alpha']:g}", str(rec["resolution"]), human(rec["mult_adds"]), human(rec["params"]),
+        table.add_row(f"{rec['alpha']:g}", str(rec["resolution"]), human(rec["mult_adds"]),
+                      *([human(rec["ops"])] if ops else []), human(rec["params"]),
                       human(rec["weight_bytes"], "B"), human(rec["peak_activation_bytes"], "B"), latency, top1,
                       Text("yes", style="green") if rec["fits"] else Text("no", style="red"), mark)
     return [table, _sweep_caption(result, best, len(indices))]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 
 from ..analysis import Analysis, Group, Row, Step, Totals
+from ..analysis.conventions import Counted, by_category
 from ..ir import Shape
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
@@ -38,7 +39,7 @@ class Dtype(StrEnum):
 
 def title(a: Analysis) -> str:
     g = a.graph
-    return f"{a.network} · α={g.alpha:g} · {g.resolution}×{g.resolution} input (ρ={g.rho:.3g})"
+    return f"{a.network} · α={g.alpha:g} · {g.input.h}×{g.input.w} input (ρ={g.rho:.3g})"
 
 
 def totals_caption(t: Totals, dtype: Dtype | None) -> str:
@@ -53,24 +54,40 @@ def totals_caption(t: Totals, dtype: Dtype | None) -> str:
 # --- rich ---------------------------------------------------------------------------------------
 
 
-def layer_table(a: Analysis, dtype: Dtype | None = None) -> FitTable:
+def layer_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None = None) -> FitTable:
     """Table 1's columns (Type / Stride, Filter Shape, Input Size) plus the costs and their shares. Narrow
-    terminals lose the shares first, then Type / Stride; names fold, numbers and shapes never split."""
+    terminals lose the shares first, then Type / Stride; names fold, numbers and shapes never split. With
+    ``counted`` (a convention other than the paper's), its figure follows the Mult-Adds."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
-    table = _table(title(a), a.totals, dtype)
+    counted = _shown(counted)
+    table = _table(title(a), a.totals, dtype, counted)
     table.add_column("Name", whole=False)
     table.add_column("Type / Stride", whole=False, drop=3)
     table.add_column("Filter Shape", drop=2)
     table.add_column("Input Size", drop=1)
     for header, drop in (("Mult-Adds", 0), ("% MA", 4), ("Params", 0), ("% P", 5), (mem, 0)):
         table.add_column(header, justify="right", drop=drop)
-    for row in a.rows:
+    if counted:
+        table.add_column(counted.convention.name.replace("-", " "), justify="right")
+    for i, row in enumerate(a.rows):
         node = row.node
+        extra = [human(counted.layers[i].count)] if counted else []
         table.add_row(row.name, type_label(row), row.filter_shape, _input_sizes(node.inputs),
-                      *_cost_cells(row, a.totals, dtype))
+                      *_cost_cells(row, a.totals, dtype), *extra)
     table.add_section()
-    table.add_row("Total", "", "", "", *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
+    extra = [human(counted.total, "", 4)] if counted else []
+    table.add_row("Total", "", "", "", *_cost_cells(a.totals, a.totals, dtype, digits=4), *extra, style="bold")
     return table
+
+
+def _shown(counted: Counted | None) -> Counted | None:
+    """The convention's figures for the rich views: none for the paper's, which is the Mult-Adds column."""
+    return None if counted is None or counted.convention.name == "paper" else counted
+
+
+def convention_caption(counted: Counted) -> str:
+    c = counted.convention
+    return f"Under the {c.name} convention: {counted.total:,} {c.unit} (`mobcost explain` gives the causes)"
 
 
 def _input_sizes(inputs: tuple[Shape, ...]) -> str:
@@ -80,18 +97,25 @@ def _input_sizes(inputs: tuple[Shape, ...]) -> str:
     return f"{inputs[0].h}×{inputs[0].w}×({'+'.join(str(x.c) for x in inputs)})"
 
 
-def type_table(a: Analysis, dtype: Dtype | None = None) -> FitTable:
-    """The paper's Table 2: resource per layer type."""
+def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None = None) -> FitTable:
+    """The paper's Table 2: resource per layer type (with a convention's figure per type, given ``counted``)."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
-    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype)
+    counted = _shown(counted)
+    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype, counted)
     table.add_column("Type")  # Table 2's row label
     table.add_column("Layers", justify="right", drop=1)
     for header, drop in (("Mult-Adds", 0), ("% MA", 2), ("Params", 0), ("% P", 3), (mem, 0)):
         table.add_column(header, justify="right", drop=drop)
+    per_type = by_category(a, counted) if counted else {}
+    if counted:
+        table.add_column(counted.convention.name.replace("-", " "), justify="right")
     for g in a.by_type():
-        table.add_row(g.category, str(g.layers), *_cost_cells(g.totals, a.totals, dtype))
+        extra = [human(per_type[g.category])] if counted else []
+        table.add_row(g.category, str(g.layers), *_cost_cells(g.totals, a.totals, dtype), *extra)
     table.add_section()
-    table.add_row("Total", str(len(a.rows)), *_cost_cells(a.totals, a.totals, dtype, digits=4), style="bold")
+    extra = [human(counted.total, "", 4)] if counted else []
+    table.add_row("Total", str(len(a.rows)), *_cost_cells(a.totals, a.totals, dtype, digits=4), *extra,
+                  style="bold")
     return table
 
 
@@ -121,8 +145,9 @@ def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [{"label": s.label, "mult_adds": s.mult_adds, "params": s.params} for s in steps]
 
 
-def _table(heading: str, totals: Totals, dtype: Dtype | None) -> FitTable:
-    return FitTable({"title": heading, "caption": totals_caption(totals, dtype), "box": box.SIMPLE_HEAD,
+def _table(heading: str, totals: Totals, dtype: Dtype | None, counted: Counted | None = None) -> FitTable:
+    caption = totals_caption(totals, dtype) + (f"\n{convention_caption(counted)}" if counted else "")
+    return FitTable({"title": heading, "caption": caption, "box": box.SIMPLE_HEAD,
                      "pad_edge": False, "collapse_padding": True, "title_justify": "left",
                      "caption_justify": "left"})
 
@@ -140,21 +165,43 @@ def _cost_cells(c: Row | Totals | Group, whole: Totals, dtype: Dtype | None, dig
 # --- JSON ---------------------------------------------------------------------------------------
 
 
-def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> dict[str, Any]:
-    """The stable JSON document: exact integers, keys in a fixed order."""
+def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
+                  counted: Counted | None = None) -> dict[str, Any]:
+    """The stable JSON document: exact integers, keys in a fixed order. With ``counted`` (``--convention``):
+    ``"convention"`` and ``"convention_unit"`` after ``"dtype"``, and ``"ops"`` — the count under that
+    convention — after each layer's (or type's) ``mult_adds`` and after the totals' ``flops``."""
     g = a.graph
     doc: dict[str, Any] = {"network": a.network, "alpha": g.alpha, "rho": g.rho, "resolution": g.resolution,
                            "dtype": str(dtype)}
+    if counted:
+        doc.update(convention=counted.convention.name, convention_unit=counted.convention.unit)
     if by == By.type:
-        doc["types"] = [_group_dict(grp, a.totals) for grp in a.by_type()]
+        per_type = by_category(a, counted) if counted else {}
+        doc["types"] = [_with_ops(_group_dict(grp, a.totals), per_type.get(grp.category), counted)
+                        for grp in a.by_type()]
     else:
-        doc["layers"] = [_row_dict(r) for r in a.rows]
+        doc["layers"] = [_with_ops(_row_dict(r), counted.layers[i].count if counted else None, counted)
+                         for i, r in enumerate(a.rows)]
     t = a.totals
     b = DTYPE_BYTES[dtype]
     doc["totals"] = {"mult_adds": t.mult_adds, "params": t.params, "memory_access": t.memory_access,
                      "bn_params": t.bn_params, "weight_bytes": t.params * b, "memory_access_bytes": t.memory_access * b,
                      "flops": 2 * t.mult_adds}  # FLOPs as most later papers count them: 2 per multiply-add
+    if counted:
+        doc["totals"]["ops"] = counted.total
     return doc
+
+
+def _with_ops(record: dict[str, Any], ops: int | None, counted: Counted | None) -> dict[str, Any]:
+    """``record`` with ``"ops"`` right after ``"mult_adds"`` (unchanged without a convention)."""
+    if counted is None:
+        return record
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        out[key] = value
+        if key == "mult_adds":
+            out["ops"] = ops
+    return out
 
 
 def _row_dict(r: Row) -> dict[str, Any]:
@@ -176,19 +223,22 @@ def _group_dict(g: Group, whole: Totals) -> dict[str, Any]:
 # --- records: csv, markdown, LaTeX, pandas --------------------------------------------------------
 
 
-def tidy_records(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> list[dict[str, Any]]:
-    """One record per layer (or type), one key per variable, the design point repeated, no totals row."""
-    doc = analysis_dict(a, by, dtype)
-    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution")}
+def tidy_records(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
+                 counted: Counted | None = None) -> list[dict[str, Any]]:
+    """One record per layer (or type), one key per variable, the design point repeated, no totals row (with a
+    convention, its name is part of the design point and its count a column)."""
+    doc = analysis_dict(a, by, dtype, counted)
+    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution", "convention") if k in doc}
     rows = doc["types"] if by == By.type else [_flat_layer(r) for r in doc["layers"]]
     return [{**context, **r, "memory_access_bytes": r["memory_access"] * DTYPE_BYTES[dtype]} for r in rows]
 
 
-def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32) -> pd.DataFrame:
+def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
+                   counted: Counted | None = None) -> pd.DataFrame:
     """A tidy frame: one row per layer (or type), one column per variable, no totals row."""
     import pandas as pd
 
-    return pd.DataFrame.from_records(tidy_records(a, by, dtype))
+    return pd.DataFrame.from_records(tidy_records(a, by, dtype, counted))
 
 
 def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
@@ -197,32 +247,41 @@ def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
     return {**keep, "in_c": ic, "in_h": ih, "in_w": iw, "out_c": oc, "out_h": oh, "out_w": ow}
 
 
-def document_records(a: Analysis, by: By, dtype: Dtype) -> list[dict[str, Any]]:
+def document_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None) -> list[dict[str, Any]]:
     """For markdown: the tidy records without the repeated design point, and a totals row (a blank where a
     column has no total)."""
-    records = [{k: v for k, v in r.items() if k not in ("network", "alpha", "rho", "resolution")}
-               for r in tidy_records(a, by, dtype)]
+    records = [{k: v for k, v in r.items() if k not in ("network", "alpha", "rho", "resolution", "convention")}
+               for r in tidy_records(a, by, dtype, counted)]
     totals: dict[str, Any] = {"type" if by == By.type else "name": "Total"}
     if by == By.type:
         totals["layers"] = len(a.rows)
-    totals.update(mult_adds=a.totals.mult_adds, params=a.totals.params, memory_access=a.totals.memory_access,
+    totals["mult_adds"] = a.totals.mult_adds
+    if counted:
+        totals["ops"] = counted.total
+    totals.update(params=a.totals.params, memory_access=a.totals.memory_access,
                   bn_params=a.totals.bn_params, memory_access_bytes=a.totals.memory_access * DTYPE_BYTES[dtype])
     if by == By.type:
         totals.update(mult_adds_pct=100.0, params_pct=100.0)
     return [*records, totals]
 
 
-def latex_records(a: Analysis, by: By, dtype: Dtype) -> list[dict[str, Any]]:
-    """For a page: the columns of the rich view (Table 1's, or Table 2's), exact counts, a totals row."""
+def latex_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None) -> list[dict[str, Any]]:
+    """For a page: the columns of the rich view (Table 1's, or Table 2's), exact counts, a totals row; with a
+    convention, its exact count in a last column."""
     memory = f"Memory ({dtype}, bytes)"
     b = DTYPE_BYTES[dtype]
+    ops = f"{counted.convention.name} ({counted.convention.unit})" if counted else ""
     if by == By.type:
-        records = [{"Type": g.category, "Layers": g.layers, **_exact(g.totals, a.totals, memory, b)}
-                   for g in a.by_type()]
-        return [*records, {"Type": "Total", "Layers": len(a.rows), **_exact(a.totals, a.totals, memory, b)}]
+        per_type = by_category(a, counted) if counted else {}
+        records = [{"Type": g.category, "Layers": g.layers, **_exact(g.totals, a.totals, memory, b),
+                    **({ops: per_type[g.category]} if counted else {})} for g in a.by_type()]
+        return [*records, {"Type": "Total", "Layers": len(a.rows), **_exact(a.totals, a.totals, memory, b),
+                           **({ops: counted.total} if counted else {})}]
     records = [{"Name": r.name, "Type / Stride": type_label(r), "Filter Shape": r.filter_shape,
-                "Input Size": _input_sizes(r.node.inputs), **_exact(r, a.totals, memory, b)} for r in a.rows]
-    return [*records, {"Name": "Total", **_exact(a.totals, a.totals, memory, b)}]
+                "Input Size": _input_sizes(r.node.inputs), **_exact(r, a.totals, memory, b),
+                **({ops: counted.layers[i].count} if counted else {})} for i, r in enumerate(a.rows)]
+    return [*records, {"Name": "Total", **_exact(a.totals, a.totals, memory, b),
+                       **({ops: counted.total} if counted else {})}]
 
 
 def _exact(c: Row | Totals, whole: Totals, memory: str, b: int) -> dict[str, Any]:
@@ -230,11 +289,12 @@ def _exact(c: Row | Totals, whole: Totals, memory: str, b: int) -> dict[str, Any
             "% P": round(share(c.params, whole.params), 2), memory: c.memory_access * b}
 
 
-def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype) -> str:
+def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype, counted: Counted | None = None) -> str:
     """csv (tidy), markdown (a title, the table and a totals row) or LaTeX (the rich view's columns, a
     caption and a totals row) of an analysis."""
     if fmt == Format.csv:
-        return records_text(tidy_records(a, by, dtype), fmt)
+        return records_text(tidy_records(a, by, dtype, counted), fmt)
+    heading = title(a) + (f" · counted as {counted.convention.name} ({counted.convention.unit})" if counted else "")
     if fmt == Format.markdown:
-        return records_text(document_records(a, by, dtype), fmt, title=title(a))
-    return records_text(latex_records(a, by, dtype), fmt, title=title(a), label=a.network)
+        return records_text(document_records(a, by, dtype, counted), fmt, title=heading)
+    return records_text(latex_records(a, by, dtype, counted), fmt, title=heading, label=a.network)
