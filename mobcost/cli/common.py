@@ -25,7 +25,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import MobcostError
-from ..layers.conventions import CONVENTIONS
+from ..layers.convention_names import CONVENTION_NAMES
 from ..report.formats import Format, clean, json_text, records_text
 from ..spec import Spec, load_spec, resolve_spec_path
 from ..version import __version__
@@ -196,7 +196,7 @@ def emit(text: str, output: Path | None) -> None:
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="rich, json, csv, markdown or latex.")]
 
 # The counting conventions (mobcost.layers.conventions), as choices: `paper` is the default Mult-Adds.
-ConventionName = StrEnum("ConventionName", {name.replace("-", "_"): name for name in CONVENTIONS})  # type: ignore[misc]
+ConventionName = StrEnum("ConventionName", {name.replace("-", "_"): name for name in CONVENTION_NAMES})  # type: ignore[misc]
 ConventionOpt = Annotated[ConventionName | None, typer.Option(
     "--convention", "-C", help="Also count under this convention: paper (the Mult-Adds), flops (2 per multiply-add), "
     "seed, or a tool's rules — fvcore, flop-counter, ptflops-pytorch, ptflops-aten, thop, torchinfo, onnx-tool. "

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ..ir import Node, Shape
 from .base import REGISTRY, TORCH_ACTIVATIONS, TorchPart, conv_output_size
+from .convention_names import CONVENTION_NAMES
 
 # Operation kinds, in the order tables list them, and the cause each one's difference is filed under.
 ACTIVATION_KINDS = tuple(f"act.{name}" for name in TORCH_ACTIVATIONS if name != "swish")  # swish is silu
@@ -186,6 +187,8 @@ _CONVENTIONS = (
         tool="onnx_tool"),
 )
 CONVENTIONS: dict[str, FlopConvention] = {c.name: c for c in _CONVENTIONS}
+if tuple(CONVENTIONS) != CONVENTION_NAMES:  # the command line's choices come from the light list
+    raise ValueError(f"convention_names.CONVENTION_NAMES {CONVENTION_NAMES} != {tuple(CONVENTIONS)}")
 DEFAULT_CONVENTION = "paper"
 
 

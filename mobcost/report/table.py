@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 
 from ..analysis import Analysis, Group, Row, Step, Totals
-from ..analysis.conventions import Counted, by_category
 from ..ir import Shape
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
@@ -18,6 +17,8 @@ from .terminal import FitTable
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..analysis.conventions import Counted
 
 
 class By(StrEnum):
@@ -106,7 +107,7 @@ def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None 
     table.add_column("Layers", justify="right", drop=1)
     for header, drop in (("Mult-Adds", 0), ("% MA", 2), ("Params", 0), ("% P", 3), (mem, 0)):
         table.add_column(header, justify="right", drop=drop)
-    per_type = by_category(a, counted) if counted else {}
+    per_type = _by_category(a, counted) if counted else {}
     if counted:
         table.add_column(counted.convention.name.replace("-", " "), justify="right")
     for g in a.by_type():
@@ -176,7 +177,7 @@ def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
     if counted:
         doc.update(convention=counted.convention.name, convention_unit=counted.convention.unit)
     if by == By.type:
-        per_type = by_category(a, counted) if counted else {}
+        per_type = _by_category(a, counted) if counted else {}
         doc["types"] = [_with_ops(_group_dict(grp, a.totals), per_type.get(grp.category), counted)
                         for grp in a.by_type()]
     else:
@@ -272,7 +273,7 @@ def latex_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = N
     b = DTYPE_BYTES[dtype]
     ops = f"{counted.convention.name} ({counted.convention.unit})" if counted else ""
     if by == By.type:
-        per_type = by_category(a, counted) if counted else {}
+        per_type = _by_category(a, counted) if counted else {}
         records = [{"Type": g.category, "Layers": g.layers, **_exact(g.totals, a.totals, memory, b),
                     **({ops: per_type[g.category]} if counted else {})} for g in a.by_type()]
         return [*records, {"Type": "Total", "Layers": len(a.rows), **_exact(a.totals, a.totals, memory, b),
@@ -298,3 +299,9 @@ def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype, counted: Counted 
     if fmt == Format.markdown:
         return records_text(document_records(a, by, dtype, counted), fmt, title=heading)
     return records_text(latex_records(a, by, dtype, counted), fmt, title=heading, label=a.network)
+
+
+def _by_category(a: Analysis, counted: Counted) -> dict[str, int]:
+    from ..analysis.conventions import by_category  # the rules load only when a convention is asked for
+
+    return by_category(a, counted)
