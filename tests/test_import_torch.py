@@ -394,3 +394,26 @@ def test_load_factory_errors_are_one_line(target: str, message: str) -> None:
     with pytest.raises(OptionError, match=message) as info:
         load_factory(target)
     assert "\n" not in str(info.value)
+
+
+def test_cli_imports_a_factory_from_the_current_folder(tmp_path) -> None:
+    # A user's own module beside them, as `python -m` would find it: the `mobcost` script must too.
+    import shutil
+    import subprocess
+    import sys as _sys
+
+    (tmp_path / "mynet.py").write_text(
+        "from torch import nn\n\ndef tiny():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()).eval()\n",
+        encoding="utf-8")
+    exe = shutil.which("mobcost")
+    argv = [exe] if exe else [_sys.executable, "-m", "mobcost"]
+    done = subprocess.run([*argv, "import", "--torch", "mynet:tiny", "--input", "3x8x8"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    from mobcost import analyze, parse_spec
+
+    totals = analyze(parse_spec(done.stdout)).totals
+    # 3·3·3·8 = 216 weights on an 8×8 output: 216·64 = 13,824 Mult-Adds; BN: 2·8 = 16 params apart
+    assert (totals.mult_adds, totals.params, totals.bn_params) == (13_824, 216, 16)
+    assert "name: tiny" in done.stdout

@@ -12,6 +12,8 @@ import contextlib
 import importlib
 import io
 import logging
+import os
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -100,6 +102,10 @@ def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), 
 
 def load_factory(target: str, **kwargs: Any) -> nn.Module:
     """``package.module:factory`` → the ``nn.Module`` the factory returns (``--torch`` on the CLI)."""
+    # As `python -m` and uvicorn do: a user's own package in the current folder is importable by name, even
+    # when the `mobcost` script's folder (not the current one) heads sys.path.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise OptionError(f"expected package.module:factory, got {target!r}", where="--torch")
