@@ -174,7 +174,9 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
     ax.legend(handles=legend + handles, loc="upper left", fontsize=8, framealpha=0.92)
     ax.set_xlabel("input resolution (pixels)")
     ax.set_ylabel("width multiplier α")
-    ax.set_title(f"{spec.name} design space on {hardware.name}\n"
+    # The profile's short name: its full name (with SRAM and flash) ran off the figure beside a long spec name,
+    # and the budgets' legend gives those figures.
+    ax.set_title(f"{spec.name} design space on {hardware.name.split(' (')[0]}\n"
                  f"roofline latency estimate ({hardware.dtype}); hatched: over budget", fontsize=11)
     return fig
 

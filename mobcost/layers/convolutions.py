@@ -81,7 +81,21 @@ WIDTH_KEYS: Mapping[str, Key] = {
 }
 
 
-class _Conv(LayerKind):
+class _Kernel(LayerKind):
+    """A layer with a k_h×k_w×(M/g)×N kernel, a bias per output channel if it declares one, and an optional
+    BatchNorm after it: the weights and parameters every convolution type shares."""
+
+    def weights(self, node: Node) -> int:
+        return conv_weights(node.kernel_hw, node.input.c, node.out_channels, node.groups)
+
+    def biases(self, node: Node) -> int:
+        return node.out_channels if node.layer.bias else 0
+
+    def bn_params(self, node: Node) -> int:
+        return 2 * node.out_channels if node.layer.bn else 0
+
+
+class _Conv(_Kernel):
     """Shared placement and costs of the three convolution types."""
 
     def _groups(self, layer: Layer, in_channels: int, out_channels: int) -> int:
@@ -113,15 +127,6 @@ class _Conv(LayerKind):
 
     def mult_adds(self, node: Node) -> int:
         return conv_mult_adds(node.kernel_hw, node.input.c, node.out_channels, node.groups, node.output)
-
-    def weights(self, node: Node) -> int:
-        return conv_weights(node.kernel_hw, node.input.c, node.out_channels, node.groups)
-
-    def biases(self, node: Node) -> int:
-        return node.out_channels if node.layer.bias else 0
-
-    def bn_params(self, node: Node) -> int:
-        return 2 * node.out_channels if node.layer.bn else 0
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         top, bottom, left, right = node.padding_hw
@@ -200,7 +205,7 @@ def transposed_output_size(size: int, kernel: int, stride: int, padding: int, ou
 
 
 @register("deconv")
-class TransposedConv(LayerKind):
+class TransposedConv(_Kernel):
     """Transposed convolution (``ConvTranspose2d``; upsampling in detection and segmentation heads).
 
     Every input pixel scatters a D_K×D_K×N patch: D_K·D_K·(M/g)·N·H_in·W_in Mult-Adds — counted on the
@@ -237,15 +242,6 @@ class TransposedConv(LayerKind):
 
     def mult_adds(self, node: Node) -> int:
         return self.weights(node) * node.input.h * node.input.w
-
-    def weights(self, node: Node) -> int:
-        return conv_weights(node.kernel_hw, node.input.c, node.out_channels, node.groups)
-
-    def biases(self, node: Node) -> int:
-        return node.out_channels if node.layer.bias else 0
-
-    def bn_params(self, node: Node) -> int:
-        return 2 * node.out_channels if node.layer.bn else 0
 
     def mult_adds_area(self, node: Node) -> int:
         return node.input.h * node.input.w
