@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 
+
 # --------------------------------------------------------------------------------------------------------------------
 # Rounding rules
 # --------------------------------------------------------------------------------------------------------------------
@@ -262,16 +263,17 @@ def efficientnet_b0(width_mult: float = 1.0, num_classes: int = 1000, depth_mult
 # --------------------------------------------------------------------------------------------------------------------
 
 
-class _BasicBlock(nn.Module):
+class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int, downsample: nn.Module | None) -> None:
+    def __init__(self, cin: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+                 groups: int = 1, base_width: int = 64) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU()
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
@@ -280,19 +282,22 @@ class _BasicBlock(nn.Module):
         return self.relu(self.bn2(self.conv2(out)) + identity)
 
 
-class _Bottleneck(nn.Module):
+class Bottleneck(nn.Module):
+    """torchvision v1.5 bottleneck (stride on the 3×3); width = planes · base_width / 64 · groups."""
+
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int, downsample: nn.Module | None) -> None:
+    def __init__(self, cin: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+                 groups: int = 1, base_width: int = 64) -> None:
         super().__init__()
-        # torchvision ResNet v1.5: the stride sits on the 3×3 conv, not on the first 1×1.
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        width = int(planes * (base_width / 64.0)) * groups
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, planes * 4, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
@@ -303,7 +308,7 @@ class _Bottleneck(nn.Module):
 
 
 class _ResNet(nn.Module):
-    def __init__(self, block: type[_BasicBlock | _Bottleneck], layers: list[int], num_classes: int) -> None:
+    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int], num_classes: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -343,14 +348,14 @@ def resnet18(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
     """torchvision ``resnet18``."""
     # Source: pytorch/vision torchvision/models/resnet.py (BasicBlock, ResNet, resnet18: [2, 2, 2, 2]).
     _check_unit_width("resnet18", width_mult)
-    return _ResNet(_BasicBlock, [2, 2, 2, 2], num_classes).eval()
+    return _ResNet(BasicBlock, [2, 2, 2, 2], num_classes).eval()
 
 
 def resnet50(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
     """torchvision ``resnet50`` (v1.5: stride on the 3×3)."""
     # Source: pytorch/vision torchvision/models/resnet.py (Bottleneck, ResNet, resnet50: [3, 4, 6, 3]).
     _check_unit_width("resnet50", width_mult)
-    return _ResNet(_Bottleneck, [3, 4, 6, 3], num_classes).eval()
+    return _ResNet(Bottleneck, [3, 4, 6, 3], num_classes).eval()
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -405,50 +405,6 @@ class DenseNet(nn.Module):
 # --------------------------------------------------------------------------------------------------------------------
 
 
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, cin: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 groups: int = 1, base_width: int = 64) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(out)) + identity)
-
-
-class Bottleneck(nn.Module):
-    """torchvision v1.5 bottleneck (stride on the 3×3); width = planes · base_width / 64 · groups."""
-
-    expansion = 4
-
-    def __init__(self, cin: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 groups: int = 1, base_width: int = 64) -> None:
-        super().__init__()
-        width = int(planes * (base_width / 64.0)) * groups
-        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
-        self.bn2 = nn.BatchNorm2d(width)
-        self.conv3 = nn.Conv2d(width, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        return self.relu(self.bn3(self.conv3(out)) + identity)
-
-
 class ResNet(nn.Module):
     """torchvision ``ResNet``; ``deep_stem``/``avg_down`` give timm's ``resnet*d`` (3×3 stem 32-32-64, and an
     AvgPool2d(2, ceil_mode=True, count_include_pad=False) before each strided 1×1 shortcut)."""
@@ -718,10 +674,10 @@ ZOO: dict[str, Callable[[], nn.Module]] = {
     "googlenet": GoogLeNet,
     "inception_v3": Inception3,
     "densenet121": DenseNet,
-    "resnet34": partial(ResNet, BasicBlock, [3, 4, 6, 3]),
-    "resnext50_32x4d": partial(ResNet, Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4),
-    "wide_resnet50_2": partial(ResNet, Bottleneck, [3, 4, 6, 3], width_per_group=128),
-    "resnet26d": partial(ResNet, Bottleneck, [2, 2, 2, 2], deep_stem=True, avg_down=True),
+    "resnet34": partial(ResNet, ref.BasicBlock, [3, 4, 6, 3]),
+    "resnext50_32x4d": partial(ResNet, ref.Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4),
+    "wide_resnet50_2": partial(ResNet, ref.Bottleneck, [3, 4, 6, 3], width_per_group=128),
+    "resnet26d": partial(ResNet, ref.Bottleneck, [2, 2, 2, 2], deep_stem=True, avg_down=True),
     "regnet_x_400mf": partial(RegNet, 22, 24, 24.48, 2.54, 16),
     "regnet_y_400mf": partial(RegNet, 16, 48, 27.89, 2.09, 8, se_ratio=0.25),
     "mobilenet_v2": MobileNetV2,
