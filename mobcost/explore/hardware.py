@@ -21,8 +21,11 @@ from ..units import DTYPE_BYTES, parse_si
 
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
 NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor")
-KEYS = (*REQUIRED, "description", "dtype", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
+KEYS = (*REQUIRED, "description", "dtype", "runtime", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
         "elementwise", "context_factor", "sources", "measured")
+# What a profile's figures describe: eager PyTorch (BatchNorm and activations run as passes of their own),
+# ONNX Runtime or LiteRT (each fuses a convolution with its BatchNorm and activation into one kernel).
+RUNTIMES = ("torch", "onnxruntime", "litert")
 DEFAULT_HARDWARE = "cortex_m7"
 
 
@@ -32,6 +35,7 @@ class Hardware:
     peak_mult_adds_per_s: float
     bandwidth_bytes_per_s: float
     dtype: str = "fp32"
+    runtime: str | None = None  # the runtime calibrated (RUNTIMES); None for a datasheet profile
     overhead_us: float = 0.0  # fixed cost of one layer call
     overhead_us_by_type: dict[str, float] = field(default_factory=dict)  # overrides per layer type
     ram_bytes: float | None = None  # budget for peak activations
@@ -130,12 +134,15 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
     dtype = value.get("dtype", "fp32")
     if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
         raise doc.error("dtype", f"must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
+    runtime = value.get("runtime")
+    if runtime is not None and runtime not in RUNTIMES:
+        raise doc.error("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
     elementwise = _elementwise(value.get("elementwise"), doc)
     measured = value.get("measured") or {}
     if not isinstance(measured, dict):
         raise doc.error("measured", "must be a mapping (what calibration recorded)")
-    return Hardware(name=_text(value["name"], "name", doc), dtype=dtype,
+    return Hardware(name=_text(value["name"], "name", doc), dtype=dtype, runtime=runtime,
                     efficiency=_efficiency(value.get("efficiency", {}), doc),
                     sources=_strings(value.get("sources", {}), "sources", doc),
                     description=_text(value.get("description", ""), "description", doc), file=str(path),
