@@ -1,12 +1,14 @@
 """How well a fresh calibration predicts the 16 MobileNets, over repeated cycles, from the command line.
 
 Each cycle runs, in fresh processes and a throw-away config/cache folder, exactly what a user would:
-``mobcost calibrate --threads N`` then ``mobcost latency --grid --measure --threads N --format json``,
-and prints Spearman's rank correlation, the median absolute error, the median signed error (bias) and
-the worst point. Timing depends on the machine and on what else runs on it: run this on a quiet machine.
+``mobcost calibrate --threads N --runtime R`` then ``mobcost latency --grid --measure --threads N --runtime R
+--format json``, and prints Spearman's rank correlation, the median absolute error, the median signed error
+(bias) and the worst point; with ``--bundled``, also each bundled spec's predicted / measured − 1 at α = 1.
+Timing depends on the machine and on what else runs on it: run this on a quiet machine.
 
-    python benchmarks/latency_accuracy.py                 # 3 cycles, 1 thread
+    python benchmarks/latency_accuracy.py                 # 3 cycles, 1 thread, eager torch
     python benchmarks/latency_accuracy.py --cycles 5 --threads 2
+    python benchmarks/latency_accuracy.py --runtime onnxruntime --bundled
 """
 
 from __future__ import annotations
@@ -20,35 +22,55 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+MOBCOST = [sys.executable, "-m", "mobcost"]
 
 
-def cycle(threads: int) -> dict[str, float]:
+def cycle(threads: int, runtime: str, bundled: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "XDG_CONFIG_HOME": str(Path(tmp) / "config"), "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
-        mobcost = [sys.executable, "-m", "mobcost"]
+        common = ["--threads", str(threads), "--runtime", runtime]
         start = time.perf_counter()
-        subprocess.run([*mobcost, "calibrate", "--threads", str(threads)], env=env, check=True,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run([*MOBCOST, "calibrate", *common], env=env, check=True, stderr=subprocess.DEVNULL)
         calibrated = time.perf_counter()
-        out = subprocess.run([*mobcost, "latency", "--grid", "--measure", "--threads", str(threads), "-f", "json"],
+        out = subprocess.run([*MOBCOST, "latency", "--grid", "--measure", *common, "-f", "json"],
                              env=env, check=True, capture_output=True, text=True).stdout
         measured = time.perf_counter()
+        specs = bundled_errors(env, common) if bundled else {}
     doc = json.loads(out)
     errors = [p["predicted_ms"] / p["measured_ms"] - 1 for p in doc["points"]]
     return {"spearman": doc["spearman"], "median_ape": doc["median_ape"], "bias": statistics.median(errors),
-            "worst": max(errors, key=abs), "calibrate_s": calibrated - start, "grid_s": measured - calibrated}
+            "worst": max(errors, key=abs), "calibrate_s": calibrated - start, "grid_s": measured - calibrated,
+            "specs": specs}
+
+
+def bundled_errors(env: dict[str, str], common: list[str]) -> dict[str, float]:
+    """predicted / measured − 1 of every bundled spec at α = 1, its own resolution."""
+    names = json.loads(subprocess.run([*MOBCOST, "specs", "-f", "json"], env=env, check=True, capture_output=True,
+                                      text=True).stdout)
+    errors = {}
+    for name in (s["name"] for s in names["specs"]):
+        doc = json.loads(subprocess.run([*MOBCOST, "latency", name, "--measure", *common, "-f", "json"], env=env,
+                                        check=True, capture_output=True, text=True).stdout)
+        errors[name] = doc["predicted_ms"] / doc["measured_ms"] - 1
+    return errors
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runtime", default="torch", choices=("torch", "onnxruntime", "litert"))
+    parser.add_argument("--bundled", action="store_true", help="also every bundled spec at α = 1")
     args = parser.parse_args()
     print("cycle  spearman  median |err|  bias    worst   calibrate  grid")
     for i in range(args.cycles):
-        r = cycle(args.threads)
+        r = cycle(args.threads, args.runtime, args.bundled)
         print(f"{i + 1:5d}  {r['spearman']:8.3f}  {100 * r['median_ape']:11.1f}%  {100 * r['bias']:+5.1f}%  "
               f"{100 * r['worst']:+5.1f}%  {r['calibrate_s']:8.1f} s  {r['grid_s']:4.1f} s", flush=True)
+        for name, error in r["specs"].items():
+            print(f"       {name:28s} {100 * error:+6.1f}%", flush=True)
 
 
 if __name__ == "__main__":

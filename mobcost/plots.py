@@ -126,43 +126,35 @@ def _accuracy_legend(ax: Any) -> None:
 
 
 BUDGET_HATCHES = {"weight_bytes": "//", "peak_activation_bytes": "\\\\", "latency_ms": "xx", "mult_adds": "..",
-                  "params": "++"}
+                  "params": "++", "energy_uj": "--"}
 BUDGET_LABELS = {"weight_bytes": "weights", "peak_activation_bytes": "peak activations",
-                 "latency_ms": "latency", "mult_adds": "Mult-Adds", "params": "parameters"}
+                 "latency_ms": "latency", "mult_adds": "Mult-Adds", "params": "parameters", "energy_uj": "energy"}
+# What a budget map can colour by: a profile's estimates, each with its label, unit and how it is estimated.
+BUDGET_METRICS = {"latency_ms": ("latency", "ms", "roofline latency estimate"),
+                  "energy_uj": ("energy per inference", "µJ", "energy estimate (Horowitz 45 nm figures)")}
 
 
 def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutions: list[int],
-                  budgets: Budgets | None = None) -> Figure:
-    """α × resolution map for one hardware profile: latency as colour and iso-lines, each budget's
-    infeasible region hatched, the Pareto points and the best feasible design marked."""
-    result = sweep(spec, alphas, resolutions, hardware=hardware, budgets=budgets or Budgets(),
-                   pareto_cost="latency_ms")
+                  budgets: Budgets | None = None, metric: str = "latency_ms") -> Figure:
+    """α × resolution map for one hardware profile: ``metric`` (latency, or ``energy_uj``: energy per
+    inference) as colour and iso-lines, each budget's infeasible region hatched, the Pareto points (by
+    ``metric`` against top-1) and the best feasible design marked."""
+    label, unit, how = BUDGET_METRICS[metric]
+    result = sweep(spec, alphas, resolutions, hardware=hardware, budgets=budgets or Budgets(), pareto_cost=metric)
     f, c = result.factors, result.columns
     shape = (len(f.alphas), len(f.resolutions))
-    grid_r, grid_a = np.meshgrid(f.resolutions, f.alphas)
-    latency = c["latency_ms"].reshape(shape)
+    grid = np.meshgrid(f.resolutions, f.alphas)
+    values = c[metric].reshape(shape)
     fig, ax = _figure(8, 5.5)
-    mesh = ax.pcolormesh(grid_r, grid_a, latency, cmap="cividis", shading="nearest",
-                         norm=matplotlib.colors.LogNorm())
-    fig.colorbar(mesh, ax=ax, label=f"estimated latency on {hardware.name.split(' (')[0]} (ms, log scale)")
-    lines = ax.contour(grid_r, grid_a, latency, levels=_nice_levels(latency), colors="white", linewidths=0.8)
-    ax.clabel(lines, fmt=lambda v: f"{v:g} ms", fontsize=7)
-    b = result.budgets
-    legend = []
-    for column, bound in (("weight_bytes", b.weight_bytes), ("peak_activation_bytes", b.peak_activation_bytes),
-                          ("latency_ms", b.latency_ms), ("mult_adds", b.mult_adds), ("params", b.params)):
-        if bound is None:
-            continue
-        over = (c[column] > bound).reshape(shape).astype(float)
-        if over.any():
-            ax.contourf(grid_r, grid_a, over, levels=[0.5, 1.5], colors="none", hatches=[BUDGET_HATCHES[column]])
-            ax.contour(grid_r, grid_a, over, levels=[0.5], colors="black", linewidths=1.0)
-        legend.append(matplotlib.patches.Patch(facecolor="white", edgecolor="black", hatch=BUDGET_HATCHES[column],
-                                               label=f"over {BUDGET_LABELS[column]} budget ({_bound(column, bound)})"))
+    mesh = ax.pcolormesh(*grid, values, cmap="cividis", shading="nearest", norm=matplotlib.colors.LogNorm())
+    fig.colorbar(mesh, ax=ax, label=f"estimated {label} on {hardware.name.split(' (')[0]} ({unit}, log scale)")
+    lines = ax.contour(*grid, values, levels=_nice_levels(values), colors="white", linewidths=0.8)
+    ax.clabel(lines, fmt=lambda v: f"{v:g} {unit}", fontsize=7)
+    legend = _hatch_budgets(ax, grid, c, result.budgets, shape)
     front = c["pareto"] & c["fits"]
     if front.any():
         ax.scatter(c["resolution"][front], c["alpha"][front], s=14, color=OKABE_ITO[1], edgecolor="black",
-                   linewidth=0.4, zorder=4, label="feasible and Pareto-optimal (latency vs top-1)")
+                   linewidth=0.4, zorder=4, label=f"feasible and Pareto-optimal ({label.split()[0]} vs top-1)")
     best = result.best()
     if best is not None:
         top1 = c["top1"][best]
@@ -177,8 +169,25 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
     # The profile's short name: its full name (with SRAM and flash) ran off the figure beside a long spec name,
     # and the budgets' legend gives those figures.
     ax.set_title(f"{spec.name} design space on {hardware.name.split(' (')[0]}\n"
-                 f"roofline latency estimate ({hardware.dtype}); hatched: over budget", fontsize=11)
+                 f"{how} ({hardware.dtype}); hatched: over budget", fontsize=11)
     return fig
+
+
+def _hatch_budgets(ax: Any, grid: Any, c: dict[str, np.ndarray], b: Budgets, shape: tuple[int, int]) -> list[Any]:
+    """Each budget's infeasible region hatched and outlined; its legend entries."""
+    legend = []
+    for column, bound in (("weight_bytes", b.weight_bytes), ("peak_activation_bytes", b.peak_activation_bytes),
+                          ("latency_ms", b.latency_ms), ("energy_uj", b.energy_uj), ("mult_adds", b.mult_adds),
+                          ("params", b.params)):
+        if bound is None:
+            continue
+        over = (c[column] > bound).reshape(shape).astype(float)
+        if over.any():
+            ax.contourf(*grid, over, levels=[0.5, 1.5], colors="none", hatches=[BUDGET_HATCHES[column]])
+            ax.contour(*grid, over, levels=[0.5], colors="black", linewidths=1.0)
+        legend.append(matplotlib.patches.Patch(facecolor="white", edgecolor="black", hatch=BUDGET_HATCHES[column],
+                                               label=f"over {BUDGET_LABELS[column]} budget ({_bound(column, bound)})"))
+    return legend
 
 
 def _bound(column: str, bound: float) -> str:
@@ -186,6 +195,8 @@ def _bound(column: str, bound: float) -> str:
 
     if column == "latency_ms":
         return f"{bound:g} ms"
+    if column == "energy_uj":
+        return f"{bound:g} µJ"
     return human(bound, "B" if "bytes" in column else "")
 
 

@@ -99,10 +99,11 @@ def test_latency_plot_is_titled_by_its_spec(captured: list, monkeypatch: pytest.
     from mobcost.explore.hardware import load_hardware
 
     # No timing here: the measurement side is replaced by fixed figures (10% over the prediction).
-    monkeypatch.setattr(plot_cli, "prepare_measure", lambda: None)
-    monkeypatch.setattr(plot_cli, "predictor", lambda hardware, threads: load_hardware(hardware or "rpi4"))
+    monkeypatch.setattr(plot_cli, "prepare_measure", lambda runtime="torch": None)
+    monkeypatch.setattr(plot_cli, "predictor",
+                        lambda hardware, threads, runtime="torch": load_hardware(hardware or "rpi4"))
 
-    def fake_grid(graphs, hw, threads, with_measure, use_cache=True):
+    def fake_grid(graphs, hw, threads, with_measure, use_cache=True, runtime="torch"):
         points = [{"alpha": g.alpha, "resolution": g.resolution, "predicted_ms": 10.0 + i,
                    "measured_ms": 11.0 + 1.1 * i} for i, g in enumerate(graphs)]
         return {"points": points, "spearman": 1.0, "median_ape": 0.1}

@@ -244,8 +244,19 @@ def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[
 
 # More torch threads than cores only oversubscribes them (1,024 threads on 2 cores ran a minute per layer).
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-ThreadsOpt = Annotated[int, typer.Option("--threads", "-t", min=1, max=CORES, help="CPU threads for torch (fixed, "
-                                          f"for repeatable timings; at most this machine's {CORES} cores).")]
+ThreadsOpt = Annotated[int, typer.Option("--threads", "-t", min=1, max=CORES, help="CPU threads of the runtime "
+                                          f"(fixed, for repeatable timings; at most this machine's {CORES} cores).")]
+
+
+class Runtime(StrEnum):
+    torch = "torch"
+    onnxruntime = "onnxruntime"
+    litert = "litert"
+
+
+RuntimeOpt = Annotated[Runtime, typer.Option("--runtime", help="Where the network runs: eager PyTorch, or exported "
+                                             "from mobcost's torch build to ONNX Runtime or LiteRT (BatchNorm folded, "
+                                             "activations fused, as deployed).")]
 
 
 def version_callback(value: bool) -> None:

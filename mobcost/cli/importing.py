@@ -1,4 +1,5 @@
-"""`mobcost import`: an ONNX file or a torch module → an ordinary spec (YAML), for every other command."""
+"""`mobcost import`: an ONNX file or a torch module → an ordinary spec (YAML), for every other command; and
+`mobcost export`, the other way: a spec → the ONNX (or .tflite) model mobcost times under a runtime."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import OptionError
+from ..files import write_atomic
+from ..graph import build
 from ..report.formats import clean
-from .common import OutputOpt, app, emit, friendly
+from .common import AlphaOpt, OutputOpt, ResolutionOpt, RhoOpt, Runtime, SpecArg, app, emit, friendly, load
 
 if TYPE_CHECKING:
     from ..importers import ImportResult
@@ -75,3 +78,35 @@ def _from_torch(target: str, shape: tuple[int, int, int], dynamo: bool, opset: i
     name = target.rpartition(":")[2].rpartition(".")[2]  # the factory's name, not the module's class
     return import_torch(load_factory(target), shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown,
                         name=name)
+
+
+@app.command("export")
+@friendly
+def export_model(
+    spec: SpecArg = None,
+    alpha: AlphaOpt = 1.0,
+    rho: RhoOpt = None,
+    resolution: ResolutionOpt = None,
+    runtime: Annotated[Runtime, typer.Option("--runtime", help="onnxruntime: an ONNX file; litert: a .tflite "
+                                             "file.")] = Runtime.onnxruntime,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The model file to write (atomically).")] = Path(
+        "model.onnx"),
+) -> None:
+    """Write the model `latency --runtime` times: mobcost's torch build of SPEC (weights drawn from a fixed
+    seed), exported as deployed (BatchNorm folded, batch 1), so any other tool can time the same file."""
+    from .sweep import check_output
+    from .timing import require_runtime
+
+    name = Runtime(runtime).value
+    if name == "torch":
+        raise OptionError("eager torch has no model file; use onnxruntime or litert", where="--runtime")
+    check_output(output)
+    graph = build(load(spec), alpha, rho, resolution)
+    require_runtime(name)
+    if name == "onnxruntime":
+        from ..pytorch.ort import export_graph
+    else:
+        from ..pytorch.litert import export_graph  # type: ignore[no-redef]
+    write_atomic(output, export_graph(graph))
+    print(f"wrote {clean(output)}: {graph.spec.name} at α={graph.alpha:g}, {graph.input.h}×{graph.input.w} px, "
+          f"for {name}", file=sys.stderr)

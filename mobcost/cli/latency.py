@@ -21,6 +21,8 @@ from .common import (
     OutputOpt,
     ResolutionOpt,
     RhoOpt,
+    Runtime,
+    RuntimeOpt,
     SpecArg,
     ThreadsOpt,
     app,
@@ -32,7 +34,7 @@ from .common import (
     render_rich,
 )
 from .sweep import check_output
-from .timing import grid_graphs, interactive, latency_grid, predictor, prepare_measure, timed
+from .timing import grid_graphs, interactive, latency_grid, predictor, prepare_measure, require_runtime, timed
 
 if TYPE_CHECKING:
     from ..pytorch.timing import Measurement
@@ -42,30 +44,32 @@ if TYPE_CHECKING:
 @friendly
 def calibrate(
     threads: ThreadsOpt = 1,
+    runtime: RuntimeOpt = Runtime.torch,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the profile here instead of the "
                                                 "per-user default that `mobcost latency` reads.",
                                                 show_default=False)] = None,
 ) -> None:
-    """Measure this machine with microbenchmarks and write a hardware profile.
+    """Measure this machine with microbenchmarks and write a hardware profile for a runtime.
 
     Times single layers of generic shapes (1×1; depthwise 3×3 and 5×5; full 3×3, 5×5 and 7×7; fully
-    connected; pooling; BatchNorm and ReLU), run one after another as inside a network, and memory
-    bandwidth — never the networks it will predict — and writes peak rate, per-type efficiency and fixed
-    costs, with the date, threads and torch version. Takes about 25 seconds.
+    connected; pooling), run one after another as inside a network, and memory bandwidth — never the
+    networks it will predict — and writes peak rate, per-type efficiency and fixed costs, with the date,
+    threads, runtime and its version. Eager torch also times BatchNorm and ReLU passes (about 25 s); ONNX
+    Runtime runs each layer exported as deployed (BatchNorm folded, ReLU fused) and times each activation's
+    extra pass (about 40 s).
     """
-    from ..pytorch import require_torch
-
-    require_torch()
     from ..pytorch.calibrate import CALIBRATION_STEPS, check_profile_path, host_profile_path, save_profile
     from ..pytorch.calibrate import calibrate as run_calibration
 
-    path = output or host_profile_path(threads)
+    runtime = Runtime(runtime).value  # type: ignore[assignment]  # a plain string from here on
+    require_runtime(runtime)
+    path = output or host_profile_path(threads, runtime)
     where = "--output" if output else None
     check_output(output)
-    check_profile_path(path, where)  # before the 25 s of timing
-    label = f"calibrating ({plural(threads, 'thread')})"
+    check_profile_path(path, where)  # before the timing
+    label = f"calibrating {runtime} ({plural(threads, 'thread')})"
     with progress_bar(CALIBRATION_STEPS, label, enabled=interactive()) as advance:
-        profile = run_calibration(threads, advance)
+        profile = run_calibration(threads, advance, runtime)
     save_profile(profile, path, where)
     rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k}
     print(f"wrote {clean(path)}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
@@ -83,23 +87,25 @@ def latency(
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Profile to predict with (default: "
                                                  "this host's, calibrated on first use, ~25 s).",
                                                  show_default=False)] = None,
-    do_measure: Annotated[bool, typer.Option("--measure", help="Also time the network on this CPU with torch "
-                                             "(whole and per layer) and compare.")] = False,
+    do_measure: Annotated[bool, typer.Option("--measure", help="Also time the network on this CPU under the "
+                                             "runtime (whole and per layer) and compare.")] = False,
     grid: Annotated[bool, typer.Option("--grid", help="The 16 α × resolution models of the paper, predicted "
                                        "(and with --measure, measured: ~40 s), with Spearman and median error. "
                                        "Without --hardware it predicts with this host's profile, calibrating "
                                        "first when there is none.")] = False,
     threads: ThreadsOpt = 1,
+    runtime: RuntimeOpt = Runtime.torch,
     remeasure: Annotated[bool, typer.Option("--remeasure", help="Ignore cached measurements.")] = False,
     fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
     """Predicted latency per layer, per layer type and in total; measured beside it with --measure.
 
-    Predictions are the roofline of a hardware profile (default: this host's, calibrated on first use).
-    Every argument is checked before any calibration or timing.
+    Predictions are the roofline of a hardware profile (default: this host's for --runtime, calibrated on
+    first use). Every argument is checked before any calibration or timing.
     """
     check_output(output)
+    runtime = Runtime(runtime).value  # type: ignore[assignment]  # a plain string from here on
     s = load(spec)
     check_multiplier("alpha", alpha)
     if grid and (alpha != 1.0 or rho is not None or resolution is not None):
@@ -107,41 +113,41 @@ def latency(
                           "not apply", where="--grid")
     graphs = grid_graphs(s) if grid else [build(s, alpha, rho, resolution)]
     if do_measure:
-        prepare_measure()
-    hw = predictor(hardware, threads)
+        prepare_measure(runtime)
+    hw = predictor(hardware, threads, runtime)
     if grid:
-        render_latency_grid(graphs, hw, threads, do_measure, not remeasure, fmt, output)
+        render_latency_grid(graphs, hw, threads, do_measure, not remeasure, fmt, output, runtime)
         return
-    measured = timed(graphs[0], threads, use_cache=not remeasure) if do_measure else None
-    render_latency(analyze(s, alpha, rho, resolution), hw, threads, measured, fmt, output)
+    measured = timed(graphs[0], threads, use_cache=not remeasure, runtime=runtime) if do_measure else None
+    render_latency(analyze(s, alpha, rho, resolution), hw, threads, measured, fmt, output, runtime)
 
 
 def render_latency(a: Analysis, hw: Hardware, threads: int, measured: Measurement | None, fmt: Format,
-                   output: Path | None) -> None:
+                   output: Path | None, runtime: str = "torch") -> None:
     from ..explore.hardware import predict_layers
     from ..report.latency import latency_dict, latency_tables
 
     predicted = predict_layers(a.graph, hw)
-    doc = latency_dict(a, hw, threads, predicted, measured)
+    doc = latency_dict(a, hw, threads, predicted, measured, runtime)
     if fmt == Format.json:
         emit_json(doc, output)
     elif fmt in TABULAR:  # tidy: one row per layer, the design point repeated on each
-        point = {k: doc[k] for k in ("network", "alpha", "resolution", "threads", "hardware")}
+        point = {k: doc[k] for k in ("network", "alpha", "resolution", "threads", "hardware", "runtime")}
         emit_records([{**point, **layer} for layer in doc["layers"]], fmt, output)
     else:
-        render_rich(*latency_tables(a, hw, predicted, measured), output=output)
+        render_rich(*latency_tables(a, hw, predicted, measured, runtime), output=output)
 
 
 def render_latency_grid(graphs: list[Graph], hw: Any, threads: int, with_measure: bool, use_cache: bool,
-                        fmt: Format, output: Path | None) -> None:
+                        fmt: Format, output: Path | None, runtime: str = "torch") -> None:
     from ..report.latency import grid_table
 
-    doc = latency_grid(graphs, hw, threads, with_measure, use_cache)
+    doc = latency_grid(graphs, hw, threads, with_measure, use_cache, runtime)
     if fmt == Format.json:
         emit_json(doc, output)
     elif fmt in TABULAR:
-        emit_records([{"threads": doc["threads"], "hardware": doc["hardware"], **p} for p in doc["points"]], fmt,
-                     output)
+        emit_records([{"threads": doc["threads"], "hardware": doc["hardware"], "runtime": doc["runtime"], **p}
+                      for p in doc["points"]], fmt, output)
     else:
         render_rich(grid_table(doc), output=output)
 

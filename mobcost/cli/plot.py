@@ -5,6 +5,7 @@ others (a one-line error, never silently ignored); every one is checked before a
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,8 +20,8 @@ from ..graph import Graph, build
 from ..report.formats import clean
 from ..spec import Spec
 from ..units import parse_si, plural
-from .common import SpecArg, ThreadsOpt, app, friendly, load
-from .sweep import check_output, latency_budget
+from .common import Runtime, RuntimeOpt, SpecArg, ThreadsOpt, app, friendly, load
+from .sweep import check_output, energy_budget, latency_budget
 from .timing import grid_graphs, latency_grid, predictor, prepare_measure, timed
 
 
@@ -33,11 +34,18 @@ class PlotKind(StrEnum):
     time_share = "time-share"
 
 
+class Metric(StrEnum):
+    latency = "latency"
+    energy = "energy"
+
+
+METRIC_COLUMNS = {Metric.latency: "latency_ms", Metric.energy: "energy_uj"}
 MEASURED = (PlotKind.latency, PlotKind.time_share)
 # Which kinds use each option; any other kind refuses it.
 USES = {"--hardware": (PlotKind.budget, *MEASURED), "--alpha": (PlotKind.budget, PlotKind.time_share),
         "--resolution": (PlotKind.budget, PlotKind.time_share), "--max-latency-ms": (PlotKind.budget,),
-        "--max-mult-adds": (PlotKind.budget,), "--threads": MEASURED}
+        "--max-mult-adds": (PlotKind.budget,), "--threads": MEASURED, "--max-energy-uj": (PlotKind.budget,),
+        "--metric": (PlotKind.budget,), "--runtime": MEASURED}
 BUDGET_GRID = ("0.1:1.0:0.025", "96:256:4")  # the budget map's default α and resolution ranges
 BUDGET_POINTS = 250_000  # cells of a budget map (a 500 × 500 image is already finer than any screen)
 
@@ -46,7 +54,8 @@ BUDGET_POINTS = 250_000  # cells of a budget map (a 500 × 500 image is already 
 @friendly
 def plot(
     kind: Annotated[PlotKind, typer.Argument(help="accuracy-macs (the paper's Figure 4), accuracy-params "
-                                             "(Figure 5), budget (α × resolution map for a hardware profile), "
+                                             "(Figure 5), budget (α × resolution map for a hardware profile: "
+                                             "latency or energy), "
                                              "pareto (SPEC among the bundled networks, cost vs accuracy), "
                                              "latency (16 models, predicted vs measured), time-share (per "
                                              "layer type).")],
@@ -64,47 +73,72 @@ def plot(
                                                    "spec's).", show_default=False)] = None,
     max_latency_ms: Annotated[float | None, typer.Option(help="budget: latency budget.", show_default=False)] = None,
     max_mult_adds: Annotated[str | None, typer.Option(help="budget: Mult-Adds budget.", show_default=False)] = None,
+    max_energy_uj: Annotated[float | None, typer.Option(help="budget: energy budget per inference, in µJ.",
+                                                        show_default=False)] = None,
+    metric: Annotated[Metric | None, typer.Option(help="budget: what colours the map and ranks the Pareto points "
+                                                  "(default latency).", show_default=False)] = None,
     threads: Annotated[int | None, ThreadsOpt.__metadata__[0]] = None,  # type: ignore[attr-defined]
+    runtime: Annotated[Runtime | None, RuntimeOpt.__metadata__[0]] = None,  # type: ignore[attr-defined]
 ) -> None:
     """Draw a figure (png, svg or pdf).
 
-    Accuracy vs cost (the paper's Figures 4–5, for MobileNetV1's architecture), a hardware budget map, a
-    Pareto chart of SPEC among the bundled networks, or predicted vs measured latency (`latency`: the 16
-    models; `time-share`: per layer type).
+    Accuracy vs cost (the paper's Figures 4–5, for MobileNetV1's architecture), a hardware budget map (coloured
+    by latency or, with --metric energy, by energy per inference), a Pareto chart of SPEC among the bundled
+    networks, or predicted vs measured latency (`latency`: the 16 models; `time-share`: per layer type).
     """
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OptionError("use a .png, .svg or .pdf file name", file=str(output), where="--output")
     check_output(output)
     given = {"--hardware": hardware, "--alpha": alpha, "--resolution": resolution, "--max-latency-ms": max_latency_ms,
-             "--max-mult-adds": max_mult_adds, "--threads": threads}
-    for option, value in given.items():
-        if value is not None and kind not in USES[option]:
-            users = ", ".join(str(k) for k in USES[option])
-            raise OptionError(f"plot {kind} does not use {option} (it is for: {users})", where=option)
+             "--max-mult-adds": max_mult_adds, "--threads": threads, "--max-energy-uj": max_energy_uj,
+             "--metric": metric, "--runtime": runtime}
+    check_uses(kind, given)
     s = load(spec)
-    fig = figure(kind, s, spec is not None, hardware, alpha, resolution, max_latency_ms, max_mult_adds, threads or 1)
+    budget = BudgetOptions(max_latency_ms, max_mult_adds, max_energy_uj, metric or Metric.latency)
+    fig = figure(kind, s, spec is not None, hardware, alpha, resolution, budget, threads or 1,
+                 Runtime(runtime or Runtime.torch).value)
     from .. import plots
 
     plots.save(fig, output)
     print(f"wrote {clean(output)}", file=sys.stderr)
 
 
+def check_uses(kind: PlotKind, given: dict[str, Any]) -> None:
+    """Each option given is one this kind of plot uses (``USES``)."""
+    for option, value in given.items():
+        if value is not None and kind not in USES[option]:
+            users = ", ".join(str(k) for k in USES[option])
+            raise OptionError(f"plot {kind} does not use {option} (it is for: {users})", where=option)
+
+
+@dataclass(frozen=True)
+class BudgetOptions:
+    """The budget map's own options: its budgets and what colours it."""
+
+    max_latency_ms: float | None
+    max_mult_adds: str | None
+    max_energy_uj: float | None
+    metric: Metric
+
+
 def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: str | None, resolution: str | None,
-           max_latency_ms: float | None, max_mult_adds: str | None, threads: int) -> Any:
+           budget: BudgetOptions, threads: int, runtime: str = "torch") -> Any:
     from .. import plots
 
     if kind == PlotKind.budget:
         from ..explore.budgets import Budgets
 
-        budgets = Budgets(mult_adds=parse_si(max_mult_adds, where="--max-mult-adds") if max_mult_adds else None,
-                          latency_ms=latency_budget(max_latency_ms))
+        budgets = Budgets(mult_adds=parse_si(budget.max_mult_adds, where="--max-mult-adds")
+                          if budget.max_mult_adds else None, latency_ms=latency_budget(budget.max_latency_ms),
+                          energy_uj=energy_budget(budget.max_energy_uj))
         axes = grid_axes(alpha or BUDGET_GRID[0], resolution or BUDGET_GRID[1], max_points=BUDGET_POINTS,
                          why=" cells in a budget map", layers=len(s.layers))
-        return plots.budget_figure(s, load_hardware(hardware or DEFAULT_HARDWARE), *axes, budgets)
+        return plots.budget_figure(s, load_hardware(hardware or DEFAULT_HARDWARE), *axes, budgets,
+                                   METRIC_COLUMNS[budget.metric])
     if kind == PlotKind.pareto:
         return plots.pareto_figure(s if named else None)
     if kind in MEASURED:
-        return measured_figure(kind, s, hardware, threads, one_point(s, alpha, resolution))
+        return measured_figure(kind, s, hardware, threads, one_point(s, alpha, resolution), runtime)
     plots.check_accuracy_spec(s)
     return plots.accuracy_figure("mult_adds" if kind == PlotKind.accuracy_macs else "params", s)
 
@@ -116,23 +150,25 @@ def one_point(s: Spec, alpha: str | None, resolution: str | None) -> Graph:
     return build(s, alphas[0], resolution=sizes[0])
 
 
-def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int, graph: Graph) -> Any:
-    """The latency plots: measurements on this host (cached), predictions from a profile (default: the host's,
-    calibrated first when there is none). The networks, the profile and the cache are checked first."""
+def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int, graph: Graph,
+                    runtime: str = "torch") -> Any:
+    """The latency plots: measurements on this host under ``runtime`` (cached), predictions from a profile
+    (default: the host's for that runtime, calibrated first when there is none). The networks, the profile and
+    the cache are checked first."""
     from .. import plots
 
     graphs = grid_graphs(s) if kind == PlotKind.latency else [graph]
-    prepare_measure()
-    hw = predictor(hardware, threads)
+    prepare_measure(runtime)
+    hw = predictor(hardware, threads, runtime)
     if kind == PlotKind.time_share:
         from ..explore.hardware import predict_layers
         from ..report.latency import type_shares
 
-        measured = timed(graph, threads)
+        measured = timed(graph, threads, runtime=runtime)
         types = type_shares(analyze(s, graph.alpha, resolution=graph.resolution), predict_layers(graph, hw),
                             measured.layers_s)
         return plots.time_share_figure(types, f"{s.name} (α={graph.alpha:g}, {graph.resolution} px): where the "
                                               f"Mult-Adds and the time go ({plural(threads, 'thread')}, "
-                                              f"{hw.name.split(' (')[0]})")
-    doc = latency_grid(graphs, hw, threads, with_measure=True)
+                                              f"{hw.name.split(' (')[0]}, {runtime})")
+    doc = latency_grid(graphs, hw, threads, with_measure=True, runtime=runtime)
     return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"], s.name)

@@ -43,6 +43,11 @@ class ParetoCost(StrEnum):
     latency = "latency"
     params = "params"
     peak_activation = "peak_activation"
+    energy = "energy"
+
+
+EnergyBudgetOpt = Annotated[float | None, typer.Option(help="Budget: energy per inference in µJ (needs --hardware).",
+                                                      show_default=False)]
 
 
 @app.command()
@@ -54,18 +59,18 @@ def sweep(
     resolution: Annotated[str, typer.Option("--resolution", "-R", help="Input sizes: START:STOP:STEP or a "
                                             "comma list.")] = "128:224:32",
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Hardware profile: a bundled name "
-                                                 "(cortex_m7, rpi4, pixel1, edgetpu) or a YAML file. Adds "
-                                                 "latency and its memory budgets.", show_default=False)] = None,
+                                                 "(cortex_m7, rpi4, pixel1, edgetpu) or a YAML file. Adds latency, "
+                                                 "energy and its memory budgets.", show_default=False)] = None,
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type for bytes (default: the "
                                                 "profile's, else fp32).", show_default=False)] = None,
     max_mult_adds: Annotated[str | None, typer.Option(help="Budget, e.g. 150M.", show_default=False)] = None,
     max_params: Annotated[str | None, typer.Option(help="Budget, e.g. 1.5M.", show_default=False)] = None,
-    max_weight_bytes: Annotated[str | None, typer.Option(help="Budget, e.g. 1MB or 1MiB.",
-                                                         show_default=False)] = None,
+    max_weight_bytes: Annotated[str | None, typer.Option(help="Budget, e.g. 1MB or 1MiB.", show_default=False)] = None,
     max_peak_activation: Annotated[str | None, typer.Option(help="Budget in bytes, e.g. 320KiB.",
                                                             show_default=False)] = None,
     max_latency_ms: Annotated[float | None, typer.Option(help="Budget (needs --hardware).",
                                                          show_default=False)] = None,
+    max_energy_uj: EnergyBudgetOpt = None,
     best: Annotated[bool, typer.Option("--best", help="Print only the feasible point with the highest top-1 "
                                        "(the lowest cost when no accuracy is known).")] = False,
     pareto_cost: Annotated[ParetoCost, typer.Option(help="Cost axis of the Pareto front.")] = ParetoCost.mult_adds,
@@ -73,7 +78,7 @@ def sweep(
     fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
-    """Evaluate every (α, resolution) design point: costs, peak activation memory, latency, accuracy, budgets.
+    """Evaluate every (α, resolution) design point: costs, peak activation, latency, energy, accuracy, budgets.
 
     Points are computed as arrays (170,000 points in well under a second): up to 10⁷ with `--format csv` or
     `--best` (streamed), 10⁶ in the rich view, 10⁵ as json, markdown or latex. `fits` says whether a point
@@ -82,7 +87,8 @@ def sweep(
     check_output(output)
     s = load(spec)
     alphas, resolutions = grid_axes(alpha, resolution, layers=len(s.layers), **grid_limit(fmt, best))
-    budgets = sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation, max_latency_ms)
+    budgets = sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation, max_latency_ms,
+                            max_energy_uj)
     options = sweep_options(budgets, hardware, dtype, pareto_cost, convention)
     total = len(alphas) * len(resolutions)
     with progress_bar(total, "sweeping", enabled=total > 100_000 and interactive()) as advance:
@@ -101,7 +107,7 @@ def sweep(
 def sweep_options(budgets: Budgets, hardware: str | None, dtype: Dtype | None, pareto_cost: ParetoCost,
                   convention: Any) -> dict[str, Any]:
     """The keyword arguments of the explore functions (the budgets parsed first, then the profile read)."""
-    cost = "latency_ms" if pareto_cost == ParetoCost.latency else str(pareto_cost)
+    cost = {ParetoCost.latency: "latency_ms", ParetoCost.energy: "energy_uj"}.get(pareto_cost, str(pareto_cost))
     return {"hardware": load_hardware(hardware) if hardware else None, "budgets": budgets,
             "dtype": str(dtype) if dtype else None, "pareto_cost": cost,
             "convention": str(convention.value) if convention else None}
@@ -139,19 +145,25 @@ def check_output(output: Path | None) -> None:
 
 
 def sweep_budgets(mult_adds: str | None, params: str | None, weight_bytes: str | None, peak_activation: str | None,
-                  latency_ms: float | None) -> Budgets:
+                  latency_ms: float | None, energy_uj: float | None = None) -> Budgets:
     from ..explore.budgets import Budgets
 
     return Budgets(*(None if v is None else parse_si(v, where=w, unit="B" if "bytes" in w or "peak" in w else "")
                      for v, w in ((mult_adds, "--max-mult-adds"), (params, "--max-params"),
                                   (weight_bytes, "--max-weight-bytes"), (peak_activation, "--max-peak-activation"))),
-                   latency_ms=latency_budget(latency_ms))
+                   latency_ms=latency_budget(latency_ms), energy_uj=energy_budget(energy_uj))
 
 
 def latency_budget(ms: float | None) -> float | None:
     if ms is not None and (not math.isfinite(ms) or ms <= 0):
         raise OptionError("must be a positive number of milliseconds", where="--max-latency-ms")
     return ms
+
+
+def energy_budget(uj: float | None) -> float | None:
+    if uj is not None and (not math.isfinite(uj) or uj <= 0):
+        raise OptionError("must be a positive number of microjoules", where="--max-energy-uj")
+    return uj
 
 
 def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], options: dict[str, Any],

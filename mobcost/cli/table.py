@@ -39,6 +39,13 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..analysis.conventions import Counted
+    from ..explore.energy import NetworkEnergy
+
+
+EnergyHardwareOpt = Annotated[str | None, typer.Option(
+    "--hardware", "-H", help="Also show the energy per layer, per type and in total on this hardware profile (a "
+    "bundled name or a YAML file), in its element type (Horowitz's ISSCC 2014 figures unless the profile sets its "
+    "own).", show_default=False)]
 
 
 @app.command()
@@ -66,12 +73,13 @@ def table(
     first_layer: Annotated[bool, typer.Option("--first-layer/--no-first-layer", help="Count the first layer "
                                               "with weights (some papers leave it out).")] = True,
     convention: ConventionOpt = None,
+    hardware: EnergyHardwareOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Mult-Adds, parameters and memory access of a network at width α and resolution ρ.
 
     The rich view shows the per-layer table (the paper's Table 1 columns plus costs), the per-type
-    view (Table 2) and the shrinking steps (Table 3) for the given α and ρ.
+    view (Table 2) and the shrinking steps (Table 3) for the given α and ρ; with --hardware, the energy too.
     """
     s = load(spec)
     if classes is not None:
@@ -81,18 +89,36 @@ def table(
     a = analyze(s, alpha, rho, resolution,
                 Convention(fc_bias=fc_bias, bn_in_params=bn_in_params, first_layer=first_layer))
     counted = counted_as(a, convention, first_layer)
+    energy = energy_on(a, hardware)
+    dtype = dtype or (Dtype(energy.model.dtype) if energy and fmt != Format.rich else None)  # bytes as the energy's
     if fmt == Format.rich:
         chosen = sections or ([Section.types] if by == By.type else list(Section))
-        render_rich(*rich_sections(a, chosen, dtype, rho, resolution, counted), output=output)
+        render_rich(*rich_sections(a, chosen, dtype, rho, resolution, counted, energy), output=output)
     elif fmt == Format.json:
-        doc = analysis_dict(a, by, dtype or Dtype.fp32, counted)
-        example, network = shrink_views(a, rho, resolution)
-        doc["table3"] = {"example_layer": step_dicts(example), "network": step_dicts(network)}
-        if shrink_note(example, network):
-            doc["table3"]["note"] = shrink_note(example, network)
-        emit_json(doc, output)
+        emit_json(table_document(a, by, dtype, counted, energy, rho, resolution), output)
     else:
-        emit(frame_text(a, fmt, by, dtype or Dtype.fp32, counted), output)
+        emit(frame_text(a, fmt, by, dtype or Dtype.fp32, counted, energy), output)
+
+
+def table_document(a: Analysis, by: By, dtype: Dtype | None, counted: Counted | None, energy: NetworkEnergy | None,
+                   rho: float | None, resolution: int | None) -> dict[str, Any]:
+    """The JSON document: the analysis, then Table 3's rows (with a note when some have no figures)."""
+    doc = analysis_dict(a, by, dtype or Dtype.fp32, counted, energy)
+    example, network = shrink_views(a, rho, resolution)
+    doc["table3"] = {"example_layer": step_dicts(example), "network": step_dicts(network)}
+    if shrink_note(example, network):
+        doc["table3"]["note"] = shrink_note(example, network)
+    return doc
+
+
+def energy_on(a: Analysis, hardware: str | None) -> NetworkEnergy | None:
+    """The network's energy on ``--hardware`` (None without it: the outputs are then exactly as before)."""
+    if hardware is None:
+        return None
+    from ..explore.energy import network_energy
+    from ..explore.hardware import load_hardware
+
+    return network_energy(a.graph, load_hardware(hardware))
 
 
 def counted_as(a: Analysis, convention: Any, first_layer: bool) -> Counted | None:
@@ -123,13 +149,14 @@ def shrink_note(example: tuple[Step, ...], network: tuple[Step, ...]) -> str:
 
 
 def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: float | None,
-                  resolution: int | None, counted: Counted | None = None) -> list[Any]:
+                  resolution: int | None, counted: Counted | None = None,
+                  energy: NetworkEnergy | None = None) -> list[Any]:
     out: list[Any] = []
     for section in dict.fromkeys(chosen):
         if section == Section.layers:
-            out.append(layer_table(a, dtype, counted))
+            out.append(layer_table(a, dtype, counted, energy))
         elif section == Section.types:
-            out.append(type_table(a, dtype, counted))
+            out.append(type_table(a, dtype, counted, energy))
         else:
             example, network = shrink_views(a, rho, resolution)
             kept = [(e, n) for e, n in zip(example, network, strict=True) if e.defined and n.defined]

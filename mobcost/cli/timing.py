@@ -30,63 +30,78 @@ def grid_graphs(s: Spec) -> list[Graph]:
 
 
 def latency_grid(graphs: list[Graph], hw: Any, threads: int, with_measure: bool,
-                 use_cache: bool = True) -> dict[str, Any]:
+                 use_cache: bool = True, runtime: str = "torch") -> dict[str, Any]:
     """Predicted totals of ``graphs``, and measured ones (interleaved rounds) only when asked."""
+    from ..explore.energy import network_energy
     from ..explore.hardware import predict_layers
     from ..report.latency import grid_dict
 
+    energies = [network_energy(g, hw).pj for g in graphs]
     if not with_measure:
-        return grid_dict([(g.alpha, g.resolution, sum(predict_layers(g, hw)), None) for g in graphs], hw, threads)
+        return grid_dict([(g.alpha, g.resolution, sum(predict_layers(g, hw)), None) for g in graphs], hw, threads,
+                         runtime, energies)
     from ..pytorch.timing import MEASURE_ROUNDS, compare_grid
 
-    with progress_bar(MEASURE_ROUNDS * len(graphs), f"timing the {len(graphs)} models ({MEASURE_ROUNDS} "
-                      "interleaved rounds)", enabled=interactive()) as advance:
-        rows = compare_grid(graphs, hw, threads, use_cache=use_cache, progress=advance)
-    return grid_dict([(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows], hw, threads)
+    with progress_bar(MEASURE_ROUNDS * len(graphs), f"timing the {len(graphs)} models under {runtime} "
+                      f"({MEASURE_ROUNDS} interleaved rounds)", enabled=interactive()) as advance:
+        rows = compare_grid(graphs, hw, threads, runtime=runtime, use_cache=use_cache, progress=advance)
+    return grid_dict([(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows], hw, threads,
+                     runtime, energies)
 
 
-def prepare_measure() -> None:
-    """Before anything slow: torch is installed and the measurement cache can be kept."""
+def require_runtime(runtime: str) -> None:
+    """A one-line error now, before anything slow, when the runtime's packages are not installed."""
     from ..pytorch import require_torch
 
     require_torch()
+    if runtime == "onnxruntime":
+        from ..pytorch.ort import require_onnxruntime
+
+        require_onnxruntime()
+    elif runtime == "litert":
+        from ..pytorch.litert import require_litert
+
+        require_litert()
+
+
+def prepare_measure(runtime: str = "torch") -> None:
+    """Before anything slow: the runtime is installed and the measurement cache can be kept."""
+    require_runtime(runtime)
     from ..pytorch.cache import check_cache
 
     check_cache()
 
 
-def timed(graph: Graph, threads: int, *, use_cache: bool = True) -> Measurement:
-    """One network's measurement (cached), with a progress bar while it runs."""
+def timed(graph: Graph, threads: int, *, use_cache: bool = True, runtime: str = "torch") -> Measurement:
+    """One network's measurement under ``runtime`` (cached), with a progress bar while it runs."""
     from ..pytorch.cache import cache_has
     from ..pytorch.timing import MEASURE_ROUNDS, measure
 
-    fresh = not (use_cache and cache_has(graph, threads))
-    label = f"timing {graph.spec.name} on {plural(threads, 'thread')} ({MEASURE_ROUNDS} rounds)"
+    fresh = not (use_cache and cache_has(graph, threads, runtime))
+    label = f"timing {graph.spec.name} under {runtime} on {plural(threads, 'thread')} ({MEASURE_ROUNDS} rounds)"
     with progress_bar(MEASURE_ROUNDS, label, enabled=fresh and interactive()) as advance:
-        return measure(graph, threads, use_cache=use_cache, progress=advance)
+        return measure(graph, threads, runtime=runtime, use_cache=use_cache, progress=advance)
 
 
-def predictor(hardware: str | None, threads: int) -> Hardware:
-    """The profile predictions use: ``hardware`` (a name or file), else this host's — calibrated first when
-    there is none (its folder checked before calibrating)."""
+def predictor(hardware: str | None, threads: int, runtime: str = "torch") -> Hardware:
+    """The profile predictions use: ``hardware`` (a name or file), else this host's for ``runtime`` —
+    calibrated first when there is none (its folder checked before calibrating)."""
     from ..explore.hardware import load_hardware
 
     if hardware is not None:
         return load_hardware(hardware)
-    from ..pytorch import require_torch
-
-    require_torch()
-    return host_hardware(threads)
+    require_runtime(runtime)
+    return host_hardware(threads, runtime)
 
 
-def host_hardware(threads: int) -> Hardware:
-    """This host's profile, calibrating first (with a progress bar) when there is none."""
+def host_hardware(threads: int, runtime: str = "torch") -> Hardware:
+    """This host's profile for ``runtime``, calibrating first (with a progress bar) when there is none."""
     from ..pytorch.calibrate import CALIBRATION_STEPS, check_profile_path, host_profile, host_profile_path
 
-    path = host_profile_path(threads)
+    path = host_profile_path(threads, runtime)
     missing = not path.exists()
     if missing:
         check_profile_path(path)
-    label = "no profile of this host yet: calibrating"
+    label = f"no {runtime} profile of this host yet: calibrating"
     with progress_bar(CALIBRATION_STEPS, label, enabled=missing and interactive()) as advance:
-        return host_profile(threads, advance)
+        return host_profile(threads, advance, runtime)

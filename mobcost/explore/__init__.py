@@ -1,5 +1,5 @@
 """Design-space exploration: sweeps of (α, resolution) as arrays, budgets and the Pareto front, accuracy
-with its sources, hardware profiles and the roofline latency estimate.
+with its sources, hardware profiles, the roofline latency estimate and the energy model.
 
 Names are loaded on first use (PEP 562), so reading a hardware profile does not import numpy.
 """
@@ -18,6 +18,8 @@ _HOMES = {
     "fingerprint": "accuracy", "accuracy_for": "accuracy", "reference_accuracy": "accuracy",
     "Hardware": "hardware", "load_hardware": "hardware", "layer_seconds": "hardware",
     "predict_layers": "hardware",
+    "EnergyModel": "energy", "energy_model": "energy", "network_energy": "energy", "layer_energy_pj": "energy",
+    "host_onchip_bytes": "energy",
     "spearman": "stats", "median_ape": "stats",
 }
 

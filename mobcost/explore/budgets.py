@@ -18,12 +18,13 @@ class Budgets:
     weight_bytes: float | None = None
     peak_activation_bytes: float | None = None
     latency_ms: float | None = None
+    energy_uj: float | None = None  # per inference, on the profile (``energy``)
 
     def with_hardware(self, hw: Hardware | None) -> Budgets:
         if hw is None:
             return self
         return Budgets(self.mult_adds, self.params, _tighter(self.weight_bytes, hw.storage_bytes),
-                       _tighter(self.peak_activation_bytes, hw.ram_bytes), self.latency_ms)
+                       _tighter(self.peak_activation_bytes, hw.ram_bytes), self.latency_ms, self.energy_uj)
 
 
 NO_BUDGETS = Budgets()
@@ -37,7 +38,8 @@ def fits(out: dict[str, np.ndarray], budgets: Budgets) -> np.ndarray:
     fits = np.ones(out["alpha"].shape, dtype=bool)
     for column, bound in (("mult_adds", budgets.mult_adds), ("params", budgets.params),
                           ("weight_bytes", budgets.weight_bytes),
-                          ("peak_activation_bytes", budgets.peak_activation_bytes), ("latency_ms", budgets.latency_ms)):
+                          ("peak_activation_bytes", budgets.peak_activation_bytes), ("latency_ms", budgets.latency_ms),
+                          ("energy_uj", budgets.energy_uj)):
         if bound is not None:
             fits &= out[column] <= bound
     return fits

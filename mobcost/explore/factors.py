@@ -28,7 +28,7 @@ from ..graph.liveness import liveness
 from ..layers import REGISTRY
 from ..layers.conventions import FlopConvention, layer_ops, thop_adaptive
 from ..spec import Spec
-from .hardware import profile_kernel, unfused_ops
+from .hardware import layer_act, profile_kernel, unfused_ops
 from .ranges import check_placements
 
 INT64_SAFE = 2**62  # a bound below this leaves int64 (2⁶³ − 1) room for the bound's own rounding
@@ -56,6 +56,7 @@ class Factors:
     live: list[list[int]]  # tensors alive while each layer runs (liveness in execution order)
     layer_types: list[str]
     unfused: list[int]  # BatchNorm and activation ops after each layer
+    acts: list[str]  # each layer's activation (a profile may price its pass: ``Hardware.activation_rates``)
     strides: list[int | None]
     kernels: list[int | None]
     dropped: list[str] = field(default_factory=list)  # α or resolution values with no valid network
@@ -125,7 +126,8 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int],
                 stack(res_rows, "ma_area").T, stack(alpha_rows, "work_chan"), stack(res_rows, "work_area").T,
                 stack(alpha_rows, "w_chan"), stack(res_rows, "w_area").T,
                 stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
-                [unfused_ops(n.layer) for n in first.nodes], [n.stride for n in first.nodes],
+                [unfused_ops(n.layer) for n in first.nodes], [layer_act(n.layer) for n in first.nodes],
+                [n.stride for n in first.nodes],
                 [profile_kernel(n) for n in first.nodes], dropped.named(), first, convention)
     if convention:
         f.ops_chan, f.ops_area = stack(alpha_rows, "ops_chan"), stack(res_rows, "ops_area").T

@@ -19,11 +19,13 @@ from ..spec import Spec
 from ..units import DTYPE_BYTES
 from .accuracy import Accuracy, accuracy_for
 from .budgets import NO_BUDGETS, Budgets, fits, pareto_mask
+from .energy import check_finite, energy_model, layer_energy_pj
 from .factors import Factors, factors, float_terms
 from .hardware import Hardware, layer_seconds
 
 CHUNK_POINTS = 1 << 18  # points evaluated at once; bounds memory for any grid size
-COSTS = ("mult_adds", "params", "memory_access", "peak_activation", "weight_bytes", "latency_ms")
+COSTS = ("mult_adds", "params", "memory_access", "peak_activation", "weight_bytes", "latency_ms", "energy_uj")
+NEEDS_HARDWARE = {"latency_ms": "latency", "energy_uj": "energy"}  # costs a profile estimates
 # A sweep held in memory (`sweep`, the json/markdown/LaTeX/rich views) keeps every column of every point:
 # ~100 bytes a point here, ~1 KB more as JSON records. Larger grids stream (`stream.stream_csv`, `stream_best`).
 MAX_MEMORY_POINTS = 10**6
@@ -60,6 +62,8 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
     out["peak_activation_bytes"] = out["peak_activation"] * b
     out["weight_bytes"] = out["params"] * b
     out["latency_ms"] = _latency(f, rows, hw).ravel() if hw else np.full(n_a * n_r, np.nan)
+    if hw:  # a column only with a profile (as `ops` only with a convention): outputs without one are unchanged
+        out["energy_uj"] = _energy(f, rows, hw).ravel()
     if acc:
         out["top1"], out["top1_source"] = acc.arrays(out["alpha"], out["resolution"], out["mult_adds"])
     else:
@@ -81,12 +85,38 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
             outputs = np.outer(ch[:, i + 1], area[i + 1])
             elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
             total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], kernel=f.kernels[i],
-                                   outputs=outputs, unfused_ops=f.unfused[i], maximum=np.maximum)
+                                   outputs=outputs, unfused_ops=f.unfused[i], act=f.acts[i], maximum=np.maximum)
     if not np.isfinite(total).all():
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too "
                           "small or its overheads too large for this grid", file=hw.file or None,
                           where="--hardware")
     return total * 1e3
+
+
+def _energy(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
+    """Every layer's energy (``energy.layer_energy_pj``), summed over layers, in µJ. Counts are multiplied in
+    integers (exact, as the factors are) and only then made floats, and the float operations are those of
+    ``energy.network_energy`` in its order: each point's figure equals the one-network figure exactly."""
+    model = energy_model(hw)
+    ch, area = f.channels[rows], f.area
+    b = hw.dtype_bytes
+    total = np.zeros((ch.shape[0], area.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(len(f.layer_types)):
+            mult_adds = np.outer(f.ma_chan[rows, i], f.ma_area[i])
+            work = np.outer(f.work_chan[rows, i], f.work_area[i])
+            weights = np.outer(f.w_chan[rows, i], f.w_area[i])
+            elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + np.outer(ch[:, i + 1], area[i + 1])
+            compute, memory = layer_energy_pj(_floats(mult_adds), _floats(work - mult_adds),
+                                              _floats((elements + weights) * b), model, select=np.where)
+            total += compute + memory
+    check_finite(bool(np.isfinite(total).all()), hw, "grid")
+    return total / 1e6
+
+
+def _floats(counts: np.ndarray) -> np.ndarray:
+    """Exact integer counts (int64 or Python integers) as float64, each rounded once, as ``float(int)`` does."""
+    return np.asarray(counts).astype(float)
 
 
 @dataclass
@@ -141,11 +171,12 @@ class Plan:
 def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: Hardware | None = None,
          budgets: Budgets = NO_BUDGETS, dtype: str | None = None, pareto_cost: str = "mult_adds",
          convention: str | None = None) -> Plan:
-    if pareto_cost == "latency_ms" and hardware is None:
-        raise OptionError("--pareto-cost latency needs --hardware", where="--pareto-cost")
-    if budgets.latency_ms is not None and hardware is None:
-        raise OptionError("--max-latency-ms needs --hardware (latency is estimated from a profile)",
-                          where="--max-latency-ms")
+    if pareto_cost in NEEDS_HARDWARE and hardware is None:
+        raise OptionError(f"--pareto-cost {NEEDS_HARDWARE[pareto_cost]} needs --hardware", where="--pareto-cost")
+    for option, bound, what in (("--max-latency-ms", budgets.latency_ms, "latency"),
+                                ("--max-energy-uj", budgets.energy_uj, "energy")):
+        if bound is not None and hardware is None:
+            raise OptionError(f"{option} needs --hardware ({what} is estimated from a profile)", where=option)
     f = factors(spec, alphas, resolutions, None if convention is None else get_convention(convention, "--convention"))
     return Plan(f, hardware, budgets.with_hardware(hardware), dtype or (hardware.dtype if hardware else "fp32"),
                 accuracy_for(spec, f.anchor), pareto_cost)
@@ -153,7 +184,8 @@ def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: H
 
 def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
           **options: Any) -> SweepResult:
-    """Evaluate the grid α × resolution: costs, peak activation, latency, accuracy, `fits`, `pareto`.
+    """Evaluate the grid α × resolution: costs, peak activation, latency (and with a profile ``energy_uj``),
+    accuracy, `fits`, `pareto`.
 
     ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost``, ``convention`` (a counting convention's
     figure as the column ``ops``; see :func:`plan`). Every column of
@@ -191,6 +223,7 @@ def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, An
             "peak_activation": int(c["peak_activation"][i]),
             "peak_activation_bytes": int(c["peak_activation_bytes"][i]), "weight_bytes": int(c["weight_bytes"][i]),
             "latency_ms": None if math.isnan(latency) else round(float(latency), 4),
+            **({"energy_uj": round(float(c["energy_uj"][i]), 6)} if "energy_uj" in c else {}),
             "top1": None if math.isnan(top1) else round(float(top1), 2),
             "top1_source": None if math.isnan(top1) else labels[source],
             "fits": bool(c["fits"][i]), "pareto": bool(c["pareto"][i]),

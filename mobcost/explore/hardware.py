@@ -3,7 +3,7 @@
 A layer takes max(work / (peak · efficiency of its type), bytes moved / bandwidth) plus a fixed
 per-layer overhead. Work is its Mult-Adds (pooling: its window reads); bytes moved are its memory
 access (inputs + output + weights) in the profile's element type. Every figure of a profile carries a
-source line.
+source line. An optional ``energy:`` mapping overrides the energy model's figures (:mod:`.energy`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OptionError, SpecError
-from ..layers import REGISTRY
+from ..layers import ACTIVATIONS, REGISTRY
 from ..spec import load_mapping, specs_dir
 from ..units import DTYPE_BYTES, parse_si
+from .energy import parse_energy
 
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
 NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor")
 KEYS = (*REQUIRED, "description", "dtype", "runtime", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
-        "elementwise", "context_factor", "sources", "measured")
+        "elementwise", "activations", "context_factor", "energy", "sources", "measured")
 # What a profile's figures describe: eager PyTorch (BatchNorm and activations run as passes of their own),
 # ONNX Runtime or LiteRT (each fuses a convolution with its BatchNorm and activation into one kernel).
 RUNTIMES = ("torch", "onnxruntime", "litert")
@@ -49,9 +50,15 @@ class Hardware:
     # each as a memory pass: this fixed cost plus output bytes read and written at this rate.
     elementwise_overhead_us: float | None = None
     elementwise_bytes_per_s: float | None = None
+    # Runtimes that fold BatchNorm and fuse the activation into the convolution (ONNX Runtime) still pay for
+    # most activations as a pass over the output inside the kernel: output elements per second, per
+    # activation; one not listed costs nothing extra (ReLU rides in the kernel's store).
+    activation_rates: dict[str, float] = field(default_factory=dict)
     # Layers inside a network can run slower than the same layer timed alone (caches, allocation): an
     # optional multiplier for profiles whose figures come from isolated-layer benchmarks; 1 by default.
     context_factor: float = 1.0
+    # Overrides of the energy model's figures (``energy.ENERGY_KEYS``); the rest come from its cited table.
+    energy: dict[str, float] = field(default_factory=dict)
 
     def efficiency_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
         """A layer type's fraction of peak; ``dw/k5``, ``dw/s2`` and ``dw/k5/s2`` keys narrow it down."""
@@ -80,12 +87,14 @@ def _most_specific(table: dict[str, float], layer_type: str, kernel: int | None,
 
 
 def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
-                  kernel: int | None = None, outputs: Any = 0, unfused_ops: int = 0, maximum: Any = max) -> Any:
+                  kernel: int | None = None, outputs: Any = 0, unfused_ops: int = 0, act: str = "none",
+                  maximum: Any = max) -> Any:
     """The roofline of one layer: max(work / (peak · efficiency), bytes / bandwidth) + overhead.
 
     ``work`` is the layer's Mult-Adds, or for pooling its window reads (``formulas.LayerKind.work``);
     ``elements`` is the layer's memory access (inputs + output + weights). On a profile that does not fuse
-    BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``.
+    BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``; on one that
+    fuses them, the layer's activation ``act`` adds its ``outputs`` at the profile's rate for it.
     Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
     """
     compute = work / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride, kernel))
@@ -94,6 +103,8 @@ def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, st
     if unfused_ops and not hw.fuses_elementwise:
         per_op = (hw.elementwise_overhead_us or 0.0) * 1e-6 + 2 * outputs * hw.dtype_bytes / hw.elementwise_bytes_per_s
         seconds = seconds + unfused_ops * per_op
+    if act in hw.activation_rates:
+        seconds = seconds + outputs / hw.activation_rates[act]
     return seconds * hw.context_factor
 
 
@@ -105,6 +116,11 @@ def profile_kernel(node: Any) -> int | None:
 def unfused_ops(layer: Any) -> int:
     """BatchNorm and activation ops that follow a layer (what an unfused runtime runs separately)."""
     return int(bool(getattr(layer, "bn", False))) + int(getattr(layer, "act", "none") != "none")
+
+
+def layer_act(layer: Any) -> str:
+    """A layer's activation (``none`` for a layer that has none)."""
+    return str(getattr(layer, "act", "none"))
 
 
 def hardware_dir() -> Path:
@@ -139,6 +155,7 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
         raise doc.error("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
     elementwise = _elementwise(value.get("elementwise"), doc)
+    activations = _activations(value.get("activations", {}), doc)
     measured = value.get("measured") or {}
     if not isinstance(measured, dict):
         raise doc.error("measured", "must be a mapping (what calibration recorded)")
@@ -147,7 +164,8 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
                     sources=_strings(value.get("sources", {}), "sources", doc),
                     description=_text(value.get("description", ""), "description", doc), file=str(path),
                     measured=dict(measured), overhead_us=overhead, overhead_us_by_type=by_type, **elementwise,
-                    **numbers)
+                    activation_rates=activations,
+                    energy=parse_energy(value.get("energy"), doc), **numbers)
 
 
 def _text(value: Any, key: str, doc: Any) -> str:
@@ -198,9 +216,20 @@ def _elementwise(value: Any, doc: Any) -> dict[str, float]:
             "elementwise_bytes_per_s": _number(value["bytes_per_s"], "elementwise.bytes_per_s", doc)}
 
 
+def _activations(value: Any, doc: Any) -> dict[str, float]:
+    """``activations``: output elements per second of each activation's pass, e.g. ``{hswish: 5.8G}``."""
+    if not isinstance(value, dict):
+        raise doc.error("activations", "must be a mapping from activation to output elements per second")
+    for act in value:
+        if act not in ACTIVATIONS or act == "none":
+            raise doc.error(f"activations.{act}", f"unknown activation; use one of {', '.join(ACTIVATIONS[:-1])}")
+    return {str(act): _number(rate, f"activations.{act}", doc) for act, rate in value.items()}
+
+
 # Lower bounds that keep every estimate finite: a rate under 1 per second (or a context factor under
 # 10⁻⁶) is a typo, and dividing by it could pass what a float holds.
 LOWEST = {"peak_mult_adds_per_s": 1.0, "bandwidth_bytes_per_s": 1.0, "elementwise.bytes_per_s": 1.0,
+          **{f"activations.{a}": 1.0 for a in ACTIVATIONS},
           "context_factor": 1e-6}
 HIGHEST = {"context_factor": 1e6}
 
@@ -254,7 +283,8 @@ def predict_layers(graph: Any, hw: Hardware) -> list[float]:
 
     seconds = [layer_seconds(float(REGISTRY[row.node.type].work(row.node)), float(row.memory_access), row.node.type,
                              hw, stride=row.node.stride, kernel=profile_kernel(row.node),
-                             outputs=float(row.node.output.numel), unfused_ops=unfused_ops(row.node.layer))
+                             outputs=float(row.node.output.numel), unfused_ops=unfused_ops(row.node.layer),
+                             act=layer_act(row.node.layer))
                for row in analyze_graph(graph).rows]
     if not all(math.isfinite(s) for s in seconds) or not math.isfinite(sum(seconds)):
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too small "

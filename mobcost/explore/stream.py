@@ -50,10 +50,12 @@ def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: A
 
 
 def csv_columns(p: Plan) -> tuple[str, ...]:
-    """The CSV header: ``ops`` (a counting convention's figure) after ``memory_access`` when one is given."""
-    if p.factors.convention is None:
-        return CSV_COLUMNS
-    return (*CSV_COLUMNS[:5], "ops", *CSV_COLUMNS[5:])
+    """The CSV header: ``ops`` (a counting convention's figure) after ``memory_access`` when one is given, and
+    ``energy_uj`` after ``latency_ms`` with a hardware profile."""
+    ops = ("ops",) if p.factors.convention is not None else ()
+    energy = ("energy_uj",) if p.hardware is not None else ()
+    latency = CSV_COLUMNS.index("latency_ms")
+    return (*CSV_COLUMNS[:5], *ops, *CSV_COLUMNS[5:latency + 1], *energy, *CSV_COLUMNS[latency + 1:])
 
 
 def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str],
@@ -69,7 +71,8 @@ def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str]
     columns = [
         [repr(a) for a in part["alpha"].tolist()],
         *([str(v) for v in part[k].tolist()] for k in integers),
-        fixed(part["latency_ms"], 4), fixed(top1, 2), sources,
+        fixed(part["latency_ms"], 4), *([fixed(part["energy_uj"], 6)] if "energy_uj" in names else []),
+        fixed(top1, 2), sources,
         [str(v) for v in part["fits"].tolist()], [str(v) for v in pareto.tolist()],
     ]
     return "".join(",".join(row) + "\n" for row in zip(*columns, strict=True))

@@ -32,14 +32,21 @@ def cache_file() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mobcost" / "measurements.json"
 
 
-def cache_key(graph: Graph, threads: int) -> str:
+def cache_key(graph: Graph, threads: int, runtime: str = "torch") -> str:
+    """The key of one measurement; it names the runtime and its version (torch's alone for eager torch, as
+    before, so older caches stay valid)."""
     import torch
 
     spec = graph.spec
     # The protocol number is part of the digest: measurements taken another way are not reused.
     size = spec.size if spec.width_px is None else spec.input_hw  # square keys as before: caches stay valid
     digest = hashlib.sha256(repr((MEASURE_PROTOCOL, spec.channels, size, spec.layers)).encode()).hexdigest()[:16]
-    return f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
+    key = f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
+    if runtime == "torch":
+        return key
+    from .ort import version
+
+    return f"{key}|{runtime} {version()}"
 
 
 def check_cache() -> Path:
@@ -109,17 +116,18 @@ def open_cache() -> dict[str, Any]:
 
 def valid_entry(entry: Any, layers: int | None) -> bool:
     """A measurement: finite positive total seconds, and finite seconds ≥ 0 for each of the ``layers`` (any
-    number of them when ``layers`` is None)."""
+    number of them when ``layers`` is None; none from a runtime that cannot time layers apart)."""
     def seconds(x: Any) -> bool:
         return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
 
     return (isinstance(entry, dict) and seconds(entry.get("total_s")) and entry["total_s"] > 0
-            and isinstance(entry.get("layers_s"), list) and len(entry["layers_s"]) == (layers or len(entry["layers_s"]))
+            and isinstance(entry.get("layers_s"), list)
+            and len(entry["layers_s"]) in (0, layers or len(entry["layers_s"]))
             and all(seconds(x) for x in entry["layers_s"]))
 
 
-def cache_has(graph: Graph, threads: int) -> bool:
-    return valid_entry(read_cache().get(cache_key(graph, threads)), len(graph.nodes))
+def cache_has(graph: Graph, threads: int, runtime: str = "torch") -> bool:
+    return valid_entry(read_cache().get(cache_key(graph, threads, runtime)), len(graph.nodes))
 
 
 def store(entries: dict[str, Any]) -> None:

@@ -10,31 +10,25 @@ registry as the networks'.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import math
-import os
-import platform
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..errors import MobcostError, OptionError
+from ..errors import MobcostError
 from ..explore.hardware import Hardware, load_hardware
-from ..files import write_atomic
-from ..graph import build
+from ..graph import Graph, build
 from ..ir import Node
 from ..layers import REGISTRY
 from ..spec import parse_spec
-from ..units import plural
 from .build import layer_module
+from .profiles import check_profile_path, host_profile_path, profile_doc, save_profile
 from .timing import median_seconds, prepare_timing
 
 # type's fixed cost and rate can be fitted; none is read off a bundled network.
@@ -79,23 +73,29 @@ def _kernel(kind: str) -> int:
     return 1 if kind == "pw" else 3
 
 
-def _layer_yaml(kind: str, cout: int) -> str:
-    """A microbenchmark as one spec layer: the convolution alone (its BatchNorm and ReLU are timed apart)."""
+def _layer_yaml(kind: str, cout: int, fused: bool) -> str:
+    """A microbenchmark as one spec layer: the convolution alone (its BatchNorm and ReLU are timed apart), or
+    for a runtime that fuses them (``fused``) the convolution with its BatchNorm and ReLU, as deployed."""
     base, stride, k = kind.split("/")[0], _stride(kind), _kernel(kind)
-    return {"pw": f"{{type: pw, out: {cout}, bn: false, act: none}}",
-            "dw": f"{{type: dw, kernel: {k}, stride: {stride}, bn: false, act: none}}",
-            "conv": f"{{type: conv, out: {cout}, kernel: {k}, stride: {stride}, bn: false, act: none}}",
+    extra = "bn: true, act: relu" if fused else "bn: false, act: none"
+    return {"pw": f"{{type: pw, out: {cout}, {extra}}}",
+            "dw": f"{{type: dw, kernel: {k}, stride: {stride}, {extra}}}",
+            "conv": f"{{type: conv, out: {cout}, kernel: {k}, stride: {stride}, {extra}}}",
             "fc": f"{{type: fc, out: {cout}}}",
             "avgpool": "{type: avgpool}",
             "maxpool": f"{{type: maxpool, kernel: 3, stride: {stride}, padding: {1 if stride == 1 else 0}}}"}[base]
 
 
 @functools.cache  # each shape is asked for when filtering, building and fitting
+def micro_graph(kind: str, cin: int, cout: int, size: int, fused: bool = False) -> Graph:
+    """The one-layer graph of a microbenchmark, so its work and its torch module (and ONNX export) come from
+    the same registry and builders as the networks'."""
+    text = f"input: {{channels: {cin}, size: {size}}}\nlayers:\n  - {_layer_yaml(kind, cout, fused)}\n"
+    return build(parse_spec(text, file=f"<microbenchmark {kind}>"))
+
+
 def _micro_node(kind: str, cin: int, cout: int, size: int) -> Node:
-    """The graph node of a layer microbenchmark, so its work and its torch module come from the same
-    registry and builders as the networks'."""
-    text = f"input: {{channels: {cin}, size: {size}}}\nlayers:\n  - {_layer_yaml(kind, cout)}\n"
-    return build(parse_spec(text, file=f"<microbenchmark {kind}>")).nodes[0]
+    return micro_graph(kind, cin, cout, size).nodes[0]
 
 
 def _micro_work(kind: str, cin: int, cout: int, size: int) -> int:
@@ -197,122 +197,70 @@ def _bandwidth() -> float:
 CALIBRATION_STEPS = CALIBRATION_ROUNDS + 1  # progress units: the setup, then each round
 
 
-def calibrate(threads: int, advance: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Measure this machine; returns the profile as a YAML-ready mapping.
-
-    ``advance(1)`` is called after the setup and after each of ``CALIBRATION_ROUNDS`` rounds.
+def calibrate(threads: int, advance: Callable[[int], None] | None = None, runtime: str = "torch") -> dict[str, Any]:
+    """Measure this machine under ``runtime`` (eager ``torch`` or ``onnxruntime``); returns the profile as a
+    YAML-ready mapping. ``advance(1)`` is called after the setup and after each of ``CALIBRATION_ROUNDS`` rounds.
     """
     step = advance or (lambda n: None)
     prepare_timing(threads)
-    bandwidth, call_s = _bandwidth(), _call_seconds()
+    bandwidth = _bandwidth()
+    if runtime == "torch":
+        call_s = _call_seconds()
+        step(1)
+        samples = run_rounds(benches(), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+        times = {job: statistics.median(t) for job, t in samples.items()}
+        return profile_doc(_fit(times, bandwidth, call_s), threads, runtime, CALIBRATION_ROUNDS)
+    from .ort import node_seconds
+    from .ort_calibrate import activation_rates, ort_benches, run_ort_rounds
+
+    items = ort_benches(threads, micro_graph)
     step(1)
-    samples = run_rounds(benches(), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
-    hw = _fit({job: statistics.median(times) for job, times in samples.items()}, bandwidth, call_s)
-    rates = {k: hw.peak_mult_adds_per_s * e for k, e in hw.efficiency.items()}
-    peak, fixed = hw.peak_mult_adds_per_s, hw.overhead_us_by_type
-    today = dt.date.today().isoformat()
-    where = (f"measured on {platform.node() or 'this host'} {today}, {plural(threads, 'thread')}, "
-             f"torch {torch.__version__!s}")
-    return {
-        "name": f"this host ({platform.machine()}, {plural(threads, 'thread')}, torch eager)",
-        "description": "calibrated by `mobcost calibrate` with torch microbenchmarks",
-        "dtype": "fp32",
-        "peak_mult_adds_per_s": float(f"{peak:.4g}"),
-        "bandwidth_bytes_per_s": float(f"{bandwidth:.4g}"),
-        "overhead_us": {"default": round(hw.overhead_us, 2), **{k: round(v, 2) for k, v in fixed.items()}},
-        # a fraction of the peak (at most 1: pooling's window reads can outrun the slowest convolutions)
-        "efficiency": {k: float(f"{min(1.0, v / peak):.4g}") for k, v in rates.items()},
-        "elementwise": {"overhead_us": round(hw.elementwise_overhead_us or 0.0, 2),
-                        "bytes_per_s": float(f"{hw.elementwise_bytes_per_s:.4g}")},
-        "sources": {
-            "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
-            "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
-            "overhead_us": "per layer type, the fixed cost of t = fixed + work / rate fitted to single layers "
-                           f"of {len(CHANNELS)} channel counts × {len(SIZES)} feature sizes, run in sequence, "
-                           f"median of {CALIBRATION_ROUNDS} rounds, not the networks predicted; "
-                           f"default: a BatchNorm or ReLU call on a tiny map, {where}",
-            "elementwise": "BatchNorm (eval) and in-place ReLU on the same maps, one fit of t = fixed + "
-                           f"elements / rate; bytes_per_s counts a read and a write of fp32, {where}",
-            "efficiency": f"each layer type's fitted rate / peak (pooling: window reads per second / peak), {where}",
-        },
-        "measured": {"date": today, "threads": threads, "torch": str(torch.__version__),
-                     "machine": platform.machine(),
-                     # Mult-Adds per second; for pooling, window reads per second
-                     "work_per_s": {k: float(f"{v:.4g}") for k, v in rates.items()}},
-    }
+    samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+    times = {job: middle_mean(t) for job, t in samples.items()}
+    hw = replace(_fit(times, bandwidth, node_seconds(), elementwise=False), activation_rates=activation_rates(times))
+    return profile_doc(hw, threads, runtime, CALIBRATION_ROUNDS)
 
 
-def _fit(seconds: dict[Job, float], bandwidth: float, call_s: float) -> Hardware:
-    """A profile from one set of microbenchmark times: per kind, time = fixed + work / rate."""
+def middle_mean(samples: list[float]) -> float:
+    """The mean of the middle half: ORT's profiler counts whole microseconds, and averaging the middle runs
+    recovers the fraction a median would round away, without the outliers of a plain mean."""
+    ordered = sorted(samples)
+    quarter = len(ordered) // 4
+    middle = ordered[quarter: len(ordered) - quarter] or ordered
+    return sum(middle) / len(middle)
+
+
+def _fit(seconds: dict[Job, float], bandwidth: float, call_s: float, elementwise: bool = True) -> Hardware:
+    """A profile from one set of microbenchmark times: per kind, time = fixed + work / rate; with
+    ``elementwise`` (a runtime that does not fuse them), the BatchNorm and ReLU pass."""
     fixed, rates = {}, {}
     for kind in (*KINDS, *POOLS):
         shapes = micro_shapes(kind)
         fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_work(kind, *sh) for sh in shapes],
                                                       [seconds[(kind, sh)] for sh in shapes])
     peak = max(rates[kind] for kind in KINDS)
+    common = {"name": "this host", "peak_mult_adds_per_s": peak, "bandwidth_bytes_per_s": bandwidth,
+              "overhead_us": 1e6 * call_s, "overhead_us_by_type": {k: 1e6 * v for k, v in fixed.items()},
+              "efficiency": {k: v / peak for k, v in rates.items()}}
+    if not elementwise:
+        return Hardware(**common)
     # BatchNorm and ReLU share one fit: the profile charges each such op a pass over the layer's output.
     jobs = [(kind, sh) for kind in ELEMENTWISE for sh in micro_shapes(kind)]
     pass_s, elements_per_s = fit_fixed_and_rate([_micro_work(job[0], *job[1]) for job in jobs],
                                                 [seconds[job] for job in jobs])
-    return Hardware(name="this host", peak_mult_adds_per_s=peak, bandwidth_bytes_per_s=bandwidth,
-                    overhead_us=1e6 * call_s, overhead_us_by_type={k: 1e6 * v for k, v in fixed.items()},
-                    efficiency={k: v / peak for k, v in rates.items()}, elementwise_overhead_us=1e6 * pass_s,
+    return Hardware(**common, elementwise_overhead_us=1e6 * pass_s,
                     elementwise_bytes_per_s=elements_per_s * 2 * 4)  # read + write, fp32
 
 
-def config_dir() -> Path:
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "mobcost"
-
-
-def host_profile_path(threads: int) -> Path:
-    return config_dir() / f"host-{threads}t.yaml"
-
-
-def check_profile_path(path: Path, where: str | None = None) -> None:
-    """Before calibrating: the profile's folder exists or can be made, and can be written; the path is not a
-    folder. A one-line error now rather than after 25 s of timing."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_dir():
-            raise OptionError("is a directory", file=str(path), where=where)
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise OptionError("cannot write a profile in this folder (set XDG_CONFIG_HOME, or use --output)",
-                              file=str(path.parent), where=where)
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise OptionError(f"cannot keep a profile here: {reason} (set XDG_CONFIG_HOME, or use --output)",
-                          file=str(path.parent), where=where) from None
-
-
-def _numbers(value: Any, key: str = "") -> Iterator[tuple[str, float]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _numbers(v, f"{key}.{k}" if key else str(k))
-    elif isinstance(value, float):
-        yield key, value
-
-
-def save_profile(profile: dict[str, Any], path: Path, where: str | None = None) -> None:
-    """Write a calibrated profile; one whose timings gave a non-finite or negative figure is refused."""
-    import yaml
-
-    check_profile_path(path, where)
-    for key, number in _numbers(profile):
-        if not math.isfinite(number) or number < 0:
-            raise OptionError(f"calibration measured {key} = {number}; nothing written: run `mobcost calibrate` "
-                              "again (on a quieter machine)", file=str(path), where=where)
-    header = "# Written by `mobcost calibrate`: microbenchmarks of this machine (not of any network).\n"
-    write_atomic(path, header + yaml.safe_dump(profile, sort_keys=False, allow_unicode=True))
-
-
-def host_profile(threads: int, advance: Callable[[int], None] | None = None) -> Hardware:
-    """The host profile for ``threads``, calibrating first if there is none."""
-    path = host_profile_path(threads)
+def host_profile(threads: int, advance: Callable[[int], None] | None = None, runtime: str = "torch") -> Hardware:
+    """The host profile for ``threads`` and ``runtime``, calibrating first if there is none."""
+    path = host_profile_path(threads, runtime)
     if not path.exists():
         check_profile_path(path)
-        save_profile(calibrate(threads, advance), path)
+        save_profile(calibrate(threads, advance, runtime), path)
     try:
         return load_hardware(path)
     except MobcostError as exc:  # a damaged profile: say how to get a good one back
-        raise type(exc)(f"{exc.message} (this host's profile: run `mobcost calibrate --threads {threads}` to "
-                        "measure it again)", file=exc.file, line=exc.line, column=exc.column, where=exc.where) from None
+        again = f"mobcost calibrate --threads {threads} --runtime {runtime}"
+        raise type(exc)(f"{exc.message} (this host's profile: run `{again}` to measure it again)", file=exc.file,
+                        line=exc.line, column=exc.column, where=exc.where) from None

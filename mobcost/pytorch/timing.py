@@ -61,44 +61,76 @@ def median_seconds(run: Callable[[], Any], **kwargs: Any) -> float:
 @dataclass(frozen=True)
 class Measurement:
     total_s: float  # the whole forward pass, median
-    layers_s: list[float]  # each layer, median over runs with forward hooks
+    layers_s: list[float]  # each layer, median over profiled runs; empty when the runtime cannot time layers
 
 
 MEASURE_ROUNDS = 5
 
 
-def measure(graph: Graph, threads: int, *, use_cache: bool = True,
+def measure(graph: Graph, threads: int, *, runtime: str = "torch", use_cache: bool = True,
             progress: Callable[[int], None] | None = None) -> Measurement:
-    """Time ``graph`` on the CPU: whole model, then per layer; cached unless asked not to."""
-    return measure_all([graph], threads, use_cache=use_cache, progress=progress)[0]
+    """Time ``graph`` on the CPU under ``runtime``: whole model, then per layer; cached unless asked not to."""
+    return measure_all([graph], threads, runtime=runtime, use_cache=use_cache, progress=progress)[0]
 
 
-def measure_all(graphs: list[Graph], threads: int, *, use_cache: bool = True, rounds: int = MEASURE_ROUNDS,
-                progress: Callable[[int], None] | None = None) -> list[Measurement]:
+def measure_all(graphs: list[Graph], threads: int, *, runtime: str = "torch", use_cache: bool = True,
+                rounds: int = MEASURE_ROUNDS, progress: Callable[[int], None] | None = None) -> list[Measurement]:
     """Time every graph in interleaved rounds, so a slow phase of a shared machine hits them all alike;
     each one's figure is the median of all its runs. ``progress(1)`` after each graph of each round."""
     cache = open_cache()
-    keys = [cache_key(g, threads) for g in graphs]
+    keys = [cache_key(g, threads, runtime) for g in graphs]
     todo = [i for i, (g, k) in enumerate(zip(graphs, keys, strict=True))
             if not (use_cache and valid_entry(cache.get(k), len(g.nodes)))]
     prepare_timing(threads)
-    models = {i: (graph_module(graphs[i]), sample_input(graphs[i])) for i in todo}
+    subjects = {i: subject(graphs[i], threads, runtime) for i in todo}
     totals: dict[int, list[float]] = {i: [] for i in todo}
-    layers: dict[int, list[list[float]]] = {i: [[] for _ in graphs[i].nodes] for i in todo}
     for round_ in range(rounds):
-        for i, (model, x) in models.items():
-            totals[i] += run_seconds(lambda m=model, x=x: m(x), warmup=3 if round_ == 0 else 1, repeats=15,
-                                     budget_s=0.5)
-            for samples, new in zip(layers[i], _per_layer(model, x), strict=True):
-                samples += new
+        for i, timed in subjects.items():
+            totals[i] += run_seconds(timed.run, warmup=3 if round_ == 0 else 1, repeats=15, budget_s=0.5)
+            timed.profile_round()
             if progress:
                 progress(1)
-    fresh = {keys[i]: {"total_s": statistics.median(totals[i]), "layers_s": [statistics.median(s) for s in layers[i]]}
+    fresh = {keys[i]: {"total_s": statistics.median(totals[i]), "layers_s": _layer_medians(subjects[i])}
              for i in todo}
     if fresh:
         store(fresh)  # merged under a lock with what other runs wrote meanwhile
     cache.update(fresh)
     return [Measurement(float(cache[k]["total_s"]), [float(x) for x in cache[k]["layers_s"]]) for k in keys]
+
+
+def _layer_medians(timed: Any) -> list[float]:
+    """Each layer's median seconds; empty when the runtime cannot time layers apart (LiteRT's delegate runs
+    the whole network as one node)."""
+    samples = timed.layer_samples()
+    return [] if samples is None else [statistics.median(s) for s in samples]
+
+
+def subject(graph: Graph, threads: int, runtime: str) -> Any:
+    """What ``measure_all`` times: ``run()`` one forward pass, ``profile_round()`` a few passes timed per
+    layer, ``layer_samples()`` every layer's times so far."""
+    if runtime == "torch":
+        return TorchSubject(graph)
+    from .ort import OrtSubject
+
+    return OrtSubject(graph, threads)
+
+
+class TorchSubject:
+    """Eager torch: per-layer times from forward hooks around each layer's module."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.model, self.x = graph_module(graph), sample_input(graph)
+        self.samples: list[list[float]] = [[] for _ in graph.nodes]
+
+    def run(self) -> Any:
+        return self.model(self.x)
+
+    def profile_round(self) -> None:
+        for samples, new in zip(self.samples, _per_layer(self.model, self.x), strict=True):
+            samples += new
+
+    def layer_samples(self) -> list[list[float]]:
+        return self.samples
 
 
 def _per_layer(model: nn.Module, x: torch.Tensor, runs: int = 5) -> list[list[float]]:
@@ -138,8 +170,8 @@ class Comparison:
         return sum(self.predicted_s)
 
 
-def compare_grid(graphs: list[Graph], hw: Hardware, threads: int, *, use_cache: bool = True,
+def compare_grid(graphs: list[Graph], hw: Hardware, threads: int, *, runtime: str = "torch", use_cache: bool = True,
                  progress: Callable[[int], None] | None = None) -> list[Comparison]:
     """Predicted beside measured for each graph (measured in interleaved rounds, see ``measure_all``)."""
-    measured = measure_all(graphs, threads, use_cache=use_cache, progress=progress)
+    measured = measure_all(graphs, threads, runtime=runtime, use_cache=use_cache, progress=progress)
     return [Comparison(g.alpha, g.resolution, predict_layers(g, hw), m) for g, m in zip(graphs, measured, strict=True)]

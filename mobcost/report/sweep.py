@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 from rich.text import Text
 
+from .energy import energy_text
 from .formats import human
 from .terminal import FitTable
 
@@ -29,9 +30,13 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
     table = FitTable({"title": title_text, "box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True,
                       "title_justify": "left"})
     drops = {"Weights": 2, "Peak act.": 1}  # a narrow terminal keeps every cost a budget or the front uses
+    energy_used = result.pareto_cost == "energy_uj" or result.budgets.energy_uj is not None
+    drops["Energy"] = 0 if energy_used else 3
     convention = result.factors.convention  # --convention: its figure after the Mult-Adds
     ops = [convention.name.replace("-", " ")] if convention else []
-    for header in ("α", "Res", "Mult-Adds", *ops, "Params", "Weights", "Peak act.", "Latency", "Top-1", "Fits", ""):
+    energy = ["Energy"] if "energy_uj" in result.columns else []  # with a hardware profile
+    for header in ("α", "Res", "Mult-Adds", *ops, "Params", "Weights", "Peak act.", "Latency", *energy, "Top-1",
+                   "Fits", ""):
         table.add_column(header, justify="right" if header not in ("Fits", "") else "center",
                          drop=drops.get(header, 0))
     for i, rec in zip(indices, point_records(result, indices), strict=True):
@@ -40,7 +45,8 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
         mark = ("★" if i == best else "") + ("P" if rec["pareto"] else "")
         table.add_row(f"{rec['alpha']:g}", str(rec["resolution"]), human(rec["mult_adds"]),
                       *([human(rec["ops"])] if ops else []), human(rec["params"]),
-                      human(rec["weight_bytes"], "B"), human(rec["peak_activation_bytes"], "B"), latency, top1,
+                      human(rec["weight_bytes"], "B"), human(rec["peak_activation_bytes"], "B"), latency,
+                      *([energy_text(rec["energy_uj"])] if energy else []), top1,
                       Text("yes", style="green") if rec["fits"] else Text("no", style="red"), mark)
     return [table, _sweep_caption(result, best, len(indices))]
 
@@ -57,7 +63,12 @@ def _sweep_caption(result: SweepResult, best: int | None, shown: int) -> str:
         ("peak activation", b.peak_activation_bytes, "B")) if v is not None]
     if b.latency_ms is not None:
         bounds.append(f"latency ≤ {b.latency_ms:g} ms")
+    if b.energy_uj is not None:
+        bounds.append(f"energy ≤ {energy_text(b.energy_uj)}")
     lines.append("Budgets: " + (", ".join(bounds) if bounds else "none"))
+    if "energy_uj" in result.columns:
+        lines.append("Energy: Horowitz's 45 nm figures (ISSCC 2014) unless the profile sets its own; compute + "
+                     "memory, bytes from on-chip memory when a layer's working set fits, else DRAM.")
     if result.factors.dropped:
         lines.append("Left out (no valid network): " + "; ".join(result.factors.dropped[:5]))
     if best is None:

@@ -12,6 +12,7 @@ from ..analysis import Analysis, Group, Row, Step, Totals
 from ..ir import Shape
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
+from .energy import ENERGY_KEYS, energy_by_category, energy_caption, energy_cells, energy_dict, layer_energy_dict
 from .formats import Format, human, records_text, share
 from .terminal import FitTable
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..analysis.conventions import Counted
+    from ..explore.energy import NetworkEnergy
 
 
 class By(StrEnum):
@@ -55,13 +57,15 @@ def totals_caption(t: Totals, dtype: Dtype | None) -> str:
 # --- rich ---------------------------------------------------------------------------------------
 
 
-def layer_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None = None) -> FitTable:
+def layer_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None = None,
+                energy: NetworkEnergy | None = None) -> FitTable:
     """Table 1's columns (Type / Stride, Filter Shape, Input Size) plus the costs and their shares. Narrow
     terminals lose the shares first, then Type / Stride; names fold, numbers and shapes never split. With
-    ``counted`` (a convention other than the paper's), its figure follows the Mult-Adds."""
+    ``counted`` (a convention other than the paper's), its figure follows the Mult-Adds; with ``energy``
+    (``--hardware``), each layer's energy comes last."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     counted = _shown(counted)
-    table = _table(title(a), a.totals, dtype, counted)
+    table = _table(title(a), a.totals, dtype, counted, energy)
     table.add_column("Name", whole=False)
     table.add_column("Type / Stride", whole=False, drop=3)
     table.add_column("Filter Shape", drop=2)
@@ -70,14 +74,18 @@ def layer_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None
         table.add_column(header, justify="right", drop=drop)
     if counted:
         table.add_column(counted.convention.name.replace("-", " "), justify="right")
+    if energy:
+        table.add_column("Energy", justify="right", drop=6)
     for i, row in enumerate(a.rows):
         node = row.node
         extra = [human(counted.layers[i].count)] if counted else []
         table.add_row(row.name, type_label(row), row.filter_shape, _input_sizes(node.inputs),
-                      *_cost_cells(row, a.totals, dtype), *extra)
+                      *_cost_cells(row, a.totals, dtype), *extra,
+                      *energy_cells(energy, energy.layers[i].pj if energy else None))
     table.add_section()
     extra = [human(counted.total, "", 4)] if counted else []
-    table.add_row("Total", "", "", "", *_cost_cells(a.totals, a.totals, dtype, digits=4), *extra, style="bold")
+    table.add_row("Total", "", "", "", *_cost_cells(a.totals, a.totals, dtype, digits=4), *extra,
+                  *energy_cells(energy, energy.pj if energy else None), style="bold")
     return table
 
 
@@ -98,11 +106,13 @@ def _input_sizes(inputs: tuple[Shape, ...]) -> str:
     return f"{inputs[0].h}×{inputs[0].w}×({'+'.join(str(x.c) for x in inputs)})"
 
 
-def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None = None) -> FitTable:
-    """The paper's Table 2: resource per layer type (with a convention's figure per type, given ``counted``)."""
+def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None = None,
+               energy: NetworkEnergy | None = None) -> FitTable:
+    """The paper's Table 2: resource per layer type (with a convention's figure per type, given ``counted``, and
+    the energy per type, given ``energy``)."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     counted = _shown(counted)
-    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype, counted)
+    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype, counted, energy)
     table.add_column("Type")  # Table 2's row label
     table.add_column("Layers", justify="right", drop=1)
     for header, drop in (("Mult-Adds", 0), ("% MA", 2), ("Params", 0), ("% P", 3), (mem, 0)):
@@ -110,13 +120,18 @@ def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None 
     per_type = _by_category(a, counted) if counted else {}
     if counted:
         table.add_column(counted.convention.name.replace("-", " "), justify="right")
+    if energy:
+        table.add_column("Energy", justify="right", drop=4)
+    spent = energy_by_category(a, energy) if energy else {}
     for g in a.by_type():
         extra = [human(per_type[g.category])] if counted else []
-        table.add_row(g.category, str(g.layers), *_cost_cells(g.totals, a.totals, dtype), *extra)
+        pj = spent[g.category][0] if energy else None
+        table.add_row(g.category, str(g.layers), *_cost_cells(g.totals, a.totals, dtype), *extra,
+                      *energy_cells(energy, pj))
     table.add_section()
     extra = [human(counted.total, "", 4)] if counted else []
     table.add_row("Total", str(len(a.rows)), *_cost_cells(a.totals, a.totals, dtype, digits=4), *extra,
-                  style="bold")
+                  *energy_cells(energy, energy.pj if energy else None), style="bold")
     return table
 
 
@@ -146,8 +161,10 @@ def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [{"label": s.label, "mult_adds": s.mult_adds, "params": s.params} for s in steps]
 
 
-def _table(heading: str, totals: Totals, dtype: Dtype | None, counted: Counted | None = None) -> FitTable:
+def _table(heading: str, totals: Totals, dtype: Dtype | None, counted: Counted | None = None,
+           energy: NetworkEnergy | None = None) -> FitTable:
     caption = totals_caption(totals, dtype) + (f"\n{convention_caption(counted)}" if counted else "")
+    caption += f"\n{energy_caption(energy)}" if energy else ""
     return FitTable({"title": heading, "caption": caption, "box": box.SIMPLE_HEAD,
                      "pad_edge": False, "collapse_padding": True, "title_justify": "left",
                      "caption_justify": "left"})
@@ -167,10 +184,12 @@ def _cost_cells(c: Row | Totals | Group, whole: Totals, dtype: Dtype | None, dig
 
 
 def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
-                  counted: Counted | None = None) -> dict[str, Any]:
+                  counted: Counted | None = None, energy: NetworkEnergy | None = None) -> dict[str, Any]:
     """The stable JSON document: exact integers, keys in a fixed order. With ``counted`` (``--convention``):
     ``"convention"`` and ``"convention_unit"`` after ``"dtype"``, and ``"ops"`` — the count under that
-    convention — after each layer's (or type's) ``mult_adds`` and after the totals' ``flops``."""
+    convention — after each layer's (or type's) ``mult_adds`` and after the totals' ``flops``. With ``energy``
+    (``--hardware``): :data:`ENERGY_KEYS` last in each layer, type and the totals, then ``"hardware"`` and
+    ``"energy_model"`` (its figures and their sources)."""
     g = a.graph
     doc: dict[str, Any] = {"network": a.network, "alpha": g.alpha, "rho": g.rho, "resolution": g.resolution,
                            "dtype": str(dtype)}
@@ -178,11 +197,12 @@ def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
         doc.update(convention=counted.convention.name, convention_unit=counted.convention.unit)
     if by == By.type:
         per_type = _by_category(a, counted) if counted else {}
-        doc["types"] = [_with_ops(_group_dict(grp, a.totals), per_type.get(grp.category), counted)
-                        for grp in a.by_type()]
+        spent = energy_by_category(a, energy) if energy else {}
+        doc["types"] = [{**_with_ops(_group_dict(grp, a.totals), per_type.get(grp.category), counted),
+                         **(energy_dict(*spent[grp.category]) if energy else {})} for grp in a.by_type()]
     else:
-        doc["layers"] = [_with_ops(_row_dict(r), counted.layers[i].count if counted else None, counted)
-                         for i, r in enumerate(a.rows)]
+        doc["layers"] = [{**_with_ops(_row_dict(r), counted.layers[i].count if counted else None, counted),
+                          **(layer_energy_dict(energy.layers[i]) if energy else {})} for i, r in enumerate(a.rows)]
     t = a.totals
     b = DTYPE_BYTES[dtype]
     doc["totals"] = {"mult_adds": t.mult_adds, "params": t.params, "memory_access": t.memory_access,
@@ -190,6 +210,9 @@ def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
                      "flops": 2 * t.mult_adds}  # FLOPs as most later papers count them: 2 per multiply-add
     if counted:
         doc["totals"]["ops"] = counted.total
+    if energy:
+        doc["totals"].update(energy_dict(energy.pj, energy.compute_pj, energy.memory_pj))
+        doc.update(hardware=energy.hardware, energy_model=energy.model.as_dict())
     return doc
 
 
@@ -224,14 +247,17 @@ def _group_dict(g: Group, whole: Totals) -> dict[str, Any]:
 # --- records: csv, markdown, LaTeX, pandas --------------------------------------------------------
 
 
-def tidy_records(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
-                 counted: Counted | None = None) -> list[dict[str, Any]]:
+def tidy_records(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32, counted: Counted | None = None,
+                 energy: NetworkEnergy | None = None) -> list[dict[str, Any]]:
     """One record per layer (or type), one key per variable, the design point repeated, no totals row (with a
-    convention, its name is part of the design point and its count a column)."""
-    doc = analysis_dict(a, by, dtype, counted)
-    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution", "convention") if k in doc}
+    convention, its name is part of the design point and its count a column; with ``energy``, the profile's
+    name is part of the design point and the energy columns come last)."""
+    doc = analysis_dict(a, by, dtype, counted, energy)
+    context = {k: doc[k] for k in ("network", "alpha", "rho", "resolution", "convention", "hardware") if k in doc}
     rows = doc["types"] if by == By.type else [_flat_layer(r) for r in doc["layers"]]
-    return [{**context, **r, "memory_access_bytes": r["memory_access"] * DTYPE_BYTES[dtype]} for r in rows]
+    return [{**context, **{k: v for k, v in r.items() if k not in ENERGY_KEYS},
+             "memory_access_bytes": r["memory_access"] * DTYPE_BYTES[dtype],
+             **{k: r[k] for k in ENERGY_KEYS if k in r}} for r in rows]
 
 
 def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
@@ -248,11 +274,12 @@ def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
     return {**keep, "in_c": ic, "in_h": ih, "in_w": iw, "out_c": oc, "out_h": oh, "out_w": ow}
 
 
-def document_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None) -> list[dict[str, Any]]:
+def document_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None,
+                     energy: NetworkEnergy | None = None) -> list[dict[str, Any]]:
     """For markdown: the tidy records without the repeated design point, and a totals row (a blank where a
     column has no total)."""
-    records = [{k: v for k, v in r.items() if k not in ("network", "alpha", "rho", "resolution", "convention")}
-               for r in tidy_records(a, by, dtype, counted)]
+    point = ("network", "alpha", "rho", "resolution", "convention", "hardware")
+    records = [{k: v for k, v in r.items() if k not in point} for r in tidy_records(a, by, dtype, counted, energy)]
     totals: dict[str, Any] = {"type" if by == By.type else "name": "Total"}
     if by == By.type:
         totals["layers"] = len(a.rows)
@@ -263,26 +290,36 @@ def document_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None 
                   bn_params=a.totals.bn_params, memory_access_bytes=a.totals.memory_access * DTYPE_BYTES[dtype])
     if by == By.type:
         totals.update(mult_adds_pct=100.0, params_pct=100.0)
+    if energy:
+        totals.update(energy_dict(energy.pj, energy.compute_pj, energy.memory_pj))
     return [*records, totals]
 
 
-def latex_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None) -> list[dict[str, Any]]:
+def latex_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None,
+                  energy: NetworkEnergy | None = None) -> list[dict[str, Any]]:
     """For a page: the columns of the rich view (Table 1's, or Table 2's), exact counts, a totals row; with a
-    convention, its exact count in a last column."""
+    convention, its exact count in a column; with ``energy``, the energy in µJ last."""
     memory = f"Memory ({dtype}, bytes)"
     b = DTYPE_BYTES[dtype]
     ops = f"{counted.convention.name} ({counted.convention.unit})" if counted else ""
+
+    def extra(count: int | None, pj: float | None) -> dict[str, Any]:
+        from ..explore.energy import uj
+
+        return {**({ops: count} if counted else {}), **({"Energy (µJ)": uj(pj)} if pj is not None else {})}
+
+    total = extra(counted.total if counted else None, energy.pj if energy else None)
     if by == By.type:
         per_type = _by_category(a, counted) if counted else {}
+        spent = energy_by_category(a, energy) if energy else {}
         records = [{"Type": g.category, "Layers": g.layers, **_exact(g.totals, a.totals, memory, b),
-                    **({ops: per_type[g.category]} if counted else {})} for g in a.by_type()]
-        return [*records, {"Type": "Total", "Layers": len(a.rows), **_exact(a.totals, a.totals, memory, b),
-                           **({ops: counted.total} if counted else {})}]
+                    **extra(per_type.get(g.category), spent[g.category][0] if energy else None)} for g in a.by_type()]
+        return [*records, {"Type": "Total", "Layers": len(a.rows), **_exact(a.totals, a.totals, memory, b), **total}]
     records = [{"Name": r.name, "Type / Stride": type_label(r), "Filter Shape": r.filter_shape,
                 "Input Size": _input_sizes(r.node.inputs), **_exact(r, a.totals, memory, b),
-                **({ops: counted.layers[i].count} if counted else {})} for i, r in enumerate(a.rows)]
-    return [*records, {"Name": "Total", **_exact(a.totals, a.totals, memory, b),
-                       **({ops: counted.total} if counted else {})}]
+                **extra(counted.layers[i].count if counted else None, energy.layers[i].pj if energy else None)}
+               for i, r in enumerate(a.rows)]
+    return [*records, {"Name": "Total", **_exact(a.totals, a.totals, memory, b), **total}]
 
 
 def _exact(c: Row | Totals, whole: Totals, memory: str, b: int) -> dict[str, Any]:
@@ -290,15 +327,17 @@ def _exact(c: Row | Totals, whole: Totals, memory: str, b: int) -> dict[str, Any
             "% P": round(share(c.params, whole.params), 2), memory: c.memory_access * b}
 
 
-def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype, counted: Counted | None = None) -> str:
+def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype, counted: Counted | None = None,
+               energy: NetworkEnergy | None = None) -> str:
     """csv (tidy), markdown (a title, the table and a totals row) or LaTeX (the rich view's columns, a
-    caption and a totals row) of an analysis."""
+    caption and a totals row) of an analysis; with ``energy``, its columns too."""
     if fmt == Format.csv:
-        return records_text(tidy_records(a, by, dtype, counted), fmt)
+        return records_text(tidy_records(a, by, dtype, counted, energy), fmt)
     heading = title(a) + (f" · counted as {counted.convention.name} ({counted.convention.unit})" if counted else "")
+    heading += f" · energy on {energy.hardware} ({energy.model.dtype})" if energy else ""
     if fmt == Format.markdown:
-        return records_text(document_records(a, by, dtype, counted), fmt, title=heading)
-    return records_text(latex_records(a, by, dtype, counted), fmt, title=heading, label=a.network)
+        return records_text(document_records(a, by, dtype, counted, energy), fmt, title=heading)
+    return records_text(latex_records(a, by, dtype, counted, energy), fmt, title=heading, label=a.network)
 
 
 def _by_category(a: Analysis, counted: Counted) -> dict[str, int]:

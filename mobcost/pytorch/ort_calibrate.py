@@ -1,0 +1,123 @@
+"""Calibration under ONNX Runtime: the same one-layer microbenchmarks as eager torch, each exported from
+mobcost's own torch build to ONNX as deployed (BatchNorm folded, the activation fused into the kernel) and
+run in its own ORT session, one after another in rounds as inside a network; each layer's time is its
+kernel time in ORT's profiler (the layout reorders ORT puts around a lone layer are left out: inside a
+network a chain of convolutions stays in one layout).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .ort import Profiled, feeds, profiler_overhead
+
+Job = tuple[str, tuple[int, int, int]]
+@dataclass
+class OrtBench:
+    kind: str
+    shape: tuple[int, int, int]
+    numel: int
+    profiled: Profiled
+    feeds: dict[str, Any]
+
+    def run(self) -> None:
+        self.profiled.session.run(None, self.feeds)
+
+
+def ort_bench(kind: str, shape: tuple[int, int, int], graph: Any, threads: int) -> OrtBench:
+    """A microbenchmark's one-layer graph, exported and opened in a profiling session."""
+    import numpy as np
+
+    from .ort import export_graph
+
+    model = export_graph(graph)
+    x = graph.input
+    data = np.random.default_rng(0).standard_normal((1, x.c, x.h, x.w), dtype=np.float32)
+    profiled = Profiled(model, threads)
+    return OrtBench(kind, shape, data.size, profiled, feeds(profiled.session, data))
+
+
+# Activations other than ReLU cost ORT a pass over the convolution's output (MLAS applies them after the
+# kernel): each is timed after a depthwise 3×3 at these shapes, less the same layer with ReLU.
+ACT_SHAPES = tuple((c, c, size) for c in (16, 64, 256) for size in (14, 56))
+
+
+def act_probes() -> tuple[str, ...]:
+    from ..layers import ACTIVATIONS
+
+    return tuple(a for a in ACTIVATIONS if a not in ("none", "relu", "swish"))  # swish is silu
+
+
+def act_graph(act: str, shape: tuple[int, int, int]) -> Any:
+    from ..graph import build
+    from ..spec import parse_spec
+
+    c, _, size = shape
+    text = f"input: {{channels: {c}, size: {size}}}\nlayers:\n  - {{type: dw, bn: true, act: {act}}}\n"
+    return build(parse_spec(text, file=f"<microbenchmark dw+{act}>"))
+
+
+def ort_benches(threads: int, micro_graph: Callable[..., Any]) -> list[OrtBench]:
+    """Every layer microbenchmark, deployed (BatchNorm folded, ReLU fused), and the activation probes."""
+    from .calibrate import KINDS, POOLS, micro_shapes
+
+    layers = [ort_bench(kind, shape, micro_graph(kind, *shape, fused=True), threads)
+              for kind in (*KINDS, *POOLS) for shape in micro_shapes(kind)]
+    acts = [ort_bench(f"act/{a}", shape, act_graph(a, shape), threads) for a in act_probes() for shape in ACT_SHAPES]
+    return layers + acts
+
+
+def activation_rates(seconds: dict[Job, float]) -> dict[str, float]:
+    """Output elements per second of each activation's extra pass: the least-squares slope through the origin
+    of (time with it − time with ReLU) against output elements; an activation no slower than ReLU is left out
+    (it costs nothing extra)."""
+    rates = {}
+    for act in act_probes():
+        extra = [(c * size * size, seconds[(f"act/{act}", (c, c, size))] - seconds[("dw", (c, c, size))])
+                 for c, _, size in ACT_SHAPES]
+        slope = sum(e * d for e, d in extra) / sum(e * e for e, _ in extra)  # seconds per element
+        if slope > 0:
+            rates[act] = 1 / slope
+    return rates
+
+
+# Each microbenchmark runs twice in a row per round and only the second run counts: its weights are then
+# in cache, as inside a network whose weights fit the last-level cache (all of the 16 MobileNets' fit this
+# host's 32 MiB L3). Timed once per round among the 157 others, a small layer read its weights from DRAM and
+# looked 3–4 µs slower than in a network; networks whose weights pass the cache are left to the roofline's
+# memory term.
+BURST = 2
+
+
+def run_ort_rounds(items: list[OrtBench], rounds: int, rng: random.Random,
+                   after_round: Callable[[int], None]) -> dict[Job, list[float]]:
+    """Each microbenchmark ``BURST`` times per round, smallest inputs first (ties in random order); per round,
+    the seconds of the layer's own kernels in the last run of its burst."""
+    warmup = 2
+    for b in items:  # warm-up: the first runs pay for setup (kernel choice, weight packing)
+        for _ in range(warmup):
+            b.run()
+    for round_ in range(rounds):
+        for b in sorted(items, key=lambda b: (b.numel, rng.random())):
+            for _ in range(BURST):
+                b.run()
+        after_round(round_)
+    runs = warmup + BURST * rounds
+    return {(b.kind, b.shape): layer_seconds(b.profiled.events(), runs)[warmup + BURST - 1::BURST] for b in items}
+
+
+LAYOUT = ("ReorderInput", "ReorderOutput")  # what ORT adds around a lone NCHWc layer
+
+
+def layer_seconds(events: list[dict[str, Any]], runs: int) -> list[float]:
+    """Per run, the summed kernel time of the microbenchmark's layer: every node but the layout reorders (a
+    node writing the graph's output is named after it, not after its layer)."""
+    per_run, extra = len(events) // runs, profiler_overhead()
+    out = []
+    for start in range(0, per_run * runs, per_run):
+        mine = [e for e in events[start:start + per_run] if e.get("args", {}).get("op_name") not in LAYOUT]
+        out.append(sum(max(0.0, e["dur"] * 1e-6 - extra) for e in mine))
+    return out

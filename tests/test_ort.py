@@ -1,0 +1,180 @@
+"""ONNX Runtime as a runtime: the deployed export, per-layer attribution of ORT's profiler, activation costs,
+calibration and measurement under ORT, and the runtime in profiles and cache keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mobcost.cli import app
+from mobcost.explore.hardware import Hardware, layer_seconds, load_hardware
+from mobcost.graph import build
+from mobcost.spec import parse_spec
+
+ort = pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
+
+SMALL = """
+name: small
+input: {channels: 8, size: 16}
+layers:
+  - {type: conv, out: 16, stride: 2, act: relu}
+  - {type: dw, act: hswish}
+  - {type: pw, out: 16, act: none}
+  - {type: add, from: [-1, -3]}
+  - {type: avgpool}
+  - {type: fc, out: 10}
+"""
+
+
+def small_graph():
+    return build(parse_spec(SMALL, file="small.yaml"))
+
+
+def test_export_runs_in_ort_as_the_torch_build_does() -> None:
+    import onnx
+
+    from mobcost.pytorch.build import graph_module, sample_input
+    from mobcost.pytorch.ort import export_graph, feeds, session
+
+    g = small_graph()
+    torch.manual_seed(0)  # both builds draw the same weights
+    model = export_graph(g)
+    # BatchNorm folded into the convolutions at export, as deployed
+    assert "BatchNormalization" not in {n.op_type for n in onnx.load_from_string(model).graph.node}
+    x = sample_input(g)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        want = graph_module(g)(x).numpy()
+    sess = session(model, 1)
+    got = sess.run(None, feeds(sess, x.numpy()))[0]
+    assert got.shape == want.shape and abs(got - want).max() < 1e-4
+
+
+def test_node_names_map_to_layers() -> None:
+    from mobcost.pytorch.ort import node_layer
+
+    assert node_layer("/n12/act/Relu_output_0_nchwc") == 12
+    assert node_layer("/n0/conv/Conv") == 0
+    assert node_layer("ReorderOutput_token_191") is None
+    assert node_layer("output") is None
+
+
+def test_layer_runs_charges_added_nodes_to_the_next_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobcost.pytorch import ort as ortmod
+
+    monkeypatch.setattr(ortmod, "profiler_overhead", lambda: 1e-6)
+
+    def ev(name: str, dur: int) -> dict:
+        return {"name": f"{name}_kernel_time", "dur": dur}
+
+    run = [ev("/n0/conv/Conv", 11), ev("ReorderOutput_token_1", 5), ev("/n1/pool/GlobalAveragePool", 3),
+           ev("/n2/fc/Gemm", 7), ev("output", 4)]
+    samples = ortmod.layer_runs(run * 3, 3, 2, total_runs=3)  # the last 2 of 3 runs
+    # Each kernel time less the profiler's 1 µs: layer 0 = 11 − 1 = 10 µs; layer 1 = its own 3 − 1 plus the
+    # reorder before it, 5 − 1: 6 µs; layer 2 = 7 − 1 plus the graph-output node after it, 4 − 1: 9 µs.
+    assert samples == [[pytest.approx(10e-6)] * 2, [pytest.approx(6e-6)] * 2, [pytest.approx(9e-6)] * 2]
+
+
+def test_profiler_overhead_is_small_and_positive() -> None:
+    from mobcost.pytorch.ort import chain_costs
+
+    extra, node = chain_costs()
+    # The profiler adds ~2 µs a node on this class of machine; a trivial node costs well under 10 µs.
+    assert 0 < extra < 20e-6 and 0 <= node < 10e-6
+
+
+def test_activation_rate_is_the_slope_over_relu() -> None:
+    from mobcost.pytorch.ort_calibrate import ACT_SHAPES, act_probes, activation_rates
+
+    seconds = {}
+    for c, _, size in ACT_SHAPES:
+        elements = c * size * size
+        seconds[("dw", (c, c, size))] = 1e-6 + elements * 1e-10
+        for i, act in enumerate(act_probes()):
+            # act i costs (i) × 0.05 ns more per output element than ReLU: rate = 1 / (i × 0.05e-9)
+            seconds[(f"act/{act}", (c, c, size))] = seconds[("dw", (c, c, size))] + elements * i * 0.05e-9
+    rates = activation_rates(seconds)
+    first = act_probes()[0]
+    assert first not in rates  # no slower than ReLU: costs nothing extra
+    for i, act in enumerate(act_probes()[1:], start=1):
+        assert rates[act] == pytest.approx(1 / (i * 0.05e-9))
+
+
+def test_activation_pass_adds_outputs_over_its_rate() -> None:
+    hw = Hardware(name="t", peak_mult_adds_per_s=1e9, bandwidth_bytes_per_s=1e12, runtime="onnxruntime",
+                  activation_rates={"hswish": 2e9})
+    base = layer_seconds(1e6, 0, "dw", hw, outputs=4e6, act="relu")
+    # 1e6 Mult-Adds at 1e9/s = 1 ms; hswish adds 4e6 outputs / 2e9 per s = 2 ms; ReLU adds nothing.
+    assert base == pytest.approx(1e-3)
+    assert layer_seconds(1e6, 0, "dw", hw, outputs=4e6, act="hswish") == pytest.approx(3e-3)
+
+
+@pytest.mark.parametrize(("line", "needle"), [
+    ("activations: {mish: 1G}", "activations.mish"),
+    ("activations: {hswish: fast}", "activations.hswish"),
+    ("activations: {hswish: 0}", "activations.hswish"),
+    ("activations: [hswish]", "activations"),
+    ("runtime: tensorrt", "runtime"),
+])
+def test_bad_runtime_keys_are_located(tmp_path: Path, line: str, needle: str) -> None:
+    path = tmp_path / "hw.yaml"
+    path.write_text(f"name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\n{line}\n")
+    from mobcost.errors import MobcostError
+
+    with pytest.raises(MobcostError) as err:
+        load_hardware(path)
+    assert needle in str(err.value) and "hw.yaml" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_measure_under_ort_times_every_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from mobcost.pytorch.cache import cache_key
+    from mobcost.pytorch.timing import measure_all
+
+    g = small_graph()
+    (m,) = measure_all([g], 1, runtime="onnxruntime", rounds=2)
+    assert m.total_s > 0 and len(m.layers_s) == len(g.nodes) and all(s >= 0 for s in m.layers_s)
+    key = cache_key(g, 1, "onnxruntime")
+    assert key.endswith(f"|onnxruntime {ort.__version__}") and key != cache_key(g, 1)
+    assert key in json.loads((tmp_path / "mobcost" / "measurements.json").read_text())
+
+
+def test_calibrate_ort_then_predict_and_measure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real command, end to end (about 40 s)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["calibrate", "--runtime", "onnxruntime"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "config" / "mobcost" / "host-onnxruntime-1t.yaml"
+    hw = load_hardware(path)
+    assert hw.runtime == "onnxruntime" and hw.measured["onnxruntime"] == ort.__version__
+    assert hw.fuses_elementwise  # BatchNorm folded: no BatchNorm pass
+    assert {"pw", "dw", "dw/s2", "conv", "fc", "avgpool"} <= set(hw.efficiency)
+    assert "hswish" in hw.activation_rates and "relu" not in hw.activation_rates
+    assert all(source for source in hw.sources.values()) and "activations" in hw.sources
+    result = CliRunner().invoke(app, ["latency", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128",
+                                      "--runtime", "onnxruntime", "--measure", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["measured_ms"] > 0 and doc["predicted_ms"] > 0 and len(doc["layers"]) == 29
+    assert (tmp_path / "config" / "mobcost" / "host-1t.yaml").exists() is False  # torch's profile untouched
+
+
+def test_missing_onnxruntime_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def no_ort(name: str, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ImportError(name=name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ort)
+    result = CliRunner().invoke(app, ["latency", "mobilenet_v1", "--runtime", "onnxruntime", "--measure"])
+    assert result.exit_code == 2
+    assert "onnxruntime" in result.stderr and "pip install" in result.stderr and len(result.stderr.splitlines()) == 1
