@@ -17,6 +17,7 @@ BASE = {"errors", "units", "ir", "files", "version"}
 # Third-party libraries and the only rooms allowed to import them (anywhere, lazily or not).
 HEAVY = {
     "torch": {"pytorch"}, "fvcore": {"pytorch"}, "onnx": {"pytorch", "importers"}, "onnxruntime": {"pytorch"},
+    "ai_edge_litert": {"pytorch"}, "litert_torch": {"pytorch"}, "flatbuffers": {"pytorch"},
     "onnxscript": {"pytorch"},
     "numpy": {"explore", "plots", "pytorch"}, "matplotlib": {"plots"}, "pandas": {"report"},
 }

@@ -112,7 +112,8 @@ def test_module_entry_point_and_light_imports(tmp_path: Path) -> None:
     # `python -m mobcost` works from another folder, and the closed-form path imports nothing heavy.
     code = ("import runpy, sys; sys.argv = ['mobcost', 'table', '--format', 'json']\n"
             "try:\n    runpy.run_module('mobcost', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "heavy = ('torch', 'fvcore', 'matplotlib', 'pandas', 'numpy', 'onnx', 'onnxruntime')\n"
+            "heavy = ('torch', 'fvcore', 'matplotlib', 'pandas', 'numpy', 'onnx', 'onnxruntime', 'ai_edge_litert',"
+            " 'litert_torch')\n"
             "heavy = [m for m in heavy if m in sys.modules]\n"
             "print('HEAVY', heavy, file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)

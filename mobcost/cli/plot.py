@@ -168,7 +168,7 @@ def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int,
         types = type_shares(analyze(s, graph.alpha, resolution=graph.resolution), predict_layers(graph, hw),
                             measured.layers_s)
         return plots.time_share_figure(types, f"{s.name} (α={graph.alpha:g}, {graph.resolution} px): where the "
-                                              f"Mult-Adds and the time go ({plural(threads, 'thread')}, "
-                                              f"{hw.name.split(' (')[0]}, {runtime})")
+                                              f"Mult-Adds and the time go\n{runtime}, {plural(threads, 'thread')}, "
+                                              f"predicted on {hw.name.split(' (')[0]}")
     doc = latency_grid(graphs, hw, threads, with_measure=True, runtime=runtime)
     return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"], s.name)

@@ -204,6 +204,8 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None, runtim
     step = advance or (lambda n: None)
     prepare_timing(threads)
     bandwidth = _bandwidth()
+    if runtime == "litert":
+        return _calibrate_litert(threads, bandwidth, step)
     if runtime == "torch":
         call_s = _call_seconds()
         step(1)
@@ -219,6 +221,20 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None, runtim
     times = {job: middle_mean(t) for job, t in samples.items()}
     hw = replace(_fit(times, bandwidth, node_seconds(), elementwise=False), activation_rates=activation_rates(times))
     return profile_doc(hw, threads, runtime, CALIBRATION_ROUNDS)
+
+
+def _calibrate_litert(threads: int, bandwidth: float, step: Callable[[int], None]) -> dict[str, Any]:
+    """LiteRT has no per-op profiler: each one-layer model's invoke time less the fixed cost of an invoke."""
+    from .litert_calibrate import litert_benches, node_seconds, run_litert_rounds
+    from .ort_calibrate import activation_rates
+
+    items = litert_benches(threads, micro_graph)
+    step(1)
+    samples = run_litert_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+    times = {job: statistics.median(t) for job, t in samples.items()}
+    hw = replace(_fit(times, bandwidth, node_seconds(times), elementwise=False),
+                 activation_rates=activation_rates(times))
+    return profile_doc(hw, threads, "litert", CALIBRATION_ROUNDS)
 
 
 def middle_mean(samples: list[float]) -> float:

@@ -26,6 +26,10 @@ def runtime_version(runtime: str) -> str:
         import torch
 
         return str(torch.__version__)
+    if runtime == "litert":
+        from .litert import version as litert_version
+
+        return litert_version()
     from .ort import version
 
     return version()
@@ -71,12 +75,19 @@ def profile_doc(hw: Hardware, threads: int, runtime: str, rounds: int) -> dict[s
     return doc
 
 
+# How each runtime's microbenchmarks are timed, and what its default (per-node) overhead is.
+TIMED = {"torch": "the median wall time",
+         "onnxruntime": "the mean of the middle half of ORT profiler kernel times less the profiler's own ~2 µs a "
+                        "node (BatchNorm folded, ReLU fused)",
+         "litert": "the median wall time of the second of two invokes in a row, less the fixed cost of an invoke "
+                   "(a one-op model less that op; BatchNorm folded, ReLU fused)"}
+DEFAULT_OVERHEAD = {"torch": "a BatchNorm or ReLU call on a tiny map",
+                    "onnxruntime": "a ReLU node on a 2×2 map, the wall-time slope of a chain of 64",
+                    "litert": "an ADD+ReLU on a 2×2×8 map, the wall-time slope of a chain of 64"}
+
+
 def _sources(runtime: str, where: str, rounds: int, elementwise: bool) -> dict[str, str]:
-    timed = ("the median wall time" if runtime == "torch"
-             else "the mean of the middle half of ORT profiler kernel times less the profiler's own ~2 µs a "
-             "node (BatchNorm folded, ReLU fused)")
-    default = ("a BatchNorm or ReLU call on a tiny map" if runtime == "torch"
-               else "a ReLU node on a 2×2 map, the wall-time slope of a chain of 64")
+    timed, default = TIMED[runtime], DEFAULT_OVERHEAD[runtime]
     sources = {
         "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
         "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",

@@ -110,6 +110,10 @@ def subject(graph: Graph, threads: int, runtime: str) -> Any:
     layer, ``layer_samples()`` every layer's times so far."""
     if runtime == "torch":
         return TorchSubject(graph)
+    if runtime == "litert":
+        from .litert import LitertSubject
+
+        return LitertSubject(graph, threads)
     from .ort import OrtSubject
 
     return OrtSubject(graph, threads)

@@ -1,0 +1,154 @@
+"""`--runtime litert`: conversion of mobcost's torch build to .tflite, the conversion cache, the microbenchmarks'
+batched conversion and rounds. Each conversion costs seconds: two in all (one network, one batch of branches)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mobcost.errors import MissingExtraError
+from mobcost.graph import Graph, build
+from mobcost.spec import parse_spec
+
+INSTALLED = all(importlib.util.find_spec(m) is not None for m in ("ai_edge_litert", "litert_torch"))
+needs_litert = pytest.mark.skipif(not INSTALLED, reason="needs ai-edge-litert and litert-torch")
+
+THREE = """input: {channels: 3, size: 32}
+layers:
+  - {type: conv, out: 8, stride: 2, bn: true, act: relu}
+  - {type: dw, bn: true, act: relu}
+  - {type: pw, out: 16, bn: true, act: relu}
+"""
+
+
+def three_layers() -> Graph:
+    return build(parse_spec(THREE, file="<three>"))
+
+
+def seeded_module(real: Any, graph: Graph) -> Any:
+    """``build.graph_module`` with seeded weights and BatchNorm statistics that are not the identity's, so
+    the folded BatchNorm's arithmetic shows in the output."""
+    import torch
+
+    torch.manual_seed(0)
+    module = real(graph)
+    with torch.no_grad():
+        for bn in (m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            for tensor, low in ((bn.running_mean, -0.5), (bn.running_var, 0.5), (bn.weight, 0.5), (bn.bias, -0.5)):
+                tensor.copy_(low + torch.rand(tensor.shape))
+    return module
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path]:
+    """The 3-layer spec's .tflite (``seeded_module``), converted once into a private conversion cache."""
+    pytest.importorskip("ai_edge_litert")
+    from mobcost.pytorch import build, litert
+
+    cache = tmp_path_factory.mktemp("xdg")
+    real = build.graph_module
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(cache))
+        mp.setattr(build, "graph_module", lambda graph: seeded_module(real, graph))
+        return litert.export_graph(three_layers()), cache
+
+
+def op_names(model: bytes) -> list[str]:
+    """Each op of the model's main graph: its builtin name, and its fused activation for convolutions."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    acts = {v: k for k, v in vars(schema.ActivationFunctionType).items() if not k.startswith("_")}
+    m = schema.Model.GetRootAs(model, 0)
+    graph, out = m.Subgraphs(0), []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = m.OperatorCodes(op.OpcodeIndex())
+        name = names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
+        if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            options = schema.Conv2DOptions() if name == "CONV_2D" else schema.DepthwiseConv2DOptions()
+            table = op.BuiltinOptions()
+            options.Init(table.Bytes, table.Pos)
+            name += f"+{acts[options.FusedActivationFunction()]}"
+        out.append(name)
+    return out
+
+
+@needs_litert
+def test_tflite_gives_the_torch_builds_output(exported: tuple[bytes, Path]) -> None:
+    import numpy as np
+    import torch
+
+    from mobcost.pytorch import litert
+    from mobcost.pytorch.build import graph_module, sample_input
+
+    graph = three_layers()
+    it = litert.interpreter(exported[0], 1)
+    it.set_tensor(it.get_input_details()[0]["index"], litert.nhwc_input(graph))
+    it.invoke()
+    with torch.no_grad():
+        want = seeded_module(graph_module, graph)(sample_input(graph)).permute(0, 2, 3, 1).numpy()
+    got = it.get_tensor(it.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@needs_litert
+def test_batchnorm_is_folded_and_relu_fused(exported: tuple[bytes, Path]) -> None:
+    ops = op_names(exported[0])
+    # PAD: torch pads a stride-2 3×3 convolution by 1 on every side, TF's SAME would not; no TRANSPOSE (NHWC
+    # in and out), no BatchNorm arithmetic (MUL, ADD), no separate RELU.
+    assert ops == ["PAD", "CONV_2D+RELU", "DEPTHWISE_CONV_2D+RELU", "CONV_2D+RELU"]
+
+
+@needs_litert
+def test_the_conversion_cache_is_reused(exported: tuple[bytes, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobcost.pytorch import litert
+
+    model, cache = exported
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    assert len(list((cache / "mobcost" / "tflite").glob("*.tflite"))) == 1
+
+    def no_conversion(*_: Any) -> bytes:
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(litert, "convert", no_conversion)
+    assert litert.export_graph(three_layers()) == model
+    subject = litert.LitertSubject(three_layers(), 1)
+    assert subject.run().shape == (1, 16, 16, 16)
+    subject.profile_round()
+    assert subject.layer_samples() is None
+
+
+@needs_litert
+def test_microbenchmark_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobcost.pytorch import litert_calibrate as lc
+    from mobcost.pytorch.build import graph_module, sample_input
+    from mobcost.pytorch.calibrate import micro_graph
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    graphs = [(("pw", (16, 16, 4)), micro_graph("pw", 16, 16, 4, fused=True)),
+              (("dw/s2", (16, 16, 14)), micro_graph("dw/s2", 16, 16, 14, fused=True))]
+    jobs = [(job, graph_module(g), sample_input(g), f"d{i}") for i, (job, g) in enumerate(graphs)] + lc.invoke_jobs()
+    models = lc.micro_models(jobs)  # one conversion of 4 branches, cut in 4
+    assert [op_names(m) for m in models[:2]] == [["CONV_2D+RELU"], ["PAD", "DEPTHWISE_CONV_2D+RELU"]]
+    assert op_names(models[2]) == ["ADD"] and op_names(models[3]) == ["ADD"] * lc.CHAIN
+    samples = lc.run_litert_rounds(lc.make_benches(jobs, 1), 3, random.Random(0), lambda _: None)
+    assert set(samples) == {job for job, *_ in jobs} - {lc.BASE}
+    assert all(len(s) == 3 and all(math.isfinite(x) and x > 0 for x in s) for s in samples.values())
+
+
+def test_missing_litert_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobcost.pytorch import litert
+
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # import fails as if not installed
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    with pytest.raises(MissingExtraError) as info:
+        litert.require_litert()
+    message = str(info.value)
+    assert "\n" not in message and "pip install" in message and "mobcost[torch,litert]" in message
