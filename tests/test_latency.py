@@ -327,3 +327,28 @@ def test_damaged_host_profile_is_one_line(no_slow_work: Path) -> None:
     result = CliRunner().invoke(app, ["latency"])
     assert result.exit_code == 2 and "host-1t.yaml" in result.stderr and "mobcost calibrate" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_grid_names_its_runtime_and_energy_per_point() -> None:
+    """`latency --grid` on a datasheet profile: no timing, every point with its energy on that profile."""
+    result = CliRunner().invoke(app, ["latency", "--grid", "-H", "pixel1", "--runtime", "onnxruntime", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["runtime"] == "onnxruntime" and len(doc["points"]) == 16
+    first = doc["points"][0]
+    assert (first["alpha"], first["resolution"]) == (1.0, 224)
+    # MobileNetV1 α = 1, 224 on Pixel 1 (fp32, 1 MiB on chip): 10,936.365978 µJ, worked out layer by layer from
+    # the paper's Table 1 shapes and Horowitz's figures in tests/test_energy.py.
+    assert first["energy_uj"] == pytest.approx(10936.365978, abs=1e-6)
+    at_alpha_1 = [p["energy_uj"] for p in doc["points"][:4]]  # 224, 192, 160, 128: fewer bytes, less energy
+    assert at_alpha_1 == sorted(at_alpha_1, reverse=True) and at_alpha_1[-1] > 0
+
+
+def test_latency_csv_rows_name_the_runtime() -> None:
+    result = CliRunner().invoke(app, ["latency", "-H", "rpi4", "--runtime", "onnxruntime", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 29 and {row["runtime"] for row in rows} == {"onnxruntime"}

@@ -155,7 +155,8 @@ def test_calibrate_ort_then_predict_and_measure(tmp_path: Path, monkeypatch: pyt
     assert hw.fuses_elementwise  # BatchNorm folded: no BatchNorm pass
     assert {"pw", "dw", "dw/s2", "conv", "fc", "avgpool"} <= set(hw.efficiency)
     assert "hswish" in hw.activation_rates and "relu" not in hw.activation_rates
-    assert all(source for source in hw.sources.values()) and "activations" in hw.sources
+    assert hw.unblocked_multiple == 4 and {"pw", "dw", "dw/s2"} <= set(hw.unblocked_efficiency)
+    assert all(source for source in hw.sources.values()) and {"activations", "unblocked"} <= set(hw.sources)
     result = CliRunner().invoke(app, ["latency", "mobilenet_v1", "--alpha", "0.25", "--resolution", "128",
                                       "--runtime", "onnxruntime", "--measure", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -178,3 +179,64 @@ def test_missing_onnxruntime_is_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
     result = CliRunner().invoke(app, ["latency", "mobilenet_v1", "--runtime", "onnxruntime", "--measure"])
     assert result.exit_code == 2
     assert "onnxruntime" in result.stderr and "pip install" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_unblocked_layers_take_their_own_figures() -> None:
+    hw = Hardware(name="t", peak_mult_adds_per_s=1e9, bandwidth_bytes_per_s=1e12, efficiency={"dw": 0.5},
+                  overhead_us_by_type={"dw": 2.0}, unblocked_multiple=4, unblocked_efficiency={"dw": 0.1},
+                  unblocked_overhead_us={"dw": 10.0})
+    assert hw.unblocked(56, 56) is False and hw.unblocked(58, 58) is True and hw.unblocked(56, 58) is True
+    # 1e6 Mult-Adds: blocked 1e6 / (1e9 · 0.5) = 2 ms + 2 µs; unblocked 1e6 / (1e9 · 0.1) = 10 ms + 10 µs
+    assert layer_seconds(1e6, 0, "dw", hw) == pytest.approx(2e-3 + 2e-6)
+    assert layer_seconds(1e6, 0, "dw", hw, unblocked=True) == pytest.approx(10e-3 + 10e-6)
+    # a type the unblocked table does not name keeps its blocked figures
+    assert layer_seconds(1e6, 0, "pw", hw, unblocked=True) == pytest.approx(1e-3)
+
+
+PROFILE = """name: ort-like
+runtime: onnxruntime
+peak_mult_adds_per_s: 50G
+bandwidth_bytes_per_s: 20G
+overhead_us: {default: 0.2, pw: 1.1, dw: 1.2, conv: 1.5}
+efficiency: {pw: 0.95, dw: 0.5, dw/s2: 0.45, conv: 0.9, fc: 0.25}
+activations: {relu6: 10G, hswish: 3G, silu: 3.4G, sigmoid: 3.5G, hsigmoid: 7.8G}
+unblocked:
+  channel_multiple: 4
+  efficiency: {pw: 0.8, dw: 0.07, dw/s2: 0.035}
+  overhead_us: {pw: 2.6, dw: 7.2}
+"""
+
+
+@pytest.mark.parametrize("name", ["shufflenet_v2_x1_0", "mobilenet_v3_small", "efficientnet_b0"])
+def test_sweep_latency_equals_one_network_with_runtime_figures(tmp_path: Path, name: str) -> None:
+    """The sweep's arrays price activations and unblocked widths as `latency` does, at α values whose widths
+    are and are not multiples of 4 (ShuffleNetV2: 58·α)."""
+    from mobcost.explore.hardware import predict_layers
+    from mobcost.spec import load_spec
+
+    path = tmp_path / "ort.yaml"
+    path.write_text(PROFILE)
+    result = CliRunner().invoke(app, ["sweep", name, "-H", str(path), "-a", "0.3,0.5,0.75,1.0", "-R", "160,224",
+                                      "-f", "json"])
+    assert result.exit_code == 0, result.output
+    hw = load_hardware(path)
+    for point in json.loads(result.stdout)["points"]:
+        graph = build(load_spec(name), point["alpha"], resolution=point["resolution"])
+        assert point["latency_ms"] == pytest.approx(1e3 * sum(predict_layers(graph, hw)), rel=1e-6, abs=1e-4)
+
+
+@pytest.mark.parametrize(("block", "needle"), [
+    ("unblocked: {channel_multiple: 1}", "unblocked.channel_multiple"),
+    ("unblocked: {efficiency: {dw: 0.1}}", "unblocked"),
+    ("unblocked: {channel_multiple: 4, efficiency: {dw: 2}}", "unblocked.efficiency.dw"),
+    ("unblocked: {channel_multiple: 4, overhead_us: {nosuch: 1}}", "unblocked.overhead_us.nosuch"),
+    ("unblocked: {channel_multiple: 4, speed: 1}", "unblocked"),
+])
+def test_bad_unblocked_sections_are_located(tmp_path: Path, block: str, needle: str) -> None:
+    from mobcost.errors import MobcostError
+
+    path = tmp_path / "hw.yaml"
+    path.write_text(f"name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\n{block}\n")
+    with pytest.raises(MobcostError) as err:
+        load_hardware(path)
+    assert needle in str(err.value) and "\n" not in str(err.value)

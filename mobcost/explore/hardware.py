@@ -23,7 +23,7 @@ from .energy import parse_energy
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
 NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor")
 KEYS = (*REQUIRED, "description", "dtype", "runtime", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
-        "elementwise", "activations", "context_factor", "energy", "sources", "measured")
+        "elementwise", "activations", "unblocked", "context_factor", "energy", "sources", "measured")
 # What a profile's figures describe: eager PyTorch (BatchNorm and activations run as passes of their own),
 # ONNX Runtime or LiteRT (each fuses a convolution with its BatchNorm and activation into one kernel).
 RUNTIMES = ("torch", "onnxruntime", "litert")
@@ -57,6 +57,12 @@ class Hardware:
     # Layers inside a network can run slower than the same layer timed alone (caches, allocation): an
     # optional multiplier for profiles whose figures come from isolated-layer benchmarks; 1 by default.
     context_factor: float = 1.0
+    # Runtimes with blocked channel layouts (ONNX Runtime's NCHWc) run a convolution whose input or output
+    # channels are not a multiple of ``unblocked_multiple`` with plain kernels instead: their own efficiency and
+    # fixed cost per layer type (a 58-channel depthwise 3×3 ran 7× slower than a 56-channel one in ORT 1.31).
+    unblocked_multiple: int | None = None
+    unblocked_efficiency: dict[str, float] = field(default_factory=dict)
+    unblocked_overhead_us: dict[str, float] = field(default_factory=dict)
     # Overrides of the energy model's figures (``energy.ENERGY_KEYS``); the rest come from its cited table.
     energy: dict[str, float] = field(default_factory=dict)
 
@@ -66,6 +72,21 @@ class Hardware:
 
     def overhead_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
         return _most_specific(self.overhead_us_by_type, layer_type, kernel, stride, self.overhead_us)
+
+    def unblocked(self, in_channels: Any, out_channels: Any) -> Any:
+        """Whether a layer runs without the blocked layout: True/False, or a boolean array for arrays of channels."""
+        m = self.unblocked_multiple
+        return False if not m else (in_channels % m != 0) | (out_channels % m != 0)
+
+    def figures(self, layer_type: str, stride: int | None, kernel: int | None, unblocked: Any) -> tuple[Any, Any]:
+        """(efficiency, fixed µs) of a layer; a layer run ``unblocked`` takes the ``unblocked`` figures where the
+        profile has them (a boolean array gives arrays: the sweep's points differ in channels)."""
+        eff, fixed = self.efficiency_of(layer_type, stride, kernel), self.overhead_of(layer_type, stride, kernel)
+        if self.unblocked_multiple is None:
+            return eff, fixed
+        eff_u = _most_specific(self.unblocked_efficiency, layer_type, kernel, stride, eff)
+        fixed_u = _most_specific(self.unblocked_overhead_us, layer_type, kernel, stride, fixed)
+        return eff + (eff_u - eff) * unblocked, fixed + (fixed_u - fixed) * unblocked
 
     @property
     def fuses_elementwise(self) -> bool:
@@ -88,18 +109,20 @@ def _most_specific(table: dict[str, float], layer_type: str, kernel: int | None,
 
 def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
                   kernel: int | None = None, outputs: Any = 0, unfused_ops: int = 0, act: str = "none",
-                  maximum: Any = max) -> Any:
+                  unblocked: Any = False, maximum: Any = max) -> Any:
     """The roofline of one layer: max(work / (peak · efficiency), bytes / bandwidth) + overhead.
 
     ``work`` is the layer's Mult-Adds, or for pooling its window reads (``formulas.LayerKind.work``);
     ``elements`` is the layer's memory access (inputs + output + weights). On a profile that does not fuse
     BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``; on one that
-    fuses them, the layer's activation ``act`` adds its ``outputs`` at the profile's rate for it.
+    fuses them, the layer's activation ``act`` adds its ``outputs`` at the profile's rate for it. A layer run
+    ``unblocked`` (``Hardware.unblocked``) takes the profile's figures for that.
     Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
     """
-    compute = work / (hw.peak_mult_adds_per_s * hw.efficiency_of(layer_type, stride, kernel))
+    efficiency, fixed_us = hw.figures(layer_type, stride, kernel, unblocked)
+    compute = work / (hw.peak_mult_adds_per_s * efficiency)
     memory = elements * hw.dtype_bytes / hw.bandwidth_bytes_per_s
-    seconds = maximum(compute, memory) + hw.overhead_of(layer_type, stride, kernel) * 1e-6
+    seconds = maximum(compute, memory) + fixed_us * 1e-6
     if unfused_ops and not hw.fuses_elementwise:
         per_op = (hw.elementwise_overhead_us or 0.0) * 1e-6 + 2 * outputs * hw.dtype_bytes / hw.elementwise_bytes_per_s
         seconds = seconds + unfused_ops * per_op
@@ -156,6 +179,7 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
     overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
     elementwise = _elementwise(value.get("elementwise"), doc)
     activations = _activations(value.get("activations", {}), doc)
+    unblocked = _unblocked(value.get("unblocked"), doc)
     measured = value.get("measured") or {}
     if not isinstance(measured, dict):
         raise doc.error("measured", "must be a mapping (what calibration recorded)")
@@ -164,7 +188,7 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
                     sources=_strings(value.get("sources", {}), "sources", doc),
                     description=_text(value.get("description", ""), "description", doc), file=str(path),
                     measured=dict(measured), overhead_us=overhead, overhead_us_by_type=by_type, **elementwise,
-                    activation_rates=activations,
+                    activation_rates=activations, **unblocked,
                     energy=parse_energy(value.get("energy"), doc), **numbers)
 
 
@@ -174,15 +198,15 @@ def _text(value: Any, key: str, doc: Any) -> str:
     return str(value)
 
 
-def _overheads(value: Any, doc: Any) -> tuple[float, dict[str, float]]:
+def _overheads(value: Any, doc: Any, key: str = "overhead_us") -> tuple[float, dict[str, float]]:
     """``overhead_us``: one number of microseconds, or a mapping per layer type (with ``default``)."""
     if not isinstance(value, dict):
-        return _micros(value, "overhead_us", doc), {}
+        return _micros(value, key, doc), {}
     by_type = {}
     for kind, micros in value.items():
         if kind != "default":
-            _check_type_key(kind, f"overhead_us.{kind}", doc)
-        by_type[kind] = _micros(micros, f"overhead_us.{kind}", doc)
+            _check_type_key(kind, f"{key}.{kind}", doc)
+        by_type[kind] = _micros(micros, f"{key}.{kind}", doc)
     return by_type.pop("default", 0.0), by_type
 
 
@@ -247,15 +271,33 @@ def _number(value: Any, key: str, doc: Any) -> float:
     return number
 
 
-def _efficiency(value: Any, doc: Any) -> dict[str, float]:
+def _unblocked(value: Any, doc: Any) -> dict[str, Any]:
+    """``unblocked: {channel_multiple: 4, efficiency: {...}, overhead_us: {...}}``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - {"channel_multiple", "efficiency", "overhead_us"}:
+        raise doc.error("unblocked", "must be a mapping with channel_multiple, efficiency and overhead_us")
+    multiple = value.get("channel_multiple")
+    if isinstance(multiple, bool) or not isinstance(multiple, int) or not 2 <= multiple <= 1024:
+        raise doc.error("unblocked.channel_multiple" if "channel_multiple" in value else "unblocked",
+                        f"channel_multiple must be a whole number in [2, 1024], got {multiple!r}")
+    fixed = value.get("overhead_us", {})
+    if not isinstance(fixed, dict):
+        raise doc.error("unblocked.overhead_us", "must be a mapping from layer type to microseconds")
+    _, by_type = _overheads(fixed, doc, "unblocked.overhead_us")
+    return {"unblocked_multiple": multiple, "unblocked_overhead_us": by_type,
+            "unblocked_efficiency": _efficiency(value.get("efficiency", {}), doc, "unblocked.efficiency")}
+
+
+def _efficiency(value: Any, doc: Any, key: str = "efficiency") -> dict[str, float]:
     if not isinstance(value, dict):
-        raise doc.error("efficiency", "must be a mapping from layer type to a fraction in (0, 1]")
+        raise doc.error(key, "must be a mapping from layer type to a fraction in (0, 1]")
     out = {}
     for kind, frac in value.items():
-        _check_type_key(kind, f"efficiency.{kind}", doc)
+        _check_type_key(kind, f"{key}.{kind}", doc)
         frac = _decimal_text(frac)
         if isinstance(frac, bool) or not isinstance(frac, int | float) or not 1e-9 <= frac <= 1:
-            raise doc.error(f"efficiency.{kind}", f"must be a fraction in [1e-9, 1], got {frac!r}")
+            raise doc.error(f"{key}.{kind}", f"must be a fraction in [1e-9, 1], got {frac!r}")
         out[kind] = float(frac)
     return out
 
@@ -284,7 +326,7 @@ def predict_layers(graph: Any, hw: Hardware) -> list[float]:
     seconds = [layer_seconds(float(REGISTRY[row.node.type].work(row.node)), float(row.memory_access), row.node.type,
                              hw, stride=row.node.stride, kernel=profile_kernel(row.node),
                              outputs=float(row.node.output.numel), unfused_ops=unfused_ops(row.node.layer),
-                             act=layer_act(row.node.layer))
+                             act=layer_act(row.node.layer), unblocked=hw.unblocked(row.node.input.c, row.node.output.c))
                for row in analyze_graph(graph).rows]
     if not all(math.isfinite(s) for s in seconds) or not math.isfinite(sum(seconds)):
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too small "

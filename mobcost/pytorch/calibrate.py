@@ -58,7 +58,7 @@ def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
     if kind.startswith("conv/") and kind.endswith("/s2"):
         shapes += [(3, c, s) for c in (16, 32, 64) for s in (64, 128, 256)]  # image inputs
     return [sh for sh in shapes
-            if _micro_work(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] ** 2 <= MAX_MICRO_ELEMENTS]
+            if micro_work(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] ** 2 <= MAX_MICRO_ELEMENTS]
 
 
 def _stride(kind: str) -> int:
@@ -98,7 +98,7 @@ def _micro_node(kind: str, cin: int, cout: int, size: int) -> Node:
     return micro_graph(kind, cin, cout, size).nodes[0]
 
 
-def _micro_work(kind: str, cin: int, cout: int, size: int) -> int:
+def micro_work(kind: str, cin: int, cout: int, size: int) -> int:
     """The work of one microbenchmark (formulas' ``work``); for BatchNorm and ReLU, the elements."""
     if kind in ELEMENTWISE:
         return cin * size * size
@@ -213,13 +213,14 @@ def calibrate(threads: int, advance: Callable[[int], None] | None = None, runtim
         times = {job: statistics.median(t) for job, t in samples.items()}
         return profile_doc(_fit(times, bandwidth, call_s), threads, runtime, CALIBRATION_ROUNDS)
     from .ort import node_seconds
-    from .ort_calibrate import activation_rates, ort_benches, run_ort_rounds
+    from .ort_calibrate import activation_rates, ort_benches, run_ort_rounds, unblocked_figures
 
     items = ort_benches(threads, micro_graph)
     step(1)
     samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
     times = {job: middle_mean(t) for job, t in samples.items()}
-    hw = replace(_fit(times, bandwidth, node_seconds(), elementwise=False), activation_rates=activation_rates(times))
+    hw = _fit(times, bandwidth, node_seconds(), elementwise=False)
+    hw = replace(hw, activation_rates=activation_rates(times), **unblocked_figures(times, hw.peak_mult_adds_per_s))
     return profile_doc(hw, threads, runtime, CALIBRATION_ROUNDS)
 
 
@@ -252,7 +253,7 @@ def _fit(seconds: dict[Job, float], bandwidth: float, call_s: float, elementwise
     fixed, rates = {}, {}
     for kind in (*KINDS, *POOLS):
         shapes = micro_shapes(kind)
-        fixed[kind], rates[kind] = fit_fixed_and_rate([_micro_work(kind, *sh) for sh in shapes],
+        fixed[kind], rates[kind] = fit_fixed_and_rate([micro_work(kind, *sh) for sh in shapes],
                                                       [seconds[(kind, sh)] for sh in shapes])
     peak = max(rates[kind] for kind in KINDS)
     common = {"name": "this host", "peak_mult_adds_per_s": peak, "bandwidth_bytes_per_s": bandwidth,
@@ -262,7 +263,7 @@ def _fit(seconds: dict[Job, float], bandwidth: float, call_s: float, elementwise
         return Hardware(**common)
     # BatchNorm and ReLU share one fit: the profile charges each such op a pass over the layer's output.
     jobs = [(kind, sh) for kind in ELEMENTWISE for sh in micro_shapes(kind)]
-    pass_s, elements_per_s = fit_fixed_and_rate([_micro_work(job[0], *job[1]) for job in jobs],
+    pass_s, elements_per_s = fit_fixed_and_rate([micro_work(job[0], *job[1]) for job in jobs],
                                                 [seconds[job] for job in jobs])
     return Hardware(**common, elementwise_overhead_us=1e6 * pass_s,
                     elementwise_bytes_per_s=elements_per_s * 2 * 4)  # read + write, fp32

@@ -60,14 +60,48 @@ def act_graph(act: str, shape: tuple[int, int, int]) -> Any:
     return build(parse_spec(text, file=f"<microbenchmark dw+{act}>"))
 
 
+# ORT runs a convolution in its blocked NCHWc layout only when its channels are a multiple of 4 (its
+# NchwcTransformer pads them to the block); other widths (ShuffleNetV2's 58) get plain NCHW kernels, whose
+# depthwise is several times slower. Those are timed apart, at widths that are not multiples of 4.
+CHANNEL_MULTIPLE = 4
+UNBLOCKED_KINDS = ("pw", "dw", "dw/s2", "dw/k5", "conv")
+UNBLOCKED_CHANNELS = (18, 66, 258)
+
+
+def unblocked_shapes(kind: str) -> list[tuple[int, int, int]]:
+    """The unblocked microbenchmarks of a kind, within the same limits as the rest (``calibrate.micro_shapes``)."""
+    from .calibrate import MAX_MICRO_ELEMENTS, MAX_MICRO_MULT_ADDS, SIZES, micro_work
+
+    wanted = [(c, c, size) for c in UNBLOCKED_CHANNELS for size in SIZES]
+    return [sh for sh in wanted if micro_work(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] ** 2 <=
+            MAX_MICRO_ELEMENTS]
+
+
 def ort_benches(threads: int, micro_graph: Callable[..., Any]) -> list[OrtBench]:
-    """Every layer microbenchmark, deployed (BatchNorm folded, ReLU fused), and the activation probes."""
+    """Every layer microbenchmark, deployed (BatchNorm folded, ReLU fused), the unblocked widths and the
+    activation probes."""
     from .calibrate import KINDS, POOLS, micro_shapes
 
     layers = [ort_bench(kind, shape, micro_graph(kind, *shape, fused=True), threads)
               for kind in (*KINDS, *POOLS) for shape in micro_shapes(kind)]
+    unblocked = [ort_bench(f"unblocked/{kind}", shape, micro_graph(kind, *shape, fused=True), threads)
+                 for kind in UNBLOCKED_KINDS for shape in unblocked_shapes(kind)]
     acts = [ort_bench(f"act/{a}", shape, act_graph(a, shape), threads) for a in act_probes() for shape in ACT_SHAPES]
-    return layers + acts
+    return layers + unblocked + acts
+
+
+def unblocked_figures(seconds: dict[Job, float], peak: float) -> dict[str, Any]:
+    """The ``Hardware`` fields of the unblocked kernels: per kind, time = fixed + work / rate, as for the rest."""
+    from .calibrate import fit_fixed_and_rate, micro_work
+
+    efficiency, fixed = {}, {}
+    for kind in UNBLOCKED_KINDS:
+        shapes = unblocked_shapes(kind)
+        overhead, rate = fit_fixed_and_rate([micro_work(kind, *sh) for sh in shapes],
+                                            [seconds[(f"unblocked/{kind}", sh)] for sh in shapes])
+        efficiency[kind], fixed[kind] = min(1.0, rate / peak), 1e6 * overhead
+    return {"unblocked_multiple": CHANNEL_MULTIPLE, "unblocked_efficiency": efficiency,
+            "unblocked_overhead_us": fixed}
 
 
 def activation_rates(seconds: dict[Job, float]) -> dict[str, float]:

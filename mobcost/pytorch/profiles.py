@@ -58,7 +58,15 @@ def profile_doc(hw: Hardware, threads: int, runtime: str, rounds: int) -> dict[s
                               "bytes_per_s": float(f"{hw.elementwise_bytes_per_s:.4g}")}
     if hw.activation_rates:
         doc["activations"] = {k: float(f"{v:.4g}") for k, v in hw.activation_rates.items()}
+    if hw.unblocked_multiple:
+        doc["unblocked"] = {"channel_multiple": hw.unblocked_multiple,
+                            "efficiency": {k: float(f"{v:.4g}") for k, v in hw.unblocked_efficiency.items()},
+                            "overhead_us": {k: round(v, 2) for k, v in hw.unblocked_overhead_us.items()}}
     doc["sources"] = _sources(runtime, where, rounds, not hw.fuses_elementwise)
+    if hw.unblocked_multiple:
+        doc["sources"]["unblocked"] = (f"convolutions whose channels are not a multiple of {hw.unblocked_multiple} "
+                                       "run without ORT's blocked NCHWc layout: the same fit on single layers of "
+                                       f"18, 66 and 258 channels, {where}")
     if hw.activation_rates:
         doc["sources"]["activations"] = ("output elements per second of each activation's pass after a fused "
                                          "convolution: the slope of (depthwise 3×3 with it − with ReLU) over "
