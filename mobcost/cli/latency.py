@@ -54,9 +54,10 @@ def calibrate(
     Times single layers of generic shapes (1×1; depthwise 3×3 and 5×5; full 3×3, 5×5 and 7×7; fully
     connected; pooling), run one after another as inside a network, and memory bandwidth — never the
     networks it will predict — and writes peak rate, per-type efficiency and fixed costs, with the date,
-    threads, runtime and its version. Eager torch also times BatchNorm and ReLU passes (about 25 s); ONNX
-    Runtime runs each layer exported as deployed (BatchNorm folded, ReLU fused) and times each activation's
-    extra pass (about 40 s).
+    threads, runtime and its version. Eager torch also times BatchNorm and ReLU passes (about 25 s). ONNX
+    Runtime and LiteRT run each layer exported as deployed (BatchNorm folded, ReLU fused); ORT also times
+    each activation's extra pass and widths its blocked layout cannot take (about 45 s); LiteRT converts
+    every layer first (about 70 s, 25 s once its conversions are cached).
     """
     from ..pytorch.calibrate import CALIBRATION_STEPS, check_profile_path, host_profile_path, save_profile
     from ..pytorch.calibrate import calibrate as run_calibration
