@@ -300,9 +300,16 @@ def test_output_replaces_a_regular_file_keeping_its_mode(tmp_path: Path) -> None
 
 def sweep_process(out: Path) -> subprocess.Popen[bytes]:
     # ~3 million points: several seconds of streaming, enough to be killed midway
+    # The sweep keeps a signal its parent ignores ignored (SIGHUP under nohup, as a tool should): start it with
+    # the default handlers, so the test does not depend on how the test run itself was started.
     return subprocess.Popen([sys.executable, "-m", "mobcost", "sweep", "-f", "csv", "--alpha", "0.001:1:0.001",
                              "--resolution", "32:3031:1", "-o", str(out)], cwd=out.parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_default_signals)
+
+
+def _default_signals() -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
