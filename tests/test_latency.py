@@ -334,7 +334,8 @@ def test_grid_names_its_runtime_and_energy_per_point() -> None:
     result = CliRunner().invoke(app, ["latency", "--grid", "-H", "pixel1", "--runtime", "onnxruntime", "-f", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["runtime"] == "onnxruntime" and len(doc["points"]) == 16
+    # nothing ran, and Pixel 1 is a datasheet profile: the figures describe no runtime of this host
+    assert doc["runtime"] is None and len(doc["points"]) == 16
     first = doc["points"][0]
     assert (first["alpha"], first["resolution"]) == (1.0, 224)
     # MobileNetV1 α = 1, 224 on Pixel 1 (fp32, 1 MiB on chip): 10,936.365978 µJ, worked out layer by layer from
@@ -344,11 +345,29 @@ def test_grid_names_its_runtime_and_energy_per_point() -> None:
     assert at_alpha_1 == sorted(at_alpha_1, reverse=True) and at_alpha_1[-1] > 0
 
 
-def test_latency_csv_rows_name_the_runtime() -> None:
-    result = CliRunner().invoke(app, ["latency", "-H", "rpi4", "--runtime", "onnxruntime", "-f", "csv"])
+def test_latency_csv_rows_name_the_runtime(tmp_path: Path) -> None:
+    """Without --measure, the runtime is the profile's (the figures describe it)."""
+    profile = tmp_path / "ort.yaml"
+    profile.write_text("name: an ORT profile\nruntime: onnxruntime\npeak_mult_adds_per_s: 50G\n"
+                       "bandwidth_bytes_per_s: 20G\n")
+    result = CliRunner().invoke(app, ["latency", "-H", str(profile), "-f", "csv"])
     assert result.exit_code == 0, result.output
     import csv
     import io
 
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 29 and {row["runtime"] for row in rows} == {"onnxruntime"}
+
+
+def test_measuring_beside_another_machines_profile_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobcost.cli import latency as latency_cli
+    from mobcost.pytorch.timing import Measurement
+
+    monkeypatch.setattr(latency_cli, "prepare_measure", lambda runtime="torch": None)
+    monkeypatch.setattr(latency_cli, "timed", lambda graph, threads, use_cache=True, runtime="torch":
+                        Measurement(0.01, [0.01 / len(graph.nodes)] * len(graph.nodes)))
+    result = CliRunner().invoke(app, ["latency", "-H", "pixel1", "--runtime", "onnxruntime", "--measure", "-f",
+                                      "json"])
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.stderr and "datasheet" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert json.loads(result.stdout)["runtime"] == "onnxruntime"

@@ -240,3 +240,31 @@ def test_bad_unblocked_sections_are_located(tmp_path: Path, block: str, needle: 
     with pytest.raises(MobcostError) as err:
         load_hardware(path)
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["-o", "x.onnx", "--runtime", "litert"], "a litert model does not go in a .onnx file"),
+    (["-o", "x.tflite", "--runtime", "onnxruntime"], "a onnxruntime model does not go in a .tflite file"),
+    (["-o", "x.bin"], "use a .onnx or .tflite file name"),
+    (["--runtime", "torch"], "eager torch has no model file"),
+])
+def test_export_refuses_a_file_of_the_other_format(tmp_path: Path, args: list[str], needle: str) -> None:
+    result = CliRunner().invoke(app, ["export", "mobilenet_v1", *[str(tmp_path / a) if a.startswith("x.") else a
+                                                                  for a in args]])
+    assert result.exit_code == 2 and needle in result.stderr and len(result.stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_writes_the_model_latency_times(tmp_path: Path) -> None:
+    """The extension picks the runtime; two exports are byte-identical (fixed-seed weights) and run in ORT."""
+    import numpy as np
+
+    paths = [tmp_path / "a.onnx", tmp_path / "b.onnx"]
+    for path in paths:
+        result = CliRunner().invoke(app, ["export", "mobilenet_v1", "-a", "0.25", "-R", "64", "-o", str(path)])
+        assert result.exit_code == 0, result.output
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    sess = ort.InferenceSession(str(paths[0]), providers=["CPUExecutionProvider"])
+    x = sess.get_inputs()[0]
+    assert x.shape == [1, 3, 64, 64]
+    assert sess.run(None, {x.name: np.zeros(x.shape, np.float32)})[0].shape == (1, 1000)

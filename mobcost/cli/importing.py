@@ -87,19 +87,19 @@ def export_model(
     alpha: AlphaOpt = 1.0,
     rho: RhoOpt = None,
     resolution: ResolutionOpt = None,
-    runtime: Annotated[Runtime, typer.Option("--runtime", help="onnxruntime: an ONNX file; litert: a .tflite "
-                                             "file.")] = Runtime.onnxruntime,
-    output: Annotated[Path, typer.Option("--output", "-o", help="The model file to write (atomically).")] = Path(
-        "model.onnx"),
+    runtime: Annotated[Runtime | None, typer.Option("--runtime", help="onnxruntime (an ONNX file) or litert (a "
+                                                    ".tflite file); default: from the output's extension.",
+                                                    show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The model file to write (atomically): "
+                                                ".onnx or .tflite (default model.onnx, or model.tflite with "
+                                                "--runtime litert).", show_default=False)] = None,
 ) -> None:
     """Write the model `latency --runtime` times: mobcost's torch build of SPEC (weights drawn from a fixed
     seed), exported as deployed (BatchNorm folded, batch 1), so any other tool can time the same file."""
     from .sweep import check_output
     from .timing import require_runtime
 
-    name = Runtime(runtime).value
-    if name == "torch":
-        raise OptionError("eager torch has no model file; use onnxruntime or litert", where="--runtime")
+    name, output = export_target(runtime, output)
     check_output(output)
     graph = build(load(spec), alpha, rho, resolution)
     require_runtime(name)
@@ -110,3 +110,26 @@ def export_model(
     write_atomic(output, export_graph(graph))
     print(f"wrote {clean(output)}: {graph.spec.name} at α={graph.alpha:g}, {graph.input.h}×{graph.input.w} px, "
           f"for {name}", file=sys.stderr)
+
+
+EXTENSIONS = {"onnxruntime": ".onnx", "litert": ".tflite"}
+
+
+def export_target(runtime: Runtime | None, output: Path | None) -> tuple[str, Path]:
+    """The runtime and file of an export: each follows from the other; a file whose extension names the other
+    runtime's format is refused (an ONNX model in ``x.tflite`` would only mislead the next tool)."""
+    if runtime is not None and Runtime(runtime).value == "torch":
+        raise OptionError("eager torch has no model file; use onnxruntime or litert", where="--runtime")
+    by_extension = {ext: rt for rt, ext in EXTENSIONS.items()}
+    if runtime is None:
+        suffix = Path(output).suffix.lower() if output is not None else ".onnx"
+        if suffix not in by_extension:
+            raise OptionError("use a .onnx or .tflite file name, or say --runtime", where="--output")
+        name = by_extension[suffix]
+    else:
+        name = Runtime(runtime).value
+    path = Path(output) if output is not None else Path(f"model{EXTENSIONS[name]}")
+    if path.suffix.lower() in by_extension and by_extension[path.suffix.lower()] != name:
+        raise OptionError(f"a {name} model does not go in a {path.suffix} file; use {EXTENSIONS[name]}",
+                          file=str(path), where="--output")
+    return name, path

@@ -34,7 +34,17 @@ from .common import (
     render_rich,
 )
 from .sweep import check_output
-from .timing import grid_graphs, interactive, latency_grid, predictor, prepare_measure, require_runtime, timed
+from .timing import (
+    grid_graphs,
+    interactive,
+    latency_grid,
+    predictor,
+    prepare_measure,
+    require_runtime,
+    say_calibrating,
+    timed,
+    warn_if_elsewhere,
+)
 
 if TYPE_CHECKING:
     from ..pytorch.timing import Measurement
@@ -69,6 +79,7 @@ def calibrate(
     check_output(output)
     check_profile_path(path, where)  # before the timing
     label = f"calibrating {runtime} ({plural(threads, 'thread')})"
+    say_calibrating(label, runtime)
     with progress_bar(CALIBRATION_STEPS, label, enabled=interactive()) as advance:
         profile = run_calibration(threads, advance, runtime)
     save_profile(profile, path, where)
@@ -116,15 +127,18 @@ def latency(
     if do_measure:
         prepare_measure(runtime)
     hw = predictor(hardware, threads, runtime)
+    if do_measure:
+        warn_if_elsewhere(hw, runtime)
+    shown = runtime if do_measure else hw.runtime  # the runtime the figures describe (none: a datasheet's)
     if grid:
-        render_latency_grid(graphs, hw, threads, do_measure, not remeasure, fmt, output, runtime)
+        render_latency_grid(graphs, hw, threads, do_measure, not remeasure, fmt, output, runtime, shown)
         return
     measured = timed(graphs[0], threads, use_cache=not remeasure, runtime=runtime) if do_measure else None
-    render_latency(analyze(s, alpha, rho, resolution), hw, threads, measured, fmt, output, runtime)
+    render_latency(analyze(s, alpha, rho, resolution), hw, threads, measured, fmt, output, shown)
 
 
 def render_latency(a: Analysis, hw: Hardware, threads: int, measured: Measurement | None, fmt: Format,
-                   output: Path | None, runtime: str = "torch") -> None:
+                   output: Path | None, runtime: str | None = "torch") -> None:
     from ..explore.hardware import predict_layers
     from ..report.latency import latency_dict, latency_tables
 
@@ -140,10 +154,11 @@ def render_latency(a: Analysis, hw: Hardware, threads: int, measured: Measuremen
 
 
 def render_latency_grid(graphs: list[Graph], hw: Any, threads: int, with_measure: bool, use_cache: bool,
-                        fmt: Format, output: Path | None, runtime: str = "torch") -> None:
+                        fmt: Format, output: Path | None, runtime: str = "torch", shown: str | None = None) -> None:
     from ..report.latency import grid_table
 
     doc = latency_grid(graphs, hw, threads, with_measure, use_cache, runtime)
+    doc["runtime"] = shown
     if fmt == Format.json:
         emit_json(doc, output)
     elif fmt in TABULAR:

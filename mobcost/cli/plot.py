@@ -22,7 +22,7 @@ from ..spec import Spec
 from ..units import parse_si, plural
 from .common import Runtime, RuntimeOpt, SpecArg, ThreadsOpt, app, friendly, load
 from .sweep import check_output, energy_budget, latency_budget
-from .timing import grid_graphs, latency_grid, predictor, prepare_measure, timed
+from .timing import grid_graphs, latency_grid, predictor, prepare_measure, timed, warn_if_elsewhere
 
 
 class PlotKind(StrEnum):
@@ -160,6 +160,7 @@ def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int,
     graphs = grid_graphs(s) if kind == PlotKind.latency else [graph]
     prepare_measure(runtime)
     hw = predictor(hardware, threads, runtime)
+    warn_if_elsewhere(hw, runtime)
     if kind == PlotKind.time_share:
         from ..explore.hardware import predict_layers
         from ..report.latency import type_shares

@@ -103,5 +103,24 @@ def host_hardware(threads: int, runtime: str = "torch") -> Hardware:
     if missing:
         check_profile_path(path)
     label = f"no {runtime} profile of this host yet: calibrating"
+    if missing:
+        say_calibrating(label, runtime)
     with progress_bar(CALIBRATION_STEPS, label, enabled=missing and interactive()) as advance:
         return host_profile(threads, advance, runtime)
+
+
+CALIBRATION_SECONDS = {"torch": 25, "onnxruntime": 45, "litert": 70}
+
+
+def say_calibrating(label: str, runtime: str) -> None:
+    """Off a terminal there is no progress bar: one line says what the pause is (a log would show silence)."""
+    if not interactive():
+        print(f"mobcost: {label} (about {CALIBRATION_SECONDS[runtime]} s)", file=sys.stderr, flush=True)
+
+
+def warn_if_elsewhere(hw: Hardware, runtime: str) -> None:
+    """Measurements beside a profile of another machine or runtime compare two different things: say so."""
+    if hw.runtime != runtime:
+        what = f"the {hw.runtime} runtime" if hw.runtime else "a datasheet profile"
+        print(f"mobcost: warning: predicting with {hw.name!r} ({what}) beside measurements of this host under "
+              f"{runtime}: measured/predicted compares two different machines or runtimes", file=sys.stderr)

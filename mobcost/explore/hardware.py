@@ -276,11 +276,12 @@ def _unblocked(value: Any, doc: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict) or set(value) - {"channel_multiple", "efficiency", "overhead_us"}:
-        raise doc.error("unblocked", "must be a mapping with channel_multiple, efficiency and overhead_us")
-    multiple = value.get("channel_multiple")
+        raise doc.error("unblocked", "must be a mapping of channel_multiple (required), efficiency and overhead_us")
+    if "channel_multiple" not in value:
+        raise doc.error("unblocked", "missing 'channel_multiple' (the channel count the blocked layout needs)")
+    multiple = value["channel_multiple"]
     if isinstance(multiple, bool) or not isinstance(multiple, int) or not 2 <= multiple <= 1024:
-        raise doc.error("unblocked.channel_multiple" if "channel_multiple" in value else "unblocked",
-                        f"channel_multiple must be a whole number in [2, 1024], got {multiple!r}")
+        raise doc.error("unblocked.channel_multiple", f"must be a whole number in [2, 1024], got {multiple!r}")
     fixed = value.get("overhead_us", {})
     if not isinstance(fixed, dict):
         raise doc.error("unblocked.overhead_us", "must be a mapping from layer type to microseconds")

@@ -40,7 +40,7 @@ def type_shares(a: Analysis, predicted: list[float], measured: list[float] | Non
 
 
 def latency_dict(a: Analysis, hw: Hardware, threads: int, predicted: list[float],
-                 measured: Measurement | None, runtime: str = "torch") -> dict[str, Any]:
+                 measured: Measurement | None, runtime: str | None = "torch") -> dict[str, Any]:
     """The JSON document; the energy on the same profile (``explore.energy``) comes last in the totals, each
     layer and each type."""
     g = a.graph
@@ -77,7 +77,7 @@ PER_LAYER = {"torch": "per layer with forward hooks (their sum can differ from t
 
 
 def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: Measurement | None,
-                   runtime: str = "torch") -> list[Any]:
+                   runtime: str | None = "torch") -> list[Any]:
     layers = measured.layers_s if measured else None
     energy = network_energy(a.graph, hw)
     t = FitTable({"title": f"Latency — {title(a)} on {hw.name}", "box": box.SIMPLE_HEAD, "pad_edge": False,
@@ -104,7 +104,7 @@ def latency_tables(a: Analysis, hw: Hardware, predicted: list[float], measured: 
         shares.add_row(d["type"], f"{d['mult_adds_pct']:.2f}", f"{d['predicted_pct']:.2f}",
                        "" if d["measured_pct"] is None else f"{d['measured_pct']:.2f}", f"{d['energy_pct']:.2f}")
     note = (f"Measured under {runtime}: whole inference, median of all runs over 5 interleaved rounds after "
-            f"warm-up; {PER_LAYER[runtime]}." if measured else "Add --measure to time it on this CPU.")
+            f"warm-up; {PER_LAYER[runtime or 'torch']}." if measured else "Add --measure to time it on this CPU.")
     return [t, shares, note, energy_caption(energy)]
 
 
@@ -131,8 +131,8 @@ def grid_dict(points: list[tuple[float, int, float, float | None]], hw: Hardware
 def grid_table(doc: dict[str, Any]) -> FitTable:
     caption = (f"Spearman rank correlation {doc['spearman']:.3f}, median absolute error "
                f"{100 * doc['median_ape']:.1f}%" if doc["spearman"] is not None else "Add --measure to compare.")
-    title = (f"The 16 MobileNet models on {doc['hardware']} ({plural(doc['threads'], 'thread')}, "
-             f"{doc.get('runtime', 'torch')})")
+    runtime = f", {doc['runtime']}" if doc.get("runtime") else ""
+    title = f"The 16 MobileNet models on {doc['hardware']} ({plural(doc['threads'], 'thread')}{runtime})"
     t = FitTable({"title": title, "caption": caption, "box": box.SIMPLE_HEAD, "pad_edge": False,
                   "collapse_padding": True, "title_justify": "left", "caption_justify": "left"})
     for header in ("α", "Resolution", "Predicted", "Measured", "Error", "Energy"):

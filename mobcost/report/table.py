@@ -75,7 +75,7 @@ def layer_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None
     if counted:
         table.add_column(counted.convention.name.replace("-", " "), justify="right")
     if energy:
-        table.add_column("Energy", justify="right", drop=6)
+        table.add_column("Energy", justify="right")  # asked for with -H: the shares leave first
     for i, row in enumerate(a.rows):
         node = row.node
         extra = [human(counted.layers[i].count)] if counted else []
@@ -121,7 +121,7 @@ def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None 
     if counted:
         table.add_column(counted.convention.name.replace("-", " "), justify="right")
     if energy:
-        table.add_column("Energy", justify="right", drop=4)
+        table.add_column("Energy", justify="right")
     spent = energy_by_category(a, energy) if energy else {}
     for g in a.by_type():
         extra = [human(per_type[g.category])] if counted else []
