@@ -44,14 +44,14 @@ def cache_key(graph: Graph, threads: int, runtime: str = "torch") -> str:
     key = f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
     if runtime == "torch":
         return key
+    from .profiles import runtime_version
+
+    key = f"{key}|{runtime} {runtime_version(runtime)}"
     if runtime == "litert":  # the converter decides the model as much as the runtime runs it
         from .litert import converter_version
-        from .litert import version as litert_version
 
-        return f"{key}|litert {litert_version()}|litert-torch {converter_version()}"
-    from .ort import version
-
-    return f"{key}|{runtime} {version()}"
+        key = f"{key}|litert-torch {converter_version()}"
+    return key
 
 
 def check_cache() -> Path:

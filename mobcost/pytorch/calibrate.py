@@ -14,9 +14,9 @@ import functools
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -116,6 +116,9 @@ def _micro_module(kind: str, cin: int, cout: int, size: int) -> nn.Module:
     return layer_module(node)
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 # Microbenchmarks run as one long sequence, each layer once per round, ordered by input size (ties in
 # random order) so each runs after other layers of its scale, as inside a network: weights, code paths
 # and allocator state are as cold as there. Timed alone in a tight loop, the same layers ran 1.2–1.4×
@@ -151,18 +154,30 @@ def benches() -> list[Bench]:
 Job = tuple[str, tuple[int, int, int]]  # a microbenchmark: (kind, (in channels, out channels, input size))
 
 
+def in_rounds(items: Sequence[T], rounds: int, rng: random.Random, after_round: Callable[[int], None], *,
+              run: Callable[[T], R], size: Callable[[T], int], warmup: int = 1, burst: int = 1) -> list[list[R]]:
+    """The schedule every runtime's microbenchmarks share: each item ``warmup`` times (first runs pay for setup:
+    kernel choice, weight packing), then ``rounds`` rounds, each running every item ``burst`` times in a row,
+    smallest ``size`` first (ties in random order); per item, what the last run of each burst returned."""
+    for item in items:
+        for _ in range(warmup):
+            run(item)
+    results: list[list[R]] = [[] for _ in items]
+    for round_ in range(rounds):
+        for i in sorted(range(len(items)), key=lambda i: (size(items[i]), rng.random())):
+            for _ in range(burst):
+                value = run(items[i])
+            results[i].append(value)
+        after_round(round_)
+    return results
+
+
 def run_rounds(items: list[Bench], rounds: int, rng: random.Random,
                after_round: Callable[[int], None]) -> dict[Job, list[float]]:
     """Each microbenchmark once per round, smallest inputs first; per-call wall times."""
-    samples: dict[Job, list[float]] = {(b.kind, b.shape): [] for b in items}
     with torch.no_grad():
-        for b in items:  # warm-up: first calls pay for setup (kernel choice, weight layout)
-            b.seconds()
-        for round_ in range(rounds):
-            for b in sorted(items, key=lambda b: (b.x.numel(), rng.random())):
-                samples[(b.kind, b.shape)].append(b.seconds())
-            after_round(round_)
-    return samples
+        times = in_rounds(items, rounds, rng, after_round, run=Bench.seconds, size=lambda b: b.x.numel())
+    return {(b.kind, b.shape): t for b, t in zip(items, times, strict=True)}
 
 
 def fit_fixed_and_rate(work: list[float], seconds: list[float]) -> tuple[float, float]:
@@ -198,7 +213,7 @@ CALIBRATION_STEPS = CALIBRATION_ROUNDS + 1  # progress units: the setup, then ea
 
 
 def calibrate(threads: int, advance: Callable[[int], None] | None = None, runtime: str = "torch") -> dict[str, Any]:
-    """Measure this machine under ``runtime`` (eager ``torch`` or ``onnxruntime``); returns the profile as a
+    """Measure this machine under ``runtime`` (eager ``torch``, ``onnxruntime`` or ``litert``); returns the profile as a
     YAML-ready mapping. ``advance(1)`` is called after the setup and after each of ``CALIBRATION_ROUNDS`` rounds.
     """
     step = advance or (lambda n: None)

@@ -25,7 +25,6 @@ from typing import Any
 from ..errors import MissingExtraError, MobcostError
 from ..graph import Graph
 
-RUNTIME = "litert"
 INSTALL_HINT = ("needs LiteRT and its torch converter: pip install -c constraints-cpu.txt 'mobcost[torch,litert]' "
                 "(the constraints file pins the CPU build of torch)")
 # Part of every conversion's digest: a change to how models are converted (the layout wrapper) makes new files.
@@ -99,7 +98,10 @@ def quiet() -> Iterator[None]:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mobcost" / "tflite"
+    """Beside the measurement cache (``cache.cache_file``): ``$XDG_CACHE_HOME/mobcost/tflite``."""
+    from .cache import cache_file
+
+    return cache_file().parent / "tflite"
 
 
 def model_digest(graph: Graph) -> str:

@@ -212,17 +212,12 @@ def run_litert_rounds(items: list[LitertBench], rounds: int, rng: random.Random,
     invoke-cost models are left out, but for the chain: ``node_seconds`` reads a trivial op's cost off it."""
     import statistics
 
-    warmup = 2
-    for b in items:  # warm-up: the first invokes pay for setup (XNNPACK's weight packing)
-        for _ in range(warmup):
-            b.seconds()
-    samples: dict[Job, list[float]] = {(b.kind, b.shape): [] for b in items}
-    for round_ in range(rounds):
-        for b in sorted(items, key=lambda b: (b.numel, rng.random())):
-            for _ in range(BURST):
-                seconds = b.seconds()
-            samples[(b.kind, b.shape)].append(seconds)
-        after_round(round_)
+    from .calibrate import in_rounds
+
+    # warm-up: the first invokes pay for setup (XNNPACK's weight packing)
+    times = in_rounds(items, rounds, rng, after_round, run=LitertBench.seconds, size=lambda b: b.numel, warmup=2,
+                      burst=BURST)
+    samples = {(b.kind, b.shape): t for b, t in zip(items, times, strict=True)}
     base, chain = (statistics.median(samples.pop(BASE, [])), statistics.median(samples[CHAIN_JOB]))
     invoke = base - (chain - base) / (CHAIN - 1)  # one trivial op's model, less that op
     # A layer faster than the invoke's noise would read 0 or less: a floor keeps the fit's 1/t finite.

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import statistics
 import tempfile
-import time
 from typing import Any
 
 from ..errors import MissingExtraError
 from ..graph import Graph
 
-RUNTIME = "onnxruntime"
 OPSET = 17  # every layer mobcost builds exports at 17; ORT 1.17+ runs it
 INSTALL_HINT = ("needs onnxruntime: pip install -c constraints-cpu.txt 'mobcost[torch,onnxruntime]' "
                 "(the constraints file pins the CPU build of torch)")
@@ -98,7 +97,6 @@ def layer_runs(events: list[dict[str, Any]], layers: int, runs: int, *, total_ru
     """Seconds per layer in each of the last ``runs`` of ``total_runs`` profiled runs: a node's kernel time
     (less the profiler's own share, ``profiler_overhead``) goes to its layer; a node ORT added goes to the next
     layer that runs (the one that needs its layout), or to the last layer."""
-    extra = profiler_overhead()
     per_run = len(events) // max(1, total_runs)
     samples: list[list[float]] = [[] for _ in range(layers)]
     for start in range(len(events) - runs * per_run, len(events), per_run):
@@ -106,7 +104,7 @@ def layer_runs(events: list[dict[str, Any]], layers: int, runs: int, *, total_ru
         pending = 0.0
         for event in events[start:start + per_run]:
             index = node_layer(event["name"][: -len("_kernel_time")])
-            own = max(0.0, event["dur"] * 1e-6 - extra)
+            own = own_seconds(event)
             if index is None or index >= layers:
                 pending += own
                 continue
@@ -116,6 +114,11 @@ def layer_runs(events: list[dict[str, Any]], layers: int, runs: int, *, total_ru
         for layer, s in zip(samples, seconds, strict=True):
             layer.append(s)
     return samples
+
+
+def own_seconds(event: dict[str, Any]) -> float:
+    """A profiled node's kernel time in seconds, less what the profiler itself adds to it (never below 0)."""
+    return max(0.0, event["dur"] * 1e-6 - profiler_overhead())
 
 
 def chain_model(nodes: int, shape: tuple[int, ...] = (1, 8, 2, 2)) -> bytes:
@@ -150,26 +153,18 @@ def chain_costs() -> tuple[float, float]:
     without the profiler (the wall-time slope over the chain's length)."""
     import numpy as np
 
+    from .timing import median_seconds
+
     x = np.ones((1, 8, 2, 2), np.float32)
     plain = [session(chain_model(n), 1) for n in (1, CHAIN)]
-    walls = [_median_wall(lambda s=s: s.run(None, {"x0": x})) for s in plain]
+    walls = [median_seconds(lambda s=s: s.run(None, {"x0": x}), warmup=30, repeats=300, budget_s=math.inf)
+             for s in plain]
     per_node = max(0.0, (walls[1] - walls[0]) / (CHAIN - 1))
     profiled = Profiled(chain_model(CHAIN), 1)
     for _ in range(60):
         profiled.session.run(None, {"x0": x})
     kernel = statistics.median(e["dur"] * 1e-6 for e in profiled.events()[-50 * CHAIN:])
     return max(0.0, kernel - per_node), per_node
-
-
-def _median_wall(run: Any, repeats: int = 300) -> float:
-    for _ in range(30):
-        run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 class Profiled:

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .ort import Profiled, feeds, profiler_overhead
+from .ort import Profiled, feeds, own_seconds
 
 Job = tuple[str, tuple[int, int, int]]
+
+
 @dataclass
 class OrtBench:
     kind: str
@@ -130,15 +132,10 @@ def run_ort_rounds(items: list[OrtBench], rounds: int, rng: random.Random,
                    after_round: Callable[[int], None]) -> dict[Job, list[float]]:
     """Each microbenchmark ``BURST`` times per round, smallest inputs first (ties in random order); per round,
     the seconds of the layer's own kernels in the last run of its burst."""
+    from .calibrate import in_rounds
+
     warmup = 2
-    for b in items:  # warm-up: the first runs pay for setup (kernel choice, weight packing)
-        for _ in range(warmup):
-            b.run()
-    for round_ in range(rounds):
-        for b in sorted(items, key=lambda b: (b.numel, rng.random())):
-            for _ in range(BURST):
-                b.run()
-        after_round(round_)
+    in_rounds(items, rounds, rng, after_round, run=OrtBench.run, size=lambda b: b.numel, warmup=warmup, burst=BURST)
     runs = warmup + BURST * rounds
     return {(b.kind, b.shape): layer_seconds(b.profiled.events(), runs)[warmup + BURST - 1::BURST] for b in items}
 
@@ -149,9 +146,9 @@ LAYOUT = ("ReorderInput", "ReorderOutput")  # what ORT adds around a lone NCHWc 
 def layer_seconds(events: list[dict[str, Any]], runs: int) -> list[float]:
     """Per run, the summed kernel time of the microbenchmark's layer: every node but the layout reorders (a
     node writing the graph's output is named after it, not after its layer)."""
-    per_run, extra = len(events) // runs, profiler_overhead()
+    per_run = len(events) // runs
     out = []
     for start in range(0, per_run * runs, per_run):
         mine = [e for e in events[start:start + per_run] if e.get("args", {}).get("op_name") not in LAYOUT]
-        out.append(sum(max(0.0, e["dur"] * 1e-6 - extra) for e in mine))
+        out.append(sum(own_seconds(e) for e in mine))
     return out
