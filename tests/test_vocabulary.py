@@ -16,6 +16,8 @@ from mobcost.graph import build
 from mobcost.layers import ACTIVATIONS, REGISTRY, make_divisible
 from mobcost.spec import parse_spec
 
+from .test_geometry import sweep_points
+
 
 def spec_of(body: str, channels: int = 8, size: int = 16, head: str = "") -> object:
     return parse_spec(f"input: {{channels: {channels}, size: {size}}}\n{head}layers:\n{body}")
@@ -319,21 +321,13 @@ def test_standalone_act_leaves_its_input_alone() -> None:
         assert torch.allclose(module(x), a + torch.relu(a))
 
 
-def sweep_equals_closed_form(text: str, alphas: list[float], sizes: list[int]) -> None:
-    spec = parse_spec(text)
-    r = sweep(spec, alphas, sizes)
-    assert len(r) == len(alphas) * len(sizes) and not r.factors.dropped
-    for i in range(len(r)):
-        a, size = float(r.columns["alpha"][i]), int(r.columns["resolution"][i])
-        t = analyze(spec, a, resolution=size).totals
-        got = tuple(int(r.columns[k][i]) for k in ("mult_adds", "params", "memory_access"))
-        assert got == (t.mult_adds, t.params, t.memory_access), (a, size)
+COUNTS = ("mult_adds", "params", "memory_access")  # what the sweep must give exactly as `table` does
 
 
 def test_sweep_equals_closed_form() -> None:
-    sweep_equals_closed_form(EVERYTHING, [1.0, 0.75, 0.5, 0.35], [32, 40, 48, 64])
+    sweep_points(EVERYTHING, [1.0, 0.75, 0.5, 0.35], [32, 40, 48, 64], COUNTS)
     # and without a divisor (floor widths)
-    sweep_equals_closed_form(EVERYTHING.replace("width: {divisor: 8}\n", ""), [1.0, 0.5], [32, 48])
+    sweep_points(EVERYTHING.replace("width: {divisor: 8}\n", ""), [1.0, 0.5], [32, 48], COUNTS)
 
 
 def test_sweep_latency_equals_closed_form() -> None:
@@ -348,7 +342,7 @@ def test_sweep_latency_equals_closed_form() -> None:
 def test_sweep_of_a_flattened_map() -> None:
     text = ("input: {channels: 3, size: 32}\nlayers:\n  - {type: conv, out: 16, stride: 2}\n  - {type: flatten}\n"
             "  - {type: dropout}\n  - {type: bn}\n  - {type: fc, out: 10, scale: false}\n")
-    sweep_equals_closed_form(text, [1.0, 0.75, 0.5], [32, 48, 64])
+    sweep_points(text, [1.0, 0.75, 0.5], [32, 48, 64], COUNTS)
 
 
 def test_area_factors_divide_the_counts() -> None:
@@ -500,7 +494,7 @@ def test_second_step_torch_counters_equal_closed_form(alpha: float) -> None:
 
 
 def test_second_step_sweep_equals_closed_form() -> None:
-    sweep_equals_closed_form(SECOND, [1.0, 0.75, 0.5], [32, 45, 64])
+    sweep_points(SECOND, [1.0, 0.75, 0.5], [32, 45, 64], COUNTS)
     spec = parse_spec(SECOND)
     hw = load_hardware("rpi4")
     r = sweep(spec, [1.0, 0.5], [32, 45], hardware=hw)
