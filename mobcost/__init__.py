@@ -25,10 +25,10 @@ def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolutio
 
     Needs the ``torch`` extra; imports torch only when called.
     """
-    from .pytorch import require_torch
+    from .torchside import require_torch
 
     require_torch()
-    from .pytorch.build import graph_module
+    from .torchside.build import graph_module
 
     return graph_module(build(spec, alpha, rho, resolution))
 
@@ -38,10 +38,10 @@ def from_torch(module: Module, input_shape: tuple[int, ...] = (3, 224, 224), *, 
     """The spec of a ``torch.nn.Module``: exported to ONNX in memory (eval mode, BatchNorm kept) and imported, so
     params and BN params equal the module's. Needs the ``torch`` extra; see ``mobcost.importers`` for ONNX files.
     """
-    from .pytorch import require_torch
+    from .torchside import require_torch
 
     require_torch()
-    from .pytorch.export import import_torch
+    from .torchside.export import import_torch
 
     result = import_torch(module, input_shape, dynamo=dynamo, allow_unknown=allow_unknown)
     return parse_spec(result.yaml, file=f"<{type(module).__name__} (imported)>", default_name=result.name)

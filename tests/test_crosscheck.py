@@ -76,7 +76,7 @@ def test_check_reports_what_fvcore_leaves_out() -> None:
 
 def test_every_layer_type_can_be_built() -> None:
     # One spec that uses every registered type: a new type fails here until it has a torch build.
-    from mobcost.pytorch.build import graph_module
+    from mobcost.torchside.build import graph_module
 
     spec = parse_spec("""
 input: {channels: 3, size: 16}
@@ -109,7 +109,7 @@ layers:
     graph = build(spec)
     report_types = [name for name, _ in graph_module(graph).layers.named_children()]
     assert len(report_types) == len(spec.layers)
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.crosscheck import check_graph
 
     assert check_graph(graph).all_match
 
@@ -117,7 +117,7 @@ layers:
 def test_refuses_oversized_build() -> None:
     # 64·20000·20000 fp32 activations = 102 GB: refused before anything is allocated.
     from mobcost.errors import OptionError
-    from mobcost.pytorch.build import graph_module
+    from mobcost.torchside.build import graph_module
 
     spec = parse_spec("input: {channels: 3, size: 20000}\nlayers: [{type: conv, out: 64}]")
     with pytest.raises(OptionError, match=r"would need .* GiB"):
@@ -163,7 +163,7 @@ def test_dead_branches_are_counted(write_spec) -> None:
     assert doc["mult_adds"] == doc["fvcore"]["mult_adds"] == doc["flop_counter"]["mult_adds"] == 114_688
     assert doc["params"] == doc["fvcore"]["params"] == 448
     # the module returns every sink (dead, dead2, and the last layer), in execution order
-    from mobcost.pytorch.build import graph_module, sample_input
+    from mobcost.torchside.build import graph_module, sample_input
 
     graph = build(parse_spec(DEAD_BRANCH))
     with torch.no_grad():
@@ -225,7 +225,7 @@ def specs(draw: st.DrawFn) -> tuple[str, float]:
 @given(case=specs())
 def test_property_closed_form_equals_both_counters(case: tuple[str, float]) -> None:
     from mobcost.errors import ShapeError
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.crosscheck import check_graph
 
     text, alpha = case
     spec = parse_spec(text)
@@ -242,7 +242,7 @@ def test_property_closed_form_equals_both_counters(case: tuple[str, float]) -> N
 
 
 def test_all_bundled_specs_check_at_default_point() -> None:
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.crosscheck import check_graph
 
     for path in sorted(SPECS.glob("*.yaml")):
         report = check_graph(build(load_spec(path)))

@@ -33,7 +33,7 @@ def crosscheck(spec: object, alpha: float = 1.0, **point: object) -> None:
     """fvcore and FlopCounterMode on the torch build equal every closed-form count, layer by layer and in total."""
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.crosscheck import check_graph
 
     report = check_graph(build(spec, alpha, **point))
     for layer in report.layers:
@@ -122,7 +122,7 @@ def test_asymmetric_padding() -> None:
 
 def test_asymmetric_padding_torch_module() -> None:
     torch = pytest.importorskip("torch")
-    from mobcost.pytorch.build import graph_module, sample_input
+    from mobcost.torchside.build import graph_module, sample_input
 
     graph = build(spec_of("  - {type: dw, kernel: [3, 1], padding: [[2, 0], 0], bn: false, act: none}\n"))
     module = graph_module(graph)

@@ -18,7 +18,7 @@ from mobcost import analyze, build, parse_spec, to_torch  # noqa: E402
 from mobcost.errors import OptionError  # noqa: E402
 from mobcost.importers import ModelImportError, onnx_to_spec  # noqa: E402
 from mobcost.layers import ACTIVATIONS, REGISTRY  # noqa: E402
-from mobcost.pytorch.export import export_onnx, from_torch, import_torch, load_factory  # noqa: E402
+from mobcost.torchside.export import export_onnx, from_torch, import_torch, load_factory  # noqa: E402
 
 from . import reference_models as ref  # noqa: E402
 from . import zoo_models as zoo  # noqa: E402

@@ -18,7 +18,7 @@ pytest.importorskip("fvcore")
 
 from mobcost import analyze, parse_spec  # noqa: E402
 from mobcost.importers import onnx_to_spec  # noqa: E402
-from mobcost.pytorch.export import export_onnx, import_torch  # noqa: E402
+from mobcost.torchside.export import export_onnx, import_torch  # noqa: E402
 
 from . import zoo_models as zoo  # noqa: E402
 

@@ -72,7 +72,7 @@ def test_rank_statistics() -> None:
 
 
 def test_fit_fixed_and_rate_recovers_known_values() -> None:
-    measure = pytest.importorskip("mobcost.pytorch.calibrate")
+    measure = pytest.importorskip("mobcost.measure.fit")
     work = [1e5, 1e6, 1e7, 1e8]
     seconds = [20e-6 + w / 5e9 for w in work]  # 20 µs fixed, 5 G/s
     fixed, rate = measure.fit_fixed_and_rate(work, seconds)
@@ -146,7 +146,7 @@ def test_microbenchmarks_run_in_sequence_by_size() -> None:
 
     import torch
 
-    from mobcost.pytorch import calibrate as measure
+    from mobcost.runtimes import torch_eager as measure
 
     calls: list[int] = []
 
@@ -226,7 +226,7 @@ def _graph_entry(layers: int) -> dict:
 def test_cache_lock_keeps_every_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from mobcost.pytorch import cache
+    from mobcost.measure import cache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     # two writers, 40 merges each, of different keys: a read-modify-write without the lock loses some
@@ -245,7 +245,7 @@ def test_cache_lock_keeps_every_writer(tmp_path: Path, monkeypatch: pytest.Monke
 @pytest.mark.parametrize("text", ["[]", '{"k": 5}', "not json", '{"k": {"total_s": NaN, "layers_s": []}}'])
 def test_damaged_cache_is_set_aside_or_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from mobcost.pytorch import cache
+    from mobcost.measure import cache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = tmp_path / "mobcost" / "measurements.json"
@@ -277,12 +277,12 @@ def test_cache_folder_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def no_slow_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty config folder (no host profile), and calibration or timing fails the test if it starts."""
     pytest.importorskip("torch")
-    from mobcost.pytorch import calibrate, timing
+    from mobcost.measure import timing
 
     def slow(*_: object, **__: object) -> None:
         raise AssertionError("slow work started before the arguments were checked")
 
-    monkeypatch.setattr(calibrate, "calibrate", slow)
+    monkeypatch.setattr(timing, "calibrate", slow)
     monkeypatch.setattr(timing, "measure_all", slow)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -361,7 +361,7 @@ def test_latency_csv_rows_name_the_runtime(tmp_path: Path) -> None:
 
 def test_measuring_beside_another_machines_profile_warns(monkeypatch: pytest.MonkeyPatch) -> None:
     from mobcost.cli import latency as latency_cli
-    from mobcost.pytorch.timing import Measurement
+    from mobcost.measure.timing import Measurement
 
     monkeypatch.setattr(latency_cli, "prepare_measure", lambda runtime="torch": None)
     monkeypatch.setattr(latency_cli, "timed", lambda graph, threads, use_cache=True, runtime="torch":

@@ -49,7 +49,8 @@ def seeded_module(real: Any, graph: Graph) -> Any:
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path]:
     """The 3-layer spec's .tflite (``seeded_module``), converted once into a private conversion cache."""
     pytest.importorskip("ai_edge_litert")
-    from mobcost.pytorch import build, litert
+    from mobcost.runtimes.litert import convert as litert
+    from mobcost.torchside import build
 
     cache = tmp_path_factory.mktemp("xdg")
     real = build.graph_module
@@ -85,8 +86,8 @@ def test_tflite_gives_the_torch_builds_output(exported: tuple[bytes, Path]) -> N
     import numpy as np
     import torch
 
-    from mobcost.pytorch import litert
-    from mobcost.pytorch.build import graph_module, sample_input
+    from mobcost.runtimes.litert import convert as litert
+    from mobcost.torchside.build import graph_module, sample_input
 
     graph = three_layers()
     it = litert.interpreter(exported[0], 1)
@@ -108,7 +109,7 @@ def test_batchnorm_is_folded_and_relu_fused(exported: tuple[bytes, Path]) -> Non
 
 @needs_litert
 def test_the_conversion_cache_is_reused(exported: tuple[bytes, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from mobcost.pytorch import litert
+    from mobcost.runtimes.litert import convert as litert
 
     model, cache = exported
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
@@ -127,9 +128,9 @@ def test_the_conversion_cache_is_reused(exported: tuple[bytes, Path], monkeypatc
 
 @needs_litert
 def test_microbenchmark_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mobcost.pytorch import litert_calibrate as lc
-    from mobcost.pytorch.build import graph_module, sample_input
-    from mobcost.pytorch.calibrate import micro_graph
+    from mobcost.runtimes.litert import calibrate as lc
+    from mobcost.torchside.build import graph_module, sample_input
+    from mobcost.measure.micro import micro_graph
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     graphs = [(("pw", (16, 16, 4)), micro_graph("pw", 16, 16, 4, fused=True)),
@@ -144,7 +145,7 @@ def test_microbenchmark_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_missing_litert_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mobcost.pytorch import litert
+    from mobcost.runtimes.litert import convert as litert
 
     monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # import fails as if not installed
     monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)

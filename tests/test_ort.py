@@ -37,8 +37,8 @@ def small_graph():
 def test_export_runs_in_ort_as_the_torch_build_does() -> None:
     import onnx
 
-    from mobcost.pytorch.build import graph_module, sample_input
-    from mobcost.pytorch.ort import export_graph, feeds, session
+    from mobcost.torchside.build import graph_module, sample_input
+    from mobcost.runtimes.ort.session import export_graph, feeds, session
 
     g = small_graph()
     torch.manual_seed(0)  # both builds draw the same weights
@@ -55,7 +55,7 @@ def test_export_runs_in_ort_as_the_torch_build_does() -> None:
 
 
 def test_node_names_map_to_layers() -> None:
-    from mobcost.pytorch.ort import node_layer
+    from mobcost.runtimes.ort.session import node_layer
 
     assert node_layer("/n12/act/Relu_output_0_nchwc") == 12
     assert node_layer("/n0/conv/Conv") == 0
@@ -64,7 +64,7 @@ def test_node_names_map_to_layers() -> None:
 
 
 def test_layer_runs_charges_added_nodes_to_the_next_layer(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mobcost.pytorch import ort as ortmod
+    from mobcost.runtimes.ort import session as ortmod
 
     monkeypatch.setattr(ortmod, "profiler_overhead", lambda: 1e-6)
 
@@ -80,7 +80,7 @@ def test_layer_runs_charges_added_nodes_to_the_next_layer(monkeypatch: pytest.Mo
 
 
 def test_profiler_overhead_is_small_and_positive() -> None:
-    from mobcost.pytorch.ort import chain_costs
+    from mobcost.runtimes.ort.session import chain_costs
 
     extra, node = chain_costs()
     # The profiler adds ~2 µs a node on this class of machine; a trivial node costs well under 10 µs.
@@ -88,7 +88,8 @@ def test_profiler_overhead_is_small_and_positive() -> None:
 
 
 def test_activation_rate_is_the_slope_over_relu() -> None:
-    from mobcost.pytorch.ort_calibrate import ACT_SHAPES, act_probes, activation_rates
+    from mobcost.measure.fit import activation_rates
+    from mobcost.measure.micro import ACT_SHAPES, act_probes
 
     seconds = {}
     for c, _, size in ACT_SHAPES:
@@ -137,14 +138,15 @@ def test_bad_runtime_keys_are_located(tmp_path: Path, line: str, needle: str) ->
 
 def test_measure_under_ort_times_every_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    from mobcost.pytorch.cache import cache_key
-    from mobcost.pytorch.timing import measure_all
+    from mobcost.measure.cache import cache_key
+    from mobcost.measure.timing import measure_all
+    from mobcost.runtimes import runtime
 
     g = small_graph()
-    (m,) = measure_all([g], 1, runtime="onnxruntime", rounds=2)
+    (m,) = measure_all([g], 1, runtime=runtime("onnxruntime"), rounds=2)
     assert m.total_s > 0 and len(m.layers_s) == len(g.nodes) and all(s >= 0 for s in m.layers_s)
-    key = cache_key(g, 1, "onnxruntime")
-    assert key.endswith(f"|onnxruntime {ort.__version__}") and key != cache_key(g, 1)
+    key = cache_key(g, 1, runtime("onnxruntime"))
+    assert key.endswith(f"|onnxruntime {ort.__version__}") and key != cache_key(g, 1, runtime("torch"))
     assert key in json.loads((tmp_path / "mobcost" / "measurements.json").read_text())
 
 

@@ -1,6 +1,6 @@
 """Each convention's total against the real tool's count of mobcost's torch build, exactly.
 
-The tools run here directly (not through ``mobcost.pytorch.peers``): fvcore, torch's FlopCounterMode, ptflops
+The tools run here directly (not through ``mobcost.torchside.peers``): fvcore, torch's FlopCounterMode, ptflops
 (both backends), thop, torchinfo and onnx-tool (on the ONNX graph torch.onnx.export writes, BatchNorm kept).
 A tool that is not installed is skipped (`pip install ptflops thop torchinfo onnx-tool`).
 
@@ -117,7 +117,7 @@ def tool_count(name: str, model: Any, x: Any) -> int:
 
 def compare(spec: Any, alpha: float, resolution: int, tools: list[str]) -> list[str]:
     """The tools' counts against the conventions' totals; the disagreements, described."""
-    from mobcost.pytorch.build import graph_module, sample_input
+    from mobcost.torchside.build import graph_module, sample_input
 
     graph = build(spec, alpha, resolution=resolution)
     model, x = graph_module(graph), sample_input(graph)
@@ -272,8 +272,8 @@ def test_thop_float_count_by_hand() -> None:
 
 
 def test_peers_module_runs_the_same_counts() -> None:
-    from mobcost.pytorch.build import graph_module, sample_input
-    from mobcost.pytorch.peers import count_with, peer_counts
+    from mobcost.torchside.build import graph_module, sample_input
+    from mobcost.torchside.peers import count_with, peer_counts
 
     graph = build(load_spec("mobilenet_v3_small"), 0.5, resolution=64)
     model, x = graph_module(graph), sample_input(graph)

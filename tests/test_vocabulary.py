@@ -275,7 +275,7 @@ def test_every_new_type_is_exercised() -> None:
 def test_torch_counters_equal_closed_form(alpha: float) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.crosscheck import check_graph
 
     report = check_graph(build(parse_spec(EVERYTHING), alpha))
     for layer in report.layers:
@@ -288,8 +288,8 @@ def test_torch_counters_equal_closed_form(alpha: float) -> None:
 @pytest.mark.parametrize("act", [a for a in ACTIVATIONS if a != "none"])
 def test_torch_builds_each_activation(act: str) -> None:
     torch = pytest.importorskip("torch")
-    from mobcost.pytorch.build import graph_module, sample_input
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.build import graph_module, sample_input
+    from mobcost.torchside.crosscheck import check_graph
 
     names = {"relu": "ReLU", "relu6": "ReLU6", "hswish": "Hardswish", "hsigmoid": "Hardsigmoid",
              "sigmoid": "Sigmoid", "silu": "SiLU", "swish": "SiLU", "gelu": "GELU", "tanh": "Tanh",
@@ -310,7 +310,7 @@ def test_torch_builds_each_activation(act: str) -> None:
 
 def test_standalone_act_leaves_its_input_alone() -> None:
     torch = pytest.importorskip("torch")
-    from mobcost.pytorch.build import graph_module, sample_input
+    from mobcost.torchside.build import graph_module, sample_input
 
     # a = pw; act reads a; add(a, act): an in-place activation would have changed a before the add reads it
     graph = build(spec_of("  - {type: pw, out: 8, bn: false, act: none, name: a}\n  - {type: act, act: relu}\n"
@@ -484,7 +484,7 @@ layers:
 def test_second_step_torch_counters_equal_closed_form(alpha: float) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.crosscheck import check_graph
 
     report = check_graph(build(parse_spec(SECOND), alpha))
     for layer in report.layers:
@@ -522,8 +522,8 @@ def test_same_padding_and_dilation() -> None:
 
 def test_same_padding_torch_build() -> None:
     torch = pytest.importorskip("torch")
-    from mobcost.pytorch.build import graph_module, sample_input
-    from mobcost.pytorch.crosscheck import check_graph
+    from mobcost.torchside.build import graph_module, sample_input
+    from mobcost.torchside.crosscheck import check_graph
 
     graph = build(spec_of("  - {type: conv, out: 4, stride: 2, padding: same}\n  - {type: dw, dilation: 2}\n", 3, 224))
     module = graph_module(graph)

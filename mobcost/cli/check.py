@@ -49,7 +49,7 @@ def check(
     that counter's rules (`mobcost table --convention`). Exit status 0 only if everything agrees exactly, 1
     otherwise.
     """
-    from ..pytorch import require_torch
+    from ..torchside import require_torch
 
     require_torch()
     ok = (check_all(fmt, output, bool(peers)) if every
@@ -61,9 +61,9 @@ def check(
 def check_one(spec: Spec, alpha: float, rho: float | None, resolution: int | None, fmt: Format,
               output: Path | None, peers: bool = True) -> bool:
     from ..graph import build
-    from ..pytorch.crosscheck import check_graph
-    from ..pytorch.peers import peer_counts
     from ..report.check import check_dict, check_table, peers_table
+    from ..torchside.crosscheck import check_graph
+    from ..torchside.peers import peer_counts
 
     graph = build(spec, alpha, rho, resolution)
     report = check_graph(graph)
@@ -84,9 +84,9 @@ def check_all(fmt: Format, output: Path | None, peers: bool = False) -> bool:
     from rich.progress import Progress
 
     from ..graph import build
-    from ..pytorch.crosscheck import check_point, grid
-    from ..pytorch.peers import peer_counts
     from ..report.check import point_dict, points_table
+    from ..torchside.crosscheck import check_point, grid
+    from ..torchside.peers import peer_counts
 
     todo = grid([load_bundled(name) for name in bundled_names()])
     points, others = [], []

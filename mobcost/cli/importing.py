@@ -70,10 +70,10 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 def _from_torch(target: str, shape: tuple[int, int, int], dynamo: bool, opset: int | None,
                 allow_unknown: bool) -> ImportResult:
-    from ..pytorch import require_torch
+    from ..torchside import require_torch
 
     require_torch()
-    from ..pytorch.export import import_torch, load_factory
+    from ..torchside.export import import_torch, load_factory
 
     name = target.rpartition(":")[2].rpartition(".")[2]  # the factory's name, not the module's class
     return import_torch(load_factory(target), shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown,
@@ -103,11 +103,9 @@ def export_model(
     check_output(output)
     graph = build(load(spec), alpha, rho, resolution)
     require_runtime(name)
-    if name == "onnxruntime":
-        from ..pytorch.ort import export_graph
-    else:
-        from ..pytorch.litert import export_graph  # type: ignore[no-redef]
-    write_atomic(output, export_graph(graph))
+    from ..runtimes import runtime as runtime_named
+
+    write_atomic(output, runtime_named(name).export(graph))
     print(f"wrote {clean(output)}: {graph.spec.name} at α={graph.alpha:g}, {graph.input.h}×{graph.input.w} px, "
           f"for {name}", file=sys.stderr)
 

@@ -47,7 +47,7 @@ from .timing import (
 )
 
 if TYPE_CHECKING:
-    from ..pytorch.timing import Measurement
+    from ..measure.timing import Measurement
 
 
 @app.command()
@@ -69,8 +69,10 @@ def calibrate(
     each activation's extra pass and widths its blocked layout cannot take (about 45 s); LiteRT converts
     every layer first (about 70 s, 25 s once its conversions are cached).
     """
-    from ..pytorch.calibrate import CALIBRATION_STEPS, check_profile_path, host_profile_path, save_profile
-    from ..pytorch.calibrate import calibrate as run_calibration
+    from ..measure.profiles import check_profile_path, host_profile_path, save_profile
+    from ..measure.schedule import CALIBRATION_STEPS
+    from ..measure.timing import calibrate as run_calibration
+    from ..runtimes import runtime as runtime_named
 
     runtime = Runtime(runtime).value  # type: ignore[assignment]  # a plain string from here on
     require_runtime(runtime)
@@ -81,7 +83,7 @@ def calibrate(
     label = f"calibrating {runtime} ({plural(threads, 'thread')})"
     say_calibrating(label, runtime)
     with progress_bar(CALIBRATION_STEPS, label, enabled=interactive()) as advance:
-        profile = run_calibration(threads, advance, runtime)
+        profile = run_calibration(threads, runtime_named(runtime), advance)
     save_profile(profile, path, where)
     rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k}
     print(f"wrote {clean(path)}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "

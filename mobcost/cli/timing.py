@@ -14,7 +14,7 @@ from .common import progress_bar
 
 if TYPE_CHECKING:
     from ..explore.hardware import Hardware
-    from ..pytorch.timing import Measurement
+    from ..measure.timing import Measurement
 
 
 def interactive() -> bool:
@@ -40,47 +40,43 @@ def latency_grid(graphs: list[Graph], hw: Any, threads: int, with_measure: bool,
     if not with_measure:
         return grid_dict([(g.alpha, g.resolution, sum(predict_layers(g, hw)), None) for g in graphs], hw, threads,
                          runtime, energies)
-    from ..pytorch.timing import MEASURE_ROUNDS, compare_grid
+    from ..measure.timing import MEASURE_ROUNDS, compare_grid
+    from ..runtimes import runtime as runtime_named
 
     with progress_bar(MEASURE_ROUNDS * len(graphs), f"timing the {len(graphs)} models under {runtime} "
                       f"({MEASURE_ROUNDS} interleaved rounds)", enabled=interactive()) as advance:
-        rows = compare_grid(graphs, hw, threads, runtime=runtime, use_cache=use_cache, progress=advance)
+        rows = compare_grid(graphs, hw, threads, runtime=runtime_named(runtime), use_cache=use_cache,
+                            progress=advance)
     return grid_dict([(c.alpha, c.resolution, c.predicted_total_s, c.measured.total_s) for c in rows], hw, threads,
                      runtime, energies)
 
 
 def require_runtime(runtime: str) -> None:
     """A one-line error now, before anything slow, when the runtime's packages are not installed."""
-    from ..pytorch import require_torch
+    from ..runtimes import runtime as runtime_named
 
-    require_torch()
-    if runtime == "onnxruntime":
-        from ..pytorch.ort import require_onnxruntime
-
-        require_onnxruntime()
-    elif runtime == "litert":
-        from ..pytorch.litert import require_litert
-
-        require_litert()
+    runtime_named(runtime).require()
 
 
 def prepare_measure(runtime: str = "torch") -> None:
     """Before anything slow: the runtime is installed and the measurement cache can be kept."""
     require_runtime(runtime)
-    from ..pytorch.cache import check_cache
+    from ..measure.cache import check_cache
 
     check_cache()
 
 
 def timed(graph: Graph, threads: int, *, use_cache: bool = True, runtime: str = "torch") -> Measurement:
     """One network's measurement under ``runtime`` (cached), with a progress bar while it runs."""
-    from ..pytorch.cache import cache_has
-    from ..pytorch.timing import MEASURE_ROUNDS, measure
+    from ..measure.cache import cache_has
+    from ..measure.timing import MEASURE_ROUNDS, measure
+    from ..runtimes import runtime as runtime_named
 
-    fresh = not (use_cache and cache_has(graph, threads, runtime))
+    runner = runtime_named(runtime)
+    fresh = not (use_cache and cache_has(graph, threads, runner))
     label = f"timing {graph.spec.name} under {runtime} on {plural(threads, 'thread')} ({MEASURE_ROUNDS} rounds)"
     with progress_bar(MEASURE_ROUNDS, label, enabled=fresh and interactive()) as advance:
-        return measure(graph, threads, runtime=runtime, use_cache=use_cache, progress=advance)
+        return measure(graph, threads, runtime=runner, use_cache=use_cache, progress=advance)
 
 
 def predictor(hardware: str | None, threads: int, runtime: str = "torch") -> Hardware:
@@ -96,7 +92,10 @@ def predictor(hardware: str | None, threads: int, runtime: str = "torch") -> Har
 
 def host_hardware(threads: int, runtime: str = "torch") -> Hardware:
     """This host's profile for ``runtime``, calibrating first (with a progress bar) when there is none."""
-    from ..pytorch.calibrate import CALIBRATION_STEPS, check_profile_path, host_profile, host_profile_path
+    from ..measure.profiles import check_profile_path, host_profile_path
+    from ..measure.schedule import CALIBRATION_STEPS
+    from ..measure.timing import host_profile
+    from ..runtimes import runtime as runtime_named
 
     path = host_profile_path(threads, runtime)
     missing = not path.exists()
@@ -106,16 +105,16 @@ def host_hardware(threads: int, runtime: str = "torch") -> Hardware:
     if missing:
         say_calibrating(label, runtime)
     with progress_bar(CALIBRATION_STEPS, label, enabled=missing and interactive()) as advance:
-        return host_profile(threads, advance, runtime)
-
-
-CALIBRATION_SECONDS = {"torch": 25, "onnxruntime": 45, "litert": 70}
+        return host_profile(threads, runtime_named(runtime), advance)
 
 
 def say_calibrating(label: str, runtime: str) -> None:
     """Off a terminal there is no progress bar: one line says what the pause is (a log would show silence)."""
     if not interactive():
-        print(f"mobcost: {label} (about {CALIBRATION_SECONDS[runtime]} s)", file=sys.stderr, flush=True)
+        from ..runtimes import runtime as runtime_named
+
+        seconds = runtime_named(runtime).calibration_seconds
+        print(f"mobcost: {label} (about {seconds} s)", file=sys.stderr, flush=True)
 
 
 def warn_if_elsewhere(hw: Hardware, runtime: str) -> None:

@@ -12,8 +12,8 @@ from .table import title
 from .terminal import FitTable
 
 if TYPE_CHECKING:
-    from ..pytorch.crosscheck import CheckReport, Point
-    from ..pytorch.peers import PeerCount
+    from ..torchside.crosscheck import CheckReport, Point
+    from ..torchside.peers import PeerCount
 
 
 def peer_dicts(peers: list[PeerCount]) -> list[dict[str, Any]]:

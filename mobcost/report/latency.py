@@ -19,7 +19,7 @@ from .terminal import FitTable
 if TYPE_CHECKING:
     from ..explore.energy import NetworkEnergy
     from ..explore.hardware import Hardware
-    from ..pytorch.timing import Measurement
+    from ..measure.timing import Measurement
 
 
 def type_shares(a: Analysis, predicted: list[float], measured: list[float] | None) -> list[dict[str, Any]]:

@@ -18,8 +18,9 @@ import statistics
 import tempfile
 from typing import Any
 
-from ..errors import MissingExtraError
-from ..graph import Graph
+from ...errors import MissingExtraError
+from ...graph import Graph
+from ...measure.schedule import median_seconds
 
 OPSET = 17  # every layer mobcost builds exports at 17; ORT 1.17+ runs it
 INSTALL_HINT = ("needs onnxruntime: pip install -c constraints-cpu.txt 'mobcost[torch,onnxruntime]' "
@@ -46,8 +47,8 @@ def export_graph(graph: Graph) -> bytes:
     ``mobcost export`` writes is the model ``latency --measure`` times."""
     import torch
 
-    from .build import graph_module
-    from .export import export_onnx
+    from ...torchside.build import graph_module
+    from ...torchside.export import export_onnx
 
     x = graph.input
     with torch.random.fork_rng():  # the caller's random state is left as it was
@@ -153,8 +154,6 @@ def chain_costs() -> tuple[float, float]:
     without the profiler (the wall-time slope over the chain's length)."""
     import numpy as np
 
-    from .timing import median_seconds
-
     x = np.ones((1, 8, 2, 2), np.float32)
     plain = [session(chain_model(n), 1) for n in (1, CHAIN)]
     walls = [median_seconds(lambda s=s: s.run(None, {"x0": x}), warmup=30, repeats=300, budget_s=math.inf)
@@ -186,11 +185,11 @@ PROFILED_RUNS = 5  # per round, as the torch side's forward-hook runs
 
 
 class OrtSubject:
-    """One network under ORT for ``timing.measure_all``: wall times of ``run`` on a plain session (what a user
+    """One network under ORT for ``measure.timing.measure_all``: wall times of ``run`` on a plain session (what a user
     times), per-layer kernel times from a second, profiling session."""
 
     def __init__(self, graph: Graph, threads: int) -> None:
-        from .build import sample_input
+        from ...torchside.build import sample_input
 
         model = export_graph(graph)
         self.layers = len(graph.nodes)

@@ -9,12 +9,26 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .ort import Profiled, feeds, own_seconds
-
-Job = tuple[str, tuple[int, int, int]]
+from ...explore.hardware import Hardware
+from ...measure.fit import activation_rates, fit_fixed_and_rate, fit_profile
+from ...measure.micro import (
+    ACT_SHAPES,
+    KINDS,
+    POOLS,
+    SIZES,
+    act_graph,
+    act_probes,
+    micro_graph,
+    micro_shapes,
+    micro_work,
+    within_limits,
+)
+from ...measure.runtime import Job
+from ...measure.schedule import BURST, CALIBRATION_ROUNDS, in_rounds, middle_mean
+from .session import Profiled, export_graph, feeds, node_seconds, own_seconds
 
 
 @dataclass
@@ -33,33 +47,11 @@ def ort_bench(kind: str, shape: tuple[int, int, int], graph: Any, threads: int) 
     """A microbenchmark's one-layer graph, exported and opened in a profiling session."""
     import numpy as np
 
-    from .ort import export_graph
-
     model = export_graph(graph)
     x = graph.input
     data = np.random.default_rng(0).standard_normal((1, x.c, x.h, x.w), dtype=np.float32)
     profiled = Profiled(model, threads)
     return OrtBench(kind, shape, data.size, profiled, feeds(profiled.session, data))
-
-
-# Activations other than ReLU cost ORT a pass over the convolution's output (MLAS applies them after the
-# kernel): each is timed after a depthwise 3×3 at these shapes, less the same layer with ReLU.
-ACT_SHAPES = tuple((c, c, size) for c in (16, 64, 256) for size in (14, 56))
-
-
-def act_probes() -> tuple[str, ...]:
-    from ..layers import ACTIVATIONS
-
-    return tuple(a for a in ACTIVATIONS if a not in ("none", "relu", "swish"))  # swish is silu
-
-
-def act_graph(act: str, shape: tuple[int, int, int]) -> Any:
-    from ..graph import build
-    from ..spec import parse_spec
-
-    c, _, size = shape
-    text = f"input: {{channels: {c}, size: {size}}}\nlayers:\n  - {{type: dw, bn: true, act: {act}}}\n"
-    return build(parse_spec(text, file=f"<microbenchmark dw+{act}>"))
 
 
 # ORT runs a convolution in its blocked NCHWc layout only when its channels are a multiple of 4 (its
@@ -71,19 +63,13 @@ UNBLOCKED_CHANNELS = (18, 66, 258)
 
 
 def unblocked_shapes(kind: str) -> list[tuple[int, int, int]]:
-    """The unblocked microbenchmarks of a kind, within the same limits as the rest (``calibrate.micro_shapes``)."""
-    from .calibrate import MAX_MICRO_ELEMENTS, MAX_MICRO_MULT_ADDS, SIZES, micro_work
-
-    wanted = [(c, c, size) for c in UNBLOCKED_CHANNELS for size in SIZES]
-    return [sh for sh in wanted if micro_work(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] ** 2 <=
-            MAX_MICRO_ELEMENTS]
+    """The unblocked microbenchmarks of a kind, within the same limits as the rest (``micro.micro_shapes``)."""
+    return within_limits(kind, [(c, c, size) for c in UNBLOCKED_CHANNELS for size in SIZES])
 
 
-def ort_benches(threads: int, micro_graph: Callable[..., Any]) -> list[OrtBench]:
+def ort_benches(threads: int) -> list[OrtBench]:
     """Every layer microbenchmark, deployed (BatchNorm folded, ReLU fused), the unblocked widths and the
     activation probes."""
-    from .calibrate import KINDS, POOLS, micro_shapes
-
     layers = [ort_bench(kind, shape, micro_graph(kind, *shape, fused=True), threads)
               for kind in (*KINDS, *POOLS) for shape in micro_shapes(kind)]
     unblocked = [ort_bench(f"unblocked/{kind}", shape, micro_graph(kind, *shape, fused=True), threads)
@@ -94,8 +80,6 @@ def ort_benches(threads: int, micro_graph: Callable[..., Any]) -> list[OrtBench]
 
 def unblocked_figures(seconds: dict[Job, float], peak: float) -> dict[str, Any]:
     """The ``Hardware`` fields of the unblocked kernels: per kind, time = fixed + work / rate, as for the rest."""
-    from .calibrate import fit_fixed_and_rate, micro_work
-
     efficiency, fixed = {}, {}
     for kind in UNBLOCKED_KINDS:
         shapes = unblocked_shapes(kind)
@@ -106,34 +90,10 @@ def unblocked_figures(seconds: dict[Job, float], peak: float) -> dict[str, Any]:
             "unblocked_overhead_us": fixed}
 
 
-def activation_rates(seconds: dict[Job, float]) -> dict[str, float]:
-    """Output elements per second of each activation's extra pass: the least-squares slope through the origin
-    of (time with it − time with ReLU) against output elements; an activation no slower than ReLU is left out
-    (it costs nothing extra)."""
-    rates = {}
-    for act in act_probes():
-        extra = [(c * size * size, seconds[(f"act/{act}", (c, c, size))] - seconds[("dw", (c, c, size))])
-                 for c, _, size in ACT_SHAPES]
-        slope = sum(e * d for e, d in extra) / sum(e * e for e, _ in extra)  # seconds per element
-        if slope > 0:
-            rates[act] = 1 / slope
-    return rates
-
-
-# Each microbenchmark runs twice in a row per round and only the second run counts: its weights are then
-# in cache, as inside a network whose weights fit the last-level cache (all of the 16 MobileNets' fit this
-# host's 32 MiB L3). Timed once per round among the 157 others, a small layer read its weights from DRAM and
-# looked 3–4 µs slower than in a network; networks whose weights pass the cache are left to the roofline's
-# memory term.
-BURST = 2
-
-
 def run_ort_rounds(items: list[OrtBench], rounds: int, rng: random.Random,
                    after_round: Callable[[int], None]) -> dict[Job, list[float]]:
     """Each microbenchmark ``BURST`` times per round, smallest inputs first (ties in random order); per round,
     the seconds of the layer's own kernels in the last run of its burst."""
-    from .calibrate import in_rounds
-
     warmup = 2
     in_rounds(items, rounds, rng, after_round, run=OrtBench.run, size=lambda b: b.numel, warmup=warmup, burst=BURST)
     runs = warmup + BURST * rounds
@@ -152,3 +112,13 @@ def layer_seconds(events: list[dict[str, Any]], runs: int) -> list[float]:
         mine = [e for e in events[start:start + per_run] if e.get("args", {}).get("op_name") not in LAYOUT]
         out.append(sum(own_seconds(e) for e in mine))
     return out
+
+
+def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Hardware:
+    """A profile of this host under ORT: each one-layer model's kernel time in ORT's profiler."""
+    items = ort_benches(threads)
+    step(1)
+    samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+    times = {job: middle_mean(t) for job, t in samples.items()}
+    hw = fit_profile(times, bandwidth, node_seconds(), elementwise=False)
+    return replace(hw, activation_rates=activation_rates(times), **unblocked_figures(times, hw.peak_mult_adds_per_s))

@@ -1,5 +1,5 @@
 """Calibration under LiteRT: the same one-layer microbenchmarks as eager torch, each converted from mobcost's own
-torch build to ``.tflite`` as deployed (BatchNorm folded, ReLU fused, NHWC: ``litert.channel_last``) and run in
+torch build to ``.tflite`` as deployed (BatchNorm folded, ReLU fused, NHWC: ``convert.channel_last``) and run in
 its own interpreter with the XNNPACK delegate, one after another in rounds as inside a network.
 
 LiteRT 2.3 has no per-op profiler from Python, so a layer's time is the wall time of ``invoke`` less the fixed
@@ -9,7 +9,7 @@ One ``litert_torch.convert`` costs ~3.5 s however small the model (torch.export 
 signature), and there are ~200 microbenchmarks. So they are converted together, as the independent branches of
 one module with one input and one output per branch (one conversion, ~40 s), and the ``.tflite`` is then cut
 into one model per branch: the converter's own ops, options and weights, nothing rewritten. Each cut model is
-kept in the conversion cache (``litert.cache_dir``): a warm calibration converts nothing.
+kept in the conversion cache (``convert.cache_dir``): a warm calibration converts nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .litert import cached, channel_last, convert, converter_version, interpreter, keep, model_digest
-from .ort_calibrate import ACT_SHAPES, BURST, act_graph, act_probes
+from ...explore.hardware import Hardware
+from ...measure.fit import activation_rates, fit_profile
+from ...measure.micro import ACT_SHAPES, KINDS, POOLS, act_graph, act_probes, micro_graph, micro_shapes
+from ...measure.runtime import Job
+from ...measure.schedule import BURST, CALIBRATION_ROUNDS, in_rounds
+from .convert import cached, channel_last, convert, converter_version, interpreter, keep, model_digest
 
-Job = tuple[str, tuple[int, int, int]]
 # The fixed cost of an invoke: a model of one trivial op (an add and a fused ReLU on a 2×2×8 map), and of
 # CHAIN such ops in a row; their difference over CHAIN − 1 is the cost of one op.
 BASE: Job = ("invoke", (8, 8, 2))
@@ -68,11 +71,10 @@ def trivial_chain(ops: int) -> Any:
     return Chain().eval()
 
 
-def job_modules(micro_graph: Callable[..., Any]) -> list[tuple[Job, Any, Any, str]]:
+def job_modules() -> list[tuple[Job, Any, Any, str]]:
     """(job, NCHW torch module, NCHW sample input, conversion digest) of every microbenchmark: the layers,
-    the activation probes (``ort_calibrate.act_graph``), and the two invoke-cost models."""
-    from .build import graph_module, sample_input
-    from .calibrate import KINDS, POOLS, micro_shapes
+    the activation probes (``micro.act_graph``), and the two invoke-cost models."""
+    from ...torchside.build import graph_module, sample_input
 
     graphs = [((kind, shape), micro_graph(kind, *shape, fused=True)) for kind in (*KINDS, *POOLS)
               for shape in micro_shapes(kind)]
@@ -189,10 +191,10 @@ def micro_models(jobs: list[tuple[Job, Any, Any, str]]) -> list[bytes]:
     return [m for m in models if m is not None]
 
 
-def litert_benches(threads: int, micro_graph: Callable[..., Any]) -> list[LitertBench]:
+def litert_benches(threads: int) -> list[LitertBench]:
     """Every layer microbenchmark, deployed (BatchNorm folded, ReLU fused), the activation probes, and the
     invoke-cost models, each in its own interpreter."""
-    return make_benches(job_modules(micro_graph), threads)
+    return make_benches(job_modules(), threads)
 
 
 def make_benches(jobs: list[tuple[Job, Any, Any, str]], threads: int) -> list[LitertBench]:
@@ -212,8 +214,6 @@ def run_litert_rounds(items: list[LitertBench], rounds: int, rng: random.Random,
     invoke-cost models are left out, but for the chain: ``node_seconds`` reads a trivial op's cost off it."""
     import statistics
 
-    from .calibrate import in_rounds
-
     # warm-up: the first invokes pay for setup (XNNPACK's weight packing)
     times = in_rounds(items, rounds, rng, after_round, run=LitertBench.seconds, size=lambda b: b.numel, warmup=2,
                       burst=BURST)
@@ -231,3 +231,15 @@ def node_seconds(times: dict[Job, float]) -> float:
     """The cost of an op with no work to speak of (the profile's default fixed cost): the chain's time, less
     the invoke's, per op."""
     return times[CHAIN_JOB] / CHAIN
+
+
+def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Hardware:
+    """LiteRT has no per-op profiler: each one-layer model's invoke time less the fixed cost of an invoke."""
+    import statistics
+
+    items = litert_benches(threads)
+    step(1)
+    samples = run_litert_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+    times = {job: statistics.median(t) for job, t in samples.items()}
+    return replace(fit_profile(times, bandwidth, node_seconds(times), elementwise=False),
+                   activation_rates=activation_rates(times))

@@ -16,29 +16,17 @@ from ..explore.energy import CPU_CACHES, host_onchip_bytes
 from ..explore.hardware import Hardware
 from ..files import write_atomic
 from ..units import plural
+from .runtime import Runtime
 
-# The microbenchmarks' grid, named in the profile's source lines (calibrate.py times it).
+# The microbenchmarks' grid (micro.py), named in the profile's source lines.
 GRID = "single layers of 4 channel counts × 3 feature sizes"
 
 
-def runtime_version(runtime: str) -> str:
-    if runtime == "torch":
-        import torch
-
-        return str(torch.__version__)
-    if runtime == "litert":
-        from .litert import version as litert_version
-
-        return litert_version()
-    from .ort import version
-
-    return version()
-
-
-def profile_doc(hw: Hardware, threads: int, runtime: str, rounds: int) -> dict[str, Any]:
+def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dict[str, Any]:
     """A calibrated profile as a YAML-ready mapping."""
+    runtime = runner.name
     rates = {k: hw.peak_mult_adds_per_s * e for k, e in hw.efficiency.items()}
-    peak, today, version = hw.peak_mult_adds_per_s, dt.date.today().isoformat(), runtime_version(runtime)
+    peak, today, version = hw.peak_mult_adds_per_s, dt.date.today().isoformat(), runner.version()
     where = f"measured on {platform.node() or 'this host'} {today}, {plural(threads, 'thread')}, {runtime} {version}"
     doc: dict[str, Any] = {
         "name": f"this host ({platform.machine()}, {plural(threads, 'thread')}, "
@@ -62,7 +50,7 @@ def profile_doc(hw: Hardware, threads: int, runtime: str, rounds: int) -> dict[s
         doc["unblocked"] = {"channel_multiple": hw.unblocked_multiple,
                             "efficiency": {k: float(f"{v:.4g}") for k, v in hw.unblocked_efficiency.items()},
                             "overhead_us": {k: round(v, 2) for k, v in hw.unblocked_overhead_us.items()}}
-    doc["sources"] = _sources(runtime, where, rounds, not hw.fuses_elementwise)
+    doc["sources"] = _sources(runner, where, rounds, not hw.fuses_elementwise)
     if hw.unblocked_multiple:
         doc["sources"]["unblocked"] = (f"convolutions whose channels are not a multiple of {hw.unblocked_multiple} "
                                        "run without ORT's blocked NCHWc layout: the same fit on single layers of "
@@ -83,19 +71,8 @@ def profile_doc(hw: Hardware, threads: int, runtime: str, rounds: int) -> dict[s
     return doc
 
 
-# How each runtime's microbenchmarks are timed, and what its default (per-node) overhead is.
-TIMED = {"torch": "the median wall time",
-         "onnxruntime": "the mean of the middle half of ORT profiler kernel times less the profiler's own ~2 µs a "
-                        "node (BatchNorm folded, ReLU fused)",
-         "litert": "the median wall time of the second of two invokes in a row, less the fixed cost of an invoke "
-                   "(a one-op model less that op; BatchNorm folded, ReLU fused)"}
-DEFAULT_OVERHEAD = {"torch": "a BatchNorm or ReLU call on a tiny map",
-                    "onnxruntime": "a ReLU node on a 2×2 map, the wall-time slope of a chain of 64",
-                    "litert": "an ADD+ReLU on a 2×2×8 map, the wall-time slope of a chain of 64"}
-
-
-def _sources(runtime: str, where: str, rounds: int, elementwise: bool) -> dict[str, str]:
-    timed, default = TIMED[runtime], DEFAULT_OVERHEAD[runtime]
+def _sources(runner: Runtime, where: str, rounds: int, elementwise: bool) -> dict[str, str]:
+    timed, default = runner.timed, runner.default_overhead
     sources = {
         "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
         "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",

@@ -22,8 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingExtraError, MobcostError
-from ..graph import Graph
+from ...errors import MissingExtraError, MobcostError
+from ...graph import Graph
 
 INSTALL_HINT = ("needs LiteRT and its torch converter: pip install -c constraints-cpu.txt 'mobcost[torch,litert]' "
                 "(the constraints file pins the CPU build of torch)")
@@ -99,7 +99,7 @@ def quiet() -> Iterator[None]:
 
 def cache_dir() -> Path:
     """Beside the measurement cache (``cache.cache_file``): ``$XDG_CACHE_HOME/mobcost/tflite``."""
-    from .cache import cache_file
+    from ...measure.cache import cache_file
 
     return cache_file().parent / "tflite"
 
@@ -123,7 +123,7 @@ def cached(digest: str) -> bytes | None:
 
 def keep(digest: str, model: bytes) -> None:
     """Store a conversion, atomically (a reader never sees half a file); failing to only costs a warning."""
-    from ..files import write_atomic
+    from ...files import write_atomic
 
     path = cache_dir() / f"{digest}.tflite"
     try:
@@ -167,7 +167,7 @@ def convert(module: Any, args: tuple[Any, ...]) -> bytes:
 
 def export_graph(graph: Graph) -> bytes:
     """The ``.tflite`` of ``graph``'s torch build (batch 1, NHWC in and out), from the cache when there."""
-    from .build import graph_module, sample_input
+    from ...torchside.build import graph_module, sample_input
 
     digest = model_digest(graph)
     model = cached(digest)
@@ -190,13 +190,13 @@ def interpreter(model: bytes, threads: int) -> Any:
 
 def nhwc_input(graph: Graph) -> Any:
     """The graph's fixed random image (``build.sample_input``), as NHWC numpy."""
-    from .build import sample_input
+    from ...torchside.build import sample_input
 
     return sample_input(graph).permute(0, 2, 3, 1).contiguous().numpy()
 
 
 class LitertSubject:
-    """One network under LiteRT for ``timing.measure_all``: wall times of ``run`` (no per-layer times)."""
+    """One network under LiteRT for ``measure.timing.measure_all``: wall times of ``run`` (no per-layer times)."""
 
     def __init__(self, graph: Graph, threads: int) -> None:
         self.interpreter = interpreter(export_graph(graph), threads)

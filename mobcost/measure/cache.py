@@ -1,4 +1,4 @@
-"""The measurement cache: one JSON file of timings keyed by (spec, α, resolution, threads, torch version).
+"""The measurement cache: one JSON file of timings keyed by (spec, α, resolution, threads, the runtime's versions).
 
 Several `mobcost latency --measure` runs may share it: every write merges into the file as it is at that
 moment, under an exclusive lock (``fcntl.flock`` on ``measurements.json.lock`` beside it), so no run loses
@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import MobcostError, OptionError
 from ..files import write_atomic
 from ..graph import Graph
+from .runtime import Runtime
 
 # 2: in-place ReLU, seeded random input; 3: median of all runs of all rounds. Part of every key, so
 # measurements taken another way are not reused.
@@ -32,26 +33,14 @@ def cache_file() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mobcost" / "measurements.json"
 
 
-def cache_key(graph: Graph, threads: int, runtime: str = "torch") -> str:
-    """The key of one measurement; it names the runtime and its version (torch's alone for eager torch, as
-    before, so older caches stay valid)."""
-    import torch
-
+def cache_key(graph: Graph, threads: int, runtime: Runtime) -> str:
+    """The key of one measurement; it names what the runtime depends on (eager torch: torch's version alone,
+    as before, so older caches stay valid)."""
     spec = graph.spec
     # The protocol number is part of the digest: measurements taken another way are not reused.
     size = spec.size if spec.width_px is None else spec.input_hw  # square keys as before: caches stay valid
     digest = hashlib.sha256(repr((MEASURE_PROTOCOL, spec.channels, size, spec.layers)).encode()).hexdigest()[:16]
-    key = f"{digest}|{graph.alpha!r}|{graph.resolution}|{threads}|{torch.__version__}"
-    if runtime == "torch":
-        return key
-    from .profiles import runtime_version
-
-    key = f"{key}|{runtime} {runtime_version(runtime)}"
-    if runtime == "litert":  # the converter decides the model as much as the runtime runs it
-        from .litert import converter_version
-
-        key = f"{key}|litert-torch {converter_version()}"
-    return key
+    return "|".join([digest, repr(graph.alpha), str(graph.resolution), str(threads), *runtime.key_parts()])
 
 
 def check_cache() -> Path:
@@ -131,7 +120,7 @@ def valid_entry(entry: Any, layers: int | None) -> bool:
             and all(seconds(x) for x in entry["layers_s"]))
 
 
-def cache_has(graph: Graph, threads: int, runtime: str = "torch") -> bool:
+def cache_has(graph: Graph, threads: int, runtime: Runtime) -> bool:
     return valid_entry(read_cache().get(cache_key(graph, threads, runtime)), len(graph.nodes))
 
 
