@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 INPUT = "input"  # the network input's name in `from`: reserved, no layer may take it
+# `scale: up`: a width kept for α ≤ 1 and scaled by α above (MobileNetV2's last 1×1 conv, timm's MobileNetV4 stem)
+SCALE_UP = "up"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Layer:
     bias: bool = False
     bn: bool = False
     act: str = "none"
-    scale: bool = True
+    scale: bool | str = True  # True, False, or SCALE_UP: kept for α ≤ 1, scaled by α above 1
     ceil_mode: bool = False
     inputs: tuple[str | int, ...] = ()  # names, or negative offsets (-1: the previous layer)
     expand: int | None = None  # out = expand × the actual input channels (instead of ``out``)

@@ -1,4 +1,4 @@
-"""Independent plain-``torch.nn`` re-implementations of eight classification networks, for cross-checking mobcost.
+"""Independent plain-``torch.nn`` re-implementations of nine classification networks, for cross-checking mobcost.
 
 torchvision and timm are not installable in this environment, so each network is rebuilt here from the upstream
 definitions (the source read for each builder is cited in its comment). Only the structure that determines cost is
@@ -13,6 +13,8 @@ rather than being derived from it.
 
 Every factory returns a module in eval mode and takes ``num_classes=1000`` plus its network's own width parameter:
 
+* ``mobilenet_v2``: ``width_mult``, the stem and block widths ``_make_divisible(c·w, 8)``, the last 1×1 conv
+  ``_make_divisible(1280·max(1, w), 8)``.
 * ``mobilenet_v3_large`` / ``mobilenet_v3_small``: ``width_mult``, every channel ``_make_divisible(c·w, 8)``.
 * ``efficientnet_b0``: ``width_mult`` (and ``depth_mult``), channels ``_make_divisible(c·w, 8)``, repeats ``⌈r·d⌉``.
 * ``resnet18`` / ``resnet50``: no width parameter upstream; ``width_mult`` must be 1.0.
@@ -33,6 +35,7 @@ __all__ = [
     "counts",
     "efficientnet_b0",
     "mnasnet1_0",
+    "mobilenet_v2",
     "mobilenet_v3_large",
     "mobilenet_v3_small",
     "mobilenet_v4_conv_small",
@@ -129,6 +132,41 @@ class _Classifier(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# MobileNetV2
+# --------------------------------------------------------------------------------------------------------------------
+
+# (t, c, n, s): expansion, output channels, repeats, stride of the first — Sandler et al. 2018, Table 2, as in
+# torchvision's MobileNetV2.__init__ (inverted_residual_setting).
+_MNV2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+def mobilenet_v2(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """torchvision ``mobilenet_v2(width_mult=…)`` (TF-Slim's released 0.35…1.4 checkpoints have the same widths)."""
+    # Source: pytorch/vision torchvision/models/mobilenetv2.py (MobileNetV2, InvertedResidual) and
+    # torchvision/models/_utils.py (_make_divisible). The stem's 32 and every block output go through
+    # _make_divisible(c * width_mult, 8); the last 1×1 conv is _make_divisible(1280 * max(1.0, width_mult), 8)
+    # (kept at 1280 below width 1, widened above); hidden = int(round(inp * t)), no expansion conv where t == 1.
+    def adj(c: float) -> int:
+        return _make_divisible(c * width_mult, 8)
+
+    cin = adj(32)
+    layers: list[nn.Module] = [_conv_bn_act(3, cin, 3, 2, act=nn.ReLU6)]
+    for t, c, n, s in _MNV2:
+        cout = adj(c)
+        for i in range(n):
+            stride, hidden = (s if i == 0 else 1), round(cin * t)
+            block: list[nn.Module] = [_conv_bn_act(cin, hidden, 1, act=nn.ReLU6)] if t != 1 else []
+            block.append(_conv_bn_act(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6))
+            block.append(_conv_bn_act(hidden, cout, 1, act=None))
+            layers.append(_Residual(nn.Sequential(*block), skip=stride == 1 and cin == cout))
+            cin = cout
+    last = _make_divisible(1280 * max(1.0, width_mult), 8)
+    layers.append(_conv_bn_act(cin, last, 1, act=nn.ReLU6))
+    head = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(last, num_classes))
+    return _Classifier(nn.Sequential(*layers), head).eval()
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -592,6 +630,7 @@ def mobilenet_v4_conv_small(width_mult: float = 1.0, num_classes: int = 1000) ->
 
 
 FACTORIES: dict[str, Callable[..., nn.Module]] = {
+    "mobilenet_v2": mobilenet_v2,
     "mobilenet_v3_large": mobilenet_v3_large,
     "mobilenet_v3_small": mobilenet_v3_small,
     "efficientnet_b0": efficientnet_b0,

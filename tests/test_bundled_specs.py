@@ -131,30 +131,10 @@ def test_googlenet() -> None:
 
 
 def test_mobilenet_v2() -> None:
-    layers: list[nn.Module] = [nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6()]
-    cin = 32
+    # the independent torchvision re-implementation (tests/reference_models.py; its widths at α ≠ 1 are checked in
+    # tests/test_bundled_vocabulary.py), rather than a second copy of it here
+    from .reference_models import mobilenet_v2
 
-    class Block(nn.Module):
-        def __init__(self, cin: int, cout: int, stride: int, t: int) -> None:
-            super().__init__()
-            hidden = cin * t
-            parts: list[nn.Module] = [] if t == 1 else [nn.Conv2d(cin, hidden, 1, bias=False),
-                                                        nn.BatchNorm2d(hidden), nn.ReLU6()]
-            parts += [nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden),
-                      nn.ReLU6(), nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
-            self.body, self.residual = nn.Sequential(*parts), stride == 1 and cin == cout
-
-        def forward(self, x):
-            return x + self.body(x) if self.residual else self.body(x)
-
-    for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
-                       (6, 320, 1, 1)]:
-        for i in range(n):
-            layers.append(Block(cin, c, s if i == 0 else 1, t))
-            cin = c
-    layers += [nn.Conv2d(320, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU6(), nn.AdaptiveAvgPool2d(1),
-               nn.Flatten(), nn.Linear(1280, 1000)]
-    model = nn.Sequential(*layers)
-    assert totals("mobilenet_v2") == fvcore_totals(model, 224)
+    assert totals("mobilenet_v2") == fvcore_totals(mobilenet_v2(), 224)
     t = analyze(load_spec(SPECS / "mobilenet_v2.yaml")).totals
     assert t.params + t.bn_params == 3_504_872  # torchvision's published mobilenet_v2 num_params (BN included)

@@ -23,7 +23,8 @@ KEYS = ("mult_adds", "params", "bn_params")
 # Networks whose reference implementation has a width multiplier that α follows (torchvision's width_mult /
 # MnasNet's alpha, timm's channel_multiplier). ResNet has none; ShuffleNetV2's widths are a table, not a multiplier.
 WIDTH_NETWORKS = (
-    "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0", "mnasnet1_0", "mobilenet_v4_conv_small",
+    "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0", "mnasnet1_0",
+    "mobilenet_v4_conv_small",
 )
 
 # One traced point per network (an fvcore trace costs one or two seconds), each at α < 1 where the network has a
@@ -40,8 +41,12 @@ TRACED = [
     ("shufflenet_v2_x1_0", 1.0, 200),
 ]
 
-# Widths checked by parameter count alone: params (and BN params) depend on every layer's width.
-UNTRACED_WIDTHS = (0.25, 0.35, 0.5, 0.6, 0.75, 0.9)
+# Widths checked by parameter count alone: params (and BN params) depend on every layer's width. Above 1 too:
+# published and deployed widths (MobileNetV2 1.3 and 1.4, MobileNetV3 1.25, MnasNet 1.3, EfficientNet-B1…B7's 1.1–2.0).
+UNTRACED_WIDTHS = (0.25, 0.35, 0.5, 0.6, 0.75, 0.9, 1.1, 1.25, 1.3, 1.4, 2.0)
+
+# MobileNetV2's released widths (TF-Slim's checkpoints; torchvision's width_mult), each traced: Mult-Adds too.
+MOBILENET_V2_WIDTHS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 
 
 def totals(name: str, alpha: float = 1.0, resolution: int | None = None) -> dict[str, int]:
@@ -118,6 +123,14 @@ def _param_counts(model) -> dict[str, int]:
 def test_equals_reference_module(ref, name: str, alpha: float, resolution: int) -> None:
     expected = ref.counts(ref.FACTORIES[name](alpha), size=resolution)
     assert totals(name, alpha=alpha, resolution=resolution) == expected
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("alpha", MOBILENET_V2_WIDTHS)
+def test_mobilenet_v2_widths_equal_reference_module(ref, alpha: float) -> None:
+    # issue 20: α = 0.5 was 83,402,176 Mult-Adds and 1,204,712 params (widths floored, expansions and the last
+    # conv scaled); torchvision's width_mult=0.5 is 97,131,840 and 1,950,136 (BN 18,544)
+    assert totals("mobilenet_v2", alpha=alpha) == ref.counts(ref.FACTORIES["mobilenet_v2"](alpha))
 
 
 @pytest.mark.parametrize("name", WIDTH_NETWORKS)

@@ -140,3 +140,13 @@ def test_commands_are_listed_in_workflow_order() -> None:
     names = [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
     assert names == ["table", "specs", "validate", "paper", "sweep", "plot", "calibrate", "latency", "check",
                      "explain", "import", "export", "schema"]
+
+
+def test_multiplier_help_says_above_one_works() -> None:
+    # issue 20, newcomer item 4: the help said "(0, 1]" for ρ (and α) where values above 1 are accepted
+    for command in ("table", "latency", "explain", "export", "validate", "check"):
+        text = " ".join(invoke(command, "--help").split())
+        assert "(0, 1]" not in text, command
+        assert "α > 0" in text and "ρ > 0" in text, command
+    widened = json.loads(invoke("table", "--alpha", "1.4", "--rho", "1.5", "-f", "json"))
+    assert (widened["alpha"], widened["resolution"]) == (1.4, 336)

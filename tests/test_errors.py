@@ -126,9 +126,11 @@ def test_missing_path_and_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--alpha", "0"], "alpha must be in (0, 1]"),
-        (["--alpha", "1.5"], "alpha must be in (0, 1]"),
-        (["--alpha", "-0.5"], "alpha must be in (0, 1]"),
+        (["--alpha", "0"], "alpha must be > 0"),
+        # α > 1 widens (MobileNetV2 1.4); only past the 10⁹ limit of every count is it refused
+        (["--alpha", "1e10"], "alpha must be > 0 and at most 1,000,000,000"),
+        (["--alpha", "2000000"], "makes layer 'pw13' 1,024,000,000 channels wide, more than 1,000,000,000"),
+        (["--alpha", "-0.5"], "alpha must be > 0"),
         (["--alpha", "nan"], "alpha must be a number"),
         (["--alpha", "inf"], "alpha must be a number"),
         (["--rho", "0"], "rho must be > 0"),
@@ -159,7 +161,7 @@ def test_failing_run_keeps_existing_output(tmp_path: Path, write_spec) -> None:
     out.write_text("precious\n")
     bad = write_spec(GOOD + "  - {type: conv, out: 3.5}\n")
     assert run("table", str(bad), "--format", "json", "--output", str(out))[0] == 2
-    assert run("table", "--alpha", "2", "--format", "csv", "--output", str(out))[0] == 2
+    assert run("table", "--alpha", "2e9", "--format", "csv", "--output", str(out))[0] == 2
     assert out.read_text() == "precious\n"
     assert list(tmp_path.iterdir()) == [out, bad] or sorted(tmp_path.iterdir()) == sorted([out, bad])
 

@@ -125,7 +125,7 @@ def test_parse_range() -> None:
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--alpha", "1:0:0.1"], "STOP ≥ START"),
-    (["--alpha", "0:1:0.5"], "alpha must be in (0, 1]"),
+    (["--alpha", "0:1:0.5"], "alpha must be > 0"),
     (["--resolution", "100.5"], "positive integers"),
     (["--alpha", "abc"], "expected numbers"),
     (["--max-mult-adds", "lots"], "150M"),
@@ -156,3 +156,15 @@ def test_csv_stream_matches_json(tmp_path: Path) -> None:
 def test_rich_view() -> None:
     out = CliRunner().invoke(app, ["sweep", "--hardware", "cortex_m7"], env={"COLUMNS": "100"}).stdout
     assert "Cortex-M7" in out and "★" in out and "16 points" in out
+
+
+def test_alpha_above_one_is_swept_and_its_estimate_marked() -> None:
+    # α > 1 widens (as MobileNetV2 1.4 does); the top-1 fit ends at 1.0 MobileNet-224's 569 M Mult-Adds, so
+    # α = 1.25 at 224 is an extrapolation and must say so, in CSV and on screen. By hand, widths ⌊1.25·N⌋ = 40,
+    # 80, 160, 320, 640, 1280: conv1 27·40·112² + Σ (9·M + M·N)·D_F² over the 13 dw/pw pairs + FC 1280·1000
+    # = 879,516,800
+    rows = run("sweep", "--alpha", "1,1.25", "--resolution", "224", "-f", "csv").splitlines()
+    assert rows[1].startswith("1.0,224,568740352,") and "TF-Slim" in rows[1]
+    assert rows[2].startswith("1.25,224,879516800,") and "extrapolated estimate" in rows[2]
+    screen = run("sweep", "--alpha", "1,1.25", "--resolution", "224")
+    assert "†" in screen and "† extrapolated" in screen

@@ -293,7 +293,7 @@ def no_slow_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (["latency", "--alpha", "nan"], "alpha"), (["latency", "--rho", "inf"], "rho"),
     (["latency", "--resolution", "0"], "resolution"), (["latency", "nosuchspec"], "nosuchspec"),
     (["latency", "--hardware", "toaster"], "toaster"), (["latency", "-o", "/nonexistent/out.json"], "/nonexistent"),
-    (["latency", "--grid", "--alpha", "0.5"], "--grid"), (["latency", "--measure", "--alpha", "2"], "alpha"),
+    (["latency", "--grid", "--alpha", "0.5"], "--grid"), (["latency", "--measure", "--alpha", "2e9"], "alpha"),
     (["plot", "latency", "-o", "/nonexistent/x.png"], "/nonexistent"), (["plot", "time-share", "-a", "nan"], "alpha"),
     (["plot", "latency", "nosuchspec"], "nosuchspec"), (["calibrate", "-o", "/nonexistent/hw.yaml"], "/nonexistent"),
 ])

@@ -345,7 +345,8 @@ def test_load_spec_takes_bundled_names() -> None:
 
 
 @pytest.mark.parametrize(("call", "where"), [
-    (lambda s: build(s, alpha=1.5), "alpha"),
+    (lambda s: build(s, alpha=1e10), "alpha"),
+    (lambda s: build(s, alpha=1e8), "alpha"),  # 1024·10⁸ channels: past the limit of every count
     (lambda s: build(s, alpha=float("nan")), "alpha"),
     (lambda s: build(s, rho=-1.0), "rho"),
     (lambda s: build(s, rho=0.5, resolution=112), "rho/resolution"),

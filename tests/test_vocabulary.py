@@ -201,6 +201,24 @@ def test_width_divisor_under_alpha() -> None:
     assert widths(body, alpha=0.75) == [30, 18, 12, 1000]
 
 
+def test_width_above_one_and_scale_up() -> None:
+    body = "  - {type: conv, out: 32}\n  - {type: pw, out: 1280, scale: up}\n  - {type: fc, out: 1000, scale: false}\n"
+    head = "width: {divisor: 8}\n"
+    # α=0.5: 16; `up` keeps 1280 below α = 1 (MobileNetV2's last conv); the classifier keeps 1000
+    assert widths(body, head=head, alpha=0.5) == [16, 1280, 1000]
+    assert widths(body, head=head) == [32, 1280, 1000]
+    # α=1.4: 44.8 → 48 (nearest multiple of 8, halves up: ⌊44.8 + 4⌋ = 48); 1792 is a multiple of 8
+    assert widths(body, head=head, alpha=1.4) == [48, 1792, 1000]
+    # α=1.3: 41.6 → 40 (not below 0.9·41.6 = 37.4); 1664 = 208·8
+    assert widths(body, head=head, alpha=1.3) == [40, 1664, 1000]
+    # without a divisor: ⌊1.5·32⌋ = 48, ⌊1.5·1280⌋ = 1920
+    assert widths(body, alpha=1.5) == [48, 1920, 1000]
+    # `up` from `defaults:` too, and on dwsep's pw
+    assert widths("  - {type: dwsep, out: 10}", head="defaults: {scale: up}\n", alpha=0.5) == [3, 10]
+    assert widths("  - {type: dwsep, out: 10}", head="defaults: {scale: up}\n", alpha=2) == [3, 20]
+    assert "layers[0].scale: must be true, false or up" in error("  - {type: pw, out: 8, scale: down}")
+
+
 def test_expand_follows_the_input() -> None:
     body = "  - {type: pw, out: 24}\n  - {type: pw, expand: 6}\n  - {type: conv, kernel: 1, expand: 1}\n"
     # α=1: 24 → 6·24 = 144 → 144

@@ -105,9 +105,10 @@ SpecArg = Annotated[
     typer.Argument(help="Spec file, or a bundled spec's name (see `mobcost specs`). Default: mobilenet_v1.",
                    show_default=False),
 ]
-AlphaOpt = Annotated[float, typer.Option("--alpha", "-a", help="Width multiplier α in (0, 1].")]
-RhoOpt = Annotated[float | None, typer.Option("--rho", "-r", help="Resolution multiplier ρ in (0, 1]: "
-                                              "input size becomes round(ρ·size).", show_default=False)]
+AlphaOpt = Annotated[float, typer.Option("--alpha", "-a", help="Width multiplier α > 0 (below 1 thins, above 1 "
+                                         "widens), by the spec's own width rule.")]
+RhoOpt = Annotated[float | None, typer.Option("--rho", "-r", help="Resolution multiplier ρ > 0 (above 1 for larger "
+                                              "inputs): input size becomes round(ρ·size).", show_default=False)]
 ResolutionOpt = Annotated[int | None, typer.Option("--resolution", "-R", help="Input size in pixels "
                                                    "(instead of --rho).", show_default=False)]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) "

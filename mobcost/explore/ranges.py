@@ -1,8 +1,8 @@
 """Grid axes from the command line: inclusive ``START:STOP:STEP`` ranges in exact decimal steps, or lists.
 
-Every value is checked before any is made: α in (0, 1], resolutions whole numbers in [1, 10⁹] (the spec
-format's integer limit), at most ``MAX_VALUES`` per axis and ``MAX_POINTS`` in the whole grid, so a
-mistyped range is a one-line error, never a long wait or a traceback.
+Every value is checked before any is made: α > 0 (above 1 widens; at most 10⁹), resolutions whole
+numbers in [1, 10⁹] (the spec format's integer limit), at most ``MAX_VALUES`` per axis and ``MAX_POINTS``
+in the whole grid, so a mistyped range is a one-line error, never a long wait or a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import decimal
 from decimal import Decimal
 
 from ..errors import OptionError
+from ..graph.build import MAX_ALPHA
 from ..spec import MAX_INT
 
 MAX_VALUES = 10**7  # values on one axis
@@ -74,8 +75,9 @@ class Axis:
             if self.high > MAX_RESOLUTION:
                 raise OptionError(f"resolutions must be at most {MAX_RESOLUTION:,} (the spec format's integer "
                                   f"limit), got {_shown(self.text)}", where=self.where)
-        elif not (self.low > 0 and self.high <= 1 and float(self.low) > 0):
-            raise OptionError(f"alpha must be in (0, 1], got {_shown(self.text)}", where=self.where)
+        elif not (self.low > 0 and self.high <= MAX_ALPHA and float(self.low) > 0):
+            raise OptionError(f"alpha must be > 0 and at most {MAX_ALPHA:,}, got {_shown(self.text)}",
+                              where=self.where)
 
 
 def _range_count(start: Decimal, stop: Decimal, step: Decimal) -> int | Decimal:

@@ -3,8 +3,9 @@
 The multipliers are applied here, when the graph is built (as timm's builder does), so the formulas
 only ever see concrete integer channel counts and sizes:
 
-* width α: every ``out`` becomes max(1, floor(α·out)) unless the layer says ``scale: false``; with the
-  spec's ``width: {divisor: d}``, ``make_divisible(α·out, d)`` instead (torchvision's rule, exactly);
+* width α (any α > 0: above 1 widens): every ``out`` becomes max(1, floor(α·out)) unless the layer says
+  ``scale: false`` (kept) or ``scale: up`` (kept for α ≤ 1, scaled by α above); with the spec's
+  ``width: {divisor: d}``, ``make_divisible(α·out, d)`` instead (torchvision's rule, exactly);
   ``expand: t`` makes a layer t × its actual input channels (then ``make_divisible`` when the spec has a
   divisor), so an expansion follows its block's input; ``groups`` keep their count and ``group_width``
   their channels per group (the layer types read them). The network's input channels never scale (eq. 6's
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import MobcostError, OptionError, ShapeError
-from ..ir import INPUT, Layer, Node, Shape
+from ..ir import INPUT, SCALE_UP, Layer, Node, Shape
 from ..layers import REGISTRY, make_divisible
 from ..spec import MAX_INT, Spec
 
@@ -50,10 +51,16 @@ def exact(value: float | Fraction) -> Fraction:
     return value if isinstance(value, Fraction) else Fraction(repr(value))
 
 
-def check_multiplier(name: str, value: float, *, upper: float | None = 1.0) -> None:
-    """A multiplier must be a finite number > 0, and at most ``upper`` (α ≤ 1; ρ has no fixed bound: a size
-    above the spec's own is legitimate, and :func:`resolve_resolution` bounds the size it gives)."""
-    bound = f"in (0, {upper:g}]" if upper is not None else "> 0"
+# α above 1 is published and deployed (MobileNetV2 1.4, MobileNetV3 1.25, EfficientNet-B1…B7); like ρ, it
+# has no architectural bound, only the size limit every count has: 10⁹ (each width it gives is held to 10⁹
+# channels by :func:`layer_width`, and α·out stays a finite float).
+MAX_ALPHA = MAX_INT
+
+
+def check_multiplier(name: str, value: float, *, upper: float | None = MAX_ALPHA) -> None:
+    """A multiplier must be a finite number > 0, and at most ``upper`` (α ≤ 10⁹; ρ has no fixed bound:
+    :func:`resolve_resolution` bounds the size it gives)."""
+    bound = f"> 0 and at most {upper:,.0f}" if upper is not None else "> 0"
     if (isinstance(value, bool) or not isinstance(value, (int, float))
             or (isinstance(value, float) and not math.isfinite(value))):
         raise OptionError(f"{name} must be a number {bound}, got {value!r}", where=name)
@@ -161,13 +168,20 @@ def layer_width(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: Frac
     if layer.expand is not None:
         out = layer.expand * inputs[0].c
         return make_divisible(out, spec.divisor) if spec.divisor else out
-    if layer.out is None or not layer.scale:
+    if layer.out is None or layer.scale is False:
         return layer.out
+    if layer.scale == SCALE_UP:  # MobileNetV2's last conv: kept below α = 1, widened above (max(1, α))
+        alpha = max(alpha, Fraction(1))
     if spec.divisor:
         # In floating point, as torchvision and timm compute it (`channels * width_mult`): 200 × 0.58 is
         # 115.99999999999999 there, which rounds to 112, where the exact 116 would round to 120.
-        return make_divisible(Fraction(float(alpha) * layer.out), spec.divisor)
-    return scale_channels(layer.out, alpha)
+        width = make_divisible(Fraction(float(alpha) * layer.out), spec.divisor)
+    else:
+        width = scale_channels(layer.out, alpha)
+    if width > MAX_INT:  # named as α's doing, as ρ's too-large sizes are, not as the spec's
+        raise OptionError(f"alpha {_shown(float(alpha))} makes layer {layer.name!r} {width:,} channels wide, more "
+                          f"than {MAX_INT:,}, the limit of every channel count", where="alpha")
+    return width
 
 
 def _place(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: Fraction) -> Node:

@@ -14,6 +14,7 @@ from . import activations, normalization, squeeze_excite, channels, resampling  
 from .base import (
     ACTIVATIONS,
     REGISTRY,
+    SCALE,
     TORCH_ACTIVATIONS,
     Key,
     LayerKind,
@@ -23,5 +24,5 @@ from .base import (
     register,
 )
 
-__all__ = ["ACTIVATIONS", "REGISTRY", "TORCH_ACTIVATIONS", "Key", "LayerKind", "TorchPart", "conv_output_size",
+__all__ = ["ACTIVATIONS", "REGISTRY", "SCALE", "TORCH_ACTIVATIONS", "Key", "LayerKind", "TorchPart", "conv_output_size",
            "make_divisible", "register"]

@@ -41,13 +41,17 @@ class Key:
     # "posint" | "nonneg" | "bool" | "act" (an activation or none) | "activation" (not none) | "choice" |
     # "padding" (an integer ≥ 0, "same", or [height, width] with each an integer or [before, after]) | "size" (a
     # positive integer or [height, width]: kernel, stride) | "pads" (an integer ≥ 0 or [height, width]: the same
-    # padding before and after, as pools and transposed convolutions take it)
+    # padding before and after, as pools and transposed convolutions take it) | "scale" (true, false or "up")
     kind: str
     default: Any = None
     required: bool = False
     from_defaults: bool = True
     choices: tuple[str, ...] = ()  # the values of a "choice" key
 
+
+# How a layer's width follows α: scaled (true), kept (false: a classifier), or kept up to α = 1 and scaled above
+# ("up": MobileNetV2's last 1×1 conv); the graph builder applies it, never a formula.
+SCALE = Key("scale", True)
 
 # Activation names a spec may use (``swish`` is another name of ``silu``). Under the paper's convention an
 # activation costs nothing: its multiplies and comparisons are not convolution or FC multiply-adds.

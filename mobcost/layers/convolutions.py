@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
 from .base import (
+    SCALE,
     Key,
     LayerKind,
     Pads,
@@ -150,7 +151,7 @@ class Conv(_Conv):
     """Standard convolution, optionally grouped. Eq. (2): D_K·D_K·M·N·D_F·D_F; grouped D_K²·(M/g)·N·D_G²."""
 
     keys = {**WIDTH_KEYS, **CONV_KEYS, "groups": Key("posint", 1), "group_width": Key("posint", from_defaults=False),
-            "scale": Key("bool", True)}
+            "scale": SCALE}
     doc = ("standard convolution; grouped by `groups` (kept under α) or `group_width` (channels per group, kept "
            "under α); `expand: t` instead of `out` makes it t × its input channels")
     label = "Conv"
@@ -216,7 +217,7 @@ class TransposedConv(_Kernel):
     keys = {**WIDTH_KEYS, "kernel": Key("size", required=True), "stride": Key("size", 1),
             "padding": Key("pads", 0), "output_padding": Key("nonneg", 0), "groups": Key("posint", 1),
             "bias": Key("bool", False), "bn": Key("bool", True), "act": Key("act", "relu"),
-            "scale": Key("bool", True)}
+            "scale": SCALE}
     doc = ("transposed convolution (ConvTranspose2d): output (H − 1)·stride − 2·padding + kernel + output_padding "
            "per axis; Mult-Adds k_h·k_w·(M/g)·N·H_in·W_in")
     label = "Conv T"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import Key, LayerKind, TorchPart, norm_and_activation, register
+from .base import SCALE, Key, LayerKind, TorchPart, norm_and_activation, register
 
 
 @register("fc")
@@ -12,7 +12,7 @@ class FullyConnected(LayerKind):
     """Fully connected layer on the flattened input: C_i·C_o Mult-Adds and weights, plus C_o biases."""
 
     keys = {"out": Key("posint", required=True), "bias": Key("bool", True), "act": Key("act", "none"),
-            "scale": Key("bool", True)}
+            "scale": SCALE}
     doc = "fully connected layer on the flattened input"
     label = "FC"
     flattened_ok = True

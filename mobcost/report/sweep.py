@@ -40,7 +40,7 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
         table.add_column(header, justify="right" if header not in ("Fits", "") else "center",
                          drop=drops.get(header, 0))
     for i, rec in zip(indices, point_records(result, indices), strict=True):
-        top1 = "" if rec["top1"] is None else f"{rec['top1']:.1f}" + ("*" if "estimate" in rec["top1_source"] else "")
+        top1 = "" if rec["top1"] is None else f"{rec['top1']:.1f}" + _estimate_mark(rec["top1_source"])
         latency = "" if rec["latency_ms"] is None else f"{rec['latency_ms']:.1f} ms"
         mark = ("★" if i == best else "") + ("P" if rec["pareto"] else "")
         table.add_row(f"{rec['alpha']:g}", str(rec["resolution"]), human(rec["mult_adds"]),
@@ -51,12 +51,20 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
     return [table, _sweep_caption(result, best, len(indices))]
 
 
+def _estimate_mark(source: str) -> str:
+    """* for the fit's estimate, † where it is extrapolated (α > 1, or models smaller than any it was fitted to):
+    a reader choosing by Top-1 must see which figures the fit does not cover."""
+    return "†" if "extrapolated" in source else "*" if "estimate" in source else ""
+
+
 def _sweep_caption(result: SweepResult, best: int | None, shown: int) -> str:
     c = result.columns
     lines = [f"{len(result):,} points ({shown} shown), {int(c['fits'].sum()):,} fit the budgets, "
              f"{int(c['pareto'].sum()):,} on the Pareto front (cost: {result.pareto_cost}). ★ best, P Pareto."]
     if result.accuracy:
-        lines.append(f"Top-1: TF-Slim MobileNetV1 release where published; * {result.accuracy.fit.label}.")
+        lo, hi = (f"{m / 1e6:,.0f}" for m in result.accuracy.fit_range)
+        lines.append(f"Top-1: TF-Slim MobileNetV1 release where published; * {result.accuracy.fit.label}; "
+                     f"† extrapolated, outside its {lo}–{hi} M Mult-Adds.")
     b = result.budgets
     bounds = [f"{name} ≤ {human(v, unit)}" for name, v, unit in (
         ("Mult-Adds", b.mult_adds, ""), ("params", b.params, ""), ("weights", b.weight_bytes, "B"),

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from ..ir import INPUT, Layer
-from ..layers import ACTIVATIONS, REGISTRY, Key, LayerKind
+from ..ir import INPUT, SCALE_UP, Layer
+from ..layers import ACTIVATIONS, REGISTRY, SCALE, Key, LayerKind
 from .model import Spec
 from .pairs import decode_padding, decode_pads, decode_size
 from .reading import Doc, kind_name, parse_yaml, read_text
@@ -38,7 +38,7 @@ DWSEP_KEYS: Mapping[str, Key] = {
     "stride": Key("size", 1),
     "bn": Key("bool", True),
     "act": Key("act", "relu"),
-    "scale": Key("bool", True),
+    "scale": SCALE,
 }
 COMMON_KEYS = ("type", "name", "from")
 TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source")
@@ -303,6 +303,10 @@ def _field(item: dict[str, Any], key: str, spec: Key, where: str, doc: Doc) -> A
         return PAIR_KINDS[spec.kind](value, path, doc, _integer)
     if spec.kind in ("posint", "nonneg"):
         return _integer(value, spec.kind == "posint", path, doc)
+    if spec.kind == "scale":  # true, false, or `up`: kept for α ≤ 1, scaled above (MobileNetV2's last conv)
+        if not isinstance(value, bool) and value != SCALE_UP:
+            raise doc.error(path, f"must be true, false or {SCALE_UP} (kept for α ≤ 1, scaled above), got {value!r}")
+        return value
     if spec.kind == "bool":
         if not isinstance(value, bool):
             raise doc.error(path, f"must be true or false, got {value!r}")

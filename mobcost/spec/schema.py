@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..ir import SCALE_UP
 from ..layers import REGISTRY, Key, LayerKind
 from .decode import ACTIVATION_KINDS, DWSEP_KEYS, MAX_INT, MAX_LAYERS, SHORTHANDS, WIDTH_KEYS, default_keys
 
@@ -20,6 +21,8 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "posint": POSINT,
     "nonneg": NONNEG,
     "bool": {"type": "boolean"},
+    "scale": {"oneOf": [{"type": "boolean"}, {"const": SCALE_UP}],
+              "description": f"scaled by α (true), kept (false), or kept for α ≤ 1 and scaled above ({SCALE_UP})"},
     "size": {"oneOf": [POSINT, _two(POSINT, "[height, width]")]},
     "pads": {"oneOf": [NONNEG, _two(NONNEG, "[height, width]: each side of that axis")]},
     "padding": {"oneOf": [NONNEG, {"const": "same"},
