@@ -125,3 +125,39 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert "mobcost.report.formats" in found and "torch" in found
     assert ROOMS.index(room("mobcost.report.formats")) > ROOMS.index(room("mobcost.layers.bad"))
     assert "layers" not in HEAVY["torch"]
+
+
+def test_runtimes_keep_to_themselves() -> None:
+    # The shared machinery imports no runtime, and no runtime imports another's code: a new runtime is one
+    # module in mobcost/runtimes/ (named in RUNTIMES) plus its tests.
+    from mobcost.runtimes import RUNTIMES
+
+    def runtime_of(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[2] if len(parts) > 2 and parts[1] == "runtimes" else None
+
+    assert set(RUNTIMES.values()) == {runtime_of(m) for m in ALL if runtime_of(m)}
+    for module, path in ALL.items():
+        targets = {runtime_of(t) for t in imports(module, path)} - {None}
+        if room(module) == "measure":
+            assert not targets, f"{module} imports a runtime ({targets})"
+        elif runtime_of(module):
+            assert targets <= {runtime_of(module)}, f"{module} imports another runtime's code ({targets})"
+
+
+@pytest.mark.parametrize("name", ["torch", "onnxruntime", "litert"])
+def test_every_runtime_implements_the_protocol(name: str) -> None:
+    pytest.importorskip("torch")
+    import inspect
+
+    from mobcost.measure.runtime import Runtime
+    from mobcost.runtimes import runtime
+
+    runner = runtime(name)
+    assert runner.name == name
+    for member, value in inspect.getmembers(Runtime):
+        if not member.startswith("_") and inspect.isfunction(value):
+            mine = getattr(type(runner), member)
+            assert inspect.signature(mine).parameters.keys() == inspect.signature(value).parameters.keys(), member
+    for attribute in ("timed", "default_overhead", "calibration_seconds"):
+        assert getattr(runner, attribute)

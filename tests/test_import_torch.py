@@ -417,3 +417,33 @@ def test_cli_imports_a_factory_from_the_current_folder(tmp_path) -> None:
     # 3·3·3·8 = 216 weights on an 8×8 output: 216·64 = 13,824 Mult-Adds; BN: 2·8 = 16 params apart
     assert (totals.mult_adds, totals.params, totals.bn_params) == (13_824, 216, 16)
     assert "name: tiny" in done.stdout
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("def tiny(:\n    pass\n", "syntax error in"),  # a module that does not parse
+    ("raise ValueError('broken at import')\n", "raised ValueError: broken at import"),
+    ("import sys\n\ndef tiny():\n    sys.exit(0)\n", "called sys.exit(0)"),  # would exit 0 with no output
+])
+def test_cli_user_code_failures_are_one_located_line(tmp_path, source: str, message: str) -> None:
+    import subprocess
+    import sys as _sys
+
+    (tmp_path / "badnet.py").write_text(source, encoding="utf-8")
+    done = subprocess.run([_sys.executable, "-m", "mobcost", "import", "--torch", "badnet:tiny"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert message in done.stderr and "--torch" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_cli_refuses_an_input_too_large_to_run_before_running_it(tmp_path) -> None:
+    import subprocess
+    import sys as _sys
+
+    # The factory would say so if it ran: the bound is checked before any user code.
+    (tmp_path / "spy.py").write_text("raise SystemExit('imported')\n", encoding="utf-8")
+    done = subprocess.run([_sys.executable, "-m", "mobcost", "import", "--torch", "spy:tiny", "--input",
+                           "3x60000x60000"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    # 3·60,000·60,000 = 10.8 G elements (43 GB of fp32) against the 8,388,608 bound
+    assert done.returncode == 2 and "--input" in done.stderr and "8,388,608" in done.stderr
+    assert "imported" not in done.stderr and done.stderr.count("\n") == 1

@@ -128,9 +128,9 @@ def test_the_conversion_cache_is_reused(exported: tuple[bytes, Path], monkeypatc
 
 @needs_litert
 def test_microbenchmark_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mobcost.measure.micro import micro_graph
     from mobcost.runtimes.litert import calibrate as lc
     from mobcost.torchside.build import graph_module, sample_input
-    from mobcost.measure.micro import micro_graph
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     graphs = [(("pw", (16, 16, 4)), micro_graph("pw", 16, 16, 4, fused=True)),

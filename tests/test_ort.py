@@ -37,8 +37,8 @@ def small_graph():
 def test_export_runs_in_ort_as_the_torch_build_does() -> None:
     import onnx
 
-    from mobcost.torchside.build import graph_module, sample_input
     from mobcost.runtimes.ort.session import export_graph, feeds, session
+    from mobcost.torchside.build import graph_module, sample_input
 
     g = small_graph()
     torch.manual_seed(0)  # both builds draw the same weights

@@ -479,9 +479,9 @@ def test_fit_table_drops_ranked_columns_and_never_splits_whole_cells() -> None:
 
 @pytest.mark.skipif(not _has_torch(), reason="needs the torch extra")
 def test_check_views_read_at_80_columns() -> None:
-    from mobcost.torchside.crosscheck import check_point
     from mobcost.report.check import check_table, points_table
     from mobcost.spec import load_bundled
+    from mobcost.torchside.crosscheck import check_point
 
     spec = load_bundled("mobilenet_v1")
     points = [check_point(spec, alpha, res) for alpha, res in ((1.0, 224), (0.25, 128))]

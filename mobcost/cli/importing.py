@@ -73,8 +73,9 @@ def _from_torch(target: str, shape: tuple[int, int, int], dynamo: bool, opset: i
     from ..torchside import require_torch
 
     require_torch()
-    from ..torchside.export import import_torch, load_factory
+    from ..torchside.export import check_input_shape, import_torch, load_factory
 
+    check_input_shape(shape, where="--input")  # before the user's code runs
     name = target.rpartition(":")[2].rpartition(".")[2]  # the factory's name, not the module's class
     return import_torch(load_factory(target), shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown,
                         name=name)
@@ -106,7 +107,7 @@ def export_model(
     from ..runtimes import runtime as runtime_named
 
     write_atomic(output, runtime_named(name).export(graph))
-    print(f"wrote {clean(output)}: {graph.spec.name} at α={graph.alpha:g}, {graph.input.h}×{graph.input.w} px, "
+    print(f"wrote {clean(output)}: {clean(graph.spec.name)} at α={graph.alpha:g}, {graph.input.h}×{graph.input.w} px, "
           f"for {name}", file=sys.stderr)
 
 

@@ -28,7 +28,7 @@ from ..importers import ImportResult, onnx_to_spec
 def export_onnx(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
                 opset: int | None = None, fold_bn: bool = False) -> bytes:
     """The ONNX model of ``module`` (batch 1, eval mode) as bytes; the module's own mode is restored after."""
-    _check_shape(input_shape)
+    check_input_shape(input_shape)
     example = (torch.zeros(1, *input_shape),)
     was_training = module.training
     module.eval()
@@ -72,10 +72,20 @@ def _quiet() -> Iterator[None]:
                 lg.setLevel(level)
 
 
-def _check_shape(shape: tuple[int, ...]) -> None:
+# Importing runs the module once on a real input: past 8 Mi elements (3×2048×1365; a Cityscapes frame is
+# 3×1024×2048) its activations alone run to GBs. Counts at another size come from `--resolution` instead.
+MAX_INPUT_ELEMENTS = 1 << 23
+
+
+def check_input_shape(shape: tuple[int, ...], where: str = "input_shape") -> None:
+    """Three positive integers, small enough to run the module on (``MAX_INPUT_ELEMENTS``)."""
     if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
         raise OptionError(f"input_shape must be three positive integers C, H, W, got {shape!r}",
-                          where="input_shape")
+                          where=where)
+    if shape[0] * shape[1] * shape[2] > MAX_INPUT_ELEMENTS:
+        raise OptionError(f"an input of {shape[0]}×{shape[1]}×{shape[2]} is more than {MAX_INPUT_ELEMENTS:,} "
+                          "elements to run the module on: import it at a smaller size and scale it with "
+                          "--resolution or --rho", where=where)
 
 
 def import_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
@@ -109,20 +119,33 @@ def load_factory(target: str, **kwargs: Any) -> nn.Module:
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise OptionError(f"expected package.module:factory, got {target!r}", where="--torch")
-    try:
-        owner: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise OptionError(f"cannot import {module_name!r}: {exc}", where="--torch") from None
+    owner: Any = _run_user_code(lambda: importlib.import_module(module_name), f"importing {module_name!r}",
+                                cannot=f"cannot import {module_name!r}")
     for part in attr.split("."):
         if not hasattr(owner, part):
             raise OptionError(f"{module_name!r} has no attribute {attr!r}", where="--torch")
         owner = getattr(owner, part)
     if not callable(owner):
         raise OptionError(f"{target} is not callable", where="--torch")
-    try:
-        result = owner(**kwargs)
-    except Exception as exc:  # the user's code: report it as one line
-        raise OptionError(f"{target}() raised {type(exc).__name__}: {exc}", where="--torch") from None
+    result = _run_user_code(lambda: owner(**kwargs), f"{target}()")
     if not isinstance(result, nn.Module):
         raise OptionError(f"{target}() returned {type(result).__name__}, not a torch.nn.Module", where="--torch")
     return result
+
+
+def _run_user_code(call: Any, what: str, cannot: str | None = None) -> Any:
+    """Run a user's module or factory: whatever it raises, a syntax error or ``sys.exit`` included, becomes
+    one located line (a factory that exits would otherwise end mobcost with its status and no output)."""
+    try:
+        return call()
+    except SystemExit as exc:
+        raise OptionError(f"{what} called sys.exit({exc.code!r}) instead of returning a module",
+                          where="--torch") from None
+    except ImportError as exc:
+        if cannot is None:
+            raise OptionError(f"{what} raised ImportError: {exc}", where="--torch") from None
+        raise OptionError(f"{cannot}: {exc}", where="--torch") from None
+    except SyntaxError as exc:
+        raise OptionError(f"{what}: syntax error in {exc.filename}:{exc.lineno}: {exc.msg}", where="--torch") from None
+    except Exception as exc:  # the user's code: report it as one line
+        raise OptionError(f"{what} raised {type(exc).__name__}: {exc}", where="--torch") from None
