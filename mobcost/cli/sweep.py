@@ -176,8 +176,8 @@ def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], optio
     from ..files import atomic_stream
 
     with atomic_stream(output) as f:
-        stream_csv(s, alphas, resolutions, f.write, progress=advance, **options)
-    print(f"wrote {clean(output)}", file=sys.stderr)
+        rows = stream_csv(s, alphas, resolutions, f.write, progress=advance, **options)
+    print(f"wrote {clean(output)}: {rows:,} design points", file=sys.stderr)
 
 
 def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:
