@@ -278,8 +278,9 @@ def save(fig: Figure, output: Path) -> None:
 
 
 def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: int, spearman: float,
-                   median_ape: float, network: str = "MobileNetV1") -> Figure:
-    """Predicted vs measured latency of the 16 models of ``network``, log-log, with the identity line."""
+                   median_ape: float, network: str = "MobileNetV1", runtime: str = "torch") -> Figure:
+    """Predicted vs measured latency of the 16 models of ``network``, log-log, with the identity line;
+    ``runtime``: what the measurements ran under."""
     fig, ax = _figure(6.5, 6)
     pred = np.array([p["predicted_ms"] for p in points])
     meas = np.array([p["measured_ms"] for p in points])
@@ -298,7 +299,7 @@ def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: in
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
     ax.set_xlabel("predicted latency (ms, log scale; roofline of the calibrated profile)")
-    ax.set_ylabel(f"measured latency (ms, log scale; torch, {plural(threads, 'thread')}, median)")
+    ax.set_ylabel(f"measured latency (ms, log scale; {runtime}, {plural(threads, 'thread')}, median)")
     ax.set_title(f"{network}, {len(points)} models: predicted vs measured on {hardware_name.split(' (')[0]}\n"
                  f"Spearman {spearman:.3f}, median absolute error {100 * median_ape:.1f}%", fontsize=11)
     _accuracy_legend(ax)

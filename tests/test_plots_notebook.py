@@ -113,6 +113,12 @@ def test_latency_plot_is_titled_by_its_spec(captured: list, monkeypatch: pytest.
     assert result.exit_code == 0, result.stderr
     title = captured[0].axes[0].get_title()
     assert title.startswith("VGG16, 16 models") and "Pixel 1" in title and "MobileNetV1" not in title
+    assert "torch, 1 thread" in captured[0].axes[0].get_ylabel()
+    # the measured axis names the runtime that ran (issue 20, newcomer item 1: it said "torch" for every one)
+    result = CliRunner().invoke(app, ["plot", "latency", "-H", "pixel1", "--runtime", "onnxruntime"])
+    assert result.exit_code == 0, result.stderr
+    label = captured[1].axes[0].get_ylabel()
+    assert "onnxruntime, 1 thread" in label and "torch" not in label, label
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -172,4 +172,5 @@ def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int,
                                               f"Mult-Adds and the time go\n{runtime}, {plural(threads, 'thread')}, "
                                               f"predicted on {hw.name.split(' (')[0]}")
     doc = latency_grid(graphs, hw, threads, with_measure=True, runtime=runtime)
-    return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"], s.name)
+    return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"], s.name,
+                                 runtime)
