@@ -115,7 +115,8 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to
                                                 "instead of standard output.", show_default=False)]
 
 # The library names its API parameters in errors (where="alpha"); the command line names its flags.
-FLAGS = {"alpha": "--alpha", "rho": "--rho", "resolution": "--resolution", "classes": "--classes"}
+FLAGS = {"alpha": "--alpha", "rho": "--rho", "resolution": "--resolution", "classes": "--classes",
+         "from": "--from", "to": "--to"}
 
 
 def error_line(exc: MobcostError) -> str:
