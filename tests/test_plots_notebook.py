@@ -147,3 +147,23 @@ def test_plots_leave_the_backend_alone() -> None:
     from mobcost.plots import pareto_figure
 
     assert pareto_figure()._repr_png_().startswith(MAGIC[".png"])  # Jupyter's inline display
+
+
+def test_time_share_leaves_out_measurements_of_another_machine(captured: list,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 20, newcomer item 10: x86 torch timings were drawn beside Cortex-M7 predictions under one title."""
+    from mobcost.cli import plot as plot_cli
+
+    def timing(*_: object, **__: object) -> None:
+        raise AssertionError("this host was timed for another machine's plot")
+
+    monkeypatch.setattr(plot_cli, "prepare_measure", timing)
+    monkeypatch.setattr(plot_cli, "timed", timing)
+    result = CliRunner().invoke(app, ["plot", "time-share", "-H", "cortex_m7"])
+    assert result.exit_code == 0, result.stderr
+    note, wrote = result.stderr.splitlines()
+    assert note.startswith("mobcost: note: measured time left out: the profile is another machine"), note
+    assert "Cortex-M7" in note and wrote.startswith("wrote")
+    ax = captured[0].axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Mult-Adds", "predicted time"]
+    assert "predicted on Cortex-M7 (int8)" in ax.get_title() and "measured time left out" in ax.get_title()
