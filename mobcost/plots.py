@@ -125,45 +125,51 @@ def _accuracy_legend(ax: Any) -> None:
     ax.legend(handles=handles, loc="lower right", fontsize=8, ncol=2, framealpha=0.9)
 
 
-BUDGET_HATCHES = {"weight_bytes": "//", "peak_activation_bytes": "\\\\", "latency_ms": "xx", "mult_adds": "..",
-                  "params": "++", "energy_uj": "--"}
+# Each budget's hatch and outline: no hatch is two others overlaid ("xx" looked like "//" over "\\\\", "++" like
+# "||" over "--"), so where two regions overlap both patterns still read apart.
+BUDGET_STYLES = {"weight_bytes": ("//", "solid"), "peak_activation_bytes": ("\\\\", "dashed"),
+                 "latency_ms": ("||", "dashdot"), "energy_uj": ("--", "dotted"), "mult_adds": ("..", "solid"),
+                 "params": ("oo", "dashed")}
 BUDGET_LABELS = {"weight_bytes": "weights", "peak_activation_bytes": "peak activations",
                  "latency_ms": "latency", "mult_adds": "Mult-Adds", "params": "parameters", "energy_uj": "energy"}
 # What a budget map can colour by: a profile's estimates, each with its label, unit and how it is estimated.
 BUDGET_METRICS = {"latency_ms": ("latency", "ms", "roofline latency estimate"),
                   "energy_uj": ("energy per inference", "µJ", "energy estimate (Horowitz 45 nm figures)")}
+MARKER_SIZES = (260, 40)  # a grid without area: few points, or more than 40 (they would overlap)
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "0.15", "edgecolor": "none", "alpha": 0.75}
 
 
 def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutions: list[int],
                   budgets: Budgets | None = None, metric: str = "latency_ms") -> Figure:
     """α × resolution map for one hardware profile: ``metric`` (latency, or ``energy_uj``: energy per
     inference) as colour and iso-lines, each budget's infeasible region hatched, the Pareto points (by
-    ``metric`` against top-1) and the best feasible design marked."""
+    ``metric`` against top-1) and the best feasible design marked. A grid of one α or one resolution has no
+    area to map: its points are drawn as hatched markers instead."""
     label, unit, how = BUDGET_METRICS[metric]
     result = sweep(spec, alphas, resolutions, hardware=hardware, budgets=budgets or Budgets(), pareto_cost=metric)
     f, c = result.factors, result.columns
     shape = (len(f.alphas), len(f.resolutions))
-    grid = np.meshgrid(f.resolutions, f.alphas)
-    values = c[metric].reshape(shape)
-    fig, ax = _figure(8, 5.5)
-    mesh = ax.pcolormesh(*grid, values, cmap="cividis", shading="nearest", norm=matplotlib.colors.LogNorm())
-    fig.colorbar(mesh, ax=ax, label=f"estimated {label} on {hardware.name.split(' (')[0]} ({unit}, log scale)")
-    lines = ax.contour(*grid, values, levels=_nice_levels(values), colors="white", linewidths=0.8)
-    ax.clabel(lines, fmt=lambda v: f"{v:g} {unit}", fontsize=7)
-    legend = _hatch_budgets(ax, grid, c, result.budgets, shape)
-    front = c["pareto"] & c["fits"]
-    if front.any():
-        ax.scatter(c["resolution"][front], c["alpha"][front], s=14, color=OKABE_ITO[1], edgecolor="black",
-                   linewidth=0.4, zorder=4, label=f"feasible and Pareto-optimal ({label.split()[0]} vs top-1)")
-    best = result.best()
-    if best is not None:
-        top1 = c["top1"][best]
-        ax.scatter(c["resolution"][best], c["alpha"][best], s=220, marker="*", color=OKABE_ITO[5],
-                   edgecolor="black", zorder=5,
-                   label=f"best feasible: α={c['alpha'][best]:g}, {c['resolution'][best]} px"
-                         + ("" if np.isnan(top1) else f", top-1 ≈ {top1:.1f}%"))
+    fig, ax = _figure(8, 6.5)
+    norm = _log_norm(c[metric])
+    if min(shape) > 1:
+        grid = np.meshgrid(f.resolutions, f.alphas)
+        values = c[metric].reshape(shape)
+        mapped = ax.pcolormesh(*grid, values, cmap="cividis", shading="nearest", norm=norm)
+        lines = ax.contour(*grid, values, levels=_nice_levels(values), colors="white", linewidths=0.8)
+        # Labels above the hatching (drawn later, it hid them), on a dark box readable on any colour.
+        for text in ax.clabel(lines, fmt=lambda v: f"{v:g} {unit}", fontsize=7):
+            text.set(zorder=6, bbox=LABEL_BOX)
+    else:
+        mapped = _budget_points(ax, c, metric, norm, unit)
+        grid = None
+    legend = _hatch_budgets(ax, c, result.budgets, grid)
+    bar = fig.colorbar(mapped, ax=ax, label=f"estimated {label} on {hardware.name.split(' (')[0]} ({unit}, log "
+                                            "scale)")
+    _plain_log_ticks(bar.ax.yaxis)
+    _mark_choices(ax, c, result.best(), label)
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=legend + handles, loc="upper left", fontsize=8, framealpha=0.92)
+    # Below the map: inside it, the legend covered the low-cost corner where the feasible points are.
+    fig.legend(handles=legend + handles, loc="outside lower center", ncol=2, fontsize=8, framealpha=0.92)
     ax.set_xlabel("input resolution (pixels)")
     ax.set_ylabel("width multiplier α")
     # The profile's short name: its full name (with SRAM and flash) ran off the figure beside a long spec name,
@@ -173,21 +179,83 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
     return fig
 
 
-def _hatch_budgets(ax: Any, grid: Any, c: dict[str, np.ndarray], b: Budgets, shape: tuple[int, int]) -> list[Any]:
-    """Each budget's infeasible region hatched and outlined; its legend entries."""
+def _log_norm(values: np.ndarray) -> matplotlib.colors.LogNorm:
+    """The colour scale over ``values``; one value gets a span around it (a zero span has no colours)."""
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    return matplotlib.colors.LogNorm(lo, hi) if hi > lo else matplotlib.colors.LogNorm(lo / 1.5, hi * 1.5)
+
+
+def _plain_log_ticks(axis: Any) -> None:
+    """Log-scale ticks as plain numbers (20, 50), not 2×10¹."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+
+
+def _mark_choices(ax: Any, c: dict[str, np.ndarray], best: int | None, label: str) -> None:
+    """The feasible Pareto points and the best feasible design; never clipped where they sit on the map's
+    edge (the best is often its corner)."""
+    front = c["pareto"] & c["fits"]
+    if front.any():
+        ax.scatter(c["resolution"][front], c["alpha"][front], s=14, color=OKABE_ITO[1], edgecolor="black",
+                   linewidth=0.4, zorder=4, clip_on=False,
+                   label=f"feasible and Pareto-optimal ({label.split()[0]} vs top-1)")
+    if best is not None:
+        top1 = c["top1"][best]
+        ax.scatter(c["resolution"][best], c["alpha"][best], s=220, marker="*", color=OKABE_ITO[5],
+                   edgecolor="black", zorder=7, clip_on=False,
+                   label=f"best feasible: α={c['alpha'][best]:g}, {c['resolution'][best]} px"
+                         + ("" if np.isnan(top1) else f", top-1 ≈ {top1:.1f}%"))
+
+
+def _budget_bounds(b: Budgets) -> list[tuple[str, float]]:
+    return [(column, bound) for column, bound in (
+        ("weight_bytes", b.weight_bytes), ("peak_activation_bytes", b.peak_activation_bytes),
+        ("latency_ms", b.latency_ms), ("energy_uj", b.energy_uj), ("mult_adds", b.mult_adds), ("params", b.params))
+        if bound is not None]
+
+
+def _budget_entry(column: str, bound: float, over: bool) -> Any:
+    """A budget's legend entry: its hatch and outline, or — when no point is over it — said so, unhatched."""
+    hatch, style = BUDGET_STYLES[column]
+    what = f"{BUDGET_LABELS[column]} budget ({_bound(column, bound)})"
+    if not over:
+        return matplotlib.patches.Patch(facecolor="none", edgecolor="0.6", label=f"{what}: met everywhere "
+                                        "(no region)")
+    return matplotlib.patches.Patch(facecolor="white", edgecolor="black", hatch=hatch, linestyle=style,
+                                    label=f"over {what}")
+
+
+def _hatch_budgets(ax: Any, c: dict[str, np.ndarray], b: Budgets, grid: Any = None) -> list[Any]:
+    """Each budget's infeasible region hatched and outlined on the map (``grid``), or without one each point
+    over it hatched; the budgets' legend entries."""
     legend = []
-    for column, bound in (("weight_bytes", b.weight_bytes), ("peak_activation_bytes", b.peak_activation_bytes),
-                          ("latency_ms", b.latency_ms), ("energy_uj", b.energy_uj), ("mult_adds", b.mult_adds),
-                          ("params", b.params)):
-        if bound is None:
-            continue
-        over = (c[column] > bound).reshape(shape).astype(float)
-        if over.any():
-            ax.contourf(*grid, over, levels=[0.5, 1.5], colors="none", hatches=[BUDGET_HATCHES[column]])
-            ax.contour(*grid, over, levels=[0.5], colors="black", linewidths=1.0)
-        legend.append(matplotlib.patches.Patch(facecolor="white", edgecolor="black", hatch=BUDGET_HATCHES[column],
-                                               label=f"over {BUDGET_LABELS[column]} budget ({_bound(column, bound)})"))
+    for column, bound in _budget_bounds(b):
+        over = c[column] > bound
+        hatch, style = BUDGET_STYLES[column]
+        if over.any() and grid is not None:
+            region = over.reshape(grid[0].shape).astype(float)
+            ax.contourf(*grid, region, levels=[0.5, 1.5], colors="none", hatches=[hatch], zorder=3)
+            ax.contour(*grid, region, levels=[0.5], colors="black", linewidths=1.0, linestyles=style, zorder=3)
+        elif over.any():
+            ax.scatter(c["resolution"][over], c["alpha"][over], marker="s", s=MARKER_SIZES[len(over) > 40],
+                       facecolor="none", edgecolor="black", hatch=hatch, linewidth=0.5, zorder=3, clip_on=False)
+        legend.append(_budget_entry(column, bound, bool(over.any())))
     return legend
+
+
+def _budget_points(ax: Any, c: dict[str, np.ndarray], metric: str, norm: Any, unit: str) -> Any:
+    """A grid of one α or one resolution (or one point): each point a square coloured like the map, its value
+    written beside it when there are few; the axis of one value is that value's tick alone."""
+    points = ax.scatter(c["resolution"], c["alpha"], c=c[metric], cmap="cividis", norm=norm, marker="s",
+                        s=MARKER_SIZES[len(c[metric]) > 40], edgecolor="black", linewidth=0.5, zorder=2, clip_on=False)
+    if len(c[metric]) <= 12:
+        for x, y, v in zip(c["resolution"], c["alpha"], c[metric], strict=True):
+            ax.annotate(f"{v:.3g} {unit}", (x, y), xytext=(0, 14), textcoords="offset points", ha="center",
+                        fontsize=7, color="white", bbox=LABEL_BOX, zorder=6)
+    for values, axis in ((c["resolution"], ax.xaxis), (c["alpha"], ax.yaxis)):
+        if len(np.unique(values)) == 1:
+            axis.set_ticks([values[0]])
+    return points
 
 
 def _bound(column: str, bound: float) -> str:
@@ -278,8 +346,9 @@ def save(fig: Figure, output: Path) -> None:
 
 
 def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: int, spearman: float,
-                   median_ape: float, network: str = "MobileNetV1") -> Figure:
-    """Predicted vs measured latency of the 16 models of ``network``, log-log, with the identity line."""
+                   median_ape: float, network: str = "MobileNetV1", runtime: str = "torch") -> Figure:
+    """Predicted vs measured latency of the 16 models of ``network``, log-log, with the identity line;
+    ``runtime``: what the measurements ran under."""
     fig, ax = _figure(6.5, 6)
     pred = np.array([p["predicted_ms"] for p in points])
     meas = np.array([p["measured_ms"] for p in points])
@@ -295,10 +364,9 @@ def latency_figure(points: list[dict[str, Any]], hardware_name: str, threads: in
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
+        _plain_log_ticks(axis)
     ax.set_xlabel("predicted latency (ms, log scale; roofline of the calibrated profile)")
-    ax.set_ylabel(f"measured latency (ms, log scale; torch, {plural(threads, 'thread')}, median)")
+    ax.set_ylabel(f"measured latency (ms, log scale; {runtime}, {plural(threads, 'thread')}, median)")
     ax.set_title(f"{network}, {len(points)} models: predicted vs measured on {hardware_name.split(' (')[0]}\n"
                  f"Spearman {spearman:.3f}, median absolute error {100 * median_ape:.1f}%", fontsize=11)
     _accuracy_legend(ax)

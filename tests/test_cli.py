@@ -150,3 +150,38 @@ def test_multiplier_help_says_above_one_works() -> None:
         assert "α > 0" in text and "ρ > 0" in text, command
     widened = json.loads(invoke("table", "--alpha", "1.4", "--rho", "1.5", "-f", "json"))
     assert (widened["alpha"], widened["resolution"]) == (1.4, 336)
+
+
+# --- issue 20, newcomer item 9: errors name the flag, help offers only what runs, every listing can be saved ---
+
+
+def test_explain_errors_name_the_flag() -> None:
+    for flag in ("--from", "--to"):
+        result = CliRunner().invoke(app, ["explain", flag, "nonsense"])
+        assert result.exit_code == 2 and result.stderr.startswith(f"mobcost: error: {flag}: no convention"), \
+            result.stderr
+
+
+def test_export_offers_only_runtimes_with_a_model_file() -> None:
+    text = " ".join(invoke("export", "--help").split())
+    assert "<onnxruntime|litert>" in text and "torch|" not in text
+    result = CliRunner().invoke(app, ["export", "--runtime", "torch"])
+    assert result.exit_code == 2 and "--runtime: 'torch' is not one of 'onnxruntime', 'litert'" in result.stderr
+
+
+def test_specs_writes_to_output(tmp_path: Path) -> None:
+    out = tmp_path / "specs.json"
+    result = CliRunner().invoke(app, ["specs", "-f", "json", "-o", str(out)])
+    assert result.exit_code == 0 and result.stdout == "" and "wrote" in result.stderr, result.output
+    assert "mobilenet_v1" in [s["name"] for s in json.loads(out.read_text())["specs"]]
+    text = tmp_path / "specs.txt"
+    assert CliRunner().invoke(app, ["specs", "--output", str(text)]).exit_code == 0
+    assert "Bundled specs" in text.read_text()
+    # the same rules as every --output: a missing folder, a folder, or a bundled spec it reads is one line
+    bundled = ROOT / "specs" / "mobilenet_v1.yaml"
+    before = bundled.read_bytes()
+    for target, needle in ((tmp_path / "no" / "x.txt", "does not exist"), (tmp_path, "is a directory"),
+                           (bundled, "is a bundled spec")):
+        result = CliRunner().invoke(app, ["specs", "-o", str(target)])
+        assert result.exit_code == 2 and needle in result.stderr and len(result.stderr.splitlines()) == 1
+    assert bundled.read_bytes() == before

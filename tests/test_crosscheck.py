@@ -248,3 +248,24 @@ def test_all_bundled_specs_check_at_default_point() -> None:
         report = check_graph(build(load_spec(path)))
         assert report.all_match, path
         assert report.fvcore_totals()["mult_adds"] == analyze(load_spec(path)).totals.mult_adds
+
+
+def test_check_all_shows_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 20, newcomer item 16: `check --all` ran 4 minutes without a word. On a terminal a bar names the point
+    being checked; off one (a log, CI) one line says what the wait is, and no bar's control codes land there —
+    even where FORCE_COLOR makes rich take any stream for a terminal."""
+    from mobcost.cli import check as check_cli
+    from mobcost.spec import load_bundled
+    from mobcost.torchside import crosscheck
+
+    small = load_bundled("table3_separable")
+    monkeypatch.setattr(crosscheck, "grid", lambda specs: [(small, 1.0, 14), (small, 0.5, 14)])
+    result = CliRunner().invoke(app, ["check", "--all", "-f", "json"], env={"FORCE_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "mobcost: cross-checking 2 points (every bundled spec × 4 α × 4 resolutions), a few " \
+                            "minutes\n", result.stderr
+    assert len(json.loads(result.stdout)["points"]) == 2
+    monkeypatch.setattr(check_cli, "interactive", lambda: True)  # stderr a terminal (FORCE_COLOR lets rich draw)
+    result = CliRunner().invoke(app, ["check", "--all", "-f", "json"], env={"FORCE_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "cross-checking" in result.stderr and "α=0.5 14px" in result.stderr and "\x1b[" in result.stderr

@@ -371,3 +371,17 @@ def test_measuring_beside_another_machines_profile_warns(monkeypatch: pytest.Mon
     assert result.exit_code == 0, result.output
     assert "warning" in result.stderr and "datasheet" in result.stderr and len(result.stderr.splitlines()) == 1
     assert json.loads(result.stdout)["runtime"] == "onnxruntime"
+
+
+# --- issue 20, newcomer item 1: titles and axes name the runtime that ran, once ---------------------------
+
+
+def test_grid_title_says_threads_and_runtime_once(tmp_path: Path) -> None:
+    # A host profile's name already carries its threads and runtime: the title said them twice.
+    profile = tmp_path / "host.yaml"
+    profile.write_text("name: this host (x86_64, 1 thread, torch eager)\nruntime: torch\npeak_mult_adds_per_s: 50G\n"
+                       "bandwidth_bytes_per_s: 20G\n")
+    result = CliRunner().invoke(app, ["latency", "--grid", "-H", str(profile)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    title = result.stdout.splitlines()[0]
+    assert "on this host (1 thread, torch)" in title and title.count("thread") == 1, title

@@ -113,6 +113,12 @@ def test_latency_plot_is_titled_by_its_spec(captured: list, monkeypatch: pytest.
     assert result.exit_code == 0, result.stderr
     title = captured[0].axes[0].get_title()
     assert title.startswith("VGG16, 16 models") and "Pixel 1" in title and "MobileNetV1" not in title
+    assert "torch, 1 thread" in captured[0].axes[0].get_ylabel()
+    # the measured axis names the runtime that ran (issue 20, newcomer item 1: it said "torch" for every one)
+    result = CliRunner().invoke(app, ["plot", "latency", "-H", "pixel1", "--runtime", "onnxruntime"])
+    assert result.exit_code == 0, result.stderr
+    label = captured[1].axes[0].get_ylabel()
+    assert "onnxruntime, 1 thread" in label and "torch" not in label, label
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -141,3 +147,85 @@ def test_plots_leave_the_backend_alone() -> None:
     from mobcost.plots import pareto_figure
 
     assert pareto_figure()._repr_png_().startswith(MAGIC[".png"])  # Jupyter's inline display
+
+
+def test_time_share_leaves_out_measurements_of_another_machine(captured: list,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 20, newcomer item 10: x86 torch timings were drawn beside Cortex-M7 predictions under one title."""
+    from mobcost.cli import plot as plot_cli
+
+    def timing(*_: object, **__: object) -> None:
+        raise AssertionError("this host was timed for another machine's plot")
+
+    monkeypatch.setattr(plot_cli, "prepare_measure", timing)
+    monkeypatch.setattr(plot_cli, "timed", timing)
+    result = CliRunner().invoke(app, ["plot", "time-share", "-H", "cortex_m7"])
+    assert result.exit_code == 0, result.stderr
+    note, wrote = result.stderr.splitlines()
+    assert note.startswith("mobcost: note: measured time left out: the profile is another machine"), note
+    assert "Cortex-M7" in note and wrote.startswith("wrote")
+    ax = captured[0].axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Mult-Adds", "predicted time"]
+    assert "predicted on Cortex-M7 (int8)" in ax.get_title() and "measured time left out" in ax.get_title()
+
+
+# --- issue 20, newcomer items 11 and 13: the budget map reads clearly, and any grid draws --------------------
+
+STROKES = {"/": "/", "\\": "\\", "|": "|", "-": "-", "x": "/\\", "X": "/\\", "+": "|-", "o": "o", "O": "O",
+           ".": ".", "*": "*"}
+
+
+def strokes(hatch: str) -> frozenset[str]:
+    return frozenset("".join(STROKES[ch] for ch in hatch))
+
+
+def test_budget_map_reads_clearly(captured: list) -> None:
+    result = CliRunner().invoke(app, ["plot", "budget", "--alpha", "0.25:1:0.125", "--resolution", "128:224:16",
+                                      "--max-latency-ms", "400", "--max-mult-adds", "300M", "--max-energy-uj", "1e9"])
+    assert result.exit_code == 0, result.stderr
+    fig = captured[0]
+    ax = fig.axes[0]
+    legend = fig.legends[0] if fig.legends else ax.get_legend()
+    entries = dict(zip([t.get_text() for t in legend.get_texts()], legend.legend_handles, strict=True))
+    # a budget no point is over has no region: said so, not listed as if hatched somewhere
+    assert "energy budget (1e+09 µJ): met everywhere (no region)" in entries
+    assert not any(label.startswith("over energy") for label in entries)
+    # no budget's hatch looks like two others overlaid (latency's "xx" was "//" over "\\\\")
+    hatches = [h.get_hatch() for label, h in entries.items() if label.startswith("over ")]
+    assert len(hatches) == 4, entries
+    for i, hatch in enumerate(hatches):
+        others = [strokes(h) for j, h in enumerate(hatches) if j != i]
+        assert all(strokes(hatch) != a | b for a in others for b in others if a != b), hatches
+    # the best design's star is drawn whole at the map's edge, not clipped by it
+    star = next(c for c in ax.collections if c.get_label().startswith("best feasible"))
+    assert not star.get_clip_on()
+    # the iso-line labels sit above the hatching, on a box
+    labels = [t for t in ax.texts if t.get_text().endswith(" ms")]
+    hatched = [c for c in ax.collections if any(getattr(c, "hatches", None) or [])]
+    assert labels and hatched and all(t.get_bbox_patch() is not None for t in labels)
+    assert min(t.get_zorder() for t in labels) > max(c.get_zorder() for c in hatched)
+    assert fig._repr_png_().startswith(MAGIC[".png"])
+
+
+@pytest.mark.parametrize(("alpha", "resolution", "points"), [("0.5", "128", 1), ("0.5", "96:256:32", 6),
+                                                             ("0.25:1:0.25", "160", 4)])
+def test_budget_map_of_one_row_or_column(tmp_path: Path, alpha: str, resolution: str, points: int) -> None:
+    """A 1×1, 1×N or N×1 grid ended in a matplotlib traceback (contours need 2×2): its points are drawn."""
+    out = tmp_path / "budget.png"
+    result = CliRunner().invoke(app, ["plot", "budget", "--alpha", alpha, "--resolution", resolution,
+                                      "--max-latency-ms", "150", "-o", str(out)])
+    assert result.exit_code == 0 and result.stderr == f"wrote {out}\n", result.output
+    assert out.read_bytes().startswith(MAGIC[".png"])
+    from mobcost import plots
+    from mobcost.explore.budgets import Budgets
+    from mobcost.explore.hardware import load_hardware
+    from mobcost.explore.ranges import grid_axes
+    from mobcost.spec import load_bundled
+
+    fig = plots.budget_figure(load_bundled("mobilenet_v1"), load_hardware("cortex_m7"),
+                              *grid_axes(alpha, resolution), Budgets(latency_ms=150))
+    ax = fig.axes[0]
+    assert len(ax.collections[0].get_offsets()) == points  # one marker per design, coloured by its latency
+    assert any(c.get_hatch() == "||" for c in ax.collections)  # the latency budget's hatch on those over it
+    values = [t.get_text() for t in ax.texts]
+    assert len(values) == points and all(v.endswith(" ms") for v in values)

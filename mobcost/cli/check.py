@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -21,8 +22,10 @@ from .common import (
     emit_records,
     friendly,
     load,
+    progress_bar,
     render_rich,
 )
+from .timing import interactive
 
 
 @app.command()
@@ -80,9 +83,6 @@ def check_one(spec: Spec, alpha: float, rho: float | None, resolution: int | Non
 
 
 def check_all(fmt: Format, output: Path | None, peers: bool = False) -> bool:
-    from rich.console import Console
-    from rich.progress import Progress
-
     from ..graph import build
     from ..report.check import point_dict, points_table
     from ..torchside.crosscheck import check_point, grid
@@ -90,13 +90,15 @@ def check_all(fmt: Format, output: Path | None, peers: bool = False) -> bool:
 
     todo = grid([load_bundled(name) for name in bundled_names()])
     points, others = [], []
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("cross-checking", total=len(todo))
+    label = f"cross-checking {len(todo)} points (every bundled spec × 4 α × 4 resolutions)"
+    if not interactive():  # no bar off a terminal: one line says what the minutes of silence are
+        print(f"mobcost: {label}, a few minutes", file=sys.stderr, flush=True)
+    with progress_bar(len(todo), label, enabled=interactive()) as advance:
         for spec, alpha, res in todo:
-            progress.update(task, description=f"{spec.name} α={alpha:g} {res}px")
+            advance(0, label=f"cross-checking {spec.name} α={alpha:g} {res}px")
             points.append(check_point(spec, alpha, res))
             others.append(peer_counts(build(spec, alpha, resolution=res)) if peers and points[-1].report else [])
-            progress.advance(task)
+            advance(1)
     ok = all(p.report.all_match for p in points if p.report is not None)
     ok = ok and all(q.match is not False for found in others for q in found)
     records = [point_dict(p, found if peers else None) for p, found in zip(points, others, strict=True)]

@@ -115,7 +115,8 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to
                                                 "instead of standard output.", show_default=False)]
 
 # The library names its API parameters in errors (where="alpha"); the command line names its flags.
-FLAGS = {"alpha": "--alpha", "rho": "--rho", "resolution": "--resolution", "classes": "--classes"}
+FLAGS = {"alpha": "--alpha", "rho": "--rho", "resolution": "--resolution", "classes": "--classes",
+         "from": "--from", "to": "--to"}
 
 
 def error_line(exc: MobcostError) -> str:
@@ -228,10 +229,11 @@ def render_rich(*tables: Any, output: Path | None) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[float], None]]:
-    """A rich progress bar on stderr for long work; a no-op callback otherwise."""
+def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on stderr for long work; a no-op callback otherwise. The callback advances by n and,
+    given ``label=``, shows what runs now (a step that takes minutes is then not mistaken for a hang)."""
     if not enabled:
-        yield lambda n: None
+        yield lambda n, label=None: None
         return
     from rich.markup import escape
     from rich.progress import Progress
@@ -240,7 +242,11 @@ def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[
 
     with Progress(console=SafeConsole(stderr=True), transient=True) as progress:
         task = progress.add_task(escape(clean(label)), total=total)  # the description is read as markup
-        yield lambda n: progress.advance(task, n)
+
+        def advance(n: float, label: str | None = None) -> None:
+            progress.update(task, advance=n, description=None if label is None else escape(clean(label)))
+
+        yield advance
 
 
 # More torch threads than cores only oversubscribes them (1,024 threads on 2 cores ran a minute per layer).

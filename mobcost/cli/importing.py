@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,12 +15,16 @@ from ..errors import OptionError
 from ..files import write_atomic
 from ..graph import build
 from ..report.formats import clean
-from .common import AlphaOpt, OutputOpt, ResolutionOpt, RhoOpt, Runtime, SpecArg, app, emit, friendly, load
+from .common import AlphaOpt, OutputOpt, ResolutionOpt, RhoOpt, SpecArg, app, emit, friendly, load
 
 if TYPE_CHECKING:
     from ..importers import ImportResult
 
 SHAPE = re.compile(r"^\s*(\d+)\s*[x×,]\s*(\d+)\s*[x×,]\s*(\d+)\s*$")
+# The runtimes that run a model file, and its extension. Only these are export's --runtime choices: eager
+# torch has no model file, and offering it in --help only to refuse it misled.
+EXTENSIONS = {"onnxruntime": ".onnx", "litert": ".tflite"}
+ExportRuntime = StrEnum("ExportRuntime", {name: name for name in EXTENSIONS})  # type: ignore[misc]
 
 
 @app.command("import")
@@ -88,9 +93,9 @@ def export_model(
     alpha: AlphaOpt = 1.0,
     rho: RhoOpt = None,
     resolution: ResolutionOpt = None,
-    runtime: Annotated[Runtime | None, typer.Option("--runtime", help="onnxruntime (an ONNX file) or litert (a "
-                                                    ".tflite file); default: from the output's extension.",
-                                                    show_default=False)] = None,
+    runtime: Annotated[ExportRuntime | None, typer.Option("--runtime", help="onnxruntime (an ONNX file) or litert (a "
+                                                          ".tflite file); default: from the output's "
+                                                          "extension.", show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="The model file to write (atomically): "
                                                 ".onnx or .tflite (default model.onnx, or model.tflite with "
                                                 "--runtime litert).", show_default=False)] = None,
@@ -111,14 +116,9 @@ def export_model(
           f"for {name}", file=sys.stderr)
 
 
-EXTENSIONS = {"onnxruntime": ".onnx", "litert": ".tflite"}
-
-
-def export_target(runtime: Runtime | None, output: Path | None) -> tuple[str, Path]:
+def export_target(runtime: ExportRuntime | None, output: Path | None) -> tuple[str, Path]:
     """The runtime and file of an export: each follows from the other; a file whose extension names the other
     runtime's format is refused (an ONNX model in ``x.tflite`` would only mislead the next tool)."""
-    if runtime is not None and Runtime(runtime).value == "torch":
-        raise OptionError("eager torch has no model file; use onnxruntime or litert", where="--runtime")
     by_extension = {ext: rt for rt, ext in EXTENSIONS.items()}
     if runtime is None:
         suffix = Path(output).suffix.lower() if output is not None else ".onnx"
@@ -126,7 +126,7 @@ def export_target(runtime: Runtime | None, output: Path | None) -> tuple[str, Pa
             raise OptionError("use a .onnx or .tflite file name, or say --runtime", where="--output")
         name = by_extension[suffix]
     else:
-        name = Runtime(runtime).value
+        name = ExportRuntime(runtime).value
     path = Path(output) if output is not None else Path(f"model{EXTENSIONS[name]}")
     if path.suffix.lower() in by_extension and by_extension[path.suffix.lower()] != name:
         raise OptionError(f"a {name} model does not go in a {path.suffix} file; use {EXTENSIONS[name]}",

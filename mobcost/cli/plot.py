@@ -14,7 +14,7 @@ import typer
 
 from ..analysis import analyze
 from ..errors import OptionError
-from ..explore.hardware import DEFAULT_HARDWARE, load_hardware
+from ..explore.hardware import DEFAULT_HARDWARE, Hardware, load_hardware
 from ..explore.ranges import grid_axes
 from ..graph import Graph, build
 from ..report.formats import clean
@@ -158,8 +158,11 @@ def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int,
     from .. import plots
 
     graphs = grid_graphs(s) if kind == PlotKind.latency else [graph]
+    given = predictor(hardware, threads, runtime) if hardware is not None else None
+    if kind == PlotKind.time_share and given is not None and given.runtime != runtime:
+        return predicted_share_figure(s, graph, given, runtime)
     prepare_measure(runtime)
-    hw = predictor(hardware, threads, runtime)
+    hw = given or predictor(hardware, threads, runtime)
     warn_if_elsewhere(hw, runtime)
     if kind == PlotKind.time_share:
         from ..explore.hardware import predict_layers
@@ -172,4 +175,24 @@ def measured_figure(kind: PlotKind, s: Spec, hardware: str | None, threads: int,
                                               f"Mult-Adds and the time go\n{runtime}, {plural(threads, 'thread')}, "
                                               f"predicted on {hw.name.split(' (')[0]}")
     doc = latency_grid(graphs, hw, threads, with_measure=True, runtime=runtime)
-    return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"], s.name)
+    return plots.latency_figure(doc["points"], hw.name, threads, doc["spearman"], doc["median_ape"], s.name,
+                                runtime)
+
+
+def predicted_share_figure(s: Spec, graph: Graph, hw: Hardware, runtime: str) -> Any:
+    """time-share on a profile of another machine (a datasheet) or another runtime: this host's measurements
+    under ``runtime`` would sit beside predictions for something else as if comparable, so only the Mult-Adds
+    and the predictions are drawn (nothing is timed), and the title and one line on stderr say why."""
+    from .. import plots
+    from ..explore.hardware import predict_layers
+    from ..report.latency import type_shares
+
+    short = hw.name.split(" (")[0]
+    why = ("the profile is another machine (a datasheet's)" if hw.runtime is None
+           else f"the profile is of {hw.runtime}, not {runtime}")
+    print(f"mobcost: note: measured time left out: {why}; this host's timings under {runtime} would not compare "
+          f"with predictions on {clean(short)}", file=sys.stderr)
+    types = type_shares(analyze(s, graph.alpha, resolution=graph.resolution), predict_layers(graph, hw), None)
+    return plots.time_share_figure(types, f"{s.name} (α={graph.alpha:g}, {graph.resolution} px): where the "
+                                          f"Mult-Adds and the time go\npredicted on {short} ({hw.dtype})\n"
+                                          f"measured time left out: {why}")

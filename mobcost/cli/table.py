@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..analysis import Analysis, Convention, Step, analyze, shrink_steps
+from ..errors import OptionError
 from ..report.formats import TABULAR, Format, clean
 from ..report.table import (
     By,
@@ -171,8 +173,9 @@ def rich_sections(a: Analysis, chosen: list[Section], dtype: Dtype | None, rho: 
 
 @app.command()
 @friendly
-def specs(fmt: FormatOpt = Format.rich) -> None:
+def specs(fmt: FormatOpt = Format.rich, output: OutputOpt = None) -> None:
     """List the bundled specs with their totals at α=1 and their own input size."""
+    check_specs_output(output)
     entries = []
     for name in bundled_names():
         s = load_bundled(name)
@@ -182,13 +185,26 @@ def specs(fmt: FormatOpt = Format.rich) -> None:
                         "mult_adds": t.mult_adds, "params": t.params, "bn_params": t.bn_params,
                         "memory_access": t.memory_access, "source": s.source})
     if fmt == Format.json:
-        emit_json({"specs": entries}, None)
+        emit_json({"specs": entries}, output)
     elif fmt in TABULAR:
-        emit_records(entries, fmt, None)
+        emit_records(entries, fmt, output)
     else:
         from ..report.specs import specs_table
 
-        render_rich(specs_table(entries), output=None)
+        render_rich(specs_table(entries), output=output)
+
+
+def check_specs_output(output: Path | None) -> None:
+    """As every command's --output, checked before the work; and never one of the bundled specs it reads
+    (the list written over mobilenet_v1.yaml would break every command that loads it)."""
+    from ..spec.bundled import specs_dir
+    from .sweep import check_output
+
+    check_output(output)
+    if output is not None and Path(output).resolve() in {(specs_dir() / f"{n}.yaml").resolve()
+                                                           for n in bundled_names()}:
+        raise OptionError("is a bundled spec, which `specs` reads; write the list elsewhere", file=str(output),
+                          where="--output")
 
 
 @app.command()

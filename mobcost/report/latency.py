@@ -132,7 +132,9 @@ def grid_table(doc: dict[str, Any]) -> FitTable:
     caption = (f"Spearman rank correlation {doc['spearman']:.3f}, median absolute error "
                f"{100 * doc['median_ape']:.1f}%" if doc["spearman"] is not None else "Add --measure to compare.")
     runtime = f", {doc['runtime']}" if doc.get("runtime") else ""
-    title = f"The 16 MobileNet models on {doc['hardware']} ({plural(doc['threads'], 'thread')}{runtime})"
+    # The profile's short name: a host profile's full name already says its threads and runtime, said next.
+    hardware = doc["hardware"].split(" (")[0]
+    title = f"The 16 MobileNet models on {hardware} ({plural(doc['threads'], 'thread')}{runtime})"
     t = FitTable({"title": title, "caption": caption, "box": box.SIMPLE_HEAD, "pad_edge": False,
                   "collapse_padding": True, "title_justify": "left", "caption_justify": "left"})
     for header in ("α", "Resolution", "Predicted", "Measured", "Error", "Energy"):
