@@ -383,3 +383,16 @@ def test_energy_is_finite_or_refused(tmp_path: Path) -> None:
     hw = one_layer_profile(tmp_path, "fp32", "{pj_per_mult: 1e6, pj_per_add: 1e6, pj_per_byte_dram: 1e6}")
     r = sweep(MOBILENET, [1.0], [1_000_000_000], hardware=hw)
     assert np.isfinite(r.columns["energy_uj"]).all()
+
+
+def test_an_onchip_memory_as_dear_as_dram_is_counted_as_dram(tmp_path: Path) -> None:
+    # A VM whose cache reads 300 MiB: 12.5 pJ × √300 = 216.5 pJ a byte ≥ DRAM's 160, so the on-chip figure is
+    # DRAM's and the layer's 1,280 B are "from DRAM" too (it read "0 of 1 layers from DRAM" at DRAM's price).
+    hw = one_layer_profile(tmp_path, "fp32", "{onchip_bytes: 300MiB}")
+    energy = network_energy(build(ONE_PW, 1.0), hw)
+    (layer,) = energy.layers
+    assert not layer.onchip and energy.dram_layers == 1
+    assert layer.memory_pj == pytest.approx(1280 * 160.0)  # 204,800 pJ
+    from mobcost.report.energy import energy_caption
+
+    assert "1 of 1 layers from DRAM" in energy_caption(energy) and "counted as DRAM" in energy_caption(energy)

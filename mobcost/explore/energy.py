@@ -110,7 +110,12 @@ class EnergyModel:
 
     @property
     def onchip_limit(self) -> float:
-        return self.onchip_bytes or 0.0
+        """The largest working set counted as on chip. An on-chip memory no cheaper per byte than DRAM (a VM
+        whose cache reads 300 MiB: 12.5 pJ × √300 > 160 pJ) is no on-chip memory to the model: its bytes are
+        counted as DRAM's, as they are priced, rather than "on chip" at DRAM's price."""
+        if not self.onchip_bytes or self.pj_per_byte_onchip >= self.pj_per_byte_dram:
+            return 0.0
+        return self.onchip_bytes
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the figures, then their sources."""

@@ -24,6 +24,8 @@ def energy_caption(energy: NetworkEnergy) -> str:
     """The totals and where they go: compute against memory, and how many layers' working sets left the chip."""
     m = energy.model
     onchip = f"{_binary(m.onchip_bytes)} on chip" if m.onchip_bytes else "no on-chip size given"
+    if m.onchip_bytes and not m.onchip_limit:
+        onchip += ", no cheaper per byte than DRAM: counted as DRAM"
     return (f"Energy on {energy.hardware}: {energy_text(energy.pj / 1e6)} — compute "
             f"{energy_text(energy.compute_pj / 1e6)}, memory {energy_text(energy.memory_pj / 1e6)}; "
             f"{energy.dram_layers} of {len(energy.layers)} layers from DRAM ({onchip}). {m.dtype}: "
