@@ -73,6 +73,7 @@ class Analysis:
     graph: Graph
     rows: tuple[Row, ...]
     totals: Totals = field(default_factory=Totals)
+    convention: Convention = DEFAULT  # how the rows were counted: a view must say what its params include
 
     @property
     def network(self) -> str:
@@ -108,7 +109,7 @@ def analyze_graph(graph: Graph, convention: Convention = DEFAULT) -> Analysis:
     totals = Totals()
     for row in rows:
         totals += row
-    return Analysis(graph, rows, totals)
+    return Analysis(graph, rows, totals, convention)
 
 
 def analyze(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None,

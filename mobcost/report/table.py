@@ -45,8 +45,10 @@ def title(a: Analysis) -> str:
     return f"{a.network} · α={g.alpha:g} · {g.input.h}×{g.input.w} input (ρ={g.rho:.3g})"
 
 
-def totals_caption(t: Totals, dtype: Dtype | None) -> str:
-    text = (f"Totals: {t.mult_adds:,} Mult-Adds · {t.params:,} params (+{t.bn_params:,} BN) · "
+def totals_caption(t: Totals, dtype: Dtype | None, bn_included: bool = False) -> str:
+    """The totals line; BN's γ, β are either inside the params (``--bn-in-params``) or beside them."""
+    bn = f"including {t.bn_params:,} BN" if bn_included else f"+{t.bn_params:,} BN"
+    text = (f"Totals: {t.mult_adds:,} Mult-Adds · {t.params:,} params ({bn}) · "
             f"{t.memory_access:,} elements of memory access")
     if dtype:
         b = DTYPE_BYTES[dtype]
@@ -65,7 +67,7 @@ def layer_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None
     (``--hardware``), each layer's energy comes last."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     counted = _shown(counted)
-    table = _table(title(a), a.totals, dtype, counted, energy)
+    table = _table(title(a), a, dtype, counted, energy)
     table.add_column("Name", whole=False)
     table.add_column("Type / Stride", whole=False, drop=3)
     table.add_column("Filter Shape", drop=2)
@@ -112,7 +114,7 @@ def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None 
     the energy per type, given ``energy``)."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     counted = _shown(counted)
-    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype, counted, energy)
+    table = _table(f"Resource per layer type — {title(a)}", a, dtype, counted, energy)
     table.add_column("Type")  # Table 2's row label
     table.add_column("Layers", justify="right", drop=1)
     for header, drop in (("Mult-Adds", 0), ("% MA", 2), ("Params", 0), ("% P", 3), (mem, 0)):
@@ -161,9 +163,10 @@ def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [{"label": s.label, "mult_adds": s.mult_adds, "params": s.params} for s in steps]
 
 
-def _table(heading: str, totals: Totals, dtype: Dtype | None, counted: Counted | None = None,
+def _table(heading: str, a: Analysis, dtype: Dtype | None, counted: Counted | None = None,
            energy: NetworkEnergy | None = None) -> FitTable:
-    caption = totals_caption(totals, dtype) + (f"\n{convention_caption(counted)}" if counted else "")
+    caption = totals_caption(a.totals, dtype, a.convention.bn_in_params)
+    caption += f"\n{convention_caption(counted)}" if counted else ""
     caption += f"\n{energy_caption(energy)}" if energy else ""
     return FitTable({"title": heading, "caption": caption, "box": box.SIMPLE_HEAD,
                      "pad_edge": False, "collapse_padding": True, "title_justify": "left",
