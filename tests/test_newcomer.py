@@ -3,6 +3,8 @@ from arithmetic in the comments (MobileNetV1 at α = 1, 224×224, as Table 1 lis
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from mobcost.cli import app
@@ -25,3 +27,16 @@ def test_bn_in_params_caption_says_including() -> None:
     assert "(+21,888 BN)" not in text
     plain = " ".join(invoke("table", "-s", "types", width=200).split())
     assert "4,210,088 params (+21,888 BN)" in plain  # without the option, BN is beside the params
+
+
+# --- 12. --no-first-layer leaves the whole first layer out, memory access included ----------------------------
+
+
+def test_no_first_layer_leaves_its_memory_access_out() -> None:
+    full = json.loads(invoke("table", "-f", "json"))
+    skip = json.loads(invoke("table", "-f", "json", "--no-first-layer"))
+    # conv1 (3×3×3×32, stride 2 on 224×224×3): input 3·224² = 150,528, output 32·112² = 401,408, weights 864;
+    # 150,528 + 401,408 + 864 = 552,800 elements leave with it
+    assert full["totals"]["memory_access"] - skip["totals"]["memory_access"] == 552_800
+    assert skip["layers"][0]["memory_access"] == 0
+    assert skip["totals"]["memory_access_bytes"] == 4 * skip["totals"]["memory_access"]
