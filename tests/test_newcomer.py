@@ -40,3 +40,19 @@ def test_no_first_layer_leaves_its_memory_access_out() -> None:
     assert full["totals"]["memory_access"] - skip["totals"]["memory_access"] == 552_800
     assert skip["layers"][0]["memory_access"] == 0
     assert skip["totals"]["memory_access_bytes"] == 4 * skip["totals"]["memory_access"]
+
+
+# --- 7. `paper 3 --convention`: Table 3's Mult-Adds are recounted too --------------------------------------------
+
+
+def test_paper_table3_is_recounted_under_a_convention() -> None:
+    rows = json.loads(invoke("paper", "3", "-C", "flops", "-f", "json"))["rows"]
+    flops = {r["row"]: r["convention_value"] for r in rows if r["metric"] == "mult_adds"}
+    # Table 3's layer, D_K = 3, M = N = 512, D_F = 14, at 2 FLOPs per multiply-add (millions):
+    # full conv 3·3·512·512·14² = 462,422,016; separable 3·3·512·14² + 512²·14² = 52,283,392;
+    # α = 0.75 (M = N = 384) 3·3·384·14² + 384²·14² = 29,578,752; ρ = 0.714 (D_F = 10) 3·3·384·10² + 384²·10²
+    # = 15,091,200
+    assert flops == {"Convolution": 924.844032, "Depthwise Separable Conv": 104.566784, "α = 0.75": 59.157504,
+                     "ρ = 0.714": 30.1824}
+    assert all(r["convention_value"] is None for r in rows if r["metric"] == "params")
+    assert "924.84 M" in invoke("paper", "3", "-C", "flops", width=200)  # the rich column is no longer empty
