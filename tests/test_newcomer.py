@@ -56,3 +56,24 @@ def test_paper_table3_is_recounted_under_a_convention() -> None:
                      "ρ = 0.714": 30.1824}
     assert all(r["convention_value"] is None for r in rows if r["metric"] == "params")
     assert "924.84 M" in invoke("paper", "3", "-C", "flops", width=200)  # the rich column is no longer empty
+
+
+# --- 8. sweep's Energy footnote leaves with its column; --by type with --section layers -------------------------
+
+
+def test_sweep_energy_footnote_goes_with_its_column() -> None:
+    narrow = invoke("sweep", "-H", "cortex_m7", width=80)  # a pipe: 80 columns, the Energy column dropped
+    assert "Energy" not in narrow and "Horowitz" not in narrow  # neither the column nor its footnote
+    wide = invoke("sweep", "-H", "cortex_m7", width=200)  # room for it: the column and its footnote
+    header = next(line for line in wide.splitlines() if "Mult-Adds" in line)
+    assert "Energy" in header and "Horowitz" in wide
+    best = invoke("sweep", "-H", "cortex_m7", "--best", width=200)  # --best rewrites the first caption line only
+    assert "Horowitz" in best and "1 shown" in best
+
+
+def test_by_type_with_section_layers_shows_the_per_type_table() -> None:
+    by_type = invoke("table", "--by", "type", "-s", "layers")
+    assert by_type == invoke("table", "--by", "type", "-s", "types")
+    assert "Resource per layer type" in by_type and "pw3" not in by_type  # no per-layer rows
+    both = invoke("table", "--by", "type", "-s", "layers", "-s", "shrink")
+    assert "Resource per layer type" in both and "Table 3" in both and "pw3" not in both
