@@ -4,10 +4,15 @@ from arithmetic in the comments (MobileNetV1 at α = 1, 224×224, as Table 1 lis
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
+from mobcost.analysis import analyze
 from mobcost.cli import app
+from mobcost.report.energy import energy_text
+from mobcost.report.table import analysis_frame
+from mobcost.spec import load_bundled
 
 
 def invoke(*args: str, width: int = 100) -> str:
@@ -77,3 +82,26 @@ def test_by_type_with_section_layers_shows_the_per_type_table() -> None:
     assert "Resource per layer type" in by_type and "pw3" not in by_type  # no per-layer rows
     both = invoke("table", "--by", "type", "-s", "layers", "-s", "shrink")
     assert "Resource per layer type" in both and "Table 3" in both and "pw3" not in both
+
+
+# --- 6. counts are integers, every energy of a column has its significant figures --------------------------------
+
+
+def test_small_counts_are_integers_in_the_rich_view(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text("name: tiny\ninput: {channels: 8, size: 8}\nlayers:\n  - {type: dw, kernel: 3}\n", encoding="utf-8")
+    text = invoke("table", str(spec), "-s", "layers", width=200)
+    row = next(line for line in text.splitlines() if "Conv dw" in line or "Conv DW" in line)
+    # a 3×3 depthwise conv on 8 channels: 3·3·8 = 72 weights; 8×8 output: 72·64 = 4,608 Mult-Adds
+    assert " 72 " in f"{row} " and "72.0" not in row and "4.61 k" in row
+
+
+def test_energy_keeps_its_significant_figures() -> None:
+    # 0.9996 µJ to 3 significant figures is 1.00 (beside 1.04, never "1"); 0.5 is 0.500 (beside 0.512)
+    assert energy_text(0.9996) == "1.00 µJ" and energy_text(0.5) == "0.500 µJ" and energy_text(1.0) == "1.00 µJ"
+
+
+def test_frame_integer_columns_with_gaps_stay_integers() -> None:
+    frame = analysis_frame(analyze(load_bundled("googlenet")))  # concat rows have no kernel, stride or groups
+    assert str(frame["kernel"].dtype) == "Int64" and frame["kernel"].iloc[0] == 7  # conv1/7x7_s2
+    assert "7.0" not in frame[["kernel", "stride", "groups"]].to_string()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 import unicodedata
 from enum import StrEnum
@@ -31,13 +32,16 @@ TABULAR = (Format.csv, Format.markdown, Format.latex)
 
 
 def human(n: float, unit: str = "", digits: int = 3) -> str:
-    """``digits`` significant figures (at least) with an SI prefix: 569 M, 14.7 M, 32.9 k, 864."""
+    """``digits`` significant figures (at least) with an SI prefix: 569 M, 14.7 M, 32.9 k, 864; a count under
+    1000 as the integer it is (72, never 72.0), a float as its significant figures (1.00, never 1)."""
+    if isinstance(n, numbers.Integral) and abs(n) < 1000:
+        return f"{n} {unit}".rstrip()
     for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")):
         if abs(n) >= factor:
             value = n / factor
             decimals = max(0, digits - len(str(int(abs(value)))))
             return f"{value:.{decimals}f} {prefix}{unit}".rstrip()
-    return f"{n:g} {unit}".rstrip()
+    return f"{n:#.{digits}g} {unit}".rstrip()  # '#' keeps trailing zeros: 0.500 beside 0.512
 
 
 def share(part: int, whole: int) -> float:

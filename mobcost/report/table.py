@@ -265,10 +265,17 @@ def tidy_records(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32, coun
 
 def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
                    counted: Counted | None = None) -> pd.DataFrame:
-    """A tidy frame: one row per layer (or type), one column per variable, no totals row."""
+    """A tidy frame: one row per layer (or type), one column per variable, no totals row. An integer column
+    with gaps (``kernel`` of an add or concat layer) is pandas' nullable Int64, never upcast to float (7.0)."""
     import pandas as pd
 
-    return pd.DataFrame.from_records(tidy_records(a, by, dtype, counted))
+    records = tidy_records(a, by, dtype, counted)
+    frame = pd.DataFrame.from_records(records)
+    for column in frame.columns:
+        values = [r.get(column) for r in records]
+        if any(v is None for v in values) and all(v is None or type(v) is int for v in values):
+            frame[column] = pd.array(values, dtype="Int64")
+    return frame
 
 
 def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
