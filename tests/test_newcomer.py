@@ -4,6 +4,7 @@ from arithmetic in the comments (MobileNetV1 at α = 1, 224×224, as Table 1 lis
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -105,3 +106,37 @@ def test_frame_integer_columns_with_gaps_stay_integers() -> None:
     frame = analysis_frame(analyze(load_bundled("googlenet")))  # concat rows have no kernel, stride or groups
     assert str(frame["kernel"].dtype) == "Int64" and frame["kernel"].iloc[0] == 7  # conv1/7x7_s2
     assert "7.0" not in frame[["kernel", "stride", "groups"]].to_string()
+
+
+# --- 5. LaTeX: one label per table, numbers as a page prints them -------------------------------------------------
+
+
+def test_latex_labels_are_unique_per_table() -> None:
+    assert "\\label{tab:mobilenetv1-layers}" in invoke("table", "-f", "latex")
+    assert "\\label{tab:mobilenetv1-types}" in invoke("table", "-f", "latex", "--by", "type")
+
+
+def test_latex_numbers_are_fixed_precision() -> None:
+    tex = invoke("paper", "-f", "latex")
+    # Table 2, Conv 1×1: 539,492,352 / 568,740,352 = 94.857407…%, shown at the printed 2 decimals + 2
+    assert "94.8574" in tex and "94.857407" not in tex
+    assert not re.search(r"\d[eE][-+]?\d", tex)  # no scientific notation (the FC's Δ was 4.7e-05)
+    types = invoke("table", "-f", "latex", "--by", "type")
+    # shares at 2 decimals on every row: the avg pool's 0 Mult-Adds are 0.00 %, the totals 100.00 %
+    avg = next(line for line in types.splitlines() if line.startswith("Avg Pool"))
+    total = next(line for line in types.splitlines() if line.startswith("Total"))
+    assert " 0.00 & " in avg and " 100.00 & " in total and " 94.86 & " in types
+
+
+# --- 15. markdown is a document: the rich view's headers, thousands separators ------------------------------------
+
+
+def test_markdown_has_human_headers_and_separators() -> None:
+    md = invoke("table", "-f", "markdown")
+    header = md.splitlines()[2]
+    assert "Mult-Adds" in header and "Memory (fp32, bytes)" in header
+    assert "in_c" not in md and "memory_access_bytes" not in md
+    total = next(line for line in md.splitlines() if line.startswith("| Total"))
+    assert "568,740,352" in total and "4,210,088" in total  # Table 1's totals
+    csv_header = invoke("table", "-f", "csv").splitlines()[0]  # csv stays tidy: raw names, plain numbers
+    assert "memory_access_bytes" in csv_header and "in_c" in csv_header

@@ -100,6 +100,29 @@ def number_text(value: int | float) -> str:
     return str(value) if isinstance(value, int) else repr(value)
 
 
+def document_texts(rows: list[list[Any]]) -> list[list[str]]:
+    """Cells of a table for a document (markdown, LaTeX) as text: an integer with thousands separators, every
+    float of a column at the same fixed decimals — as many as its values need, 1 to 6 — so 4.00 stands beside
+    93.05 and no float is shown in scientific notation or as its repr; a gap is empty. (CSV and JSON keep the
+    plain numbers.)"""
+    places = [min(6, max([1] + [_decimals(v) for v in column if isinstance(v, float) and math.isfinite(v)]))
+              for column in zip(*rows, strict=True)]
+    return [[_document_cell(v, places[i]) for i, v in enumerate(row)] for row in rows]
+
+
+def _decimals(value: float) -> int:
+    return len(f"{value:.6f}".rstrip("0").split(".")[1])
+
+
+def _document_cell(value: Any, places: int) -> str:
+    value = plain_cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not is_number(value):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.{places}f}"
+
+
 # --- JSON ---------------------------------------------------------------------------------------
 
 _JSON_UNSAFE = re.compile(f"[{_FORMAT_CHARS}]")  # json.dumps already escapes \x00-\x1f
@@ -171,7 +194,6 @@ def _columns(records: list[dict[str, Any]]) -> list[str]:
 # --- markdown -------------------------------------------------------------------------------------
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]])")
-_PLAIN_INT = re.compile(r"0|[1-9][0-9]{0,14}")  # text that tabulate may align as a number without changing it
 
 
 def markdown_cell(value: Any) -> str:
@@ -182,16 +204,17 @@ def markdown_cell(value: Any) -> str:
 
 
 def markdown_text(records: list[dict[str, Any]], title: str | None = None) -> str:
-    """A pipe table (tabulate): numbers right-aligned, gaps empty, every text cell escaped."""
+    """A pipe table (tabulate): numbers as :func:`document_texts` writes them and right-aligned, gaps empty,
+    every text cell escaped."""
     from tabulate import tabulate
 
     columns = _columns(records)
     rows = [[plain_cell(r.get(c)) for c in columns] for r in records]
-    texty = [i for i in range(len(columns)) if any(isinstance(v, str) and not _PLAIN_INT.fullmatch(v)
-                                                   for v in (row[i] for row in rows))]
-    rows = [[markdown_cell(v) if isinstance(v, str) else v for v in row] for row in rows]
-    table = tabulate(rows, headers=[markdown_cell(c) for c in columns], tablefmt="pipe", missingval="",
-                     disable_numparse=texty or False)
+    numeric = [all(v is None or (is_number(v) and not isinstance(v, bool)) for v in (row[i] for row in rows))
+               for i in range(len(columns))]
+    texts = [[v if numeric[i] else markdown_cell(v) for i, v in enumerate(row)] for row in document_texts(rows)]
+    table = tabulate(texts, headers=[markdown_cell(c) for c in columns], tablefmt="pipe", disable_numparse=True,
+                     colalign=["right" if n else "left" for n in numeric] or None)
     heading = f"**{markdown_cell(title)}**\n\n" if title else ""
     return heading + table + "\n"
 

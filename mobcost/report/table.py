@@ -284,31 +284,10 @@ def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
     return {**keep, "in_c": ic, "in_h": ih, "in_w": iw, "out_c": oc, "out_h": oh, "out_w": ow}
 
 
-def document_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None,
-                     energy: NetworkEnergy | None = None) -> list[dict[str, Any]]:
-    """For markdown: the tidy records without the repeated design point, and a totals row (a blank where a
-    column has no total)."""
-    point = ("network", "alpha", "rho", "resolution", "convention", "hardware")
-    records = [{k: v for k, v in r.items() if k not in point} for r in tidy_records(a, by, dtype, counted, energy)]
-    totals: dict[str, Any] = {"type" if by == By.type else "name": "Total"}
-    if by == By.type:
-        totals["layers"] = len(a.rows)
-    totals["mult_adds"] = a.totals.mult_adds
-    if counted:
-        totals["ops"] = counted.total
-    totals.update(params=a.totals.params, memory_access=a.totals.memory_access,
-                  bn_params=a.totals.bn_params, memory_access_bytes=a.totals.memory_access * DTYPE_BYTES[dtype])
-    if by == By.type:
-        totals.update(mult_adds_pct=100.0, params_pct=100.0)
-    if energy:
-        totals.update(energy_dict(energy.pj, energy.compute_pj, energy.memory_pj))
-    return [*records, totals]
-
-
 def latex_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None,
                   energy: NetworkEnergy | None = None) -> list[dict[str, Any]]:
-    """For a page: the columns of the rich view (Table 1's, or Table 2's), exact counts, a totals row; with a
-    convention, its exact count in a column; with ``energy``, the energy in µJ last."""
+    """For a page (markdown, LaTeX): the rich view's headers and columns (Table 1's, or Table 2's), exact counts,
+    a totals row; with a convention, its exact count in a column; with ``energy``, the energy in µJ last."""
     memory = f"Memory ({dtype}, bytes)"
     b = DTYPE_BYTES[dtype]
     ops = f"{counted.convention.name} ({counted.convention.unit})" if counted else ""
@@ -339,15 +318,14 @@ def _exact(c: Row | Totals, whole: Totals, memory: str, b: int) -> dict[str, Any
 
 def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype, counted: Counted | None = None,
                energy: NetworkEnergy | None = None) -> str:
-    """csv (tidy), markdown (a title, the table and a totals row) or LaTeX (the rich view's columns, a
-    caption and a totals row) of an analysis; with ``energy``, its columns too."""
+    """csv (tidy: raw variable names) or a document — markdown or LaTeX: a title (caption), the rich view's
+    columns and headers, and a totals row — of an analysis; with ``energy``, its columns too."""
     if fmt == Format.csv:
         return records_text(tidy_records(a, by, dtype, counted, energy), fmt)
     heading = title(a) + (f" · counted as {counted.convention.name} ({counted.convention.unit})" if counted else "")
     heading += f" · energy on {energy.hardware} ({energy.model.dtype})" if energy else ""
-    if fmt == Format.markdown:
-        return records_text(document_records(a, by, dtype, counted, energy), fmt, title=heading)
-    return records_text(latex_records(a, by, dtype, counted, energy), fmt, title=heading, label=a.network)
+    label = f"{a.network}-{'types' if by == By.type else 'layers'}"  # \label keys are unique per table
+    return records_text(latex_records(a, by, dtype, counted, energy), fmt, title=heading, label=label)
 
 
 def _by_category(a: Analysis, counted: Counted) -> dict[str, int]:
