@@ -324,7 +324,7 @@ def test_table_outputs_with_a_profile() -> None:
     assert csv[0].endswith("memory_access_bytes,energy_uj,energy_compute_uj,energy_memory_uj,energy_onchip")
     assert len(csv) == 30
     markdown = run("table", "-H", "cortex_m7", "-f", "markdown")
-    assert "energy_uj" in markdown and "energy on Cortex-M7" in markdown
+    assert "Energy (µJ)" in markdown and "energy on Cortex-M7" in markdown
     assert "Energy (µJ)" not in run("table", "-f", "latex") and "Energy ($\\mu$J)" in run(
         "table", "-H", "cortex_m7", "-f", "latex")
     rich = CliRunner().invoke(app, ["table", "-H", "pixel1"], env={"COLUMNS": "160"}).stdout

@@ -167,7 +167,7 @@ def test_explain_views() -> None:
     assert csv[0] == ("network,alpha,rho,resolution,from,to,cause,amount,share,difference,from_total,to_total")
     assert len(csv) == 1 + len(EXPLAIN_CAUSES)
     markdown = invoke("explain", "--to", "seed", "--format", "markdown")
-    assert "The −1 terms" in markdown and "-5043688" in markdown
+    assert "The −1 terms" in markdown and "-5,043,688" in markdown
     assert "Factor of two" in invoke("explain", "--to", "flops", "--format", "latex")
     assert "nothing to explain" in invoke("explain", "--from", "flops", "--to", "flop-counter")
 

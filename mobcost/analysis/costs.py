@@ -19,7 +19,8 @@ class Convention:
     ``fc_bias``: FC biases count as parameters (the paper's Table 2 leaves them out).
     ``bn_in_params``: BatchNorm's γ, β count as parameters (Keras and torchvision summaries do).
     ``fc_mult_adds``: FC layers count in Mult-Adds (VGG16's "15300 M" is its convolutions alone).
-    ``first_layer``: the first layer with weights counts (some papers leave the image-facing conv out).
+    ``first_layer``: the first layer with weights counts (some papers leave the image-facing conv out); without
+    it, none of that layer's costs count, memory access included.
     """
 
     fc_bias: bool = True
@@ -73,6 +74,7 @@ class Analysis:
     graph: Graph
     rows: tuple[Row, ...]
     totals: Totals = field(default_factory=Totals)
+    convention: Convention = DEFAULT  # how the rows were counted: a view must say what its params include
 
     @property
     def network(self) -> str:
@@ -104,11 +106,14 @@ def analyze_graph(graph: Graph, convention: Convention = DEFAULT) -> Analysis:
     if not convention.first_layer:
         first = next((i for i, r in enumerate(rows) if REGISTRY[r.node.type].weights(r.node)), None)
         if first is not None:
-            rows = (*rows[:first], replace(rows[first], mult_adds=0, params=0, bn_params=0), *rows[first + 1:])
+            # the whole layer leaves, as the network would begin at the next one (whose input read it keeps):
+            # its weights and its own input and output traffic too, not only its Mult-Adds and params
+            left_out = replace(rows[first], mult_adds=0, params=0, bn_params=0, memory_access=0)
+            rows = (*rows[:first], left_out, *rows[first + 1:])
     totals = Totals()
     for row in rows:
         totals += row
-    return Analysis(graph, rows, totals)
+    return Analysis(graph, rows, totals, convention)
 
 
 def analyze(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 from ..spec import Spec, load_bundled
 from ..spec.transforms import with_classes
 from .conventions import count_analysis
 from .costs import DEFAULT, Analysis, Convention, analyze
-from .table3 import shrink_steps
+from .table3 import step_analysis, step_points
 
 TABLES = tuple(f"{i}" for i in range(1, 11))
 # The paper's 16 models (Figure 4): width multipliers × input resolutions.
@@ -37,9 +37,9 @@ class Figure:
     computed: float | str
     explanation: str = ""  # why a differing figure differs
     convention: str = ""  # the convention the paper used for this figure, when not the default
-    # the network a model's figure is computed from — (spec, α, resolution, classes) — for recounting it under
-    # another counting convention (`paper --convention`); None for the figures of a layer or a step
-    point: tuple[str, float, int | None, int | None] | None = None
+    # the analysis a Mult-Adds figure is computed from (a model's network, or a Table 3 step's layer), for
+    # recounting it under another counting convention (`paper --convention`); None where nothing is recounted
+    source: Callable[[], Analysis] | None = None
 
     @property
     def rounding(self) -> str:
@@ -85,9 +85,9 @@ def _fmt(x: float | str) -> str:
 def recount(f: Figure, convention: str) -> float | None:
     """A model's Mult-Adds figure counted under another convention, in millions of that convention's unit (None
     for the figures that are not a network's Mult-Adds)."""
-    if f.point is None or f.metric != "mult_adds":
+    if f.source is None or f.metric != "mult_adds":
         return None
-    return count_analysis(_analysis(*f.point), convention).total / 1e6
+    return count_analysis(f.source(), convention).total / 1e6
 
 
 @cache
@@ -106,9 +106,9 @@ def _model(table: str, row: str, spec: str, mult_adds: float, params: float, *, 
            resolution: int | None = None, classes: int | None = None, ma_decimals: int = 0, p_decimals: int = 1,
            why_ma: str = "", why_params: str = "") -> Iterator[Figure]:
     t = _analysis(spec, alpha, resolution, classes).totals
-    point = (spec, alpha, resolution, classes)
-    yield Figure(table, row, "mult_adds", mult_adds, "M", ma_decimals, t.mult_adds / 1e6, why_ma, point=point)
-    yield Figure(table, row, "params", params, "M", p_decimals, t.params / 1e6, why_params, point=point)
+    source = partial(_analysis, spec, alpha, resolution, classes)
+    yield Figure(table, row, "mult_adds", mult_adds, "M", ma_decimals, t.mult_adds / 1e6, why_ma, source=source)
+    yield Figure(table, row, "params", params, "M", p_decimals, t.params / 1e6, why_params, source=source)
 
 
 # Table 1 as printed: (row, stride, input size H×W×C); "5×" rows expanded. Row 27 prints s2.
@@ -155,10 +155,12 @@ TABLE3 = [("Convolution", 462, 2.36, 0, 2), ("Depthwise Separable Conv", 52.3, 0
 
 
 def table3() -> Iterator[Figure]:
-    steps = shrink_steps(_spec("table3_separable"), 0.75, 0.714, thin_input=True)
-    for (row, ma, params, ma_d, p_d), step in zip(TABLE3, steps, strict=True):
-        yield Figure("3", row, "mult_adds", ma, "M", ma_d, step.mult_adds / 1e6)
-        yield Figure("3", row, "params", params, "M", p_d, step.params / 1e6)
+    points = step_points(_spec("table3_separable"), 0.75, 0.714)
+    for (row, ma, params, ma_d, p_d), (_, spec, alpha, size) in zip(TABLE3, points, strict=True):
+        source = partial(step_analysis, spec, alpha, size, True)  # the example layer thins its input too
+        t = source().totals
+        yield Figure("3", row, "mult_adds", ma, "M", ma_d, t.mult_adds / 1e6, source=source)
+        yield Figure("3", row, "params", params, "M", p_d, t.params / 1e6)
 
 
 def table4() -> Iterator[Figure]:

@@ -30,7 +30,7 @@ def paper(
     convention (in millions of its unit): what that tool or paper would print for the same network.
     """
     from ..analysis.paper import TABLES, figures, recount
-    from ..report.paper import figure_dict, paper_summary, paper_tables
+    from ..report.paper import figure_dict, figure_document, paper_summary, paper_tables
 
     wanted = [t.lower().removeprefix("table").strip() for t in tables or []]
     for t in wanted:
@@ -47,8 +47,10 @@ def paper(
 
     if fmt == Format.json:
         emit_json({"rows": [record(f) for f in figs]}, output)
-    elif fmt in TABULAR:
+    elif fmt == Format.csv:  # tidy: the records as JSON has them
         emit_records([record(f) for f in figs], fmt, output)
+    elif fmt in TABULAR:  # a document: as printed, under the rich view's headers
+        emit_records([figure_document(f, recount(f, name) if name else None, name) for f in figs], fmt, output)
     else:
         render_rich(*paper_tables(figs, (lambda f: recount(f, name)) if name else None, name), paper_summary(figs),
                     output=output)

@@ -213,4 +213,4 @@ def render_best(streamed: StreamedBest, fmt: Format, output: Path | None) -> Non
         table, caption = sweep_tables(streamed.best, [0])
         counts = (f"{streamed.points:,} points (1 shown), {streamed.fits:,} fit the budgets, {streamed.pareto:,} on "
                   f"the Pareto front (cost: {streamed.plan.pareto_cost}). ★ best, P Pareto.")
-        render_rich(table, "\n".join([counts, *str(caption).split("\n")[1:]]), output=output)
+        render_rich(table, caption.replace_first(counts), output=output)

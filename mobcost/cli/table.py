@@ -64,7 +64,8 @@ def table(
                                                 show_default=False)] = None,
     sections: Annotated[list[Section] | None, typer.Option(
         "--section", "-s", help="Rich view: which sections to show (repeatable). Default: layers, types "
-        "(Table 2) and shrink (Table 3); with --by type, types only.", show_default=False)] = None,
+        "(Table 2) and shrink (Table 3); with --by type, types only, and the per-type table stands in for "
+        "layers (as `types` replaces `layers` in JSON).", show_default=False)] = None,
     classes: Annotated[int | None, typer.Option("--classes", help="Classifier width (the last layer with "
                                                 "`out`): e.g. 1001, or 120 for Stanford Dogs.",
                                                 show_default=False)] = None,
@@ -94,12 +95,19 @@ def table(
     energy = energy_on(a, hardware)
     dtype = dtype or (Dtype(energy.model.dtype) if energy and fmt != Format.rich else None)  # bytes as the energy's
     if fmt == Format.rich:
-        chosen = sections or ([Section.types] if by == By.type else list(Section))
+        chosen = chosen_sections(sections, by)
         render_rich(*rich_sections(a, chosen, dtype, rho, resolution, counted, energy), output=output)
     elif fmt == Format.json:
         emit_json(table_document(a, by, dtype, counted, energy, rho, resolution), output)
     else:
         emit(frame_text(a, fmt, by, dtype or Dtype.fp32, counted, energy), output)
+
+
+def chosen_sections(sections: list[Section] | None, by: By) -> list[Section]:
+    """The rich view's sections: all three by default, the types alone with --by type. One row per type was
+    asked for, so --by type never shows a per-layer table: types stands in for layers (rich_sections dedupes)."""
+    chosen = sections or ([Section.types] if by == By.type else list(Section))
+    return [Section.types if s == Section.layers else s for s in chosen] if by == By.type else chosen
 
 
 def table_document(a: Analysis, by: By, dtype: Dtype | None, counted: Counted | None, energy: NetworkEnergy | None,

@@ -17,7 +17,7 @@ def energy_text(microjoules: float) -> str:
     for factor, unit in ((1e6, "J"), (1e3, "mJ")):
         if abs(microjoules) >= factor:
             return human(microjoules / factor, unit)
-    return f"{human(microjoules)} µJ" if microjoules >= 1 else f"{microjoules:.3g} µJ"
+    return f"{human(microjoules)} µJ" if microjoules >= 1 else f"{microjoules:#.3g} µJ"  # 1.00 µJ, never 1 µJ
 
 
 def energy_caption(energy: NetworkEnergy) -> str:

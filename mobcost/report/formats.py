@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 import unicodedata
 from enum import StrEnum
@@ -31,13 +32,16 @@ TABULAR = (Format.csv, Format.markdown, Format.latex)
 
 
 def human(n: float, unit: str = "", digits: int = 3) -> str:
-    """``digits`` significant figures (at least) with an SI prefix: 569 M, 14.7 M, 32.9 k, 864."""
+    """``digits`` significant figures (at least) with an SI prefix: 569 M, 14.7 M, 32.9 k, 864; a count under
+    1000 as the integer it is (72, never 72.0), a float as its significant figures (1.00, never 1)."""
+    if isinstance(n, numbers.Integral) and abs(n) < 1000:
+        return f"{n} {unit}".rstrip()
     for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")):
         if abs(n) >= factor:
             value = n / factor
             decimals = max(0, digits - len(str(int(abs(value)))))
             return f"{value:.{decimals}f} {prefix}{unit}".rstrip()
-    return f"{n:g} {unit}".rstrip()
+    return f"{n:#.{digits}g} {unit}".rstrip()  # '#' keeps trailing zeros: 0.500 beside 0.512
 
 
 def share(part: int, whole: int) -> float:
@@ -94,6 +98,29 @@ def plain_cell(value: Any) -> Any:
 def number_text(value: int | float) -> str:
     """Integers as integers, floats by their shortest round-trip form (0.714, 1.0, 1e-05)."""
     return str(value) if isinstance(value, int) else repr(value)
+
+
+def document_texts(rows: list[list[Any]]) -> list[list[str]]:
+    """Cells of a table for a document (markdown, LaTeX) as text: an integer with thousands separators, every
+    float of a column at the same fixed decimals — as many as its values need, 1 to 6 — so 4.00 stands beside
+    93.05 and no float is shown in scientific notation or as its repr; a gap is empty. (CSV and JSON keep the
+    plain numbers.)"""
+    places = [min(6, max([1] + [_decimals(v) for v in column if isinstance(v, float) and math.isfinite(v)]))
+              for column in zip(*rows, strict=True)]
+    return [[_document_cell(v, places[i]) for i, v in enumerate(row)] for row in rows]
+
+
+def _decimals(value: float) -> int:
+    return len(f"{value:.6f}".rstrip("0").split(".")[1])
+
+
+def _document_cell(value: Any, places: int) -> str:
+    value = plain_cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not is_number(value):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.{places}f}"
 
 
 # --- JSON ---------------------------------------------------------------------------------------
@@ -167,7 +194,6 @@ def _columns(records: list[dict[str, Any]]) -> list[str]:
 # --- markdown -------------------------------------------------------------------------------------
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]])")
-_PLAIN_INT = re.compile(r"0|[1-9][0-9]{0,14}")  # text that tabulate may align as a number without changing it
 
 
 def markdown_cell(value: Any) -> str:
@@ -178,16 +204,17 @@ def markdown_cell(value: Any) -> str:
 
 
 def markdown_text(records: list[dict[str, Any]], title: str | None = None) -> str:
-    """A pipe table (tabulate): numbers right-aligned, gaps empty, every text cell escaped."""
+    """A pipe table (tabulate): numbers as :func:`document_texts` writes them and right-aligned, gaps empty,
+    every text cell escaped."""
     from tabulate import tabulate
 
     columns = _columns(records)
     rows = [[plain_cell(r.get(c)) for c in columns] for r in records]
-    texty = [i for i in range(len(columns)) if any(isinstance(v, str) and not _PLAIN_INT.fullmatch(v)
-                                                   for v in (row[i] for row in rows))]
-    rows = [[markdown_cell(v) if isinstance(v, str) else v for v in row] for row in rows]
-    table = tabulate(rows, headers=[markdown_cell(c) for c in columns], tablefmt="pipe", missingval="",
-                     disable_numparse=texty or False)
+    numeric = [all(v is None or (is_number(v) and not isinstance(v, bool)) for v in (row[i] for row in rows))
+               for i in range(len(columns))]
+    texts = [[v if numeric[i] else markdown_cell(v) for i, v in enumerate(row)] for row in document_texts(rows)]
+    table = tabulate(texts, headers=[markdown_cell(c) for c in columns], tablefmt="pipe", disable_numparse=True,
+                     colalign=["right" if n else "left" for n in numeric] or None)
     heading = f"**{markdown_cell(title)}**\n\n" if title else ""
     return heading + table + "\n"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .formats import is_number, latex_label, latex_text, number_text, plain_cell
+from .formats import document_texts, is_number, latex_label, latex_text, number_text, plain_cell
 
 ROWS_PER_FLOAT = 40
 LONG_TEXT = 32  # characters: a text column wider than this wraps
@@ -44,10 +44,10 @@ def latex_table(records: list[dict[str, Any]], title: str | None = None, label: 
         title = f"{title} ({shared})" if title else shared
         keep = [i for i in range(len(columns)) if i not in context]
         columns, rows = [columns[i] for i in keep], [[row[i] for i in keep] for row in rows]
-    spec, wraps = _column_spec(columns, rows)
+    texts = document_texts(rows)  # separators, one fixed precision per column
+    spec, wraps = _column_spec(columns, rows, texts)
     header = " & ".join(latex_text(c) for c in columns) + " \\\\"
-    body = [" & ".join(_wrapped(latex_text(_cell(v)), wraps.get(i)) for i, v in enumerate(row)) + " \\\\"
-            for row in rows]
+    body = [" & ".join(_wrapped(latex_text(v), wraps.get(i)) for i, v in enumerate(row)) + " \\\\" for row in texts]
     chunks = [body[i:i + ROWS_PER_FLOAT] for i in range(0, len(body), ROWS_PER_FLOAT)] or [[]]
     floats = []
     for n, chunk in enumerate(chunks):
@@ -86,10 +86,10 @@ def _context_columns(columns: list[str], rows: list[list[Any]]) -> list[int]:
     return context if len(context) < len(columns) else []
 
 
-def _column_spec(columns: list[str], rows: list[list[Any]]) -> tuple[str, dict[int, str]]:
+def _column_spec(columns: list[str], rows: list[list[Any]], texts: list[list[str]]) -> tuple[str, dict[int, str]]:
     """``r`` for numbers, ``l`` for text; the widths at which long text columns wrap."""
     numeric = [all(v is None or is_number(v) for v in (row[i] for row in rows)) for i in range(len(columns))]
-    lengths = [max([len(_cell(row[i])) for row in rows] + [0]) for i in range(len(columns))]
+    lengths = [max([len(row[i]) for row in texts] + [0]) for i in range(len(columns))]
     long = [i for i in range(len(columns)) if not numeric[i] and lengths[i] > LONG_TEXT]
     share = min(0.35, 0.6 / len(long)) if long else 0
     spec = "".join("r" if numeric[i] and any(row[i] is not None for row in rows) else "l"

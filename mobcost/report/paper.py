@@ -26,6 +26,31 @@ def _value(x: float | str, decimals: int) -> str:
     return f"{x:,.{max(decimals, 0) + 2}f}".rstrip("0").rstrip(".") if isinstance(x, float) else f"{x:,}"
 
 
+def figure_document(f: Figure, again: float | None = None, convention: str = "") -> dict[str, Any]:
+    """One figure for a document (markdown, LaTeX), as the rich view shows it, under its headers: the paper's
+    figure as printed, the computed one and Δ at two more decimals (fixed: 94.8574, never 94.85740726903795 or
+    4.7e-05), the unit beside them; with ``convention``, its recount in millions."""
+    unit = f" {f.unit}" if f.unit in ("M", "%") else ""
+    places = max(f.decimals, 0) + 2
+    computed = f.computed if isinstance(f.computed, str) else _fixed(f.computed, places)
+    if f.difference is None:
+        delta = ""
+    else:
+        delta = f"{f.difference:+,}" if isinstance(f.difference, int) else f"{f.difference:+,.{places}f}"
+    record = {"Table": f.table, "Row": f.row, "Metric": f.metric, "Paper": f"{_fixed(f.paper, f.decimals)}{unit}",
+              "Computed": f"{computed}{unit}", "Δ": delta}
+    if convention:
+        record[convention.replace("-", " ")] = "" if again is None else f"{again:,.2f} M"
+    return {**record, "Status": f.status, "Note": f.note}
+
+
+def _fixed(x: float | str, places: int) -> str:
+    """A figure at ``places`` decimals (none for an integer or a negative count), with thousands separators."""
+    if isinstance(x, str):
+        return x
+    return f"{x:,}" if isinstance(x, int) else f"{x:,.{max(places, 0)}f}"
+
+
 STATUS = {"match": Text("match", style="green"), "differs": Text("differs", style="yellow")}
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from .energy import energy_text
@@ -48,7 +50,7 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
                       human(rec["weight_bytes"], "B"), human(rec["peak_activation_bytes"], "B"), latency,
                       *([energy_text(rec["energy_uj"])] if energy else []), top1,
                       Text("yes", style="green") if rec["fits"] else Text("no", style="red"), mark)
-    return [table, _sweep_caption(result, best, len(indices))]
+    return [table, _sweep_caption(result, table, best, len(indices))]
 
 
 def _estimate_mark(source: str) -> str:
@@ -57,7 +59,27 @@ def _estimate_mark(source: str) -> str:
     return "†" if "extrapolated" in source else "*" if "estimate" in source else ""
 
 
-def _sweep_caption(result: SweepResult, best: int | None, shown: int) -> str:
+@dataclass
+class ColumnNotes:
+    """A caption whose lines about a column (its header named) are shown only when ``table`` shows that column at
+    the width it is rendered at: a pipe or a narrow terminal drops the Energy column, so its footnote goes too."""
+
+    table: FitTable
+    lines: list[tuple[str | None, str]]  # (the header of the column a line explains, or None; the line)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        shown = {col.header.plain if isinstance(col.header, Text) else str(col.header)
+                 for col in self.table.build(options.max_width).columns}
+        yield Text("\n".join(line for column, line in self.lines if column is None or column in shown))
+
+    def replace_first(self, line: str) -> ColumnNotes:
+        return ColumnNotes(self.table, [(None, line), *self.lines[1:]])
+
+    def __str__(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+
+def _sweep_caption(result: SweepResult, table: FitTable, best: int | None, shown: int) -> ColumnNotes:
     c = result.columns
     lines = [f"{len(result):,} points ({shown} shown), {int(c['fits'].sum()):,} fit the budgets, "
              f"{int(c['pareto'].sum()):,} on the Pareto front (cost: {result.pareto_cost}). ★ best, P Pareto."]
@@ -74,11 +96,12 @@ def _sweep_caption(result: SweepResult, best: int | None, shown: int) -> str:
     if b.energy_uj is not None:
         bounds.append(f"energy ≤ {energy_text(b.energy_uj)}")
     lines.append("Budgets: " + (", ".join(bounds) if bounds else "none"))
+    notes: list[tuple[str | None, str]] = [(None, line) for line in lines]
     if "energy_uj" in result.columns:
-        lines.append("Energy: Horowitz's 45 nm figures (ISSCC 2014) unless the profile sets its own; compute + "
-                     "memory, bytes from on-chip memory when a layer's working set fits, else DRAM.")
+        notes.append(("Energy", "Energy: Horowitz's 45 nm figures (ISSCC 2014) unless the profile sets its own; "
+                      "compute + memory, bytes from on-chip memory when a layer's working set fits, else DRAM."))
     if result.factors.dropped:
-        lines.append("Left out (no valid network): " + "; ".join(result.factors.dropped[:5]))
+        notes.append((None, "Left out (no valid network): " + "; ".join(result.factors.dropped[:5])))
     if best is None:
-        lines.append("No point meets every budget.")
-    return "\n".join(lines)
+        notes.append((None, "No point meets every budget."))
+    return ColumnNotes(table, notes)

@@ -45,8 +45,10 @@ def title(a: Analysis) -> str:
     return f"{a.network} · α={g.alpha:g} · {g.input.h}×{g.input.w} input (ρ={g.rho:.3g})"
 
 
-def totals_caption(t: Totals, dtype: Dtype | None) -> str:
-    text = (f"Totals: {t.mult_adds:,} Mult-Adds · {t.params:,} params (+{t.bn_params:,} BN) · "
+def totals_caption(t: Totals, dtype: Dtype | None, bn_included: bool = False) -> str:
+    """The totals line; BN's γ, β are either inside the params (``--bn-in-params``) or beside them."""
+    bn = f"including {t.bn_params:,} BN" if bn_included else f"+{t.bn_params:,} BN"
+    text = (f"Totals: {t.mult_adds:,} Mult-Adds · {t.params:,} params ({bn}) · "
             f"{t.memory_access:,} elements of memory access")
     if dtype:
         b = DTYPE_BYTES[dtype]
@@ -65,7 +67,7 @@ def layer_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None
     (``--hardware``), each layer's energy comes last."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     counted = _shown(counted)
-    table = _table(title(a), a.totals, dtype, counted, energy)
+    table = _table(title(a), a, dtype, counted, energy)
     table.add_column("Name", whole=False)
     table.add_column("Type / Stride", whole=False, drop=3)
     table.add_column("Filter Shape", drop=2)
@@ -112,7 +114,7 @@ def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None 
     the energy per type, given ``energy``)."""
     mem = f"Memory ({dtype})" if dtype else "Memory"
     counted = _shown(counted)
-    table = _table(f"Resource per layer type — {title(a)}", a.totals, dtype, counted, energy)
+    table = _table(f"Resource per layer type — {title(a)}", a, dtype, counted, energy)
     table.add_column("Type")  # Table 2's row label
     table.add_column("Layers", justify="right", drop=1)
     for header, drop in (("Mult-Adds", 0), ("% MA", 2), ("Params", 0), ("% P", 3), (mem, 0)):
@@ -161,9 +163,10 @@ def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
     return [{"label": s.label, "mult_adds": s.mult_adds, "params": s.params} for s in steps]
 
 
-def _table(heading: str, totals: Totals, dtype: Dtype | None, counted: Counted | None = None,
+def _table(heading: str, a: Analysis, dtype: Dtype | None, counted: Counted | None = None,
            energy: NetworkEnergy | None = None) -> FitTable:
-    caption = totals_caption(totals, dtype) + (f"\n{convention_caption(counted)}" if counted else "")
+    caption = totals_caption(a.totals, dtype, a.convention.bn_in_params)
+    caption += f"\n{convention_caption(counted)}" if counted else ""
     caption += f"\n{energy_caption(energy)}" if energy else ""
     return FitTable({"title": heading, "caption": caption, "box": box.SIMPLE_HEAD,
                      "pad_edge": False, "collapse_padding": True, "title_justify": "left",
@@ -262,10 +265,17 @@ def tidy_records(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32, coun
 
 def analysis_frame(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
                    counted: Counted | None = None) -> pd.DataFrame:
-    """A tidy frame: one row per layer (or type), one column per variable, no totals row."""
+    """A tidy frame: one row per layer (or type), one column per variable, no totals row. An integer column
+    with gaps (``kernel`` of an add or concat layer) is pandas' nullable Int64, never upcast to float (7.0)."""
     import pandas as pd
 
-    return pd.DataFrame.from_records(tidy_records(a, by, dtype, counted))
+    records = tidy_records(a, by, dtype, counted)
+    frame = pd.DataFrame.from_records(records)
+    for column in frame.columns:
+        values = [r.get(column) for r in records]
+        if any(v is None for v in values) and all(v is None or type(v) is int for v in values):
+            frame[column] = pd.array(values, dtype="Int64")
+    return frame
 
 
 def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
@@ -274,31 +284,10 @@ def _flat_layer(r: dict[str, Any]) -> dict[str, Any]:
     return {**keep, "in_c": ic, "in_h": ih, "in_w": iw, "out_c": oc, "out_h": oh, "out_w": ow}
 
 
-def document_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None,
-                     energy: NetworkEnergy | None = None) -> list[dict[str, Any]]:
-    """For markdown: the tidy records without the repeated design point, and a totals row (a blank where a
-    column has no total)."""
-    point = ("network", "alpha", "rho", "resolution", "convention", "hardware")
-    records = [{k: v for k, v in r.items() if k not in point} for r in tidy_records(a, by, dtype, counted, energy)]
-    totals: dict[str, Any] = {"type" if by == By.type else "name": "Total"}
-    if by == By.type:
-        totals["layers"] = len(a.rows)
-    totals["mult_adds"] = a.totals.mult_adds
-    if counted:
-        totals["ops"] = counted.total
-    totals.update(params=a.totals.params, memory_access=a.totals.memory_access,
-                  bn_params=a.totals.bn_params, memory_access_bytes=a.totals.memory_access * DTYPE_BYTES[dtype])
-    if by == By.type:
-        totals.update(mult_adds_pct=100.0, params_pct=100.0)
-    if energy:
-        totals.update(energy_dict(energy.pj, energy.compute_pj, energy.memory_pj))
-    return [*records, totals]
-
-
 def latex_records(a: Analysis, by: By, dtype: Dtype, counted: Counted | None = None,
                   energy: NetworkEnergy | None = None) -> list[dict[str, Any]]:
-    """For a page: the columns of the rich view (Table 1's, or Table 2's), exact counts, a totals row; with a
-    convention, its exact count in a column; with ``energy``, the energy in µJ last."""
+    """For a page (markdown, LaTeX): the rich view's headers and columns (Table 1's, or Table 2's), exact counts,
+    a totals row; with a convention, its exact count in a column; with ``energy``, the energy in µJ last."""
     memory = f"Memory ({dtype}, bytes)"
     b = DTYPE_BYTES[dtype]
     ops = f"{counted.convention.name} ({counted.convention.unit})" if counted else ""
@@ -329,15 +318,14 @@ def _exact(c: Row | Totals, whole: Totals, memory: str, b: int) -> dict[str, Any
 
 def frame_text(a: Analysis, fmt: Format, by: By, dtype: Dtype, counted: Counted | None = None,
                energy: NetworkEnergy | None = None) -> str:
-    """csv (tidy), markdown (a title, the table and a totals row) or LaTeX (the rich view's columns, a
-    caption and a totals row) of an analysis; with ``energy``, its columns too."""
+    """csv (tidy: raw variable names) or a document — markdown or LaTeX: a title (caption), the rich view's
+    columns and headers, and a totals row — of an analysis; with ``energy``, its columns too."""
     if fmt == Format.csv:
         return records_text(tidy_records(a, by, dtype, counted, energy), fmt)
     heading = title(a) + (f" · counted as {counted.convention.name} ({counted.convention.unit})" if counted else "")
     heading += f" · energy on {energy.hardware} ({energy.model.dtype})" if energy else ""
-    if fmt == Format.markdown:
-        return records_text(document_records(a, by, dtype, counted, energy), fmt, title=heading)
-    return records_text(latex_records(a, by, dtype, counted, energy), fmt, title=heading, label=a.network)
+    label = f"{a.network}-{'types' if by == By.type else 'layers'}"  # \label keys are unique per table
+    return records_text(latex_records(a, by, dtype, counted, energy), fmt, title=heading, label=label)
 
 
 def _by_category(a: Analysis, counted: Counted) -> dict[str, int]:
