@@ -154,7 +154,8 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
     front = c["pareto"] & c["fits"]
     if front.any():
         ax.scatter(c["resolution"][front], c["alpha"][front], s=14, color=OKABE_ITO[1], edgecolor="black",
-                   linewidth=0.4, zorder=4, label=f"feasible and Pareto-optimal ({label.split()[0]} vs top-1)")
+                   linewidth=0.4, zorder=4,
+                   label=f"feasible and Pareto-optimal ({_objectives_text(result.objectives)})")
     best = result.best()
     if best is not None:
         top1 = c["top1"][best]
@@ -171,6 +172,12 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
     ax.set_title(f"{spec.name} design space on {hardware.name.split(' (')[0]}\n"
                  f"{how} ({hardware.dtype}); hatched: over budget", fontsize=11)
     return fig
+
+
+def _objectives_text(objectives: tuple[str, ...]) -> str:
+    """``latency vs top-1``; without accuracy ``latency vs capacity``: what the front was computed on."""
+    names = {"accuracy": "top-1", "capacity": "capacity", "latency": "latency", "energy": "energy"}
+    return " vs ".join(names.get(o, o.replace("_", " ")) for o in reversed(objectives))
 
 
 def _hatch_budgets(ax: Any, grid: Any, c: dict[str, np.ndarray], b: Budgets, shape: tuple[int, int]) -> list[Any]:
