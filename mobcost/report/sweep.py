@@ -114,8 +114,9 @@ def no_fit_note(tally: Tally, budgets: Budgets, hardware: Hardware | None) -> st
         return "no design point is valid in this grid"
     what = f"{_budget_source(name, budgets, hardware)} ({_bound_text(name, getattr(budgets, name))})"
     if tally.over[name] == tally.points:
-        return (f"no design point meets the budgets: the tightest, {what}, excludes all {tally.points:,} points "
-                f"alone (the least {BUDGET_WORDS[name][0]} in the grid is {_bound_text(name, tally.least[name], 0)})")
+        every = "the only point" if tally.points == 1 else f"all {tally.points:,} points"
+        return (f"no design point meets the budgets: the tightest, {what}, excludes {every} alone (the least "
+                f"{BUDGET_WORDS[name][0]} in the grid is {_bound_text(name, tally.least[name], 0)})")
     return (f"no design point meets every budget at once: the tightest, {what}, excludes {tally.over[name]:,} of "
             f"{tally.points:,} points")
 
