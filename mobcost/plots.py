@@ -35,6 +35,7 @@ from .explore.accuracy import (
 from .explore.budgets import Budgets
 from .explore.grid import sweep
 from .explore.hardware import Hardware
+from .explore.objectives import describe
 from .files import write_atomic
 from .spec import Spec, load_bundled
 from .units import plural
@@ -166,7 +167,7 @@ def budget_figure(spec: Spec, hardware: Hardware, alphas: list[float], resolutio
     bar = fig.colorbar(mapped, ax=ax, label=f"estimated {label} on {hardware.name.split(' (')[0]} ({unit}, log "
                                             "scale)")
     _plain_log_ticks(bar.ax.yaxis)
-    _mark_choices(ax, c, result.best(), label)
+    _mark_choices(ax, c, result.best(), result.objectives)
     handles, _ = ax.get_legend_handles_labels()
     # Below the map: inside it, the legend covered the low-cost corner where the feasible points are.
     fig.legend(handles=legend + handles, loc="outside lower center", ncol=2, fontsize=8, framealpha=0.92)
@@ -191,14 +192,14 @@ def _plain_log_ticks(axis: Any) -> None:
     axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
 
 
-def _mark_choices(ax: Any, c: dict[str, np.ndarray], best: int | None, label: str) -> None:
+def _mark_choices(ax: Any, c: dict[str, np.ndarray], best: int | None, objectives: tuple[str, ...]) -> None:
     """The feasible Pareto points and the best feasible design; never clipped where they sit on the map's
     edge (the best is often its corner)."""
     front = c["pareto"] & c["fits"]
     if front.any():
         ax.scatter(c["resolution"][front], c["alpha"][front], s=14, color=OKABE_ITO[1], edgecolor="black",
                    linewidth=0.4, zorder=4, clip_on=False,
-                   label=f"feasible and Pareto-optimal ({label.split()[0]} vs top-1)")
+                   label=f"feasible and Pareto-optimal ({describe(objectives)})")
     if best is not None:
         top1 = c["top1"][best]
         ax.scatter(c["resolution"][best], c["alpha"][best], s=220, marker="*", color=OKABE_ITO[5],

@@ -139,14 +139,16 @@ def test_grid_limits(args: list[str], needle: str) -> None:
     assert time.perf_counter() - start < 5
 
 
+@pytest.mark.parametrize("objectives", [None, ("accuracy", "mult_adds", "peak_activation"), ("capacity", "params")])
 @pytest.mark.parametrize("budgets", [Budgets(), Budgets(mult_adds=150e6, params=1.5e6), Budgets(mult_adds=1e3)])
-def test_streamed_best_equals_the_best_of_the_whole_grid(budgets: Budgets, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_streamed_best_equals_the_best_of_the_whole_grid(budgets: Budgets, objectives: tuple[str, ...] | None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import mobcost.explore.grid as grid
 
     alphas, sizes = [0.25, 0.5, 0.6, 0.75, 1.0], list(range(96, 257, 16))
-    whole = sweep(MOBILENET, alphas, sizes, budgets=budgets)
+    whole = sweep(MOBILENET, alphas, sizes, budgets=budgets, objectives=objectives)
     monkeypatch.setattr(grid, "CHUNK_POINTS", 7)  # many chunks: the running best and front cross chunk borders
-    streamed = stream_best(MOBILENET, alphas, sizes, budgets=budgets)
+    streamed = stream_best(MOBILENET, alphas, sizes, budgets=budgets, objectives=objectives)
     c = whole.columns
     counts = (len(whole), int(c["fits"].sum()), int(c["pareto"].sum()))
     assert (streamed.points, streamed.fits, streamed.pareto) == counts
@@ -159,15 +161,24 @@ def test_streamed_best_equals_the_best_of_the_whole_grid(budgets: Budgets, monke
         assert best[key][0] == c[key][i], key
 
 
-def test_best_without_accuracy_is_the_cheapest(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_best_without_accuracy_is_the_largest_that_fits(monkeypatch: pytest.MonkeyPatch) -> None:
     import mobcost.explore.grid as grid
 
     vgg = load_spec(SPECS / "vgg16.yaml")
     monkeypatch.setattr(grid, "CHUNK_POINTS", 3)
+    # no accuracy for VGG16: the most Mult-Adds, which grow with α and with the size: α = 1 at 224
     streamed = stream_best(vgg, [0.5, 0.75, 1.0], [160, 192, 224])
-    # no accuracy for VGG16 here: the lowest Mult-Adds, which is the smallest α at the smallest size
-    assert streamed.best is not None and streamed.pareto == 0
-    assert (streamed.best.columns["alpha"][0], streamed.best.columns["resolution"][0]) == (0.5, 160)
+    assert streamed.best is not None and streamed.plan.objectives == ("capacity", "params")
+    assert (streamed.best.columns["alpha"][0], streamed.best.columns["resolution"][0]) == (1.0, 224)
+    # VGG16 at α = 0.5 (channels 32…256, fc 2048) and 224 px: the 13 convolutions give
+    # 224²·(27·32 + 9·32·32) + 112²·(9·32·64 + 9·64·64) + 56²·(9·64·128 + 2·9·128·128)
+    # + 28²·(9·128·256 + 2·9·256·256) + 14²·(3·9·256·256) = 3,858,333,696, fc6–fc8 7·7·256·2048 + 2048·2048
+    # + 2048·1000 = 31,932,416: 3,890,266,112. α = 0.75 at 160 px is already (3/2)²·(160/224)² ≈ 1.15 times
+    # the convolutions, past 4·10⁹: under 4·10⁹ Mult-Adds only α = 0.5 fits, its largest at 224.
+    capped = stream_best(vgg, [0.5, 0.75, 1.0], [160, 192, 224], budgets=Budgets(mult_adds=4e9))
+    assert capped.best is not None
+    assert (capped.best.columns["alpha"][0], capped.best.columns["resolution"][0]) == (0.5, 224)
+    assert int(capped.best.columns["mult_adds"][0]) == 3_890_266_112
 
 
 def test_best_does_not_hold_the_grid(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,6 +24,7 @@ from .common import (
     OutputOpt,
     SpecArg,
     app,
+    emit,
     emit_json,
     emit_records,
     friendly,
@@ -48,6 +49,17 @@ class ParetoCost(StrEnum):
 
 EnergyBudgetOpt = Annotated[float | None, typer.Option(help="Budget: energy per inference in µJ (needs --hardware).",
                                                       show_default=False)]
+BestOpt = Annotated[bool, typer.Option("--best", help="Print only the best point that meets every budget, by the "
+                                       "first objective: the highest top-1, or, when no accuracy is known, the most "
+                                       "Mult-Adds (then params).")]
+ObjectivesOpt = Annotated[str | None, typer.Option("--objectives", help="The Pareto front's objectives, a comma list "
+                                                   "of up to 3: accuracy, capacity (Mult-Adds, maximised), "
+                                                   "mult_adds, params, peak_activation, weight_bytes, memory_access, "
+                                                   "latency, energy. The first ranks --best.", show_default=False)]
+ParetoCostOpt = Annotated[ParetoCost | None, typer.Option(help="Cost axis of the Pareto front against accuracy "
+                                                          "(default mult_adds), or against capacity when no accuracy "
+                                                          "is known (default latency with --hardware, else params).",
+                                                          show_default=False)]
 
 
 @app.command()
@@ -71,9 +83,9 @@ def sweep(
     max_latency_ms: Annotated[float | None, typer.Option(help="Budget (needs --hardware).",
                                                          show_default=False)] = None,
     max_energy_uj: EnergyBudgetOpt = None,
-    best: Annotated[bool, typer.Option("--best", help="Print only the feasible point with the highest top-1 "
-                                       "(the lowest cost when no accuracy is known).")] = False,
-    pareto_cost: Annotated[ParetoCost, typer.Option(help="Cost axis of the Pareto front.")] = ParetoCost.mult_adds,
+    best: BestOpt = False,
+    objectives: ObjectivesOpt = None,
+    pareto_cost: ParetoCostOpt = None,
     convention: ConventionOpt = None,
     fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
@@ -81,15 +93,15 @@ def sweep(
     """Evaluate every (α, resolution) design point: costs, peak activation, latency, energy, accuracy, budgets.
 
     Points are computed as arrays (170,000 points in well under a second): up to 10⁷ with `--format csv` or
-    `--best` (streamed), 10⁶ in the rich view, 10⁵ as json, markdown or latex. `fits` says whether a point
-    meets every budget; `pareto` marks points no other point beats on both cost and top-1.
+    `--best` (streamed), 10⁶ in the rich view, 10⁵ as json, markdown or latex. `fits`: the point meets every
+    budget (none does: exit 1, the tightest named); `pareto`: none matches or beats it on every objective.
     """
     check_output(output)
     s = load(spec)
     alphas, resolutions = grid_axes(alpha, resolution, layers=len(s.layers), **grid_limit(fmt, best))
     budgets = sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation, max_latency_ms,
                             max_energy_uj)
-    options = sweep_options(budgets, hardware, dtype, pareto_cost, convention)
+    options = sweep_options(budgets, hardware, dtype, pareto_cost, objectives, convention)
     total = len(alphas) * len(resolutions)
     with progress_bar(total, "sweeping", enabled=total > 100_000 and interactive()) as advance:
         if best:
@@ -104,13 +116,15 @@ def sweep(
     render_sweep(result, fmt, output)
 
 
-def sweep_options(budgets: Budgets, hardware: str | None, dtype: Dtype | None, pareto_cost: ParetoCost,
-                  convention: Any) -> dict[str, Any]:
+def sweep_options(budgets: Budgets, hardware: str | None, dtype: Dtype | None, pareto_cost: ParetoCost | None,
+                  objectives: str | None, convention: Any) -> dict[str, Any]:
     """The keyword arguments of the explore functions (the budgets parsed first, then the profile read)."""
-    cost = {ParetoCost.latency: "latency_ms", ParetoCost.energy: "energy_uj"}.get(pareto_cost, str(pareto_cost))
+    names = None if objectives is None else [o for o in objectives.split(",") if o.strip()]
+    if objectives is not None and not names:
+        raise OptionError("name at least one objective, e.g. capacity,latency", where="--objectives")
     return {"hardware": load_hardware(hardware) if hardware else None, "budgets": budgets,
-            "dtype": str(dtype) if dtype else None, "pareto_cost": cost,
-            "convention": str(convention.value) if convention else None}
+            "dtype": str(dtype) if dtype else None, "pareto_cost": str(pareto_cost) if pareto_cost else None,
+            "objectives": names, "convention": str(convention.value) if convention else None}
 
 
 # Points a view may hold: JSON, Markdown and LaTeX records take ~1–3 KB a point in memory; the rich view
@@ -168,28 +182,59 @@ def energy_budget(uj: float | None) -> float | None:
 
 def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], options: dict[str, Any],
                      output: Path | None, advance: Callable[[float], None]) -> None:
+    from ..explore.budgets import Tally
     from ..explore.stream import stream_csv
 
+    tally = Tally()
     if output is None:
-        stream_csv(s, alphas, resolutions, sys.stdout.write, progress=advance, **options)
-        return
-    from ..files import atomic_stream
+        stream_csv(s, alphas, resolutions, sys.stdout.write, progress=advance, tally=tally, **options)
+    else:
+        from ..files import atomic_stream
 
-    with atomic_stream(output) as f:
-        rows = stream_csv(s, alphas, resolutions, f.write, progress=advance, **options)
-    print(f"wrote {clean(output)}: {rows:,} design points", file=sys.stderr)
+        with atomic_stream(output) as f:
+            rows = stream_csv(s, alphas, resolutions, f.write, progress=advance, tally=tally, **options)
+        print(f"wrote {clean(output)}: {rows:,} design points", file=sys.stderr)
+    if not tally.fits:
+        from ..report.sweep import no_fit_note
+
+        finish(no_fit_note(tally, options["budgets"].with_hardware(options["hardware"]), options["hardware"]),
+               Format.csv)
 
 
 def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:
     from ..explore.grid import point_records
     from ..report.sweep import sweep_tables
 
+    note = None
+    if not result.columns["fits"].any():
+        from ..explore.budgets import Tally
+        from ..report.sweep import no_fit_note
+
+        tally = Tally()
+        tally.add(result.columns, result.budgets)
+        note = no_fit_note(tally, result.budgets, result.hardware)
     if fmt == Format.json:
-        emit_json({**convention_key(result), "points": point_records(result)}, output)
+        extra = {"objectives": list(result.objectives), **({"note": note} if note else {})}
+        emit_json({**convention_key(result), **extra, "points": point_records(result)}, output)
     elif fmt in TABULAR:
         emit_records(point_records(result), fmt, output)
     else:
-        render_rich(*sweep_tables(result), output=output)
+        render_rich(*sweep_tables(result, note=note), output=output)
+    finish(note, fmt)
+
+
+# "No point meets the budgets" is an answer, not a mistake in the command: 1, as grep's "no match", where
+# bad input is 2.
+NO_FIT = 1
+
+
+def finish(note: str | None, fmt: Format) -> None:
+    """Exit 1 when no point fits, the reason on standard error too unless the rich view printed it."""
+    if note is None:
+        return
+    if fmt != Format.rich:
+        print(f"mobcost: {note}", file=sys.stderr)
+    raise typer.Exit(NO_FIT)
 
 
 def convention_key(result: Any) -> dict[str, str]:
@@ -199,18 +244,41 @@ def convention_key(result: Any) -> dict[str, str]:
 
 
 def render_best(streamed: StreamedBest, fmt: Format, output: Path | None) -> None:
-    """The best point alone; the rich view's caption counts the whole grid (which was never held)."""
+    """The best point alone, with what it was ranked by; the rich view's caption counts the whole grid
+    (which was never held). No point fitting is a result: valid output, the tightest budget, exit 1."""
     from ..explore.grid import point_records
-    from ..report.sweep import sweep_tables
+    from ..report.sweep import best_line, counts_line, no_fit_note, sweep_tables
 
-    if streamed.best is None:
-        raise OptionError("no design point meets the budgets", where="--best")
+    p = streamed.plan
+    note = None if streamed.best else no_fit_note(streamed.tally, p.budgets, p.hardware)
+    records = point_records(streamed.best) if streamed.best else []
     if fmt == Format.json:
-        emit_json({**convention_key(streamed.best), "points": point_records(streamed.best)}, output)
+        from ..explore.objectives import best_by
+
+        emit_json({**convention_key(p), "objectives": list(p.objectives), "best_by": p.objectives[0],
+                   "note": note or best_by(p.objectives[0], p.accuracy is not None), "points": records}, output)
     elif fmt in TABULAR:
-        emit_records(point_records(streamed.best), fmt, output)
+        emit_best_records(records, p, fmt, output, note)
     else:
-        table, caption = sweep_tables(streamed.best, [0])
-        counts = (f"{streamed.points:,} points (1 shown), {streamed.fits:,} fit the budgets, {streamed.pareto:,} on "
-                  f"the Pareto front (cost: {streamed.plan.pareto_cost}). ★ best, P Pareto.")
-        render_rich(table, caption.replace_first(counts), output=output)
+        counts = counts_line(streamed.points, len(records), streamed.fits, streamed.pareto, p.objectives)
+        if streamed.best is None:
+            render_rich("\n".join([counts, best_line(p.objectives, p.accuracy is not None),
+                                   note[0].upper() + note[1:] + "."]),
+                        output=output)
+        else:
+            table, caption = sweep_tables(streamed.best, [0])
+            render_rich(table, caption.replace_first(counts), output=output)
+    finish(note, fmt)
+
+
+def emit_best_records(records: list[dict[str, Any]], p: Any, fmt: Format, output: Path | None,
+                      note: str | None) -> None:
+    """CSV, Markdown or LaTeX: the best point with a ``best_by`` column; with no point, CSV keeps its header
+    (a reader of the file sees the columns it would have had) and the others say why."""
+    if records:
+        return emit_records([{**r, "best_by": p.objectives[0]} for r in records], fmt, output)
+    if fmt == Format.csv:
+        from ..explore.stream import csv_columns
+
+        return emit(",".join((*csv_columns(p), "best_by")), output)
+    emit(f"*{note}*" if fmt == Format.markdown else f"% {note}", output)

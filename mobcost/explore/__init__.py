@@ -10,7 +10,8 @@ import importlib
 from typing import Any
 
 _HOMES = {
-    "Budgets": "budgets", "pareto_mask": "budgets",
+    "Budgets": "budgets", "pareto_mask": "budgets", "Tally": "budgets",
+    "front_mask": "objectives", "OBJECTIVES": "objectives",
     "parse_range": "ranges", "grid_axes": "ranges",
     "Factors": "factors", "factors": "factors",
     "SweepResult": "grid", "Plan": "grid", "plan": "grid", "sweep": "grid", "point_records": "grid",

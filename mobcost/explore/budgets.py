@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,25 +35,57 @@ def _tighter(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
 
+# Each budget: its field in Budgets, the column it bounds, and the option that sets it.
+BOUNDS = (("mult_adds", "mult_adds", "--max-mult-adds"), ("params", "params", "--max-params"),
+          ("weight_bytes", "weight_bytes", "--max-weight-bytes"),
+          ("peak_activation_bytes", "peak_activation_bytes", "--max-peak-activation"),
+          ("latency_ms", "latency_ms", "--max-latency-ms"), ("energy_uj", "energy_uj", "--max-energy-uj"))
+
+
 def fits(out: dict[str, np.ndarray], budgets: Budgets) -> np.ndarray:
     fits = np.ones(out["alpha"].shape, dtype=bool)
-    for column, bound in (("mult_adds", budgets.mult_adds), ("params", budgets.params),
-                          ("weight_bytes", budgets.weight_bytes),
-                          ("peak_activation_bytes", budgets.peak_activation_bytes), ("latency_ms", budgets.latency_ms),
-                          ("energy_uj", budgets.energy_uj)):
+    for name, column, _ in BOUNDS:
+        bound = getattr(budgets, name)
         if bound is not None:
             fits &= out[column] <= bound
     return fits
 
 
+@dataclass
+class Tally:
+    """Counts over a grid, a chunk at a time: points, points that fit, and per budget the points it excludes
+    and the least value of its column — so "no point fits" can name the budget that is tightest."""
+
+    points: int = 0
+    fits: int = 0
+    over: dict[str, int] = field(default_factory=dict)
+    least: dict[str, float] = field(default_factory=dict)
+
+    def add(self, part: dict[str, np.ndarray], budgets: Budgets) -> None:
+        self.points += len(part["alpha"])
+        self.fits += int(np.count_nonzero(part["fits"]))
+        for name, column, _ in BOUNDS:
+            bound = getattr(budgets, name)
+            if bound is None or not len(part[column]):
+                continue
+            self.over[name] = self.over.get(name, 0) + int(np.count_nonzero(part[column] > bound))
+            least = float(np.min(part[column]))
+            self.least[name] = min(self.least.get(name, least), least)
+
+    def tightest(self, budgets: Budgets) -> str | None:
+        """The budget (a ``Budgets`` field) excluding the most points; among those excluding every point, the
+        one missed by the widest margin (its least value over its bound)."""
+        if not self.over:
+            return None
+        def margin(f: str) -> float:
+            bound = getattr(budgets, f)
+            return self.least[f] / bound if bound > 0 else math.inf
+
+        return max(self.over, key=lambda f: (self.over[f], margin(f)))
+
+
 def pareto_mask(cost: np.ndarray, top1: np.ndarray) -> np.ndarray:
     """Points no other point beats on both cost (lower) and accuracy (higher); unknown accuracy: never."""
-    known = ~np.isnan(top1)
-    mask = np.zeros(cost.shape, dtype=bool)
-    idx = np.flatnonzero(known)
-    if idx.size == 0:
-        return mask
-    order = idx[np.lexsort((-top1[idx], cost[idx]))]  # cheapest first; best accuracy first among equals
-    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], top1[order][:-1]]))
-    mask[order] = top1[order] > best_before
-    return mask
+    from .objectives import front_mask
+
+    return front_mask(np.column_stack([np.asarray(cost, dtype=float), -np.asarray(top1, dtype=float)]))

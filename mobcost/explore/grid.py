@@ -7,7 +7,7 @@ chunks of α values, so memory stays bounded for any grid size.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +18,14 @@ from ..errors import OptionError
 from ..spec import Spec
 from ..units import DTYPE_BYTES
 from .accuracy import Accuracy, accuracy_for
-from .budgets import NO_BUDGETS, Budgets, fits, pareto_mask
+from .budgets import NO_BUDGETS, Budgets, fits
 from .energy import check_finite, energy_model, layer_energy_pj
 from .factors import Factors, factors, float_terms
 from .hardware import Hardware, layer_seconds
+from .objectives import best_in, front_mask, matrix, resolve
 
 CHUNK_POINTS = 1 << 18  # points evaluated at once; bounds memory for any grid size
 COSTS = ("mult_adds", "params", "memory_access", "peak_activation", "weight_bytes", "latency_ms", "energy_uj")
-NEEDS_HARDWARE = {"latency_ms": "latency", "energy_uj": "energy"}  # costs a profile estimates
 # A sweep held in memory (`sweep`, the json/markdown/LaTeX/rich views) keeps every column of every point:
 # ~100 bytes a point here, ~1 KB more as JSON records. Larger grids stream (`stream.stream_csv`, `stream_best`).
 MAX_MEMORY_POINTS = 10**6
@@ -130,20 +130,16 @@ class SweepResult:
     accuracy: Accuracy | None
     hardware: Hardware | None
     budgets: Budgets
-    pareto_cost: str
+    objectives: tuple[str, ...]  # of the Pareto front; the first is what `best` ranks by
 
     def __len__(self) -> int:
         return len(self.columns["alpha"])
 
     def best(self) -> int | None:
-        """Index of the feasible point with the highest top-1, or the lowest cost when none is known."""
-        fits = np.flatnonzero(self.columns["fits"])
-        if fits.size == 0:
-            return None
-        top1 = self.columns["top1"][fits]
-        if not np.all(np.isnan(top1)):
-            return int(fits[np.nanargmax(top1)])
-        return int(fits[np.argmin(self.columns[self.pareto_cost][fits])])
+        """Index of the feasible point ranked first by the first objective: the highest top-1 by default,
+        the most Mult-Adds (then params) when no accuracy is known; None when no point fits."""
+        found = best_in(self.columns, np.flatnonzero(self.columns["fits"]), self.objectives[0])
+        return None if found is None else found[1]
 
     def highlights(self, rows: int) -> list[int]:
         """At most ``rows`` points of the Pareto front (evenly spaced along it) and the best point."""
@@ -164,24 +160,28 @@ class Plan:
     budgets: Budgets
     dtype: str
     accuracy: Accuracy | None
-    pareto_cost: str
+    objectives: tuple[str, ...]
 
     def chunks(self) -> Iterator[dict[str, np.ndarray]]:
         return chunks(self.factors, self.hardware, self.budgets, self.dtype, self.accuracy)
 
 
 def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: Hardware | None = None,
-         budgets: Budgets = NO_BUDGETS, dtype: str | None = None, pareto_cost: str = "mult_adds",
-         convention: str | None = None) -> Plan:
-    if pareto_cost in NEEDS_HARDWARE and hardware is None:
-        raise OptionError(f"--pareto-cost {NEEDS_HARDWARE[pareto_cost]} needs --hardware", where="--pareto-cost")
+         budgets: Budgets = NO_BUDGETS, dtype: str | None = None, pareto_cost: str | None = None,
+         objectives: Sequence[str] | None = None, convention: str | None = None) -> Plan:
+    """``objectives``: of the Pareto front (see ``objectives.resolve``); ``pareto_cost`` alone is the cost
+    against accuracy, or against capacity when no accuracy is known."""
+    if objectives and pareto_cost:
+        raise OptionError("give --objectives or --pareto-cost, not both", where="--pareto-cost")
     for option, bound, what in (("--max-latency-ms", budgets.latency_ms, "latency"),
                                 ("--max-energy-uj", budgets.energy_uj, "energy")):
         if bound is not None and hardware is None:
             raise OptionError(f"{option} needs --hardware ({what} is estimated from a profile)", where=option)
     f = factors(spec, alphas, resolutions, None if convention is None else get_convention(convention, "--convention"))
+    acc = accuracy_for(spec, f.anchor)
+    chosen = resolve(objectives, pareto_cost, accuracy=acc is not None, hardware=hardware is not None)
     return Plan(f, hardware, budgets.with_hardware(hardware), dtype or (hardware.dtype if hardware else "fp32"),
-                accuracy_for(spec, f.anchor), pareto_cost)
+                acc, chosen)
 
 
 def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
@@ -189,9 +189,9 @@ def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: 
     """Evaluate the grid α × resolution: costs, peak activation, latency (and with a profile ``energy_uj``),
     accuracy, `fits`, `pareto`.
 
-    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost``, ``convention`` (a counting convention's
-    figure as the column ``ops``; see :func:`plan`). Every column of
-    every point is held in memory, so at most ``MAX_MEMORY_POINTS``; larger grids stream (:mod:`.stream`).
+    ``options``: ``hardware``, ``budgets``, ``dtype``, ``pareto_cost``, ``objectives``, ``convention`` (a
+    counting convention's figure as the column ``ops``; see :func:`plan`). Every column of every point is held in
+    memory, so at most ``MAX_MEMORY_POINTS``; larger grids stream (:mod:`.stream`).
     """
     if len(alphas) * len(resolutions) > MAX_MEMORY_POINTS:
         raise OptionError(f"{len(alphas) * len(resolutions):,} points; a sweep held in memory takes at most "
@@ -204,8 +204,8 @@ def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: 
         if progress:
             progress(len(part["alpha"]))
     columns = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
-    columns["pareto"] = pareto_mask(columns[p.pareto_cost].astype(float), columns["top1"])
-    return SweepResult(p.factors, columns, p.accuracy, p.hardware, p.budgets, p.pareto_cost)
+    columns["pareto"] = front_mask(matrix(columns, p.objectives))
+    return SweepResult(p.factors, columns, p.accuracy, p.hardware, p.budgets, p.objectives)
 
 
 def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, Any]]:

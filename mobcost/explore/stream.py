@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from ..spec import Spec
-from .budgets import pareto_mask
+from .budgets import Tally
 from .grid import Plan, SweepResult, plan
+from .objectives import best_in, front_mask, matrix
 
 CSV_ROWS = 1 << 15  # rows formatted at once when streaming CSV
 CSV_COLUMNS = ("alpha", "resolution", "mult_adds", "params", "memory_access", "peak_activation",
@@ -19,21 +20,23 @@ CSV_COLUMNS = ("alpha", "resolution", "mult_adds", "params", "memory_access", "p
 
 
 def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: Any, *, progress: Any = None,
-               **options: Any) -> int:
+               tally: Tally | None = None, **options: Any) -> int:
     """Write the grid as tidy CSV a chunk at a time (two passes: the Pareto front needs every point).
 
-    Memory holds one chunk plus two float arrays over the grid, so 10⁷ points fit easily. Rows are
-    formatted with plain Python string joins: several times faster than pandas here, and no pandas import.
+    Memory holds one chunk plus one float array over the grid per objective (at most four), so 10⁷ points fit.
+    Rows are formatted with plain Python string joins: several times faster than pandas here, and no pandas
+    import. ``tally``, when given, counts the points, those that fit, and what each budget excludes.
     """
     p = plan(spec, alphas, resolutions, **options)
-    costs, top1 = [], []
+    rows = []
     for part in p.chunks():
-        costs.append(part[p.pareto_cost].astype(float))
-        top1.append(part["top1"])
+        rows.append(matrix(part, p.objectives))
+        if tally is not None:
+            tally.add(part, p.budgets)
         if progress:
             progress(len(part["alpha"]) / 2)
-    pareto = pareto_mask(np.concatenate(costs), np.concatenate(top1))
-    del costs, top1
+    pareto = front_mask(np.concatenate(rows))
+    del rows
     labels = list(p.accuracy.labels) if p.accuracy else [""]
     columns = csv_columns(p)
     write(",".join(columns) + "\n")
@@ -81,63 +84,53 @@ def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str]
 @dataclass
 class StreamedBest:
     """The best point of a grid (a one-point ``SweepResult``, or None when no point fits), with the grid's
-    counts: points, points that fit the budgets, points on the Pareto front."""
+    counts: points, points that fit the budgets, points on the Pareto front, what each budget excludes."""
 
     plan: Plan
     best: SweepResult | None
     points: int
     fits: int
     pareto: int
+    tally: Tally
 
 
 def stream_best(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
                 **options: Any) -> StreamedBest:
-    """`SweepResult.best` a chunk at a time: the feasible point with the highest top-1 (the first of equals),
-    or with the lowest cost when no feasible point has a known top-1. Memory holds one chunk, the running
-    best and the running Pareto front (the front of a grid is the front of its chunks' fronts)."""
+    """`SweepResult.best` a chunk at a time: the feasible point ranked first by the first objective (the
+    first of equals). Memory holds one chunk, the running best and the running Pareto front (the front of a
+    grid is the front of its chunks' fronts)."""
     p = plan(spec, alphas, resolutions, **options)
-    by_top1: tuple[float, int, dict[str, Any]] | None = None
-    by_cost: tuple[Any, int, dict[str, Any]] | None = None
-    front = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
-    start = n_fits = 0
+    chosen: tuple[tuple[Any, ...], int, dict[str, Any]] | None = None
+    front = (np.zeros((0, len(p.objectives))), np.zeros(0, dtype=np.int64))
+    tally = Tally()
     for part in p.chunks():
-        n = len(part["alpha"])
-        front = _merge_front(front, part[p.pareto_cost].astype(float), part["top1"], start)
-        fits = np.flatnonzero(part["fits"])
-        n_fits += fits.size
-        known = fits[~np.isnan(part["top1"][fits])]
-        if known.size:
-            i = int(known[np.argmax(part["top1"][known])])
-            if by_top1 is None or part["top1"][i] > by_top1[0]:
-                by_top1 = (float(part["top1"][i]), start + i, _row(part, i))
-        if fits.size:
-            i = int(fits[np.argmin(part[p.pareto_cost][fits])])
-            if by_cost is None or part[p.pareto_cost][i] < by_cost[0]:
-                by_cost = (part[p.pareto_cost][i], start + i, _row(part, i))
-        start += n
+        start = tally.points
+        front = _merge_front(front, matrix(part, p.objectives), start)
+        tally.add(part, p.budgets)
+        found = best_in(part, np.flatnonzero(part["fits"]), p.objectives[0])
+        if found is not None and (chosen is None or found[0] < chosen[0]):  # strictly: the first of equals
+            chosen = (found[0], start + found[1], _row(part, found[1]))
         if progress:
-            progress(n)
-    chosen = by_top1 or by_cost
+            progress(len(part["alpha"]))
     best = None
     if chosen is not None:
         columns = {k: np.asarray([v]) for k, v in chosen[2].items()}
-        columns["pareto"] = np.asarray([bool(np.isin(chosen[1], front[2]))])
-        best = SweepResult(p.factors, columns, p.accuracy, p.hardware, p.budgets, p.pareto_cost)
-    return StreamedBest(p, best, start, n_fits, len(front[2]))
+        columns["pareto"] = np.asarray([bool(np.isin(chosen[1], front[1]))])
+        best = SweepResult(p.factors, columns, p.accuracy, p.hardware, p.budgets, p.objectives)
+    return StreamedBest(p, best, tally.points, tally.fits, len(front[1]), tally)
 
 
 def _row(part: dict[str, np.ndarray], i: int) -> dict[str, Any]:
     return {k: v[i] for k, v in part.items()}
 
 
-def _merge_front(front: tuple[np.ndarray, np.ndarray, np.ndarray], cost: np.ndarray, top1: np.ndarray,
-                 start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _merge_front(front: tuple[np.ndarray, np.ndarray], rows: np.ndarray,
+                 start: int) -> tuple[np.ndarray, np.ndarray]:
     """The Pareto front of the points so far and a chunk's: the running front's points come first (they
-    came first in the grid), so ties break as ``pareto_mask`` over the whole grid would break them."""
-    mask = pareto_mask(cost, top1)
+    came first in the grid), so ties break as ``front_mask`` over the whole grid would break them."""
+    mask = front_mask(rows)
     if not mask.any():
         return front
-    merged = (np.concatenate([front[0], cost[mask]]), np.concatenate([front[1], top1[mask]]),
-              np.concatenate([front[2], start + np.flatnonzero(mask)]))
-    keep = pareto_mask(merged[0], merged[1])
-    return merged[0][keep], merged[1][keep], merged[2][keep]
+    merged = (np.concatenate([front[0], rows[mask]]), np.concatenate([front[1], start + np.flatnonzero(mask)]))
+    keep = front_mask(merged[0])
+    return merged[0][keep], merged[1][keep]

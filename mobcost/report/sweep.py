@@ -14,13 +14,15 @@ from .formats import human
 from .terminal import FitTable
 
 if TYPE_CHECKING:
+    from ..explore.budgets import Budgets, Tally
     from ..explore.grid import SweepResult
+    from ..explore.hardware import Hardware
 
 
 SWEEP_ROWS = 40  # a terminal view; json and csv carry every point
 
 
-def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[Any]:
+def sweep_tables(result: SweepResult, indices: list[int] | None = None, note: str | None = None) -> list[Any]:
     """The design points (all of a small grid; otherwise the Pareto front and the best), and a summary."""
     from ..explore.grid import point_records
 
@@ -32,7 +34,7 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
     table = FitTable({"title": title_text, "box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True,
                       "title_justify": "left"})
     drops = {"Weights": 2, "Peak act.": 1}  # a narrow terminal keeps every cost a budget or the front uses
-    energy_used = result.pareto_cost == "energy_uj" or result.budgets.energy_uj is not None
+    energy_used = "energy" in result.objectives or result.budgets.energy_uj is not None
     drops["Energy"] = 0 if energy_used else 3
     convention = result.factors.convention  # --convention: its figure after the Mult-Adds
     ops = [convention.name.replace("-", " ")] if convention else []
@@ -50,7 +52,7 @@ def sweep_tables(result: SweepResult, indices: list[int] | None = None) -> list[
                       human(rec["weight_bytes"], "B"), human(rec["peak_activation_bytes"], "B"), latency,
                       *([energy_text(rec["energy_uj"])] if energy else []), top1,
                       Text("yes", style="green") if rec["fits"] else Text("no", style="red"), mark)
-    return [table, _sweep_caption(result, table, best, len(indices))]
+    return [table, _sweep_caption(result, table, best, len(indices), note)]
 
 
 def _estimate_mark(source: str) -> str:
@@ -79,10 +81,25 @@ class ColumnNotes:
         return "\n".join(line for _, line in self.lines)
 
 
-def _sweep_caption(result: SweepResult, table: FitTable, best: int | None, shown: int) -> ColumnNotes:
+def counts_line(points: int, shown: int, fits: int, pareto: int, objectives: tuple[str, ...]) -> str:
+    from ..explore.objectives import describe
+
+    return (f"{points:,} points ({shown} shown), {fits:,} fit the budgets, {pareto:,} on the Pareto front "
+            f"({describe(objectives)}). ★ best, P Pareto.")
+
+
+def best_line(objectives: tuple[str, ...], accuracy: bool) -> str:
+    """What ★ marks: a reader must see when it is not the most accurate point, and why."""
+    from ..explore.objectives import best_by
+
+    return f"★ best: {best_by(objectives[0], accuracy)}."
+
+
+def _sweep_caption(result: SweepResult, table: FitTable, best: int | None, shown: int,
+                   note: str | None = None) -> ColumnNotes:
     c = result.columns
-    lines = [f"{len(result):,} points ({shown} shown), {int(c['fits'].sum()):,} fit the budgets, "
-             f"{int(c['pareto'].sum()):,} on the Pareto front (cost: {result.pareto_cost}). ★ best, P Pareto."]
+    lines = [counts_line(len(result), shown, int(c["fits"].sum()), int(c["pareto"].sum()), result.objectives),
+             best_line(result.objectives, result.accuracy is not None)]
     if result.accuracy:
         lo, hi = (f"{m / 1e6:,.0f}" for m in result.accuracy.fit_range)
         lines.append(f"Top-1: TF-Slim MobileNetV1 release where published; * {result.accuracy.fit.label}; "
@@ -103,5 +120,46 @@ def _sweep_caption(result: SweepResult, table: FitTable, best: int | None, shown
     if result.factors.dropped:
         notes.append((None, "Left out (no valid network): " + "; ".join(result.factors.dropped[:5])))
     if best is None:
-        notes.append((None, "No point meets every budget."))
+        text = note or "no point meets every budget"
+        notes.append((None, text[0].upper() + text[1:] + "."))
     return ColumnNotes(table, notes)
+
+
+BUDGET_WORDS = {"mult_adds": ("Mult-Adds", ""), "params": ("params", ""), "weight_bytes": ("weights", "B"),
+                "peak_activation_bytes": ("peak activation", "B"), "latency_ms": ("latency", ""),
+                "energy_uj": ("energy", "")}
+
+
+def no_fit_note(tally: Tally, budgets: Budgets, hardware: Hardware | None) -> str:
+    """Why no point fits, naming the tightest budget: the one excluding the most points (or the one missed
+    by the widest margin, when several exclude every point alone)."""
+    name = tally.tightest(budgets)
+    if name is None or not tally.points:
+        return "no design point is valid in this grid"
+    what = f"{_budget_source(name, budgets, hardware)} ({_bound_text(name, getattr(budgets, name))})"
+    if tally.over[name] == tally.points:
+        every = "the only point" if tally.points == 1 else f"all {tally.points:,} points"
+        return (f"no design point meets the budgets: the tightest, {what}, excludes {every} alone (the least "
+                f"{BUDGET_WORDS[name][0]} in the grid is {_bound_text(name, tally.least[name], 0)})")
+    return (f"no design point meets every budget at once: the tightest, {what}, excludes {tally.over[name]:,} of "
+            f"{tally.points:,} points")
+
+
+def _bound_text(name: str, value: float, with_words: int = 1) -> str:
+    word, unit = BUDGET_WORDS[name]
+    text = (f"{value:g} ms" if name == "latency_ms" else energy_text(value) if name == "energy_uj"
+            else human(value, unit))
+    return f"{word} ≤ {text}" if with_words else text
+
+
+def _budget_source(name: str, budgets: Budgets, hardware: Hardware | None) -> str:
+    """The option that set a budget, or the profile's memory it came from (``Budgets.with_hardware``)."""
+    from ..explore.budgets import BOUNDS
+
+    if hardware is not None:
+        memory = {"weight_bytes": ("storage", hardware.storage_bytes), "peak_activation_bytes": ("RAM",
+                                                                                                hardware.ram_bytes)}
+        kind, size = memory.get(name, ("", None))
+        if size is not None and size == getattr(budgets, name):
+            return f"{hardware.name.split(' (')[0]}'s {kind}"
+    return next(option for field, _, option in BOUNDS if field == name)
