@@ -17,12 +17,18 @@ class Shape:
     bookkeeping for the vectorised sweep, which splits every tensor into a width part and a resolution part:
     a flattened 7×7×512 map is 25,088×1×1, of which 512 follow α and 49 the resolution. Shapes compare
     without it.
+
+    ``tokens``: a sequence of ``h`` tokens of ``c`` channels (a vision transformer's N×C), laid out as a
+    ``c``×N×1 map so that every count written for maps (elements, area = N, the sweep's width and resolution
+    parts) holds unchanged; only the layer types that say so take one (``LayerKind.takes``). A sequence and a
+    map of the same numbers are different shapes.
     """
 
     c: int
     h: int
     w: int
     folded: int = field(default=1, compare=False)
+    tokens: bool = False
 
     @property
     def numel(self) -> int:
@@ -42,8 +48,8 @@ class Shape:
         return [self.c, self.h, self.w]
 
     def __str__(self) -> str:
-        # The paper writes sizes as H × W × C (Table 1's "Input Size").
-        return f"{self.h}×{self.w}×{self.c}"
+        # The paper writes sizes as H × W × C (Table 1's "Input Size"); a token sequence as N × C.
+        return f"{self.h}×{self.c} tokens" if self.tokens else f"{self.h}×{self.w}×{self.c}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,9 @@ class Layer:
     factor: int | None = None  # upsample: the output is factor × the input's H and W …
     mode: str = "nearest"  # … by nearest or bilinear interpolation
     output: int | None = None  # avgpool: adaptive, to output×output (instead of a kernel)
+    patch: int | None = None  # patch_embed: patch×patch pixels per token
+    heads: int | None = None  # attention: the number of heads (kept under α) …
+    head_dim: int | None = None  # … and each head's width (default: channels / heads, which follows α)
 
 
 @dataclass(frozen=True)

@@ -629,6 +629,70 @@ def mobilenet_v4_conv_small(width_mult: float = 1.0, num_classes: int = 1000) ->
     return _MobileNetV4(width_mult, num_classes).eval()
 
 
+class _ViTAttention(nn.Module):
+    """timm ``vision_transformer.Attention`` on its non-fused path: qkv (bias), (q·scale)·kᵀ, softmax, ·v, proj."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.scale = self.head_dim**-0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=True)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        x = attn.softmax(dim=-1) @ v
+        return self.proj(x.transpose(1, 2).reshape(b, n, c))
+
+
+class _ViTBlock(nn.Module):
+    """Pre-norm transformer block: x + attn(norm1(x)), then x + fc2(gelu(fc1(norm2(x))))."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: int) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = _ViTAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim * mlp_ratio), nn.GELU(), nn.Linear(dim * mlp_ratio, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class _VisionTransformer(nn.Module):
+    def __init__(self, img_size: int, patch: int, dim: int, depth: int, heads: int, mlp_ratio: int,
+                 num_classes: int) -> None:
+        super().__init__()
+        self.patch_embed = nn.Conv2d(3, dim, patch, patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, (img_size // patch) ** 2 + 1, dim))
+        self.blocks = nn.Sequential(*(_ViTBlock(dim, heads, mlp_ratio) for _ in range(depth)))
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)
+        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1) + self.pos_embed
+        x = self.norm(self.blocks(x))
+        return self.head(x[:, 0])
+
+
+def deit_tiny(embed_dim: int = 192, img_size: int = 224, num_classes: int = 1000) -> nn.Module:
+    """DeiT-Tiny (Touvron et al. 2021, Table 1: ViT-Ti, 3 heads, 12 blocks, width 192) as ViT's classifier
+    (Dosovitskiy et al. 2021, eqs. 1–4): 16×16 patch embedding, class token, position embedding, pre-norm blocks,
+    the class token's final LayerNorm → head. ``embed_dim`` other than 192 keeps 3 heads (their width follows), as
+    mobcost's α rule; ``img_size`` sizes the position embedding to the token count."""
+    # Source: facebookresearch/deit models.py (deit_tiny_patch16_224: patch_size=16, embed_dim=192, depth=12,
+    # num_heads=3, mlp_ratio=4, qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6)) and
+    # huggingface/pytorch-image-models timm/models/vision_transformer.py (Attention with fused_attn off, Block,
+    # VisionTransformer with class_token=True, global_pool='token'); products of activations written as `@`, as
+    # timm's non-fused path, so fvcore counts them (matmul).
+    return _VisionTransformer(img_size, 16, embed_dim, 12, 3, 4, num_classes).eval()
+
+
 FACTORIES: dict[str, Callable[..., nn.Module]] = {
     "mobilenet_v2": mobilenet_v2,
     "mobilenet_v3_large": mobilenet_v3_large,

@@ -104,6 +104,13 @@ layers:
   - {type: avgpool}
   - {type: flatten}
   - {type: fc, out: 4}
+  - {type: tokens, from: a}
+  - {type: patch_embed, out: 6, patch: 4, from: input}
+  - {type: cls_token}
+  - {type: pos_embed}
+  - {type: attention, heads: 2}
+  - {type: linear, out: 8}
+  - {type: pool_tokens}
 """)
     assert {layer.type for layer in spec.layers} == set(REGISTRY)
     graph = build(spec)

@@ -219,6 +219,33 @@ layers:
   - {type: flatten}
   - {type: fc, out: 3}
 """
+# token sequences (issue 21): a vision transformer's layers, and a map read as tokens with a mean over them
+TOKENS = """
+input: {channels: 3, size: 16}
+layers:
+  - {type: patch_embed, out: 24, patch: 4}
+  - {type: cls_token}
+  - {type: pos_embed, name: x0}
+  - {type: ln}
+  - {type: attention, heads: 3}
+  - {type: add, from: [x0, -1], name: x1}
+  - {type: ln}
+  - {type: linear, expand: 4, act: gelu}
+  - {type: dropout}
+  - {type: linear, out: 24}
+  - {type: add, from: [x1, -1]}
+  - {type: ln}
+  - {type: pool_tokens}
+  - {type: fc, out: 5}
+  - {type: conv, out: 8, stride: 2, from: input}
+  - {type: tokens}
+  - {type: ln, act: gelu}
+  - {type: attention, heads: 2, head_dim: 6, bias: false}
+  - {type: act, act: relu}
+  - {type: linear, out: 12, bias: false}
+  - {type: pool_tokens, mode: mean}
+  - {type: fc, out: 3}
+"""
 # TensorFlow's "same" padding: an explicit zero padding before the convolution
 SAME = """
 input: {channels: 4, size: 16}
@@ -232,7 +259,7 @@ layers:
 
 
 def test_the_probes_hold_every_layer_type() -> None:
-    types = {layer.type for text in (PROBE, HEADS, SAME) for layer in parse_spec(text).layers}
+    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS) for layer in parse_spec(text).layers}
     assert types >= set(REGISTRY) - {"dwsep"}
 
 
@@ -241,7 +268,7 @@ def test_probe_networks(tool: str) -> None:
     if not available(tool):
         pytest.skip(f"{TOOLS[tool][0]} is not installed")
     bad = []
-    for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,))):
+    for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13))):
         for res in sizes:
             for alpha in (1.0, 0.5):
                 bad += compare(parse_spec(text), alpha, res, [tool])

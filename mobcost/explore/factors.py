@@ -45,10 +45,12 @@ class Factors:
     resolutions: np.ndarray  # (R,)
     channels: np.ndarray  # (A, T): channels of tensor t (0: network input, 1+i: layer i's output)
     area: np.ndarray  # (T, R): H·W of tensor t
-    ma_chan: np.ndarray  # (A, L): Mult-Adds per unit of area
-    ma_area: np.ndarray  # (L, R)
-    work_chan: np.ndarray  # (A, L): work (formulas' ``work``) per unit of its area
-    work_area: np.ndarray  # (L, R)
+    # Mult-Adds and work are sums of terms, one per layer but two for attention (its projections ∝ N, its
+    # products of activations ∝ N²: ``LayerKind.mult_adds_terms``); ``ma_terms[i]`` lists layer i's columns.
+    ma_chan: np.ndarray  # (A, K): Mult-Adds per unit of area, per term
+    ma_area: np.ndarray  # (K, R)
+    work_chan: np.ndarray  # (A, K'): work (formulas' ``work``) per unit of its area, per term
+    work_area: np.ndarray  # (K', R)
     w_chan: np.ndarray  # (A, L): weight elements per unit of weight area
     w_area: np.ndarray  # (L, R): 1, or an FC layer's input area
     biases: np.ndarray  # (A,): bias elements (params only; not in memory access)
@@ -70,6 +72,19 @@ class Factors:
     float_coef: list[int] = field(default_factory=list)  # (F,)
     float_chan: np.ndarray | None = None  # (A, F): the pool's channels
     float_sizes: np.ndarray | None = None  # (R, F, 4): input H, W and output H, W
+    ma_terms: list[list[int]] = field(default_factory=list)  # the Mult-Adds terms (columns) of each layer
+    work_terms: list[list[int]] = field(default_factory=list)  # the work terms of each layer
+
+    def layer_count(self, name: str, rows: slice, i: int, floats: bool = False) -> np.ndarray:
+        """Layer i's Mult-Adds (``name`` "ma") or work ("work") over a chunk of α rows × every resolution: the
+        outer product of its term, or the sum of its terms' (exact integers; float64 with ``floats``)."""
+        source = self.floats if floats else {k: getattr(self, k) for k in (f"{name}_chan", f"{name}_area")}
+        chan, area = source[f"{name}_chan"][rows], source[f"{name}_area"]
+        first, *more = getattr(self, f"{name}_terms")[i]
+        total = np.outer(chan[:, first], area[first])
+        for t in more:
+            total = total + np.outer(chan[:, t], area[t])
+        return total
 
     @cached_property
     def uses(self) -> np.ndarray:
@@ -89,7 +104,7 @@ class Factors:
     def floats(self) -> dict[str, np.ndarray]:
         """The factors as float64, for the latency estimate (a float: it never needs exact integers)."""
         return {k: np.asarray(getattr(self, k), dtype=float)
-                for k in ("channels", "area", "work_chan", "work_area", "w_chan", "w_area")}
+                for k in ("channels", "area", "ma_chan", "ma_area", "work_chan", "work_area", "w_chan", "w_area")}
 
 
 def factors(spec: Spec, alphas: list[float], resolutions: list[int],
@@ -128,7 +143,8 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int],
                 stack(alpha_rows, "biases")[:, 0], reads, live, [n.type for n in first.nodes],
                 [unfused_ops(n.layer) for n in first.nodes], [layer_act(n.layer) for n in first.nodes],
                 [n.stride for n in first.nodes],
-                [profile_kernel(n) for n in first.nodes], dropped.named(), first, convention)
+                [profile_kernel(n) for n in first.nodes], dropped.named(), first, convention,
+                ma_terms=_term_columns(first, "mult_adds_terms"), work_terms=_term_columns(first, "work_terms"))
     if convention:
         f.ops_chan, f.ops_area = stack(alpha_rows, "ops_chan"), stack(res_rows, "ops_area").T
         f.float_coef = convention_terms(first, convention).coefficients
@@ -285,20 +301,36 @@ def _preferred(values: list[Any], first: Any) -> list[Any]:
     return ([first] if first in rest else []) + [v for v in rest if v != first]
 
 
+def _terms(g: Graph, method: str) -> list[tuple[int, int]]:
+    """Every layer's (count, area) terms of ``method`` (``mult_adds_terms``, ``work_terms``), in layer order."""
+    return [term for n in g.nodes for term in getattr(REGISTRY[n.type], method)(n)]
+
+
+def _term_columns(g: Graph, method: str) -> list[list[int]]:
+    """The columns each layer's terms take in the arrays :func:`_terms` fills (a type gives as many terms at
+    every α and resolution)."""
+    columns, start = [], 0
+    for n in g.nodes:
+        count = len(getattr(REGISTRY[n.type], method)(n))
+        columns.append(list(range(start, start + count)))
+        start += count
+    return columns
+
+
 def _alpha_row(g: Graph) -> dict[str, list[int]]:
     kinds = [REGISTRY[n.type] for n in g.nodes]
     pairs = list(zip(kinds, g.nodes, strict=True))
     return {"channels": [g.spec.channels] + [n.output.depth for n in g.nodes],
-            "ma_chan": [k.mult_adds(n) // k.mult_adds_area(n) for k, n in pairs],
-            "work_chan": [k.work(n) // k.work_area(n) for k, n in pairs],
+            "ma_chan": [count // area for count, area in _terms(g, "mult_adds_terms")],
+            "work_chan": [count // area for count, area in _terms(g, "work_terms")],
             "w_chan": [k.weights(n) // k.weights_area(n) for k, n in pairs],
             "biases": [sum(k.biases(n) for k, n in pairs)]}
 
 
 def _resolution_row(g: Graph) -> dict[str, list[int]]:
     return {"area": [g.input.area] + [n.output.area for n in g.nodes],
-            "ma_area": [REGISTRY[n.type].mult_adds_area(n) for n in g.nodes],
-            "work_area": [REGISTRY[n.type].work_area(n) for n in g.nodes],
+            "ma_area": [area for _, area in _terms(g, "mult_adds_terms")],
+            "work_area": [area for _, area in _terms(g, "work_terms")],
             "w_area": [REGISTRY[n.type].weights_area(n) for n in g.nodes]}
 
 

@@ -80,7 +80,7 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
     total = np.zeros((ch.shape[0], area.shape[1]))
     with np.errstate(over="ignore", invalid="ignore"):
         for i, kind in enumerate(f.layer_types):
-            work = np.outer(x["work_chan"][rows, i], x["work_area"][i])
+            work = f.layer_count("work", rows, i, floats=True)
             weights = np.outer(x["w_chan"][rows, i], x["w_area"][i])
             outputs = np.outer(ch[:, i + 1], area[i + 1])
             elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
@@ -105,8 +105,8 @@ def _energy(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
     total = np.zeros((ch.shape[0], area.shape[1]))
     with np.errstate(over="ignore", invalid="ignore"):
         for i in range(len(f.layer_types)):
-            mult_adds = np.outer(f.ma_chan[rows, i], f.ma_area[i])
-            work = np.outer(f.work_chan[rows, i], f.work_area[i])
+            mult_adds = f.layer_count("ma", rows, i)
+            work = f.layer_count("work", rows, i)
             weights = np.outer(f.w_chan[rows, i], f.w_area[i])
             elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + np.outer(ch[:, i + 1], area[i + 1])
             compute, memory = layer_energy_pj(_floats(mult_adds), _floats(work - mult_adds),

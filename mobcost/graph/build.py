@@ -25,7 +25,7 @@ from fractions import Fraction
 
 from ..errors import MobcostError, OptionError, ShapeError
 from ..ir import INPUT, SCALE_UP, Layer, Node, Shape
-from ..layers import REGISTRY, make_divisible
+from ..layers import EITHER, MAPS, REGISTRY, TOKENS, make_divisible
 from ..spec import MAX_INT, Spec
 
 
@@ -192,11 +192,27 @@ def _place(spec: Spec, layer: Layer, inputs: tuple[Shape, ...], alpha: Fraction)
             raise ShapeError(f"{layer.type} cannot take a flattened map ({folded.c} = {folded.depth}×{folded.folded} "
                              "from a flatten of a map larger than 1×1); only "
                              f"{', '.join(k for k, v in REGISTRY.items() if v.flattened_ok)} can")
+        _check_kind(layer, inputs)
         node = kind.place(layer, inputs, layer_width(spec, layer, inputs, alpha))
         _check_size(node.output)
     except ShapeError as exc:
         raise _located(exc, spec, layer, layer.where) from None
     return node
+
+
+def _check_kind(layer: Layer, inputs: tuple[Shape, ...]) -> None:
+    """A map where a layer takes token sequences, or a sequence where it takes maps: refused, naming the layers
+    that convert (so no formula ever reads a sequence's N×1 as a map's H×W, or the reverse)."""
+    takes = REGISTRY[layer.type].takes
+    if takes == EITHER:
+        return
+    if takes == TOKENS and not all(x.tokens for x in inputs):
+        raise ShapeError(f"{layer.type} takes a token sequence, got the map {next(x for x in inputs if not x.tokens)}"
+                         "; `tokens` or `patch_embed` turns a map into one")
+    if takes == MAPS and any(x.tokens for x in inputs):
+        sequences = ", ".join(k for k, v in REGISTRY.items() if v.takes != MAPS)
+        raise ShapeError(f"{layer.type} takes a feature map, got the sequence {next(x for x in inputs if x.tokens)}; "
+                         f"only {sequences} take one (`pool_tokens` makes a vector of it)")
 
 
 def _check_size(shape: Shape) -> None:

@@ -10,11 +10,15 @@ from __future__ import annotations
 # isort: off
 from . import convolutions, fully_connected, joins, pooling  # noqa: F401  (registers the types)
 from . import activations, normalization, squeeze_excite, channels, resampling  # noqa: F401  (issue 12's)
+from . import tokens, attention  # noqa: F401  (issue 21's: token sequences and attention)
 # isort: on
 from .base import (
     ACTIVATIONS,
+    EITHER,
+    MAPS,
     REGISTRY,
     SCALE,
+    TOKENS,
     TORCH_ACTIVATIONS,
     Key,
     LayerKind,
@@ -24,5 +28,5 @@ from .base import (
     register,
 )
 
-__all__ = ["ACTIVATIONS", "REGISTRY", "SCALE", "TORCH_ACTIVATIONS", "Key", "LayerKind", "TorchPart", "conv_output_size",
-           "make_divisible", "register"]
+__all__ = ["ACTIVATIONS", "EITHER", "MAPS", "REGISTRY", "SCALE", "TOKENS", "TORCH_ACTIVATIONS", "Key", "LayerKind",
+           "TorchPart", "conv_output_size", "make_divisible", "register"]

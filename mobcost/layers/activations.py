@@ -8,7 +8,7 @@ standalone ``bn`` or the network input. Under the paper's convention activations
 from __future__ import annotations
 
 from ..ir import Layer, Node, Shape
-from .base import Key, LayerKind, TorchPart, activation_part, register
+from .base import EITHER, Key, LayerKind, TorchPart, activation_part, register
 
 
 def same_shape(layer: Layer, inputs: tuple[Shape, ...]) -> Node:
@@ -25,6 +25,7 @@ class Activation(LayerKind):
     doc = "a standalone activation (pre-activation designs); zero Mult-Adds"
     label = "Act"
     flattened_ok = True
+    takes = EITHER  # elementwise: a token sequence too
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         return same_shape(layer, inputs)

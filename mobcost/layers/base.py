@@ -3,9 +3,12 @@
 Counting rule, stated once (the paper's convention, Howard et al. 2017, §3):
 
 * **Mult-Adds**: multiply-adds of convolution and fully connected layers (squeeze-and-excitation's two
-  1×1 convolutions included), batch 1. BatchNorm is folded into the convolution, and activations,
-  pooling, additions, elementwise products (``mul``, SE's x · gate, layer scale), channel moves and
-  softmax add nothing.
+  1×1 convolutions included, token-wise ``linear`` layers and attention's q/k/v and output projections too)
+  and of matrix products of two activations (attention's Q·Kᵀ and A·V: N·N·d per head each), batch 1 — what
+  fvcore counts as conv, linear, matmul, bmm and einsum at one per multiply-add, and ``FlopCounterMode`` as
+  convolution, mm, addmm, bmm and scaled-dot-product attention at two. BatchNorm is folded into the
+  convolution, and activations, pooling, additions, elementwise products (``mul``, SE's x · gate, layer
+  scale, attention's 1/√d scaling), LayerNorm, channel and token moves and softmax add nothing.
 * **Params**: convolution and fully connected weights plus the biases a layer declares. BatchNorm's
   (and LayerNorm's) γ and β (2 per channel) are reported apart as ``bn_params``; running statistics are
   buffers.
@@ -77,6 +80,15 @@ def make_divisible(value: int | Fraction, divisor: int) -> int:
 
 
 REGISTRY: dict[str, LayerKind] = {}
+
+# What a layer type takes as input: feature maps (every type before attention), token sequences
+# (``Shape.tokens``: the layers of a vision transformer), or either (elementwise layers and joins).
+MAPS, TOKENS, EITHER = "maps", "tokens", "either"
+
+# A count as a sum of terms, each (count, area): ``area`` is its resolution-dependent factor and divides it, so
+# ``count // area`` depends on α alone (the sweep's factorisation). Most layers have one term; attention has two,
+# its projections (∝ N) and its two products of activations (∝ N²).
+Terms = tuple[tuple[int, int], ...]
 
 
 def register(name: str) -> Callable[[type[LayerKind]], type[LayerKind]]:
@@ -204,6 +216,7 @@ class LayerKind:
     # channels then grow with the resolution, which only layers whose counts follow ``Shape.area`` can cost
     # in the vectorised sweep; the others refuse it.
     flattened_ok: ClassVar[bool] = False
+    takes: ClassVar[str] = MAPS  # MAPS, TOKENS or EITHER: the graph builder refuses any other input
 
     def check(self, values: Mapping[str, Any]) -> tuple[str, str] | None:
         """A relation between the decoded keys that does not hold: ``(key, message)``, else None."""
@@ -268,3 +281,12 @@ class LayerKind:
     def weights_area(self, node: Node) -> int:
         """The resolution-dependent factor of the weights: 1 (a kernel does not grow with the map)."""
         return 1
+
+    def mult_adds_terms(self, node: Node) -> Terms:
+        """The Mult-Adds as a sum of (count, area) terms (see :data:`Terms`); one term unless a type's Mult-Adds
+        grow with two powers of the resolution (attention)."""
+        return ((self.mult_adds(node), self.mult_adds_area(node)),)
+
+    def work_terms(self, node: Node) -> Terms:
+        """:meth:`work` as a sum of (count, area) terms."""
+        return ((self.work(node), self.work_area(node)),)

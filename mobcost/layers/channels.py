@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
 from .activations import same_shape
-from .base import Key, LayerKind, TorchPart, register
+from .base import EITHER, Key, LayerKind, TorchPart, register
 
 
 @register("split")
@@ -98,6 +98,7 @@ class Dropout(LayerKind):
     doc = "dropout: the identity at inference; no cost"
     label = "Dropout"
     flattened_ok = True
+    takes = EITHER  # elementwise: a token sequence too
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         return same_shape(layer, inputs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import Key, LayerKind, TorchPart, norm_and_activation, register
+from .base import EITHER, Key, LayerKind, TorchPart, norm_and_activation, register
 
 
 @register("add")
@@ -18,6 +18,7 @@ class Add(LayerKind):
     doc = "element-wise sum of its inputs (residual)"
     label = "Add"
     flattened_ok = True
+    takes = EITHER  # elementwise: a token sequence too
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         first = inputs[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..ir import Layer, Node, Shape
 from .activations import same_shape
-from .base import Key, LayerKind, TorchPart, activation_part, norm_and_activation, register
+from .base import EITHER, Key, LayerKind, TorchPart, activation_part, norm_and_activation, register
 
 
 @register("bn")
@@ -41,15 +41,17 @@ class BatchNorm(LayerKind):
 
 @register("ln")
 class LayerNorm(LayerKind):
-    """LayerNorm over the channels of each pixel (ConvNeXt's LayerNorm2d): γ, β per channel, no Mult-Adds.
+    """LayerNorm over the channels of each pixel (ConvNeXt's LayerNorm2d) or token (a transformer's LayerNorm):
+    γ, β per channel, no Mult-Adds.
 
     Its 2·C γ, β are reported with BatchNorm's as ``bn_params`` (normalisation parameters, apart from the
     convolution and FC weights the paper counts; ``--bn-in-params`` adds them, as torchvision totals do).
     """
 
     keys = {"act": Key("act", "none")}
-    doc = "LayerNorm over the channels of each pixel (ConvNeXt): bn_params 2·C, no Mult-Adds, then act"
+    doc = "LayerNorm over the channels of each pixel (ConvNeXt) or token: bn_params 2·C, no Mult-Adds, then act"
     label = "LN"
+    takes = EITHER  # over the channels of each token too (nn.LayerNorm)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         return same_shape(layer, inputs)
@@ -64,7 +66,9 @@ class LayerNorm(LayerKind):
         return f"LN {node.input.c}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        return [TorchPart("ln", "LayerNorm2d", (node.input.c,)), *activation_part(node.layer.act)]
+        # a sequence's tokens are its last axis already (N×C): torch's own LayerNorm, as vision transformers use
+        module = "LayerNorm" if node.input.tokens else "LayerNorm2d"
+        return [TorchPart("ln", module, (node.input.c,)), *activation_part(node.layer.act)]
 
 
 @register("layerscale")

@@ -17,6 +17,7 @@ CAUSE_LABELS = {
     "classifier_width": "Classifier width", "first_layer": "First layer", "factor_of_two": "Factor of two",
     "minus_one": "The −1 terms", "biases": "Biases", "batchnorm": "BatchNorm", "activations": "Activations",
     "pooling": "Pooling", "joins": "Elementwise joins", "moves": "Reshapes, dropout",
+    "products": "Products of activations", "per_token": "Per-token layers",
 }
 
 

@@ -18,6 +18,7 @@ from ..errors import OptionError
 from ..graph import INPUT, Graph, input_names
 from ..ir import Node
 from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
+from .sequences import MODULES as SEQUENCE_MODULES
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
 MAX_BUILD_BYTES = 4 << 30
@@ -139,7 +140,8 @@ class LayerScale(nn.Module):
 # mobcost's own modules a ``TorchPart`` may name; every other name is a ``torch.nn`` class
 MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelSlice": ChannelSlice,
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
-                                       "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad}
+                                       "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
+                                       **SEQUENCE_MODULES}
 
 
 def _part(part: TorchPart) -> nn.Module:

@@ -1,0 +1,249 @@
+"""A layer's operations, from its torch build: each primitive operation (a convolution, its bias, a BatchNorm, an
+activation, a pool, a join, a product of activations) with its sizes, each size as ``(value, area)`` — the value
+and its resolution-dependent factor (the vectorised sweep splits every count into an α part ``value // area`` and
+a resolution part ``area``). The conventions (:mod:`.conventions`) say how much each counter counts per quantity.
+
+Quantities: ``macs`` (k·k·(M/g)·N·H′·W′ of a convolution, C_in·C_out of a fully connected layer, N·C_in·C_out of a
+token-wise one, N·N·d per head of an attention product), ``out`` (output elements), ``in`` (input elements),
+``window`` (output elements × kernel area: a pool's reads), ``channels`` (a BatchNorm's C), ``weights`` (a
+token-wise layer's C_in·C_out, counted once by counters that multiply parameters by the batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from ..ir import Node, Shape
+from .base import REGISTRY, TORCH_ACTIVATIONS, TorchPart, conv_output_size
+
+Size = tuple[int, int]  # (value, area): area is the resolution-dependent factor of value
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive operation of a layer's torch build, with its sizes. A size whose area is 0 is not a product
+    of a width part and a resolution part (thop's float count of an adaptive pool): the sweep evaluates it from
+    ``float_sizes`` (channels, input H, W, output H, W)."""
+
+    kind: str
+    sizes: Mapping[str, Size] = field(default_factory=dict)
+    float_sizes: tuple[int, int, int, int, int] | None = None
+
+
+def _elements(x: Shape) -> Size:
+    return x.numel, x.area
+
+
+def _hw(value: int | tuple[int, ...]) -> tuple[int, int]:
+    """A torch window argument (an int, or the pair (height, width)) as (height, width)."""
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def _conv(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    cin, cout = part.args[:2]
+    (kh, kw), (sh, sw), (ph, pw) = (_hw(v) for v in part.args[2:5])
+    groups, (dh, dw) = part.kwargs.get("groups", 1), _hw(part.kwargs.get("dilation", 1))
+    h = conv_output_size(x.h, dh * (kh - 1) + 1, sh, ph)
+    w = conv_output_size(x.w, dw * (kw - 1) + 1, sw, pw)
+    out = Shape(cout, h, w)
+    ops = [Op("conv", {"macs": (kh * kw * (cin // groups) * cout * h * w, h * w), "out": _elements(out)})]
+    return ops + _bias(part, out), out
+
+
+def _bias(part: TorchPart, out: Shape) -> list[Op]:
+    return [Op("conv_bias", {"out": _elements(out)})] if part.kwargs.get("bias", True) else []
+
+
+def _deconv(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """ConvTranspose2d: k·k·(M/g)·N multiply-adds per *input* pixel; counters that apply a convolution's formula
+    to its output map get output elements × k·k·M/g (or × k·k·N/g, its weight's reduce volume)."""
+    cin, cout = part.args[:2]
+    (kh, kw), (sh, sw), (ph, pw), (eh, ew) = (_hw(v) for v in (*part.args[2:6], 0, 0)[:4])
+    groups, k = part.kwargs.get("groups", 1), kh * kw
+    h, w = (x.h - 1) * sh - 2 * ph + kh + eh, (x.w - 1) * sw - 2 * pw + kw + ew
+    out = Shape(cout, h, w)
+    ops = [Op("deconv", {"macs": (k * (cin // groups) * cout * x.h * x.w, x.h * x.w), "out": _elements(out),
+                         "out_x_in": (out.numel * k * (cin // groups), h * w),
+                         "out_x_out": (out.numel * k * (cout // groups), h * w)})]
+    return ops + _bias(part, out), out
+
+
+def _linear(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """nn.Linear: on the flattened map (an ``fc``), or on each of a sequence's N tokens (``linear``, attention's
+    projections)."""
+    cin, cout = part.args
+    if x.tokens:  # "weights", "channels": torchinfo counts a layer's parameters once, whatever its input
+        out = Shape(cout, x.h, 1, tokens=True)
+        ops = [Op("linear", {"macs": (x.h * cin * cout, x.h), "out": _elements(out), "weights": (cin * cout, 1)})]
+        bias = Op("linear_bias", {"out": _elements(out), "channels": (cout, 1)})
+    else:
+        out = Shape(cout, 1, 1)
+        ops = [Op("fc", {"macs": (cin * cout, x.area), "out": _elements(out)})]
+        bias = Op("fc_bias", {"out": _elements(out)})
+    return ops + ([bias] if part.kwargs.get("bias", True) else []), out
+
+
+def _pool(kind: str) -> Callable[[TorchPart, Shape], tuple[list[Op], Shape]]:
+    def pool(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+        (kh, kw), (sh, sw), (ph, pw) = (_hw(v) for v in part.args[:3])
+        ceil = part.kwargs.get("ceil_mode", False)
+        out = Shape(x.c, conv_output_size(x.h, kh, sh, ph, ceil), conv_output_size(x.w, kw, sw, pw, ceil))
+        window = (out.numel * kh * kw, out.area * kh * kw)
+        return [Op(kind, {"in": _elements(x), "out": _elements(out), "window": window})], out
+
+    return pool
+
+
+def thop_adaptive(channels: int, ih: int, iw: int, oh: int, ow: int) -> int:
+    """thop's count of an adaptive average pool, as it computes it: ``int((ih/oh · iw/ow + 1) · outputs)`` in
+    float64 — in + out exactly where the float product is exact, one less where it falls just short."""
+    return int(((ih / oh) * (iw / ow) + 1) * float(channels * oh * ow))
+
+
+def _adaptive(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """AdaptiveAvgPool2d(n): global (``gap``) for n = 1, else ``adaptive``."""
+    oh, ow = _hw(part.args[0] if part.args else 1)
+    out = Shape(x.c, oh, ow)
+    sizes: dict[str, Size] = {"in": _elements(x), "out": _elements(out), "window": _elements(x),
+                              "thop_adaptive": (thop_adaptive(x.c, x.h, x.w, oh, ow), 0)}
+    return [Op("gap" if oh == ow == 1 else "adaptive", sizes, float_sizes=(x.c, x.h, x.w, oh, ow))], out
+
+
+def _global_pool(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    return _adaptive(TorchPart(part.name, part.module, (1,)), x)
+
+
+def _upsample(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    fh, fw = _hw(part.kwargs.get("scale_factor", 2))
+    out = Shape(x.c, x.h * int(fh), x.w * int(fw))
+    return [Op(f"upsample.{part.kwargs.get('mode', 'nearest')}", {"in": _elements(x), "out": _elements(out)})], out
+
+
+def _pad(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    left, right, top, bottom = part.args[0]
+    out = Shape(x.c, x.h + top + bottom, x.w + left + right)
+    return [Op("pad", {"out": _elements(out), "count": (1, 1)})], out
+
+
+def _map_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    out = Shape(x.c, x.h * x.w, 1, tokens=True)
+    return [Op("reshape", {"out": _elements(out)})], out
+
+
+def _class_token(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    out = Shape(x.c, x.h + 1, 1, tokens=True)
+    return [Op("concat", {"out": _elements(out)})], out
+
+
+def _position_embedding(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    return [Op("add", {"out": _elements(x)})], x
+
+
+def _pool_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    out = Shape(x.c, 1, 1)
+    if part.args[1] == "cls":
+        return [Op("reshape", {"out": _elements(out)})], out
+    return [Op("token_mean", {"in": _elements(x), "out": _elements(out)})], out
+
+
+def _attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's Attention: the q, k, v projection, q·(1/√d), Q·Kᵀ, softmax, A·V, the output projection."""
+    channels, n, heads, d = part.args
+    inner = heads * d
+    ops, _ = _linear(TorchPart("fc", "Linear", (channels, 3 * inner), {"bias": part.kwargs.get("bias", True)}), x)
+    q = Shape(inner, n, 1, tokens=True)
+    scores = (heads * n * n, n * n)
+    ops += [Op("mul", {"out": _elements(q)}), Op("matmul", {"macs": (n * n * inner, n * n), "out": scores}),
+            Op("softmax", {"out": scores, "in": scores}),
+            Op("matmul", {"macs": (n * n * inner, n * n), "out": _elements(q)})]
+    more, out = _linear(TorchPart("fc", "Linear", (inner, channels)), q)
+    return ops + more, out
+
+
+def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """LayerNorm2d (ConvNeXt) is ``ln``; torch's own LayerNorm on a sequence ``ln_seq``: tools that find modules by
+    their exact class count the one and not the other."""
+    kind = "ln_seq" if part.module == "LayerNorm" else "ln"
+    return [Op(kind, {**_elementwise(kind, x).sizes, "positions": (x.h * x.w, x.h * x.w)})], x
+
+
+def _elementwise(kind: str, x: Shape) -> Op:
+    """An operation whose output has its input's shape (BatchNorm, an activation, dropout, a shuffle)."""
+    return Op(kind, {"out": _elements(x), "in": _elements(x), "channels": (x.c, x.folded)})
+
+
+def _same(kind: str) -> Callable[[TorchPart, Shape], tuple[list[Op], Shape]]:
+    def same(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+        return [_elementwise(kind, x)], x
+
+    return same
+
+
+def _flatten(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    out = Shape(x.numel, 1, 1, folded=x.area)
+    return [Op("reshape", {"out": _elements(out)})], out
+
+
+def _slice(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    out = Shape(part.args[1], x.h, x.w)
+    return [Op("reshape", {"out": _elements(out)})], out
+
+
+def _squeeze_excite(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """torch build's SqueezeExcite: global pool, 1×1 conv C→s with bias, act, 1×1 conv s→C with bias, gate, x·gate."""
+    channels, squeeze = part.args
+    ops, pooled = _global_pool(part, x)
+    for cin, cout, act in ((channels, squeeze, part.kwargs.get("act", "relu")),
+                           (squeeze, channels, part.kwargs.get("gate", "sigmoid"))):
+        conv_ops, pooled = _conv(TorchPart("conv", "Conv2d", (cin, cout, 1, 1, 0), {"bias": True}), pooled)
+        ops += conv_ops + _activation_ops(act, pooled)
+    return [*ops, Op("mul", {"out": _elements(x)})], x
+
+
+def _activation_ops(act: str, x: Shape) -> list[Op]:
+    if act not in TORCH_ACTIVATIONS:
+        return []
+    return [_elementwise(f"act.{MODULE_ACTIVATION[TORCH_ACTIVATIONS[act][0]]}", x)]
+
+
+# torch module name → spec activation name (swish builds SiLU too: it is silu)
+MODULE_ACTIVATION = {module: name for name, (module, _, _) in TORCH_ACTIVATIONS.items() if name != "swish"}
+
+PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
+    "Conv2d": _conv, "ConvTranspose2d": _deconv, "Linear": _linear, "BatchNorm2d": _same("bn"),
+    "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
+    "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
+    "LayerScale": _same("scale"), "MaxPool2d": _pool("maxpool"),
+    "AvgPool2d": _pool("avgpool"), "AdaptiveAvgPool2d": _adaptive, "Upsample": _upsample, "ZeroPad": _pad,
+    "Flatten": _flatten, "FlattenMap": _flatten, "ChannelSlice": _slice, "ChannelShuffle": _same("reshape"),
+    "Dropout": _same("dropout"), "SqueezeExcite": _squeeze_excite,
+    **{module: _same(f"act.{name}") for module, name in MODULE_ACTIVATION.items()},
+}
+
+
+def _join(how: str, node: Node) -> list[Op]:
+    """A join's own operations: n − 1 pairwise sums, one product x · gate, or a concatenation."""
+    out = _elements(node.output)
+    if how == "add":
+        return [Op("add", {"out": out}) for _ in node.inputs[1:]]
+    return [Op("mul" if how == "mul" else "concat", {"out": out})]
+
+
+def layer_ops(node: Node) -> list[Op]:
+    """The primitive operations of ``node``'s torch build, in order, with their sizes."""
+    parts = REGISTRY[node.type].torch_parts(node)
+    ops: list[Op] = []
+    x = node.input
+    if parts and parts[0].name == "join":
+        ops, x, parts = _join(parts[0].module, node), node.output, parts[1:]
+    for part in parts:
+        if part.module not in PART_OPS:
+            raise KeyError(f"no counting rule for the torch part {part.module!r} of layer type {node.type!r}: "
+                           "add it to mobcost.layers.conventions.PART_OPS")
+        more, x = PART_OPS[part.module](part, x)
+        ops += more
+    if (x.c, x.h, x.w) != (node.output.c, node.output.h, node.output.w):  # the parts must build the layer's shape
+        raise ValueError(f"the torch parts of layer {node.name!r} give {x}, its shape is {node.output}: "
+                         "mobcost.layers.conventions.PART_OPS is out of date")
+    return ops
