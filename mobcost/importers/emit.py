@@ -105,13 +105,6 @@ def layer_line(e: Emitted, name: str, sources: list[str], previous: str, default
 def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmapped], notes: list[str],
            name: str) -> tuple[str, list[str]]:
     """The spec text and the layer names, in the order of ``layers``."""
-    dims = g.shape(g.input)
-    if len(dims) != 4 or None in dims[1:]:
-        raise ModelImportError(f"the input is {shown(dims)}; mobcost needs N×C×H×W with fixed C, H, W",
-                               file=g.source)
-    if dims[2] != dims[3] and not _rectangular():
-        raise ModelImportError(f"the input is {dims[2]}×{dims[3]}: rectangular inputs are not in the vocabulary yet "
-                               "(issue 12); export the model at a square size", file=g.source)
     if not layers:
         raise ModelImportError("no operator of the model maps to a layer", file=g.source)
     names = layer_names(layers, g.scope_paths)
@@ -130,7 +123,7 @@ def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmap
     return "\n".join(lines) + "\n", names
 
 
-def _rectangular() -> bool:
+def rectangular() -> bool:
     """Whether this mobcost's spec takes ``size: [height, width]`` inputs (issue 12's rectangular inputs)."""
     from ..spec import parse_spec
 

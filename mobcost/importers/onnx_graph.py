@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError
-from . import constants
+from .checks import check_attributes, decode_tensor, node_where
+from .folding import fold, value_inputs
 from .model import MAX_CONST_VALUES, Const, ModelImportError, Op, OpGraph
 
 if TYPE_CHECKING:
-    from onnx import ModelProto, NodeProto, TensorProto
+    from onnx import ModelProto, NodeProto
 
 # Initializers are read for their values only when this small (Clip bounds, axes): reading a weight's data
 # would cost time and memory for nothing.
@@ -143,29 +144,20 @@ def _dims(value_info: Any) -> tuple[int | None, ...]:
     return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
 
 
-def tensor_const(tensor: TensorProto, *, initializer: bool = False, limit: int = MAX_CONST_VALUES) -> Const:
-    """A TensorProto's dims, and its values when it has at most ``limit`` elements (and its data is inline)."""
-    from onnx import numpy_helper
-
-    dims = tuple(int(d) for d in tensor.dims)
-    values = None
-    if math.prod(dims) <= limit and not tensor.external_data:
-        values = tuple(numpy_helper.to_array(tensor).reshape(-1).tolist())
-    return Const(dims, values, initializer)
-
-
-def _attrs(node: NodeProto) -> dict[str, Any]:
+def _attrs(node: NodeProto, where: str, source: str) -> dict[str, Any]:
     from onnx import AttributeProto, helper
 
     out: dict[str, Any] = {}
     for a in node.attribute:
         if a.type == AttributeProto.TENSOR:
-            out[a.name] = tensor_const(a.t)
+            out[a.name] = decode_tensor(a.t, where=f"{where}: attribute {a.name!r}", source=source,
+                                        limit=MAX_CONST_VALUES)
         elif a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
             out[a.name] = "<subgraph>"  # If/Loop/Scan: never mapped, only named in the error
         else:
             value = helper.get_attribute_value(a)
-            out[a.name] = value.decode() if isinstance(value, bytes) else value
+            # strings only name things in messages: bytes that are not UTF-8 must not stop the import
+            out[a.name] = value.decode(errors="replace") if isinstance(value, bytes) else value
     return out
 
 
@@ -174,7 +166,8 @@ def _normalise(proto: ModelProto, source: str, weights: dict[str, Const]) -> OpG
     dims: dict[str, tuple[int | None, ...]] = {}
     for vi in (*graph.input, *graph.value_info, *graph.output):
         dims[vi.name] = _dims(vi)
-    consts = {t.name: tensor_const(t, initializer=True, limit=_READ_INITIALIZER) for t in graph.initializer}
+    consts = {t.name: decode_tensor(t, where=f"initializer {printable(t.name)!r}", source=source, initializer=True,
+                                    limit=_READ_INITIALIZER) for t in graph.initializer}
     consts.update(weights)
     for name, c in consts.items():
         dims[name] = c.dims
@@ -183,7 +176,7 @@ def _normalise(proto: ModelProto, source: str, weights: dict[str, Const]) -> OpG
         names = printable(", ".join(inputs))
         raise ModelImportError(f"the graph takes {len(inputs)} inputs ({names}); a mobcost network takes one image",
                                file=source)
-    ops, paths = _split(graph.node, consts, dims)
+    ops, paths = _split(graph.node, consts, dims, source, _opset(proto))
     ops, image = _nchw_input(ops, inputs[0])
     return OpGraph(ops=ops, dims=dims, consts=consts, input=image,
                    outputs=tuple(vi.name for vi in graph.output), source=source,
@@ -209,34 +202,32 @@ def _opset(proto: ModelProto) -> int:
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
-def _split(nodes: Any, consts: dict[str, Const], dims: dict[str, tuple[int | None, ...]]) -> tuple[list[Op], set]:
+def _split(nodes: Any, consts: dict[str, Const], dims: dict[str, tuple[int | None, ...]], source: str,
+           opset: int) -> tuple[list[Op], set]:
     """Constants are folded (values where small and computable), the rest become :class:`Op`s in file order
     (ONNX requires topological order)."""
     ops: list[Op] = []
     paths: set[str] = set()
     names: set[str] = set()
     for index, node in enumerate(nodes):
-        attrs = _attrs(node)
+        kind = printable(node.op_type)
+        name = printable(node.name) or f"{kind}_{index}"
+        if name in names:  # ONNX asks for unique node names but does not check: operators are told apart by them
+            name = f"{name}#{index}"
+        names.add(name)
+        where = node_where(node, name)
+        check_attributes(node, opset, where=where, source=source)
+        attrs = _attrs(node, where, source)
         path, part = _scope(node, index)
         paths.add(path)
         present = [t for t in node.input if t]
         if node.op_type in ("Shape", "Size") and present and _static(dims.get(present[0])):
             _shape_const(node, attrs, dims, consts)
-        elif node.op_type == "Constant" or all(t in consts for t in present[:_value_inputs(node.op_type)]):
-            _fold(node, attrs, dims, consts)
+        elif node.op_type == "Constant" or all(t in consts for t in present[:value_inputs(node.op_type)]):
+            fold(node, attrs, dims, consts, where=where, source=source)
         else:
-            kind = printable(node.op_type)
-            name = printable(node.name) or f"{kind}_{index}"
-            if name in names:  # ONNX asks for unique node names but does not check: operators are told apart by them
-                name = f"{name}#{index}"
-            names.add(name)
             ops.append(Op(kind, name, tuple(node.input), tuple(node.output), attrs, path, part, printable(node.domain)))
     return ops, paths
-
-
-def _value_inputs(op_type: str) -> int | None:
-    """How many leading inputs decide a node's value: CastLike's second input only lends its element type."""
-    return 1 if op_type == "CastLike" else None
 
 
 def _static(shape: tuple[int | None, ...] | None) -> bool:
@@ -251,49 +242,6 @@ def _shape_const(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dic
     values = tuple(shape[slice(attrs.get("start", 0), attrs.get("end"))])
     consts[node.output[0]] = Const((len(values),), values)
     dims[node.output[0]] = (len(values),)
-
-
-def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, Const]) -> None:
-    if node.op_type == "Constant":
-        const = _constant_attr(attrs)
-        consts[node.output[0]] = const
-        dims[node.output[0]] = const.dims
-        return
-    ins = [consts[t] for t in [t for t in node.input if t][:_value_inputs(node.op_type)]]
-    for i, out in enumerate(node.output):
-        shape = dims.get(out, ()) if i else _refined(node.op_type, ins, dims.get(out, ()))
-        known = tuple(d for d in shape if d is not None)
-        out_dims = known if len(known) == len(shape) else ()
-        values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
-        # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
-        stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
-        consts[out] = Const(out_dims, values, stored)
-
-
-def _refined(op_type: str, ins: list[Const], shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-    """Dims shape inference left open but the constant inputs decide (Expand to a computed shape)."""
-    if None not in shape and shape:
-        return shape
-    if op_type == "Expand" and len(ins) == 2 and ins[1].values is not None:
-        target, own = [int(v) for v in ins[1].values], list(ins[0].dims)
-        width = max(len(target), len(own))
-        target, own = [1] * (width - len(target)) + target, [1] * (width - len(own)) + own
-        return tuple(max(a, b) for a, b in zip(target, own, strict=True))
-    if op_type == "ConstantOfShape" and ins and ins[0].values is not None:
-        return tuple(int(v) for v in ins[0].values)
-    return shape
-
-
-def _constant_attr(attrs: dict[str, Any]) -> Const:
-    if "value" in attrs:
-        return attrs["value"]
-    for key in ("value_float", "value_int"):
-        if key in attrs:
-            return Const((), (attrs[key],))
-    for key in ("value_floats", "value_ints"):
-        if key in attrs:
-            return Const((len(attrs[key]),), tuple(attrs[key]))
-    return Const(())
 
 
 def _scope(node: NodeProto, index: int) -> tuple[str, str]:

@@ -1,0 +1,173 @@
+"""Trust in the ONNX importer on hostile and malformed files (issue 20): every figure it writes is right, or it
+says why not in one located line (``file: node 'name' (OpType): …``, exit 2) — never a silent zero, a
+traceback, a hang or GiBs of memory. The models are written here with ``onnx.helper``; expected figures are
+worked out by hand from the closed forms, in the comments beside them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper  # noqa: E402
+
+from mobcost import analyze, parse_spec  # noqa: E402
+from mobcost.cli import app  # noqa: E402
+
+F, I64 = TensorProto.FLOAT, TensorProto.INT64
+
+
+def tensor(name: str, dims: list[int], kind: int = F, values: list | None = None) -> onnx.TensorProto:
+    n = 1
+    for d in dims:
+        n *= d
+    return helper.make_tensor(name, kind, dims, values if values is not None else [0] * n)
+
+
+def model(nodes: list, inits: list = (), shape: list[int] | None = (1, 3, 8, 8), outputs: list[str] | None = None,
+          value_info: list = (), producer: str = "tests", opset: int = 17) -> onnx.ModelProto:
+    """A one-input graph: ``x`` of ``shape`` (None: declared without a shape), the last node's output out."""
+    x = helper.make_tensor_value_info("x", F, list(shape) if shape is not None else None)
+    outs = [helper.make_tensor_value_info(t, F, None) for t in (outputs or [nodes[-1].output[0]])]
+    graph = helper.make_graph(nodes, "net", [x], outs, list(inits), value_info=list(value_info))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name=producer)
+
+
+def conv(x: str, w: str, y: str, name: str, k: int = 3, **attrs) -> onnx.NodeProto:
+    attrs.setdefault("pads", [k // 2] * 4)
+    return helper.make_node("Conv", [x, w], [y], name=name, kernel_shape=[k, k], **attrs)
+
+
+def totals(text: str) -> tuple[int, int]:
+    t = analyze(parse_spec(text)).totals
+    return t.mult_adds, t.params
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError("traceback") from result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def save(tmp_path: Path, m: onnx.ModelProto, name: str = "bad.onnx") -> Path:
+    path = tmp_path / name
+    path.write_bytes(m.SerializeToString())
+    return path
+
+
+def assert_located(tmp_path: Path, m: onnx.ModelProto, *needles: str) -> str:
+    """``mobcost table`` on the model: exit 2, one line on stderr naming the file (and the needles), no
+    traceback, within a second or two."""
+    path = save(tmp_path, m)
+    started = time.perf_counter()
+    code, _, err = cli("table", str(path))
+    assert time.perf_counter() - started < 5
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("mobcost: error: ") and f"{path.name}: " in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err
+
+
+# --- h: malformed files ---------------------------------------------------------------------------------------
+
+def _conv_net(**attrs) -> onnx.ModelProto:
+    return model([conv("x", "w", "y", "c1", **attrs)], [tensor("w", [4, 3, 3, 3])])
+
+
+def _raw(name: str, kind: int, dims: list[int], raw: bytes, **fields) -> onnx.TensorProto:
+    t = onnx.TensorProto(name=name, data_type=kind, dims=dims, raw_data=raw)
+    for key, value in fields.items():
+        setattr(t, key, value)
+    return t
+
+
+def _clip(bound: onnx.TensorProto) -> onnx.ModelProto:
+    """conv → Clip whose max is a small initializer (small ones are read for their values)."""
+    return model([conv("x", "w", "y", "c1"), helper.make_node("Clip", ["y", "", bound.name], ["z"], name="clip")],
+                 [tensor("w", [4, 3, 3, 3]), bound])
+
+
+def _dead(op: str, inputs: list[onnx.TensorProto], **attrs) -> onnx.ModelProto:
+    """A constant node nobody reads beside a valid conv: its value still has to be computed (or refused)."""
+    node = helper.make_node(op, [t.name for t in inputs], ["dead"], name="dead", **attrs)
+    return model([node, conv("x", "w", "y", "c1")], [tensor("w", [4, 3, 3, 3]), *inputs], outputs=["y"])
+
+
+def _external_without_location() -> onnx.ModelProto:
+    t = tensor("hi", [1])
+    t.data_location = TensorProto.EXTERNAL
+    del t.float_data[:]
+    return _clip(t)
+
+
+def _string_attr(op: str, attr: str, value: object) -> onnx.ModelProto:
+    node = helper.make_node(op, ["y"], ["z"], name="bad", **{attr: value})
+    return model([conv("x", "w", "y", "c1"), node], [tensor("w", [4, 3, 3, 3])])
+
+
+def _split_to_sequence() -> onnx.ModelProto:
+    nodes = [conv("x", "w", "y", "c1"),
+             helper.make_node("SplitToSequence", ["y", "size"], ["seq"], name="split", axis=1),
+             helper.make_node("SequenceAt", ["seq", "at"], ["z"], name="at")]
+    return model(nodes, [tensor("w", [4, 3, 3, 3]), tensor("size", [], I64, [0]), tensor("at", [], I64, [0])])
+
+
+def _pad_by(value: float) -> onnx.ModelProto:
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad"), conv("p", "w", "y", "c1", pads=[0] * 4)]
+    return model(nodes, [tensor("w", [4, 3, 3, 3]), tensor("pads", [8], F, [0, 0, value, value, 0, 0, value, value])])
+
+
+MALFORMED = [
+    ("input-without-shape", lambda: model([conv("x", "w", "y", "c1")], [tensor("w", [4, 3, 3, 3])], shape=None),
+     "input"),
+    ("short-raw-data", lambda: _clip(_raw("hi", F, [4], b"\0\0")), "'hi'"),
+    ("data-type-0", lambda: _clip(_raw("hi", 0, [1], b"\0\0\0\0")), "'hi'"),
+    ("bad-utf8", lambda: _clip(onnx.TensorProto(name="hi", data_type=TensorProto.STRING, dims=[1],
+                                                string_data=[b"\xff\xfe"])), "'hi'"),
+    ("external-without-location", _external_without_location, "'hi'"),
+    ("strides-too-short", lambda: _conv_net(strides=[1]), "c1"),
+    ("pads-wrong-length", lambda: _conv_net(pads=[1, 1, 1]), "c1"),
+    ("kernel-as-string", lambda: model([helper.make_node("Conv", ["x", "w"], ["y"], name="c1", kernel_shape="3")],
+                                       [tensor("w", [4, 3, 3, 3])]), "c1"),
+    ("group-as-float", lambda: _conv_net(group=1.5), "c1"),
+    ("perm-as-floats", lambda: _string_attr("Transpose", "perm", [0.0, 2.0, 3.0, 1.0]), "bad"),
+    ("split-to-sequence-0", _split_to_sequence, "split"),
+    ("pad-by-inf", lambda: _pad_by(float("inf")), "pad"),
+    ("pad-by-minus-inf", lambda: _pad_by(float("-inf")), "pad"),
+    ("divide-by-zero", lambda: _dead("Div", [tensor("a", [1], I64, [1]), tensor("b", [1], I64, [0])]), "dead"),
+    ("sqrt-of-minus-1", lambda: _dead("Sqrt", [tensor("a", [1], F, [-1.0])]), "dead"),
+    ("int-of-nan", lambda: _dead("Cast", [tensor("a", [1], F, [float("nan")])], to=I64), "dead"),
+    ("gather-out-of-range", lambda: _dead("Gather", [tensor("a", [2], I64, [1, 2]), tensor("i", [1], I64, [5])]),
+     "dead"),
+    ("slice-step-0", lambda: _dead("Slice", [tensor("a", [3], I64, [1, 2, 3]), tensor("s", [1], I64, [0]),
+                                             tensor("e", [1], I64, [3]), tensor("ax", [1], I64, [0]),
+                                             tensor("st", [1], I64, [0])]), "dead"),
+]
+
+
+@pytest.mark.parametrize(("make", "needle"), [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_malformed_file_is_one_located_line(tmp_path: Path, make, needle: str) -> None:
+    assert_located(tmp_path, make(), needle)
+
+
+# --- f: folding exact integers is bounded -----------------------------------------------------------------
+
+def test_pow_past_int64_is_refused_at_once(tmp_path: Path) -> None:
+    # 10 ** 10⁹ has 3.3·10⁹ bits: computing it would take hours; it is refused before it starts
+    m = _dead("Pow", [tensor("a", [1], I64, [10]), tensor("b", [1], I64, [10**9])])
+    assert_located(tmp_path, m, "node 'dead' (Pow)", "int64")
+
+
+def test_mul_chain_is_refused_before_it_eats_the_memory(tmp_path: Path) -> None:
+    # x = 3, then x = x·x forty times: 3 ** 2⁴⁰ has 1.7·10¹² bits unbounded; past int64 at the 6th square
+    # (3 ** 64 ≈ 3.4·10³⁰)
+    nodes = [helper.make_node("Mul", [f"t{i}", f"t{i}"], [f"t{i + 1}"], name=f"sq{i}") for i in range(40)]
+    nodes.append(conv("x", "w", "y", "c1"))
+    m = model(nodes, [tensor("w", [4, 3, 3, 3]), tensor("t0", [1], I64, [3])], outputs=["y"])
+    assert_located(tmp_path, m, "node 'sq5' (Mul)", "int64")
