@@ -6,6 +6,7 @@ worked out by hand from the closed forms, in the comments beside them."""
 from __future__ import annotations
 
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from onnx import TensorProto, helper  # noqa: E402
 
 from mobcost import analyze, parse_spec  # noqa: E402
 from mobcost.cli import app  # noqa: E402
+from mobcost.importers import onnx_to_spec  # noqa: E402
+from mobcost.importers.emit import layer_names  # noqa: E402
+from mobcost.importers.model import Emitted  # noqa: E402
 
 F, I64 = TensorProto.FLOAT, TensorProto.INT64
 
@@ -171,3 +175,42 @@ def test_mul_chain_is_refused_before_it_eats_the_memory(tmp_path: Path) -> None:
     nodes.append(conv("x", "w", "y", "c1"))
     m = model(nodes, [tensor("w", [4, 3, 3, 3]), tensor("t0", [1], I64, [3])], outputs=["y"])
     assert_located(tmp_path, m, "node 'sq5' (Mul)", "int64")
+
+
+# --- g: long and repeated names ---------------------------------------------------------------------------
+
+def test_a_long_dotted_node_name_costs_no_more_than_its_length() -> None:
+    # a module path of 20,000 segments (40 KB): keeping every prefix would hold 20,000 strings of 20 KB on
+    # average, 400 MB; the sorted-path lookup holds the name a few times over
+    path = ".".join(["a"] * 20_000)
+    m = model([conv("x", "w", "y", f"/{path}/Conv")], [tensor("w", [4, 3, 3, 3])])
+    tracemalloc.start()
+    try:
+        result = onnx_to_spec(m)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, peak
+    assert totals(result.yaml) == (4 * 3 * 9 * 64, 4 * 3 * 9)  # 4→… 3×3 on 8×8: 4·3·9·64 = 6,912 Mult-Adds
+
+
+def test_names_that_clean_to_one_name_are_numbered_in_linear_time() -> None:
+    # 20,000 layers whose node names are only punctuation (i in base 10 written with !@#$%^&*()): all clean
+    # to `maxpool`, numbered maxpool, maxpool_2, …; the old search tried 1 + 2 + … + 20,000 ≈ 2·10⁸ names
+    layers = [Emitted("maxpool", {}, ("x",), f"p{i}", (f"n{i}",), "", "".join("!@#$%^&*()"[int(d)] for d in str(i)))
+              for i in range(20_000)]
+    started = time.perf_counter()
+    names = layer_names(layers, frozenset({""}))
+    assert time.perf_counter() - started < 1
+    assert names[:3] == ["maxpool", "maxpool_2", "maxpool_3"] and names[-1] == "maxpool_20000"
+
+
+def test_repeated_names_end_to_end() -> None:
+    # the same through the importer, on 1,000 pools: one layer each, names unique
+    nodes, last = [], "x"
+    for i in range(1_000):
+        name = "".join("!@#$%^&*()"[int(d)] for d in str(i))
+        nodes.append(helper.make_node("MaxPool", [last], [f"p{i}"], name=name, kernel_shape=[1, 1]))
+        last = f"p{i}"
+    names = [layer.name for layer in parse_spec(onnx_to_spec(model(nodes)).yaml).layers]
+    assert len(set(names)) == 1_000 and names[-1] == "maxpool_1000"

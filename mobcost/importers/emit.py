@@ -4,6 +4,7 @@ header saying where the model came from."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections import Counter
@@ -27,20 +28,31 @@ _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 def layer_names(layers: list[Emitted], scope_paths: frozenset[str]) -> list[str]:
     """A module's path when the module is a leaf that became exactly one layer (``layer1.0.conv1``), else the
     path and the operator (``layer1.0.add``); unique, and never the reserved ``input``."""
-    parents = {p[:i] for p in scope_paths for i, ch in enumerate(p) if ch == "."}
+    ordered = sorted(scope_paths)
     per_path = Counter(e.path for e in layers)
     taken = {INPUT}
+    suffix: dict[str, int] = {}  # the next number to try per base: a name repeated n times costs n tries, not n²
     names = []
     for e in layers:
-        leaf = e.path and e.path not in parents and per_path[e.path] == 1
+        leaf = e.path and not _is_parent(e.path, ordered) and per_path[e.path] == 1
         base = _sanitise(e.path if leaf else ".".join(p for p in (e.path, e.part.lower()) if p), e.type)
-        name, n = base, 1
+        name, n = base, suffix.get(base, 1)
         while name in taken:
             n += 1
             name = f"{base}_{n}"
+        suffix[base] = n
         taken.add(name)
         names.append(name)
     return names
+
+
+def _is_parent(path: str, ordered: list[str]) -> bool:
+    """Whether some module path lies under ``path`` (``layer1`` of ``layer1.0``): looked up in the sorted
+    paths, where they follow ``path + "."`` — not by keeping every prefix of every path, which for one long
+    dotted name costs its length squared in memory."""
+    child = path + "."
+    i = bisect.bisect_left(ordered, child)
+    return i < len(ordered) and ordered[i].startswith(child)
 
 
 def _sanitise(name: str, kind: str) -> str:
