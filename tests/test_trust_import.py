@@ -214,3 +214,27 @@ def test_repeated_names_end_to_end() -> None:
         last = f"p{i}"
     names = [layer.name for layer in parse_spec(onnx_to_spec(model(nodes)).yaml).layers]
     assert len(set(names)) == 1_000 and names[-1] == "maxpool_1000"
+
+
+# --- i: an output never replaces its own input -------------------------------------------------------------
+
+def test_import_refuses_to_write_over_its_own_model(tmp_path: Path) -> None:
+    path = save(tmp_path, model([conv("x", "w", "y", "c1")], [tensor("w", [4, 3, 3, 3])]), "m.onnx")
+    before = path.read_bytes()
+    (tmp_path / "link.onnx").symlink_to(path)
+    for source, target in ((path, path), (tmp_path / "link.onnx", path), (path, tmp_path / "sub" / ".." / "m.onnx")):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        code, _, err = cli("import", str(source), "-o", str(target))
+        assert code == 2 and "is an input of this command" in err and len(err.splitlines()) == 1, err
+        assert path.read_bytes() == before
+    assert cli("import", str(path), "-o", str(tmp_path / "m.yaml"))[0] == 0  # another file: written
+
+
+@pytest.mark.parametrize("fmt", ["rich", "csv", "json"])
+def test_table_refuses_to_write_over_its_own_spec(tmp_path: Path, fmt: str) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: {channels: 3, size: 8}\nlayers: [{type: conv, out: 4}]\n", encoding="utf-8")
+    before = spec.read_text(encoding="utf-8")
+    code, _, err = cli("table", str(spec), "-f", fmt, "-o", str(spec))
+    assert code == 2 and "is an input of this command" in err, err
+    assert spec.read_text(encoding="utf-8") == before

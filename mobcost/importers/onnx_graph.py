@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError
+from ..files import note_input
 from .checks import check_attributes, decode_tensor, node_where
 from .folding import fold, value_inputs
 from .model import MAX_CONST_VALUES, Const, ModelImportError, Op, OpGraph
@@ -114,6 +115,7 @@ def _load(model: str | Path | bytes | ModelProto, source: str | None) -> tuple[M
     path = Path(model)
     if not path.is_file():
         raise ModelImportError("no such file", file=str(path))
+    note_input(path)  # an output of this command may not replace it
     return _parse(lambda: onnx.load(str(path), load_external_data=False), str(path)), source or path.name
 
 
