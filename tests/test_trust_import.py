@@ -17,7 +17,7 @@ from onnx import TensorProto, helper  # noqa: E402
 
 from mobcost import analyze, parse_spec  # noqa: E402
 from mobcost.cli import app  # noqa: E402
-from mobcost.importers import onnx_to_spec  # noqa: E402
+from mobcost.importers import ModelImportError, onnx_to_spec  # noqa: E402
 from mobcost.importers.emit import layer_names  # noqa: E402
 from mobcost.importers.model import Emitted  # noqa: E402
 
@@ -238,3 +238,46 @@ def test_table_refuses_to_write_over_its_own_spec(tmp_path: Path, fmt: str) -> N
     code, _, err = cli("table", str(spec), "-f", fmt, "-o", str(spec))
     assert code == 2 and "is an input of this command" in err, err
     assert spec.read_text(encoding="utf-8") == before
+
+
+# --- e: weights that do not fit their input ---------------------------------------------------------------
+
+def _gemm(features: int, trans_b: int) -> onnx.ModelProto:
+    # 3×8×8 flattened is 192 features; the weight is made for 20
+    dims = [10, features] if trans_b else [features, 10]
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w"], ["y"], name="fc", transB=trans_b)]
+    return model(nodes, [tensor("w", dims)])
+
+
+MISFIT = [
+    ("conv-4x5x3x3-on-3", lambda: model([conv("x", "w", "y", "c1")], [tensor("w", [4, 5, 3, 3])]), "c1 (Conv)",
+     "takes 5 input", 3),
+    ("grouped-conv", lambda: model([conv("x", "w", "y", "c1", group=3)], [tensor("w", [6, 2, 3, 3])]), "c1 (Conv)",
+     "takes 6 input", 3),
+    ("gemm-20-on-192", lambda: _gemm(20, 1), "fc (Gemm)", "takes 20 input", 192),
+    ("gemm-20-on-192-untransposed", lambda: _gemm(20, 0), "fc (Gemm)", "takes 20 input", 192),
+    ("matmul-20-on-192", lambda: model([helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+                                        helper.make_node("MatMul", ["f", "w"], ["y"], name="mm")],
+                                       [tensor("w", [20, 10])]), "mm (MatMul)", "takes 20 input", 192),
+    ("deconv-on-3", lambda: model([helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", kernel_shape=[2, 2],
+                                                    strides=[2, 2])], [tensor("w", [5, 4, 2, 2])]),
+     "up (ConvTranspose)", "takes 5 input", 3),
+]
+
+
+@pytest.mark.parametrize(("make", "node", "takes", "has"), [c[1:] for c in MISFIT], ids=[c[0] for c in MISFIT])
+def test_a_weight_made_for_another_input_is_a_located_error(tmp_path: Path, make, node: str, takes: str,
+                                                             has: int) -> None:
+    node = node.replace(" (", "' (")
+    assert_located(tmp_path, make(), f"node '{node}", takes, f"the input has {has}")
+    with pytest.raises(ModelImportError):  # --allow-unknown does not make a broken file countable
+        onnx_to_spec(make(), allow_unknown=True)
+
+
+def test_a_weight_that_fits_still_imports() -> None:
+    # 3 → 6 in 3 groups (weight 6×1×3×3) on 8×8: 6·1·9·64 = 3,456 Mult-Adds, 6·1·9 = 54 params
+    m = model([conv("x", "w", "y", "c1", group=3)], [tensor("w", [6, 1, 3, 3])])
+    assert totals(onnx_to_spec(m).yaml) == (3456, 54)
+    # Gemm 192 → 10 (transB): 1,920 Mult-Adds, 1,920 params (no bias)
+    assert totals(onnx_to_spec(_gemm(192, 1)).yaml) == (1920, 1920)

@@ -102,6 +102,14 @@ class Mapper:
             elif out:
                 self.tainted[out] = op.name
 
+    def fits(self, op: Op, expected: int, got: int | None, weight: str) -> None:
+        """A stored weight made for another input is a broken file, not a layer to count: the params would
+        follow the weight and the Mult-Adds the input."""
+        if got != expected:
+            raise ModelImportError(f"{weight} takes {expected} input channels or features; the input has "
+                                   f"{'an unknown number' if got is None else got}", file=self.g.source,
+                                   where=f"node {op.name!r} ({op.op})")
+
     def _input_shape(self, tensor: str) -> str:
         const = self.g.const(tensor)
         return f"const {shown(const.dims)}" if const is not None else shown(self.dims(tensor))
