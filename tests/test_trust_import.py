@@ -281,3 +281,41 @@ def test_a_weight_that_fits_still_imports() -> None:
     assert totals(onnx_to_spec(m).yaml) == (3456, 54)
     # Gemm 192 → 10 (transB): 1,920 Mult-Adds, 1,920 params (no bias)
     assert totals(onnx_to_spec(_gemm(192, 1)).yaml) == (1920, 1920)
+
+
+# --- b: nothing from the file reaches the YAML unquoted ---------------------------------------------------
+
+BREAKS = ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\x0b", "\x0c", "\x00", "\x1b", '"', "\\", "'", "#"]
+
+
+def _softmaxed(text: str, allow_unknown: bool) -> onnx.ModelProto:
+    """conv 3→4 3×3, then a Softmax (named in the notes) and a Softsign (left out and listed with
+    allow_unknown), a Resize whose mode is ``text`` (left out too), every name and the producer ``text``."""
+    nodes = [conv("x", "w", "y", f"c1{text}"), helper.make_node("Softmax", ["y"], ["s"], name=f"sm{text}", axis=1)]
+    if allow_unknown:
+        nodes += [helper.make_node("Softsign", ["s"], ["t"], name=f"odd{text}"),
+                  helper.make_node("Resize", ["t", "", "scales"], ["z"], name=f"up{text}", mode=f"cubic{text}")]
+    return model(nodes, [tensor("w", [4, 3, 3, 3]), tensor("scales", [4], F, [1, 1, 1, 1])], producer=text)
+
+
+@pytest.mark.parametrize("allow_unknown", [False, True])
+@pytest.mark.parametrize("brk", BREAKS, ids=[f"U+{ord(b[0]):04X}" for b in BREAKS])
+def test_names_from_the_file_cannot_write_yaml(tmp_path: Path, brk: str, allow_unknown: bool) -> None:
+    clean = parse_spec(onnx_to_spec(_softmaxed("x", allow_unknown), allow_unknown=allow_unknown).yaml)
+    hostile = f"x{brk}defaults: {{kernel: 7}}{brk}layers: []{brk}#"
+    result = onnx_to_spec(_softmaxed(hostile, allow_unknown), allow_unknown=allow_unknown)
+    spec = parse_spec(result.yaml)
+    assert [vars(a) | {"name": ""} for a in spec.layers] == [vars(a) | {"name": ""} for a in clean.layers]
+    assert (spec.channels, spec.size, spec.divisor) == (clean.channels, clean.size, clean.divisor)
+    assert totals(result.yaml) == (4 * 3 * 9 * 64, 4 * 3 * 9)  # the 3×3 conv stays 3×3: 6,912 Mult-Adds
+    assert spec.source.startswith("<model> (") and "defaults: {kernel: 7}" in spec.source  # kept, as text
+    assert len(result.yaml.splitlines()) == len(onnx_to_spec(_softmaxed("x", allow_unknown),
+                                                             allow_unknown=allow_unknown).yaml.splitlines())
+
+
+def test_a_file_name_cannot_write_yaml(tmp_path: Path) -> None:
+    m = model([conv("x", "w", "y", "c1")], [tensor("w", [4, 3, 3, 3])])
+    path = save(tmp_path, m, "m\u2028defaults: {kernel: 7}\n#\u0085.onnx")
+    spec = parse_spec(onnx_to_spec(path).yaml)
+    assert [layer.kernel for layer in spec.layers] == [3]
+    assert "\u2028defaults: {kernel: 7}\n#\u0085.onnx" in spec.description

@@ -5,8 +5,8 @@ header saying where the model came from."""
 from __future__ import annotations
 
 import bisect
-import json
 import re
+import unicodedata
 from collections import Counter
 from typing import Any
 
@@ -62,6 +62,24 @@ def _sanitise(name: str, kind: str) -> str:
     return name if name[0].isalpha() or name[0] == "_" else f"{kind}_{name}"
 
 
+def quoted(text: str) -> str:
+    """The one way text from a model file (its name, producer, node names, string attributes) reaches the
+    YAML: a double-quoted scalar in which ``\\`` and ``"`` are escaped and so is every character that is not
+    plainly printable — controls (``\\n``, ``\\r``, NEL U+0085), line and paragraph separators (U+2028/9),
+    format, surrogate, private-use and unassigned code points — as ``\\u`` escapes, which YAML reads back
+    as the same characters. Nothing in it can end the string or, written in a comment, the comment's line."""
+    return '"' + "".join(_escaped(c) for c in str(text)) + '"'
+
+
+def _escaped(c: str) -> str:
+    if c in '"\\':
+        return "\\" + c
+    kind = unicodedata.category(c)
+    if kind[0] == "C" or kind in ("Zl", "Zp"):
+        return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+    return c
+
+
 def scalar(value: Any) -> str:
     if isinstance(value, list | tuple):  # [height, width] kernels, strides, paddings
         return "[" + ", ".join(scalar(v) for v in value) + "]"
@@ -72,7 +90,7 @@ def scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)
 
 
 def spec_defaults(layers: list[Emitted]) -> dict[str, Any]:
@@ -158,14 +176,14 @@ def _header(g: OpGraph, name: str, unmapped: list[Unmapped], notes: list[str]) -
     where = f"{g.source} ({g.producer}, ONNX opset {g.opset})"
     left = f"; {len(unmapped)} operator(s) left out, listed at the end" if unmapped else ""
     return [
-        f"# Imported by mobcost from {g.source}",
-        f"# ({g.producer}, ONNX opset {g.opset}), input {shown(dims)}.",
+        f"# Imported by mobcost from {quoted(g.source)}",
+        f"# ({quoted(g.producer)}, ONNX opset {g.opset}), input {shown(dims)}.",
         "# One layer per ONNX operator that costs or shapes something, named after its node; BatchNormalization",
         "# and activations are folded into the layer before them. Params are what the file holds: a convolution",
         "# whose BatchNorm the exporter folded away keeps its bias (bias: true, bn: false).",
         f"name: {scalar(name)}",
-        f"description: {json.dumps(f'imported from {g.source}{left}', ensure_ascii=False)}",
-        f"source: {json.dumps(where, ensure_ascii=False)}",
+        f"description: {quoted(f'imported from {g.source}{left}')}",
+        f"source: {quoted(where)}",
         f"input: {{channels: {dims[1]}, size: {scalar(dims[2] if dims[2] == dims[3] else [dims[2], dims[3]])}}}",
         "layers:",
     ]
@@ -174,8 +192,8 @@ def _header(g: OpGraph, name: str, unmapped: list[Unmapped], notes: list[str]) -
 def _footer(unmapped: list[Unmapped], notes: list[str]) -> list[str]:
     lines = []
     if notes:
-        lines += ["# notes:", *(f"#   {n}" for n in notes)]
+        lines += ["# notes:", *(f"#   {quoted(n)}" for n in notes)]
     if unmapped:
         lines += ["# unmapped: (left out with allow_unknown; their costs are NOT in this spec)",
-                  *(f"#   {u.line()}" for u in unmapped)]
+                  *(f"#   {quoted(u.line())}" for u in unmapped)]
     return lines
