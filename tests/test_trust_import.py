@@ -319,3 +319,33 @@ def test_a_file_name_cannot_write_yaml(tmp_path: Path) -> None:
     spec = parse_spec(onnx_to_spec(path).yaml)
     assert [layer.kernel for layer in spec.layers] == [3]
     assert "\u2028defaults: {kernel: 7}\n#\u0085.onnx" in spec.description
+
+
+# --- c: declared shapes are checked, never trusted ---------------------------------------------------------
+
+def _upsampled(declared: list[int] | None, out: list[int] | None = None) -> onnx.ModelProto:
+    """Resize ×2 (scales 1, 1, 2, 2) of 4×8×8, then a 4→8 conv 3×3; the Resize's output declared as
+    ``declared``, the graph output as ``out``."""
+    nodes = [conv("x", "w0", "a", "c0"),
+             helper.make_node("Resize", ["a", "", "scales"], ["r"], name="up", mode="nearest"),
+             conv("r", "w1", "y", "c1")]
+    inits = [tensor("w0", [4, 3, 3, 3]), tensor("scales", [4], F, [1, 1, 2, 2]), tensor("w1", [8, 4, 3, 3])]
+    info = [helper.make_tensor_value_info("r", F, declared)] if declared else []
+    m = model(nodes, inits, value_info=info)
+    if out is not None:
+        m.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", F, out))
+    return m
+
+
+def test_a_declared_shape_the_operator_does_not_give_is_a_located_error(tmp_path: Path) -> None:
+    # declared 32×32 after a ×2 Resize of 8×8 (16×16): the next conv would count 4× its Mult-Adds
+    assert_located(tmp_path, _upsampled([1, 4, 32, 32]), "node 'up' (Resize)", "declares 1×4×32×32",
+                   "gives 1×4×16×16")
+    assert_located(tmp_path, _upsampled(None, [1, 8, 99, 99]), "node 'c1' (Conv)", "declares 1×8×99×99")
+
+
+def test_shapes_come_from_the_operators() -> None:
+    # 3→4 conv 3×3 on 8×8: 4·3·9·64 = 6,912; ×2 to 16×16; 4→8 conv 3×3 on 16×16: 8·4·9·256 = 73,728
+    expected = (6_912 + 73_728, 4 * 3 * 9 + 8 * 4 * 9)
+    assert totals(onnx_to_spec(_upsampled([1, 4, 16, 16], [1, 8, 16, 16])).yaml) == expected
+    assert totals(onnx_to_spec(_upsampled(None)).yaml) == expected

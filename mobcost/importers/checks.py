@@ -85,3 +85,45 @@ def _check_window(attrs: dict[str, Any], where: str, source: str) -> None:
     if "group" in attrs and attrs["group"] < 1:
         raise ModelImportError(f"attribute 'group' is {attrs['group']}: a positive integer expected", file=source,
                                where=where)
+
+
+def take_declared(proto: Any) -> dict[str, tuple[int | None, ...]]:
+    """Remove the shapes the file declares for its intermediate tensors and outputs (``value_info``, the
+    outputs' types) and return them: ONNX shape inference keeps a declared shape over the one it infers, so a
+    file could give a ×2 Resize a ×4 output; here every shape comes from the operators, and the declarations
+    are only checked against them (``check_declared``)."""
+    graph = proto.graph
+    declared = {vi.name: dims_of(vi) for vi in (*graph.value_info, *graph.output) if vi.type.HasField("tensor_type")
+                and vi.type.tensor_type.HasField("shape")}
+    del graph.value_info[:]
+    for vi in graph.output:
+        vi.type.tensor_type.ClearField("shape")
+    return declared
+
+
+def check_declared(declared: dict[str, tuple[int | None, ...]], dims: dict[str, tuple[int | None, ...]],
+                   nodes: Any, source: str) -> None:
+    """A declared shape that disagrees with the operators' is a located error naming the node that makes the
+    tensor; where the operators leave a shape unknown, the declaration stays unused (never trusted)."""
+    for name, shape in declared.items():
+        inferred = dims.get(name)
+        if not inferred:
+            continue
+        if len(shape) == len(inferred) and all(a is None or b is None or a == b for a, b in zip(shape, inferred,
+                                                                                             strict=True)):
+            continue
+        node = next((n for n in nodes if name in n.output), None)
+        where = node_where(node, node.name or node.op_type) if node is not None else f"tensor {name!r}"
+        raise ModelImportError(f"the file declares {_shown(shape)} for {name!r}; the operator gives "
+                               f"{_shown(inferred)}", file=source, where=where)
+
+
+def dims_of(value_info: Any) -> tuple[int | None, ...]:
+    tensor = value_info.type.tensor_type
+    if not tensor.HasField("shape"):
+        return ()
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
+
+
+def _shown(dims: tuple[int | None, ...]) -> str:
+    return "×".join("?" if d is None else str(d) for d in dims) if dims else "a scalar"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError
 from ..files import note_input
-from .checks import check_attributes, decode_tensor, node_where
+from .checks import check_attributes, check_declared, decode_tensor, dims_of, node_where, take_declared
 from .folding import fold, value_inputs
 from .model import MAX_CONST_VALUES, Const, ModelImportError, Op, OpGraph
 
@@ -34,10 +34,14 @@ def load_graph(model: str | Path | bytes | ModelProto, source: str | None = None
     messages and the spec header (default: the file name)."""
     proto, source = _load(model, source)
     weights = _strip_weights(proto)
+    declared = take_declared(proto)
     proto = _prepare(proto, source)
     graph = _normalise(proto, source, weights)
     pinned = _pin_constants(proto, graph)
-    return graph if pinned is None else _normalise(_prepare(pinned, source), source, weights)
+    if pinned is not None:
+        graph = _normalise(_prepare(pinned, source), source, weights)
+    check_declared(declared, graph.dims, proto.graph.node, source)
+    return graph
 
 
 def _strip_weights(proto: ModelProto) -> dict[str, Const]:
@@ -139,13 +143,6 @@ def _prepare(proto: ModelProto, source: str) -> ModelProto:
         raise ModelImportError(f"ONNX shape inference failed: {exc}".splitlines()[0], file=source) from None
 
 
-def _dims(value_info: Any) -> tuple[int | None, ...]:
-    tensor = value_info.type.tensor_type
-    if not tensor.HasField("shape"):
-        return ()
-    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
-
-
 def _attrs(node: NodeProto, where: str, source: str) -> dict[str, Any]:
     from onnx import AttributeProto, helper
 
@@ -167,7 +164,7 @@ def _normalise(proto: ModelProto, source: str, weights: dict[str, Const]) -> OpG
     graph = proto.graph
     dims: dict[str, tuple[int | None, ...]] = {}
     for vi in (*graph.input, *graph.value_info, *graph.output):
-        dims[vi.name] = _dims(vi)
+        dims[vi.name] = dims_of(vi)
     consts = {t.name: decode_tensor(t, where=f"initializer {printable(t.name)!r}", source=source, initializer=True,
                                     limit=_READ_INITIALIZER) for t in graph.initializer}
     consts.update(weights)
