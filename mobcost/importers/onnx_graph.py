@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MissingExtraError
 from ..files import note_input
 from .checks import check_attributes, check_declared, decode_tensor, dims_of, node_where, take_declared
+from .control import MAX_NESTING, implicit_inputs, inline_taken
 from .folding import fold, value_inputs
 from .model import MAX_CONST_VALUES, Const, ModelImportError, Op, OpGraph
 
 if TYPE_CHECKING:
     from onnx import ModelProto, NodeProto
 
+# The suffix of a computed constant pinned as an initializer (``_pin_constants``)
+PINNED = ":pinned"
 # Initializers are read for their values only when this small (Clip bounds, axes): reading a weight's data
 # would cost time and memory for nothing.
 _READ_INITIALIZER = 64
@@ -35,13 +38,27 @@ def load_graph(model: str | Path | bytes | ModelProto, source: str | None = None
     proto, source = _load(model, source)
     weights = _strip_weights(proto)
     declared = take_declared(proto)
-    proto = _prepare(proto, source)
-    graph = _normalise(proto, source, weights)
-    pinned = _pin_constants(proto, graph)
+    proto, graph = _settled(proto, source, weights)
+    pinned, pins = _pin_constants(proto, graph)
     if pinned is not None:
         graph = _normalise(_prepare(pinned, source), source, weights)
+        # still computed, not stored: no parameter (a zero bias built by Expand stays no bias), values kept
+        graph.consts.update({name + PINNED: const for name, const in pins.items()})
     check_declared(declared, graph.dims, proto.graph.node, source)
     return graph
+
+
+def _settled(proto: ModelProto, source: str, weights: dict[str, Const]) -> tuple[ModelProto, OpGraph]:
+    """The model prepared and normalised, every ``If`` whose condition is a known constant replaced by the
+    branch it takes (one level of nesting per round; see ``control``)."""
+    for _ in range(MAX_NESTING):
+        proto = _prepare(proto, source)
+        graph = _normalise(proto, source, weights)
+        inlined = inline_taken(proto, graph)
+        if inlined is None:
+            break
+        proto = inlined
+    return proto, graph
 
 
 def _strip_weights(proto: ModelProto) -> dict[str, Const]:
@@ -68,7 +85,7 @@ def _strip_weights(proto: ModelProto) -> dict[str, Const]:
     return weights
 
 
-def _pin_constants(proto: ModelProto, graph: OpGraph) -> ModelProto | None:
+def _pin_constants(proto: ModelProto, graph: OpGraph) -> tuple[ModelProto | None, dict[str, Const]]:
     """ONNX's data propagation stops at some shape arithmetic (integer Div, as in the TorchScript exporter's
     ``chunk``), leaving the shapes after it unknown. Where a data-path operator's output shape is unknown but
     its computed inputs' values are known here, a copy of the model takes those values as initializers, and
@@ -84,17 +101,17 @@ def _pin_constants(proto: ModelProto, graph: OpGraph) -> ModelProto | None:
             if const is not None and not const.initializer and const.values is not None:
                 pins[t] = const
     if not pins:
-        return None
+        return None, pins
     copy = type(proto)()
     copy.CopyFrom(proto)
     for name, const in pins.items():
         kind = TensorProto.INT64 if all(isinstance(v, int) for v in const.values or ()) else TensorProto.FLOAT
-        copy.graph.initializer.append(helper.make_tensor(f"{name}:pinned", kind, const.dims, const.values or ()))
+        copy.graph.initializer.append(helper.make_tensor(name + PINNED, kind, const.dims, const.values or ()))
     for node in copy.graph.node:
         for i, t in enumerate(node.input):
             if t in pins:
-                node.input[i] = f"{t}:pinned"
-    return copy
+                node.input[i] = t + PINNED
+    return copy, pins
 
 
 def _onnx() -> Any:
@@ -220,9 +237,11 @@ def _split(nodes: Any, consts: dict[str, Const], dims: dict[str, tuple[int | Non
         path, part = _scope(node, index)
         paths.add(path)
         present = [t for t in node.input if t]
+        # constant only if everything it reads is: a subgraph's reads from this graph count too
+        reads = present[:value_inputs(node.op_type)] + implicit_inputs(node)
         if node.op_type in ("Shape", "Size") and present and _static(dims.get(present[0])):
             _shape_const(node, attrs, dims, consts)
-        elif node.op_type == "Constant" or all(t in consts for t in present[:value_inputs(node.op_type)]):
+        elif node.op_type == "Constant" or all(t in consts for t in reads):
             fold(node, attrs, dims, consts, where=where, source=source)
         else:
             ops.append(Op(kind, name, tuple(node.input), tuple(node.output), attrs, path, part, printable(node.domain)))
