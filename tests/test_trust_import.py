@@ -349,3 +349,77 @@ def test_shapes_come_from_the_operators() -> None:
     expected = (6_912 + 73_728, 4 * 3 * 9 + 8 * 4 * 9)
     assert totals(onnx_to_spec(_upsampled([1, 4, 16, 16], [1, 8, 16, 16])).yaml) == expected
     assert totals(onnx_to_spec(_upsampled(None)).yaml) == expected
+
+
+# --- a: control flow is counted or refused, never folded away -----------------------------------------------
+
+B = TensorProto.BOOL
+
+
+def _branch(name: str, cout: int, k: int) -> onnx.GraphProto:
+    """A branch convolving the stem's output ``y`` (read from the enclosing graph, not passed in)."""
+    return helper.make_graph([conv("y", f"{name}_w", f"{name}_out", f"{name}_conv", k)], name, [],
+                             [helper.make_tensor_value_info(f"{name}_out", F, None)],
+                             [tensor(f"{name}_w", [cout, 4, k, k])])
+
+
+def _if(cond_nodes: list, inits: list) -> onnx.ModelProto:
+    """stem conv 3→4 3×3 on 8×8, then If(cond): then a 4→512 conv 3×3, else a 4→8 conv 1×1."""
+    node = helper.make_node("If", ["cond"], ["branched"], name="branch", then_branch=_branch("then", 512, 3),
+                            else_branch=_branch("else", 8, 1))
+    return model([conv("x", "w", "y", "stem"), *cond_nodes, node], [tensor("w", [4, 3, 3, 3]), *inits])
+
+
+STEM = (4 * 3 * 9 * 64, 4 * 3 * 9)  # 3→4 conv 3×3 on 8×8: 6,912 Mult-Adds, 108 params
+
+
+@pytest.mark.parametrize(("cond", "expected"), [
+    # then: 4→512 conv 3×3 on 4×8×8: 512·4·9·64 = 1,179,648 (+ 6,912 = 1,186,560); params 512·4·9 = 18,432
+    ("initializer-true", (STEM[0] + 1_179_648, STEM[1] + 18_432)),
+    # else: 4→8 conv 1×1 on 8×8: 8·4·64 = 2,048 Mult-Adds, 32 params
+    ("constant-node-false", (STEM[0] + 2_048, STEM[1] + 32)),
+    ("cast-of-an-integer", (STEM[0] + 1_179_648, STEM[1] + 18_432)),
+])
+def test_an_if_on_a_constant_counts_the_branch_it_takes(cond: str, expected: tuple[int, int]) -> None:
+    if cond == "initializer-true":
+        m = _if([], [tensor("cond", [], B, [True])])
+    elif cond == "constant-node-false":
+        m = _if([helper.make_node("Constant", [], ["cond"], name="k", value=tensor("v", [], B, [False]))], [])
+    else:
+        m = _if([helper.make_node("Cast", ["one"], ["cond"], name="cast", to=B)], [tensor("one", [], I64, [1])])
+    text = onnx_to_spec(m).yaml
+    assert totals(text) == expected
+    assert len(parse_spec(text).layers) == 2
+
+
+def test_an_if_on_the_data_is_a_located_error_or_a_listed_omission(tmp_path: Path) -> None:
+    # the condition: whether the global max of a 4→1 1×1 conv of the stem is non-zero
+    cond = [conv("y", "wc", "c", "score", 1), helper.make_node("GlobalMaxPool", ["c"], ["m"], name="peak"),
+            helper.make_node("Cast", ["m"], ["cond"], name="cast", to=B)]
+    inits = [tensor("wc", [1, 4, 1, 1])]
+    assert_located(tmp_path, _if(cond, inits), "node 'branch'", "If", "constant")
+    result = onnx_to_spec(_if(cond, inits), allow_unknown=True)
+    assert "branch" in [u.node for u in result.unmapped] and "branch" in result.yaml
+
+
+def _loop() -> onnx.ModelProto:
+    """stem, then Loop ×3 (a constant trip count) whose body adds a 4→512 conv 3×3 of ``y`` (read from the
+    enclosing graph) to a zero-initialised 512×8×8 accumulator: every input the Loop node lists is constant."""
+    body = helper.make_graph(
+        [conv("y", "bw", "z", "body_conv"), helper.make_node("Add", ["acc", "z"], ["acc_out"], name="body_add"),
+         helper.make_node("Identity", ["c"], ["c_out"], name="body_cond")], "body",
+        [helper.make_tensor_value_info("i", I64, []), helper.make_tensor_value_info("c", B, []),
+         helper.make_tensor_value_info("acc", F, [1, 512, 8, 8])],
+        [helper.make_tensor_value_info("c_out", B, []), helper.make_tensor_value_info("acc_out", F, [1, 512, 8, 8])],
+        [tensor("bw", [512, 4, 3, 3])])
+    node = helper.make_node("Loop", ["trips", "go", "zeros"], ["looped"], name="loop", body=body)
+    inits = [tensor("w", [4, 3, 3, 3]), tensor("trips", [], I64, [3]), tensor("go", [], B, [True]),
+             tensor("zeros", [1, 512, 8, 8])]
+    return model([conv("x", "w", "y", "stem"), node], inits)
+
+
+def test_a_loop_on_the_data_is_never_folded_away(tmp_path: Path) -> None:
+    # folded as a constant, it reported the stem's 6,912 alone; 3 × 1,179,648 more are in the body
+    assert_located(tmp_path, _loop(), "node 'loop'", "Loop", "not counted")
+    result = onnx_to_spec(_loop(), allow_unknown=True)
+    assert [u.node for u in result.unmapped] == ["loop"] and "NOT in this spec" in result.yaml

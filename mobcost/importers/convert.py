@@ -27,6 +27,10 @@ _NEAREST = {
     "InstanceNormalization": "InstanceNorm is not in the vocabulary; nearest: bn",
     "LRN": "local response normalisation is not in the vocabulary; nearest: bn",
     "Einsum": "no layer computes an einsum; nearest: fc",
+    "If": "a branch on a condition computed from the data: mobcost counts a branch only when its condition is a "
+          "constant (the branch taken is then imported)",
+    "Loop": "a loop on the data path: mobcost does not unroll loops, and its body's costs are not counted",
+    "Scan": "a scan on the data path: mobcost does not unroll scans, and its body's costs are not counted",
 }
 _SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, LayerNormalization, "
               "Resize, activations, Split/Slice, shuffle")
