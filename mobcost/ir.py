@@ -81,6 +81,9 @@ class Layer:
     factor: int | None = None  # upsample: the output is factor × the input's H and W …
     mode: str = "nearest"  # … by nearest or bilinear interpolation
     output: int | None = None  # avgpool: adaptive, to output×output (instead of a kernel)
+    # the earlier layer whose stored weights this one reads again (one tensor used twice): Mult-Adds and memory
+    # access count every use, params count the tensor once, at that layer
+    shares: str | None = None
 
 
 @dataclass(frozen=True)

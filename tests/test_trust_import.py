@@ -5,6 +5,7 @@ worked out by hand from the closed forms, in the comments beside them."""
 
 from __future__ import annotations
 
+import json
 import time
 import tracemalloc
 from pathlib import Path
@@ -423,3 +424,54 @@ def test_a_loop_on_the_data_is_never_folded_away(tmp_path: Path) -> None:
     assert_located(tmp_path, _loop(), "node 'loop'", "Loop", "not counted")
     result = onnx_to_spec(_loop(), allow_unknown=True)
     assert [u.node for u in result.unmapped] == ["loop"] and "NOT in this spec" in result.yaml
+
+
+# --- d: one stored weight is one tensor of params --------------------------------------------------------
+
+def _tied(bias: bool = False) -> onnx.ModelProto:
+    """stem conv 3→4 3×3, two 4→4 3×3 convs reading one stored weight ``ws`` (and bias ``bs``), a 4→4 1×1
+    head (the classifier, which keeps its width under α)."""
+    extra = ["bs"] if bias else []
+    nodes = [conv("x", "w", "y", "stem"),
+             helper.make_node("Conv", ["y", "ws", *extra], ["a"], name="c1", kernel_shape=[3, 3], pads=[1] * 4),
+             helper.make_node("Conv", ["a", "ws", *extra], ["b"], name="c2", kernel_shape=[3, 3], pads=[1] * 4),
+             conv("b", "wh", "z", "head", 1)]
+    inits = [tensor("w", [4, 3, 3, 3]), tensor("ws", [4, 4, 3, 3]), tensor("wh", [4, 4, 1, 1])]
+    return model(nodes, inits + [tensor("bs", [4])] * bias)
+
+
+def test_a_weight_read_twice_is_counted_once_as_params() -> None:
+    # stem 4·3·9·64 = 6,912; each 4→4 3×3 on 8×8: 4·4·9·64 = 9,216, both counted (Mult-Adds count every use);
+    # head 4·4·64 = 1,024. Params: 108 + 144 + 16 = 268 stored (412 if the shared 144 were counted twice)
+    text = onnx_to_spec(_tied()).yaml
+    assert totals(text) == (6_912 + 2 * 9_216 + 1_024, 268)
+    assert "shares: c1" in text
+    # with a shared bias: + 4, once
+    assert totals(onnx_to_spec(_tied(bias=True)).yaml) == (6_912 + 2 * 9_216 + 1_024, 272)
+
+
+def test_shares_in_the_table_and_the_sweep(tmp_path: Path) -> None:
+    from mobcost.explore.grid import sweep
+
+    path = tmp_path / "tied.yaml"
+    path.write_text(onnx_to_spec(_tied()).yaml, encoding="utf-8")
+    code, out, _ = cli("table", str(path), "-f", "json")
+    assert code == 0 and json.loads(out)["totals"]["params"] == 268, out[:300]
+    # at α = 0.5: stem 3→2 (54), the shared 2→2 3×3 once (36), head 2→4 (8): 98; the sweep agrees
+    spec = parse_spec(path.read_text(encoding="utf-8"))
+    swept = sweep(spec, [0.5, 1.0], [8])
+    assert sorted(int(p) for p in swept.columns["params"]) == [analyze(spec, 0.5).totals.params, 268] == [98, 268]
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    ("[{type: conv, out: 4, name: a}, {type: conv, out: 4, shares: b}]", "'b' is not an earlier conv layer"),
+    ("[{type: conv, out: 4, shares: b}, {type: conv, out: 4, name: b}]", "'b' is not an earlier conv layer"),
+    ("[{type: conv, out: 4, name: a}, {type: pw, out: 4, shares: a}]", "'a' is not an earlier pw layer"),
+    ("[{type: conv, out: 4, name: a}, {type: avgpool, shares: a}]", "no weights to share"),
+    ("[{type: conv, out: 4, name: a}, {type: conv, out: 8, shares: a}]", "only equal weights"),
+])
+def test_shares_names_an_earlier_layer_with_equal_weights(layers: str, message: str) -> None:
+    from mobcost.errors import MobcostError
+
+    with pytest.raises(MobcostError, match=message):
+        analyze(parse_spec(f"input: {{channels: 4, size: 8}}\nlayers: {layers}\n"))

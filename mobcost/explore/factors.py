@@ -292,7 +292,8 @@ def _alpha_row(g: Graph) -> dict[str, list[int]]:
             "ma_chan": [k.mult_adds(n) // k.mult_adds_area(n) for k, n in pairs],
             "work_chan": [k.work(n) // k.work_area(n) for k, n in pairs],
             "w_chan": [k.weights(n) // k.weights_area(n) for k, n in pairs],
-            "biases": [sum(k.biases(n) for k, n in pairs)]}
+            # params only: biases, less the weights a layer `shares` (counted in memory access, not as params)
+            "biases": [sum(k.biases(n) - (k.weights(n) if n.layer.shares else 0) for k, n in pairs)]}
 
 
 def _resolution_row(g: Graph) -> dict[str, list[int]]:

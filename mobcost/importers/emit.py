@@ -5,6 +5,7 @@ header saying where the model came from."""
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 import unicodedata
 from collections import Counter
@@ -17,7 +18,7 @@ from .model import Emitted, ModelImportError, OpGraph, Unmapped
 from .patterns import shown
 
 _ORDER = ("out", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "ceil_mode", "output",
-          "factor", "mode", "parts", "index", "bias", "bn", "act", "scale")
+          "factor", "mode", "parts", "index", "bias", "bn", "act", "scale", "shares")
 # Folded exports (BatchNorm merged into biased convolutions) and VGG-style nets would repeat these on every
 # convolution: written once under ``defaults:`` instead when most convolutions have them.
 _FOLDED = {"bias": True, "bn": False}
@@ -147,6 +148,8 @@ def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmap
     previous = INPUT
     for e, layer_name in zip(layers, names, strict=True):
         sources = [_owner(owner, resolve(t), e, g.source) for t in e.inputs]
+        if "shares" in e.keys:  # the layer whose weights it reads again, by its name
+            e = dataclasses.replace(e, keys={**e.keys, "shares": owner[e.keys["shares"]]})
         lines.append(layer_line(e, layer_name, sources, previous, defaults))
         previous = layer_name
     lines += _footer(unmapped, notes)
