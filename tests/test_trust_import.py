@@ -475,3 +475,15 @@ def test_shares_names_an_earlier_layer_with_equal_weights(layers: str, message: 
 
     with pytest.raises(MobcostError, match=message):
         analyze(parse_spec(f"input: {{channels: 4, size: 8}}\nlayers: {layers}\n"))
+
+
+def test_an_if_inside_a_taken_branch_is_resolved_too() -> None:
+    # outer If(true) → inner If(false) → else: the 4→8 conv 1×1: 6,912 + 2,048 Mult-Adds, 108 + 32 params
+    inner = helper.make_node("If", ["inner_cond"], ["inner_out"], name="inner", then_branch=_branch("then", 512, 3),
+                             else_branch=_branch("else", 8, 1))
+    outer_then = helper.make_graph([inner], "outer_then", [], [helper.make_tensor_value_info("inner_out", F, None)],
+                                   [tensor("inner_cond", [], B, [False])])
+    node = helper.make_node("If", ["cond"], ["branched"], name="outer", then_branch=outer_then,
+                            else_branch=_branch("other", 16, 1))
+    m = model([conv("x", "w", "y", "stem"), node], [tensor("w", [4, 3, 3, 3]), tensor("cond", [], B, [True])])
+    assert totals(onnx_to_spec(m).yaml) == (STEM[0] + 2_048, STEM[1] + 32)

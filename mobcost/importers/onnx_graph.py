@@ -52,13 +52,14 @@ def _settled(proto: ModelProto, source: str, weights: dict[str, Const]) -> tuple
     """The model prepared and normalised, every ``If`` whose condition is a known constant replaced by the
     branch it takes (one level of nesting per round; see ``control``)."""
     for _ in range(MAX_NESTING):
-        proto = _prepare(proto, source)
-        graph = _normalise(proto, source, weights)
-        inlined = inline_taken(proto, graph)
+        prepared = _prepare(proto, source)
+        graph = _normalise(prepared, source, weights)
+        inlined = inline_taken(prepared, graph)
         if inlined is None:
             break
         proto = inlined
-    return proto, graph
+    # past the depth, the Ifs left are operators with no layer (a located error): the graph matches ``prepared``
+    return prepared, graph
 
 
 def _strip_weights(proto: ModelProto) -> dict[str, Const]:
