@@ -5,6 +5,8 @@ path is written only if it is what it seems to be.
   step when the writing finished; SIGTERM, SIGHUP or SIGINT while writing removes the temporary file;
 * a character device (``/dev/null``, a terminal) or a FIFO: written straight, opened without creating or
   truncating anything (and a FIFO only if a reader is there: no wait forever);
+* a file the running command reads (``import m.onnx -o m.onnx``, ``table s.yaml -o s.yaml``, through any
+  path or symbolic link to it) is refused: the output would replace its own input;
 * anything else is refused with a one-line error: a symbolic link (the rename would replace the link, not its
   target; a link to a device or FIFO, such as ``/dev/stdout``, is written through), a file with other hard
   links (they would keep the old content), a read-only file, a directory, a socket, a block device.
@@ -21,12 +23,16 @@ import stat
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any
 
 from .errors import OptionError
 
 TEMP_NAME_MAX = 200  # the temporary file's name keeps within NAME_MAX (255) for any target name
+# The files the running command reads, as (device, inode): the same file under any path or link. None outside
+# a command (see ``inputs_guarded``): what a library caller reads and writes is its own business.
+_INPUTS: ContextVar[set[tuple[int, int]] | None] = ContextVar("mobcost_inputs", default=None)
 KILL_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name))
 
 
@@ -35,6 +41,29 @@ def write_atomic(path: Path, data: str | bytes, *, where: str = "--output") -> N
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with atomic_stream(path, binary=True, where=where) as f:
         f.write(raw)
+
+
+@contextlib.contextmanager
+def inputs_guarded() -> Iterator[None]:
+    """While a command runs: every file it reads (``note_input``) is one its outputs may not replace."""
+    token = _INPUTS.set(set())
+    try:
+        yield
+    finally:
+        _INPUTS.reset(token)
+
+
+def note_input(path: str | Path | int) -> None:
+    """Remember a regular file (a path, or an open descriptor) the running command reads."""
+    inputs = _INPUTS.get()
+    if inputs is None:
+        return
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return  # not readable: the reader says so
+    if stat.S_ISREG(st.st_mode):
+        inputs.add((st.st_dev, st.st_ino))
 
 
 def _refuse(target: Path, message: str, where: str) -> OptionError:
@@ -61,6 +90,8 @@ def output_kind(path: Path, where: str = "--output") -> str:
     if not stat.S_ISREG(mode):
         kind = "a socket" if stat.S_ISSOCK(mode) else "a block device" if stat.S_ISBLK(mode) else "not a regular file"
         raise _refuse(path, f"is {kind}; refusing to write to it", where)
+    if (st.st_dev, st.st_ino) in (_INPUTS.get() or ()):
+        raise _refuse(path, "is an input of this command; refusing to write over it", where)
     if st.st_nlink > 1:
         raise _refuse(path, f"has {st.st_nlink - 1} other hard link(s), which would keep the old content; "
                             "refusing to replace it", where)

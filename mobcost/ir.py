@@ -92,6 +92,9 @@ class Layer:
     patch: int | None = None  # patch_embed: patch×patch pixels per token
     heads: int | None = None  # attention: the number of heads (kept under α) …
     head_dim: int | None = None  # … and each head's width (default: channels / heads, which follows α)
+    # the earlier layer whose stored weights this one reads again (one tensor used twice): Mult-Adds and memory
+    # access count every use, params count the tensor once, at that layer
+    shares: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..errors import ShapeError
 from ..graph import Graph, build
 from ..ir import Node
 from ..layers import REGISTRY
@@ -93,7 +94,9 @@ class Analysis:
 def cost_row(node: Node, convention: Convention = DEFAULT) -> Row:
     kind = REGISTRY[node.type]
     is_fc = node.type == "fc"
-    params = kind.weights(node) + (kind.biases(node) if convention.fc_bias or not is_fc else 0)
+    # weights another layer stores (`shares`) are that layer's params; every use still costs Mult-Adds and reads
+    weights = 0 if node.layer.shares else kind.weights(node)
+    params = weights + (kind.biases(node) if convention.fc_bias or not is_fc else 0)
     if convention.bn_in_params:
         params += kind.bn_params(node)
     mult_adds = kind.mult_adds(node) if convention.fc_mult_adds or not is_fc else 0
@@ -102,6 +105,7 @@ def cost_row(node: Node, convention: Convention = DEFAULT) -> Row:
 
 
 def analyze_graph(graph: Graph, convention: Convention = DEFAULT) -> Analysis:
+    check_shared(graph)
     rows = tuple(cost_row(node, convention) for node in graph.nodes)
     if not convention.first_layer:
         first = next((i for i, r in enumerate(rows) if REGISTRY[r.node.type].weights(r.node)), None)
@@ -114,6 +118,17 @@ def analyze_graph(graph: Graph, convention: Convention = DEFAULT) -> Analysis:
     for row in rows:
         totals += row
     return Analysis(graph, rows, totals, convention)
+
+
+def check_shared(graph: Graph) -> None:
+    """A layer that ``shares`` another's weights has as many as it (α and ρ applied): one tensor, one shape."""
+    by_name = {node.name: node for node in graph.nodes}
+    for node in graph.nodes:
+        owner = by_name.get(node.layer.shares or "")
+        if owner is not None and REGISTRY[node.type].weights(node) != REGISTRY[owner.type].weights(owner):
+            raise ShapeError(f"{REGISTRY[node.type].weights(node):,} weights, {owner.name!r} has "
+                             f"{REGISTRY[owner.type].weights(owner):,}: only equal weights can be one stored tensor",
+                             file=graph.spec.file, line=node.layer.line, where=f"{node.layer.where}.shares")
 
 
 def analyze(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None,

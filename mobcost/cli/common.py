@@ -25,6 +25,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import MobcostError
+from ..files import inputs_guarded
 from ..layers.convention_names import CONVENTION_NAMES
 from ..report.formats import Format, clean, json_text, records_text
 from ..spec import Spec, load_spec, resolve_spec_path
@@ -150,7 +151,8 @@ def friendly(func: F) -> F:
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with inputs_guarded():  # an output of the command may not replace a file it reads
+                return func(*args, **kwargs)
         except MobcostError as exc:
             _say(error_line(exc))
             raise typer.Exit(EXIT_ERROR) from None

@@ -324,7 +324,8 @@ def _alpha_row(g: Graph) -> dict[str, list[int]]:
             "ma_chan": [count // area for count, area in _terms(g, "mult_adds_terms")],
             "work_chan": [count // area for count, area in _terms(g, "work_terms")],
             "w_chan": [k.weights(n) // k.weights_area(n) for k, n in pairs],
-            "biases": [sum(k.biases(n) for k, n in pairs)]}
+            # params only: biases, less the weights a layer `shares` (counted in memory access, not as params)
+            "biases": [sum(k.biases(n) - (k.weights(n) if n.layer.shares else 0) for k, n in pairs)]}
 
 
 def _resolution_row(g: Graph) -> dict[str, list[int]]:

@@ -14,11 +14,16 @@ from .model import MAX_CONST_VALUES, Const
 
 Values = tuple[Any, ...] | None
 
+# Exact integers have no overflow in Python: unbounded, ``Pow(10, 10**9)`` runs for hours and a chain of
+# ``Mul`` squares its way through the memory. Every folded integer stays within int64, as in ONNX itself.
+INT_BOUND = 1 << 63
+
 # ONNX TensorProto data types that hold integers (Cast's ``to``), so Cast keeps integer arithmetic exact.
 _INT_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Max": max, "Min": min, "Pow": operator.pow,
+    "Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Max": max, "Min": min,
+    "Pow": lambda x, y: _pow(x, y),
 }
 _UNARY: dict[str, Callable[[Any], Any]] = {
     "Neg": operator.neg, "Sqrt": math.sqrt, "Floor": math.floor, "Ceil": math.ceil, "Abs": abs,
@@ -34,10 +39,26 @@ def evaluate(op: str, attrs: dict[str, Any], ins: Sequence[Const | None], out_di
     if op in ("Identity", "Unsqueeze", "Squeeze", "Reshape", "Flatten", "CastLike") and vals:
         return vals[0]
     if op == "Cast" and vals and vals[0] is not None:
-        return tuple(int(v) for v in vals[0]) if attrs.get("to") in _INT_TYPES else vals[0]
+        return bounded(tuple(int(v) for v in vals[0])) if attrs.get("to") in _INT_TYPES else vals[0]
     if any(v is None for v in vals):
         return None
-    return _compute(op, attrs, [c for c in ins if c is not None], out_dims)
+    return bounded(_compute(op, attrs, [c for c in ins if c is not None], out_dims))
+
+
+def bounded(values: Values) -> Values:
+    """The values, if every integer among them fits int64; else ValueError (the caller names the node)."""
+    for v in values or ():
+        if isinstance(v, int) and not -INT_BOUND <= v < INT_BOUND:
+            raise ValueError(f"a value of {v.bit_length()} bits: folded integers are bounded by int64")
+    return values
+
+
+def _pow(x: Any, y: Any) -> Any:
+    """x ** y, refused before it is computed when an integer result would pass int64 (its bits are about
+    y·log2|x|: a bound checked in constant time)."""
+    if isinstance(x, int) and isinstance(y, int) and y > 0 and abs(x) > 1 and y * (abs(x).bit_length() - 1) >= 64:
+        raise ValueError(f"{x} ** {y} is past int64: folded integers are bounded by int64")
+    return x ** y
 
 
 def _compute(op: str, attrs: dict[str, Any], ins: list[Const], out_dims: tuple[int, ...]) -> Values:

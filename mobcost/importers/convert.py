@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from ..errors import MobcostError
 from ..layers import ACTIVATIONS
 from ..spec import Spec, parse_spec
-from .emit import render
+from .emit import rectangular, render
 from .layout import ALL_HANDLERS
-from .model import Emitted, ImportResult, ModelImportError, OpGraph
+from .model import Emitted, ImportResult, ModelImportError, Op, OpGraph
 from .onnx_graph import load_graph
+from .ops import Handler
 from .patterns import Mapper, chw, shown
 
 if TYPE_CHECKING:
@@ -26,6 +27,10 @@ _NEAREST = {
     "InstanceNormalization": "InstanceNorm is not in the vocabulary; nearest: bn",
     "LRN": "local response normalisation is not in the vocabulary; nearest: bn",
     "Einsum": "no layer computes an einsum; nearest: fc",
+    "If": "a branch on a condition computed from the data: mobcost counts a branch only when its condition is a "
+          "constant (the branch taken is then imported)",
+    "Loop": "a loop on the data path: mobcost does not unroll loops, and its body's costs are not counted",
+    "Scan": "a scan on the data path: mobcost does not unroll scans, and its body's costs are not counted",
 }
 _SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, LayerNormalization, "
               "Resize, activations, Split/Slice, shuffle")
@@ -44,6 +49,7 @@ def onnx_to_spec(model: str | Path | bytes | ModelProto, *, allow_unknown: bool 
     stem); ``source`` how the header and messages name the model (default: the file name).
     """
     graph = load_graph(model, source)
+    check_input(graph)
     mapper = map_graph(graph, allow_unknown)
     layers = _classifier_fixed(graph, mapper)
     spec_name = name or _default_name(graph)
@@ -71,8 +77,18 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
                 reason = f"{op.op} is an activation mobcost does not have; nearest: act ({known})"
             mapper.leave_out(op, reason if not op.domain else f"{reason} (domain {op.domain})")
         else:
-            handler(mapper, op)
+            _run(handler, mapper, op)
     return mapper
+
+
+def _run(handler: Handler, mapper: Mapper, op: Op) -> None:
+    """A handler on one operator. The checks before (attribute types, window lengths, the input's shape) keep
+    malformed files out; a value no check foresaw still ends as one line naming the node, not a traceback."""
+    try:
+        handler(mapper, op)
+    except (ArithmeticError, IndexError, KeyError, TypeError, ValueError) as exc:
+        raise ModelImportError(f"a malformed operator ({type(exc).__name__}: {exc})", file=mapper.g.source,
+                               where=f"node {op.name!r} ({op.op})") from None
 
 
 def _classifier_fixed(graph: OpGraph, mapper: Mapper) -> list[Emitted]:
@@ -88,6 +104,18 @@ def _classifier_fixed(graph: OpGraph, mapper: Mapper) -> list[Emitted]:
             fixed.add(i)
     return [dataclasses.replace(e, keys={**e.keys, "scale": False}) if i in fixed else e
             for i, e in enumerate(mapper.layers)]
+
+
+def check_input(g: OpGraph) -> None:
+    """The network input is N×C×H×W with C, H and W known (every handler may rely on it), and square unless
+    this mobcost takes rectangular inputs."""
+    dims = g.shape(g.input)
+    if len(dims) != 4 or None in dims[1:] or not all(d > 0 for d in dims[1:]):  # type: ignore[operator]
+        raise ModelImportError(f"the input is {shown(dims)}; mobcost needs N×C×H×W with fixed C, H, W",
+                               file=g.source, where=f"input {g.input!r}")
+    if dims[2] != dims[3] and not rectangular():
+        raise ModelImportError(f"the input is {dims[2]}×{dims[3]}: rectangular inputs are not in the vocabulary yet "
+                               "(issue 12); export the model at a square size", file=g.source)
 
 
 def _default_name(graph: OpGraph) -> str:

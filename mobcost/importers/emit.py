@@ -4,8 +4,10 @@ header saying where the model came from."""
 
 from __future__ import annotations
 
-import json
+import bisect
+import dataclasses
 import re
+import unicodedata
 from collections import Counter
 from typing import Any
 
@@ -16,7 +18,7 @@ from .model import Emitted, ModelImportError, OpGraph, Unmapped
 from .patterns import shown
 
 _ORDER = ("out", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "ceil_mode", "output",
-          "factor", "mode", "parts", "index", "bias", "bn", "act", "scale")
+          "factor", "mode", "parts", "index", "bias", "bn", "act", "scale", "shares")
 # Folded exports (BatchNorm merged into biased convolutions) and VGG-style nets would repeat these on every
 # convolution: written once under ``defaults:`` instead when most convolutions have them.
 _FOLDED = {"bias": True, "bn": False}
@@ -27,20 +29,31 @@ _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 def layer_names(layers: list[Emitted], scope_paths: frozenset[str]) -> list[str]:
     """A module's path when the module is a leaf that became exactly one layer (``layer1.0.conv1``), else the
     path and the operator (``layer1.0.add``); unique, and never the reserved ``input``."""
-    parents = {p[:i] for p in scope_paths for i, ch in enumerate(p) if ch == "."}
+    ordered = sorted(scope_paths)
     per_path = Counter(e.path for e in layers)
     taken = {INPUT}
+    suffix: dict[str, int] = {}  # the next number to try per base: a name repeated n times costs n tries, not n²
     names = []
     for e in layers:
-        leaf = e.path and e.path not in parents and per_path[e.path] == 1
+        leaf = e.path and not _is_parent(e.path, ordered) and per_path[e.path] == 1
         base = _sanitise(e.path if leaf else ".".join(p for p in (e.path, e.part.lower()) if p), e.type)
-        name, n = base, 1
+        name, n = base, suffix.get(base, 1)
         while name in taken:
             n += 1
             name = f"{base}_{n}"
+        suffix[base] = n
         taken.add(name)
         names.append(name)
     return names
+
+
+def _is_parent(path: str, ordered: list[str]) -> bool:
+    """Whether some module path lies under ``path`` (``layer1`` of ``layer1.0``): looked up in the sorted
+    paths, where they follow ``path + "."`` — not by keeping every prefix of every path, which for one long
+    dotted name costs its length squared in memory."""
+    child = path + "."
+    i = bisect.bisect_left(ordered, child)
+    return i < len(ordered) and ordered[i].startswith(child)
 
 
 def _sanitise(name: str, kind: str) -> str:
@@ -48,6 +61,24 @@ def _sanitise(name: str, kind: str) -> str:
     if not name:
         return kind
     return name if name[0].isalpha() or name[0] == "_" else f"{kind}_{name}"
+
+
+def quoted(text: str) -> str:
+    """The one way text from a model file (its name, producer, node names, string attributes) reaches the
+    YAML: a double-quoted scalar in which ``\\`` and ``"`` are escaped and so is every character that is not
+    plainly printable — controls (``\\n``, ``\\r``, NEL U+0085), line and paragraph separators (U+2028/9),
+    format, surrogate, private-use and unassigned code points — as ``\\u`` escapes, which YAML reads back
+    as the same characters. Nothing in it can end the string or, written in a comment, the comment's line."""
+    return '"' + "".join(_escaped(c) for c in str(text)) + '"'
+
+
+def _escaped(c: str) -> str:
+    if c in '"\\':
+        return "\\" + c
+    kind = unicodedata.category(c)
+    if kind[0] == "C" or kind in ("Zl", "Zp"):
+        return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+    return c
 
 
 def scalar(value: Any) -> str:
@@ -60,7 +91,7 @@ def scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)
 
 
 def spec_defaults(layers: list[Emitted]) -> dict[str, Any]:
@@ -105,13 +136,6 @@ def layer_line(e: Emitted, name: str, sources: list[str], previous: str, default
 def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmapped], notes: list[str],
            name: str) -> tuple[str, list[str]]:
     """The spec text and the layer names, in the order of ``layers``."""
-    dims = g.shape(g.input)
-    if len(dims) != 4 or None in dims[1:]:
-        raise ModelImportError(f"the input is {shown(dims)}; mobcost needs N×C×H×W with fixed C, H, W",
-                               file=g.source)
-    if dims[2] != dims[3] and not _rectangular():
-        raise ModelImportError(f"the input is {dims[2]}×{dims[3]}: rectangular inputs are not in the vocabulary yet "
-                               "(issue 12); export the model at a square size", file=g.source)
     if not layers:
         raise ModelImportError("no operator of the model maps to a layer", file=g.source)
     names = layer_names(layers, g.scope_paths)
@@ -124,13 +148,15 @@ def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmap
     previous = INPUT
     for e, layer_name in zip(layers, names, strict=True):
         sources = [_owner(owner, resolve(t), e, g.source) for t in e.inputs]
+        if "shares" in e.keys:  # the layer whose weights it reads again, by its name
+            e = dataclasses.replace(e, keys={**e.keys, "shares": owner[e.keys["shares"]]})
         lines.append(layer_line(e, layer_name, sources, previous, defaults))
         previous = layer_name
     lines += _footer(unmapped, notes)
     return "\n".join(lines) + "\n", names
 
 
-def _rectangular() -> bool:
+def rectangular() -> bool:
     """Whether this mobcost's spec takes ``size: [height, width]`` inputs (issue 12's rectangular inputs)."""
     from ..spec import parse_spec
 
@@ -153,14 +179,14 @@ def _header(g: OpGraph, name: str, unmapped: list[Unmapped], notes: list[str]) -
     where = f"{g.source} ({g.producer}, ONNX opset {g.opset})"
     left = f"; {len(unmapped)} operator(s) left out, listed at the end" if unmapped else ""
     return [
-        f"# Imported by mobcost from {g.source}",
-        f"# ({g.producer}, ONNX opset {g.opset}), input {shown(dims)}.",
+        f"# Imported by mobcost from {quoted(g.source)}",
+        f"# ({quoted(g.producer)}, ONNX opset {g.opset}), input {shown(dims)}.",
         "# One layer per ONNX operator that costs or shapes something, named after its node; BatchNormalization",
         "# and activations are folded into the layer before them. Params are what the file holds: a convolution",
         "# whose BatchNorm the exporter folded away keeps its bias (bias: true, bn: false).",
         f"name: {scalar(name)}",
-        f"description: {json.dumps(f'imported from {g.source}{left}', ensure_ascii=False)}",
-        f"source: {json.dumps(where, ensure_ascii=False)}",
+        f"description: {quoted(f'imported from {g.source}{left}')}",
+        f"source: {quoted(where)}",
         f"input: {{channels: {dims[1]}, size: {scalar(dims[2] if dims[2] == dims[3] else [dims[2], dims[3]])}}}",
         "layers:",
     ]
@@ -169,8 +195,8 @@ def _header(g: OpGraph, name: str, unmapped: list[Unmapped], notes: list[str]) -
 def _footer(unmapped: list[Unmapped], notes: list[str]) -> list[str]:
     lines = []
     if notes:
-        lines += ["# notes:", *(f"#   {n}" for n in notes)]
+        lines += ["# notes:", *(f"#   {quoted(n)}" for n in notes)]
     if unmapped:
         lines += ["# unmapped: (left out with allow_unknown; their costs are NOT in this spec)",
-                  *(f"#   {u.line()}" for u in unmapped)]
+                  *(f"#   {quoted(u.line())}" for u in unmapped)]
     return lines

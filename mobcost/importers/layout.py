@@ -89,7 +89,7 @@ def split_to_sequence(m: Mapper, op: Op) -> None:
     users = m.g.users(op.outputs[0])
     at = [_position(m, u) for u in users]
     channels = dims[1] if len(dims) == 4 else None
-    if channels is None or op.attrs.get("axis", 0) % 4 != 1 or len(set(sizes)) != 1 \
+    if channels is None or op.attrs.get("axis", 0) % 4 != 1 or len(set(sizes)) != 1 or not _counts(sizes) \
             or channels % sizes[0] or None in at or not op.attrs.get("keepdims", 1):
         m.leave_out(op, f"SplitToSequence of {list(dims)} by {sizes}: only equal channel parts read by "
                         "SequenceAt map (split)")
@@ -98,6 +98,11 @@ def split_to_sequence(m: Mapper, op: Op) -> None:
     for user, index in zip(users, at, strict=True):
         m.emit(user, "split", {"parts": parts, "index": index % parts}, (x,), user.outputs[0])  # type: ignore
     m.done.add(op.name)
+
+
+def _counts(values: list[Any]) -> bool:
+    """Sizes from a constant are positive integers (not 0, inf, NaN or 0.5)."""
+    return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
 
 
 def _position(m: Mapper, op: Op) -> int | None:
@@ -146,9 +151,10 @@ def pad(m: Mapper, op: Op) -> None:
         const = m.g.const(op.inputs[1])
         pads = list(const.values) if const is not None and const.values is not None else None
     users = m.g.users(op.outputs[0])
-    ok = pads is not None and len(pads) == 8 and not any(pads[i] for i in (0, 1, 4, 5)) and len(set(
-        pads[i] for i in (2, 3, 6, 7))) == 1 and users and all(u.op in ("Conv", "MaxPool", "AveragePool")
-                                                                for u in users)
+    # whole pixels, none negative (a float pad of inf or NaN from a constant is no padding at all)
+    whole = pads is not None and len(pads) == 8 and _counts([p + 1 for p in pads])
+    ok = whole and not any(pads[i] for i in (0, 1, 4, 5)) and len({pads[i] for i in (2, 3, 6, 7)}) == 1 \
+        and users and all(u.op in ("Conv", "MaxPool", "AveragePool") for u in users)  # type: ignore[index]
     if not ok:
         m.leave_out(op, f"padding {pads}: only equal padding on all four sides before a convolution or pool "
                         f"maps; asymmetric padding is not in the vocabulary yet (issue 12)")

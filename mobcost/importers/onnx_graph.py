@@ -16,12 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError
-from . import constants
+from ..files import note_input
+from .checks import check_attributes, check_declared, decode_tensor, dims_of, node_where, take_declared
+from .control import MAX_NESTING, implicit_inputs, inline_taken
+from .folding import fold, value_inputs
 from .model import MAX_CONST_VALUES, Const, ModelImportError, Op, OpGraph
 
 if TYPE_CHECKING:
-    from onnx import ModelProto, NodeProto, TensorProto
+    from onnx import ModelProto, NodeProto
 
+# The suffix of a computed constant pinned as an initializer (``_pin_constants``)
+PINNED = ":pinned"
 # Initializers are read for their values only when this small (Clip bounds, axes): reading a weight's data
 # would cost time and memory for nothing.
 _READ_INITIALIZER = 64
@@ -32,10 +37,29 @@ def load_graph(model: str | Path | bytes | ModelProto, source: str | None = None
     messages and the spec header (default: the file name)."""
     proto, source = _load(model, source)
     weights = _strip_weights(proto)
-    proto = _prepare(proto, source)
-    graph = _normalise(proto, source, weights)
-    pinned = _pin_constants(proto, graph)
-    return graph if pinned is None else _normalise(_prepare(pinned, source), source, weights)
+    declared = take_declared(proto)
+    proto, graph = _settled(proto, source, weights)
+    pinned, pins = _pin_constants(proto, graph)
+    if pinned is not None:
+        graph = _normalise(_prepare(pinned, source), source, weights)
+        # still computed, not stored: no parameter (a zero bias built by Expand stays no bias), values kept
+        graph.consts.update({name + PINNED: const for name, const in pins.items()})
+    check_declared(declared, graph.dims, proto.graph.node, source)
+    return graph
+
+
+def _settled(proto: ModelProto, source: str, weights: dict[str, Const]) -> tuple[ModelProto, OpGraph]:
+    """The model prepared and normalised, every ``If`` whose condition is a known constant replaced by the
+    branch it takes (one level of nesting per round; see ``control``)."""
+    for _ in range(MAX_NESTING):
+        prepared = _prepare(proto, source)
+        graph = _normalise(prepared, source, weights)
+        inlined = inline_taken(prepared, graph)
+        if inlined is None:
+            break
+        proto = inlined
+    # past the depth, the Ifs left are operators with no layer (a located error): the graph matches ``prepared``
+    return prepared, graph
 
 
 def _strip_weights(proto: ModelProto) -> dict[str, Const]:
@@ -62,7 +86,7 @@ def _strip_weights(proto: ModelProto) -> dict[str, Const]:
     return weights
 
 
-def _pin_constants(proto: ModelProto, graph: OpGraph) -> ModelProto | None:
+def _pin_constants(proto: ModelProto, graph: OpGraph) -> tuple[ModelProto | None, dict[str, Const]]:
     """ONNX's data propagation stops at some shape arithmetic (integer Div, as in the TorchScript exporter's
     ``chunk``), leaving the shapes after it unknown. Where a data-path operator's output shape is unknown but
     its computed inputs' values are known here, a copy of the model takes those values as initializers, and
@@ -78,17 +102,17 @@ def _pin_constants(proto: ModelProto, graph: OpGraph) -> ModelProto | None:
             if const is not None and not const.initializer and const.values is not None:
                 pins[t] = const
     if not pins:
-        return None
+        return None, pins
     copy = type(proto)()
     copy.CopyFrom(proto)
     for name, const in pins.items():
         kind = TensorProto.INT64 if all(isinstance(v, int) for v in const.values or ()) else TensorProto.FLOAT
-        copy.graph.initializer.append(helper.make_tensor(f"{name}:pinned", kind, const.dims, const.values or ()))
+        copy.graph.initializer.append(helper.make_tensor(name + PINNED, kind, const.dims, const.values or ()))
     for node in copy.graph.node:
         for i, t in enumerate(node.input):
             if t in pins:
-                node.input[i] = f"{t}:pinned"
-    return copy
+                node.input[i] = t + PINNED
+    return copy, pins
 
 
 def _onnx() -> Any:
@@ -113,6 +137,7 @@ def _load(model: str | Path | bytes | ModelProto, source: str | None) -> tuple[M
     path = Path(model)
     if not path.is_file():
         raise ModelImportError("no such file", file=str(path))
+    note_input(path)  # an output of this command may not replace it
     return _parse(lambda: onnx.load(str(path), load_external_data=False), str(path)), source or path.name
 
 
@@ -136,36 +161,20 @@ def _prepare(proto: ModelProto, source: str) -> ModelProto:
         raise ModelImportError(f"ONNX shape inference failed: {exc}".splitlines()[0], file=source) from None
 
 
-def _dims(value_info: Any) -> tuple[int | None, ...]:
-    tensor = value_info.type.tensor_type
-    if not tensor.HasField("shape"):
-        return ()
-    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
-
-
-def tensor_const(tensor: TensorProto, *, initializer: bool = False, limit: int = MAX_CONST_VALUES) -> Const:
-    """A TensorProto's dims, and its values when it has at most ``limit`` elements (and its data is inline)."""
-    from onnx import numpy_helper
-
-    dims = tuple(int(d) for d in tensor.dims)
-    values = None
-    if math.prod(dims) <= limit and not tensor.external_data:
-        values = tuple(numpy_helper.to_array(tensor).reshape(-1).tolist())
-    return Const(dims, values, initializer)
-
-
-def _attrs(node: NodeProto) -> dict[str, Any]:
+def _attrs(node: NodeProto, where: str, source: str) -> dict[str, Any]:
     from onnx import AttributeProto, helper
 
     out: dict[str, Any] = {}
     for a in node.attribute:
         if a.type == AttributeProto.TENSOR:
-            out[a.name] = tensor_const(a.t)
+            out[a.name] = decode_tensor(a.t, where=f"{where}: attribute {a.name!r}", source=source,
+                                        limit=MAX_CONST_VALUES)
         elif a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
             out[a.name] = "<subgraph>"  # If/Loop/Scan: never mapped, only named in the error
         else:
             value = helper.get_attribute_value(a)
-            out[a.name] = value.decode() if isinstance(value, bytes) else value
+            # strings only name things in messages: bytes that are not UTF-8 must not stop the import
+            out[a.name] = value.decode(errors="replace") if isinstance(value, bytes) else value
     return out
 
 
@@ -173,8 +182,9 @@ def _normalise(proto: ModelProto, source: str, weights: dict[str, Const]) -> OpG
     graph = proto.graph
     dims: dict[str, tuple[int | None, ...]] = {}
     for vi in (*graph.input, *graph.value_info, *graph.output):
-        dims[vi.name] = _dims(vi)
-    consts = {t.name: tensor_const(t, initializer=True, limit=_READ_INITIALIZER) for t in graph.initializer}
+        dims[vi.name] = dims_of(vi)
+    consts = {t.name: decode_tensor(t, where=f"initializer {printable(t.name)!r}", source=source, initializer=True,
+                                    limit=_READ_INITIALIZER) for t in graph.initializer}
     consts.update(weights)
     for name, c in consts.items():
         dims[name] = c.dims
@@ -183,7 +193,7 @@ def _normalise(proto: ModelProto, source: str, weights: dict[str, Const]) -> OpG
         names = printable(", ".join(inputs))
         raise ModelImportError(f"the graph takes {len(inputs)} inputs ({names}); a mobcost network takes one image",
                                file=source)
-    ops, paths = _split(graph.node, consts, dims)
+    ops, paths = _split(graph.node, consts, dims, source, _opset(proto))
     ops, image = _nchw_input(ops, inputs[0])
     return OpGraph(ops=ops, dims=dims, consts=consts, input=image,
                    outputs=tuple(vi.name for vi in graph.output), source=source,
@@ -209,34 +219,34 @@ def _opset(proto: ModelProto) -> int:
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
-def _split(nodes: Any, consts: dict[str, Const], dims: dict[str, tuple[int | None, ...]]) -> tuple[list[Op], set]:
+def _split(nodes: Any, consts: dict[str, Const], dims: dict[str, tuple[int | None, ...]], source: str,
+           opset: int) -> tuple[list[Op], set]:
     """Constants are folded (values where small and computable), the rest become :class:`Op`s in file order
     (ONNX requires topological order)."""
     ops: list[Op] = []
     paths: set[str] = set()
     names: set[str] = set()
     for index, node in enumerate(nodes):
-        attrs = _attrs(node)
+        kind = printable(node.op_type)
+        name = printable(node.name) or f"{kind}_{index}"
+        if name in names:  # ONNX asks for unique node names but does not check: operators are told apart by them
+            name = f"{name}#{index}"
+        names.add(name)
+        where = node_where(node, name)
+        check_attributes(node, opset, where=where, source=source)
+        attrs = _attrs(node, where, source)
         path, part = _scope(node, index)
         paths.add(path)
         present = [t for t in node.input if t]
+        # constant only if everything it reads is: a subgraph's reads from this graph count too
+        reads = present[:value_inputs(node.op_type)] + implicit_inputs(node)
         if node.op_type in ("Shape", "Size") and present and _static(dims.get(present[0])):
             _shape_const(node, attrs, dims, consts)
-        elif node.op_type == "Constant" or all(t in consts for t in present[:_value_inputs(node.op_type)]):
-            _fold(node, attrs, dims, consts)
+        elif node.op_type == "Constant" or all(t in consts for t in reads):
+            fold(node, attrs, dims, consts, where=where, source=source)
         else:
-            kind = printable(node.op_type)
-            name = printable(node.name) or f"{kind}_{index}"
-            if name in names:  # ONNX asks for unique node names but does not check: operators are told apart by them
-                name = f"{name}#{index}"
-            names.add(name)
             ops.append(Op(kind, name, tuple(node.input), tuple(node.output), attrs, path, part, printable(node.domain)))
     return ops, paths
-
-
-def _value_inputs(op_type: str) -> int | None:
-    """How many leading inputs decide a node's value: CastLike's second input only lends its element type."""
-    return 1 if op_type == "CastLike" else None
 
 
 def _static(shape: tuple[int | None, ...] | None) -> bool:
@@ -251,49 +261,6 @@ def _shape_const(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dic
     values = tuple(shape[slice(attrs.get("start", 0), attrs.get("end"))])
     consts[node.output[0]] = Const((len(values),), values)
     dims[node.output[0]] = (len(values),)
-
-
-def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, Const]) -> None:
-    if node.op_type == "Constant":
-        const = _constant_attr(attrs)
-        consts[node.output[0]] = const
-        dims[node.output[0]] = const.dims
-        return
-    ins = [consts[t] for t in [t for t in node.input if t][:_value_inputs(node.op_type)]]
-    for i, out in enumerate(node.output):
-        shape = dims.get(out, ()) if i else _refined(node.op_type, ins, dims.get(out, ()))
-        known = tuple(d for d in shape if d is not None)
-        out_dims = known if len(known) == len(shape) else ()
-        values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
-        # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
-        stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
-        consts[out] = Const(out_dims, values, stored)
-
-
-def _refined(op_type: str, ins: list[Const], shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-    """Dims shape inference left open but the constant inputs decide (Expand to a computed shape)."""
-    if None not in shape and shape:
-        return shape
-    if op_type == "Expand" and len(ins) == 2 and ins[1].values is not None:
-        target, own = [int(v) for v in ins[1].values], list(ins[0].dims)
-        width = max(len(target), len(own))
-        target, own = [1] * (width - len(target)) + target, [1] * (width - len(own)) + own
-        return tuple(max(a, b) for a, b in zip(target, own, strict=True))
-    if op_type == "ConstantOfShape" and ins and ins[0].values is not None:
-        return tuple(int(v) for v in ins[0].values)
-    return shape
-
-
-def _constant_attr(attrs: dict[str, Any]) -> Const:
-    if "value" in attrs:
-        return attrs["value"]
-    for key in ("value_float", "value_int"):
-        if key in attrs:
-            return Const((), (attrs[key],))
-    for key in ("value_floats", "value_ints"):
-        if key in attrs:
-            return Const((len(attrs[key]),), tuple(attrs[key]))
-    return Const(())
 
 
 def _scope(node: NodeProto, index: int) -> tuple[str, str]:

@@ -90,6 +90,7 @@ def conv(m: Mapper, op: Op) -> None:
     k, s, p, d = geometry
     x, out, groups = op.inputs[0], weight.dims[0], op.attrs.get("group", 1)
     cin = m.dims(x)[1]
+    m.fits(op, weight.dims[1] * groups, cin, f"a {shown(weight.dims)} weight in {groups} group(s)")
     bn, act, tail, folded = m.fold_tail(op.outputs[0], bn=True)
     dilation = {"dilation": d} if d != 1 else {}
     if groups == 1 and k == 1 and p == 0 and isinstance(s, int):
@@ -120,7 +121,8 @@ def gemm(m: Mapper, op: Op) -> None:
     if weight is None or len(weight.dims) != 2 or op.attrs.get("transA", 0) or len(m.dims(x)) != 2:
         m.leave_out(op, "only a Gemm of a flattened input and a stored weight maps (to fc)")
         return
-    out = weight.dims[0] if op.attrs.get("transB", 0) else weight.dims[1]
+    out, features = weight.dims if op.attrs.get("transB", 0) else weight.dims[::-1]
+    m.fits(op, features, m.dims(x)[1], f"a {shown(weight.dims)} weight (transB={op.attrs.get('transB', 0)})")
     _fc(m, op, out, _has_bias(m, op, 2), op.outputs[0])
 
 
@@ -131,6 +133,7 @@ def matmul(m: Mapper, op: Op) -> None:
         m.leave_out(op, "a product of two data tensors (attention) or of a tensor above rank 2: only a MatMul "
                         "of a flattened input and a stored weight maps; nearest: fc")
         return
+    m.fits(op, weight.dims[0], m.dims(x)[1], f"a {shown(weight.dims)} weight")
     tail, bias = op.outputs[0], ()
     add = m.sole_user(tail, "Add")
     if add is not None:
@@ -254,6 +257,7 @@ def conv_transpose(m: Mapper, op: Op) -> None:
         m.leave_out(op, "only a 2-D transposed convolution with stored weights and known shapes maps (deconv)")
         return
     groups = op.attrs.get("group", 1)
+    m.fits(op, weight.dims[0], x[1], f"a {shown(weight.dims)} weight")
     kh, kw = weight.dims[2], weight.dims[3]
     strides = list(op.attrs.get("strides", [1, 1]))
     pads = list(op.attrs.get("pads", [0, 0, 0, 0]))

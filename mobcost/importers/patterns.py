@@ -32,6 +32,7 @@ _REGIONS = {
     (("Add", 1), ("Clip", 1), ("Div", 1)): "hsigmoid",  # relu6(x + 3) / 6
 }
 _MAX_REGION = 12
+_WEIGHTED = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul"})  # weight: input 1 (bias: input 2)
 
 
 def chw(dims: tuple[int | None, ...]) -> tuple[int, int, int] | None:
@@ -64,6 +65,7 @@ class Mapper:
     notes: list[str] = field(default_factory=list)
     tainted: dict[str, str] = field(default_factory=dict)  # tensor → the left-out node it comes from
     pads: dict[str, int] = field(default_factory=dict)  # a Pad's output → padding its reader adds
+    stored: dict[str, Emitted] = field(default_factory=dict)  # a stored weight or bias → the layer counting it
 
     def resolve(self, tensor: str) -> str:
         while tensor in self.alias:
@@ -80,9 +82,32 @@ class Mapper:
             self.leave_out(op, f"maps to a `{kind}` layer, which this mobcost does not have yet (issue 12)",
                            through=folded, output=output)
             return
-        self.layers.append(Emitted(kind, keys, inputs, output, (op.name, *(f.name for f in folded)),
-                                   op.path, part or op.part))
+        self.layers.append(Emitted(kind, self._shared(op, kind, keys), inputs, output,
+                                   (op.name, *(f.name for f in folded)), op.path, part or op.part))
         self.done.update({op.name, *(f.name for f in folded)})
+        for t in self._stored(op):
+            self.stored.setdefault(t, self.layers[-1])
+
+    def _stored(self, op: Op) -> list[str]:
+        """The stored tensors (initializers) an operator with weights reads as its weight and bias."""
+        if op.op not in _WEIGHTED:
+            return []
+        names = op.inputs[1:2] if op.op == "MatMul" else op.inputs[1:3]
+        return [t for t in names if t and (c := self.g.const(t)) is not None and c.initializer]
+
+    def _shared(self, op: Op, kind: str, keys: dict[str, Any]) -> dict[str, Any]:
+        """One stored weight read by several layers is one tensor of params: the later layers ``shares`` the
+        first (their Mult-Adds still count), and a stored bias counted already is no bias of theirs."""
+        stored = self._stored(op)
+        owner = self.stored.get(stored[0]) if stored and stored[0] == op.inputs[1] else None
+        if owner is None:
+            return keys
+        if owner.type != kind:  # the spec cannot say it: counted twice, and said so
+            self.notes.append(f"{op.name} reads the weights of {owner.nodes[0]}, a {owner.type} layer: as a "
+                              f"{kind} layer its params are counted again")
+            return keys
+        bias = keys.get("bias", False) and not any(t in self.stored for t in stored[1:])
+        return {**keys, "bias": bias, "shares": owner.output}
 
     def leave_out(self, op: Op, reason: str, *, through: tuple[Op, ...] = (), output: str | None = None) -> None:
         """An error naming the operator — or, with ``allow_unknown``, a note and a wire around it (and around the
@@ -101,6 +126,14 @@ class Mapper:
                 self.alias[out] = same  # shape-preserving: the layers after it read its input instead
             elif out:
                 self.tainted[out] = op.name
+
+    def fits(self, op: Op, expected: int, got: int | None, weight: str) -> None:
+        """A stored weight made for another input is a broken file, not a layer to count: the params would
+        follow the weight and the Mult-Adds the input."""
+        if got != expected:
+            raise ModelImportError(f"{weight} takes {expected} input channels or features; the input has "
+                                   f"{'an unknown number' if got is None else got}", file=self.g.source,
+                                   where=f"node {op.name!r} ({op.op})")
 
     def _input_shape(self, tensor: str) -> str:
         const = self.g.const(tensor)

@@ -40,7 +40,9 @@ DWSEP_KEYS: Mapping[str, Key] = {
     "act": Key("act", "relu"),
     "scale": SCALE,
 }
-COMMON_KEYS = ("type", "name", "from")
+COMMON_KEYS = ("type", "name", "from", "shares")
+# layer types with weights, which `shares` can name: a layer reading another's stored weights again
+SHARING = ("conv", "dw", "pw", "deconv", "fc")
 TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source")
 WIDTH_KEYS = {"divisor": Key("posint", required=True)}
 # the values a key of each activation kind takes: "act" may be none, "activation" (a standalone one, a gate) not
@@ -85,6 +87,7 @@ def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
     if not layers:
         raise doc.error("layers", "the network has no layers")
     layers = _name_layers(layers, doc)
+    _check_shares(layers, doc)
     return Spec(name, channels, height, tuple(layers), doc.file,
                 _text(value, "description", "", doc), _text(value, "source", "", doc), divisor, width)
 
@@ -180,6 +183,7 @@ def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
         "where": where,
         "line": doc.marks.get(where, (None, None))[0],
         "inputs": _refs(item, where, doc),
+        "shares": _shares(item, kind, where, doc),
     }
     _check_arity(kind, common["inputs"], where, doc)
     defaulted = {k for k, spec in keys.items() if k not in item and k in doc.defaults and spec.from_defaults}
@@ -250,6 +254,29 @@ def _refs(item: dict[str, Any], where: str, doc: Doc) -> tuple[str | int, ...]:
         raise doc.error(f"{where}.from", "must be a layer name, a negative offset (-1: the previous layer), "
                         "or a list of them")
     return tuple(refs)
+
+
+def _shares(item: dict[str, Any], kind: str, where: str, doc: Doc) -> str | None:
+    """``shares: NAME``: this layer reads the weights of the earlier layer NAME again (checked once every
+    layer is named, in ``_check_shares``)."""
+    if "shares" not in item:
+        return None
+    if kind not in SHARING:
+        raise doc.error(f"{where}.shares", f"a {kind} layer has no weights to share; `shares` is for "
+                        f"{', '.join(SHARING)}")
+    return _text(item, "shares", "", doc, where) or None
+
+
+def _check_shares(layers: list[Layer], doc: Doc) -> None:
+    """``shares`` names an earlier layer of the same type that holds its own weights (not a sharer itself:
+    one owner per stored tensor)."""
+    earlier: dict[str, Layer] = {}
+    for layer in layers:
+        owner = earlier.get(layer.shares) if layer.shares else None
+        if layer.shares and (owner is None or owner.type != layer.type or owner.shares):
+            raise doc.error(f"{layer.where}.shares", f"{layer.shares!r} is not an earlier {layer.type} layer "
+                            "with weights of its own")
+        earlier[layer.name] = layer
 
 
 def _name_layers(layers: list[Layer], doc: Doc) -> list[Layer]:

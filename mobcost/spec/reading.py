@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from ..errors import SpecError
+from ..files import note_input
 
 MAX_BYTES = 1 << 20  # a spec is a page of text; 1 MiB is generous and keeps parsing instant
 MAX_DEPTH = 32  # YAML nesting (mappings and lists inside each other)
@@ -83,6 +84,7 @@ def _read_regular(path: str, name: str) -> bytes:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(fd, "rb") as f:
         _refuse_irregular(os.fstat(fd).st_mode, name)
+        note_input(fd)
         return f.read(MAX_BYTES + 1)
 
 

@@ -7,7 +7,16 @@ from typing import Any
 
 from ..ir import SCALE_UP
 from ..layers import REGISTRY, Key, LayerKind
-from .decode import ACTIVATION_KINDS, DWSEP_KEYS, MAX_INT, MAX_LAYERS, SHORTHANDS, WIDTH_KEYS, default_keys
+from .decode import (
+    ACTIVATION_KINDS,
+    DWSEP_KEYS,
+    MAX_INT,
+    MAX_LAYERS,
+    SHARING,
+    SHORTHANDS,
+    WIDTH_KEYS,
+    default_keys,
+)
 
 POSINT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
 NONNEG = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
@@ -80,6 +89,9 @@ def _layer_schema(name: str, keys: Mapping[str, Key], doc: str, kind: LayerKind 
     required = ["type", *(k for k, s in keys.items() if s.required)]
     schema = {"type": "object", "description": doc, "required": required, "additionalProperties": False,
               "properties": props}
+    if name in SHARING:  # the earlier layer whose stored weights this one reads again
+        props["shares"] = {"type": "string", "description": "an earlier layer of this type whose weights this "
+                           "one reads again: params counted once, there"}
     if kind is not None and kind.arity != 1:  # joins: `from` names their inputs (0: two or more)
         props["from"] = {"type": "array", "items": REF, "minItems": 2, **({"maxItems": 2} if kind.arity else {})}
         required.append("from")

@@ -1,0 +1,76 @@
+"""Folding one constant node (everything it reads is known without the network input): its dims, and its values
+where they are small and computable (``constants.evaluate``). A value that cannot be computed — 1/0, √−1, an
+index out of range, a number past the bounds — is a located error, not a traceback: a dead node still has to
+be a valid one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import constants
+from .model import Const, ModelImportError
+
+if TYPE_CHECKING:
+    from onnx import NodeProto
+
+
+def value_inputs(op_type: str) -> int | None:
+    """How many leading inputs decide a node's value: CastLike's second input only lends its element type."""
+    return 1 if op_type == "CastLike" else None
+
+
+def fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, Const], *, where: str,
+         source: str) -> None:
+    try:
+        _fold(node, attrs, dims, consts)
+    except (ArithmeticError, ValueError, IndexError, TypeError) as exc:
+        raise ModelImportError(f"cannot compute this constant: {exc}", file=source, where=where) from None
+
+
+def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, Const]) -> None:
+    if node.op_type == "Constant":
+        const = _constant_attr(attrs)
+        consts[node.output[0]] = const
+        dims[node.output[0]] = const.dims
+        return
+    ins = [consts[t] for t in [t for t in node.input if t][:value_inputs(node.op_type)]]
+    for i, out in enumerate(node.output):
+        shape = dims.get(out, ()) if i else _refined(node.op_type, ins, dims.get(out, ()))
+        known = tuple(d for d in shape if d is not None)
+        out_dims = known if len(known) == len(shape) else ()
+        values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
+        # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
+        stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
+        consts[out] = Const(out_dims, values, stored)
+
+
+def _refined(op_type: str, ins: list[Const], shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+    """Dims shape inference left open but the constant inputs decide (Expand to a computed shape)."""
+    if None not in shape and shape:
+        return shape
+    if op_type == "Expand" and len(ins) == 2 and ins[1].values is not None:
+        target, own = [int(v) for v in ins[1].values], list(ins[0].dims)
+        width = max(len(target), len(own))
+        target, own = [1] * (width - len(target)) + target, [1] * (width - len(own)) + own
+        return _dims(tuple(max(a, b) for a, b in zip(target, own, strict=True)))
+    if op_type == "ConstantOfShape" and ins and ins[0].values is not None:
+        return _dims(tuple(int(v) for v in ins[0].values))
+    return shape
+
+
+def _dims(shape: tuple[int, ...]) -> tuple[int, ...]:
+    if any(d < 0 for d in shape):
+        raise ValueError(f"a negative dimension in the computed shape {list(shape)}")
+    return shape
+
+
+def _constant_attr(attrs: dict[str, Any]) -> Const:
+    if "value" in attrs:
+        return attrs["value"]
+    for key in ("value_float", "value_int"):
+        if key in attrs:
+            return Const((), (attrs[key],))
+    for key in ("value_floats", "value_ints"):
+        if key in attrs:
+            return Const((len(attrs[key]),), tuple(attrs[key]))
+    return Const(())
