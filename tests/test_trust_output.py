@@ -397,20 +397,22 @@ def test_closed_pipe_ends_quietly(args: list[str]) -> None:
 # --- 7. argument-parsing errors ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "start"), [
-    (["table", "--format", "xml"], "mobcost: error: --format: 'xml' is not one of"),
-    (["latency", "--threads", "99"], "mobcost: error: --threads: 99 is not in the range"),
-    (["table", "--resolution", "1e400"], "mobcost: error: --resolution: '1e400' is not a valid"),
-    (["validate"], "mobcost: error: SPEC: missing argument"),
-    (["table", "--alpha"], "mobcost: error: --alpha: needs a value"),
-    (["table", "--bogus"], "mobcost: error: --bogus: no such option"),
-    (["tabel"], "mobcost: error: No such command 'tabel'"),
-    (["plot", "nope"], "mobcost: error: KIND: 'nope' is not one of"),
+# (arguments, mobcost's own start of the line, what the rest must name). Past the start, the words of a
+# rejected value are click's (its to change in any release): only the value they must name is checked.
+@pytest.mark.parametrize(("args", "start", "names"), [
+    (["table", "--format", "xml"], "mobcost: error: --format: ", "xml"),
+    (["latency", "--threads", "99"], "mobcost: error: --threads: ", "99"),
+    (["table", "--resolution", "1e400"], "mobcost: error: --resolution: ", "1e400"),
+    (["validate"], "mobcost: error: SPEC: missing argument", ""),
+    (["table", "--alpha"], "mobcost: error: --alpha: needs a value", ""),
+    (["table", "--bogus"], "mobcost: error: --bogus: no such option", ""),
+    (["tabel"], "mobcost: error: ", "tabel"),
+    (["plot", "nope"], "mobcost: error: KIND: ", "nope"),
 ])
-def test_argument_errors_are_one_line(args: list[str], start: str) -> None:
+def test_argument_errors_are_one_line(args: list[str], start: str, names: str) -> None:
     code, out, err = run(*args)
     assert code == 2 and out == ""
-    assert err.startswith(start) and err.count("\n") == 1 and "╭" not in err, err
+    assert err.startswith(start) and names in err[len(start):] and err.count("\n") == 1 and "╭" not in err, err
 
 
 def test_help_keeps_its_rich_boxes() -> None:
