@@ -271,9 +271,8 @@ def test_output_writes_straight_to_devices_and_fifos(tmp_path: Path) -> None:
     assert code == 2 and "No space left on device" in err
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    start = time.monotonic()
     code, _, err = run("table", "--output", str(fifo))  # nobody reads it: an error, not a wait
-    assert code == 2 and "no process is reading" in err and time.monotonic() - start < 5
+    assert code == 2 and "no process is reading" in err
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
     time.sleep(0.2)
     assert run("table", "--format", "json", "--output", str(fifo))[0] == 0
