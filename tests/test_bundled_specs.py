@@ -94,6 +94,7 @@ class Fire(nn.Module):
         return torch.cat([torch.relu(self.e1(x)), torch.relu(self.e3(x))], 1)
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_squeezenet() -> None:
     pool = nn.MaxPool2d(3, 2, ceil_mode=True)
     model = nn.Sequential(nn.Conv2d(3, 96, 7, 2), nn.ReLU(), pool, Fire(96, 16, 64, 64), Fire(128, 16, 64, 64),
@@ -116,6 +117,7 @@ class Inception(nn.Module):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_googlenet() -> None:
     pool = nn.MaxPool2d(3, 2, ceil_mode=True)
     model = nn.Sequential(
@@ -130,6 +132,7 @@ def test_googlenet() -> None:
     assert totals("googlenet")[1] == 6_998_552  # BVLC GoogLeNet's deploy net without auxiliary heads
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_mobilenet_v2() -> None:
     layers: list[nn.Module] = [nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6()]
     cin = 32

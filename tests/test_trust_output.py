@@ -311,6 +311,7 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
+@pytest.mark.slow  # three child processes, each streaming a sweep until it is killed
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_killed_streamed_sweep_leaves_no_temporary_file(tmp_path: Path, sig: int) -> None:
     out = tmp_path / "x.csv"
@@ -478,6 +479,7 @@ def test_fit_table_drops_ranked_columns_and_never_splits_whole_cells() -> None:
     assert console.export_text().count("4,867,293,184") == 3
 
 
+@pytest.mark.slow  # torch cross-check: fvcore and FlopCounterMode at two points
 @pytest.mark.skipif(not _has_torch(), reason="needs the torch extra")
 def test_check_views_read_at_80_columns() -> None:
     from mobcost.pytorch.crosscheck import check_point
