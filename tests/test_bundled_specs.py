@@ -96,6 +96,7 @@ class Fire(nn.Module):
         return torch.cat([torch.relu(self.e1(x)), torch.relu(self.e3(x))], 1)
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_squeezenet() -> None:
     pool = nn.MaxPool2d(3, 2, ceil_mode=True)
     model = nn.Sequential(nn.Conv2d(3, 96, 7, 2), nn.ReLU(), pool, Fire(96, 16, 64, 64), Fire(128, 16, 64, 64),
@@ -118,6 +119,7 @@ class Inception(nn.Module):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_googlenet() -> None:
     pool = nn.MaxPool2d(3, 2, ceil_mode=True)
     model = nn.Sequential(
@@ -132,6 +134,7 @@ def test_googlenet() -> None:
     assert totals("googlenet")[1] == 6_998_552  # BVLC GoogLeNet's deploy net without auxiliary heads
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_mobilenet_v2() -> None:
     # the independent torchvision re-implementation (tests/reference_models.py; its widths at α ≠ 1 are checked in
     # tests/test_bundled_vocabulary.py), rather than a second copy of it here

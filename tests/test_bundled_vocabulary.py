@@ -118,6 +118,7 @@ def _param_counts(model) -> dict[str, int]:
     return {"params": params, "bn_params": bn}
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize(("name", "alpha", "resolution"), TRACED)
 def test_equals_reference_module(ref, name: str, alpha: float, resolution: int) -> None:
@@ -125,6 +126,7 @@ def test_equals_reference_module(ref, name: str, alpha: float, resolution: int) 
     assert totals(name, alpha=alpha, resolution=resolution) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("alpha", MOBILENET_V2_WIDTHS)
 def test_mobilenet_v2_widths_equal_reference_module(ref, alpha: float) -> None:
@@ -133,6 +135,7 @@ def test_mobilenet_v2_widths_equal_reference_module(ref, alpha: float) -> None:
     assert totals("mobilenet_v2", alpha=alpha) == ref.counts(ref.FACTORIES["mobilenet_v2"](alpha))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", WIDTH_NETWORKS)
 def test_width_rule_equals_reference_params(ref, name: str) -> None:
     for alpha in UNTRACED_WIDTHS:
@@ -140,6 +143,7 @@ def test_width_rule_equals_reference_params(ref, name: str) -> None:
         assert {k: got[k] for k in ("params", "bn_params")} == _param_counts(ref.FACTORIES[name](alpha)), alpha
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_mobcost_check_agrees(ref, name: str) -> None:
@@ -163,6 +167,7 @@ DEPARTURES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "alpha"), DEPARTURES)
 def test_known_departures(ref, name: str, alpha: float) -> None:
     got = totals(name, alpha=alpha)

@@ -20,6 +20,7 @@ from .conftest import SPECS
 
 torch = pytest.importorskip("torch")
 fvcore_nn = pytest.importorskip("fvcore.nn")
+pytestmark = pytest.mark.slow  # torch builds traced by fvcore and FlopCounterMode
 nn = torch.nn
 
 

@@ -74,6 +74,7 @@ def test_default_padding_is_half_the_kernel_per_axis() -> None:
     assert node.padding_hw == (0, 0, 3, 3) and (node.output.h, node.output.w) == (17, 17)
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_factorised_torch_build() -> None:
     crosscheck(spec_of(FACTORISED, 768, 17))
     crosscheck(spec_of(FACTORISED, 768, 17), 0.5)
@@ -290,6 +291,7 @@ def inception_c_module(torch: object) -> object:
     return InceptionC().eval()
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 def test_inception_v3_block() -> None:
     torch = pytest.importorskip("torch")
     fvcore = pytest.importorskip("fvcore.nn")

@@ -371,23 +371,15 @@ def _chain_model(path: Path, blocks: int) -> None:
     onnx.save(net.model(), path)
 
 
-def test_a_200_layer_model_imports_in_under_two_seconds_from_a_cold_start_without_torch(tmp_path: Path) -> None:
+def test_a_200_layer_model_imports_in_a_fresh_process_without_torch(tmp_path: Path) -> None:
+    # Its speed (it was "under 2 s") is measured by benchmarks/import_onnx.py, not asserted here.
     path = tmp_path / "deep.onnx"
     _chain_model(path, 200)
-    code = ("import sys, time\nt = time.perf_counter()\nfrom mobcost.importers import onnx_to_spec\n"
+    code = ("import sys\nfrom mobcost.importers import onnx_to_spec\n"
             f"r = onnx_to_spec({str(path)!r})\nassert 'torch' not in sys.modules, 'torch was imported'\n"
-            "print(r.layers, time.perf_counter() - t)")
-    best = min(_timed(code) for _ in range(2))  # the better of two: a cold disk cache is not the importer
-    assert best < 2.0, f"{best:.2f} s"
-
-
-def _timed(code: str) -> float:
-    import time
-
-    start = time.perf_counter()
+            "print(r.layers)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.split()[0] == "200"
-    return time.perf_counter() - start
+    assert out.stdout.split() == ["200"]
 
 
 def test_import_mobcost_does_not_import_onnx() -> None:

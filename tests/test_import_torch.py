@@ -9,6 +9,7 @@ import math
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # torch's exporters and fvcore on every module
 pytest.importorskip("onnx")
 pytest.importorskip("fvcore")
 from torch import nn  # noqa: E402

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # the held-out zoo: exports and traces dozens of networks
 pytest.importorskip("onnx")
 pytest.importorskip("fvcore")
 

@@ -105,6 +105,7 @@ def test_profile_keys_narrow_by_kernel_and_stride(tmp_path: Path) -> None:
         load_hardware(bad)
 
 
+@pytest.mark.slow
 def test_calibrate_then_measure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -126,6 +127,7 @@ def test_calibrate_then_measure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert len(cache) == 1 and next(iter(cache)).endswith(f"|128|1|{__import__('torch').__version__}")
 
 
+@pytest.mark.slow
 def test_time_share_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
     # A ready host profile (no calibration), so only the network is timed.

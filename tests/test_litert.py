@@ -18,6 +18,7 @@ from mobcost.spec import parse_spec
 
 INSTALLED = all(importlib.util.find_spec(m) is not None for m in ("ai_edge_litert", "litert_torch"))
 needs_litert = pytest.mark.skipif(not INSTALLED, reason="needs ai-edge-litert and litert-torch")
+pytestmark = pytest.mark.slow  # a runtime: LiteRT conversions and timed rounds
 
 THREE = """input: {channels: 3, size: 32}
 layers:

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # thop's distutils version checks
+pytestmark = [pytest.mark.slow,  # every peer tool on mobcost's torch build
+              pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # thop's distutils version checks
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 

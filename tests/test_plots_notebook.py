@@ -37,6 +37,7 @@ def test_plot_errors_keep_existing_file(tmp_path: Path) -> None:
     assert result.exit_code == 2 and ".png, .svg or .pdf" in result.stderr
 
 
+@pytest.mark.slow
 def test_notebook_runs() -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

@@ -11,7 +11,8 @@ from .published import PUBLISHED
 from .reference_models import FACTORIES, counts, mnasnet1_0, mobilenet_v2, resnet18, shufflenet_v2_x1_0
 
 # fvcore.nn (imported lazily by counts()) decorates helpers with torch.jit.script, deprecated in torch ≥ 2.10.
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow,  # torchvision / timm models counted by torch
+              pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")]
 
 EXPECTED = PUBLISHED  # torchvision's / timm's own counts (tests/published.py)
 

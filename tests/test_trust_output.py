@@ -271,9 +271,8 @@ def test_output_writes_straight_to_devices_and_fifos(tmp_path: Path) -> None:
     assert code == 2 and "No space left on device" in err
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    start = time.monotonic()
     code, _, err = run("table", "--output", str(fifo))  # nobody reads it: an error, not a wait
-    assert code == 2 and "no process is reading" in err and time.monotonic() - start < 5
+    assert code == 2 and "no process is reading" in err
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
     time.sleep(0.2)
     assert run("table", "--format", "json", "--output", str(fifo))[0] == 0
@@ -312,6 +311,7 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
+@pytest.mark.slow  # three child processes, each streaming a sweep until it is killed
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_killed_streamed_sweep_leaves_no_temporary_file(tmp_path: Path, sig: int) -> None:
     out = tmp_path / "x.csv"
@@ -397,20 +397,22 @@ def test_closed_pipe_ends_quietly(args: list[str]) -> None:
 # --- 7. argument-parsing errors ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "start"), [
-    (["table", "--format", "xml"], "mobcost: error: --format: 'xml' is not one of"),
-    (["latency", "--threads", "99"], "mobcost: error: --threads: 99 is not in the range"),
-    (["table", "--resolution", "1e400"], "mobcost: error: --resolution: '1e400' is not a valid"),
-    (["validate"], "mobcost: error: SPEC: missing argument"),
-    (["table", "--alpha"], "mobcost: error: --alpha: needs a value"),
-    (["table", "--bogus"], "mobcost: error: --bogus: no such option"),
-    (["tabel"], "mobcost: error: No such command 'tabel'"),
-    (["plot", "nope"], "mobcost: error: KIND: 'nope' is not one of"),
+# (arguments, mobcost's own start of the line, what the rest must name). Past the start, the words of a
+# rejected value are click's (its to change in any release): only the value they must name is checked.
+@pytest.mark.parametrize(("args", "start", "names"), [
+    (["table", "--format", "xml"], "mobcost: error: --format: ", "xml"),
+    (["latency", "--threads", "99"], "mobcost: error: --threads: ", "99"),
+    (["table", "--resolution", "1e400"], "mobcost: error: --resolution: ", "1e400"),
+    (["validate"], "mobcost: error: SPEC: missing argument", ""),
+    (["table", "--alpha"], "mobcost: error: --alpha: needs a value", ""),
+    (["table", "--bogus"], "mobcost: error: --bogus: no such option", ""),
+    (["tabel"], "mobcost: error: ", "tabel"),
+    (["plot", "nope"], "mobcost: error: KIND: ", "nope"),
 ])
-def test_argument_errors_are_one_line(args: list[str], start: str) -> None:
+def test_argument_errors_are_one_line(args: list[str], start: str, names: str) -> None:
     code, out, err = run(*args)
     assert code == 2 and out == ""
-    assert err.startswith(start) and err.count("\n") == 1 and "╭" not in err, err
+    assert err.startswith(start) and names in err[len(start):] and err.count("\n") == 1 and "╭" not in err, err
 
 
 def test_help_keeps_its_rich_boxes() -> None:
@@ -477,6 +479,7 @@ def test_fit_table_drops_ranked_columns_and_never_splits_whole_cells() -> None:
     assert console.export_text().count("4,867,293,184") == 3
 
 
+@pytest.mark.slow  # torch cross-check: fvcore and FlopCounterMode at two points
 @pytest.mark.skipif(not _has_torch(), reason="needs the torch extra")
 def test_check_views_read_at_80_columns() -> None:
     from mobcost.report.check import check_table, points_table

@@ -289,6 +289,7 @@ def test_every_new_type_is_exercised() -> None:
         "act", "bn", "mul", "se", "split", "shuffle", "flatten", "dropout"}
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 @pytest.mark.parametrize("alpha", [1.0, 0.75, 0.5])
 def test_torch_counters_equal_closed_form(alpha: float) -> None:
     pytest.importorskip("torch")
@@ -498,6 +499,7 @@ layers:
 """
 
 
+@pytest.mark.slow  # torch cross-check: fvcore on a torch network
 @pytest.mark.parametrize("alpha", [1.0, 0.5])
 def test_second_step_torch_counters_equal_closed_form(alpha: float) -> None:
     pytest.importorskip("torch")
