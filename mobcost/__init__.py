@@ -8,16 +8,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .analysis import Analysis, Row, Totals, analyze
 from .errors import MobcostError, OptionError, ShapeError, SpecError
-from .graph import Graph, build
-from .spec import Spec, load_spec, parse_spec
 from .version import __version__
 
 if TYPE_CHECKING:
     from torch.nn import Module
+
+    from .analysis import Analysis, Row, Totals, analyze
+    from .graph import Graph, build
+    from .spec import Spec, load_spec, parse_spec
+
+# The API's names from the rooms below, imported on first use (PEP 562): `import mobcost.cli` for `mobcost
+# --help` or `mobcost schema` then does not load the spec reader, the graph and the analysis.
+_HOMES = {"Analysis": "analysis", "Row": "analysis", "Totals": "analysis", "analyze": "analysis",
+          "Graph": "graph", "build": "graph", "Spec": "spec", "load_spec": "spec", "parse_spec": "spec"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    if not name.startswith("_"):  # a room, as `mobcost.analysis` was reachable when this file imported it
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: int | None = None) -> Module:
@@ -28,6 +47,7 @@ def to_torch(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolutio
     from .torchside import require_torch
 
     require_torch()
+    from .graph import build
     from .torchside.build import graph_module
 
     return graph_module(build(spec, alpha, rho, resolution))
@@ -41,6 +61,7 @@ def from_torch(module: Module, input_shape: tuple[int, ...] = (3, 224, 224), *, 
     from .torchside import require_torch
 
     require_torch()
+    from .spec import parse_spec
     from .torchside.export import import_torch
 
     result = import_torch(module, input_shape, dynamo=dynamo, allow_unknown=allow_unknown)

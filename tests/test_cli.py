@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from typer.main import get_command_name
 from typer.testing import CliRunner
 
 from mobcost.cli import app
+from mobcost.cli.common import COMMANDS
 from mobcost.spec.schema import spec_schema
 
 from .conftest import ROOT
@@ -136,10 +141,67 @@ def test_convention_options() -> None:
 
 
 def test_commands_are_listed_in_workflow_order() -> None:
-    # `mobcost --help` lists commands in registration order: the package layout must not reshuffle them.
-    names = [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
-    assert names == ["table", "specs", "validate", "paper", "sweep", "plot", "calibrate", "latency", "check",
-                     "explain", "import", "export", "schema"]
+    # `mobcost --help` lists commands in COMMANDS' order: the package layout must not reshuffle them.
+    assert list(COMMANDS) == ["table", "specs", "validate", "paper", "sweep", "plot", "calibrate", "latency", "check",
+                              "explain", "import", "export", "schema"]
+
+
+def test_every_lazy_command_is_its_module_own() -> None:
+    # COMMANDS is kept by hand beside the modules: each name is registered by the module it names, and its
+    # one-line help is the first paragraph of that command's docstring, as typer would show it.
+    for name, (module, help_line) in COMMANDS.items():
+        importlib.import_module(f"mobcost.cli.{module}")
+        info = [c for c in app.registered_commands if (c.name or get_command_name(c.callback.__name__)) == name]
+        assert len(info) == 1 and info[0].callback.__module__ == f"mobcost.cli.{module}", name  # type: ignore[union-attr]
+        assert inspect.getdoc(info[0].callback).split("\n\n")[0] == help_line, name  # type: ignore[union-attr]
+    assert len(app.registered_commands) == len(COMMANDS)
+
+
+LAZY_PROBE = """
+import sys
+from mobcost.cli import app
+try:
+    app(sys.argv[1:], prog_name="mobcost", standalone_mode=False)
+except SystemExit:
+    pass
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def loaded_modules(*args: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``mobcost ARGS`` (standard output left aside)."""
+    proc = subprocess.run([sys.executable, "-c", LAZY_PROBE, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "100"})
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stderr.split())
+
+
+def test_a_command_imports_only_what_it_uses() -> None:
+    # Laziness is a correctness property here (which modules load), not a timing: speed is benchmarks/' job.
+    others = {f"mobcost.cli.{module}" for module, _ in COMMANDS.values()} - {"mobcost.cli.table"}
+    unused = {"mobcost.explore.hardware", "mobcost.explore.energy", "mobcost.measure", "mobcost.runtimes",
+              "mobcost.torchside", "mobcost.plots",
+              "mobcost.importers", "rich", "typer.rich_utils", "matplotlib", "pandas", "numpy", "torch", "onnx"}
+    loaded = loaded_modules("table", "--alpha", "0.75", "--rho", "0.714", "--format", "json")
+    assert "mobcost.cli.table" in loaded and "mobcost.report.table" in loaded
+    assert not loaded & (others | unused), sorted(loaded & (others | unused))
+    # The group's help lists every command without importing one.
+    assert not {m for m in loaded_modules("--help") if m.startswith("mobcost.cli.")} - {"mobcost.cli.common"}
+
+
+def test_lazy_help_equals_the_eager_help() -> None:
+    # `mobcost --help` from the lazy group is byte for byte the help of the group built from every module.
+    probe = ("import importlib, io, contextlib\nfrom mobcost.cli import app\nfrom mobcost.cli.common import COMMANDS\n"
+             "def helped():\n    out = io.StringIO()\n    with contextlib.redirect_stdout(out):\n"
+             "        try:\n            app(['--help'], prog_name='mobcost', standalone_mode=False)\n"
+             "        except SystemExit:\n            pass\n    return out.getvalue()\n"
+             "lazy = helped()\nfor module, _ in COMMANDS.values():\n"
+             "    importlib.import_module('mobcost.cli.' + module)\n"
+             "assert lazy == helped(), (lazy, helped())\nprint(lazy)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "100"})
+    assert proc.returncode == 0, proc.stderr
+    assert all(name in proc.stdout for name in COMMANDS)
 
 
 def test_multiplier_help_says_above_one_works() -> None:

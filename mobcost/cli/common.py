@@ -1,4 +1,5 @@
-"""What every command shares: the typer app, its common options, one-line errors, and where output goes.
+"""What every command shares: the typer app and its list of commands (:data:`COMMANDS`, each loaded only when
+used), its common options, one-line errors, and where output goes.
 
 Each command module parses its options, calls the library and hands the result to a view in
 :mod:`mobcost.report`; this module writes the view's text to standard output or, atomically, to a file.
@@ -14,22 +15,26 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
+from typer.main import get_command_from_info, get_command_name
 
 from ..errors import MobcostError
 from ..files import inputs_guarded
 from ..layers.convention_names import CONVENTION_NAMES
 from ..report.formats import Format, clean, json_text, records_text
-from ..spec import Spec, load_spec, resolve_spec_path
 from ..version import __version__
+
+if TYPE_CHECKING:
+    from ..spec import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,9 +45,63 @@ EXIT_ERROR = 2
 EXIT_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
 
 
+# Every command, in the order `mobcost --help` lists them: its name, its module, and its one-line help (the first
+# paragraph of its docstring; tests/test_cli.py checks they agree). A command's module is imported only when it
+# runs or shows its own help, so a run of `mobcost table` never pays for the sweep, the plots or the runtimes.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "table": ("table", "Mult-Adds, parameters and memory access of a network at width α and resolution ρ."),
+    "specs": ("table", "List the bundled specs with their totals at α=1 and their own input size."),
+    "validate": ("table", "Check a spec (syntax, keys, types, shapes) and say where it is wrong."),
+    "paper": ("paper", "Regenerate the MobileNets paper's Tables 1–10 from specs, side by side with the published "
+                       "figures."),
+    "sweep": ("sweep", "Evaluate every (α, resolution) design point: costs, peak activation, latency, energy, "
+                       "accuracy, budgets."),
+    "plot": ("plot", "Draw a figure (png, svg or pdf)."),
+    "calibrate": ("latency", "Measure this machine with microbenchmarks and write a hardware profile for a runtime."),
+    "latency": ("latency", "Predicted latency per layer, per layer type and in total; measured beside it with "
+                           "--measure."),
+    "check": ("check", "Cross-check every layer's closed-form counts against fvcore and torch's FlopCounterMode."),
+    "explain": ("explain", "Break the difference between two conventions' totals into named causes that sum to it "
+                           "exactly."),
+    "import": ("importing", "Write a spec for an ONNX file or a PyTorch module (standard output without -o)."),
+    "export": ("importing", "Write the model `latency --runtime` times: mobcost's torch build of SPEC (weights drawn "
+                            "from a fixed\nseed), exported as deployed (BatchNorm folded, batch 1), so any other tool "
+                            "can time the same file."),
+    "schema": ("schema", "Print the JSON Schema of the spec format (for editor completion and validation)."),
+}
+
+
+class LazyCommand(TyperCommand):
+    """A command known by its name and one-line help (enough for the group's help) until a context is made
+    for it — to run it, show its help or complete it: then its module is imported and the real command built."""
+
+    def __init__(self, name: str, module: str, help_line: str) -> None:
+        super().__init__(name, help=help_line)
+        self.module = f"{__package__}.{module}"
+        self._real: Any = None
+
+    def real(self) -> Any:
+        """The command as typer builds it from the module's ``@app.command()``."""
+        if self._real is None:
+            importlib.import_module(self.module)
+            info = next(c for c in app.registered_commands
+                        if (c.name or get_command_name(c.callback.__name__)) == self.name)  # type: ignore[union-attr]
+            self._real = get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
+                                               rich_markup_mode=app.rich_markup_mode)
+        return self._real
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        return self.real().make_context(info_name, args, parent=parent, **extra)
+
+
 class MobcostGroup(TyperGroup):
-    """The app's command group: argument-parsing errors become one line, like every other error (help
-    output is unchanged)."""
+    """The app's command group: every command of :data:`COMMANDS`, loaded when used; argument-parsing errors
+    become one line, like every other error (help output is unchanged)."""
+
+    def __init__(self, *, commands: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        given = dict(commands or {})  # the commands whose modules were already imported (a test's, say)
+        ordered = {name: given.pop(name, None) or LazyCommand(name, *COMMANDS[name]) for name in COMMANDS}
+        super().__init__(commands={**ordered, **given}, **kwargs)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
@@ -182,6 +241,8 @@ def load(spec: str | None) -> Spec:
         from ..importers import load_onnx
 
         return load_onnx(spec)
+    from ..spec import load_spec, resolve_spec_path  # here: `mobcost --help` and `schema` read no spec
+
     return load_spec(resolve_spec_path(spec))
 
 

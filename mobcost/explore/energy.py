@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OptionError
 from ..layers import REGISTRY
-from ..units import DTYPE_BYTES, parse_si
+from ..units import DTYPE_BYTES
+from .profile_energy import ENERGY_KEYS
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -74,8 +75,6 @@ DRAM_PJ_PER_BYTE = Cited(640.0 / 4, f"{HOROWITZ}: DRAM, 1.3–2.6 nJ per 64-bit 
                                     "32-bit access (160 pJ/byte) in Han et al. 2015, 'Learning both Weights and "
                                     "Connections for Efficient Neural Networks', energy table, and Han et al. "
                                     "2016, EIE, Table I")
-ENERGY_KEYS = ("pj_per_mult", "pj_per_add", "onchip_bytes", "pj_per_byte_onchip", "pj_per_byte_dram")
-PJ_RANGE = (1e-6, 1e6)  # a picojoule figure outside is a typo (a unit slip), and keeps every total finite
 
 
 def sram_pj_per_byte(onchip_bytes: float | None) -> Cited:
@@ -211,34 +210,6 @@ def check_finite(ok: bool, hw: Hardware, what: str = "network") -> None:
     if not ok:
         raise OptionError(f"the energy estimate on {hw.name!r} passes what a float holds for this {what}",
                           file=hw.file or None, where="--hardware")
-
-
-def parse_energy(value: Any, doc: Any) -> dict[str, float]:
-    """A profile's ``energy:`` mapping, checked: every key optional, each a located one-line error when wrong."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise doc.error("energy", f"must be a mapping with any of {', '.join(ENERGY_KEYS)}")
-    out = {}
-    for key, figure in value.items():
-        where = f"energy.{key}"
-        if key not in ENERGY_KEYS:
-            raise doc.error(where, f"unknown key {key!r}; allowed: {', '.join(ENERGY_KEYS)}")
-        out[key] = _figure(figure, where, doc, key == "onchip_bytes")
-    return out
-
-
-def _figure(value: Any, where: str, doc: Any, is_bytes: bool) -> float:
-    what = "a size in bytes like 320KiB or 1MB" if is_bytes else "a number of picojoules like 3.7"
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise doc.error(where, f"must be {what}, got {type(value).__name__}")
-    try:
-        number = parse_si(value.replace("_", "") if isinstance(value, str) else value, unit="B" if is_bytes else "")
-    except OptionError as exc:  # re-raised with the file's location
-        raise doc.error(where, exc.message) from None
-    if not is_bytes and not PJ_RANGE[0] <= number <= PJ_RANGE[1]:
-        raise doc.error(where, f"must be picojoules in [{PJ_RANGE[0]:g}, {PJ_RANGE[1]:g}], got {number:g}")
-    return number
 
 
 CPU_CACHES = Path("/sys/devices/system/cpu/cpu0/cache")

@@ -18,7 +18,7 @@ from ..errors import OptionError, SpecError
 from ..layers import ACTIVATIONS, REGISTRY
 from ..spec import load_mapping, specs_dir
 from ..units import DTYPE_BYTES, parse_si
-from .energy import parse_energy
+from .profile_energy import parse_energy
 
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
 NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor")
@@ -63,7 +63,7 @@ class Hardware:
     unblocked_multiple: int | None = None
     unblocked_efficiency: dict[str, float] = field(default_factory=dict)
     unblocked_overhead_us: dict[str, float] = field(default_factory=dict)
-    # Overrides of the energy model's figures (``energy.ENERGY_KEYS``); the rest come from its cited table.
+    # Overrides of the energy model's figures (``profile_energy.ENERGY_KEYS``); the rest come from its cited table.
     energy: dict[str, float] = field(default_factory=dict)
 
     def efficiency_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:

@@ -1,6 +1,6 @@
 r"""LaTeX tables that compile as they are and fit the page.
 
-Every cell, header and caption is escaped by :func:`report.formats.latex_text`. The output is a fragment to
+Every cell, header and caption is escaped by :func:`latex_text`. The output is a fragment to
 ``\input`` into a document; it needs no package (booktabs' rules fall back to ``\hline``), and looks best
 with ``\usepackage{booktabs,graphicx}``. Width: context columns that are the same on every row move into
 the caption, long text wraps in a ``p`` column, and the table is typeset at ``\small``, then
@@ -11,9 +11,53 @@ table never runs off a page and any number of rows compiles.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
-from .formats import document_texts, is_number, latex_label, latex_text, number_text, plain_cell
+from .text import clean, document_texts, is_number, number_text, plain_cell
+
+# --- the escaping rule: every cell, header and caption ------------------------------------------
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
+    "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
+    ">": r"\textgreater{}", "|": r"\textbar{}", "[": "{[}", "]": "{]}", "*": "{*}", '"': "''",
+    "×": r"$\times$", "·": r"$\cdot$", "÷": r"$\div$", "±": r"$\pm$", "α": r"$\alpha$", "ρ": r"$\rho$",
+    "Δ": r"$\Delta$", "μ": r"$\mu$", "µ": r"$\mu$", "→": r"$\rightarrow$", "≤": r"$\leq$", "≥": r"$\geq$",
+    "≈": r"$\approx$", "−": "-", "–": r"\textendash{}", "—": r"\textemdash{}", "…": r"\ldots{}",
+    "★": r"$\star$", "✓": "yes", "✗": "no", "§": r"\S{}", "°": r"$^\circ$", "‘": "`", "’": "'", "“": "``",
+    "”": "''", "²": r"$^2$", "³": r"$^3$", "¹": r"$^1$", "⁰": r"$^0$", "⁹": r"$^9$", "\u00a0": "~",
+}
+# Latin-1 letters that LaTeX's utf8 input encoding sets up for the default (OT1) font encoding.
+_LATIN_LETTERS = frozenset(chr(c) for c in range(0xC0, 0x100)) - set("×÷ÐðÞþ")
+
+
+def latex_text(text: object) -> str:
+    """Text for any LaTeX cell or caption: every character with a meaning to TeX is escaped (so nothing in
+    a name can run a command such as ``\\input``), ``--`` cannot join into a dash, and non-ASCII characters
+    are spelt so that pdflatex compiles them (decomposed to ASCII, or ``?``)."""
+    s = clean(text)
+    out: list[str] = []
+    for i, ch in enumerate(s):
+        if ch == "-":
+            out.append("-{}" if s[i + 1:i + 2] == "-" else "-")
+        elif ch in _LATEX_SPECIAL:
+            out.append(_LATEX_SPECIAL[ch])
+        elif ch < "\x7f" or ch in _LATIN_LETTERS:
+            out.append(ch)
+        else:
+            ascii_form = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append("".join(_LATEX_SPECIAL.get(c, c) for c in ascii_form) if ascii_form else "?")
+    return "".join(out)
+
+
+def latex_label(text: str) -> str:
+    """A ``\\label`` key: lowercase ASCII letters, digits and hyphens only."""
+    return re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", text).lower()).strip("-") or "table"
+
+
+# --- the table layout -----------------------------------------------------------------------------
 
 ROWS_PER_FLOAT = 40
 LONG_TEXT = 32  # characters: a text column wider than this wraps

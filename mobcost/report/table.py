@@ -6,21 +6,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from rich import box
-
 from ..analysis import Analysis, Group, Row, Step, Totals
 from ..ir import Shape
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
 from .energy import ENERGY_KEYS, energy_by_category, energy_caption, energy_cells, energy_dict, layer_energy_dict
 from .formats import Format, human, records_text, share
-from .terminal import FitTable
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..analysis.conventions import Counted
     from ..explore.energy import NetworkEnergy
+    from .terminal import FitTable
 
 
 class By(StrEnum):
@@ -139,11 +137,9 @@ def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None 
 
 def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str) -> FitTable:
     """The paper's Table 3: cumulative effect of each shrinking step, for its example layer and the network."""
-    table = FitTable({"title": "Resource use as each shrinking step is added (the paper's Table 3, cumulative)",
-                      "box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True, "title_justify": "left",
-                      "caption": "Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
-                                 "Convolution row of the network: each dw + pw pair as one full convolution.",
-                      "caption_justify": "left"})
+    table = _fit_table("Resource use as each shrinking step is added (the paper's Table 3, cumulative)",
+                       "Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
+                       "Convolution row of the network: each dw + pw pair as one full convolution.")
     table.add_column("Layer / Modification")
     for header in ("Example M-Adds", "Example Params", f"{name} M-Adds", f"{name} Params"):
         table.add_column(header, justify="right")
@@ -168,9 +164,18 @@ def _table(heading: str, a: Analysis, dtype: Dtype | None, counted: Counted | No
     caption = totals_caption(a.totals, dtype, a.convention.bn_in_params)
     caption += f"\n{convention_caption(counted)}" if counted else ""
     caption += f"\n{energy_caption(energy)}" if energy else ""
-    return FitTable({"title": heading, "caption": caption, "box": box.SIMPLE_HEAD,
-                     "pad_edge": False, "collapse_padding": True, "title_justify": "left",
-                     "caption_justify": "left"})
+    return _fit_table(heading, caption)
+
+
+def _fit_table(heading: str, caption: str) -> FitTable:
+    """Every table of this view has the same look. rich is imported here, by the rich view only: a JSON, CSV,
+    Markdown or LaTeX run never loads its console, which costs as much to import as the whole closed form."""
+    from rich import box
+
+    from .terminal import FitTable
+
+    return FitTable({"title": heading, "caption": caption, "box": box.SIMPLE_HEAD, "pad_edge": False,
+                     "collapse_padding": True, "title_justify": "left", "caption_justify": "left"})
 
 
 def type_label(row: Row) -> str:

@@ -2,7 +2,7 @@
 their columns for the width they get.
 
 * :class:`SafeConsole` renders every string with markup and emoji codes off and control characters removed
-  (:func:`report.formats.clean`), so a name such as ``[/]``, ``[link=…]`` or one holding ESC or a bidi
+  (:func:`report.text.clean`), so a name such as ``[/]``, ``[link=…]`` or one holding ESC or a bidi
   override is shown as text, never run. Views style their own cells with :class:`rich.text.Text`.
 * :class:`FitTable` is a rich table whose columns say how they may give way: a *whole* column (a number, a
   name to type) is never split; a folding column (free text, a layer name) may wrap; columns with a ``drop``
@@ -23,7 +23,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from .formats import UNSAFE, clean
+from .text import UNSAFE, clean
 
 
 class SafeConsole(Console):
