@@ -3,8 +3,9 @@
 An exporter with dynamic axes declares the input as ``[N, 3, height, width]`` (or ``[?, 3, ?, ?]``). Shape
 inference then leaves every size after it unknown, and the first operator that needs one fails far from the
 cause. So the graph input is looked at first: with ``input_shape`` (C, H, W) its free dimensions are fixed
-(a free batch becomes 1, as the spec counts one image), a fixed one that disagrees is an error; without it, a
-free channel, height or width is one line naming them. A free batch alone is fine: no count depends on it.
+and a fixed one that disagrees is an error; without it, a free channel, height or width is one line naming
+them. A free batch is 1 either way: the spec counts one image, and shape arithmetic on the batch (a torch
+``x.view(x.size(0), -1)``) then folds to constants instead of leaving the shapes after it unknown.
 """
 
 from __future__ import annotations
@@ -61,13 +62,12 @@ def settle_input(proto: ModelProto, source: str, input_shape: tuple[int, int, in
             names = "[" + ", ".join(free) + "]"
             raise FreeInputError(f"input {name!r} has free dimensions {names} (shape {shape}): give them with "
                                  "--input CxHxW", file=source, input_name=name, names=names, shape=shape)
-        return
-    wanted = (1, *input_shape)
+    wanted = (1, *(input_shape or (0, 0, 0)))  # without input_shape only a free batch is left to fix
     for i, role in enumerate(roles):
         if _free(dims[i]):
             dims[i].Clear()
             dims[i].dim_value = wanted[role]
-        elif role and dims[i].dim_value != wanted[role]:
+        elif input_shape is not None and role and dims[i].dim_value != wanted[role]:
             given = "x".join(str(v) for v in input_shape)
             raise ModelImportError(f"input {name!r} has {_ROLES[role]} = {dims[i].dim_value} (shape {shape}); "
                                    f"--input {given} gives {wanted[role]}", file=source)
