@@ -300,7 +300,8 @@ def test_layer_names_are_sanitised_unique_and_never_input() -> None:
 def test_an_input_of_unknown_size_is_refused() -> None:
     net = Net((1, 3, "h", "w"))
     net.conv(3, 4, 3)
-    with pytest.raises(ModelImportError, match=r"mobcost needs N×C×H×W with fixed C, H, W"):
+    with pytest.raises(ModelImportError, match=r"^<model>: input 'x' has free dimensions \[h, w\] \(shape \[1, 3, h, "
+                                                r"w\]\): give them with --input CxHxW$"):
         onnx_to_spec(net.model())
 
 

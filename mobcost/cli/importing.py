@@ -35,7 +35,10 @@ def import_model(
     torch_factory: Annotated[str | None, typer.Option(
         "--torch", help="A torch module instead: `package.module:factory`, any importable callable that returns "
         "an nn.Module (exported to ONNX in memory, BatchNorm kept).", show_default=False)] = None,
-    input_shape: Annotated[str, typer.Option("--input", help="With --torch: the input as CxHxW.")] = "3x224x224",
+    input_shape: Annotated[str | None, typer.Option(
+        "--input", help="The input as CxHxW. With --torch: the shape to export at (default 3x224x224); with an "
+        "ONNX file: the sizes of its free (dynamic) input dimensions, each fixed one must agree.",
+        show_default=False)] = None,
     dynamo: Annotated[bool, typer.Option("--dynamo", help="With --torch: use torch's dynamo ONNX exporter "
                                          "(default: the TorchScript one).")] = False,
     opset: Annotated[int | None, typer.Option("--opset", min=7, max=30, help="With --torch: the ONNX opset to "
@@ -53,16 +56,28 @@ def import_model(
     if (model is None) == (torch_factory is None):
         raise OptionError("give an ONNX file or --torch package.module:factory (one of them)", where="MODEL")
     if torch_factory is not None:
-        result = _from_torch(torch_factory, _shape(input_shape), dynamo, opset, allow_unknown)
+        result = _from_torch(torch_factory, _shape(input_shape or "3x224x224"), dynamo, opset, allow_unknown)
     else:
         if dynamo or opset is not None:
             raise OptionError("--dynamo and --opset apply to --torch only", where="--dynamo/--opset")
+        _not_a_spec(model, input_shape)  # type: ignore[arg-type]
         from ..importers import onnx_to_spec
 
-        result = onnx_to_spec(model, allow_unknown=allow_unknown)  # type: ignore[arg-type]
+        shape = _shape(input_shape) if input_shape is not None else None
+        result = onnx_to_spec(model, allow_unknown=allow_unknown, input_shape=shape)  # type: ignore[arg-type]
     emit(result.yaml, output)
     for item in result.unmapped:
         print(f"mobcost: left out: {clean(item.line())}", file=sys.stderr)
+
+
+def _not_a_spec(model: Path, input_shape: str | None) -> None:
+    """A spec given to import: it needs no importing, and its ``input:`` already says what --input would (read
+    as ONNX it was a protobuf decoding error that said neither)."""
+    if model.suffix.lower() not in (".yaml", ".yml"):
+        return
+    given = "; --input is for ONNX files and --torch" if input_shape else ""
+    raise OptionError(f"is a spec already (every command takes it as SPEC): its `input:` gives the input, --rho or "
+                      f"--resolution change its size{given}", file=str(model))
 
 
 def _shape(text: str) -> tuple[int, int, int]:

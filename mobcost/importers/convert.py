@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from ..errors import MobcostError
 from ..layers import ACTIVATIONS
 from ..spec import Spec, parse_spec
 from .emit import rectangular, render
+from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
 from .model import Emitted, ImportResult, ModelImportError, Op, OpGraph
 from .onnx_graph import load_graph
@@ -39,16 +41,19 @@ _OTHER_ACTIVATIONS = {"Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "PR
 
 
 def onnx_to_spec(model: str | Path | bytes | ModelProto, *, allow_unknown: bool = False,
-                 name: str | None = None, source: str | None = None) -> ImportResult:
+                 name: str | None = None, source: str | None = None,
+                 input_shape: tuple[int, int, int] | None = None) -> ImportResult:
     """The spec of an ONNX model (a path, its bytes or a loaded ``ModelProto``) as YAML text.
 
     An operator mobcost cannot map raises :class:`ModelImportError` naming the node, its op type, its inputs'
     shapes and the nearest supported construct; with ``allow_unknown`` the rest is imported (wired around the
     left-out node when its output has its input's shape, else everything that reads it is left out too) and
     the result lists what was left out, as does the YAML. ``name`` is the spec's name (default: the file's
-    stem); ``source`` how the header and messages name the model (default: the file name).
+    stem); ``source`` how the header and messages name the model (default: the file name). ``input_shape``
+    (C, H, W) fixes the input's free dimensions (an exporter's dynamic axes; a free batch is 1 either way);
+    without it a free C, H or W is an error naming them, and with it a fixed one that differs is.
     """
-    graph = load_graph(model, source)
+    graph = load_graph(model, source, input_shape)
     check_input(graph)
     mapper = map_graph(graph, allow_unknown)
     layers = _classifier_fixed(graph, mapper)
@@ -58,9 +63,19 @@ def onnx_to_spec(model: str | Path | bytes | ModelProto, *, allow_unknown: bool 
     return ImportResult(text, tuple(mapper.unmapped), tuple(mapper.notes), len(layers), spec_name)
 
 
-def load_onnx(path: str | Path, *, allow_unknown: bool = False) -> Spec:
+def load_onnx(path: str | Path, *, allow_unknown: bool = False,
+              input_shape: tuple[int, int, int] | None = None) -> Spec:
     """An ONNX file as a :class:`Spec`, for every command that takes SPEC (``mobcost table model.onnx``)."""
-    result = onnx_to_spec(path, allow_unknown=allow_unknown)
+    try:
+        result = onnx_to_spec(path, allow_unknown=allow_unknown, input_shape=input_shape)
+    except FreeInputError as exc:
+        # these commands have no --input (their --resolution scales a spec's size, it does not give C): the
+        # way out is a spec imported once, with the size written in it
+        command = f"mobcost import {shlex.quote(str(path))} --input CxHxW -o SPEC.yaml"
+        raise FreeInputError(f"input {exc.input_name!r} has free dimensions {exc.names} (shape {exc.shape}): "
+                             f"import it first with `{command}`",
+                             file=exc.file or str(path), input_name=exc.input_name, names=exc.names,
+                             shape=exc.shape) from None
     return parse_spec(result.yaml, file=f"{path} (imported)", default_name=result.name)
 
 

@@ -3,6 +3,7 @@ it, so folding and emitting never import onnx), the layers it becomes, and what 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,12 @@ from ..errors import MobcostError
 # A constant's values are kept only up to this many elements: enough for axes, shapes, Clip bounds and a
 # computed zero bias; weights are never read (their dims come from the file without loading the data).
 MAX_CONST_VALUES = 1 << 16
+
+
+def printable(text: str) -> str:
+    """Names from the file go into one-line errors and YAML comments: no control characters (a newline in a
+    node name must not start a line of YAML)."""
+    return re.sub(r"[\x00-\x1f\x7f]", "?", text)
 
 
 class ModelImportError(MobcostError):

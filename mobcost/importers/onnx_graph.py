@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,8 @@ from ..files import note_input
 from .checks import check_attributes, check_declared, decode_tensor, dims_of, node_where, take_declared
 from .control import MAX_NESTING, implicit_inputs, inline_taken
 from .folding import fold, value_inputs
-from .model import MAX_CONST_VALUES, Const, ModelImportError, Op, OpGraph
+from .input_dims import settle_input
+from .model import MAX_CONST_VALUES, Const, ModelImportError, Op, OpGraph, printable
 
 if TYPE_CHECKING:
     from onnx import ModelProto, NodeProto
@@ -32,10 +32,13 @@ PINNED = ":pinned"
 _READ_INITIALIZER = 64
 
 
-def load_graph(model: str | Path | bytes | ModelProto, source: str | None = None) -> OpGraph:
+def load_graph(model: str | Path | bytes | ModelProto, source: str | None = None,
+               input_shape: tuple[int, int, int] | None = None) -> OpGraph:
     """The normalised graph of an ONNX file, its bytes, or a loaded ``ModelProto``; ``source`` names it in
-    messages and the spec header (default: the file name)."""
+    messages and the spec header (default: the file name); ``input_shape`` (C, H, W) fixes the input's free
+    dimensions (see ``input_dims``)."""
     proto, source = _load(model, source)
+    settle_input(proto, source, input_shape)  # before inference: every shape after it depends on these
     weights = _strip_weights(proto)
     declared = take_declared(proto)
     proto, graph = _settled(proto, source, weights)
@@ -207,12 +210,6 @@ def _nchw_input(ops: list[Op], image: str) -> tuple[list[Op], str]:
     if len(users) == 1 and users[0].op == "Transpose" and list(users[0].attrs.get("perm", [])) == [0, 3, 1, 2]:
         return [op for op in ops if op is not users[0]], users[0].outputs[0]
     return ops, image
-
-
-def printable(text: str) -> str:
-    """Names from the file go into one-line errors and YAML comments: no control characters (a newline in a
-    node name must not start a line of YAML)."""
-    return re.sub(r"[\x00-\x1f\x7f]", "?", text)
 
 
 def _opset(proto: ModelProto) -> int:
