@@ -140,3 +140,21 @@ def test_markdown_has_human_headers_and_separators() -> None:
     assert "568,740,352" in total and "4,210,088" in total  # Table 1's totals
     csv_header = invoke("table", "-f", "csv").splitlines()[0]  # csv stays tidy: raw names, plain numbers
     assert "memory_access_bytes" in csv_header and "in_c" in csv_header
+
+
+def test_document_headers_are_for_people_in_every_view() -> None:
+    # issue 20, item 15: markdown and LaTeX headers read "Memory access (B)", never the tidy key; CSV keeps keys
+    from typer.testing import CliRunner
+
+    from mobcost.cli import app
+    from mobcost.report.text import header_text
+
+    assert [header_text(c) for c in ("memory_access_bytes", "alpha", "latency_ms", "energy_uj", "Type")] == [
+        "Memory access (B)", "α", "Latency (ms)", "Energy (µJ)", "Type"]
+    for args in (["sweep", "--alpha", "0.5:1:0.5", "--resolution", "128:224:96"], ["specs"],
+                 ["latency", "-H", "rpi4"]):
+        markdown = CliRunner().invoke(app, [*args, "-f", "markdown"]).stdout
+        header = markdown.splitlines()[0]
+        assert "Mult-Adds" in header and "mult_adds" not in header and "_" not in header, (args, header)
+        csv_header = CliRunner().invoke(app, [*args, "-f", "csv"]).stdout.splitlines()[0]
+        assert "mult_adds" in csv_header, args  # tidy keys stay in CSV

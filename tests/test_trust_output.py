@@ -141,8 +141,9 @@ def test_latex_table_is_split_across_floats_and_context_moves_to_caption() -> No
     records = [{"network": "N", "alpha": 1.0, "name": f"l{i}", "mult_adds": i} for i in range(85)]
     tex = records_text(records, Format.latex, title="T")
     assert tex.count("\\begin{table}") == 3  # 40 + 40 + 5 rows
-    assert "T (network: N; alpha: 1.0)" in tex and "T (network: N; alpha: 1.0) (continued)" in tex
-    assert "network &" not in tex and "name & mult\\_adds" in tex
+    # the shared columns move to the caption under their document headers (network → Network, alpha → α)
+    assert "T (Network: N; $\\alpha$: 1.0)" in tex and "T (Network: N; $\\alpha$: 1.0) (continued)" in tex
+    assert "Network &" not in tex and "Name & Mult-Adds" in tex
     assert tex.count("\\clearpage") == 2  # between floats: one pending at a time
 
 

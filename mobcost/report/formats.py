@@ -22,7 +22,7 @@ from typing import Any
 # clean lives in .text and LaTeX's escaping beside its tables in .latex; both stay importable from here, where
 # the views and callers have always found them.
 from .latex import latex_table, latex_text  # noqa: F401  (latex_text: re-exported)
-from .text import FORMAT_CHARS, clean, document_texts, is_number, number_text, plain_cell
+from .text import FORMAT_CHARS, clean, document_texts, header_text, is_number, number_text, plain_cell
 
 
 class Format(StrEnum):
@@ -143,7 +143,8 @@ def markdown_text(records: list[dict[str, Any]], title: str | None = None) -> st
     numeric = [all(v is None or (is_number(v) and not isinstance(v, bool)) for v in (row[i] for row in rows))
                for i in range(len(columns))]
     texts = [[v if numeric[i] else markdown_cell(v) for i, v in enumerate(row)] for row in document_texts(rows)]
-    table = tabulate(texts, headers=[markdown_cell(c) for c in columns], tablefmt="pipe", disable_numparse=True,
+    headers = [markdown_cell(header_text(c)) for c in columns]
+    table = tabulate(texts, headers=headers, tablefmt="pipe", disable_numparse=True,
                      colalign=["right" if n else "left" for n in numeric] or None)
     heading = f"**{markdown_cell(title)}**\n\n" if title else ""
     return heading + table + "\n"

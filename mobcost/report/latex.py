@@ -15,7 +15,7 @@ import re
 import unicodedata
 from typing import Any
 
-from .text import clean, document_texts, is_number, number_text, plain_cell
+from .text import clean, document_texts, header_text, is_number, number_text, plain_cell
 
 # --- the escaping rule: every cell, header and caption ------------------------------------------
 
@@ -84,13 +84,13 @@ def latex_table(records: list[dict[str, Any]], title: str | None = None, label: 
         return "% mobcost table: no rows\n"
     context = _context_columns(columns, rows)
     if context:
-        shared = "; ".join(f"{columns[i]}: {_cell(rows[0][i])}" for i in context)
+        shared = "; ".join(f"{header_text(columns[i])}: {_cell(rows[0][i])}" for i in context)
         title = f"{title} ({shared})" if title else shared
         keep = [i for i in range(len(columns)) if i not in context]
         columns, rows = [columns[i] for i in keep], [[row[i] for i in keep] for row in rows]
     texts = document_texts(rows)  # separators, one fixed precision per column
     spec, wraps = _column_spec(columns, rows, texts)
-    header = " & ".join(latex_text(c) for c in columns) + " \\\\"
+    header = " & ".join(latex_text(header_text(c)) for c in columns) + " \\\\"
     body = [" & ".join(_wrapped(latex_text(v), wraps.get(i)) for i, v in enumerate(row)) + " \\\\" for row in texts]
     chunks = [body[i:i + ROWS_PER_FLOAT] for i in range(0, len(body), ROWS_PER_FLOAT)] or [[]]
     floats = []

@@ -81,3 +81,26 @@ def _document_cell(value: Any, places: int) -> str:
     if isinstance(value, bool) or not is_number(value):
         return str(value)
     return f"{value:,}" if isinstance(value, int) else f"{value:,.{places}f}"
+
+
+# Column names as a document shows them: CSV and JSON keep the tidy keys (``memory_access_bytes``), a table
+# for people reads "Memory access (B)". Names a view already wrote for people (with a capital or a space) pass.
+HEADERS = {"alpha": "α", "rho": "ρ", "mult_adds": "Mult-Adds", "bn_params": "BN params", "top1": "Top-1",
+           "in_c": "In channels", "out_c": "Out channels", "flops": "FLOPs", "fvcore": "fvcore",
+           "mult_adds_pct": "% Mult-Adds", "params_pct": "% params", "top1_source": "Top-1 source",
+           "onnx_tool": "onnx-tool", "flop_counter": "FlopCounterMode", "weight": "weights", "onchip": "on-chip"}
+UNITS = {"bytes": "B", "ms": "ms", "uj": "µJ", "pct": "%", "s": "s", "us": "µs", "px": "px"}
+_KEY = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def header_text(column: str) -> str:
+    """``memory_access_bytes`` → ``Memory access (B)``, ``alpha`` → ``α``; a header already for people as is."""
+    if column in HEADERS or not _KEY.fullmatch(column):
+        return HEADERS.get(column, column)
+    words = column.split("_")
+    unit = UNITS.get(words[-1]) if len(words) > 1 else None
+    if unit:
+        words = words[:-1]
+    text = " ".join(HEADERS.get(w, w) for w in words)
+    text = text[0].upper() + text[1:]
+    return f"{text} ({unit})" if unit else text
