@@ -139,7 +139,7 @@ def test_commands_are_listed_in_workflow_order() -> None:
     # `mobcost --help` lists commands in registration order: the package layout must not reshuffle them.
     names = [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
     assert names == ["table", "specs", "validate", "paper", "sweep", "plot", "calibrate", "latency", "check",
-                     "explain", "import", "export", "schema"]
+                     "explain", "memory", "import", "export", "schema"]
 
 
 def test_multiplier_help_says_above_one_works() -> None:

@@ -13,6 +13,7 @@ from . import plot  # noqa: F401
 from . import latency  # noqa: F401  calibrate, latency
 from . import check  # noqa: F401
 from . import explain  # noqa: F401
+from . import memory  # noqa: F401
 from . import importing  # noqa: F401  import
 from . import schema  # noqa: F401
 # isort: on
