@@ -143,7 +143,7 @@ def test_convention_options() -> None:
 def test_commands_are_listed_in_workflow_order() -> None:
     # `mobcost --help` lists commands in COMMANDS' order: the package layout must not reshuffle them.
     assert list(COMMANDS) == ["table", "specs", "validate", "paper", "sweep", "plot", "calibrate", "latency", "check",
-                              "explain", "import", "export", "schema"]
+                              "explain", "memory", "import", "export", "schema"]
 
 
 def test_every_lazy_command_is_its_module_own() -> None:

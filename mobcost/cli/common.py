@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "Cross-check every layer's closed-form counts against fvcore and torch's FlopCounterMode."),
     "explain": ("explain", "Break the difference between two conventions' totals into named causes that sum to it "
                            "exactly."),
+    "memory": ("memory", "Will it fit? Activation arena, RAM and flash of one design point."),
     "import": ("importing", "Write a spec for an ONNX file or a PyTorch module (standard output without -o)."),
     "export": ("importing", "Write the model `latency --runtime` times: mobcost's torch build of SPEC (weights drawn "
                             "from a fixed\nseed), exported as deployed (BatchNorm folded, batch 1), so any other tool "

@@ -1,0 +1,163 @@
+"""Will it fit? A network's RAM and flash at one design point, as a runtime would lay them out.
+
+* ``activation_peak_bytes`` — the lower bound: the most activation bytes alive while one layer runs, by the
+  liveness rule of :mod:`mobcost.graph.liveness` (the sweep's ``peak_activation``).
+* ``arena_bytes`` — the activation arena as a planner lays it out: ``lower-bound`` (an ideal planner: the
+  peak itself) or ``tflm``, TensorFlow Lite Micro's greedy planner emulated exactly (:mod:`.planners`) on the
+  tensors and lifetimes TFLM assigns, plus the scratch buffers its reference kernels request.
+* ``persistent_bytes`` — what TFLM keeps beside the arena (tensor structs, node structs, kernels' op data):
+  not modelled yet (``None``, with a note); ``total_ram_bytes`` is then ``None`` too, never a guess.
+* ``weights_bytes`` — what goes to flash, counted as a TFLite file stores it (below).
+
+How a graph becomes TFLM's buffers (``micro_allocation_info.cc``, ``MarkAllocationLifetimes``): the network
+input is created at step 0; layer ``i`` (0-based) runs at step ``i + 1``, creating its output then; a tensor's
+last step is that of its last reader, the network output's the last step. Every layer is one operator with one
+output tensor, as mobcost's layers are (BatchNorm and activations fused into their convolution, as the TFLite
+converter fuses them); tensors are added to the planner in execution order (input first), as the converter
+numbers them, which decides TFLM's tie between equal sizes. Scratch buffers (one step long, added after
+every tensor): the int8 reference ``TRANSPOSE_CONV`` asks for an int32 accumulator per output element
+(``transpose_conv.cc``); the int8 convolutions, depthwise convolutions, fully connected layers and pools ask
+for none (``conv_common.cc``, ``depthwise_conv_common.cc``, ``fully_connected.cc`` request one only for int4
+weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..graph import Graph
+from ..graph.build import input_names
+from ..graph.liveness import liveness
+from ..ir import Node
+from ..layers import REGISTRY
+from ..units import DTYPE_BYTES
+from .planners import Buffer, aligned, tflm_arena
+
+PLANNERS = ("lower-bound", "tflm")
+# int8 models keep their biases in int32 (the TFLite 8-bit quantization spec); float models in the weights' type
+BIAS_BYTES = {"int8": 4}
+# a quantization parameter as a TFLite file stores it: a float32 scale and an int64 zero point
+QUANT_PARAM_BYTES = 4 + 8
+# layers whose weights TFLite quantizes per tensor (one scale): fully connected; convolutions are per channel
+PER_TENSOR = {"fc", "linear"}
+# int8 reference kernels' scratch requests, in bytes per output element (TRANSPOSE_CONV's int32 accumulator)
+SCRATCH_PER_OUTPUT = {"deconv": 4}
+
+PERSISTENT_NOTE = ("persistent_bytes not modelled yet: TFLM's tail (a TfLiteEvalTensor per tensor, a node "
+                   "struct per operator, each kernel's op data with its per-channel multipliers) depends on the "
+                   "build; total_ram_bytes is left out with it")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Flash, in bytes: weights, biases and the quantization parameters an int8 file stores beside them."""
+
+    weights: int
+    biases: int
+    quantization: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.biases + self.quantization
+
+
+@dataclass(frozen=True)
+class Memory:
+    """RAM and flash of one design point under one planner (see the module docstring)."""
+
+    graph: Graph
+    planner: str
+    dtype: str
+    activation_peak_bytes: int
+    peak_layer: int  # the layer running at the peak (index into graph.nodes)
+    peak_tensors: tuple[str, ...]  # the tensors alive then
+    arena_bytes: int
+    buffers: tuple[Buffer, ...]  # what the planner lays out (sizes as it sees them)
+    offsets: tuple[int, ...]
+    weights: Weights
+    persistent_bytes: int | None
+    notes: tuple[str, ...]
+
+    @property
+    def total_ram_bytes(self) -> int | None:
+        return None if self.persistent_bytes is None else self.arena_bytes + self.persistent_bytes
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.weights.total
+
+
+def tensor_names(graph: Graph) -> list[str]:
+    """Tensor 0 is the network input, tensor ``k`` the output of layer ``k - 1`` (liveness's numbering)."""
+    return ["input", *(n.name for n in graph.nodes)]
+
+
+def tensor_bytes(graph: Graph, dtype: str) -> list[int]:
+    size = DTYPE_BYTES[dtype]
+    return [graph.input.numel * size, *(n.output.numel * size for n in graph.nodes)]
+
+
+def activation_peak(graph: Graph, dtype: str) -> tuple[int, int, list[int]]:
+    """(peak bytes, the layer running then, the tensors alive then) by the liveness rule."""
+    sizes = tensor_bytes(graph, dtype)
+    _, live = liveness(graph)
+    totals = [sum(sizes[t] for t in alive) for alive in live]
+    step = max(range(len(totals)), key=totals.__getitem__) if totals else 0
+    return (totals[step], step, live[step]) if totals else (sizes[0], 0, [0])
+
+
+def tflm_buffers(graph: Graph, dtype: str) -> list[Buffer]:
+    """The buffers TFLM's allocator hands its planner for this graph, unaligned, in the order it adds them."""
+    index = {n.name: i + 1 for i, n in enumerate(graph.nodes)}
+    names, sizes = tensor_names(graph), tensor_bytes(graph, dtype)
+    first = list(range(len(sizes)))  # the input at step 0, layer i's output at step i + 1
+    last = list(first)
+    for i in range(len(graph.nodes)):
+        for name in input_names(graph.spec, i):
+            t = index.get(name, 0)
+            last[t] = max(last[t], i + 1)
+    last[-1] = len(graph.nodes)  # the network output lives to the end of the invocation
+    buffers = [Buffer(sizes[t], first[t], last[t], names[t]) for t in range(len(sizes))]
+    if dtype == "int8":
+        for i, node in enumerate(graph.nodes):
+            per = SCRATCH_PER_OUTPUT.get(node.layer.type)
+            if per:
+                buffers.append(Buffer(per * node.output.numel, i + 1, i + 1, f"{node.name} scratch"))
+    return buffers
+
+
+def layer_weights(node: Node, dtype: str) -> Weights:
+    """One layer's flash. A BatchNorm folded into its convolution leaves a bias per output channel."""
+    kind = REGISTRY[node.layer.type]
+    weights = 0 if node.layer.shares else kind.weights(node)
+    if not weights:
+        return Weights(0, 0, 0)
+    biases = kind.biases(node) or (node.out_channels if node.layer.bn else 0)
+    size = DTYPE_BYTES[dtype]
+    quantization = 0
+    if dtype == "int8":  # the weights' scales and zero points, and the bias's (scale = input × weight scale)
+        channels = 1 if node.layer.type in PER_TENSOR else node.out_channels
+        quantization = QUANT_PARAM_BYTES * channels * (2 if biases else 1)
+    return Weights(weights * size, biases * BIAS_BYTES.get(dtype, size), quantization)
+
+
+def network_weights(graph: Graph, dtype: str) -> Weights:
+    parts = [layer_weights(n, dtype) for n in graph.nodes]
+    return Weights(*(sum(getattr(p, f) for p in parts) for f in ("weights", "biases", "quantization")))
+
+
+def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Memory:
+    """RAM and flash of ``graph`` under ``planner`` (``lower-bound`` or ``tflm``) with ``dtype`` tensors."""
+    peak, step, alive = activation_peak(graph, dtype)
+    names = tensor_names(graph)
+    notes = [PERSISTENT_NOTE]
+    if planner == "tflm":
+        raw = tflm_buffers(graph, dtype)
+        offsets, arena = tflm_arena(raw)
+        buffers = aligned(raw)
+        notes.append("tflm: one operator and one output tensor per layer; 16-byte alignment; scratch buffers of "
+                     "the int8 reference kernels")
+    else:
+        buffers, offsets, arena = [], [], peak
+    return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
+                  tuple(offsets), network_weights(graph, dtype), None, tuple(notes))

@@ -1,0 +1,95 @@
+"""The `memory` command's views: RAM and flash of one design point (the figures come from
+:mod:`mobcost.analysis.memory`), and the planner's buffers with their lifetimes and offsets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+
+from ..analysis.memory import Memory
+from .formats import human
+from .terminal import FitTable
+
+SUMMARY_KEYS = ("arena_bytes", "persistent_bytes", "total_ram_bytes", "weights_bytes", "activation_peak_bytes")
+
+
+def memory_title(m: Memory) -> str:
+    g = m.graph
+    return (f"{g.spec.name} · α={g.alpha:g} · {g.input.h}×{g.input.w} input · {m.dtype} · planner "
+            f"{m.planner}")
+
+
+def summary(m: Memory) -> dict[str, int | None]:
+    return {"arena_bytes": m.arena_bytes, "persistent_bytes": m.persistent_bytes,
+            "total_ram_bytes": m.total_ram_bytes, "weights_bytes": m.weights_bytes,
+            "activation_peak_bytes": m.activation_peak_bytes}
+
+
+def design_point(m: Memory) -> dict[str, Any]:
+    g = m.graph
+    return {"network": g.spec.name, "alpha": g.alpha, "rho": g.rho, "resolution": g.resolution,
+            "dtype": m.dtype, "planner": m.planner}
+
+
+def memory_dict(m: Memory) -> dict[str, Any]:
+    """The JSON document: the design point, the five figures, their parts, the peak and the planned buffers."""
+    w = m.weights
+    return {
+        **design_point(m), **summary(m),
+        "weights": {"weights": w.weights, "biases": w.biases, "quantization": w.quantization},
+        "peak": {"layer": m.graph.nodes[m.peak_layer].name if m.graph.nodes else None,
+                 "tensors": list(m.peak_tensors)},
+        "buffers": buffer_records(m),
+        "notes": list(m.notes),
+    }
+
+
+def buffer_records(m: Memory) -> list[dict[str, Any]]:
+    """One record per planned buffer: what it holds, its (aligned) bytes, first and last step, offset."""
+    return [{"name": b.name, "bytes": b.size, "first": b.first, "last": b.last, "offset": o}
+            for b, o in zip(m.buffers, m.offsets, strict=True)]
+
+
+def memory_records(m: Memory) -> list[dict[str, Any]]:
+    """csv: one tidy row per design point, so files of several runs concatenate."""
+    w = m.weights
+    return [{**design_point(m), **summary(m), "weights_only_bytes": w.weights, "bias_bytes": w.biases,
+             "quantization_bytes": w.quantization}]
+
+
+def _shown(value: int | None) -> str:
+    return "—" if value is None else f"{value:,} B ({human(value, 'B')}, {value / 1024:.2f} KiB)"
+
+
+def memory_views(m: Memory, *, buffers: bool = True) -> list[Any]:
+    """The rich view: the figures, then (tflm) the buffers as the planner placed them."""
+    table = FitTable({"title": memory_title(m), "box": box.SIMPLE_HEAD,
+                      "caption": " · ".join(m.notes)})
+    table.add_column("figure")
+    table.add_column("bytes", justify="right")
+    labels = {"arena_bytes": "arena (planned)", "persistent_bytes": "persistent", "total_ram_bytes": "total RAM",
+              "weights_bytes": "weights (flash)", "activation_peak_bytes": "activation peak (lower bound)"}
+    for key, value in summary(m).items():
+        table.add_row(labels[key], _shown(value))
+    views: list[Any] = [table]
+    if buffers and m.buffers:
+        views.append(buffer_table(m))
+    return views
+
+
+def buffer_table(m: Memory) -> FitTable:
+    table = FitTable({"title": "Buffers as the planner placed them (steps: 0 = input, i = layer i)",
+                      "box": box.SIMPLE_HEAD})
+    for header in ("tensor", "bytes", "first", "last", "offset", "end"):
+        table.add_column(header, justify="left" if header == "tensor" else "right")
+    for r in buffer_records(m):
+        table.add_row(r["name"], f"{r['bytes']:,}", str(r["first"]), str(r["last"]), f"{r['offset']:,}",
+                      f"{r['offset'] + r['bytes']:,}")
+    return table
+
+
+def document_records(m: Memory) -> list[dict[str, Any]]:
+    """markdown and LaTeX: the five figures as rows (bytes and KiB), for a document's "does it fit?" table."""
+    return [{"figure": key, "bytes": value, "KiB": None if value is None else round(value / 1024, 2)}
+            for key, value in summary(m).items()]
