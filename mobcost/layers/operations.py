@@ -29,6 +29,9 @@ class Op:
     kind: str
     sizes: Mapping[str, Size] = field(default_factory=dict)
     float_sizes: tuple[int, int, int, int, int] | None = None
+    # the α part of a size whose area is 0 at some resolutions (a resize that MobileViT's unfold needs only where
+    # the patch does not divide the map): the sweep's term is then this × the area, present at every point
+    widths: Mapping[str, int] = field(default_factory=dict)
 
 
 def _elements(x: Shape) -> Size:
@@ -144,11 +147,10 @@ def _position_embedding(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
 
 def _resize(x: Shape, h: int, w: int) -> list[Op]:
     """timm's bilinear ``F.interpolate`` to (h, w) around MobileViT's unfold and fold, where the patch does not
-    divide the map: nothing where the sizes agree."""
-    if (h, w) == (x.h, x.w):
-        return []
-    out = Shape(x.c, h, w)
-    return [Op("upsample.resize", {"in": _elements(x), "out": _elements(out)})]
+    divide the map; where the sizes agree, the same operation with no elements (so a layer lists the same
+    operations at every resolution, as the sweep's terms need)."""
+    area = h * w if (h, w) != (x.h, x.w) else 0
+    return [Op("upsample.resize", {"out": (x.c * area, area)}, widths={"out": x.c})]
 
 
 def _unfold(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:

@@ -185,6 +185,9 @@ class Linear(_TokenLayer):
     def mult_adds(self, node: Node) -> int:
         return self.weights(node) * node.input.area  # every token of every sequence: N·P
 
+    def mult_adds_area(self, node: Node) -> int:
+        return node.input.area  # N·P tokens, which an unfold's resize makes more than the map's H·W
+
     def weights(self, node: Node) -> int:
         return node.input.c * node.out_channels
 
