@@ -22,6 +22,11 @@ class Shape:
     ``c``×N×1 map so that every count written for maps (elements, area = N, the sweep's width and resolution
     parts) holds unchanged; only the layer types that say so take one (``LayerKind.takes``). A sequence and a
     map of the same numbers are different shapes.
+
+    ``patch``: (p_h, p_w) for the sequences an ``unfold`` makes of a C×H×W map (MobileViT): P = p_h·p_w
+    sequences, one per position inside a patch, of N = ⌈H/p_h⌉·⌈W/p_w⌉ tokens each, attended to separately
+    (a batch of P). ``h`` and ``w`` stay the map's, so ``fold`` restores it; a map whose sides the patch does not
+    divide is resized up to ⌈H/p_h⌉·p_h × ⌈W/p_w⌉·p_w first (as timm does), so elements are C·N·P.
     """
 
     c: int
@@ -29,15 +34,34 @@ class Shape:
     w: int
     folded: int = field(default=1, compare=False)
     tokens: bool = False
+    patch: tuple[int, int] | None = None
 
     @property
     def numel(self) -> int:
+        if self.patch:
+            return self.c * self.length * self.sequences
         return self.c * self.h * self.w
 
     @property
     def area(self) -> int:
-        """The resolution-dependent factor of ``numel``: H·W, times the H·W a flatten folded into ``c``."""
+        """The resolution-dependent factor of ``numel``: H·W, times the H·W a flatten folded into ``c``; N·P for
+        the P sequences of an ``unfold``."""
+        if self.patch:
+            return self.length * self.sequences
         return self.h * self.w * self.folded
+
+    @property
+    def length(self) -> int:
+        """N, the tokens of each sequence: ``h`` for a sequence (its ``w`` is 1), ⌈H/p_h⌉·⌈W/p_w⌉ for unfolded
+        patches."""
+        if self.patch:
+            return -(-self.h // self.patch[0]) * -(-self.w // self.patch[1])
+        return self.h * self.w
+
+    @property
+    def sequences(self) -> int:
+        """P, the sequences attended to separately: 1, or p_h·p_w for unfolded patches."""
+        return self.patch[0] * self.patch[1] if self.patch else 1
 
     @property
     def depth(self) -> int:
@@ -48,7 +72,10 @@ class Shape:
         return [self.c, self.h, self.w]
 
     def __str__(self) -> str:
-        # The paper writes sizes as H × W × C (Table 1's "Input Size"); a token sequence as N × C.
+        # The paper writes sizes as H × W × C (Table 1's "Input Size"); a token sequence as N × C, and the P
+        # sequences of an unfold as P × N × C.
+        if self.patch:
+            return f"{self.sequences}×{self.length}×{self.c} tokens"
         return f"{self.h}×{self.c} tokens" if self.tokens else f"{self.h}×{self.w}×{self.c}"
 
 

@@ -693,6 +693,110 @@ def deit_tiny(embed_dim: int = 192, img_size: int = 224, num_classes: int = 1000
     return _VisionTransformer(img_size, 16, embed_dim, 12, 3, 4, num_classes).eval()
 
 
+# MobileViT-XS (Mehta & Rastegari 2022) as timm builds it: ByobNet stages of inverted residuals and MobileViT blocks.
+
+
+class _MViTAttention(_ViTAttention):
+    """timm's ViT ``Attention`` (non-fused) with an explicit head count: MobileViT's 4 heads of d/4."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__(dim, heads)
+
+
+class _MViTBlock(nn.Module):
+    """timm ``vision_transformer.Block`` as MobileViT configures it: pre-norm, 4 heads, MLP ×2 with SiLU, LayerNorm
+    eps 1e-5 (``nn.LayerNorm``'s default; no cost either way)."""
+
+    def __init__(self, dim: int, heads: int = 4, mlp_ratio: int = 2) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = _MViTAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim * mlp_ratio), nn.SiLU(), nn.Linear(dim * mlp_ratio, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class _MobileViTBlock(nn.Module):
+    """timm ``mobilevit.MobileVitBlock``: 3×3 conv-BN-SiLU, 1×1 conv to d (no bias, no BN), unfold into p² sequences,
+    L transformer blocks, LayerNorm, fold, 1×1 conv-BN-SiLU back to C, concat with the block input, 3×3
+    conv-BN-SiLU fusion. Unfold/fold resize bilinearly to whole patches where p does not divide the map, as timm."""
+
+    def __init__(self, chs: int, dim: int, depth: int, patch: int = 2) -> None:
+        super().__init__()
+        self.conv_kxk = _conv_bn_act(chs, chs, 3, act=nn.SiLU)
+        self.conv_1x1 = nn.Conv2d(chs, dim, 1, bias=False)
+        self.transformer = nn.Sequential(*(_MViTBlock(dim) for _ in range(depth)))
+        self.norm = nn.LayerNorm(dim)
+        self.conv_proj = _conv_bn_act(dim, chs, 1, act=nn.SiLU)
+        self.conv_fusion = _conv_bn_act(2 * chs, chs, 3, act=nn.SiLU)
+        self.patch = patch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut, p = x, self.patch
+        x = self.conv_1x1(self.conv_kxk(x))
+        b, c, h, w = x.shape
+        nh, nw = -(-h // p), -(-w // p)
+        if (nh * p, nw * p) != (h, w):
+            x = nn.functional.interpolate(x, size=(nh * p, nw * p), mode="bilinear", align_corners=False)
+        x = x.reshape(b * c * nh, p, nw, p).transpose(1, 2)
+        x = x.reshape(b, c, nh * nw, p * p).transpose(1, 3).reshape(b * p * p, nh * nw, c)
+        x = self.norm(self.transformer(x))
+        x = x.contiguous().view(b, p * p, nh * nw, c).transpose(1, 3).reshape(b * c * nh, nw, p, p)
+        x = x.transpose(1, 2).reshape(b, c, nh * p, nw * p)
+        if (nh * p, nw * p) != (h, w):
+            x = nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
+        return self.conv_fusion(torch.cat((shortcut, self.conv_proj(x)), dim=1))
+
+
+class _ByobBottleneck(nn.Module):
+    """timm ``byobnet.BottleneckBlock`` with bottle_in, linear_out, group size 1 (MobileNetV2's inverted residual):
+    1×1 expand ×4 (SiLU), 3×3 depthwise (SiLU), 1×1 project; the identity shortcut only where in = out and stride 1
+    (downsample='' leaves the others without one)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, ratio: int = 4) -> None:
+        super().__init__()
+        mid = _make_divisible(cin * ratio)
+        self.conv1_1x1 = _conv_bn_act(cin, mid, 1, act=nn.SiLU)
+        self.conv2_kxk = _conv_bn_act(mid, mid, 3, stride, groups=mid, act=nn.SiLU)
+        self.conv3_1x1 = _conv_bn_act(mid, cout, 1, act=None)
+        self.residual = cin == cout and stride == 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv3_1x1(self.conv2_kxk(self.conv1_1x1(x)))
+        return out + x if self.residual else out
+
+
+def mobilevit_xs(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """MobileViT-XS (Mehta & Rastegari 2022, arXiv:2110.02178, Table 4 and Fig. 1b) as timm builds it, with timm's
+    ``width_factor`` as ``width_mult``: block widths ``make_divisible(c·w, 8)``, stem ``round(16·w)``, final 1×1
+    conv ``round(384·w)``; the transformer widths d = 96, 120, 144 and their 4 heads do not follow it."""
+    # Source: huggingface/pytorch-image-models timm/models/mobilevit.py (model_cfgs['mobilevit_xs']: blocks
+    # _inverted_residual_block(d=1, c=32, s=1), (d=3, c=48, s=2), _mobilevit_block(c=64, s=2, transformer_dim=96,
+    # transformer_depth=2, patch_size=2), (c=80, 120, 4), (c=96, 144, 3), br=4.0; stem_chs=16, stem_type='3x3',
+    # stem_pool='', downsample='', act_layer='silu', num_features=384; MobileVitBlock: num_heads=4, mlp_ratio=2.0,
+    # qkv_bias=True, act_layer=layers.act (SiLU), nn.LayerNorm, conv_fusion on cat((shortcut, x))) and
+    # timm/models/byobnet.py (create_byob_stem '3x3': one 3×3 stride-2 ConvNormAct; BottleneckBlock; create_shortcut
+    # returns None for downsample=''; ByobNet: stage widths make_divisible(c · width_factor), final_conv 1×1
+    # ConvNormAct, ClassifierHead avg pool + Linear). Attention products written as `@` (timm's non-fused path).
+    def ch(c: int) -> int:
+        return _make_divisible(c * width_mult)
+
+    stem = round(16 * width_mult)
+    layers: list[nn.Module] = [_conv_bn_act(3, stem, 3, 2, act=nn.SiLU), _ByobBottleneck(stem, ch(32), 1)]
+    layers += [_ByobBottleneck(ch(32), ch(48), 2), *(_ByobBottleneck(ch(48), ch(48), 1) for _ in range(2))]
+    prev = ch(48)
+    for c, dim, depth in ((64, 96, 2), (80, 120, 4), (96, 144, 3)):
+        layers += [_ByobBottleneck(prev, ch(c), 2), _MobileViTBlock(ch(c), dim, depth)]
+        prev = ch(c)
+    final = round(384 * width_mult)
+    layers += [_conv_bn_act(prev, final, 1, act=nn.SiLU), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+               nn.Linear(final, num_classes)]
+    return nn.Sequential(*layers).eval()
+
+
 FACTORIES: dict[str, Callable[..., nn.Module]] = {
     "mobilenet_v2": mobilenet_v2,
     "mobilenet_v3_large": mobilenet_v3_large,

@@ -91,13 +91,13 @@ def seed_by_hand(g) -> int:
             total += 2 * REGISTRY["se"].mult_adds(n)  # 2·k·k·M·H′·W′·N for a convolution with bias
         elif n.type == "patch_embed":  # a p×p convolution on the patch grid
             total += 2 * REGISTRY["patch_embed"].mult_adds(n) - (0 if n.layer.bias else n.output.numel)
-        elif n.type == "linear":  # an FC layer per token
-            total += (2 * n.input.c - 1) * n.out_channels * n.input.h
+        elif n.type == "linear":  # an FC layer per token (N·P of them on an unfold's P sequences)
+            total += (2 * n.input.c - 1) * n.out_channels * n.input.length * n.input.sequences
         elif n.type == "attention":  # q, k, v and output projections per token; Q·Kᵀ: h·N·N dot products of d,
-            tokens, c, heads = n.input.h, n.input.c, n.layer.heads  # A·V: N·h·d dot products of N
-            d = n.layer.head_dim or c // heads
-            total += ((2 * c - 1) * 3 * heads * d + (2 * heads * d - 1) * c) * tokens
-            total += (2 * d - 1) * heads * tokens * tokens + (2 * tokens - 1) * tokens * heads * d
+            tokens, c, heads = n.input.length, n.input.c, n.layer.heads  # A·V: N·h·d dot products of N
+            d, seqs = n.layer.head_dim or c // heads, n.input.sequences  # in each of an unfold's P sequences
+            total += ((2 * c - 1) * 3 * heads * d + (2 * heads * d - 1) * c) * tokens * seqs
+            total += ((2 * d - 1) * heads * tokens * tokens + (2 * tokens - 1) * tokens * heads * d) * seqs
         else:
             assert REGISTRY[n.type].mult_adds(n) == 0, n.type  # every type with Mult-Adds is covered above
     return total

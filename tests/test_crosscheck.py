@@ -112,6 +112,8 @@ layers:
   - {type: attention, heads: 2}
   - {type: linear, out: 8}
   - {type: pool_tokens}
+  - {type: unfold, patch: 3, from: a}
+  - {type: fold}
 """)
     assert {layer.type for layer in spec.layers} == set(REGISTRY)
     graph = build(spec)

@@ -220,7 +220,8 @@ layers:
   - {type: flatten}
   - {type: fc, out: 3}
 """
-# token sequences (issue 21): a vision transformer's layers, and a map read as tokens with a mean over them
+# token sequences (issue 21): a vision transformer's layers, a map read as tokens with a mean over them, and
+# MobileViT's unfold → transformer → fold (at 13 px the 7×7 map is resized to whole 2×2 patches and back)
 TOKENS = """
 input: {channels: 3, size: 16}
 layers:
@@ -245,6 +246,17 @@ layers:
   - {type: act, act: relu}
   - {type: linear, out: 12, bias: false}
   - {type: pool_tokens, mode: mean}
+  - {type: fc, out: 3}
+  - {type: conv, out: 8, stride: 2, from: input, name: m}
+  - {type: unfold, patch: 2}
+  - {type: ln, name: u0}
+  - {type: attention, heads: 2}
+  - {type: add, from: [u0, -1]}
+  - {type: linear, expand: 2, act: silu}
+  - {type: linear, out: 8}
+  - {type: fold}
+  - {type: concat, from: [m, -1]}
+  - {type: avgpool}
   - {type: fc, out: 3}
 """
 # TensorFlow's "same" padding: an explicit zero padding before the convolution

@@ -22,7 +22,7 @@ def examples() -> list[tuple[str, list[str]]]:
     """(command, the output lines a console block shows after it) for every mobcost command in a code block."""
     found = []
     for lang, body in re.findall(r"```(\w*)\n(.*?)```", README, re.S):
-        lines = body.splitlines()
+        lines = re.sub(r"\\\n\s*", "", body).splitlines()  # a command continued with \ is one line
         for i, line in enumerate(lines):
             text = line.strip()
             if lang == "console" and text.startswith("$ mobcost "):

@@ -167,15 +167,16 @@ class Terms:
 def convention_terms(g: Graph, convention: FlopConvention) -> Terms:
     """The convention's count of ``g`` as terms: each counted (operation, quantity) of each layer gives its α part
     (coefficient × value // area) and its resolution part (area), so that the count is Σ α part × area; a size
-    that is no such product (area 0) gives a float term instead. The terms come in the same order at every α and
-    resolution (the operations follow the layers' keys, not sizes)."""
+    whose α part the operation states (``Op.widths``: a resize present at some resolutions only, area 0 at the
+    others) gives that part, and a size that is no such product (area 0) a float term instead. The terms come in
+    the same order at every α and resolution (the operations follow the layers' keys, not sizes)."""
     t = Terms()
     for node in g.nodes:
         for op in layer_ops(node):
             for quantity, coefficient in convention.rules.get(op.kind, {}).items():
                 value, part = op.sizes[quantity]
-                if coefficient and part:
-                    t.chan.append(coefficient * (value // part))
+                if coefficient and (part or quantity in op.widths):
+                    t.chan.append(coefficient * op.widths.get(quantity, value // max(part, 1)))
                     t.area.append(part)
                 elif coefficient and op.float_sizes is not None:
                     t.floats.append(op.float_sizes)

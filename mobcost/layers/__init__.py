@@ -10,7 +10,7 @@ from __future__ import annotations
 # isort: off
 from . import convolutions, fully_connected, joins, pooling  # noqa: F401  (registers the types)
 from . import activations, normalization, squeeze_excite, channels, resampling  # noqa: F401  (issue 12's)
-from . import tokens, attention  # noqa: F401  (issue 21's: token sequences and attention)
+from . import tokens, attention, patches  # noqa: F401  (issue 21's: token sequences, attention, MobileViT's unfold)
 # isort: on
 from .base import (
     ACTIVATIONS,

@@ -12,6 +12,9 @@ With C channels, h heads of width d (inner width h·d, C when d = C/h):
 * Memory access: the seeds' rule — the sequence in, the sequence out and the weights; the h·N·N scores are
   internal to the layer, as SE's pooled vector is.
 
+On the P sequences of an ``unfold`` (MobileViT) each sequence of N tokens attends only to itself: the projections
+count N·P tokens and the products P·2·N²·hd.
+
 Width α: ``heads`` keep their count (like ``groups``); the head width d = C/h follows the layer's input, so it
 scales with α (DeiT's C = 192 with 3 heads at α = 0.5 is 96 channels, 3 heads of 32); a given ``head_dim``
 keeps its width (like ``group_width``). Resolution ρ: N follows ρ², so the projections scale as ρ² and the
@@ -55,14 +58,14 @@ class Attention(LayerKind):
         return Node(layer, inputs, x, x.c, None, None, None, None)
 
     def projection_terms(self, node: Node) -> tuple[int, int]:
-        """(4·N·C·hd, N): q, k, v and the output projection, one FC layer per token each."""
-        n = node.input.h
-        return 4 * n * node.input.c * inner_width(node), n
+        """(4·N·P·C·hd, N·P): q, k, v and the output projection, one FC layer per token each."""
+        tokens = node.input.area
+        return 4 * tokens * node.input.c * inner_width(node), tokens
 
     def product_terms(self, node: Node) -> tuple[int, int]:
-        """(2·N²·hd, N²): Q·Kᵀ and A·V, N·N·d multiply-adds per head each."""
-        n = node.input.h
-        return 2 * n * n * inner_width(node), n * n
+        """(2·P·N²·hd, P·N²): Q·Kᵀ and A·V, N·N·d multiply-adds per head each, in each of the P sequences."""
+        pairs = node.input.sequences * node.input.length**2
+        return 2 * pairs * inner_width(node), pairs
 
     def mult_adds_terms(self, node: Node) -> Terms:
         return self.projection_terms(node), self.product_terms(node)
@@ -74,7 +77,7 @@ class Attention(LayerKind):
         return sum(count for count, _ in self.mult_adds_terms(node))
 
     def mult_adds_area(self, node: Node) -> int:
-        return node.input.h  # N divides both terms; the sweep reads the terms (N and N²) instead
+        return node.input.area  # N·P divides both terms; the sweep reads the terms (N·P and P·N²) instead
 
     def weights(self, node: Node) -> int:
         return 4 * node.input.c * inner_width(node)
@@ -93,5 +96,5 @@ class Attention(LayerKind):
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         x = node.input
-        args = (x.c, x.h, node.layer.heads or 1, head_width(node))
+        args = (x.c, x.length, node.layer.heads or 1, head_width(node))
         return [TorchPart("attn", "Attention", args, {"bias": node.layer.bias})]

@@ -30,7 +30,7 @@ __all__ = ["CAUSES", "CONVENTIONS", "KINDS", "QUANTITIES", "FlopConvention", "Op
 ACTIVATION_KINDS = tuple(f"act.{name}" for name in TORCH_ACTIVATIONS if name != "swish")  # swish is silu
 KINDS = ("conv", "deconv", "conv_bias", "fc", "fc_bias", "linear", "linear_bias", "matmul", "bn", "ln", "ln_seq",
          *ACTIVATION_KINDS, "softmax", "maxpool", "avgpool", "gap", "adaptive", "token_mean", "upsample.nearest",
-         "upsample.bilinear", "add", "mul", "scale", "concat", "pad", "reshape", "dropout")
+         "upsample.bilinear", "upsample.resize", "add", "mul", "scale", "concat", "pad", "reshape", "dropout")
 QUANTITIES = ("macs", "out", "in", "window", "channels", "positions", "out_x_in", "out_x_out", "count",
               "thop_adaptive", "weights")
 
@@ -125,9 +125,10 @@ _CONVENTIONS = (
         "(conv_flop_jit, linear_flop_jit, batchnorm_flop_jit, elementwise_flop_counter), fvcore/nn/jit_analysis.py "
         "(_IGNORED_OPS); fvcore 0.1.5.post20221221",
         {**MACS, "bn": {"out": 2}, "ln": {"out": 5}, "ln_seq": {"out": 5}, "gap": {"in": 1}, "adaptive": {"in": 1},
-         "upsample.nearest": {"out": 1}, "upsample.bilinear": {"out": 4}},
+         "upsample.nearest": {"out": 1}, "upsample.bilinear": {"out": 4}, "upsample.resize": {"out": 4}},
         "conv (transposed: on its input map) and linear without bias; eval-mode BatchNorm 2 per element (affine), "
-        "LayerNorm 5; adaptive average pool 1 per input element; nearest upsampling 1, bilinear 4 per output; max "
+        "LayerNorm 5; adaptive average pool 1 per input element; nearest upsampling 1, bilinear 4 per output (an "
+        "unfold's resize to whole patches too); max "
         "and windowed average pools, activations, add and mul are not counted (listed as unsupported or ignored "
         "ops)", tool="fvcore"),
     FlopConvention(
@@ -142,10 +143,11 @@ _CONVENTIONS = (
         {**LAYER_MACS, **BIASES, "bn": {"in": 2}, "ln_seq": {"in": 1},
          **_acts({"relu": 2, "relu6": 1, "leaky_relu": 1, "gelu": 2, "silu": 1}),
          "maxpool": {"in": 2}, "avgpool": {"in": 2}, "gap": {"in": 2}, "adaptive": {"in": 2},
-         "upsample.nearest": {"out": 2}, "upsample.bilinear": {"out": 2}},
+         "upsample.nearest": {"out": 2}, "upsample.bilinear": {"out": 2}, "upsample.resize": {"out": 1}},
         "module hooks count biases, BatchNorm (2 per element, affine), ReLU/ReLU6/LeakyReLU/GELU outputs, pool "
         "inputs and upsampling outputs; the functional patches it applies at the same time count F.relu, F.gelu, "
-        "F.silu, F.interpolate and the pools' F.* calls again (nn.ReLU6 and nn.LeakyReLU call unpatched "
+        "F.silu, F.interpolate (alone, 1 per output, in an unfold's or fold's resize) and the pools' F.* calls "
+        "again (nn.ReLU6 and nn.LeakyReLU call unpatched "
         "functions); transposed convolutions on their input map; hard-swish, hard-sigmoid, sigmoid, tanh, "
         "LayerNorm subclasses and the `+` and `*` operators count zero; nn.LayerNorm itself 1 per element (its "
         "`elementwise_affine` is not the `affine` the hook doubles for); Linear on tokens per token, its bias too; "
@@ -189,8 +191,8 @@ _CONVENTIONS = (
          **_acts({"relu": 1, "relu6": 2, "hswish": 5, "hsigmoid": 4, "sigmoid": 32, "silu": 33, "gelu": 34,
                   "tanh": 76, "leaky_relu": 2}),
          "maxpool": {"window": 1}, "avgpool": {"window": 1}, "gap": {"in": 1, "out": 4}, "adaptive": {"in": 1},
-         "upsample.bilinear": {"out": 4}, "add": {"out": 1}, "mul": {"out": 1}, "scale": {"out": 1},
-         "pad": {"count": 1}},
+         "upsample.bilinear": {"out": 4}, "upsample.resize": {"out": 4}, "add": {"out": 1}, "mul": {"out": 1},
+         "scale": {"out": 1}, "pad": {"count": 1}},
         "on the ONNX graph torch.onnx.export writes in eval mode with BatchNorm kept (TorchScript exporter, "
         "do_constant_folding=False, torch 2.13's default opset): BatchNormalization 31 per element (add, sqrt, "
         "div, add, mul); Relu 1, Clip (ReLU6) 2, HardSwish 5, HardSigmoid 4, Sigmoid 32, SiLU as Sigmoid + Mul "
@@ -198,7 +200,8 @@ _CONVENTIONS = (
         "as one, when its output size divides the input's; otherwise the exporter refuses it); "
         "GlobalAveragePool 1 per input + 4 per output; LayerNormalization 7 per element + 29 per pixel; a "
         "transposed convolution as output elements × k·k·N/g (ConvTranspose's weight is M × N/g × k × k); "
-        "Resize 4 per output when bilinear, 0 when nearest; each Add and Mul (joins, x · gate, layer scale) 1 "
+        "Resize 4 per output when bilinear (MobileViT's resize to whole patches too), 0 when nearest; each Add "
+        "and Mul (joins, x · gate, layer scale) 1 "
         "per output; an explicit zero padding (a \"same\" convolution) 1, the Sub of the shape arithmetic the "
         "exporter writes for it. With BatchNorm folded into the convolutions (the exporters' default), each "
         "folded BatchNorm becomes one bias addition per output instead. Sequences: MatMul 1 per multiply-add (a "

@@ -12,7 +12,7 @@ token-wise layer's C_in·C_out, counted once by counters that multiply parameter
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..ir import Node, Shape
 from .base import REGISTRY, TORCH_ACTIVATIONS, TorchPart, conv_output_size
@@ -29,6 +29,9 @@ class Op:
     kind: str
     sizes: Mapping[str, Size] = field(default_factory=dict)
     float_sizes: tuple[int, int, int, int, int] | None = None
+    # the α part of a size whose area is 0 at some resolutions (a resize that MobileViT's unfold needs only where
+    # the patch does not divide the map): the sweep's term is then this × the area, present at every point
+    widths: Mapping[str, int] = field(default_factory=dict)
 
 
 def _elements(x: Shape) -> Size:
@@ -73,10 +76,12 @@ def _linear(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """nn.Linear: on the flattened map (an ``fc``), or on each of a sequence's N tokens (``linear``, attention's
     projections)."""
     cin, cout = part.args
-    if x.tokens:  # "weights", "channels": torchinfo counts a layer's parameters once, whatever its input
-        out = Shape(cout, x.h, 1, tokens=True)
-        ops = [Op("linear", {"macs": (x.h * cin * cout, x.h), "out": _elements(out), "weights": (cin * cout, 1)})]
-        bias = Op("linear_bias", {"out": _elements(out), "channels": (cout, 1)})
+    if x.tokens:  # "weights", "channels": torchinfo counts a layer's parameters once per batch item, and an
+        # unfold's P sequences are a batch of P
+        out, p = replace(x, c=cout), x.sequences
+        ops = [Op("linear", {"macs": (x.area * cin * cout, x.area), "out": _elements(out),
+                             "weights": (p * cin * cout, 1)})]
+        bias = Op("linear_bias", {"out": _elements(out), "channels": (p * cout, 1)})
     else:
         out = Shape(cout, 1, 1)
         ops = [Op("fc", {"macs": (cin * cout, x.area), "out": _elements(out)})]
@@ -140,6 +145,28 @@ def _position_embedding(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return [Op("add", {"out": _elements(x)})], x
 
 
+def _resize(x: Shape, h: int, w: int) -> list[Op]:
+    """timm's bilinear ``F.interpolate`` to (h, w) around MobileViT's unfold and fold, where the patch does not
+    divide the map; where the sizes agree, the same operation with no elements (so a layer lists the same
+    operations at every resolution, as the sweep's terms need)."""
+    area = h * w if (h, w) != (x.h, x.w) else 0
+    return [Op("upsample.resize", {"out": (x.c * area, area)}, widths={"out": x.c})]
+
+
+def _unfold(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    patch = part.args[3]
+    h, w = -(-x.h // patch[0]) * patch[0], -(-x.w // patch[1]) * patch[1]
+    out = Shape(x.c, x.h, x.w, tokens=True, patch=patch)
+    return [*_resize(x, h, w), Op("reshape", {"out": _elements(out)})], out
+
+
+def _fold(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    assert x.patch is not None  # the graph builder gives fold an unfold's sequences only
+    h, w = -(-x.h // x.patch[0]) * x.patch[0], -(-x.w // x.patch[1]) * x.patch[1]
+    grid, out = Shape(x.c, h, w), Shape(x.c, x.h, x.w)
+    return [Op("reshape", {"out": _elements(grid)}), *_resize(grid, x.h, x.w)], out
+
+
 def _pool_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     out = Shape(x.c, 1, 1)
     if part.args[1] == "cls":
@@ -148,15 +175,16 @@ def _pool_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
 
 
 def _attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's Attention: the q, k, v projection, q·(1/√d), Q·Kᵀ, softmax, A·V, the output projection."""
+    """The build's Attention: the q, k, v projection, q·(1/√d), Q·Kᵀ, softmax, A·V, the output projection; each
+    of an unfold's P sequences on its own."""
     channels, n, heads, d = part.args
-    inner = heads * d
+    inner, pairs = heads * d, x.sequences * n * n
     ops, _ = _linear(TorchPart("fc", "Linear", (channels, 3 * inner), {"bias": part.kwargs.get("bias", True)}), x)
-    q = Shape(inner, n, 1, tokens=True)
-    scores = (heads * n * n, n * n)
-    ops += [Op("mul", {"out": _elements(q)}), Op("matmul", {"macs": (n * n * inner, n * n), "out": scores}),
+    q = replace(x, c=inner)
+    scores = (heads * pairs, pairs)
+    ops += [Op("mul", {"out": _elements(q)}), Op("matmul", {"macs": (pairs * inner, pairs), "out": scores}),
             Op("softmax", {"out": scores, "in": scores}),
-            Op("matmul", {"macs": (n * n * inner, n * n), "out": _elements(q)})]
+            Op("matmul", {"macs": (pairs * inner, pairs), "out": _elements(q)})]
     more, out = _linear(TorchPart("fc", "Linear", (inner, channels)), q)
     return ops + more, out
 
@@ -165,7 +193,13 @@ def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """LayerNorm2d (ConvNeXt) is ``ln``; torch's own LayerNorm on a sequence ``ln_seq``: tools that find modules by
     their exact class count the one and not the other."""
     kind = "ln_seq" if part.module == "LayerNorm" else "ln"
-    return [Op(kind, {**_elementwise(kind, x).sizes, "positions": (x.h * x.w, x.h * x.w)})], x
+    # an unfold's P sequences: N·P tokens (H·W unless resized), and a batch of P for counters that count γ, β
+    # once per batch item
+    positions, p = (x.area, x.sequences) if x.tokens else (x.h * x.w, 1)
+    sizes = {**_elementwise(kind, x).sizes, "positions": (positions, positions)}
+    if p > 1:
+        sizes["channels"] = (p * x.c, 1)
+    return [Op(kind, sizes)], x
 
 
 def _elementwise(kind: str, x: Shape) -> Op:
@@ -214,6 +248,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "Conv2d": _conv, "ConvTranspose2d": _deconv, "Linear": _linear, "BatchNorm2d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
+    "Unfold": _unfold, "Fold": _fold,
     "LayerScale": _same("scale"), "MaxPool2d": _pool("maxpool"),
     "AvgPool2d": _pool("avgpool"), "AdaptiveAvgPool2d": _adaptive, "Upsample": _upsample, "ZeroPad": _pad,
     "Flatten": _flatten, "FlattenMap": _flatten, "ChannelSlice": _slice, "ChannelShuffle": _same("reshape"),

@@ -12,6 +12,8 @@ token and the position embedding are parameters (C and N·C) whose concatenation
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
 from .base import SCALE, TOKENS, Key, LayerKind, TorchPart, activation_part, register
@@ -97,16 +99,30 @@ class _TokenLayer(LayerKind):
     takes = TOKENS
 
 
+class _OneSequenceLayer(_TokenLayer):
+    """A layer on one sequence, which a class token, a position table or a pool over the tokens presumes: the P
+    sequences of an ``unfold`` are refused (``fold`` first)."""
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        (x,) = inputs
+        if x.patch:
+            raise ShapeError(f"{layer.type} takes one sequence, got the {x.sequences} sequences of an `unfold` "
+                             f"({x}); `fold` them into a map first")
+        return self.place_one(layer, x)
+
+    def place_one(self, layer: Layer, x: Shape) -> Node:
+        raise NotImplementedError
+
+
 @register("cls_token")
-class ClassToken(_TokenLayer):
+class ClassToken(_OneSequenceLayer):
     """A learned class token put before the sequence (ViT, DeiT): N → N + 1 tokens, C parameters, no Mult-Adds."""
 
     doc = "a learned class token before the sequence: N + 1 tokens, C params"
     label = "Class Token"
 
-    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
-        (x,) = inputs
-        return token_node(layer, inputs, sequence(x.c, x.h + 1))
+    def place_one(self, layer: Layer, x: Shape) -> Node:
+        return token_node(layer, (x,), sequence(x.c, x.h + 1))
 
     def weights(self, node: Node) -> int:
         return node.input.c
@@ -122,16 +138,15 @@ class ClassToken(_TokenLayer):
 
 
 @register("pos_embed")
-class PositionEmbedding(_TokenLayer):
+class PositionEmbedding(_OneSequenceLayer):
     """A learned position embedding added to the sequence: one C-vector per token, N·C parameters (they follow
     the token count, as a network resized to another resolution interpolates them), no Mult-Adds."""
 
     doc = "a learned position embedding added to the tokens: N·C params, zero Mult-Adds"
     label = "Pos Embed"
 
-    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
-        (x,) = inputs
-        return token_node(layer, inputs, x)
+    def place_one(self, layer: Layer, x: Shape) -> Node:
+        return token_node(layer, (x,), x)
 
     def weights(self, node: Node) -> int:
         return node.input.numel
@@ -154,8 +169,8 @@ class PositionEmbedding(_TokenLayer):
 
 @register("linear")
 class Linear(_TokenLayer):
-    """A fully connected layer applied to every token (a transformer's MLP): N·C_in·C_out Mult-Adds, C_in·C_out
-    weights and C_out biases."""
+    """A fully connected layer applied to every token (a transformer's MLP): N·C_in·C_out Mult-Adds (N·P·C_in·C_out
+    on the P sequences of an ``unfold``), C_in·C_out weights and C_out biases."""
 
     keys = {"out": Key("posint", from_defaults=False), "expand": Key("posint", from_defaults=False),
             "bias": Key("bool", True), "act": Key("act", "none"), "scale": SCALE}
@@ -165,10 +180,13 @@ class Linear(_TokenLayer):
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
-        return token_node(layer, inputs, sequence(out_channels or 1, x.h))
+        return token_node(layer, inputs, replace(x, c=out_channels or 1))  # an unfold's P sequences stay P
 
     def mult_adds(self, node: Node) -> int:
-        return self.weights(node) * node.input.h
+        return self.weights(node) * node.input.area  # every token of every sequence: N·P
+
+    def mult_adds_area(self, node: Node) -> int:
+        return node.input.area  # N·P tokens, which an unfold's resize makes more than the map's H·W
 
     def weights(self, node: Node) -> int:
         return node.input.c * node.out_channels
@@ -191,7 +209,7 @@ POOLS = ("cls", "mean")
 
 
 @register("pool_tokens")
-class PoolTokens(_TokenLayer):
+class PoolTokens(_OneSequenceLayer):
     """The sequence as one C-vector (a C×1×1 map) for the classifier: the class token (ViT, DeiT) or the mean over
     the tokens. No Mult-Adds; a mean's work is its N·C reads, as a global average pool's."""
 
@@ -199,9 +217,8 @@ class PoolTokens(_TokenLayer):
     doc = "the sequence as a C-vector for the classifier: its first (class) token, or the mean over its tokens"
     label = "Token Pool"
 
-    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
-        (x,) = inputs
-        return token_node(layer, inputs, Shape(x.c, 1, 1))
+    def place_one(self, layer: Layer, x: Shape) -> Node:
+        return token_node(layer, (x,), Shape(x.c, 1, 1))
 
     def work(self, node: Node) -> int:
         return node.input.numel if node.layer.mode == "mean" else 0

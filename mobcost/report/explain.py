@@ -133,7 +133,8 @@ def explain_views(explanations: list[Explanation]) -> list[Any]:
 
 QUANTITY_SYMBOLS = {"macs": "MA", "out": "out", "in": "in", "window": "reads", "channels": "C", "positions": "H·W",
                     "out_x_in": "out·k²M/g", "out_x_out": "out·k²N/g", "count": "1",
-                    "thop_adaptive": "⌊(in/out+1)·out⌋", "weights": "weights"}
+                    "thop_adaptive": "⌊(in/out+1)·out⌋",
+                    "weights": "W"}  # a token-wise layer's C_in·C_out (torchinfo counts it once per batch item)
 
 
 def rule_text(rule: dict[str, int]) -> str:

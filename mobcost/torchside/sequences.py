@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class MapTokens(nn.Module):
@@ -71,6 +72,43 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(-1, n, h * d))
 
 
+class Unfold(nn.Module):
+    """(B, C, H, W) → (B·P, N, C): P = p_h·p_w sequences, one per position in a patch, of the N patches' pixels
+    at that position — timm's ``MobileVitBlock`` reshapes and transposes, after its bilinear resize up to whole
+    patches where p does not divide H or W."""
+
+    def __init__(self, channels: int, h: int, w: int, patch: tuple[int, int]) -> None:
+        super().__init__()
+        self.channels, self.size, (self.ph, self.pw) = channels, (h, w), patch
+        self.resized = (-(-h // self.ph) * self.ph, -(-w // self.pw) * self.pw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.resized != self.size:
+            x = F.interpolate(x, size=self.resized, mode="bilinear", align_corners=False)
+        (h, w), (ph, pw), c = self.resized, (self.ph, self.pw), self.channels
+        nw, tokens = w // pw, (h // ph) * (w // pw)
+        x = x.reshape(-1, ph, nw, pw).transpose(1, 2)  # (B·C·n_h, n_w, p_h, p_w)
+        return x.reshape(-1, c, tokens, ph * pw).transpose(1, 3).reshape(-1, tokens, c)
+
+
+class Fold(nn.Module):
+    """:class:`Unfold` undone: (B·P, N, C) → (B, C, H, W), resized back where the unfold resized."""
+
+    def __init__(self, channels: int, h: int, w: int, patch: tuple[int, int]) -> None:
+        super().__init__()
+        self.channels, self.size, (self.ph, self.pw) = channels, (h, w), patch
+        self.resized = (-(-h // self.ph) * self.ph, -(-w // self.pw) * self.pw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (h, w), (ph, pw), c = self.resized, (self.ph, self.pw), self.channels
+        nw, tokens = w // pw, (h // ph) * (w // pw)
+        x = x.reshape(-1, ph * pw, tokens, c).transpose(1, 3).reshape(-1, nw, ph, pw)
+        x = x.transpose(1, 2).reshape(-1, c, h, w)
+        if self.resized != self.size:
+            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
+        return x
+
+
 MODULES: dict[str, type[nn.Module]] = {"MapTokens": MapTokens, "ClassToken": ClassToken,
                                        "PositionEmbedding": PositionEmbedding, "PoolTokens": PoolTokens,
-                                       "Attention": Attention}
+                                       "Attention": Attention, "Unfold": Unfold, "Fold": Fold}
