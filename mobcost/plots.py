@@ -135,7 +135,7 @@ BUDGET_LABELS = {"weight_bytes": "weights", "peak_activation_bytes": "peak activ
                  "latency_ms": "latency", "mult_adds": "Mult-Adds", "params": "parameters", "energy_uj": "energy"}
 # What a budget map can colour by: a profile's estimates, each with its label, unit and how it is estimated.
 BUDGET_METRICS = {"latency_ms": ("latency", "ms", "roofline latency estimate"),
-                  "energy_uj": ("energy per inference", "µJ", "energy estimate (Horowitz 45 nm figures)")}
+                  "energy_uj": ("energy per inference", "µJ", "energy estimate (active power × latency)")}
 MARKER_SIZES = (260, 40)  # a grid without area: few points, or more than 40 (they would overlap)
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "0.15", "edgecolor": "none", "alpha": 0.75}
 

@@ -76,12 +76,13 @@ def test_paper_flops_and_flop_counter_follow_the_mult_adds(name: str) -> None:
 
 
 def seed_by_hand(g) -> int:
-    """The seed notes' formulas over the layers' shapes: (2·k·k·M/g − 1)·H′·W′·N per conv without bias (no −1
+    """The seed notes' formulas over the layers' shapes: (2·k_h·k_w·M/g − 1)·H′·W′·N per conv without bias (no −1
     with a bias), (2·C_i − 1)·C_o per FC; a squeeze-excite's two 1×1 convolutions have biases."""
     total = 0
     for n in g.nodes:
         if n.type in ("conv", "dw", "pw"):
-            per_output = 2 * n.kernel * n.kernel * (n.input.c // n.groups) - (0 if n.layer.bias else 1)
+            kh, kw = n.kernel_hw  # k×k, or a k_h×k_w window (the DS-CNN's 10×4)
+            per_output = 2 * kh * kw * (n.input.c // n.groups) - (0 if n.layer.bias else 1)
             total += per_output * n.output.numel
         elif n.type == "deconv":  # the notes are silent: as a convolution of its Mult-Adds (input map)
             total += 2 * REGISTRY["deconv"].mult_adds(n) - (0 if n.layer.bias else n.output.numel)

@@ -69,12 +69,12 @@ def test_paper_table3_is_recounted_under_a_convention() -> None:
 
 def test_sweep_energy_footnote_goes_with_its_column() -> None:
     narrow = invoke("sweep", "-H", "cortex_m7", width=80)  # a pipe: 80 columns, the Energy column dropped
-    assert "Energy" not in narrow and "Horowitz" not in narrow  # neither the column nor its footnote
+    assert "Energy" not in narrow and "active power" not in narrow  # neither the column nor its footnote
     wide = invoke("sweep", "-H", "cortex_m7", width=200)  # room for it: the column and its footnote
     header = next(line for line in wide.splitlines() if "Mult-Adds" in line)
-    assert "Energy" in header and "Horowitz" in wide
+    assert "Energy" in header and "active power" in wide
     best = invoke("sweep", "-H", "cortex_m7", "--best", width=200)  # --best rewrites the first caption line only
-    assert "Horowitz" in best and "1 shown" in best
+    assert "active power" in best and "1 shown" in best
 
 
 def test_by_type_with_section_layers_shows_the_per_type_table() -> None:

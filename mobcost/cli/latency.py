@@ -33,6 +33,7 @@ from .common import (
     progress_bar,
     render_rich,
 )
+from .devices import warn_unexercised
 from .sweep import check_output
 from .timing import (
     grid_graphs,
@@ -58,6 +59,11 @@ def calibrate(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the profile here instead of the "
                                                 "per-user default that `mobcost latency` reads.",
                                                 show_default=False)] = None,
+    from_measurements: Annotated[Path | None, typer.Option(
+        "--from-measurements", help="Fit a device's profile to networks measured on it instead: a CSV with the header "
+        "spec,alpha,resolution,classes,latency_ms,energy_uj (needs --output).", show_default=False)] = None,
+    base: Annotated[str | None, typer.Option("--base", help="With --from-measurements: the profile whose figures are "
+                                             "the fit's prior (default cortex_m7).", show_default=False)] = None,
 ) -> None:
     """Measure this machine with microbenchmarks and write a hardware profile for a runtime.
 
@@ -69,6 +75,10 @@ def calibrate(
     each activation's extra pass and widths its blocked layout cannot take (about 45 s); LiteRT converts
     every layer first (about 70 s, 25 s once its conversions are cached).
     """
+    if from_measurements is not None:  # a device measured elsewhere: nothing is timed here
+        from .devices import calibrate_from_measurements
+
+        return calibrate_from_measurements(from_measurements, output, base)
     from ..measure.profiles import check_profile_path, host_profile_path, save_profile
     from ..measure.schedule import CALIBRATION_STEPS
     from ..measure.timing import calibrate as run_calibration
@@ -129,6 +139,7 @@ def latency(
     if do_measure:
         prepare_measure(runtime)
     hw = predictor(hardware, threads, runtime)
+    warn_unexercised(graphs[0], hw)
     if do_measure:
         warn_if_elsewhere(hw, runtime)
     shown = runtime if do_measure else hw.runtime  # the runtime the figures describe (none: a datasheet's)

@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
 EnergyHardwareOpt = Annotated[str | None, typer.Option(
     "--hardware", "-H", help="Also show the energy per layer, per type and in total on this hardware profile (a "
-    "bundled name or a YAML file), in its element type (Horowitz's ISSCC 2014 figures unless the profile sets its "
-    "own).", show_default=False)]
+    "bundled name or a YAML file): its active power × the predicted latency, split between compute and memory in "
+    "the proportions of Horowitz's ISSCC 2014 figures; those figures alone where the profile gives no power.",
+    show_default=False)]
 
 
 @app.command()

@@ -1,6 +1,12 @@
-"""Energy per inference, per layer and in total, from a cited table of energy per operation and per byte.
+"""Energy per inference, per layer and in total.
 
-A layer costs, in picojoules,
+**With an active power** (a profile's ``active_power_mw``: measured, or a datasheet's current × voltage at the
+clock), a layer's energy is that power × the layer's predicted time (:func:`.hardware.predict_layers`): what a
+microcontroller's supply delivers while it runs, leakage, clock tree, flash and instruction fetch included. The
+per-operation table below then only *attributes* that energy: each layer's total is split between compute and
+memory in the proportions the table gives it (labelled an attribution wherever it shows).
+
+**Without one** (a host profile, say), the energy is the table's alone, a lower bound: per layer, in picojoules,
 
 * **compute** = Mult-Adds × (pJ per multiply + pJ per add) + (work − Mult-Adds) × pJ per add, where work is
   the registry's ``work`` (Mult-Adds; for pooling, which has none, its window reads): a multiply-add is a
@@ -149,12 +155,28 @@ def layer_energy_pj(mult_adds: Any, other_work: Any, bytes_moved: Any, model: En
     return compute, bytes_moved * per_byte
 
 
+def active_pj(power_mw: Any, seconds: Any) -> Any:
+    """Picojoules of ``seconds`` at ``power_mw``: mW × s = mJ = 10⁹ pJ (one expression for the network and the
+    sweep, so their figures are equal, not approximately)."""
+    return power_mw * seconds * 1e9
+
+
+def attribute(total: Any, compute: Any, memory: Any, *,
+              select: Callable[[Any, Any, Any], Any] = _choose) -> tuple[Any, Any]:
+    """``total`` split between compute and memory in the proportions ``compute : memory`` (the table's); a layer
+    the table gives nothing (a flatten) puts its whole share (its fixed cost) under memory."""
+    both = compute + memory
+    share = select(both > 0, compute / select(both > 0, both, 1.0), 0.0)
+    return total * share, total - total * share
+
+
 @dataclass(frozen=True)
 class LayerEnergy:
-    compute_pj: float
+    compute_pj: float  # with an active power: its share of pj in the table's proportions (an attribution)
     memory_pj: float
     bytes_moved: int
     onchip: bool  # the working set fits on chip
+    table_pj: float = 0.0  # the per-operation table's figure alone (45 nm arithmetic + data movement)
 
     @property
     def pj(self) -> float:
@@ -168,9 +190,17 @@ class NetworkEnergy:
     hardware: str
     model: EnergyModel
     layers: tuple[LayerEnergy, ...]
+    active_power_mw: float | None = None  # None: the table's figures alone (no power in the profile)
+    seconds: float = 0.0  # the predicted latency the active power runs for
+
+    @property
+    def table_pj(self) -> float:
+        return sum(layer.table_pj for layer in self.layers)
 
     @property
     def pj(self) -> float:
+        if self.active_power_mw is not None:
+            return active_pj(self.active_power_mw, self.seconds)
         return sum(layer.pj for layer in self.layers)
 
     @property
@@ -193,15 +223,22 @@ def uj(pj: float) -> float:
 
 def network_energy(graph: Graph, hw: Hardware) -> NetworkEnergy:
     """The energy of every layer of ``graph`` on ``hw`` (closed form; no torch, no numpy); always finite."""
+    from .hardware import predict_layers
+
     model = energy_model(hw)
+    power = hw.active_power_mw
+    seconds = predict_layers(graph, hw) if power is not None else [0.0] * len(graph.nodes)
     layers = []
-    for node in graph.nodes:
+    for node, t in zip(graph.nodes, seconds, strict=True):
         kind = REGISTRY[node.type]
         mult_adds, work = kind.mult_adds(node), kind.work(node)
         moved = kind.memory_access(node) * DTYPE_BYTES[hw.dtype]
         compute, memory = layer_energy_pj(float(mult_adds), float(work - mult_adds), float(moved), model)
-        layers.append(LayerEnergy(compute, memory, moved, float(moved) <= model.onchip_limit))
-    result = NetworkEnergy(hw.name, model, tuple(layers))
+        table = compute + memory
+        if power is not None:
+            compute, memory = attribute(active_pj(power, t), compute, memory)
+        layers.append(LayerEnergy(compute, memory, moved, float(moved) <= model.onchip_limit, table))
+    result = NetworkEnergy(hw.name, model, tuple(layers), power, sum(seconds))
     check_finite(math.isfinite(result.pj), hw)
     return result
 

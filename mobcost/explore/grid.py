@@ -19,7 +19,7 @@ from ..spec import Spec
 from ..units import DTYPE_BYTES
 from .accuracy import Accuracy, accuracy_for
 from .budgets import NO_BUDGETS, Budgets, fits
-from .energy import check_finite, energy_model, layer_energy_pj
+from .energy import active_pj, check_finite, energy_model, layer_energy_pj
 from .factors import Factors, factors, float_terms
 from .hardware import Hardware, layer_seconds
 from .objectives import best_in, front_mask, matrix, resolve
@@ -61,8 +61,11 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
     out["peak_activation"] = peak.ravel()
     out["peak_activation_bytes"] = out["peak_activation"] * b
     out["weight_bytes"] = out["params"] * b
-    out["latency_ms"] = _latency(f, rows, hw).ravel() if hw else np.full(n_a * n_r, np.nan)
-    if hw:  # a column only with a profile (as `ops` only with a convention): outputs without one are unchanged
+    seconds = _latency(f, rows, hw).ravel() if hw else np.full(n_a * n_r, np.nan)
+    out["latency_ms"] = seconds * 1e3
+    if hw and hw.active_power_mw is not None:  # active power × predicted time, as ``energy.network_energy``
+        out["energy_uj"] = active_pj(hw.active_power_mw, seconds) / 1e6
+    elif hw:  # a column only with a profile (as `ops` only with a convention): outputs without one are unchanged
         out["energy_uj"] = _energy(f, rows, hw).ravel()
     if acc:
         out["top1"], out["top1_source"] = acc.arrays(out["alpha"], out["resolution"], out["mult_adds"])
@@ -73,7 +76,7 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
 
 
 def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
-    """The roofline of every layer (``hardware.layer_seconds``), summed over layers, in ms (in float64, so
+    """The roofline of every layer (``hardware.layer_seconds``), summed over layers, in s (in float64, so
     no product can wrap around; a total past float64 is refused rather than written as infinity)."""
     x = f.floats
     ch, area = x["channels"][rows], x["area"]
@@ -92,7 +95,7 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too "
                           "small or its overheads too large for this grid", file=hw.file or None,
                           where="--hardware")
-    return total * 1e3
+    return total
 
 
 def _energy(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:

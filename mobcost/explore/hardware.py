@@ -21,9 +21,11 @@ from ..units import DTYPE_BYTES, parse_si
 from .profile_energy import parse_energy
 
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
-NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor")
+NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor",
+           "active_power_mw")
 KEYS = (*REQUIRED, "description", "dtype", "runtime", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
-        "elementwise", "activations", "unblocked", "context_factor", "energy", "sources", "measured")
+        "elementwise", "activations", "unblocked", "context_factor", "energy", "sources", "measured",
+        "active_power_mw")
 # What a profile's figures describe: eager PyTorch (BatchNorm and activations run as passes of their own),
 # ONNX Runtime or LiteRT (each fuses a convolution with its BatchNorm and activation into one kernel).
 RUNTIMES = ("torch", "onnxruntime", "litert")
@@ -65,6 +67,10 @@ class Hardware:
     unblocked_overhead_us: dict[str, float] = field(default_factory=dict)
     # Overrides of the energy model's figures (``profile_energy.ENERGY_KEYS``); the rest come from its cited table.
     energy: dict[str, float] = field(default_factory=dict)
+    # Average power while inferring, in mW: measured (energy ÷ latency of measured runs) or from a datasheet
+    # (current × voltage at the clock). A microcontroller's energy per inference is this power × its run time;
+    # the 45 nm per-operation figures alone miss it by two to three orders of magnitude (issue 24).
+    active_power_mw: float | None = None
 
     def efficiency_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
         """A layer type's fraction of peak; ``dw/k5``, ``dw/s2`` and ``dw/k5/s2`` keys narrow it down."""
@@ -253,9 +259,10 @@ def _activations(value: Any, doc: Any) -> dict[str, float]:
 # Lower bounds that keep every estimate finite: a rate under 1 per second (or a context factor under
 # 10⁻⁶) is a typo, and dividing by it could pass what a float holds.
 LOWEST = {"peak_mult_adds_per_s": 1.0, "bandwidth_bytes_per_s": 1.0, "elementwise.bytes_per_s": 1.0,
+          "active_power_mw": 1e-6,
           **{f"activations.{a}": 1.0 for a in ACTIVATIONS},
           "context_factor": 1e-6}
-HIGHEST = {"context_factor": 1e6}
+HIGHEST = {"context_factor": 1e6, "active_power_mw": 1e9}
 
 
 def _number(value: Any, key: str, doc: Any) -> float:

@@ -246,6 +246,7 @@ MODULE_ACTIVATION = {module: name for name, (module, _, _) in TORCH_ACTIVATIONS.
 
 PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "Conv2d": _conv, "ConvTranspose2d": _deconv, "Linear": _linear, "BatchNorm2d": _same("bn"),
+    "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
     "Unfold": _unfold, "Fold": _fold,

@@ -26,11 +26,17 @@ def energy_caption(energy: NetworkEnergy) -> str:
     onchip = f"{_binary(m.onchip_bytes)} on chip" if m.onchip_bytes else "no on-chip size given"
     if m.onchip_bytes and not m.onchip_limit:
         onchip += ", no cheaper per byte than DRAM: counted as DRAM"
-    return (f"Energy on {energy.hardware}: {energy_text(energy.pj / 1e6)} — compute "
-            f"{energy_text(energy.compute_pj / 1e6)}, memory {energy_text(energy.memory_pj / 1e6)}; "
-            f"{energy.dram_layers} of {len(energy.layers)} layers from DRAM ({onchip}). {m.dtype}: "
-            f"{m.pj_per_mult:g} pJ a multiply, {m.pj_per_add:g} pJ an add, {m.pj_per_byte_onchip:.4g} pJ an on-chip "
-            f"byte, {m.pj_per_byte_dram:g} pJ a DRAM byte (Horowitz, ISSCC 2014, 45 nm, unless the profile sets them)")
+    table = (f"{m.dtype}: {m.pj_per_mult:g} pJ a multiply, {m.pj_per_add:g} pJ an add, {m.pj_per_byte_onchip:.4g} pJ "
+             f"an on-chip byte, {m.pj_per_byte_dram:g} pJ a DRAM byte (Horowitz, ISSCC 2014, 45 nm, unless the "
+             "profile sets them)")
+    split = (f"compute {energy_text(energy.compute_pj / 1e6)}, memory {energy_text(energy.memory_pj / 1e6)}; "
+             f"{energy.dram_layers} of {len(energy.layers)} layers from DRAM ({onchip})")
+    if energy.active_power_mw is None:
+        return (f"Energy on {energy.hardware}: {energy_text(energy.pj / 1e6)} (the per-operation table alone: no "
+                f"active power in the profile, a lower bound) — {split}. {table}")
+    return (f"Energy on {energy.hardware}: {energy_text(energy.pj / 1e6)} = {energy.active_power_mw:g} mW active "
+            f"power × {energy.seconds * 1e3:.4g} ms predicted. Where it goes (an attribution, in the proportions of "
+            f"the per-operation table, whose own total is {energy_text(energy.table_pj / 1e6)}): {split}. {table}")
 
 
 def _binary(size: float) -> str:

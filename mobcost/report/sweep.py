@@ -115,8 +115,12 @@ def _sweep_caption(result: SweepResult, table: FitTable, best: int | None, shown
     lines.append("Budgets: " + (", ".join(bounds) if bounds else "none"))
     notes: list[tuple[str | None, str]] = [(None, line) for line in lines]
     if "energy_uj" in result.columns:
-        notes.append(("Energy", "Energy: Horowitz's 45 nm figures (ISSCC 2014) unless the profile sets its own; "
-                      "compute + memory, bytes from on-chip memory when a layer's working set fits, else DRAM."))
+        power = result.hardware.active_power_mw if result.hardware else None
+        notes.append(("Energy", f"Energy: the profile's active power ({power:g} mW) × the predicted latency."
+                      if power is not None else
+                      "Energy: Horowitz's 45 nm figures (ISSCC 2014) unless the profile sets its own; "
+                      "compute + memory, bytes from on-chip memory when a layer's working set fits, else DRAM "
+                      "(no active power in the profile: a lower bound)."))
     if result.factors.dropped:
         notes.append((None, "Left out (no valid network): " + "; ".join(result.factors.dropped[:5])))
     if best is None:
