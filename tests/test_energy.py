@@ -378,7 +378,9 @@ def test_table_with_a_profile_stays_light(tmp_path: Path) -> None:
             "print('HEAVY', heavy, file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["totals"]["energy_uj"] == pytest.approx(2169.304586, abs=1e-6)
+    # issue 24: energy = the profile's active power × its predicted latency: 336.6 mW (102 mA × 3.3 V, its
+    # datasheet line) × 2,494.8152 ms (the roofline's MobileNetV1 total on it) = 839,754.80 µJ
+    assert json.loads(proc.stdout)["totals"]["energy_uj"] == pytest.approx(336.6 * 2494.8152, rel=1e-6)
     assert "HEAVY []" in proc.stderr
 
 
