@@ -18,7 +18,7 @@ BASE = {"errors", "units", "ir", "files", "version"}
 HEAVY = {
     "torch": {"torchside", "runtimes"}, "fvcore": {"torchside"}, "onnx": {"torchside", "runtimes", "importers"},
     "onnxruntime": {"runtimes"}, "ai_edge_litert": {"runtimes"}, "litert_torch": {"runtimes"},
-    "flatbuffers": {"runtimes"}, "onnxscript": {"torchside"},
+    "flatbuffers": {"runtimes"}, "onnxscript": {"torchside"}, "tflite": {"importers"},
     "numpy": {"explore", "plots", "torchside", "runtimes"}, "matplotlib": {"plots"}, "pandas": {"report"},
 }
 MAX_MODULE_LINES = 400

@@ -64,7 +64,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "Break the difference between two conventions' totals into named causes that sum to it "
                            "exactly."),
     "memory": ("memory", "Will it fit? Activation arena, RAM and flash of one design point."),
-    "import": ("importing", "Write a spec for an ONNX file or a PyTorch module (standard output without -o)."),
+    "import": ("importing", "Write a spec for an ONNX file, a .tflite model or a PyTorch module (standard output "
+                            "without -o)."),
     "export": ("importing", "Write the model `latency --runtime` times: mobcost's torch build of SPEC (weights drawn "
                             "from a fixed\nseed), exported as deployed (BatchNorm folded, batch 1), so any other tool "
                             "can time the same file."),
@@ -163,7 +164,8 @@ app = typer.Typer(
 
 SpecArg = Annotated[
     str | None,
-    typer.Argument(help="Spec file, or a bundled spec's name (see `mobcost specs`). Default: mobilenet_v1.",
+    typer.Argument(help="Spec file, a bundled spec's name (see `mobcost specs`), or a model file to import "
+                   "(.onnx, .tflite). Default: mobilenet_v1.",
                    show_default=False),
 ]
 AlphaOpt = Annotated[float, typer.Option("--alpha", "-a", help="Width multiplier α > 0 (below 1 thins, above 1 "
@@ -237,11 +239,15 @@ def _silence_stdout() -> None:
 
 
 def load(spec: str | None) -> Spec:
-    """A spec file, a bundled spec's name, or an ONNX file (imported on the fly; see `mobcost import`)."""
+    """A spec file, a bundled spec's name, or an ONNX or .tflite file (imported on the fly; see `mobcost import`)."""
     if spec is not None and spec.lower().endswith(".onnx"):
         from ..importers import load_onnx
 
         return load_onnx(spec)
+    if spec is not None and spec.lower().endswith(".tflite"):
+        from ..importers import load_tflite
+
+        return load_tflite(spec)
     from ..spec import load_spec, resolve_spec_path  # here: `mobcost --help` and `schema` read no spec
 
     return load_spec(resolve_spec_path(spec))

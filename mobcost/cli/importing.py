@@ -30,7 +30,8 @@ ExportRuntime = StrEnum("ExportRuntime", {name: name for name in EXTENSIONS})  #
 @app.command("import")
 @friendly
 def import_model(
-    model: Annotated[Path | None, typer.Argument(help="An ONNX file (.onnx). Not with --torch.",
+    model: Annotated[Path | None, typer.Argument(help="An ONNX file (.onnx) or a TFLite model (.tflite, int8 or "
+                                                 "float). Not with --torch.",
                                                  show_default=False)] = None,
     torch_factory: Annotated[str | None, typer.Option(
         "--torch", help="A torch module instead: `package.module:factory`, any importable callable that returns "
@@ -47,25 +48,39 @@ def import_model(
                                                 "operators left out (in the spec and on stderr).")] = False,
     output: OutputOpt = None,
 ) -> None:
-    """Write a spec for an ONNX file or a PyTorch module (standard output without -o).
+    """Write a spec for an ONNX file, a .tflite model or a PyTorch module (standard output without -o).
 
     One layer per operator that costs or shapes something, named after the ONNX node (or the torch module
     path), with `from:` for branches; Conv → BatchNorm → activation becomes one layer. An operator mobcost
     cannot map is an error naming it — never a silent zero — unless --allow-unknown.
     """
     if (model is None) == (torch_factory is None):
-        raise OptionError("give an ONNX file or --torch package.module:factory (one of them)", where="MODEL")
+        raise OptionError("give an ONNX or .tflite file, or --torch package.module:factory (one of them)",
+                          where="MODEL")
     if torch_factory is not None:
         result = _from_torch(torch_factory, _shape(input_shape or "3x224x224"), dynamo, opset, allow_unknown)
     else:
         if dynamo or opset is not None:
             raise OptionError("--dynamo and --opset apply to --torch only", where="--dynamo/--opset")
         _not_a_spec(model, input_shape)  # type: ignore[arg-type]
-        from ..importers import onnx_to_spec
+        from ..importers import onnx_to_spec, tflite_to_spec
+
+        if model.suffix.lower() == ".tflite":  # type: ignore[union-attr]
+            if input_shape is not None:
+                raise OptionError("a .tflite model's input has fixed dimensions; --input is for ONNX files and "
+                                  "--torch", where="--input")
+            result = tflite_to_spec(model, allow_unknown=allow_unknown)  # type: ignore[arg-type]
+            emit(result.yaml, output)
+            _left_out(result)
+            return
 
         shape = _shape(input_shape) if input_shape is not None else None
         result = onnx_to_spec(model, allow_unknown=allow_unknown, input_shape=shape)  # type: ignore[arg-type]
     emit(result.yaml, output)
+    _left_out(result)
+
+
+def _left_out(result: ImportResult) -> None:
     for item in result.unmapped:
         print(f"mobcost: left out: {clean(item.line())}", file=sys.stderr)
 

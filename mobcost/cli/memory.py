@@ -41,8 +41,10 @@ def memory(
     planner: Annotated[Planner, typer.Option(
         "--planner", "-p", help="lower-bound: the most activation bytes alive at once (an ideal planner); tflm: "
         "TensorFlow Lite Micro's greedy planner, emulated exactly.")] = Planner.tflm,
-    dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type of activations and weights (int8: int32 "
-                                         "biases and per-channel quantization parameters).")] = Dtype.int8,
+    dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type of activations and weights (int8: "
+                                                "int32 biases and per-channel quantization parameters); default: the "
+                                                "spec's `dtype:` (a .tflite's own), else int8.",
+                                                show_default=False)] = None,
     fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
@@ -57,7 +59,9 @@ def memory(
     from ..report.formats import records_text
     from ..report.memory import document_records, memory_dict, memory_records, memory_title, memory_views
 
-    m = plan_memory(build(load(spec), alpha, rho, resolution), planner.value, dtype.value)
+    loaded = load(spec)
+    element = dtype.value if dtype else loaded.dtype or "int8"  # a spec's (an imported .tflite's) own by default
+    m = plan_memory(build(loaded, alpha, rho, resolution), planner.value, element)
     if fmt == Format.json:
         emit_json(memory_dict(m), output)
     elif fmt == Format.csv:

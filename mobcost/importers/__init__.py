@@ -1,5 +1,6 @@
-"""Models made elsewhere → specs. ONNX files are read with the ``onnx`` package alone (an optional extra,
-imported only when a model is imported, never by ``import mobcost``); no runtime is needed.
+"""Models made elsewhere → specs. ONNX files are read with the ``onnx`` package alone, ``.tflite`` files with the
+``tflite`` package (the flatbuffer classes of TFLite's schema): optional extras, imported only when a model is
+imported, never by ``import mobcost``; no runtime is needed.
 
     >>> from mobcost.importers import onnx_to_spec
     >>> result = onnx_to_spec("resnet18.onnx")          # doctest: +SKIP
@@ -8,7 +9,7 @@ imported only when a model is imported, never by ``import mobcost``); no runtime
 
 from __future__ import annotations
 
-from .convert import load_onnx, onnx_to_spec
+from .convert import load_onnx, load_tflite, onnx_to_spec, tflite_to_spec
 from .model import ImportResult, ModelImportError, Unmapped
 
-__all__ = ["ImportResult", "ModelImportError", "Unmapped", "load_onnx", "onnx_to_spec"]
+__all__ = ["ImportResult", "ModelImportError", "Unmapped", "load_onnx", "load_tflite", "onnx_to_spec", "tflite_to_spec"]

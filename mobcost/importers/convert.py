@@ -53,14 +53,7 @@ def onnx_to_spec(model: str | Path | bytes | ModelProto, *, allow_unknown: bool 
     (C, H, W) fixes the input's free dimensions (an exporter's dynamic axes; a free batch is 1 either way);
     without it a free C, H or W is an error naming them, and with it a fixed one that differs is.
     """
-    graph = load_graph(model, source, input_shape)
-    check_input(graph)
-    mapper = map_graph(graph, allow_unknown)
-    layers = _classifier_fixed(graph, mapper)
-    spec_name = name or _default_name(graph)
-    text, names = render(graph, layers, mapper.resolve, mapper.unmapped, mapper.notes, spec_name)
-    check_shapes(text, graph, layers, names)
-    return ImportResult(text, tuple(mapper.unmapped), tuple(mapper.notes), len(layers), spec_name)
+    return _to_spec(load_graph(model, source, input_shape), allow_unknown, name)
 
 
 def load_onnx(path: str | Path, *, allow_unknown: bool = False,
@@ -79,6 +72,33 @@ def load_onnx(path: str | Path, *, allow_unknown: bool = False,
     return parse_spec(result.yaml, file=f"{path} (imported)", default_name=result.name)
 
 
+def tflite_to_spec(model: str | Path | bytes, *, allow_unknown: bool = False, name: str | None = None,
+                   source: str | None = None) -> ImportResult:
+    """The spec of a .tflite model (a path or its bytes), int8 or float, as YAML text with its ``dtype``: the
+    same mapping, checks and errors as :func:`onnx_to_spec`, operators named ``operator 12 (CONV_2D)``."""
+    from .tflite_file import read_tflite
+    from .tflite_graph import tflite_graph
+
+    graph = tflite_graph(read_tflite(model, source))
+    return _to_spec(graph, allow_unknown, name)
+
+
+def _to_spec(graph: OpGraph, allow_unknown: bool, name: str | None) -> ImportResult:
+    check_input(graph)
+    mapper = map_graph(graph, allow_unknown)
+    layers = _classifier_fixed(graph, mapper)
+    spec_name = name or _default_name(graph)
+    text, names = render(graph, layers, mapper.resolve, mapper.unmapped, mapper.notes, spec_name)
+    check_shapes(text, graph, layers, names)
+    return ImportResult(text, tuple(mapper.unmapped), tuple(mapper.notes), len(layers), spec_name)
+
+
+def load_tflite(path: str | Path, *, allow_unknown: bool = False) -> Spec:
+    """A .tflite file as a :class:`Spec`, for every command that takes SPEC (``mobcost memory model.tflite``)."""
+    result = tflite_to_spec(path, allow_unknown=allow_unknown)
+    return parse_spec(result.yaml, file=f"{path} (imported)", default_name=result.name)
+
+
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     for op in graph:
@@ -86,7 +106,8 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
             continue
         handler = ALL_HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
         if handler is None:
-            reason = _NEAREST.get(op.op, f"mobcost has no layer for {op.op}; supported: {_SUPPORTED}")
+            supported = graph.supported or _SUPPORTED
+            reason = _NEAREST.get(op.op, f"mobcost has no layer for {op.op}; supported: {supported}")
             if op.op in _OTHER_ACTIVATIONS:
                 known = ", ".join(a for a in ACTIVATIONS if a != "none")
                 reason = f"{op.op} is an activation mobcost does not have; nearest: act ({known})"
@@ -103,7 +124,7 @@ def _run(handler: Handler, mapper: Mapper, op: Op) -> None:
         handler(mapper, op)
     except (ArithmeticError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise ModelImportError(f"a malformed operator ({type(exc).__name__}: {exc})", file=mapper.g.source,
-                               where=f"node {op.name!r} ({op.op})") from None
+                               where=mapper.g.where(op.name, op.op)) from None
 
 
 def _classifier_fixed(graph: OpGraph, mapper: Mapper) -> list[Emitted]:
@@ -148,7 +169,7 @@ def check_shapes(text: str, graph: OpGraph, layers: list[Emitted], names: list[s
     except MobcostError as exc:
         node = _node_of(exc, layers)
         raise ModelImportError(f"the imported spec does not build: {exc.message}", file=graph.source,
-                               where=f"node {node!r}" if node else None) from None
+                               where=graph.where(node) if node else None) from None
     for node in built.nodes:
         e = by_name[node.name]
         dims = graph.shape(e.output)
@@ -157,9 +178,10 @@ def check_shapes(text: str, graph: OpGraph, layers: list[Emitted], names: list[s
         if expected is None:
             continue  # ONNX inferred no shape here: nothing to compare with
         if got != expected and not (len(dims) == 2 and node.output.numel == expected[0]):
+            said = "ONNX shape inference" if graph.kind == "ONNX" else "the file (as N×C×H×W)"
             raise ModelImportError(f"mobcost infers {node.output.c}×{node.output.h}×{node.output.w} (C×H×W) for "
-                                   f"layer {node.name!r}, ONNX shape inference {shown(dims)}", file=graph.source,
-                                   where=f"node {e.nodes[0]!r}")
+                                   f"layer {node.name!r}, {said} {shown(dims)}", file=graph.source,
+                                   where=graph.where(e.nodes[0]))
 
 
 def _node_of(exc: MobcostError, layers: list[Emitted]) -> str | None:

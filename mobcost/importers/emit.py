@@ -174,19 +174,29 @@ def _owner(owner: dict[str, str], tensor: str, e: Emitted, source: str) -> str:
     return owner[tensor]
 
 
+_ABOUT = {
+    "ONNX": ["# One layer per ONNX operator that costs or shapes something, named after its node; BatchNormalization",
+             "# and activations are folded into the layer before them. Params are what the file holds: a convolution",
+             "# whose BatchNorm the exporter folded away keeps its bias (bias: true, bn: false)."],
+    "TFLite": ["# One layer per TFLite operator that costs or shapes something, named after its output tensor's scope;",
+               "# fused and following activations are folded into the layer. N×H×W×C tensors are read as C×H×W.",
+               "# Params are what the file holds (a weight stored once counts once), in the model's dtype."],
+}
+
+
 def _header(g: OpGraph, name: str, unmapped: list[Unmapped], notes: list[str]) -> list[str]:
     dims = g.shape(g.input)
-    where = f"{g.source} ({g.producer}, ONNX opset {g.opset})"
+    version = f"ONNX opset {g.opset}" if g.kind == "ONNX" else f"{g.kind} schema version {g.opset}"
+    where = f"{g.source} ({g.producer}, {version})"
     left = f"; {len(unmapped)} operator(s) left out, listed at the end" if unmapped else ""
     return [
         f"# Imported by mobcost from {quoted(g.source)}",
-        f"# ({quoted(g.producer)}, ONNX opset {g.opset}), input {shown(dims)}.",
-        "# One layer per ONNX operator that costs or shapes something, named after its node; BatchNormalization",
-        "# and activations are folded into the layer before them. Params are what the file holds: a convolution",
-        "# whose BatchNorm the exporter folded away keeps its bias (bias: true, bn: false).",
+        f"# ({quoted(g.producer)}, {version}), input {shown(dims)}.",
+        *_ABOUT[g.kind],
         f"name: {scalar(name)}",
         f"description: {quoted(f'imported from {g.source}{left}')}",
         f"source: {quoted(where)}",
+        *([f"dtype: {g.dtype}"] if g.dtype else []),
         f"input: {{channels: {dims[1]}, size: {scalar(dims[2] if dims[2] == dims[3] else [dims[2], dims[3]])}}}",
         "layers:",
     ]

@@ -36,7 +36,8 @@ def zero_cost(m: Mapper, op: Op) -> None:
     """Softmax: costs nothing under the paper's convention and changes no shape; named in the spec's notes."""
     m.alias[op.outputs[0]] = op.inputs[0]
     m.done.add(op.name)
-    m.notes.append(f"{op.name} ({op.op}) is not a layer: it costs nothing under the paper's convention")
+    named = f"{op.name} ({op.op})" if m.g.kind == "ONNX" else op.name  # a TFLite name says its type already
+    m.notes.append(f"{named} is not a layer: it costs nothing under the paper's convention")
 
 
 def _numel(dims: tuple) -> int:

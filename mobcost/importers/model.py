@@ -74,6 +74,9 @@ class OpGraph:
     producer: str  # "pytorch 2.13.0"
     opset: int
     scope_paths: frozenset[str] = frozenset()  # every module path that has operators (constants included)
+    kind: str = "ONNX"  # the file's format: "ONNX", or "TFLite" (its operators named ``operator 12 (CONV_2D)``)
+    dtype: str | None = None  # the element type the model computes in, where the file says (TFLite)
+    supported: str = ""  # the file format's operators that map, for the error on one that does not
     consumers: dict[str, list[Op]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -81,6 +84,13 @@ class OpGraph:
             for t in op.inputs:
                 if t and t not in self.consts:
                     self.consumers.setdefault(t, []).append(op)
+
+    def where(self, name: str, op_type: str | None = None) -> str:
+        """How an error names an operator: ``node 'conv1'`` (``node 'conv1' (Conv)`` given its type) in an ONNX
+        graph; a TFLite operator's name says its index and type already (``operator 12 (SPLIT_V)``)."""
+        if self.kind != "ONNX":
+            return name
+        return f"node {name!r} ({op_type})" if op_type else f"node {name!r}"
 
     def shape(self, tensor: str) -> tuple[int | None, ...]:
         return self.dims.get(tensor, ())

@@ -114,8 +114,10 @@ class Mapper:
         operators ``through`` it would have been folded with, up to ``output``)."""
         shapes = tuple(self._input_shape(t) for t in op.inputs if t)
         if not self.allow_unknown:
-            raise ModelImportError(f"{op.op} (inputs {', '.join(shapes) or 'none'}): {reason}",
-                                   file=self.g.source, where=f"node {op.name!r}")
+            inputs = f"inputs {', '.join(shapes) or 'none'}"
+            # an ONNX node is named without its type; a TFLite operator's name has it, and its inputs are shown NCHW
+            said = f"{op.op} ({inputs})" if self.g.kind == "ONNX" else f"{inputs} (as N×C×H×W)"
+            raise ModelImportError(f"{said}: {reason}", file=self.g.source, where=self.g.where(op.name))
         self.unmapped.append(Unmapped(op.name, op.op, shapes, reason))
         self.done.update({op.name, *(t.name for t in through)})
         data = [self.resolve(t) for t in self.g.dynamic_inputs(op)]
@@ -133,7 +135,7 @@ class Mapper:
         if got != expected:
             raise ModelImportError(f"{weight} takes {expected} input channels or features; the input has "
                                    f"{'an unknown number' if got is None else got}", file=self.g.source,
-                                   where=f"node {op.name!r} ({op.op})")
+                                   where=self.g.where(op.name, op.op))
 
     def _input_shape(self, tensor: str) -> str:
         const = self.g.const(tensor)

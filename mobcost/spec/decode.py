@@ -6,6 +6,7 @@ layer type's keys in the registry, so an unknown key is an error, never silently
     name: MobileNet
     input: {channels: 3, size: 224}            # or size: [height, width]
     width: {divisor: 8}                        # optional: widths under α become make_divisible(α·out, 8)
+    dtype: int8                                # optional: the element type it is deployed in (fp32, fp16, int8)
     layers:
       - {type: conv, out: 32, kernel: 3, stride: 2}
       - {type: dwsep, out: 64}                 # shorthand for dw 3×3 (stride) + pw (out)
@@ -43,7 +44,10 @@ DWSEP_KEYS: Mapping[str, Key] = {
 COMMON_KEYS = ("type", "name", "from", "shares")
 # layer types with weights, which `shares` can name: a layer reading another's stored weights again
 SHARING = ("conv", "dw", "pw", "deconv", "fc")
-TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source")
+TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source", "dtype")
+# `dtype:` the element type a model is deployed in (an imported .tflite says it); commands counting bytes default
+# to it. No Mult-Add or param count depends on it.
+DTYPES = ("fp32", "fp16", "int8")
 WIDTH_KEYS = {"divisor": Key("posint", required=True)}
 # the values a key of each activation kind takes: "act" may be none, "activation" (a standalone one, a gate) not
 ACTIVATION_KINDS = {"act": ACTIVATIONS, "activation": tuple(a for a in ACTIVATIONS if a != "none")}
@@ -88,8 +92,11 @@ def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
         raise doc.error("layers", "the network has no layers")
     layers = _name_layers(layers, doc)
     _check_shares(layers, doc)
+    dtype = _text(value, "dtype", "", doc) or None
+    if dtype is not None and dtype not in DTYPES:
+        raise doc.error("dtype", f"unknown element type {dtype!r}; allowed: {', '.join(DTYPES)}")
     return Spec(name, channels, height, tuple(layers), doc.file,
-                _text(value, "description", "", doc), _text(value, "source", "", doc), divisor, width)
+                _text(value, "description", "", doc), _text(value, "source", "", doc), divisor, width, dtype)
 
 
 def _decode_width(value: Any, doc: Doc) -> int:

@@ -24,6 +24,7 @@ class Spec:
     source: str = ""
     divisor: int | None = None  # `width: {divisor: d}`: scaled widths become make_divisible(α·out, d)
     width_px: int | None = None  # the input's width where it differs from its height (``size: [H, W]``)
+    dtype: str | None = None  # ``dtype:``, the element type it is deployed in (fp32, fp16, int8), if the spec says
 
     @property
     def input_hw(self) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from ..ir import SCALE_UP
 from ..layers import REGISTRY, Key, LayerKind
 from .decode import (
     ACTIVATION_KINDS,
+    DTYPES,
     DWSEP_KEYS,
     MAX_INT,
     MAX_LAYERS,
@@ -62,6 +63,8 @@ def spec_schema() -> dict[str, Any]:
             "name": {"type": "string"},
             "description": {"type": "string"},
             "source": {"type": "string"},
+            "dtype": {"enum": list(DTYPES), "description": "the element type the model is deployed in (an imported "
+                      ".tflite says it); commands that count bytes default to it (memory --dtype)"},
             "input": {"type": "object", "required": ["channels", "size"], "additionalProperties": False,
                       "properties": {"channels": KIND_SCHEMAS["posint"], "size": KIND_SCHEMAS["size"]}},
             "width": {"type": "object", "required": list(WIDTH_KEYS), "additionalProperties": False,

@@ -1,0 +1,186 @@
+"""One translation per TFLite operator that has a window, weights or axes: each checks what the file says (a
+weight that does not fit its input, a stride of 0, an axis past the rank is a located error) and writes the ONNX
+operator the mapping knows, in the NCHW view. Operators that are only an activation or a pass-through are in
+``tflite_graph._ACTS``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .model import Op
+from .tflite_file import Operator
+
+if TYPE_CHECKING:
+    from .tflite_graph import Translator
+
+Translate = Callable[["Translator", Operator], None]
+_SAME, _VALID = 0, 1
+TO_NCHW, TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
+
+
+def _fused(op: Operator) -> int:
+    """The activation fused into the operator (ActivationFunctionType; 0: none)."""
+    return int(op.options.get("FusedActivationFunction", 0))
+
+
+def _image(tr: Translator, op: Operator) -> tuple[int, int, int, int]:
+    """The N×H×W×C input a windowed operator reads (TFLite's convolutions and pools read NHWC only)."""
+    index = op.inputs[0] if op.inputs else -1
+    if index < 0 or len(tr.t[index].shape) != 4 or index in tr.nchw:
+        shape = list(tr.t[index].shape) if index >= 0 else "absent"
+        raise tr.fail(op, f"the input is {shape}; {op.code} reads an N×H×W×C image")
+    n, h, w, c = tr.t[index].shape
+    return n, h, w, c
+
+
+def _window(tr: Translator, op: Operator, x: tuple[int, int, int, int], kernel: tuple[int, int]) -> dict[str, Any]:
+    """strides, dilations and the explicit pads (top, left, bottom, right) of SAME or VALID padding."""
+    o = op.options
+    strides = [o.get("StrideH", 0), o.get("StrideW", 0)]
+    dilations = [o.get("DilationHFactor", 1), o.get("DilationWFactor", 1)]
+    if min(*strides, *dilations, *kernel) < 1:
+        raise tr.fail(op, f"kernel {kernel[0]}×{kernel[1]}, strides {strides}, dilations {dilations}: each must be "
+                          "at least 1")
+    padding = o.get("Padding", _SAME)
+    if padding not in (_SAME, _VALID):
+        raise tr.fail(op, f"padding {padding}: the schema has SAME (0) and VALID (1)")
+    pads = [0, 0, 0, 0]
+    if padding == _SAME:  # TensorFlow's: output ⌈in / stride⌉, the odd pixel after
+        for axis, size in enumerate(x[1:3]):
+            span = dilations[axis] * (kernel[axis] - 1) + 1
+            total = max(0, (-(-size // strides[axis]) - 1) * strides[axis] + span - size)
+            pads[axis], pads[axis + 2] = total // 2, total - total // 2
+    return {"strides": strides, "dilations": dilations, "pads": pads}
+
+
+def _weight(tr: Translator, op: Operator, rank: int) -> tuple[int, ...]:
+    index = op.inputs[1] if len(op.inputs) > 1 else -1
+    w = tr.stored(index)
+    if w is None or len(w.shape) != rank:
+        raise tr.fail(op, f"the weight (input 1) is not a stored rank-{rank} tensor")
+    return w.shape
+
+
+def _bias(tr: Translator, op: Operator, out: int) -> tuple[str, ...]:
+    index = op.inputs[2] if len(op.inputs) > 2 else -1
+    if index < 0:
+        return ()
+    b = tr.stored(index)
+    if b is not None and math.prod(b.shape) != out:
+        raise tr.fail(op, f"a bias of shape {list(b.shape)} for {out} outputs")
+    return (tr.const(index, "bias", b.shape),) if b is not None else (tr.name(index),)
+
+
+def conv(tr: Translator, op: Operator) -> None:
+    x = _image(tr, op)
+    out, kh, kw, per_group = _weight(tr, op, 4)
+    if not per_group or x[3] % per_group:
+        raise tr.fail(op, f"a {out}×{kh}×{kw}×{per_group} weight (O×KH×KW×I) does not fit an input of {x[3]} "
+                          "channels")
+    attrs = {**_window(tr, op, x, (kh, kw)), "group": x[3] // per_group}
+    weight = tr.const(op.inputs[1], "conv", (out, per_group, kh, kw))
+    tr.emit(op, "Conv", (tr.data(op, 0), weight, *_bias(tr, op, out)), attrs, _fused(op))
+
+
+def depthwise(tr: Translator, op: Operator) -> None:
+    x = _image(tr, op)
+    one, kh, kw, out = _weight(tr, op, 4)
+    multiplier = op.options.get("DepthMultiplier", 0)
+    if one != 1 or out % x[3] or (multiplier and out != x[3] * multiplier):
+        raise tr.fail(op, f"a {one}×{kh}×{kw}×{out} depthwise weight (1×KH×KW×C·m, depth multiplier {multiplier}) "
+                          f"does not fit an input of {x[3]} channels")
+    attrs = {**_window(tr, op, x, (kh, kw)), "group": x[3]}
+    weight = tr.const(op.inputs[1], "depthwise", (out, 1, kh, kw))
+    tr.emit(op, "Conv", (tr.data(op, 0), weight, *_bias(tr, op, out)), attrs, _fused(op))
+
+
+def pool(tr: Translator, op: Operator) -> None:
+    x = _image(tr, op)
+    kernel = (op.options.get("FilterHeight", 0), op.options.get("FilterWidth", 0))
+    attrs = {"kernel_shape": list(kernel), **_window(tr, op, x, kernel)}
+    del attrs["dilations"]
+    kind = "MaxPool" if op.code == "MAX_POOL_2D" else "AveragePool"
+    tr.emit(op, kind, (tr.data(op, 0),), attrs, _fused(op))
+
+
+def fully_connected(tr: Translator, op: Operator) -> None:
+    out, features = _weight(tr, op, 2)
+    x = op.inputs[0] if op.inputs else -1
+    if x < 0 or not features or tr.numel(x) % features:
+        shape = list(tr.t[x].shape) if x >= 0 else "absent"
+        raise tr.fail(op, f"a {out}×{features} weight (O×I) does not fit an input of shape {shape}")
+    if op.options.get("KeepNumDims") and len(tr.t[x].shape) > 2:
+        raise tr.fail(op, "a product at every position of a rank-3+ input (keep_num_dims) is not mapped; "
+                          "nearest: pw")
+    source = tr.data(op, 0)
+    if len(tr.t[x].shape) != 2:  # TFLite flattens the input to rows of I features: Flatten, then Gemm
+        flat = f"{source} flattened"
+        tr.dims[flat] = (tr.numel(x) // features, features)
+        tr.ops.append(tr_op(tr, op, "Flatten", (source,), flat))
+        source = flat
+    weight = tr.const(op.inputs[1], "fc", (out, features))
+    tr.emit(op, "Gemm", (source, weight, *_bias(tr, op, out)), {"transB": 1},
+            _fused(op))
+
+
+def tr_op(tr: Translator, op: Operator, kind: str, inputs: tuple[str, ...], output: str) -> Op:
+    path, _ = tr.scope(op)
+    return Op(kind, f"{op.where}, its input flattened", inputs, (output,), {}, path, kind.lower())
+
+
+def concatenation(tr: Translator, op: Operator) -> None:
+    first = op.inputs[0] if op.inputs else -1
+    if first < 0:
+        raise tr.fail(op, "no input")
+    axis = tr.layout_axis(op, first, op.options.get("Axis", 0))
+    inputs = tuple(tr.data(op, i) for i in range(len(op.inputs)))
+    tr.emit(op, "Concat", inputs, {"axis": axis}, _fused(op))
+
+
+def binary(tr: Translator, op: Operator) -> None:
+    if len(op.inputs) != 2:
+        raise tr.fail(op, f"{len(op.inputs)} inputs; {op.code} takes 2")
+    kind = "Add" if op.code == "ADD" else "Mul"
+    tr.emit(op, kind, (tr.data(op, 0), tr.data(op, 1)), {}, _fused(op))
+
+
+def mean(tr: Translator, op: Operator) -> None:
+    axes = tr.values(op, 1)
+    if axes is None or not op.inputs or op.inputs[0] < 0:
+        raise tr.fail(op, "the axes (input 1) are not a stored constant")
+    mapped = [tr.layout_axis(op, op.inputs[0], int(a)) for a in axes]
+    tr.emit(op, "ReduceMean", (tr.data(op, 0),), {"axes": mapped, "keepdims": int(bool(op.options.get("KeepDims")))})
+
+
+def pad(tr: Translator, op: Operator) -> None:
+    values = tr.values(op, 1)
+    x = op.inputs[0] if op.inputs else -1
+    rank = len(tr.t[x].shape) if x >= 0 else 0
+    if values is None or len(values) != 2 * rank or rank != 4:
+        raise tr.fail(op, "the paddings (input 1) are not a stored 4×2 constant for a rank-4 input")
+    begins, ends = [0] * 4, [0] * 4
+    for axis in range(4):
+        view = tr.layout_axis(op, x, axis)
+        begins[view], ends[view] = int(values[2 * axis]), int(values[2 * axis + 1])
+    tr.emit(op, "Pad", (tr.data(op, 0),), {"pads": begins + ends})
+
+
+def transpose(tr: Translator, op: Operator) -> None:
+    """NHWC ↔ NCHW is a change of layout, not of data: the NCHW view stays, later axes follow the new layout."""
+    perm, x = tr.values(op, 1), op.inputs[0] if op.inputs else -1
+    if x >= 0 and len(tr.t[x].shape) == 4 and perm in (TO_NCHW, TO_NHWC) \
+            and (perm == TO_NHWC) == (x in tr.nchw):
+        if perm == TO_NCHW:
+            tr.nchw.add(op.outputs[0])
+        tr.emit(op, "Identity", (tr.data(op, 0),))
+        return
+    tr.emit(op, op.code, tuple(tr.data(op, i) for i, t in enumerate(op.inputs) if t >= 0))
+
+
+TRANSLATE: dict[str, Translate] = {
+    "CONV_2D": conv, "DEPTHWISE_CONV_2D": depthwise, "AVERAGE_POOL_2D": pool, "MAX_POOL_2D": pool,
+    "FULLY_CONNECTED": fully_connected, "CONCATENATION": concatenation, "ADD": binary, "MUL": binary,
+    "MEAN": mean, "PAD": pad, "PADV2": pad, "TRANSPOSE": transpose,
+}
