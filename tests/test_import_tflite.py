@@ -1,0 +1,195 @@
+""".tflite import (issue 22, item 1): the files under tests/data were made by tests/data/make_tflite.py (litert-torch,
+then ai-edge-quantizer's static int8 recipe); their Mult-Adds and params are worked out by hand in the comments
+(conv: out·in·k²·H·W; dw: C·k²·H·W; params: weights + biases, BatchNorm folded into the biases by the
+converter). The rules' cases are written here with the flatbuffer builders (tests/tflite_builder.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+tflite = pytest.importorskip("tflite")
+
+from mobcost import analyze, parse_spec  # noqa: E402
+from mobcost.cli import app  # noqa: E402
+from mobcost.importers import ModelImportError, tflite_to_spec  # noqa: E402
+
+from .tflite_builder import INT8, INT32, Model, Op, T, build, conv, ints, weights  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+OP = tflite.BuiltinOperator
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError("traceback") from result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def counts(text: str) -> tuple[int, int]:
+    t = analyze(parse_spec(text)).totals
+    return t.mult_adds, t.params
+
+
+# MiniMobileNet at 32×32×3 (make_tflite.py): conv 3→8 3×3 /2 → 16×16: 8·3·9·256 = 55,296 (params 216 + 8);
+# dw 8: 8·9·256 = 18,432 (72 + 8); pw 8→16: 16·8·256 = 32,768 (128 + 16); dw 16 /2 → 8×8: 16·9·64 = 9,216
+# (144 + 16); pw 16→32: 32·16·64 = 32,768 (512 + 32); mean; fc 32→10: 320 (320 + 10).
+# Total 148,800 Mult-Adds, 1,482 params.
+MOBILE = (148_800, 1_482)
+# Branches at 16×16×3: conv 3→8 3×3: 8·27·256 = 55,296 (216 + 8); a 1×1 8→8: 64·256 = 16,384 (64 + 8);
+# b 3×3 8→8: 8·72·256 = 147,456 (576 + 8); concat; mix 1×1 16→8: 128·256 = 32,768 (128 + 8); add; mean;
+# gate 1×1 8→8 on 1×1: 64 (64 + 8); sigmoid; mul; maxpool 2 → 8×8; fc 512→5: 2,560 (2,560 + 5).
+# Total 254,528 Mult-Adds, 3,653 params.
+BRANCHES = (254_528, 3_653)
+
+
+@pytest.mark.parametrize("name, dtype, expected", [
+    ("mini_mobilenet_float", "fp32", MOBILE), ("mini_mobilenet_int8", "int8", MOBILE),
+    ("branches_int8", "int8", BRANCHES)])
+def test_generated_models_count_as_worked_out(name: str, dtype: str, expected: tuple[int, int]) -> None:
+    result = tflite_to_spec(DATA / f"{name}.tflite")
+    assert counts(result.yaml) == expected
+    assert f"\ndtype: {dtype}\n" in result.yaml
+    assert parse_spec(result.yaml).dtype == dtype
+
+
+def test_layers_and_activations_follow_the_file() -> None:
+    spec = parse_spec(tflite_to_spec(DATA / "mini_mobilenet_int8.tflite").yaml)
+    # PAD before a VALID conv is its padding; fused ReLU6 / ReLU and HARD_SWISH fold into the layer before
+    assert [(layer.type, layer.act) for layer in spec.layers] == [
+        ("conv", "relu6"), ("dw", "relu6"), ("pw", "relu6"), ("dw", "relu"), ("pw", "hswish"), ("avgpool", "none"),
+        ("fc", "none")]
+    branches = parse_spec(tflite_to_spec(DATA / "branches_int8.tflite").yaml)
+    assert [layer.type for layer in branches.layers] == ["conv", "pw", "conv", "concat", "pw", "add", "avgpool",
+                                                         "pw", "mul", "maxpool", "fc"]
+
+
+def test_every_command_takes_a_tflite_as_spec() -> None:
+    path = str(DATA / "mini_mobilenet_int8.tflite")
+    code, out, err = cli("table", path, "-f", "json")
+    assert code == 0, err
+    totals = json.loads(out)["totals"]
+    assert (totals["mult_adds"], totals["params"]) == MOBILE
+    code, out, err = cli("memory", path, "-f", "json")
+    assert code == 0, err
+    assert json.loads(out)["dtype"] == "int8"  # the file's own, without --dtype
+    code, out, err = cli("memory", str(DATA / "mini_mobilenet_float.tflite"), "-f", "json")
+    assert json.loads(out)["dtype"] == "fp32"
+
+
+def test_import_writes_the_spec(tmp_path: Path) -> None:
+    code, _, err = cli("import", str(DATA / "branches_int8.tflite"), "-o", str(tmp_path / "b.yaml"))
+    assert code == 0, err
+    assert counts((tmp_path / "b.yaml").read_text()) == BRANCHES
+    code, _, err = cli("import", str(DATA / "branches_int8.tflite"), "--input", "3x16x16")
+    assert code == 2 and "--input" in err
+
+
+# --- rules, on files written here -------------------------------------------------------------------------
+
+
+def chain(*, extra: list[Op] | None = None, tensors: list[T] | None = None, buffers: list[bytes] | None = None,
+          weight_shape: tuple[int, ...] = (4, 3, 3, 3), name: str = "conv") -> bytes:
+    """x 1×8×8×3 → CONV_2D 3→4 3×3 SAME (ReLU) → y, then ``extra`` operators."""
+    base = [T("x", (1, 8, 8, 3)), T("w", weight_shape, buffer=1), T("b", (4,), buffer=2), T(name, (1, 8, 8, 4))]
+    n = 1
+    for dim in weight_shape:
+        n *= dim
+    return build(Model([*base, *(tensors or [])], [Op(OP.CONV_2D, (0, 1, 2), (3,), conv(act=1)), *(extra or [])],
+                       buffers=[weights(n), weights(4), *(buffers or [])]))
+
+
+def test_a_built_conv_counts() -> None:
+    # 4·3·9·64 = 6,912 Mult-Adds; 108 + 4 params; SAME with a 3×3 kernel at stride 1 is padding 1
+    assert counts(tflite_to_spec(chain()).yaml) == (6_912, 112)
+
+
+def test_unknown_operator_is_located_or_a_note() -> None:
+    split = Op(OP.SPLIT_V, (3, 5, 6), (4,))
+    data = chain(extra=[split], tensors=[T("s", (1, 8, 8, 4)), T("sizes", (1,), INT32, 3), T("axis", (), INT32, 4)],
+                 buffers=[ints(4), ints(3)])
+    with pytest.raises(ModelImportError) as info:
+        tflite_to_spec(data, source="model.tflite")
+    assert str(info.value).startswith("model.tflite: operator 1 (SPLIT_V): inputs 1×4×8×8, const 1, const scalar "
+                                      "(as N×C×H×W): mobcost has no layer for SPLIT_V; supported: CONV_2D")
+    result = tflite_to_spec(data, allow_unknown=True)
+    assert [u.op for u in result.unmapped] == ["SPLIT_V"] and "# unmapped:" in result.yaml
+    assert counts(result.yaml) == (6_912, 112)  # the conv still counted; what was left out is listed, never zero
+
+
+def test_a_weight_read_twice_counts_once() -> None:
+    # two convs reading buffer 1 (and the bias, buffer 2): the second `shares` the first's params
+    again = Op(OP.CONV_2D, (4, 1, 2), (5,), conv())
+    data = chain(extra=[Op(OP.RELU, (3,), (4,)), again], weight_shape=(4, 3, 3, 3),
+                 tensors=[T("r", (1, 8, 8, 4)), T("z", (1, 8, 8, 4))])
+    with pytest.raises(ModelImportError, match=r"operator 2 \(CONV_2D\): a 4×3×3×3 weight"):
+        tflite_to_spec(data)  # 4 input channels for a weight made for 3: the file is broken, not a layer to count
+    data = build(Model([T("x", (1, 8, 8, 4)), T("w", (4, 3, 3, 4), buffer=1), T("b", (4,), buffer=2),
+                        T("y", (1, 8, 8, 4)), T("w again", (4, 3, 3, 4), buffer=1), T("z", (1, 8, 8, 4))],
+                       [Op(OP.CONV_2D, (0, 1, 2), (3,), conv(act=1)), Op(OP.CONV_2D, (3, 4, 2), (5,), conv(act=1))],
+                       buffers=[weights(144), weights(4)]))
+    yaml = tflite_to_spec(data).yaml
+    assert "shares:" in yaml
+    # each 4·4·9·64 = 9,216 Mult-Adds; params once: 144 + 4
+    assert counts(yaml) == (18_432, 148)
+
+
+def test_quantize_and_dequantize_cost_nothing() -> None:
+    data = build(Model([T("x", (1, 8, 8, 3)), T("q", (1, 8, 8, 3), INT8), T("w", (4, 3, 3, 3), INT8, 1),
+                        T("b", (4,), INT32, 2), T("y", (1, 8, 8, 4), INT8), T("out", (1, 8, 8, 4))],
+                       [Op(OP.QUANTIZE, (0,), (1,)), Op(OP.CONV_2D, (1, 2, 3), (4,), conv(act=3)),
+                        Op(OP.DEQUANTIZE, (4,), (5,))],
+                       buffers=[weights(108, INT8), weights(4, INT32)]))
+    yaml = tflite_to_spec(data).yaml
+    assert "dtype: int8" in yaml and counts(yaml) == (6_912, 112)
+
+
+def test_asymmetric_same_padding_is_same() -> None:
+    # 8×8 at stride 2 with a 3×3 kernel: TensorFlow pads 0 before and 1 after → `padding: same`, output 4×4
+    data = build(Model([T("x", (1, 8, 8, 3)), T("w", (4, 3, 3, 3), buffer=1), T("y", (1, 4, 4, 4))],
+                       [Op(OP.CONV_2D, (0, 1, -1), (2,), conv(stride=2))], buffers=[weights(108)]))
+    yaml = tflite_to_spec(data).yaml
+    assert "padding: same" in yaml and counts(yaml) == (4 * 27 * 16, 108)
+
+
+def test_names_from_the_file_are_quoted() -> None:
+    data = chain(name='a"b\nname: evil\u2028')
+    yaml = tflite_to_spec(data, source='m"\n.tflite').yaml
+    assert "\nname: evil" not in yaml and "\u2028" not in yaml
+    assert counts(yaml) == (6_912, 112)
+
+
+# --- malformed files: one line, exit 2 --------------------------------------------------------------------
+
+
+def _operators_length_at(data: bytes) -> int:
+    graph = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    return graph._tab.Vector(graph._tab.Offset(10)) - 4  # the operators vector's length word
+
+
+@pytest.mark.parametrize("case", ["truncated", "identifier", "huge vector", "empty"])
+def test_malformed_files_are_one_line(tmp_path: Path, case: str) -> None:
+    data = bytearray((DATA / "mini_mobilenet_float.tflite").read_bytes())
+    if case == "truncated":
+        data = data[: len(data) // 3]
+    elif case == "identifier":
+        data[4:8] = b"XXXX"
+    elif case == "huge vector":
+        at = _operators_length_at(bytes(data))
+        data[at:at + 4] = (0x7FFFFFFF).to_bytes(4, "little")
+    else:
+        data = bytearray()
+    path = tmp_path / "model.tflite"
+    path.write_bytes(bytes(data))
+    for command in (("import", str(path)), ("table", str(path))):
+        code, out, err = cli(*command)
+        assert code == 2 and out == "", (case, err)
+        assert err.startswith("mobcost: error: model.tflite") and err.count("\n") == 1, err
+    if case == "huge vector":
+        assert "declares 2,147,483,647 elements" in err
+    if case == "identifier":
+        assert "not a TFLite model" in err
