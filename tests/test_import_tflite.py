@@ -45,11 +45,14 @@ MOBILE = (148_800, 1_482)
 # gate 1×1 8→8 on 1×1: 64 (64 + 8); sigmoid; mul; maxpool 2 → 8×8; fc 512→5: 2,560 (2,560 + 5).
 # Total 254,528 Mult-Adds, 3,653 params.
 BRANCHES = (254_528, 3_653)
+# tflm_chain_int8 (benchmarks/tflm_arena.py make) at 96×96×3: conv 3→8 /2 → 48×48: 8·27·2,304 = 497,664 (224);
+# dw 8: 72·2,304 = 165,888 (80); pw 8→16: 128·2,304 = 294,912 (144); pw 16→4: 64·2,304 = 147,456 (68).
+CHAIN = (1_105_920, 516)
 
 
 @pytest.mark.parametrize("name, dtype, expected", [
     ("mini_mobilenet_float", "fp32", MOBILE), ("mini_mobilenet_int8", "int8", MOBILE),
-    ("branches_int8", "int8", BRANCHES)])
+    ("branches_int8", "int8", BRANCHES), ("tflm_chain_int8", "int8", CHAIN)])
 def test_generated_models_count_as_worked_out(name: str, dtype: str, expected: tuple[int, int]) -> None:
     result = tflite_to_spec(DATA / f"{name}.tflite")
     assert counts(result.yaml) == expected
