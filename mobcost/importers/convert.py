@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ..errors import MobcostError
 from ..layers import ACTIVATIONS
 from ..spec import Spec, parse_spec
+from .attention import plan as plan_attention
 from .emit import rectangular, render
 from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
@@ -84,8 +85,12 @@ def load_onnx(path: str | Path, *, allow_unknown: bool = False,
 
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
+    blocks = plan_attention(mapper)  # found whole before the walk: its first operator emits the layer
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
+            continue
+        if op.name in blocks:
+            blocks[op.name]()
             continue
         handler = _HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
         if handler is None:
