@@ -148,6 +148,27 @@ def test_attention_written_other_ways_imports_exactly(dynamo: bool, separate: bo
     assert ("head_dim: 8" in text) == (head_dim == 8), text
 
 
+class _FusedAttention(_Attention):
+    """timm's default path: ``F.scaled_dot_product_attention``, which fvcore cannot count; the exporters write it
+    out as products (its reference count is the same module with the products written out)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, _ = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        out = nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(b, n, -1))
+
+
+@pytest.mark.parametrize(("dynamo", "opset"), [*PATHS, (False, 14)])
+def test_scaled_dot_product_attention_imports_exactly(dynamo: bool, opset: int | None) -> None:
+    """At opset 14 the TorchScript exporter writes LayerNorm out (ReduceMean, Sub, Pow, …): `ln` as well."""
+    written = _Encoder(_Attention(48, 3, 16, separate=False, late_scale=False)).eval()
+    fused = _Encoder(_FusedAttention(48, 3, 16, separate=False, late_scale=False)).eval()
+    text = from_torch(fused, (3, 32, 32), dynamo=dynamo, opset=opset)
+    assert imported(text) == reference(written, 32)
+    assert "type: attention" in text and "type: ln" in text
+
+
 class _NoProjectionBias(_Attention):
     def __init__(self) -> None:
         super().__init__(48, 3, 16, separate=False, late_scale=False)

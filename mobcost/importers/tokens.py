@@ -166,12 +166,19 @@ def gather(m: Mapper, op: Op) -> None:
 
 def token_mean(m: Mapper, op: Op) -> None:
     """The mean over a sequence's tokens (``x.mean(dim=1)``): `pool_tokens` (mode mean); with keepdims, the
-    reshape to a vector after it is part of it."""
+    reshape to a vector after it is part of it. The mean over its channels that starts a LayerNorm written out
+    (below opset 17): `ln`."""
     seq = sequence(m.dims(op.inputs[0]))
     axes = op.attrs.get("axes")
     if axes is None and len(op.inputs) > 1 and op.inputs[1]:
         const = m.g.const(op.inputs[1])
         axes = const.values if const is not None else None
+    if seq is not None and op.op == "ReduceMean" and axes is not None and [a % 3 for a in axes] == [2]:
+        norm = _decomposed_norm(m, op)
+        if norm is not None:
+            _, act, tail, folded = m.fold_tail(norm[1], bn=False)
+            m.emit(op, "ln", {"act": act}, (op.inputs[0],), tail, (*norm[0], *folded))
+            return
     if seq is None or op.op != "ReduceMean" or axes is None or [a % 3 for a in axes] != [1]:
         reduce(m, op)
         return
@@ -183,6 +190,47 @@ def token_mean(m: Mapper, op: Op) -> None:
             return
         tail, folded = flat.outputs[0], (flat,)
     m.emit(op, "pool_tokens", {"mode": "mean"}, (op.inputs[0],), tail, folded, part="pool")
+
+
+def _decomposed_norm(m: Mapper, mean: Op) -> tuple[tuple[Op, ...], str] | None:
+    """LayerNorm as exporters write it below opset 17: (x − mean) / √(mean((x − mean)²) + ε) · γ + β over the
+    channels, γ and β stored per channel (``ln`` counts both). Its operators after ``mean`` and its output."""
+    x, ops = mean.inputs[0], []
+    sub = m.sole_user(mean.outputs[0], "Sub")
+    if sub is None or list(sub.inputs) != [x, mean.outputs[0]] or len(m.g.users(sub.outputs[0])) != 2:
+        return None
+    square = next((u for u in m.g.users(sub.outputs[0]) if _squares(m, u)), None)
+    div = next((u for u in m.g.users(sub.outputs[0]) if u.op == "Div" and u.inputs[0] == sub.outputs[0]), None)
+    if square is None or div is None:
+        return None
+    ops, t = [sub, square], square.outputs[0]
+    for kind in ("ReduceMean", "Add", "Sqrt"):  # the variance over the same axis, + ε, its root
+        step = m.sole_user(t, kind)
+        if step is None or (kind == "Add" and not any(m.scalar(i) for i in step.inputs)) \
+                or (kind == "ReduceMean" and step.attrs.get("axes") != mean.attrs.get("axes")):
+            return None
+        ops.append(step)
+        t = step.outputs[0]
+    if div.inputs[1] != t:
+        return None
+    ops.append(div)
+    t, c = div.outputs[0], m.dims(x)[-1]
+    for kind in ("Mul", "Add"):  # γ, then β: both, or the spec's ln would count params the file lacks
+        step = m.sole_user(t, kind)
+        const = next((m.g.const(i) for i in step.inputs if i != t), None) if step is not None else None
+        if const is None or not const.initializer or const.dims != (c,):
+            return None
+        ops.append(step)
+        t = step.outputs[0]
+    return tuple(ops), t
+
+
+def _squares(m: Mapper, op: Op) -> bool:
+    """d² as Pow(d, 2) or Mul(d, d)."""
+    if op.op == "Mul":
+        return len(op.inputs) == 2 and op.inputs[0] == op.inputs[1]
+    exponent = m.g.const(op.inputs[1]) if op.op == "Pow" and len(op.inputs) == 2 else None
+    return exponent is not None and exponent.scalar == 2
 
 
 TOKENS: dict[str, Handler] = {
