@@ -37,7 +37,7 @@ _NEAREST = {
     "Scan": "a scan on the data path: mobcost does not unroll scans, and its body's costs are not counted",
 }
 _SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, LayerNormalization, "
-              "Resize, activations, Split/Slice, shuffle")
+              "Resize, activations, Split/Slice, shuffle, token sequences and multi-head attention")
 # a CNN's handlers, and those that map token sequences first (each falls back to its CNN handler)
 _HANDLERS: dict[str, Handler] = {**ALL_HANDLERS, **TOKENS}
 _OTHER_ACTIVATIONS = {"Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "PRelu", "ThresholdedRelu", "Shrink",
