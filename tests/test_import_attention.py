@@ -16,7 +16,7 @@ pytest.importorskip("fvcore")
 from torch import nn  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from mobcost import analyze, parse_spec  # noqa: E402
+from mobcost import analyze, load_spec, parse_spec  # noqa: E402
 from mobcost.cli import app  # noqa: E402
 from mobcost.importers import ModelImportError, onnx_to_spec  # noqa: E402
 from mobcost.torchside.export import export_onnx, from_torch  # noqa: E402
@@ -91,6 +91,9 @@ def test_deit_tiny_imports_exactly_from_the_module_and_its_file(dynamo: bool, tm
     text = onnx_to_spec(path).yaml
     assert imported(text) == expected
     assert text.count("type: attention, heads: 3") == 12 and text.count("act: gelu") == 12
+    # α and ρ act on it as on the bundled spec: heads kept, widths and token count scaled
+    bundled = analyze(load_spec("deit_tiny"), 0.5, resolution=160).totals
+    assert analyze(parse_spec(text), 0.5, resolution=160).totals == bundled
     result = CliRunner().invoke(app, ["table", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     totals = json.loads(result.stdout)["totals"]

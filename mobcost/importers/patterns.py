@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..layers import ACTIVATIONS, REGISTRY
+from ..spec.decode import SHARING
 from .model import Emitted, ModelImportError, Op, OpGraph, Unmapped
 
 # ONNX activation operators that are an `act` value by themselves (Clip and HardSigmoid need their bounds
@@ -115,7 +116,7 @@ class Mapper:
         owner = self.stored.get(stored[0]) if stored and stored[0] == op.inputs[1] else None
         if owner is None:
             return keys
-        if owner.type != kind:  # the spec cannot say it: counted twice, and said so
+        if owner.type != kind or kind not in SHARING:  # the spec cannot say it: counted twice, and said so
             self.notes.append(f"{op.name} reads the weights of {owner.nodes[0]}, a {owner.type} layer: as a "
                               f"{kind} layer its params are counted again")
             return keys
