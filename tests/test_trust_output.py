@@ -406,6 +406,8 @@ def test_closed_pipe_ends_quietly(args: list[str]) -> None:
     (["table", "--resolution", "1e400"], "mobcost: error: --resolution: ", "1e400"),
     (["validate"], "mobcost: error: SPEC: missing argument", ""),
     (["table", "--alpha"], "mobcost: error: --alpha: needs a value", ""),
+    (["table", "--alpha", "wide"], "mobcost: error: --alpha: ", "wide"),
+    (["export", "--runtime", "torch"], "mobcost: error: --runtime: ", "torch"),
     (["table", "--bogus"], "mobcost: error: --bogus: no such option", ""),
     (["tabel"], "mobcost: error: ", "tabel"),
     (["plot", "nope"], "mobcost: error: KIND: ", "nope"),
