@@ -11,9 +11,11 @@ than fvcore the JSON view is. Not a test: timings belong here, not in the suite.
 Bytecode is cached (in a private folder), as it is for a package pip installed; ``--no-bytecode`` measures
 starts that compile mobcost's sources every time (a checkout run with PYTHONDONTWRITEBYTECODE set).
 ``--against DIR`` also times the mobcost source tree in DIR (say, ``git worktree add /tmp/old HEAD~1``) in
-the same rounds: before and after, on the same machine at the same moment.
+the same rounds: before and after, on the same machine at the same moment. ``--python PY`` also times this
+source tree under another interpreter (say, another virtual environment's, with other releases of typer and
+the rest), ``PY -m mobcost``, in the same rounds.
 
-    python benchmarks/cold_start.py [N] [--no-bytecode] [--against DIR]
+    python benchmarks/cold_start.py [N] [--no-bytecode] [--against DIR] [--python PY]
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def environment(cache: str | None, source: str | None = None) -> dict[str, str]:
     return env
 
 
-def commands(cache: str | None, against: str | None) -> dict[str, Run]:
+def commands(cache: str | None, against: str | None, python: str | None = None) -> dict[str, Run]:
     exe = shutil.which("mobcost")
     mobcost = [exe] if exe else [sys.executable, "-m", "mobcost"]
     json_view, rich_view = [*mobcost, *COMMAND, "--format", "json"], [*mobcost, *COMMAND]
@@ -78,6 +80,10 @@ def commands(cache: str | None, against: str | None) -> dict[str, Run]:
     if against is not None:
         other = environment(cache, against)
         out |= {"DIR: table --format json": (json_view, other), "DIR: table (rich view)": (rich_view, other)}
+    if python is not None:
+        here = environment(cache, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        table = [python, "-m", "mobcost", *COMMAND]
+        out |= {"PY: table --format json": ([*table, "--format", "json"], here), "PY: table (rich view)": (table, here)}
     if importlib.util.find_spec("fvcore") is not None:
         out[FVCORE_NAME] = ([sys.executable, "-c", FVCORE], env)
     return out
@@ -90,13 +96,14 @@ def summary(name: str, walls: list[float], baseline: float) -> str:
             f"max {walls[-1] * 1000:6.0f} ms  ({median / baseline:.1f}× a bare start)")
 
 
-def measure(runs: int, cache: str | None, against: str | None, cwd: str) -> None:
+def measure(runs: int, cache: str | None, against: str | None, cwd: str, python: str | None = None) -> None:
     """Warm up, then time every command once a round, ``runs`` rounds, and print the figures."""
-    table = commands(cache, against)
+    table = commands(cache, against, python)
     peak = 0
     for name, run in table.items():  # warm the OS file cache (and write the bytecode), as any second run would
         _, peak_kib = timed(run, cwd)
-        peak = peak_kib if name != FVCORE_NAME else peak  # the max RSS so far: read before fvcore runs
+        if not name.startswith(("DIR", "PY", FVCORE_NAME)):  # the max RSS so far: read before the others run
+            peak = peak_kib
     bare: Run = ([sys.executable, "-c", "pass"], environment(cache))
     baseline = statistics.median(timed(bare, cwd)[0] for _ in range(runs))
     walls: dict[str, list[float]] = {name: [] for name in table}
@@ -119,9 +126,10 @@ def main() -> None:
     parser.add_argument("runs", nargs="?", type=int, default=20)
     parser.add_argument("--no-bytecode", action="store_true", help="compile mobcost's sources at every start")
     parser.add_argument("--against", metavar="DIR", help="also time the mobcost source tree in DIR")
+    parser.add_argument("--python", metavar="PY", help="also time this source tree under the interpreter PY")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:  # the bytecode cache, and a folder that shadows no mobcost
-        measure(args.runs, None if args.no_bytecode else tmp, args.against, tmp)
+        measure(args.runs, None if args.no_bytecode else tmp, args.against, tmp, args.python)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from ..files import inputs_guarded
 from ..layers.convention_names import CONVENTION_NAMES
 from ..report.formats import Format, clean, json_text, records_text
 from ..version import __version__
+from .values import plain_values
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -88,8 +89,8 @@ class LazyCommand(TyperCommand):
             importlib.import_module(self.module)
             info = next(c for c in app.registered_commands
                         if (c.name or get_command_name(c.callback.__name__)) == self.name)  # type: ignore[union-attr]
-            self._real = get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
-                                               rich_markup_mode=app.rich_markup_mode)
+            self._real = plain_values(get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
+                                                            rich_markup_mode=app.rich_markup_mode))
         return self._real
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
@@ -104,6 +105,10 @@ class MobcostGroup(TyperGroup):
         given = dict(commands or {})  # the commands whose modules were already imported (a test's, say)
         ordered = {name: given.pop(name, None) or LazyCommand(name, *COMMANDS[name]) for name in COMMANDS}
         super().__init__(commands={**ordered, **given}, **kwargs)
+        for command in self.commands.values():
+            if not isinstance(command, LazyCommand):
+                plain_values(command)
+        plain_values(self)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
@@ -133,7 +138,9 @@ def usage_error_line(exc: Any) -> str:
     param = getattr(exc, "param", None)
     if param is not None:
         argument = getattr(param, "param_type_name", "") == "argument" or not getattr(param, "opts", None)
-        place = param.human_readable_name.upper() if argument else max(param.opts, key=len)
+        # click's human_readable_name (typer's vendored click, from 0.29, has only the metavar and the name)
+        name = getattr(param, "human_readable_name", None) or param.metavar or param.name
+        place = name.upper() if argument else max(param.opts, key=len)
     else:
         place = getattr(exc, "option_name", None) or ""
     kind = type(exc).__name__
@@ -146,6 +153,8 @@ def usage_error_line(exc: Any) -> str:
         message = "needs a value"
     else:
         message = getattr(exc, "message", "") or exc.format_message()
+        # typer 0.29+ checks values with pydantic, which prefixes the message of a ValueError it caught
+        message = message.removeprefix("Value error, ")
     ctx = getattr(exc, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     parts = [p for p in (place, message.rstrip(".")) if p]

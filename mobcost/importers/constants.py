@@ -1,7 +1,7 @@
 """Constant folding in plain Python for the small tensors exporters compute instead of storing: Clip bounds
-(``CastLike(Constant)``), ReduceMean axes, Slice starts, a zero bias built by ``Expand``. No numpy (it is
-fenced out of this room) and no runtime: a value this cannot work out is simply unknown (None), and only a
-mapping that needs it says so."""
+(``CastLike(Constant)``), ReduceMean axes, Slice starts, a zero bias built by ``Expand``, the shape a class
+token is expanded to (``Equal``/``Where``). No numpy (it is fenced out of this room) and no runtime: a value
+this cannot work out is simply unknown (None), and only a mapping that needs it says so."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ _INT_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Max": max, "Min": min,
-    "Pow": lambda x, y: _pow(x, y),
+    "Pow": lambda x, y: _pow(x, y), "Equal": operator.eq,
 }
 _UNARY: dict[str, Callable[[Any], Any]] = {
     "Neg": operator.neg, "Sqrt": math.sqrt, "Floor": math.floor, "Ceil": math.ceil, "Abs": abs,
@@ -79,6 +79,8 @@ def _compute(op: str, attrs: dict[str, Any], ins: list[Const], out_dims: tuple[i
         value = attrs.get("value")
         fill = value.values[0] if isinstance(value, Const) and value.values else 0.0
         return (fill,) * math.prod(out_dims)
+    if op == "Where" and len(vals) == 3:
+        return _where(vals[0], vals[1], vals[2], math.prod(out_dims))  # type: ignore[arg-type]
     if op == "Slice" and len(ins[0].dims) == 1:
         return _slice_1d(vals[0], vals[1:])  # type: ignore[arg-type]
     return None
@@ -94,6 +96,14 @@ def _broadcast(op: str, a: Values, b: Values, size: int) -> Values:
     if op == "Div":
         return tuple(_divide(x, y) for x, y in pairs)
     return tuple(_BINARY[op](x, y) for x, y in pairs) if n == size or size == 1 else None
+
+
+def _where(cond: tuple[Any, ...], a: tuple[Any, ...], b: tuple[Any, ...], size: int) -> Values:
+    """The TorchScript exporter's ``expand(1, -1, -1)``: -1 replaced by 1 through Equal and Where; one-element
+    or equal-length inputs only, as ``_broadcast``."""
+    if not cond or not a or not b or any(len(v) not in (1, size) for v in (cond, a, b)):
+        return None
+    return tuple(a[i % len(a)] if cond[i % len(cond)] else b[i % len(b)] for i in range(size))
 
 
 def _divide(x: Any, y: Any) -> Any:

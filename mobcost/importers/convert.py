@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING
 from ..errors import MobcostError
 from ..layers import ACTIVATIONS
 from ..spec import Spec, parse_spec
+from .attention import plan as plan_attention
 from .emit import rectangular, render
 from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
 from .model import Emitted, ImportResult, ModelImportError, Op, OpGraph
 from .onnx_graph import load_graph
 from .ops import Handler
-from .patterns import Mapper, chw, shown
+from .patterns import Mapper, layer_shape, shown
+from .tokens import TOKENS
 
 if TYPE_CHECKING:
     from onnx import ModelProto
@@ -35,7 +37,9 @@ _NEAREST = {
     "Scan": "a scan on the data path: mobcost does not unroll scans, and its body's costs are not counted",
 }
 _SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, LayerNormalization, "
-              "Resize, activations, Split/Slice, shuffle")
+              "Resize, activations, Split/Slice, shuffle, token sequences and multi-head attention")
+# a CNN's handlers, and those that map token sequences first (each falls back to its CNN handler)
+_HANDLERS: dict[str, Handler] = {**ALL_HANDLERS, **TOKENS}
 _OTHER_ACTIVATIONS = {"Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "PRelu", "ThresholdedRelu", "Shrink",
                       "HardShrink", "SoftShrink"}
 
@@ -101,10 +105,14 @@ def load_tflite(path: str | Path, *, allow_unknown: bool = False) -> Spec:
 
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
+    blocks = plan_attention(mapper)  # found whole before the walk: its first operator emits the layer
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
             continue
-        handler = ALL_HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
+        if op.name in blocks:
+            blocks[op.name]()
+            continue
+        handler = _HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
         if handler is None:
             supported = graph.supported or _SUPPORTED
             reason = _NEAREST.get(op.op, f"mobcost has no layer for {op.op}; supported: {supported}")
@@ -173,11 +181,13 @@ def check_shapes(text: str, graph: OpGraph, layers: list[Emitted], names: list[s
     for node in built.nodes:
         e = by_name[node.name]
         dims = graph.shape(e.output)
-        expected = chw(dims)
+        expected = layer_shape(dims)
         got = (node.output.c, node.output.h, node.output.w)
         if expected is None:
             continue  # ONNX inferred no shape here: nothing to compare with
-        if got != expected and not (len(dims) == 2 and node.output.numel == expected[0]):
+        # a B×N×C tensor is a sequence, never a map that happens to be C×N×1
+        if (got != expected or (len(dims) == 3) != node.output.tokens) \
+                and not (len(dims) == 2 and node.output.numel == expected[0]):
             said = "ONNX shape inference" if graph.kind == "ONNX" else "the file (as N×C×H×W)"
             raise ModelImportError(f"mobcost infers {node.output.c}×{node.output.h}×{node.output.w} (C×H×W) for "
                                    f"layer {node.name!r}, {said} {shown(dims)}", file=graph.source,

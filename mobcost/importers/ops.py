@@ -8,7 +8,7 @@ from typing import Any
 
 from ..layers import ACTIVATIONS, REGISTRY
 from .model import Op
-from .patterns import ACT_OPS, Mapper, chw, shown
+from .patterns import ACT_OPS, Mapper, chw, layer_shape, shown
 
 Handler = Callable[[Mapper, Op], None]
 _ISSUE12 = "not in the vocabulary yet (issue 12)"
@@ -208,7 +208,7 @@ def add(m: Mapper, op: Op) -> None:
     if len(data) != len([t for t in op.inputs if t]):
         m.leave_out(op, "adding a constant tensor: only a bias of a conv or fc layer maps (`bias: true`)")
         return
-    shapes = {chw(m.dims(t)) for t in data}
+    shapes = {layer_shape(m.dims(t)) for t in data}  # a residual sum of token sequences too
     if len(data) < 2 or len(shapes) != 1 or None in shapes:
         m.leave_out(op, f"a broadcasting sum of {', '.join(map(str, shapes))}: `add` needs equal shapes")
         return

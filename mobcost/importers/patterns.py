@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..layers import ACTIVATIONS, REGISTRY
+from ..spec.decode import SHARING
 from .model import Emitted, ModelImportError, Op, OpGraph, Unmapped
 
 # ONNX activation operators that are an `act` value by themselves (Clip and HardSigmoid need their bounds
@@ -42,6 +43,19 @@ def chw(dims: tuple[int | None, ...]) -> tuple[int, int, int] | None:
     if len(dims) == 2 and dims[1] is not None:
         return dims[1], 1, 1
     return None
+
+
+def sequence(dims: tuple[int | None, ...]) -> tuple[int, int] | None:
+    """(N, C) of a B×N×C token sequence (the batch free or 1): N tokens of C channels."""
+    if len(dims) == 3 and dims[0] in (1, None) and dims[1] is not None and dims[2] is not None:
+        return dims[1], dims[2]
+    return None
+
+
+def layer_shape(dims: tuple[int | None, ...]) -> tuple[int, int, int] | None:
+    """The (C, H, W) a mobcost layer gives a map, a vector or a sequence (N tokens of C are held as C×N×1)."""
+    seq = sequence(dims)
+    return (seq[1], seq[0], 1) if seq is not None else chw(dims)
 
 
 def shown(dims: tuple[int | None, ...]) -> str:
@@ -102,7 +116,7 @@ class Mapper:
         owner = self.stored.get(stored[0]) if stored and stored[0] == op.inputs[1] else None
         if owner is None:
             return keys
-        if owner.type != kind:  # the spec cannot say it: counted twice, and said so
+        if owner.type != kind or kind not in SHARING:  # the spec cannot say it: counted twice, and said so
             self.notes.append(f"{op.name} reads the weights of {owner.nodes[0]}, a {owner.type} layer: as a "
                               f"{kind} layer its params are counted again")
             return keys
@@ -122,8 +136,8 @@ class Mapper:
         self.done.update({op.name, *(t.name for t in through)})
         data = [self.resolve(t) for t in self.g.dynamic_inputs(op)]
         for out in (output,) if output else op.outputs:
-            shape = chw(self.dims(out))
-            same = next((t for t in data if shape is not None and chw(self.dims(t)) == shape), None)
+            shape = layer_shape(self.dims(out))
+            same = next((t for t in data if shape is not None and layer_shape(self.dims(t)) == shape), None)
             if same is not None:
                 self.alias[out] = same  # shape-preserving: the layers after it read its input instead
             elif out:

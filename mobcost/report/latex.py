@@ -11,6 +11,7 @@ table never runs off a page and any number of rows compiles.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from typing import Any
@@ -92,12 +93,37 @@ def latex_table(records: list[dict[str, Any]], title: str | None = None, label: 
     spec, wraps = _column_spec(columns, rows, texts)
     header = " & ".join(latex_text(header_text(c)) for c in columns) + " \\\\"
     body = [" & ".join(_wrapped(latex_text(v), wraps.get(i)) for i, v in enumerate(row)) + " \\\\" for row in texts]
-    chunks = [body[i:i + ROWS_PER_FLOAT] for i in range(0, len(body), ROWS_PER_FLOAT)] or [[]]
+    chunks = _chunks(body, [_row_lines(row, wraps) for row in texts]) or [[]]
     floats = []
     for n, chunk in enumerate(chunks):
         caption = title if n == 0 or not title else f"{title} (continued)"
         floats.append(_float(spec, header, chunk, caption, label if n == 0 else None))
     return PREAMBLE + "\\clearpage\n".join(floats)  # one float pending at a time: no "too many unprocessed"
+
+
+# A wrapped cell of share × \\linewidth holds about share × 76 characters a line at \\small (345 pt of text
+# width, ~4.5 pt a character), so a table of long descriptions fills a page in far fewer than 40 rows.
+CHARS_PER_LINEWIDTH = 76
+
+
+def _row_lines(row: list[str], wraps: dict[int, str]) -> int:
+    """Lines a row takes: its tallest wrapped cell's, estimated from its length and width."""
+    lines = [math.ceil(len(row[i]) / max(1.0, float(width.split("\\")[0]) * CHARS_PER_LINEWIDTH))
+             for i, width in wraps.items()]
+    return max([1, *lines])
+
+
+def _chunks(body: list[str], row_lines: list[int]) -> list[list[str]]:
+    """Rows in floats of at most ``ROWS_PER_FLOAT`` lines each, so no float is taller than a page."""
+    chunks: list[list[str]] = []
+    used = ROWS_PER_FLOAT
+    for row, lines in zip(body, row_lines, strict=True):
+        if used + lines > ROWS_PER_FLOAT:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(row)
+        used += lines
+    return chunks
 
 
 def _float(spec: str, header: str, rows: list[str], caption: str | None, label: str | None) -> str:
@@ -142,8 +168,9 @@ def _column_spec(columns: list[str], rows: list[list[Any]], texts: list[list[str
 
 
 def _wrapped(text: str, width: str | None) -> str:
-    """Long text as a ragged-right paragraph of ``width``, breakable after ``/`` and ``_``."""
+    """Long text as a ragged-right paragraph of ``width``, breakable after ``/``, ``_`` and ``:``."""
     if not (width and text):
         return text
-    text = text.replace("/", "/\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}")  # paths may break
+    # paths may break, and so may identifiers like arXiv:1704.04861 (wider than a narrow column at 9 pt)
+    text = text.replace("/", "/\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}").replace(":", ":\\allowbreak{}")
     return f"\\parbox[t]{{{width}}}{{\\raggedright {text}}}"

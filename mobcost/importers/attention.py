@@ -1,0 +1,194 @@
+"""Multi-head self-attention, found in the graph before the walk and mapped to one `attention` layer.
+
+Exporters write timm's ``Attention`` as some twenty operators: the q, k, v projection (one MatMul by a stored
+C×3hd weight, or three by C×hd, each + bias), reshapes and transposes to heads (with Split, Slice, Squeeze or
+Gather to take q, k and v apart), the scale (Mul or Div by a scalar, on q, on k or on the scores), the scores
+MatMul Q·Kᵀ, Softmax, the MatMul by V, the transpose and reshape back to N×hd and the output projection (a
+MatMul by a stored hd×C weight + its bias). The anchor is a Softmax between two products of activations; from
+it the match walks back to the projections and forward to the output projection. Heads h and head width d are
+read from the shapes of the products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic.
+A match claims its operators only if nothing outside reads what they compute in between. A block the layer
+cannot express (keys of another length, an attention bias, an output projection without bias, q, k, v from
+unlike projections) is a located error at its first operator saying why — with ``allow_unknown``, that operator
+is left out and what reads it after it — never a zero; a product of two activations outside any such block is
+the MatMul handler's located error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Op
+from .patterns import Mapper, sequence
+
+# operators that only move or select the values of q, k and v (and the scale, a scalar Mul or Div)
+_VIEWS = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Slice", "Split", "Gather",
+                    "SplitToSequence", "SequenceAt", "Mul", "Div"})
+_MAX_WALK = 16  # views between a projection and a product: timm writes 4; a longer chain is not attention
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A block found (``keys`` set: its layer) or one that the layer cannot express (``reason`` set)."""
+
+    ops: list[Op]  # its operators; on a miss, those found before the reason
+    keys: dict[str, Any] | None = None
+    x: str = ""  # the sequence it reads
+    tail: str = ""  # the tensor it ends at
+    reason: str = ""
+
+
+def plan(m: Mapper) -> dict[str, Callable[[], None]]:
+    """For every attention block: the name of its first operator in file order → the call that emits the layer
+    when the walk reaches it (so layers stay in the order their inputs are made) or, for a block the layer
+    cannot express, the located error (with ``allow_unknown``, the note) saying why, at the same place."""
+    producer = {t: op for op in m.g.ops for t in op.outputs if t}
+    order = {op.name: i for i, op in enumerate(m.g.ops)}
+    planned: dict[str, Callable[[], None]] = {}
+    for op in m.g.ops:
+        block = _match(m, op, producer) if op.op == "Softmax" else None
+        if block is not None:
+            first = min(block.ops, key=lambda o: order[o.name])
+            planned[first.name] = _emitter(m, op, first, block)
+    return planned
+
+
+def _emitter(m: Mapper, softmax: Op, first: Op, block: _Block) -> Callable[[], None]:
+    def emit() -> None:
+        if block.keys is None:
+            m.leave_out(first, f"multi-head attention around Softmax {softmax.name!r}: {block.reason}; nearest: "
+                               "attention (q, k, v and output projections with its bias, softmax(Q·Kᵀ/√d)·V)")
+        else:
+            folded = tuple(o for o in block.ops if o is not softmax)
+            m.emit(softmax, "attention", block.keys, (block.x,), block.tail, folded, part="attention")
+    return emit
+
+
+def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
+    """The block around ``softmax`` if it sits between two products of activations (scores, then by V)."""
+    dims = m.dims(softmax.inputs[0])
+    if len(dims) < 3 or None in dims[-2:] or softmax.attrs.get("axis", -1) % len(dims) != len(dims) - 1:
+        return None
+    n, heads = dims[-1], math.prod(d or 1 for d in dims[:-2])  # a free batch is 1
+    scaled, qk = _back(m, softmax.inputs[0], producer, frozenset({"Mul", "Div"}))
+    av = m.sole_user(softmax.outputs[0], "MatMul")
+    if qk is None or qk.op != "MatMul" or av is None or av.inputs[0] != softmax.outputs[0] \
+            or len(m.g.dynamic_inputs(qk)) != 2 or len(m.g.dynamic_inputs(av)) != 2:
+        return None
+    paths = [_back(m, t, producer, _VIEWS) for t in (*qk.inputs[:2], av.inputs[1])]
+    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked)]
+    width, key_width = m.dims(av.outputs[0])[-1], m.dims(qk.inputs[0])[-1]
+    if dims[-2] != n or width is None:
+        return _Block(ops, reason=f"scores of {list(dims)}: keys of another length than the queries")
+    if key_width != width:  # LeViT's attention ratio: Q·Kᵀ and A·V of other widths than the layer's one d
+        return _Block(ops, reason=f"queries and keys of width {key_width}, values of width {width}")
+    projections = [_projection(m, end, producer) for _, end in paths]
+    if any(p is None for p in projections):
+        return _Block(ops, reason="q, k and v are not all projections of a token sequence by stored weights")
+    ops += [o for p in projections for o in p if o is not None]  # type: ignore[union-attr]
+    output = _output(m, av.outputs[0], n, heads * width)
+    if isinstance(output, str):
+        return _Block(ops, reason=output)
+    found = _inputs(m, projections, heads, width, output[2])  # type: ignore[arg-type]
+    if isinstance(found, str):
+        return _Block(ops, reason=found)
+    keys, x = found
+    if sequence(m.dims(x)) != (n, output[2]):
+        return _Block(ops, reason=f"its input {list(m.dims(x))} is not the {n} tokens of {output[2]} it returns")
+    ops = list({o.name: o for o in (*ops, *output[0])}.values())
+    reason = _closed(m, ops, output[1])
+    return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, output[1])
+
+
+def _back(m: Mapper, tensor: str, producer: dict[str, Op], views: frozenset[str]) -> tuple[list[Op], Op | None]:
+    """Walk from ``tensor`` back through ``views`` (Mul and Div only by a scalar): the views, and the operator
+    that made the tensor they start from."""
+    walked: list[Op] = []
+    op = producer.get(tensor)
+    while op is not None and op.op in views and len(walked) < _MAX_WALK:
+        data = m.g.dynamic_inputs(op)
+        if len(data) != 1 or not (_scaling(m, op, data[0]) if op.op in ("Mul", "Div") else data[0] == op.inputs[0]):
+            break
+        walked.append(op)
+        op = producer.get(data[0])
+    return walked, op
+
+
+def _scaling(m: Mapper, op: Op, x: str) -> bool:
+    """x · s or x / s with s a scalar constant: the 1/√d of attention (free of Mult-Adds in the layer)."""
+    others = [t for t in op.inputs if t and t != x]
+    return len(others) == 1 and m.scalar(others[0]) and (op.op == "Mul" or op.inputs[0] == x)
+
+
+def _projection(m: Mapper, op: Op | None, producer: dict[str, Op]) -> tuple[Op, Op | None] | None:
+    """(MatMul, bias Add or None) of a token-wise linear layer ending at ``op``: B×N×C times a stored C×O."""
+    bias = None
+    if op is not None and op.op == "Add":
+        data = m.g.dynamic_inputs(op)
+        const = next((m.g.const(t) for t in op.inputs if t and t not in data), None)
+        one = len(data) == 1 and const is not None and len(const.dims) == 1
+        bias, op = (op, producer.get(data[0])) if one else (None, None)
+    if op is None or op.op != "MatMul":
+        return None
+    weight = m.g.const(op.inputs[1])
+    if weight is None or len(weight.dims) != 2 or sequence(m.dims(op.inputs[0])) is None:
+        return None
+    if bias is not None and m.g.const(next(t for t in bias.inputs if t != op.outputs[0])).dims != weight.dims[1:]:
+        return None
+    return op, bias
+
+
+def _output(m: Mapper, tensor: str, n: int, inner: int) -> tuple[list[Op], str, int] | str:
+    """From A·V (heads × N × d) forward through transposes and reshapes to N × hd, then the output projection
+    (a stored hd×C weight + its C biases): (its operators, the block's end, C)."""
+    walked: list[Op] = []
+    user = m.sole_user(tensor)
+    while user is not None and user.op in ("Transpose", "Reshape", "Identity") and len(walked) < _MAX_WALK:
+        walked.append(user)
+        tensor = user.outputs[0]
+        user = m.sole_user(tensor)
+    weight = m.g.const(user.inputs[1]) if user is not None and user.op == "MatMul" else None
+    if user is None or weight is None or len(weight.dims) != 2 or sequence(m.dims(tensor)) != (n, inner) \
+            or weight.dims[0] != inner:
+        return f"the heads merged back to {n}×{inner} are not read by one projection by a stored weight"
+    plus = m.sole_user(user.outputs[0], "Add")
+    other = next((t for t in plus.inputs if t != user.outputs[0]), "") if plus is not None else ""
+    bias = m.g.const(other) if other else None
+    if plus is None or bias is None or bias.dims != weight.dims[1:]:
+        return "its output projection has no bias (the layer's has one per channel)"
+    return [*walked, user, plus], plus.outputs[0], weight.dims[1]
+
+
+def _inputs(m: Mapper, projections: list[tuple[Op, Op | None]], heads: int, width: int, channels: int
+            ) -> tuple[dict, str] | str:
+    """(the layer's keys, the sequence read) when q, k and v come from one C×3hd projection or from three C×hd
+    ones of the same sequence with biases alike; else why not."""
+    inner = heads * width
+    distinct = {mm.name: (mm, bias) for mm, bias in projections}
+    if len(distinct) not in (1, 3):
+        return f"q, k and v come from {len(distinct)} projections (one for all three, or one each, map)"
+    outs = {m.g.const(mm.inputs[1]).dims[1] for mm, _ in distinct.values()}  # type: ignore[union-attr]
+    xs = {mm.inputs[0] for mm, _ in distinct.values()}
+    biased = {bias is not None for _, bias in distinct.values()}
+    if outs != {inner * 3 // len(distinct)} or len(xs) != 1 or len(biased) != 1:
+        return (f"projections of widths {sorted(outs)} from {len(xs)} sequence(s), biases {sorted(biased)}: not "
+                f"{heads} heads of {width} from one sequence, biases alike")
+    (x,) = xs
+    keys: dict = {"heads": heads, "bias": biased.pop()}
+    if channels % heads or channels // heads != width:
+        keys["head_dim"] = width  # d is not C/h: written out
+    return keys, x
+
+
+def _closed(m: Mapper, ops: list[Op], tail: str) -> str:
+    """Why the block cannot be one layer: a tensor made inside it read outside it (but its end); "" when it
+    can."""
+    names = {o.name for o in ops}
+    for op in ops:
+        for t in op.outputs:
+            if t and t != tail and (t in m.g.outputs or any(u.name not in names for u in m.g.users(t))):
+                return f"{t!r}, made inside it, is read outside it"
+    return ""
