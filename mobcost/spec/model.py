@@ -24,6 +24,8 @@ class Spec:
     source: str = ""
     divisor: int | None = None  # `width: {divisor: d}`: scaled widths become make_divisible(α·out, d)
     width_px: int | None = None  # the input's width where it differs from its height (``size: [H, W]``)
+    outputs: tuple[str, ...] = ()  # `outputs:` the layers the network returns, in order (empty: its sinks)
+    postprocess: tuple[str, ...] = ()  # `postprocess:` steps after the outputs that have no Mult-Adds
 
     @property
     def input_hw(self) -> tuple[int, int]:
