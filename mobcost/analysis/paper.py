@@ -17,7 +17,7 @@ from .figure import bundled_analysis as _analysis
 from .figure import bundled_spec as _spec
 from .figure import model_figures as _model
 from .figure import width_label as _width
-from .paper_apps import table11, table12, table14
+from .paper_apps import table11, table12, table13, table14
 from .table3 import step_analysis, step_points
 
 __all__ = ["BUILDERS", "GRID_ALPHAS", "GRID_RESOLUTIONS", "TABLES", "Figure", "figures", "recount"]
@@ -134,7 +134,7 @@ def table10() -> Iterator[Figure]:
 BUILDERS: dict[str, Callable[[], Iterator[Figure]]] = {
     "1": table1, "2": table2, "3": table3, "4": table4, "5": table5, "6": table6, "7": table7,
     "8": table8, "9": table9, "10": table10,
-    "11": table11, "12": table12, "14": table14,
+    "11": table11, "12": table12, "13": table13, "14": table14,
 }
 TABLES = tuple(BUILDERS)
 

@@ -71,6 +71,21 @@ def table12() -> Iterator[Figure]:
                                  how=ATTRIBUTES_HOW)
 
 
+SSD_HOW = ("printed in billions (1.2 B); TF Object Detection API's ssd_mobilenet_v1_coco (91 classes, 3 then 6 "
+           "anchors per location, 1,917 in all), counted to the 12 raw box and class maps: anchor decoding and NMS "
+           "have no Mult-Adds")
+
+
+def table13() -> Iterator[Figure]:
+    """COCO detection: SSD 300 MobileNet (§4.6). The Faster-RCNN and the VGG / Inception V2 rows have no spec yet."""
+    a = bundled_analysis("ssd300_mobilenet_v1")
+    source = partial(bundled_analysis, "ssd300_mobilenet_v1")
+    yield Figure("13", "SSD 300 MobileNet", "mult_adds", 1200, "M", -2, a.totals.mult_adds / 1e6, "", SSD_HOW,
+                 source=source)
+    yield Figure("13", "SSD 300 MobileNet", "params", 6.8, "M", 1, a.totals.params / 1e6, "",
+                 "BatchNorm's γ, β apart, as for every table")
+
+
 EMBEDDING = 128  # FaceNet's embedding (Schroff et al. 2015), which the distilled network regresses
 EMBEDDING_HOW = f"a {EMBEDDING}-dimensional embedding head (FaceNet's, which the distillation regresses)"
 PARAMS_14 = ("unexplained by architecture: with a {dims}-d head the network has {computed:.2f} M, and the printed "
