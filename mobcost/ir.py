@@ -122,6 +122,10 @@ class Layer:
     # the earlier layer whose stored weights this one reads again (one tensor used twice): Mult-Adds and memory
     # access count every use, params count the tensor once, at that layer
     shares: str | None = None
+    # a `predict` shorthand's conv: `out` = anchors × the values each predicts, "codes" (box coordinates) or
+    # "classes" (class scores, which `--classes` sets)
+    anchors: int | None = None
+    predicts: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def paper_json(*tables: str) -> list[dict]:
 
 def test_every_figure_matches_or_is_explained() -> None:
     rows = paper_json()
-    assert {r["table"] for r in rows} == {str(i) for i in range(1, 11)}
+    assert {r["table"] for r in rows} == {str(i) for i in range(1, 15)}
     for r in rows:
         assert set(r) >= {"table", "row", "metric", "paper", "computed", "unit", "status", "note"}
         assert r["status"] in ("match", "differs")
@@ -68,8 +68,8 @@ def test_truncation_is_named() -> None:
 
 def test_table_selection_and_formats() -> None:
     assert {r["table"] for r in paper_json("table6", "7")} == {"6", "7"}
-    result = CliRunner().invoke(app, ["paper", "11"])
-    assert result.exit_code == 2 and "1–10" in result.stderr
+    result = CliRunner().invoke(app, ["paper", "15"])
+    assert result.exit_code == 2 and "1–14" in result.stderr
     csv = CliRunner().invoke(app, ["paper", "6", "--format", "csv"]).stdout.splitlines()
     assert csv[0].startswith("table,row,metric,paper,computed,unit,status,note") and len(csv) == 1 + 8
     rich = CliRunner().invoke(app, ["paper", "2"], env={"COLUMNS": "100"}).stdout

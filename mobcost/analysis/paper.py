@@ -1,4 +1,4 @@
-"""The MobileNets paper's published resource figures (Howard et al. 2017, Tables 1–10), recomputed.
+"""The MobileNets paper's published resource figures (Howard et al. 2017, Tables 1–14), recomputed.
 
 Each :class:`Figure` names the table, row and metric, the printed value and its precision, how to
 compute it from a bundled spec (multipliers, classes, counting convention), and — where the two
@@ -8,107 +8,24 @@ one at the paper's printed precision (rounded, or truncated: the paper does both
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 
-from ..spec import Spec, load_bundled
-from ..spec.transforms import with_classes
-from .conventions import count_analysis
-from .costs import DEFAULT, Analysis, Convention, analyze
+from .costs import Convention
+from .figure import Figure, recount
+from .figure import bundled_analysis as _analysis
+from .figure import bundled_spec as _spec
+from .figure import model_figures as _model
+from .figure import width_label as _width
+from .paper_apps import table11, table12, table13, table14
 from .table3 import step_analysis, step_points
 
-TABLES = tuple(f"{i}" for i in range(1, 11))
+__all__ = ["BUILDERS", "GRID_ALPHAS", "GRID_RESOLUTIONS", "TABLES", "Figure", "figures", "recount"]
+
 # The paper's 16 models (Figure 4): width multipliers × input resolutions.
 GRID_ALPHAS = (1.0, 0.75, 0.5, 0.25)
 GRID_RESOLUTIONS = (224, 192, 160, 128)
 NO_FC_BIAS = Convention(fc_bias=False)
-
-
-@dataclass(frozen=True)
-class Figure:
-    table: str
-    row: str
-    metric: str  # mult_adds | params (millions), mult_adds_pct | params_pct (%), stride, input_size
-    paper: float | str
-    unit: str
-    decimals: int  # digits after the point as printed (negative: trailing zeros, e.g. 15300 → -2)
-    computed: float | str
-    explanation: str = ""  # why a differing figure differs
-    convention: str = ""  # the convention the paper used for this figure, when not the default
-    # the analysis a Mult-Adds figure is computed from (a model's network, or a Table 3 step's layer), for
-    # recounting it under another counting convention (`paper --convention`); None where nothing is recounted
-    source: Callable[[], Analysis] | None = None
-
-    @property
-    def rounding(self) -> str:
-        """'round' or 'truncate' if the computed value matches the printed one that way, else ''."""
-        if isinstance(self.paper, str) or isinstance(self.computed, str):
-            return "round" if self.paper == self.computed else ""
-        scale = 10.0**self.decimals
-        if round(self.computed, self.decimals) == round(self.paper, self.decimals) or math.isclose(
-                round(self.computed * scale), round(self.paper * scale)):
-            return "round"
-        if math.floor(self.computed * scale + 1e-9) == round(self.paper * scale):
-            return "truncate"
-        return ""
-
-    @property
-    def status(self) -> str:
-        return "match" if self.rounding else "differs"
-
-    @property
-    def difference(self) -> float | None:
-        if isinstance(self.paper, str) or isinstance(self.computed, str):
-            return None
-        return self.computed - self.paper
-
-    @property
-    def note(self) -> str:
-        parts = [self.convention] if self.convention else []
-        if self.rounding == "truncate":
-            parts.append(f"the paper truncates ({_fmt(self.computed)})")
-        elif self.status == "differs":
-            parts.append(self.explanation or "unexplained")
-        return "; ".join(parts)
-
-
-def _width(alpha: float) -> str:
-    return "1.0" if alpha == 1 else f"{alpha:g}"
-
-
-def _fmt(x: float | str) -> str:
-    return x if isinstance(x, str) else f"{x:,.2f}"
-
-
-def recount(f: Figure, convention: str) -> float | None:
-    """A model's Mult-Adds figure counted under another convention, in millions of that convention's unit (None
-    for the figures that are not a network's Mult-Adds)."""
-    if f.source is None or f.metric != "mult_adds":
-        return None
-    return count_analysis(f.source(), convention).total / 1e6
-
-
-@cache
-def _spec(name: str) -> Spec:
-    return load_bundled(name)
-
-
-@cache
-def _analysis(name: str, alpha: float = 1.0, resolution: int | None = None, classes: int | None = None,
-              convention: Convention = DEFAULT) -> Analysis:
-    spec = _spec(name) if classes is None else with_classes(_spec(name), classes)
-    return analyze(spec, alpha, resolution=resolution, convention=convention)
-
-
-def _model(table: str, row: str, spec: str, mult_adds: float, params: float, *, alpha: float = 1.0,
-           resolution: int | None = None, classes: int | None = None, ma_decimals: int = 0, p_decimals: int = 1,
-           why_ma: str = "", why_params: str = "") -> Iterator[Figure]:
-    t = _analysis(spec, alpha, resolution, classes).totals
-    source = partial(_analysis, spec, alpha, resolution, classes)
-    yield Figure(table, row, "mult_adds", mult_adds, "M", ma_decimals, t.mult_adds / 1e6, why_ma, source=source)
-    yield Figure(table, row, "params", params, "M", p_decimals, t.params / 1e6, why_params, source=source)
 
 
 # Table 1 as printed: (row, stride, input size H×W×C); "5×" rows expanded. Row 27 prints s2.
@@ -217,7 +134,9 @@ def table10() -> Iterator[Figure]:
 BUILDERS: dict[str, Callable[[], Iterator[Figure]]] = {
     "1": table1, "2": table2, "3": table3, "4": table4, "5": table5, "6": table6, "7": table7,
     "8": table8, "9": table9, "10": table10,
+    "11": table11, "12": table12, "13": table13, "14": table14,
 }
+TABLES = tuple(BUILDERS)
 
 
 def figures(tables: list[str] | None = None) -> list[Figure]:

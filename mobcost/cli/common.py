@@ -53,7 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "table": ("table", "Mult-Adds, parameters and memory access of a network at width α and resolution ρ."),
     "specs": ("table", "List the bundled specs with their totals at α=1 and their own input size."),
     "validate": ("table", "Check a spec (syntax, keys, types, shapes) and say where it is wrong."),
-    "paper": ("paper", "Regenerate the MobileNets paper's Tables 1–10 from specs, side by side with the published "
+    "paper": ("paper", "Regenerate the MobileNets paper's Tables 1–14 from specs, side by side with the published "
                        "figures."),
     "sweep": ("sweep", "Evaluate every (α, resolution) design point: costs, peak activation, latency, energy, "
                        "accuracy, budgets."),

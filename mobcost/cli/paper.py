@@ -1,4 +1,4 @@
-"""`mobcost paper`: the paper's Tables 1–10 recomputed, beside the published figures."""
+"""`mobcost paper`: the paper's Tables 1–14 recomputed, beside the published figures."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from .common import ConventionOpt, FormatOpt, OutputOpt, app, emit_json, emit_re
 @app.command()
 @friendly
 def paper(
-    tables: Annotated[list[str] | None, typer.Argument(help="Table numbers (1–10); default: all.",
+    tables: Annotated[list[str] | None, typer.Argument(help="Table numbers (1–14); default: all.",
                                                        show_default=False)] = None,
     convention: ConventionOpt = None,
     fmt: FormatOpt = Format.rich,
     output: OutputOpt = None,
 ) -> None:
-    """Regenerate the MobileNets paper's Tables 1–10 from specs, side by side with the published figures.
+    """Regenerate the MobileNets paper's Tables 1–14 from specs, side by side with the published figures.
 
     Every figure is `match` (equal at the paper's printed precision, rounded or truncated) or `differs`,
     with a one-line explanation. With `--convention`, each network's Mult-Adds are also counted under that
@@ -35,7 +35,7 @@ def paper(
     wanted = [t.lower().removeprefix("table").strip() for t in tables or []]
     for t in wanted:
         if t not in TABLES:
-            raise OptionError(f"no table {t!r}; the paper's resource tables are 1–10", where="TABLE")
+            raise OptionError(f"no table {t!r}; the paper's resource tables are 1–14", where="TABLE")
     figs = figures(wanted or None)
     name = str(convention.value) if convention else ""
 

@@ -14,6 +14,9 @@ def liveness(graph: Graph) -> tuple[list[list[int]], list[list[int]]]:
     for i, tensors in enumerate(reads):
         for t in tensors:
             last_use[t] = max(last_use.get(t, 0), i)
+    for name in graph.spec.outputs:  # what the network returns is held to its end (a detector's every head);
+        if index[name] < len(graph.nodes):  # the last layer's output is alive at its own step anyway
+            last_use[index[name]] = len(graph.nodes) - 1
     # One pass over the steps, keeping the tensors alive so far (produced, and read at this step or later) in
     # production order: linear in layers and live tensors (testing every earlier tensor at every step took
     # seconds at 10,000 layers).

@@ -164,7 +164,18 @@ def _table(heading: str, a: Analysis, dtype: Dtype | None, counted: Counted | No
     caption = totals_caption(a.totals, dtype, a.convention.bn_in_params)
     caption += f"\n{convention_caption(counted)}" if counted else ""
     caption += f"\n{energy_caption(energy)}" if energy else ""
+    caption += "".join(f"\n{line}" for line in outputs_lines(a))
     return _fit_table(heading, caption)
+
+
+def outputs_lines(a: Analysis) -> list[str]:
+    """A network with declared outputs: what it returns, and the post-processing steps left uncounted."""
+    spec = a.graph.spec
+    shapes = {n.name: n.output for n in a.graph.nodes}
+    lines = [f"Outputs: {', '.join(f'{name} ({shapes[name]})' for name in spec.outputs)}"] if spec.outputs else []
+    if spec.postprocess:
+        lines.append(f"Not counted (post-processing, no Mult-Adds): {'; '.join(spec.postprocess)}")
+    return lines
 
 
 def _fit_table(heading: str, caption: str) -> FitTable:
@@ -221,6 +232,12 @@ def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
     if energy:
         doc["totals"].update(energy_dict(energy.pj, energy.compute_pj, energy.memory_pj))
         doc.update(hardware=energy.hardware, energy_model=energy.model.as_dict())
+    spec = g.spec  # only a network that declares them has these keys (every other document is unchanged)
+    if spec.outputs:
+        shapes = {n.name: n.output.as_list() for n in g.nodes}
+        doc["outputs"] = [{"name": name, "shape": shapes[name]} for name in spec.outputs]
+    if spec.postprocess:
+        doc["postprocess"] = {"counted": False, "steps": list(spec.postprocess)}
     return doc
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import SpecError
 from ..ir import INPUT, SCALE_UP, Layer
 from ..layers import ACTIVATIONS, REGISTRY, SCALE, Key, LayerKind
+from .heads import PREDICT_DOC, PREDICT_KEYS, decode_outputs, decode_postprocess, expand_predict
 from .model import Spec
 from .pairs import decode_padding, decode_pads, decode_size
 from .reading import Doc, kind_name, parse_yaml, read_text
@@ -32,7 +33,7 @@ from .reading import Doc, kind_name, parse_yaml, read_text
 MAX_LAYERS = 10_000  # layers after `repeat` and `dwsep` expansion
 MAX_INT = 1_000_000_000  # channel counts and sizes beyond this are typos, not networks
 
-SHORTHANDS = {"dwsep": "depthwise separable block: dw k×k (stride) then pw (out)"}
+SHORTHANDS = {"dwsep": "depthwise separable block: dw k×k (stride) then pw (out)", "predict": PREDICT_DOC}
 DWSEP_KEYS: Mapping[str, Key] = {
     "out": Key("posint", required=True),
     "kernel": Key("size", 3),
@@ -41,10 +42,12 @@ DWSEP_KEYS: Mapping[str, Key] = {
     "act": Key("act", "relu"),
     "scale": SCALE,
 }
+SHORTHAND_KEYS: Mapping[str, Mapping[str, Key]] = {"dwsep": DWSEP_KEYS, "predict": PREDICT_KEYS}
 COMMON_KEYS = ("type", "name", "from", "shares")
 # layer types with weights, which `shares` can name: a layer reading another's stored weights again
 SHARING = ("conv", "dw", "pw", "deconv", "fc")
-TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source", "dtype")
+TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source", "dtype", "outputs",
+            "postprocess")
 # `dtype:` the element type a model is deployed in (an imported .tflite says it); commands counting bytes default
 # to it. No Mult-Add or param count depends on it.
 DTYPES = ("fp32", "fp16", "int8")
@@ -95,8 +98,10 @@ def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
     dtype = _text(value, "dtype", "", doc) or None
     if dtype is not None and dtype not in DTYPES:
         raise doc.error("dtype", f"unknown element type {dtype!r}; allowed: {', '.join(DTYPES)}")
-    return Spec(name, channels, height, tuple(layers), doc.file,
-                _text(value, "description", "", doc), _text(value, "source", "", doc), divisor, width, dtype)
+    outputs = decode_outputs(value["outputs"], layers, doc) if "outputs" in value else ()
+    post = decode_postprocess(value["postprocess"], doc) if "postprocess" in value else ()
+    return Spec(name, channels, height, tuple(layers), doc.file, _text(value, "description", "", doc),
+                _text(value, "source", "", doc), divisor, width, dtype, outputs, post)
 
 
 def _decode_width(value: Any, doc: Doc) -> int:
@@ -130,7 +135,7 @@ def _decode_defaults(value: Any, doc: Doc) -> dict[str, Any]:
 def default_keys() -> dict[str, list[Key]]:
     """The keys ``defaults:`` takes: those some layer type (or shorthand) takes as optional, each with every
     distinct kind of value the types it applies to read."""
-    kinds = [*(kind.keys for kind in REGISTRY.values()), DWSEP_KEYS]
+    kinds = [*(kind.keys for kind in REGISTRY.values()), *SHORTHAND_KEYS.values()]
     optional = {key for keys in kinds for key, spec in keys.items() if not spec.required and spec.from_defaults}
     accepted: dict[str, list[Key]] = {}
     for keys in kinds:
@@ -183,7 +188,7 @@ def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
     known = sorted([*REGISTRY, *SHORTHANDS])
     if not isinstance(kind, str) or kind not in known:
         raise doc.error(f"{where}.type", f"unknown layer type {kind!r}; known: {', '.join(known)}")
-    keys = DWSEP_KEYS if kind == "dwsep" else REGISTRY[kind].keys
+    keys = SHORTHAND_KEYS[kind] if kind in SHORTHANDS else REGISTRY[kind].keys
     _check_keys(item, (*COMMON_KEYS, *keys), where, doc)
     common = {
         "name": _layer_name(item, where, doc),
@@ -197,6 +202,8 @@ def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
     values = {k: doc.defaults[k] if k in defaulted else _field(item, k, spec, where, doc) for k, spec in keys.items()}
     if kind == "dwsep":
         return _expand_dwsep(values, common)
+    if kind == "predict":
+        return expand_predict(values, {k for k in keys if k in item}, common, where, doc, MAX_INT)
     _check_together(REGISTRY[kind], values, {k for k in keys if k in item} | defaulted, where, doc)
     return [Layer(type=kind, **common, **values, **REGISTRY[kind].fixed)]
 

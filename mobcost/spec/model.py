@@ -25,6 +25,8 @@ class Spec:
     divisor: int | None = None  # `width: {divisor: d}`: scaled widths become make_divisible(α·out, d)
     width_px: int | None = None  # the input's width where it differs from its height (``size: [H, W]``)
     dtype: str | None = None  # ``dtype:``, the element type it is deployed in (fp32, fp16, int8), if the spec says
+    outputs: tuple[str, ...] = ()  # `outputs:` the layers the network returns, in order (empty: its sinks)
+    postprocess: tuple[str, ...] = ()  # `postprocess:` steps after the outputs that have no Mult-Adds
 
     @property
     def input_hw(self) -> tuple[int, int]:

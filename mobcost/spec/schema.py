@@ -14,10 +14,12 @@ from .decode import (
     MAX_INT,
     MAX_LAYERS,
     SHARING,
+    SHORTHAND_KEYS,
     SHORTHANDS,
     WIDTH_KEYS,
     default_keys,
 )
+from .heads import PREDICTS
 
 POSINT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
 NONNEG = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
@@ -46,7 +48,8 @@ REFS = {"oneOf": [REF, {"type": "array", "items": REF, "minItems": 1}]}
 
 def spec_schema() -> dict[str, Any]:
     kinds = {name: _layer_schema(name, kind.keys, kind.doc, kind) for name, kind in REGISTRY.items()}
-    kinds.update({name: _layer_schema(name, DWSEP_KEYS, doc) for name, doc in SHORTHANDS.items()})
+    kinds.update({name: _layer_schema(name, SHORTHAND_KEYS[name], doc) for name, doc in SHORTHANDS.items()})
+    kinds["predict"]["allOf"] = [{"oneOf": [{"required": [k]} for k in PREDICTS]}]
     layer_list = {"type": "array", "items": {"oneOf": [{"$ref": "#/$defs/repeat"},
                                                        *({"$ref": f"#/$defs/{k}"} for k in sorted(kinds))]}}
     repeat = {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
@@ -73,6 +76,12 @@ def spec_schema() -> dict[str, Any]:
                       "properties": {k: dict(KIND_SCHEMAS[spec.kind]) for k, spec in WIDTH_KEYS.items()}},
             "defaults": _defaults(),
             "layers": {"$ref": "#/$defs/layers"},
+            "outputs": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                        "uniqueItems": True, "description": "the layers the network returns, in order; every "
+                        "other layer must be read by a later one"},
+            "postprocess": {"type": "array", "items": {"type": "string", "minLength": 1},
+                            "description": "steps after the outputs with no Mult-Adds (anchor decoding, NMS): "
+                                           "listed as not counted"},
         },
         "$defs": {"layers": layer_list, "repeat": repeat, **dict(sorted(kinds.items()))},
     }

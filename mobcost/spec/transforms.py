@@ -4,7 +4,8 @@
   by one full convolution of the same kernel, stride and output width: the "Convolution" row of Table 3
   and the Conv MobileNet of Table 4.
 * :func:`with_classes` changes the classifier's width (the last layer with ``out``): 1000 ImageNet
-  classes, 1001 with TF-Slim's background class, 120 for Stanford Dogs (Table 10).
+  classes, 1001 with TF-Slim's background class, 120 for Stanford Dogs (Table 10); in a detector, the classes
+  every class predictor scores per anchor (``predict`` with ``classes``), background included.
 """
 
 from __future__ import annotations
@@ -64,9 +65,20 @@ def with_classes(spec: Spec, classes: int) -> Spec:
     if classes > MAX_INT:
         raise OptionError(f"classes must be at most {MAX_INT:,}", where="classes")
     layers = list(spec.layers)
+    if any(layer.predicts == "classes" for layer in layers):  # a detector: each class predictor, per anchor
+        return replace(spec, layers=tuple(_with_predicted_classes(layer, classes) for layer in layers))
     for i in range(len(layers) - 1, -1, -1):
         if layers[i].out is not None:
             layers[i] = replace(layers[i], out=classes)
             return replace(spec, layers=tuple(layers))
     raise OptionError("the spec has no layer with `out` to use as the classifier", file=spec.file,
                       where="classes")
+
+
+def _with_predicted_classes(layer: Layer, classes: int) -> Layer:
+    if layer.predicts != "classes" or layer.anchors is None:
+        return layer
+    if layer.anchors * classes > MAX_INT:
+        raise OptionError(f"{classes:,} classes × {layer.anchors} anchors of layer {layer.name!r} is more than "
+                          f"{MAX_INT:,} outputs", where="classes")
+    return replace(layer, out=layer.anchors * classes)

@@ -173,13 +173,17 @@ class GraphNet(nn.Module):
         # Free each output after its last reader, as an eager network would: keeping every activation
         # alive makes each layer write to fresh (page-faulting) memory and distorts timings.
         last_reader = {s: i for i, sources in enumerate(self.sources) for s in sources if s >= 0}
-        self.release = [[s for s, last in last_reader.items() if last == i] for i in range(len(graph.nodes))]
-        # Every output nothing reads (the last layer, and any dead branch) is returned: a tracer such as
-        # fvcore's drops the ops of outputs the forward pass does not return, so their counts would vanish.
-        self.sinks = [i for i in range(len(graph.nodes)) if i not in last_reader]
+        # A spec's `outputs:` are returned in its order (and kept until then, though later layers read them);
+        # without them, every output nothing reads (the last layer, and any dead branch) is returned: a tracer
+        # such as fvcore's drops the ops of outputs the forward pass does not return, so their counts would vanish.
+        declared = [index[name] for name in graph.spec.outputs]
+        self.sinks = declared or [i for i in range(len(graph.nodes)) if i not in last_reader]
+        self.release = [[s for s, last in last_reader.items() if last == i and s not in declared]
+                        for i in range(len(graph.nodes))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        """The last layer's output; with dead branches, every sink's output in execution order (last one last)."""
+        """The last layer's output; with dead branches, every sink's output in execution order (last one last); with
+        the spec's ``outputs:``, those, in its order."""
         outputs: list[torch.Tensor | None] = []
         for module, sources, release in zip(self.layers.values(), self.sources, self.release, strict=True):
             outputs.append(module(*(x if s < 0 else outputs[s] for s in sources)))

@@ -1,0 +1,118 @@
+"""The MobileNets paper's application tables (Howard et al. 2017, §4.4–4.7), recomputed: Table 11 (PlaNet), 12
+(face attributes), 13 (COCO detection) and 14 (FaceNet distillation).
+
+Each is MobileNetV1 with its ImageNet classifier replaced by the task's head. The paper prints the head's width
+nowhere, so each is inferred from the paper's own figures, and the inference is stated in every note:
+
+* PlaNet: "10 million for the final layer" on 1,024 features is 10 M ÷ 1,025 (weights and bias) ≈ 9,756 cells.
+* Face attributes: a sigmoid per attribute on 1,024 features; the printed 3.2 M params at α = 1 allow at most 63
+  outputs (a 3,185,088-param body + 1,025·N < 3.25 M), and every N ≤ 63 gives the same printed figures; 40 is
+  used.
+* FaceNet: the distilled network regresses FaceNet's 128-dimensional embedding (Schroff et al. 2015, §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from .figure import Figure, bundled_analysis, model_figures, width_label
+
+BODY = "mobilenet_v1"
+
+PLANET_CELLS = 9_756  # round(10,000,000 / 1,025): the "10 million for the final layer" on 1,024 features
+PLANET_HOW = (f"{PLANET_CELLS:,} cells inferred from the paper's '10 million for the final layer' (10 M ÷ 1,025 "
+              "weights and bias per cell); it prints no cell count")
+
+
+def table11() -> Iterator[Figure]:
+    """PlaNet MobileNet: 13 M params = 3 M body + 10 M final layer, and "0.58 Million" Mult-Adds (§4.4)."""
+    source = partial(bundled_analysis, BODY, 1.0, None, PLANET_CELLS)
+    a = source()
+    final = a.rows[-1].params
+    body = a.totals.params - final
+    million = (f"the text prints '0.58 Million': a billion (580 M), as the body alone is "
+               f"{(a.totals.mult_adds - a.rows[-1].mult_adds) / 1e6:,.1f} M; {PLANET_HOW}")
+    yield Figure("11", "PlaNet MobileNet", "mult_adds", 580, "M", -1, a.totals.mult_adds / 1e6, "", million,
+                 source=source)
+    yield Figure("11", "PlaNet MobileNet", "params", 13, "M", 0, a.totals.params / 1e6, "", PLANET_HOW)
+    yield Figure("11", "PlaNet MobileNet body", "params", 3, "M", 0, body / 1e6, "",
+                 "every layer but the final FC (the 'usual 3 million')")
+    yield Figure("11", "PlaNet MobileNet final layer", "params", 10, "M", 0, final / 1e6, "", PLANET_HOW)
+
+
+ATTRIBUTES = 40  # any N ≤ 63 prints the same figures (module docstring); 40 as CelebA has
+ATTRIBUTES_HOW = (f"a {ATTRIBUTES}-attribute sigmoid head, inferred: the 3.2 M params at α = 1 allow at most 63 "
+                  "outputs on 1,024 features, and any N ≤ 63 prints the same figures")
+# (α, resolution, Mult-Adds, params) as printed in Table 12
+TABLE12 = [(1.0, 224, 568, 3.2), (0.5, 224, 149, 0.8), (0.25, 224, 45, 0.2), (1.0, 128, 185, 3.2),
+           (0.5, 128, 48, 0.8), (0.25, 128, 15, 0.2)]
+
+
+def _quarter_width(resolution: int) -> str:
+    """Why Table 12's α = 0.25 Mult-Adds cannot be a MobileNet with any head its params allow."""
+    body = bundled_analysis(BODY, 0.25, resolution, ATTRIBUTES)
+    features = body.rows[-1].node.input.c
+    weights = body.totals.params - body.rows[-1].params
+    most = (250_000 - weights) // (features + 1)  # outputs that keep the params printed as 0.2 M (< 0.25 M)
+    table6 = bundled_analysis(BODY, 0.25, resolution)
+    return (f"no head fits both figures: the body is {(body.totals.mult_adds - body.rows[-1].mult_adds) / 1e6:.2f} M, "
+            f"and the printed 0.2 M params leave room for at most {most} outputs on its {features} features "
+            f"({most * features / 1e6:.2f} M Mult-Adds); even with its 1000-class FC it is "
+            f"{table6.totals.mult_adds / 1e6:.2f} M" + (" (Table 6 prints 41 M)" if resolution == 224 else ""))
+
+
+def table12() -> Iterator[Figure]:
+    """Face attributes: MobileNet with a multi-attribute head at six α/resolution settings (§4.5)."""
+    for alpha, resolution, ma, params in TABLE12:
+        why = _quarter_width(resolution) if alpha == 0.25 else ""
+        yield from model_figures("12", f"{width_label(alpha)} MobileNet-{resolution}", BODY, ma, params,
+                                 alpha=alpha, resolution=resolution, classes=ATTRIBUTES, why_ma=why,
+                                 how=ATTRIBUTES_HOW)
+
+
+SSD_HOW = ("printed in billions (1.2 B); TF Object Detection API's ssd_mobilenet_v1_coco (91 classes, 3 then 6 "
+           "anchors per location, 1,917 in all), counted to the 12 raw box and class maps: anchor decoding and NMS "
+           "have no Mult-Adds")
+
+
+def table13() -> Iterator[Figure]:
+    """COCO detection: SSD 300 MobileNet (§4.6). The Faster-RCNN and the VGG / Inception V2 rows have no spec yet."""
+    a = bundled_analysis("ssd300_mobilenet_v1")
+    source = partial(bundled_analysis, "ssd300_mobilenet_v1")
+    yield Figure("13", "SSD 300 MobileNet", "mult_adds", 1200, "M", -2, a.totals.mult_adds / 1e6, "", SSD_HOW,
+                 source=source)
+    yield Figure("13", "SSD 300 MobileNet", "params", 6.8, "M", 1, a.totals.params / 1e6, "",
+                 "BatchNorm's γ, β apart, as for every table")
+
+
+EMBEDDING = 128  # FaceNet's embedding (Schroff et al. 2015), which the distilled network regresses
+EMBEDDING_HOW = f"a {EMBEDDING}-dimensional embedding head (FaceNet's, which the distillation regresses)"
+PARAMS_14 = ("unexplained by architecture: with a {dims}-d head the network has {computed:.2f} M, and the printed "
+             "params rise as the resolution falls (α = 1: 4.9 M at 160, 5.5 M at 128), which no head does — one "
+             "after the global pool is the same at every resolution, one on the unpooled map shrinks with it")
+# (row as printed, α, resolution computed at, Mult-Adds, params, why the Mult-Adds differ)
+TABLE14 = [
+    ("1.0 MobileNet-160", 1.0, 160, 286, 4.9,
+     "below the body alone at 160 px ({body:.2f} M): no head subtracts; unexplained by architecture"),
+    ("1.0 MobileNet-128", 1.0, 128, 185, 5.5, ""),
+    ("0.75 MobileNet-128 (1st)", 0.75, 160, 166, 3.4, ""),
+    ("0.75 MobileNet-128 (2nd)", 0.75, 128, 108, 3.8,
+     "{excess:.2f} M over the body and head ({computed:.2f} M); even a 1001-class FC (0.77 M) leaves "
+     "it short; unexplained by architecture"),
+]
+DUPLICATE = ("the paper prints '0.75 MobileNet-128' twice: this first one's 166 M is 0.75 MobileNet-160's, so it "
+             "is computed at 160 px")
+
+
+def table14() -> Iterator[Figure]:
+    """MobileNet distilled from FaceNet: MobileNet with an embedding head at four settings, one printed twice."""
+    for row, alpha, resolution, ma, params, why in TABLE14:
+        a = bundled_analysis(BODY, alpha, resolution, EMBEDDING)
+        body = (a.totals.mult_adds - a.rows[-1].mult_adds) / 1e6
+        computed = a.totals.mult_adds / 1e6
+        how = f"{DUPLICATE}; {EMBEDDING_HOW}" if row.endswith("(1st)") else EMBEDDING_HOW
+        yield from model_figures(
+            "14", row, BODY, ma, params, alpha=alpha, resolution=resolution, classes=EMBEDDING, how=how,
+            why_ma=why.format(body=body, computed=computed, excess=ma - computed),
+            why_params=PARAMS_14.format(dims=EMBEDDING, computed=a.totals.params / 1e6))

@@ -1,0 +1,89 @@
+"""Independent plain-``torch.nn`` re-implementations of detection networks, for cross-checking mobcost.
+
+torchvision and TensorFlow are not installable here, so each detector is rebuilt from its upstream definition (cited
+in its builder) in the style of ``tests/reference_models.py``: only what determines cost is reproduced — layer order,
+channel counts and their rounding, kernels, strides, TensorFlow's "SAME" padding, groups and which convolutions carry
+a bias. The forward pass returns the raw prediction maps; anchors, decoding and NMS are left out (no Mult-Adds).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+class _SamePad(nn.Module):
+    """TensorFlow's "SAME" padding for a k×k window of stride s: output ⌈H/s⌉, the odd pixel after (bottom, right)."""
+
+    def __init__(self, kernel: int, stride: int) -> None:
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        pads = []
+        for size in (x.shape[3], x.shape[2]):  # F.pad takes the last axis first: (left, right, top, bottom)
+            total = max((math.ceil(size / self.stride) - 1) * self.stride + self.kernel - size, 0)
+            pads += [total // 2, total - total // 2]
+        return nn.functional.pad(x, pads)
+
+
+def _conv_bn_relu6(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
+    """slim.conv2d / separable_conv2d with TF-Slim's MobileNet arg scope: no bias, BatchNorm, ReLU6, SAME padding."""
+    return nn.Sequential(_SamePad(kernel, stride), nn.Conv2d(cin, cout, kernel, stride, groups=groups, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+
+
+# TF-Slim nets/mobilenet_v1.py MOBILENETV1_CONV_DEFS after Conv2d_0 (3×3/2, 32): (stride, depth) of each DepSepConv
+_MOBILENET_V1 = [(1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512), *[(1, 512)] * 5, (2, 1024), (1, 1024)]
+# ssd_mobilenet_v1_feature_extractor.py: feature_map_layout layer_depth for the four maps after Conv2d_13
+_EXTRA_DEPTHS = (512, 256, 256, 128)
+# ssd_anchor_generator with num_layers 6, 5 aspect ratios, reduce_boxes_in_lowest_layer: 3 boxes, then 6 per location
+_ANCHORS = (3, 6, 6, 6, 6, 6)
+
+
+class SSDMobileNetV1(nn.Module):
+    """TF Object Detection API's SSD MobileNetV1 (ssd_mobilenet_v1_coco): MobilenetV1 to Conv2d_13_pointwise,
+    feature maps Conv2d_11_pointwise and Conv2d_13_pointwise plus four from ``multi_resolution_feature_maps`` (1×1 to
+    depth/2, then 3×3 stride 2 to depth), and a ``ConvolutionalBoxPredictor`` (kernel 1, box_code_size 4, biases, no
+    BN) per map. ``depth_multiplier`` and ``min_depth`` as TF's ``depth_fn``: max(int(d·α), min_depth)."""
+
+    def __init__(self, depth_multiplier: float = 1.0, num_classes: int = 91, min_depth: int = 16) -> None:
+        super().__init__()
+
+        def depth(d: int) -> int:
+            return max(int(d * depth_multiplier), min_depth)
+
+        body = [_conv_bn_relu6(3, depth(32), 3, 2)]
+        cin = depth(32)
+        for stride, d in _MOBILENET_V1:
+            body += [_conv_bn_relu6(cin, cin, 3, stride, groups=cin), _conv_bn_relu6(cin, depth(d), 1)]
+            cin = depth(d)
+        self.body = nn.ModuleList(body)
+        self.taps = (2 * 11, 2 * 13)  # indices of Conv2d_11_pointwise and Conv2d_13_pointwise in ``body``
+        extras, maps = [], [depth(512), cin]
+        for d in _EXTRA_DEPTHS:
+            half = depth(d // 2)
+            extras.append(nn.Sequential(_conv_bn_relu6(cin, half, 1), _conv_bn_relu6(half, depth(d), 3, 2)))
+            cin = depth(d)
+            maps.append(cin)
+        self.extras = nn.ModuleList(extras)
+        self.box = nn.ModuleList(nn.Conv2d(c, a * 4, 1) for c, a in zip(maps, _ANCHORS, strict=True))
+        self.cls = nn.ModuleList(nn.Conv2d(c, a * num_classes, 1) for c, a in zip(maps, _ANCHORS, strict=True))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        features = []
+        for i, layer in enumerate(self.body):
+            x = layer(x)
+            if i in self.taps:
+                features.append(x)
+        for extra in self.extras:
+            x = extra(x)
+            features.append(x)
+        return tuple(t for f, box, cls in zip(features, self.box, self.cls, strict=True) for t in (box(f), cls(f)))
+
+
+def ssd300_mobilenet_v1(depth_multiplier: float = 1.0, num_classes: int = 91) -> nn.Module:
+    with torch.no_grad():
+        return SSDMobileNetV1(depth_multiplier, num_classes).eval()
