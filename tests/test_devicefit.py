@@ -110,3 +110,20 @@ def test_bad_rows_are_located_one_line_errors(tmp_path: Path, line: str, message
     result = CliRunner().invoke(app, ["calibrate", "--from-measurements", str(path), "-o", str(tmp_path / "p.yaml")])
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert message in result.stderr.replace(str(tmp_path) + "/", "")
+
+
+def test_profile_names_its_board_date_and_sources(tmp_path: Path) -> None:
+    # the dev CSV's descriptive columns, as MLPerf Tiny's rows carry them: the profile is named by board and stack,
+    # and one source line gives the date, the base and each row's published source
+    path = tmp_path / "m.csv"
+    path.write_text(f"{HEADER},board,software,source\n" + "".join(
+        f"{s},1,,,{ms},{uj},NUCLEO-U575ZI-Q,X-CUBE-AI v7.3.0,results/{s}.txt\n" for s, ms, uj in U575))
+    out = tmp_path / "p.yaml"
+    assert CliRunner().invoke(app, ["calibrate", "--from-measurements", str(path), "-o", str(out)]).exit_code == 0
+    doc = yaml.safe_load(out.read_text())
+    assert doc["name"] == "NUCLEO-U575ZI-Q, X-CUBE-AI v7.3.0 (fitted to 4 measured networks)"
+    assert doc["measured"]["base"] == "cortex_m7"  # a bundled base by its name, no machine's path
+    assert len(doc["measured"]["fitted_on"]) == 10  # an ISO date
+    line = doc["sources"]["measured"]
+    assert "base profile cortex_m7" in line and doc["measured"]["fitted_on"] in line
+    assert all(f"results/{s}.txt" in line for s, _, _ in U575)

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..layers import REGISTRY
-from .hardware import Hardware, predict_layers
+from .hardware import Hardware, hardware_dir, predict_layers
 from .measurements import MeasuredRow
 
 SIGMA_ROW = 0.05  # ln units: a published median latency is good to a few per cent
@@ -151,20 +153,50 @@ def unexercised(graph: Any, hw: Hardware) -> list[str]:
     return sorted(families_of(graph) - set(exercised))
 
 
+def base_label(base: Hardware) -> str:
+    """The base as a profile records it: a bundled profile by its name (no machine's path in a bundled file)."""
+    if base.file and Path(base.file).parent.resolve() == hardware_dir().resolve():
+        return Path(base.file).stem
+    return base.file or base.name
+
+
+def _shared(rows: list[MeasuredRow], column: str) -> str:
+    """A descriptive column's value when every row gives the same one (a board, its software stack), else ''."""
+    values = {r.extra.get(column, "") for r in rows}
+    return values.pop() if len(values) == 1 else ""
+
+
+def _title(rows: list[MeasuredRow], source: str) -> str:
+    """The profile's name: the board and stack its rows name (MLPerf Tiny's columns), else the file it came from."""
+    device = ", ".join(v for v in (_shared(rows, "board"), _shared(rows, "software")) if v)
+    return f"{device} (fitted to {len(rows)} measured networks)" if device else f"fitted to {source}"
+
+
+def _provenance(rows: list[MeasuredRow], base: Hardware, source: str, fitted_on: str) -> str:
+    """One source line for the whole fit: the file, the date, the base, and each row's own ``source`` cell (where
+    its measurement was published), so a bundled profile says what it rests on without its CSV beside it."""
+    cited = list(dict.fromkeys(r.extra["source"] for r in rows if r.extra.get("source")))
+    return (f"{len(rows)} measured rows of {source}, fitted {fitted_on} by `mobcost calibrate --from-measurements`, "
+            f"base profile {base_label(base)}"
+            + (f"; published in: {' | '.join(cited)}" if cited else ""))
+
+
 def profile_document(f: Fit, rows: list[MeasuredRow], base: Hardware, source: str,
-                     loo: list[float] | None) -> dict[str, Any]:
+                     loo: list[float] | None, fitted_on: str | None = None) -> dict[str, Any]:
     """The fitted profile as YAML-ready data, with every row it was fitted from (``measured.rows``)."""
     hw = f.hardware
+    fitted_on = fitted_on or date.today().isoformat()
     sources = {**base.sources,
                "efficiency": f"fitted to {len(rows)} measured networks ({source}), prior: the base profile",
-               "overhead_us": f"fitted to {len(rows)} measured networks ({source}), prior: the base profile"}
+               "overhead_us": f"fitted to {len(rows)} measured networks ({source}), prior: the base profile",
+               "measured": _provenance(rows, base, source, fitted_on)}
     if f.power_rows:
         sources["active_power_mw"] = (f"measured: mean of energy_uj / latency_ms over {f.power_rows} rows of "
                                       f"{source}")
     records = [{**r.as_record(), "predicted_ms": round(p, 4), "residual": round(p / r.latency_ms - 1, 4)}
                for r, p in zip(rows, f.predicted_ms, strict=True)]
     doc: dict[str, Any] = {
-        "name": f"fitted to {source}", "description": f"{len(rows)} measured networks; prior: {base.name}",
+        "name": _title(rows, source), "description": f"{len(rows)} measured networks; prior: {base.name}",
         "dtype": hw.dtype,
         "peak_mult_adds_per_s": hw.peak_mult_adds_per_s, "bandwidth_bytes_per_s": hw.bandwidth_bytes_per_s,
         "overhead_us": {"default": hw.overhead_us, **hw.overhead_us_by_type}, "efficiency": dict(hw.efficiency),
@@ -172,7 +204,8 @@ def profile_document(f: Fit, rows: list[MeasuredRow], base: Hardware, source: st
         **({"energy": dict(hw.energy)} if hw.energy else {}),
         **({"context_factor": hw.context_factor} if hw.context_factor != 1.0 else {}),
         "sources": sources,
-        "measured": {"fitted_from": source, "base": base.file or base.name, "families": list(f.families),
+        "measured": {"fitted_from": source, "fitted_on": fitted_on, "base": base_label(base),
+                     "families": list(f.families),
                      "rows": records, **({"leave_one_out": [round(e, 4) for e in loo]} if loo else {})},
     }
     return doc
