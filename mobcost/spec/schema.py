@@ -10,7 +10,6 @@ from ..layers import REGISTRY, Key, LayerKind
 from .decode import (
     ACTIVATION_KINDS,
     DTYPES,
-    DWSEP_KEYS,
     MAX_INT,
     MAX_LAYERS,
     SHARING,
