@@ -59,9 +59,18 @@ PAIR_KINDS = {"size": decode_size, "pads": decode_pads, "padding": decode_paddin
 
 
 def load_spec_file(path: str | Path) -> Spec:
-    """Read, parse and decode a spec file; every problem is a :class:`SpecError` naming the place."""
-    text = read_text(path)
-    return parse_spec(text, file=str(path), default_name=Path(path).stem)
+    """Read, parse and decode a spec file; every problem is a :class:`SpecError` naming the place. A file read
+    before is parsed from the cache (:mod:`.parsed`); strings given to :func:`parse_spec` never are."""
+    from . import parsed
+
+    text, doc = read_text(path), Doc(str(path))
+    hit = parsed.lookup(text)
+    if hit is None:
+        value = parse_yaml(text, doc)
+        parsed.store(text, value, doc.marks)
+    else:
+        value, doc.marks = hit
+    return _decode_spec(value, doc, Path(path).stem)
 
 
 def parse_spec(text: str, *, file: str = "<spec>", default_name: str = "network") -> Spec:
