@@ -90,6 +90,32 @@ def _scratch(s: Any, model: Any, graph: Any) -> list[Buffer]:
     return out
 
 
+# TFLite operators as mobcost's layer types, for the persistent estimate's per-type tables
+OP_TYPES = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "dw", "FULLY_CONNECTED": "fc", "MAX_POOL_2D": "maxpool",
+            "AVERAGE_POOL_2D": "avgpool", "ADD": "add", "MUL": "mul", "CONCATENATION": "concat",
+            "TRANSPOSE_CONV": "deconv"}
+
+
+def file_persistent(data: bytes) -> int:
+    """mobcost's estimate of TFLM's tail (``memory.persistent_terms``' tables) on the file's own operators and
+    tensors: a TfLiteEvalTensor per tensor, a node and op data per operator, per-channel multipliers and shifts."""
+    from mobcost.analysis import memory as m
+
+    s = _schema()
+    model = s.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    graph = model.subgraphs[0]
+    codes = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    total = m.RUNTIME_FIXED + m.IO_TENSOR_BYTES * (len(graph.inputs) + len(graph.outputs))
+    total += m.EVAL_TENSOR_BYTES * len(graph.tensors)
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        kind = OP_TYPES.get(codes[max(code.builtinCode, code.deprecatedBuiltinCode)], "")
+        total += m.NODE_BYTES + m.OP_DATA_BYTES.get(kind, m.OTHER_OP_DATA) + m.BUILTIN_BYTES.get(kind, 0)
+        if kind in m.PER_CHANNEL_KERNELS:
+            total += m.PER_CHANNEL_OP_DATA * int(graph.tensors[op.outputs[0]].shape[-1])
+    return total
+
+
 def measure(data: bytes) -> dict[str, int]:
     """TFLM's recorded arena: head (the planned arena), tail (persistent) and total, in bytes."""
     from tflite_micro.python.tflite_micro import runtime
@@ -148,7 +174,8 @@ def main(argv: list[str]) -> None:
     data = Path(argv[0]).read_bytes()
     buffers = file_buffers(data)
     _, head = tflm_arena(buffers)
-    print(f"predicted head {head:,} B (lower bound {lower_bound(buffers):,} B); measured {measure(data)}")
+    print(f"predicted head {head:,} B (lower bound {lower_bound(buffers):,} B), tail {file_persistent(data):,} B; "
+          f"measured {measure(data)}")
 
 
 if __name__ == "__main__":

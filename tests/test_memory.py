@@ -91,7 +91,10 @@ def test_mobilenet_v1_025_96_int8_beside_the_published_figures() -> None:
     # Both stay under what deployments reserve for the whole arena (planned + persistent): TFLM's
     # person-detection example 136 KiB, the MLPerf Tiny reference firmware 200 KiB.
     assert tflm.arena_bytes < 136 * KIB < 200 * KIB
-    assert tflm.persistent_bytes is None and tflm.total_ram_bytes is None
+    # TFLM's tail as estimated for its 64-bit host build: most of it the conv and depthwise kernels' int32
+    # multiplier and shift per output channel; the whole still under the 136 KiB the example reserves.
+    assert tflm.persistent_bytes == 29_548 and tflm.total_ram_bytes == 73_728 + 29_548 < 136 * KIB
+    assert lower.persistent_bytes is None and lower.total_ram_bytes is None
 
 
 def test_weights_bytes_count_int8_weights_int32_biases_and_quantization() -> None:
@@ -125,7 +128,7 @@ def test_the_command_gives_the_json_keys_and_one_line_errors() -> None:
     assert {"arena_bytes", "persistent_bytes", "total_ram_bytes", "weights_bytes",
             "activation_peak_bytes"} <= doc.keys()
     assert (doc["arena_bytes"], doc["activation_peak_bytes"], doc["planner"]) == (73_728, 55_296, "tflm")
-    assert any("persistent_bytes not modelled" in note for note in doc["notes"])
+    assert any("64-bit host build" in note for note in doc["notes"])
     lower = json.loads(runner.invoke(app, ["memory", "-a", "0.25", "-R", "96", "-p", "lower-bound",
                                            "-f", "json"]).stdout)
     assert lower["arena_bytes"] == 55_296 and lower["buffers"] == []

@@ -34,3 +34,18 @@ def test_the_planned_head_is_tflms_recorded_head() -> None:
     measured = b.measure(data)
     assert measured["head"] == head
     assert measured["total"] == measured["head"] + measured["tail"]
+
+
+@pytest.mark.parametrize("name", ["tflm_chain_int8", "mini_mobilenet_int8", "branches_int8"])
+def test_the_persistent_estimate_is_within_ten_percent_of_tflms_total(name: str) -> None:
+    pytest.importorskip("tflite_micro", reason="pip install tflite-micro")
+    b = bench()
+    data = (ROOT / "tests" / "data" / f"{name}.tflite").read_bytes()
+    _, head = tflm_arena(b.file_buffers(data))
+    measured = b.measure(data)
+    predicted = head + b.file_persistent(data)
+    # issue 22's bar: total_ram_bytes within 10% of TFLM's total (64-bit host build); the tail itself is
+    # within 10% here too (2,256 vs 2,288, 3,556 vs 3,856, 3,400 vs 3,664 B when written;
+    # the totals within 2.3%)
+    assert abs(predicted - measured["total"]) <= 0.1 * measured["total"]
+    assert abs(b.file_persistent(data) - measured["tail"]) <= 0.1 * measured["tail"]

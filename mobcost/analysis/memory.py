@@ -5,8 +5,9 @@
 * ``arena_bytes`` — the activation arena as a planner lays it out: ``lower-bound`` (an ideal planner: the
   peak itself) or ``tflm``, TensorFlow Lite Micro's greedy planner emulated exactly (:mod:`.planners`) on the
   tensors and lifetimes TFLM assigns, plus the scratch buffers its reference kernels request.
-* ``persistent_bytes`` — what TFLM keeps beside the arena (tensor structs, node structs, kernels' op data):
-  not modelled yet (``None``, with a note); ``total_ram_bytes`` is then ``None`` too, never a guess.
+* ``persistent_bytes`` — what TFLM keeps beside the arena (tensor structs, node structs, kernels' op data), an
+  estimate for its 64-bit host build (:func:`persistent_terms`); ``None`` under ``lower-bound``, which models no
+  runtime, and ``total_ram_bytes`` with it.
 * ``weights_bytes`` — what goes to flash, counted as a TFLite file stores it (below).
 
 How a graph becomes TFLM's buffers (``micro_allocation_info.cc``, ``MarkAllocationLifetimes``): the network
@@ -43,9 +44,25 @@ PER_TENSOR = {"fc", "linear"}
 # int8 reference kernels' scratch requests, in bytes per output element (TRANSPOSE_CONV's int32 accumulator)
 SCRATCH_PER_OUTPUT = {"deconv": 4}
 
-PERSISTENT_NOTE = ("persistent_bytes not modelled yet: TFLM's tail (a TfLiteEvalTensor per tensor, a node "
-                   "struct per operator, each kernel's op data with its per-channel multipliers) depends on the "
-                   "build; total_ram_bytes is left out with it")
+# TFLM's persistent tail (the arena's tail, 64-bit host build), itemised as its RecordingMicroAllocator does:
+EVAL_TENSOR_BYTES = 24  # TfLiteEvalTensor per tensor, constants too: data and dims pointers, a type (8 + 8 + 4 → 24)
+NODE_BYTES = 64  # NodeAndRegistration per operator: TfLiteNode (its pointers) and its registration's pointer
+IO_TENSOR_BYTES = 64 + 32  # a persistent TfLiteTensor per model input and output, and its quantization structs
+# each kernel's op data (AllocatePersistentBuffer in Init/Prepare): OpDataConv for conv and depthwise (padding,
+# zero points, multiplier, shift, activation range, two pointers), OpDataFullyConnected; other kernels ~32 B
+OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 48, "linear": 48}
+OTHER_OP_DATA = 32
+PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw: an int32 output multiplier and an int32 shift per output channel
+# the operator's builtin options (TfLiteConvParams, …) from the flatbuffer, kept for the kernel
+BUILTIN_BYTES = {"conv": 28, "pw": 28, "dw": 28, "deconv": 16, "fc": 16, "linear": 16, "maxpool": 48,
+                 "avgpool": 48, "add": 8, "mul": 4, "concat": 8}
+# the allocator, its arena allocator and planner objects and the subgraph tables: what the recording allocator
+# does not itemise (2,288 − 1,688 − 112 B of builtin options on tests/data/tflm_chain_int8.tflite)
+RUNTIME_FIXED = 488
+PER_CHANNEL_KERNELS = {"conv", "pw", "dw"}
+PERSISTENT_NOTE = ("persistent_bytes: TFLM's tail on its 64-bit host build (tensor and node structs, op data "
+                   "with per-channel multipliers and shifts, builtin options, allocator objects); a 32-bit MCU "
+                   "build halves the pointers: about 12 B per tensor and 36 B per operator less")
 
 
 @dataclass(frozen=True)
@@ -146,12 +163,36 @@ def network_weights(graph: Graph, dtype: str) -> Weights:
     return Weights(*(sum(getattr(p, f) for p in parts) for f in ("weights", "biases", "quantization")))
 
 
+def persistent_terms(graph: Graph, dtype: str) -> tuple[int, list[int]]:
+    """TFLM's tail as ``fixed + channels @ per_channel`` (``per_channel`` over liveness's tensors: layer i's
+    output is tensor i + 1), so a sweep can evaluate it over α. Every layer is one operator; a weighted layer
+    adds a weights tensor and, with a bias (a folded BatchNorm leaves one), a bias tensor."""
+    per_channel = [0] * (len(graph.nodes) + 1)
+    tensors, fixed = 1 + len(graph.nodes), RUNTIME_FIXED + 2 * IO_TENSOR_BYTES
+    for i, node in enumerate(graph.nodes):
+        kind, t = REGISTRY[node.layer.type], node.layer.type
+        if not node.layer.shares and kind.weights(node):
+            tensors += 2 if (kind.biases(node) or node.layer.bn) else 1
+        fixed += NODE_BYTES + OP_DATA_BYTES.get(t, OTHER_OP_DATA) + BUILTIN_BYTES.get(t, 0)
+        if t in PER_CHANNEL_KERNELS and dtype == "int8":  # float kernels keep no per-channel multipliers
+            per_channel[i + 1] += PER_CHANNEL_OP_DATA
+    return fixed + EVAL_TENSOR_BYTES * tensors, per_channel
+
+
+def persistent_bytes(graph: Graph, dtype: str) -> int:
+    fixed, per_channel = persistent_terms(graph, dtype)
+    return fixed + sum(c * n.out_channels for c, n in zip(per_channel[1:], graph.nodes, strict=True))
+
+
 def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Memory:
     """RAM and flash of ``graph`` under ``planner`` (``lower-bound`` or ``tflm``) with ``dtype`` tensors."""
     peak, step, alive = activation_peak(graph, dtype)
     names = tensor_names(graph)
-    notes = [PERSISTENT_NOTE]
+    notes = [PERSISTENT_NOTE if planner == "tflm" else
+             "lower-bound models no runtime: persistent_bytes and total_ram_bytes are left out"]
+    persistent = None
     if planner == "tflm":
+        persistent = persistent_bytes(graph, dtype)
         raw = tflm_buffers(graph, dtype)
         offsets, arena = tflm_arena(raw)
         buffers = aligned(raw)
@@ -160,4 +201,4 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Mem
     else:
         buffers, offsets, arena = [], [], peak
     return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
-                  tuple(offsets), network_weights(graph, dtype), None, tuple(notes))
+                  tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes))
