@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -82,8 +83,8 @@ def sweep(
                                                             show_default=False)] = None,
     max_latency_ms: Annotated[float | None, typer.Option(help="Budget (needs --hardware).",
                                                          show_default=False)] = None,
-    max_energy_uj: EnergyBudgetOpt = None,
-    best: BestOpt = False,
+    max_energy_uj: EnergyBudgetOpt = None, max_ram: MaxRamOpt = None, max_flash: MaxFlashOpt = None,
+    planner: PlannerOpt = None, best: BestOpt = False,
     objectives: ObjectivesOpt = None,
     pareto_cost: ParetoCostOpt = None,
     convention: ConventionOpt = None,
@@ -99,8 +100,8 @@ def sweep(
     check_output(output)
     s = load(spec)
     alphas, resolutions = grid_axes(alpha, resolution, layers=len(s.layers), **grid_limit(fmt, best))
-    budgets = sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation, max_latency_ms,
-                            max_energy_uj)
+    budgets = replace(sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation,
+                                    max_latency_ms, max_energy_uj), **fit_budgets(max_ram, max_flash, planner))
     options = sweep_options(budgets, hardware, dtype, pareto_cost, objectives, convention)
     total = len(alphas) * len(resolutions)
     with progress_bar(total, "sweeping", enabled=total > 100_000 and interactive()) as advance:
@@ -166,6 +167,25 @@ def sweep_budgets(mult_adds: str | None, params: str | None, weight_bytes: str |
                      for v, w in ((mult_adds, "--max-mult-adds"), (params, "--max-params"),
                                   (weight_bytes, "--max-weight-bytes"), (peak_activation, "--max-peak-activation"))),
                    latency_ms=latency_budget(latency_ms), energy_uj=energy_budget(energy_uj))
+
+
+MaxRamOpt = Annotated[str | None, typer.Option(help="Budget on RAM, e.g. 256KiB: --planner's arena plus TFLM's "
+                                             "persistent bytes (the planner runs once a point).",
+                                             show_default=False)]
+MaxFlashOpt = Annotated[str | None, typer.Option(help="Budget on flash, e.g. 1MiB: weights, biases and "
+                                               "quantization parameters as a TFLite file stores them.",
+                                               show_default=False)]
+PlannerOpt = Annotated[str | None, typer.Option(help="Planner of --max-ram: lower-bound or tflm (default: the "
+                                                "profile's, else tflm).", show_default=False)]
+
+
+def fit_budgets(ram: str | None, flash: str | None, planner: str | None) -> dict[str, Any]:
+    """--max-ram, --max-flash and --planner as ``Budgets`` fields (sizes as the other byte budgets take them)."""
+    if planner is not None and planner not in ("lower-bound", "tflm"):
+        raise OptionError(f"must be lower-bound or tflm, got {planner!r}", where="--planner")
+    return {"ram_bytes": None if ram is None else parse_si(ram, where="--max-ram", unit="B"),
+            "flash_bytes": None if flash is None else parse_si(flash, where="--max-flash", unit="B"),
+            "planner": planner}
 
 
 def latency_budget(ms: float | None) -> float | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,12 +20,25 @@ class Budgets:
     peak_activation_bytes: float | None = None
     latency_ms: float | None = None
     energy_uj: float | None = None  # per inference, on the profile (``energy``)
+    ram_bytes: float | None = None  # the planner's arena plus the runtime's persistent bytes (``fit.ram_bytes``)
+    flash_bytes: float | None = None  # weights as a TFLite file stores them (``fit.flash_bytes``)
+    planner: str | None = None  # of ``ram_bytes``: --planner, else the profile's, else tflm
 
     def with_hardware(self, hw: Hardware | None) -> Budgets:
+        """A profile's memory as budgets: against its runtime's RAM and flash when it names its planner (the
+        runtime's figures are what must fit), else against the peak activations and the weights."""
         if hw is None:
             return self
-        return Budgets(self.mult_adds, self.params, _tighter(self.weight_bytes, hw.storage_bytes),
-                       _tighter(self.peak_activation_bytes, hw.ram_bytes), self.latency_ms, self.energy_uj)
+        if hw.planner:
+            return replace(self, ram_bytes=_tighter(self.ram_bytes, hw.ram_bytes),
+                           flash_bytes=_tighter(self.flash_bytes, hw.storage_bytes),
+                           planner=self.planner or hw.planner)
+        return replace(self, weight_bytes=_tighter(self.weight_bytes, hw.storage_bytes),
+                       peak_activation_bytes=_tighter(self.peak_activation_bytes, hw.ram_bytes))
+
+    @property
+    def ram_planner(self) -> str:
+        return self.planner or "tflm"
 
 
 NO_BUDGETS = Budgets()
@@ -39,7 +52,8 @@ def _tighter(a: float | None, b: float | None) -> float | None:
 BOUNDS = (("mult_adds", "mult_adds", "--max-mult-adds"), ("params", "params", "--max-params"),
           ("weight_bytes", "weight_bytes", "--max-weight-bytes"),
           ("peak_activation_bytes", "peak_activation_bytes", "--max-peak-activation"),
-          ("latency_ms", "latency_ms", "--max-latency-ms"), ("energy_uj", "energy_uj", "--max-energy-uj"))
+          ("latency_ms", "latency_ms", "--max-latency-ms"), ("energy_uj", "energy_uj", "--max-energy-uj"),
+          ("ram_bytes", "ram_bytes", "--max-ram"), ("flash_bytes", "flash_bytes", "--max-flash"))
 
 
 def fits(out: dict[str, np.ndarray], budgets: Budgets) -> np.ndarray:

@@ -71,8 +71,20 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
         out["top1"], out["top1_source"] = acc.arrays(out["alpha"], out["resolution"], out["mult_adds"])
     else:
         out["top1"], out["top1_source"] = np.full(n_a * n_r, np.nan), np.zeros(n_a * n_r, dtype=np.int8)
+    _fit_columns(out, f, rows, budgets, dtype)
     out["fits"] = fits(out, budgets)
     return out
+
+
+def _fit_columns(out: dict[str, np.ndarray], f: Factors, rows: slice, budgets: Budgets, dtype: str) -> None:
+    """``ram_bytes`` and ``flash_bytes`` (:mod:`.fit`), only under a budget on them: TFLM's planner runs once
+    per point, which a sweep without --max-ram should not pay for."""
+    from . import fit
+
+    if budgets.ram_bytes is not None:
+        out["ram_bytes"] = fit.ram_bytes(f, rows, dtype, budgets.ram_planner, out["peak_activation_bytes"])
+    if budgets.flash_bytes is not None:
+        out["flash_bytes"] = fit.flash_bytes(f, rows, dtype)
 
 
 def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:

@@ -25,7 +25,7 @@ NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storag
            "active_power_mw")
 KEYS = (*REQUIRED, "description", "dtype", "runtime", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
         "elementwise", "activations", "unblocked", "context_factor", "energy", "sources", "measured",
-        "active_power_mw")
+        "active_power_mw", "planner")
 # What a profile's figures describe: eager PyTorch (BatchNorm and activations run as passes of their own),
 # ONNX Runtime or LiteRT (each fuses a convolution with its BatchNorm and activation into one kernel).
 RUNTIMES = ("torch", "onnxruntime", "litert")
@@ -71,6 +71,9 @@ class Hardware:
     # (current × voltage at the clock). A microcontroller's energy per inference is this power × its run time;
     # the 45 nm per-operation figures alone miss it by two to three orders of magnitude (issue 24).
     active_power_mw: float | None = None
+    # The runtime's memory planner (``analysis.memory.PLANNERS``): its RAM and storage then bound the planned
+    # arena plus persistent bytes, and the flash a TFLite file takes (``Budgets.with_hardware``).
+    planner: str | None = None
 
     def efficiency_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
         """A layer type's fraction of peak; ``dw/k5``, ``dw/s2`` and ``dw/k5/s2`` keys narrow it down."""
@@ -182,6 +185,9 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
     runtime = value.get("runtime")
     if runtime is not None and runtime not in RUNTIMES:
         raise doc.error("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    planner = value.get("planner")
+    if planner is not None and planner not in ("lower-bound", "tflm"):  # analysis.memory.PLANNERS
+        raise doc.error("planner", f"must be one of lower-bound, tflm, got {planner!r}")
     overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
     elementwise = _elementwise(value.get("elementwise"), doc)
     activations = _activations(value.get("activations", {}), doc)
@@ -189,7 +195,7 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
     measured = value.get("measured") or {}
     if not isinstance(measured, dict):
         raise doc.error("measured", "must be a mapping (what calibration recorded)")
-    return Hardware(name=_text(value["name"], "name", doc), dtype=dtype, runtime=runtime,
+    return Hardware(name=_text(value["name"], "name", doc), dtype=dtype, runtime=runtime, planner=planner,
                     efficiency=_efficiency(value.get("efficiency", {}), doc),
                     sources=_strings(value.get("sources", {}), "sources", doc),
                     description=_text(value.get("description", ""), "description", doc), file=str(path),

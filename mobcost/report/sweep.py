@@ -107,7 +107,8 @@ def _sweep_caption(result: SweepResult, table: FitTable, best: int | None, shown
     b = result.budgets
     bounds = [f"{name} ≤ {human(v, unit)}" for name, v, unit in (
         ("Mult-Adds", b.mult_adds, ""), ("params", b.params, ""), ("weights", b.weight_bytes, "B"),
-        ("peak activation", b.peak_activation_bytes, "B")) if v is not None]
+        ("peak activation", b.peak_activation_bytes, "B"), (f"RAM ({b.ram_planner})", b.ram_bytes, "B"),
+        ("flash", b.flash_bytes, "B")) if v is not None]
     if b.latency_ms is not None:
         bounds.append(f"latency ≤ {b.latency_ms:g} ms")
     if b.energy_uj is not None:
@@ -131,7 +132,7 @@ def _sweep_caption(result: SweepResult, table: FitTable, best: int | None, shown
 
 BUDGET_WORDS = {"mult_adds": ("Mult-Adds", ""), "params": ("params", ""), "weight_bytes": ("weights", "B"),
                 "peak_activation_bytes": ("peak activation", "B"), "latency_ms": ("latency", ""),
-                "energy_uj": ("energy", "")}
+                "energy_uj": ("energy", ""), "ram_bytes": ("RAM", "B"), "flash_bytes": ("flash", "B")}
 
 
 def no_fit_note(tally: Tally, budgets: Budgets, hardware: Hardware | None) -> str:
@@ -161,8 +162,9 @@ def _budget_source(name: str, budgets: Budgets, hardware: Hardware | None) -> st
     from ..explore.budgets import BOUNDS
 
     if hardware is not None:
-        memory = {"weight_bytes": ("storage", hardware.storage_bytes), "peak_activation_bytes": ("RAM",
-                                                                                                hardware.ram_bytes)}
+        memory = {"weight_bytes": ("storage", hardware.storage_bytes), "flash_bytes": ("flash",
+                  hardware.storage_bytes), "peak_activation_bytes": ("RAM", hardware.ram_bytes),
+                  "ram_bytes": ("RAM", hardware.ram_bytes)}
         kind, size = memory.get(name, ("", None))
         if size is not None and size == getattr(budgets, name):
             return f"{hardware.name.split(' (')[0]}'s {kind}"

@@ -1,0 +1,50 @@
+"""`sweep --max-ram/--max-flash`: the per-point RAM (TFLM's planned arena plus its persistent tail, or the lower
+bound) and flash columns equal ``plan_memory`` on the network built at that point; profiles naming a planner."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from typer.testing import CliRunner
+
+from mobcost.analysis.memory import plan_memory
+from mobcost.cli import app
+from mobcost.explore.budgets import Budgets
+from mobcost.explore.grid import sweep
+from mobcost.explore.hardware import load_hardware
+from mobcost.graph import build
+from mobcost.spec import load_bundled
+
+
+def test_the_columns_equal_plan_memory_point_by_point() -> None:
+    spec = load_bundled("mobilenet_v2")
+    alphas, sizes = [0.35, 0.5, 1.0], [96, 128, 160]
+    for planner in ("tflm", "lower-bound"):
+        r = sweep(spec, alphas, sizes, dtype="int8", budgets=Budgets(ram_bytes=1e12, flash_bytes=1e12,
+                                                                      planner=planner))
+        c = r.columns
+        for i in range(len(r)):
+            m = plan_memory(build(spec, float(c["alpha"][i]), resolution=int(c["resolution"][i])), planner, "int8")
+            assert c["ram_bytes"][i] == (m.total_ram_bytes if planner == "tflm" else m.arena_bytes)
+            assert c["flash_bytes"][i] == m.weights_bytes
+
+
+def test_a_profile_naming_its_planner_bounds_ram_and_flash() -> None:
+    hw = replace(load_hardware("cortex_m7"), planner="tflm")
+    b = Budgets().with_hardware(hw)
+    assert (b.ram_bytes, b.flash_bytes, b.ram_planner) == (320 * 1024, 1024**2, "tflm")
+    assert b.peak_activation_bytes is None and b.weight_bytes is None
+    r = sweep(load_bundled("mobilenet_v1"), [0.25, 0.5, 1.0], [96, 224], hardware=hw)
+    c = r.columns
+    assert np.array_equal(c["fits"], (c["ram_bytes"] <= 320 * 1024) & (c["flash_bytes"] <= 1024**2))
+    assert c["fits"].any() and not c["fits"].all()
+
+
+def test_no_point_fits_names_the_tightest_budget() -> None:
+    done = CliRunner().invoke(app, ["sweep", "mobilenet_v1", "-a", "0.25,0.5", "-R", "96,128", "--dtype", "int8",
+                                    "--max-ram", "100KiB", "--max-flash", "300KiB", "--best", "-f", "json"])
+    assert done.exit_code == 1
+    assert "the tightest, --max-flash (flash ≤ 307 kB), excludes all 4 points alone" in done.stderr
+    bad = CliRunner().invoke(app, ["sweep", "mobilenet_v1", "--planner", "greedy", "--max-ram", "1MiB"])
+    assert bad.exit_code != 0 and "--planner" in bad.stderr
