@@ -163,6 +163,7 @@ def test_bad_keys_are_located(body: str, needle: str) -> None:
     assert needle in str(info.value) and ":4:" in str(info.value), str(info.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("alpha", [1.0, 0.5])
 def test_torch_counters_equal_closed_form(alpha: float) -> None:
     pytest.importorskip("torch")
@@ -179,6 +180,7 @@ def test_torch_counters_equal_closed_form(alpha: float) -> None:
 # --- DeiT-Tiny against a module written from the DeiT / ViT papers ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_deit_tiny_equals_its_reference() -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("fvcore")

@@ -82,6 +82,7 @@ def test_predicts_its_own_rows_within_the_fits_residual(name: str) -> None:
     assert rows[0].extra["source"] in hw.sources["measured"] and hw.measured["fitted_on"] in hw.sources["measured"]
 
 
+@pytest.mark.slow
 def test_leave_one_out_latency_within_the_claimed_bounds(errors) -> None:
     for name, by_spec in errors.items():
         for spec, (latency, _) in by_spec.items():

@@ -372,6 +372,7 @@ def _chain_model(path: Path, blocks: int) -> None:
     onnx.save(net.model(), path)
 
 
+@pytest.mark.slow
 def test_a_200_layer_model_imports_in_a_fresh_process_without_torch(tmp_path: Path) -> None:
     # Its speed (it was "under 2 s") is measured by benchmarks/import_onnx.py, not asserted here.
     path = tmp_path / "deep.onnx"

@@ -55,6 +55,7 @@ def torch_counts():
     return count
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_layer_by_layer_against_keras_written_torch(torch_counts, name: str) -> None:

@@ -120,6 +120,7 @@ def test_bad_keys_are_located(body: str, needle: str) -> None:
     assert needle in str(info.value) and ":4:" in str(info.value), str(info.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("alpha", "size"), [(1.0, 32), (0.5, 26)])
 def test_torch_counters_equal_closed_form(alpha: float, size: int) -> None:
     pytest.importorskip("torch")
@@ -132,6 +133,7 @@ def test_torch_counters_equal_closed_form(alpha: float, size: int) -> None:
     assert attention.fvcore_mult_adds == attention.flop_counter_mult_adds == attention.mult_adds > 0
 
 
+@pytest.mark.slow
 def test_the_torch_unfold_is_timms() -> None:
     torch = pytest.importorskip("torch")
     from mobcost.torchside.sequences import Fold, Unfold
@@ -148,6 +150,7 @@ def test_the_torch_unfold_is_timms() -> None:
 # --- MobileViT-XS against a module written from timm's MobileVitBlock and ByobNet --------------------------------
 
 
+@pytest.mark.slow
 def test_mobilevit_xs_equals_its_reference() -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("fvcore")

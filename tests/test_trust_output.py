@@ -123,6 +123,7 @@ def compile_latex(folder: Path, body: str, preamble: str) -> str:
 
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed (Debian: texlive-latex-base "
                     "texlive-latex-recommended)")
+@pytest.mark.slow
 def test_latex_from_every_command_compiles_and_fits(hostile: dict[str, Path], tmp_path: Path) -> None:
     for args in latex_commands(hostile):
         body = ok(*args, "--format", "latex")
@@ -147,6 +148,7 @@ def test_latex_table_is_split_across_floats_and_context_moves_to_caption() -> No
     assert tex.count("\\clearpage") == 2  # between floats: one pending at a time
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed")
 def test_latex_of_a_long_sweep_compiles(tmp_path: Path) -> None:
     # 901 × 13 points: 293 floats, past what LaTeX can hold unprocessed without a \clearpage between them

@@ -200,5 +200,9 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Mem
                      "the int8 reference kernels")
     else:
         buffers, offsets, arena = [], [], peak
+    if any(node.type == "attention" for node in graph.nodes):
+        # One layer here is several operators in a runtime: its Q, K, V and h·N² scores are tensors of their own.
+        notes.append("attention layers' inner tensors (Q, K, V, the heads' N×N scores) are not counted: the "
+                     "lower bound and the arena cover the layers' inputs and outputs only, and a runtime needs more")
     return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
                   tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes))

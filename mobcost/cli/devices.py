@@ -19,12 +19,13 @@ def calibrate_from_measurements(csv_path: Path, output: Path | None, base_name: 
     from ..explore.devicefit import fit, leave_one_out, profile_document
     from ..explore.hardware import load_hardware
     from ..explore.measurements import graph_of, read_measurements
-    from ..files import write_atomic
+    from ..files import note_input, write_atomic
 
     if output is None:
         raise OptionError("--from-measurements needs --output: the profile file to write", where="--output")
     base = load_hardware(base_name or DEFAULT_BASE)
     rows = read_measurements(csv_path)
+    note_input(csv_path)  # -o may not replace the measurements it was fitted from
     graphs = [graph_of(row, csv_path) for row in rows]
     result = fit(rows, graphs, base)
     # leave-one-out needs at least two rows left to fit; with fewer it says nothing

@@ -63,6 +63,11 @@ ParetoCostOpt = Annotated[ParetoCost | None, typer.Option(help="Cost axis of the
                                                           show_default=False)]
 
 
+HARDWARE_HELP = ("Hardware profile: a bundled name (cortex_m7, rpi4, pixel1, edgetpu, or one of ten MLPerf Tiny boards "
+                 "fitted to their results, e.g. nucleo_u575zi_q_st) or a YAML file. Adds latency, energy and its "
+                 "memory budgets.")
+
+
 @app.command()
 @friendly
 def sweep(
@@ -71,9 +76,7 @@ def sweep(
                                        "list.")] = "0.25:1.0:0.25",
     resolution: Annotated[str, typer.Option("--resolution", "-R", help="Input sizes: START:STOP:STEP or a "
                                             "comma list.")] = "128:224:32",
-    hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Hardware profile: a bundled name "
-                                                 "(cortex_m7, rpi4, pixel1, edgetpu) or a YAML file. Adds latency, "
-                                                 "energy and its memory budgets.", show_default=False)] = None,
+    hardware: Annotated[str | None, typer.Option("--hardware", "-H", help=HARDWARE_HELP, show_default=False)] = None,
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type for bytes (default: the "
                                                 "profile's, else fp32).", show_default=False)] = None,
     max_mult_adds: Annotated[str | None, typer.Option(help="Budget, e.g. 150M.", show_default=False)] = None,

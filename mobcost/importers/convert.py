@@ -158,8 +158,8 @@ def check_input(g: OpGraph) -> None:
         raise ModelImportError(f"the input is {shown(dims)}; mobcost needs N×C×H×W with fixed C, H, W",
                                file=g.source, where=f"input {g.input!r}")
     if dims[2] != dims[3] and not rectangular():
-        raise ModelImportError(f"the input is {dims[2]}×{dims[3]}: rectangular inputs are not in the vocabulary yet "
-                               "(issue 12); export the model at a square size", file=g.source)
+        raise ModelImportError(f"the input is {dims[2]}×{dims[3]}: rectangular inputs are not in the vocabulary "
+                               "yet; export the model at a square size", file=g.source)
 
 
 def _default_name(graph: OpGraph) -> str:

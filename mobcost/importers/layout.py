@@ -158,7 +158,7 @@ def pad(m: Mapper, op: Op) -> None:
         and users and all(u.op in ("Conv", "MaxPool", "AveragePool") for u in users)  # type: ignore[index]
     if not ok:
         m.leave_out(op, f"padding {pads}: only equal padding on all four sides before a convolution or pool "
-                        f"maps; asymmetric padding is not in the vocabulary yet (issue 12)")
+                        f"maps; asymmetric padding is not in the vocabulary yet")
         return
     m.pads[op.outputs[0]] = int(pads[2])  # type: ignore[index]
     m.alias[op.outputs[0]] = op.inputs[0]

@@ -11,7 +11,7 @@ from .model import Op
 from .patterns import ACT_OPS, Mapper, chw, layer_shape, shown
 
 Handler = Callable[[Mapper, Op], None]
-_ISSUE12 = "not in the vocabulary yet (issue 12)"
+_ISSUE12 = "not in the vocabulary yet"
 
 
 def _pair(h: int, w: int) -> int | list[int]:

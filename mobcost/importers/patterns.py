@@ -93,7 +93,7 @@ class Mapper:
              folded: tuple[Op, ...] = (), part: str = "") -> None:
         """Add a layer standing for ``op`` (and the operators folded into it), if this mobcost has its type."""
         if kind not in REGISTRY:
-            self.leave_out(op, f"maps to a `{kind}` layer, which this mobcost does not have yet (issue 12)",
+            self.leave_out(op, f"maps to a `{kind}` layer, which this mobcost does not have yet",
                            through=folded, output=output)
             return
         self.layers.append(Emitted(kind, self._shared(op, kind, keys), inputs, output,

@@ -100,7 +100,10 @@ def read_tflite(model: str | Path | bytes, source: str | None = None) -> TfliteM
         data, source = path.read_bytes(), source or path.name
     tflite = _tflite()
     if len(data) < 8 or not tflite.Model.ModelBufferHasIdentifier(data, 0):
-        found = printable(data[4:8].decode("latin-1")) if len(data) >= 8 else f"{len(data)} bytes"
+        if len(data) < 8:
+            raise ModelImportError(f"not a TFLite model: {len(data)} bytes, shorter than a FlatBuffer's header",
+                                   file=source)
+        found = printable(data[4:8].decode("latin-1"))
         raise ModelImportError(f"not a TFLite model (file identifier {found!r}, expected 'TFL3')", file=source)
     return _Reader(tflite, data, source).model()
 

@@ -13,8 +13,9 @@ INSTALL_HINT = ("needs torch and fvcore: pip install -c constraints-cpu.txt 'mob
 
 def require_torch() -> None:
     """Raise a one-line :class:`MissingExtraError` when the ``torch`` extra is not installed."""
-    try:
-        import fvcore  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise MissingExtraError(f"this command {INSTALL_HINT} ({exc.name} is missing)") from None
+    import importlib.util
+
+    missing = [name for name in ("torch", "fvcore") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtraError(f"this command {INSTALL_HINT} ({' and '.join(missing)} "
+                                f"{'is' if len(missing) == 1 else 'are'} missing)")
