@@ -87,3 +87,68 @@ class SSDMobileNetV1(nn.Module):
 def ssd300_mobilenet_v1(depth_multiplier: float = 1.0, num_classes: int = 91) -> nn.Module:
     with torch.no_grad():
         return SSDMobileNetV1(depth_multiplier, num_classes).eval()
+
+
+# faster_rcnn_meta_arch: the RPN's 3×3 conv depth (first_stage_box_predictor_depth) and grid_anchor_generator's 4
+# scales × 3 aspect ratios; the crop fed to the box classifier (initial_crop_size 14, no max pool, as Table 13's
+# 25.2 B requires: a 2×2 max pool to 7×7 would give 9.5 B)
+_RPN_DEPTH, _RPN_ANCHORS, _CROP = 512, 12, 14
+
+
+class FasterRCNNMobileNetV1Shared(nn.Module):
+    """The once-per-image part of TF Object Detection API's Faster R-CNN MobileNetV1
+    (faster_rcnn_mobilenet_v1_feature_extractor.py): MobilenetV1 to Conv2d_11_pointwise (first_stage_features_stride
+    16), then the RPN: a 3×3 conv (bias, ReLU, no BN) and 1×1 box (anchors × 4) and objectness (anchors × 2) convs.
+    Returns the feature map the proposals are cropped from and the two raw RPN maps."""
+
+    def __init__(self, depth_multiplier: float = 1.0, min_depth: int = 16) -> None:
+        super().__init__()
+
+        def depth(d: int) -> int:
+            return max(int(d * depth_multiplier), min_depth)
+
+        body = [_conv_bn_relu6(3, depth(32), 3, 2)]
+        cin = depth(32)
+        for stride, d in _MOBILENET_V1[:11]:  # Conv2d_1 … Conv2d_11
+            body += [_conv_bn_relu6(cin, cin, 3, stride, groups=cin), _conv_bn_relu6(cin, depth(d), 1)]
+            cin = depth(d)
+        self.body = nn.Sequential(*body)
+        self.rpn = nn.Sequential(nn.Conv2d(cin, _RPN_DEPTH, 3, padding=1), nn.ReLU(inplace=True))
+        self.rpn_box = nn.Conv2d(_RPN_DEPTH, _RPN_ANCHORS * 4, 1)
+        self.rpn_objectness = nn.Conv2d(_RPN_DEPTH, _RPN_ANCHORS * 2, 1)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        features = self.body(x)
+        hidden = self.rpn(features)
+        return features, self.rpn_box(hidden), self.rpn_objectness(hidden)
+
+
+class FasterRCNNMobileNetV1RoIHead(nn.Module):
+    """The once-per-proposal part, on one 14×14 crop of Conv2d_11_pointwise: the feature extractor's
+    ``_extract_box_classifier_features`` (separable Conv2d_12, stride 2, and Conv2d_13, to depth 1024 thinned by
+    α), then mask_rcnn_box_predictor: a spatial mean and two FCs, num_classes + 1 scores and num_classes × 4
+    codes."""
+
+    def __init__(self, depth_multiplier: float = 1.0, num_classes: int = 90, min_depth: int = 16) -> None:
+        super().__init__()
+        cin, cout = (max(int(d * depth_multiplier), min_depth) for d in (512, 1024))
+        self.head = nn.Sequential(
+            _conv_bn_relu6(cin, cin, 3, 2, groups=cin), _conv_bn_relu6(cin, cout, 1),
+            _conv_bn_relu6(cout, cout, 3, 1, groups=cout), _conv_bn_relu6(cout, cout, 1))
+        self.box = nn.Linear(cout, num_classes * 4)
+        self.cls = nn.Linear(cout, num_classes + 1)
+
+    def forward(self, crop: Tensor) -> tuple[Tensor, Tensor]:
+        pooled = self.head(crop).mean(dim=(2, 3))
+        return self.box(pooled), self.cls(pooled)
+
+
+def faster_rcnn_mobilenet_v1(depth_multiplier: float = 1.0) -> tuple[nn.Module, nn.Module]:
+    """(shared part, one RoI's head), each in eval mode."""
+    return (FasterRCNNMobileNetV1Shared(depth_multiplier).eval(),
+            FasterRCNNMobileNetV1RoIHead(depth_multiplier).eval())
+
+
+def roi_crop_shape(depth_multiplier: float = 1.0) -> tuple[int, int, int, int]:
+    """One proposal's crop as the head reads it: 1 × C × 14 × 14 of Conv2d_11_pointwise."""
+    return (1, max(int(512 * depth_multiplier), 16), _CROP, _CROP)
