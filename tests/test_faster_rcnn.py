@@ -56,6 +56,20 @@ def test_faster_rcnn_600_by_hand() -> None:
     assert a.totals.params == 6_044_107
 
 
+def test_table13_rows() -> None:
+    from mobcost.analysis.paper import figures
+
+    got = {(f.row, f.metric): f for f in figures(["13"]) if f.row.startswith("Faster")}
+    # Table 13: 25.2 B and 30.5 B (printed in billions, one decimal), 6.1 M params at both sizes
+    assert got["Faster-RCNN 300 MobileNet", "mult_adds"].computed == 25_224_412_096 / 1e6
+    assert got["Faster-RCNN 600 MobileNet", "mult_adds"].computed == 30_493_700_224 / 1e6
+    assert {got[f"Faster-RCNN {r} MobileNet", "mult_adds"].status for r in (300, 600)} == {"match"}
+    p = got["Faster-RCNN 300 MobileNet", "params"]
+    # 6.04 M prints 6.0, not 6.1; with the 21,888 BatchNorm γ, β (or the 10,944 β) it is 6.07 M (6.06 M): 6.1
+    assert (p.computed, p.status) == (6_044_107 / 1e6, "differs")
+    assert "21,888 γ, β make 6.066 M" in p.note and "10,944 β alone 6.055 M" in p.note
+
+
 def test_proposals_scale_only_the_per_roi_part() -> None:
     for n in (1, 100, 300):
         t = frcnn(proposals=n).totals
