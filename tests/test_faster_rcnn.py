@@ -93,6 +93,21 @@ def test_per_roi_rows_are_marked(tmp_path) -> None:
     assert "×300 RoIs" in rich.output and f"{BODY_300 + RPN_300:,} shared + 300 proposals × {PER_ROI:,}" in rich.output
 
 
+def test_latency_and_energy_count_each_proposal() -> None:
+    from mobcost.explore.energy import network_energy
+    from mobcost.explore.hardware import load_hardware, predict_layers
+    from mobcost.graph import build
+
+    hw = load_hardware("cortex_m7")
+    graphs = {n: build(with_proposals(load_spec(SPEC), n)) for n in (1, 2, 300)}
+    seconds = {n: sum(predict_layers(g, hw)) for n, g in graphs.items()}
+    energy = {n: network_energy(g, hw).pj for n, g in graphs.items()}
+    # per image = shared + n × one proposal's: the step from 1 to 2 proposals is one proposal's share
+    assert seconds[300] - seconds[1] == pytest.approx(299 * (seconds[2] - seconds[1]), rel=1e-9)
+    assert energy[300] - energy[1] == pytest.approx(299 * (energy[2] - energy[1]), rel=1e-9)
+    assert seconds[2] > seconds[1] and energy[2] > energy[1]
+
+
 TWO_STAGE = """
 input: {channels: 3, size: 32}
 %s
