@@ -152,3 +152,77 @@ def faster_rcnn_mobilenet_v1(depth_multiplier: float = 1.0) -> tuple[nn.Module, 
 def roi_crop_shape(depth_multiplier: float = 1.0) -> tuple[int, int, int, int]:
     """One proposal's crop as the head reads it: 1 × C × 14 × 14 of Conv2d_11_pointwise."""
     return (1, max(int(512 * depth_multiplier), 16), _CROP, _CROP)
+
+
+# TF-Slim nets/mobilenet/mobilenet_v2.py V2_DEF after layer_2 (t=1, 16): (expansion t, output c, stride) of layer_3 …
+# layer_18, then layer_19: a 1×1 conv to 1280
+_MOBILENET_V2 = [(6, 24, 2), (6, 24, 1), (6, 32, 2), (6, 32, 1), (6, 32, 1), (6, 64, 2), (6, 64, 1), (6, 64, 1),
+                 (6, 64, 1), (6, 96, 1), (6, 96, 1), (6, 96, 1), (6, 160, 2), (6, 160, 1), (6, 160, 1), (6, 320, 1)]
+
+
+class _InvertedResidual(nn.Module):
+    """expanded_conv: 1×1 expansion (BN, ReLU6; none at t = 1), 3×3 depthwise (BN, ReLU6), linear 1×1 projection
+    (BN), a residual where stride 1 and widths match. ``expansion`` is kept: SSDLite's first map is layer_15's."""
+
+    def __init__(self, cin: int, t: int, cout: int, stride: int) -> None:
+        super().__init__()
+        mid = cin * t
+        self.expansion = _conv_bn_relu6(cin, mid, 1) if t != 1 else nn.Identity()
+        self.rest = nn.Sequential(_conv_bn_relu6(mid, mid, 3, stride, groups=mid), nn.Conv2d(mid, cout, 1, bias=False),
+                                  nn.BatchNorm2d(cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        expanded = self.expansion(x)
+        y = self.rest(expanded)
+        return (x + y if self.residual else y), expanded
+
+
+class SSDLiteMobileNetV2(nn.Module):
+    """TF Object Detection API's SSDLite MobileNetV2 (ssdlite_mobilenet_v2_coco) at depth multiplier 1: feature maps
+    layer_15/expansion_output and layer_19, four extra maps from ``multi_resolution_feature_maps`` with use_depthwise
+    (1×1 to depth/2, 3×3 depthwise stride 2, 1×1 to depth; BN, ReLU6), and a ``ConvolutionalBoxPredictor`` with
+    use_depthwise and kernel 3 per map: for boxes and for classes each, a 3×3 depthwise (BN, ReLU6) and a 1×1 conv
+    with bias."""
+
+    def __init__(self, num_classes: int = 91) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(_conv_bn_relu6(3, 32, 3, 2), _InvertedResidual(32, 1, 16, 1))
+        blocks, cin = [], 16
+        for t, c, s in _MOBILENET_V2:
+            blocks.append(_InvertedResidual(cin, t, c, s))
+            cin = c
+        self.blocks = nn.ModuleList(blocks)
+        self.layer_19 = _conv_bn_relu6(cin, 1280, 1)
+        extras, maps, cin = [], [576, 1280], 1280
+        for d in _EXTRA_DEPTHS:
+            extras.append(nn.Sequential(_conv_bn_relu6(cin, d // 2, 1), _conv_bn_relu6(d // 2, d // 2, 3, 2, d // 2),
+                                        _conv_bn_relu6(d // 2, d, 1)))
+            cin = d
+            maps.append(d)
+        self.extras = nn.ModuleList(extras)
+
+        def predictor(c: int, outputs: int) -> nn.Sequential:
+            return nn.Sequential(_conv_bn_relu6(c, c, 3, groups=c), nn.Conv2d(c, outputs, 1))
+
+        self.box = nn.ModuleList(predictor(c, a * 4) for c, a in zip(maps, _ANCHORS, strict=True))
+        self.cls = nn.ModuleList(predictor(c, a * num_classes) for c, a in zip(maps, _ANCHORS, strict=True))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        x, _ = self.stem[1](self.stem[0](x))
+        features = []
+        for i, block in enumerate(self.blocks):
+            x, expanded = block(x)
+            if i == 12:  # layer_15: the first 160-wide block (blocks start at layer_3)
+                features.append(expanded)
+        x = self.layer_19(x)
+        features.append(x)
+        for extra in self.extras:
+            x = extra(x)
+            features.append(x)
+        return tuple(t for f, box, cls in zip(features, self.box, self.cls, strict=True) for t in (box(f), cls(f)))
+
+
+def ssdlite_mobilenet_v2(num_classes: int = 91) -> nn.Module:
+    with torch.no_grad():
+        return SSDLiteMobileNetV2(num_classes).eval()
