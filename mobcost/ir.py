@@ -116,6 +116,7 @@ class Layer:
     factor: int | None = None  # upsample: the output is factor × the input's H and W …
     mode: str = "nearest"  # … by nearest or bilinear interpolation
     output: int | None = None  # avgpool: adaptive, to output×output (instead of a kernel)
+    size: int | None = None  # roi_crop: each proposal is resized to size×size
     patch: int | None = None  # patch_embed: patch×patch pixels per token
     heads: int | None = None  # attention: the number of heads (kept under α) …
     head_dim: int | None = None  # … and each head's width (default: channels / heads, which follows α)
@@ -126,6 +127,9 @@ class Layer:
     # "classes" (class scores, which `--classes` sets)
     anchors: int | None = None
     predicts: str | None = None
+    # `per_roi: true`: the layer runs once per region proposal (Faster R-CNN's box classifier after its RoI crop):
+    # Mult-Adds and memory access count the spec's `proposals` times, params once (one set of weights)
+    per_roi: bool = False
 
 
 @dataclass(frozen=True)

@@ -87,3 +87,142 @@ class SSDMobileNetV1(nn.Module):
 def ssd300_mobilenet_v1(depth_multiplier: float = 1.0, num_classes: int = 91) -> nn.Module:
     with torch.no_grad():
         return SSDMobileNetV1(depth_multiplier, num_classes).eval()
+
+
+# faster_rcnn_meta_arch: the RPN's 3×3 conv depth (first_stage_box_predictor_depth) and grid_anchor_generator's 4
+# scales × 3 aspect ratios; the crop fed to the box classifier (initial_crop_size 14, no max pool, as Table 13's
+# 25.2 B requires: a 2×2 max pool to 7×7 would give 9.5 B)
+_RPN_DEPTH, _RPN_ANCHORS, _CROP = 512, 12, 14
+
+
+class FasterRCNNMobileNetV1Shared(nn.Module):
+    """The once-per-image part of TF Object Detection API's Faster R-CNN MobileNetV1
+    (faster_rcnn_mobilenet_v1_feature_extractor.py): MobilenetV1 to Conv2d_11_pointwise (first_stage_features_stride
+    16), then the RPN: a 3×3 conv (bias, ReLU, no BN) and 1×1 box (anchors × 4) and objectness (anchors × 2) convs.
+    Returns the feature map the proposals are cropped from and the two raw RPN maps."""
+
+    def __init__(self, depth_multiplier: float = 1.0, min_depth: int = 16) -> None:
+        super().__init__()
+
+        def depth(d: int) -> int:
+            return max(int(d * depth_multiplier), min_depth)
+
+        body = [_conv_bn_relu6(3, depth(32), 3, 2)]
+        cin = depth(32)
+        for stride, d in _MOBILENET_V1[:11]:  # Conv2d_1 … Conv2d_11
+            body += [_conv_bn_relu6(cin, cin, 3, stride, groups=cin), _conv_bn_relu6(cin, depth(d), 1)]
+            cin = depth(d)
+        self.body = nn.Sequential(*body)
+        self.rpn = nn.Sequential(nn.Conv2d(cin, _RPN_DEPTH, 3, padding=1), nn.ReLU(inplace=True))
+        self.rpn_box = nn.Conv2d(_RPN_DEPTH, _RPN_ANCHORS * 4, 1)
+        self.rpn_objectness = nn.Conv2d(_RPN_DEPTH, _RPN_ANCHORS * 2, 1)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        features = self.body(x)
+        hidden = self.rpn(features)
+        return features, self.rpn_box(hidden), self.rpn_objectness(hidden)
+
+
+class FasterRCNNMobileNetV1RoIHead(nn.Module):
+    """The once-per-proposal part, on one 14×14 crop of Conv2d_11_pointwise: the feature extractor's
+    ``_extract_box_classifier_features`` (separable Conv2d_12, stride 2, and Conv2d_13, to depth 1024 thinned by
+    α), then mask_rcnn_box_predictor: a spatial mean and two FCs, num_classes + 1 scores and num_classes × 4
+    codes."""
+
+    def __init__(self, depth_multiplier: float = 1.0, num_classes: int = 90, min_depth: int = 16) -> None:
+        super().__init__()
+        cin, cout = (max(int(d * depth_multiplier), min_depth) for d in (512, 1024))
+        self.head = nn.Sequential(
+            _conv_bn_relu6(cin, cin, 3, 2, groups=cin), _conv_bn_relu6(cin, cout, 1),
+            _conv_bn_relu6(cout, cout, 3, 1, groups=cout), _conv_bn_relu6(cout, cout, 1))
+        self.box = nn.Linear(cout, num_classes * 4)
+        self.cls = nn.Linear(cout, num_classes + 1)
+
+    def forward(self, crop: Tensor) -> tuple[Tensor, Tensor]:
+        pooled = self.head(crop).mean(dim=(2, 3))
+        return self.box(pooled), self.cls(pooled)
+
+
+def faster_rcnn_mobilenet_v1(depth_multiplier: float = 1.0) -> tuple[nn.Module, nn.Module]:
+    """(shared part, one RoI's head), each in eval mode."""
+    return (FasterRCNNMobileNetV1Shared(depth_multiplier).eval(),
+            FasterRCNNMobileNetV1RoIHead(depth_multiplier).eval())
+
+
+def roi_crop_shape(depth_multiplier: float = 1.0) -> tuple[int, int, int, int]:
+    """One proposal's crop as the head reads it: 1 × C × 14 × 14 of Conv2d_11_pointwise."""
+    return (1, max(int(512 * depth_multiplier), 16), _CROP, _CROP)
+
+
+# TF-Slim nets/mobilenet/mobilenet_v2.py V2_DEF after layer_2 (t=1, 16): (expansion t, output c, stride) of layer_3 …
+# layer_18, then layer_19: a 1×1 conv to 1280
+_MOBILENET_V2 = [(6, 24, 2), (6, 24, 1), (6, 32, 2), (6, 32, 1), (6, 32, 1), (6, 64, 2), (6, 64, 1), (6, 64, 1),
+                 (6, 64, 1), (6, 96, 1), (6, 96, 1), (6, 96, 1), (6, 160, 2), (6, 160, 1), (6, 160, 1), (6, 320, 1)]
+
+
+class _InvertedResidual(nn.Module):
+    """expanded_conv: 1×1 expansion (BN, ReLU6; none at t = 1), 3×3 depthwise (BN, ReLU6), linear 1×1 projection
+    (BN), a residual where stride 1 and widths match. ``expansion`` is kept: SSDLite's first map is layer_15's."""
+
+    def __init__(self, cin: int, t: int, cout: int, stride: int) -> None:
+        super().__init__()
+        mid = cin * t
+        self.expansion = _conv_bn_relu6(cin, mid, 1) if t != 1 else nn.Identity()
+        self.rest = nn.Sequential(_conv_bn_relu6(mid, mid, 3, stride, groups=mid), nn.Conv2d(mid, cout, 1, bias=False),
+                                  nn.BatchNorm2d(cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        expanded = self.expansion(x)
+        y = self.rest(expanded)
+        return (x + y if self.residual else y), expanded
+
+
+class SSDLiteMobileNetV2(nn.Module):
+    """TF Object Detection API's SSDLite MobileNetV2 (ssdlite_mobilenet_v2_coco) at depth multiplier 1: feature maps
+    layer_15/expansion_output and layer_19, four extra maps from ``multi_resolution_feature_maps`` with use_depthwise
+    (1×1 to depth/2, 3×3 depthwise stride 2, 1×1 to depth; BN, ReLU6), and a ``ConvolutionalBoxPredictor`` with
+    use_depthwise and kernel 3 per map: for boxes and for classes each, a 3×3 depthwise (BN, ReLU6) and a 1×1 conv
+    with bias."""
+
+    def __init__(self, num_classes: int = 91) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(_conv_bn_relu6(3, 32, 3, 2), _InvertedResidual(32, 1, 16, 1))
+        blocks, cin = [], 16
+        for t, c, s in _MOBILENET_V2:
+            blocks.append(_InvertedResidual(cin, t, c, s))
+            cin = c
+        self.blocks = nn.ModuleList(blocks)
+        self.layer_19 = _conv_bn_relu6(cin, 1280, 1)
+        extras, maps, cin = [], [576, 1280], 1280
+        for d in _EXTRA_DEPTHS:
+            extras.append(nn.Sequential(_conv_bn_relu6(cin, d // 2, 1), _conv_bn_relu6(d // 2, d // 2, 3, 2, d // 2),
+                                        _conv_bn_relu6(d // 2, d, 1)))
+            cin = d
+            maps.append(d)
+        self.extras = nn.ModuleList(extras)
+
+        def predictor(c: int, outputs: int) -> nn.Sequential:
+            return nn.Sequential(_conv_bn_relu6(c, c, 3, groups=c), nn.Conv2d(c, outputs, 1))
+
+        self.box = nn.ModuleList(predictor(c, a * 4) for c, a in zip(maps, _ANCHORS, strict=True))
+        self.cls = nn.ModuleList(predictor(c, a * num_classes) for c, a in zip(maps, _ANCHORS, strict=True))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        x, _ = self.stem[1](self.stem[0](x))
+        features = []
+        for i, block in enumerate(self.blocks):
+            x, expanded = block(x)
+            if i == 12:  # layer_15: the first 160-wide block (blocks start at layer_3)
+                features.append(expanded)
+        x = self.layer_19(x)
+        features.append(x)
+        for extra in self.extras:
+            x = extra(x)
+            features.append(x)
+        return tuple(t for f, box, cls in zip(features, self.box, self.cls, strict=True) for t in (box(f), cls(f)))
+
+
+def ssdlite_mobilenet_v2(num_classes: int = 91) -> nn.Module:
+    with torch.no_grad():
+        return SSDLiteMobileNetV2(num_classes).eval()

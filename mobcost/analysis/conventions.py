@@ -72,6 +72,13 @@ def layer_count(node: Node, convention: FlopConvention) -> LayerCount:
     return LayerCount(node, sum(causes.values()), causes)
 
 
+def per_image(layer: LayerCount, proposals: int | None) -> LayerCount:
+    """A ``per_roi`` layer runs once per proposal: every count of it that many times, as its Mult-Adds."""
+    if not layer.node.layer.per_roi or not proposals:
+        return layer
+    return LayerCount(layer.node, layer.count * proposals, {k: v * proposals for k, v in layer.causes.items()})
+
+
 def first_weighted(graph: Graph) -> int | None:
     """The index of the first layer with weights (the one ``--no-first-layer`` leaves out), if any."""
     return next((i for i, n in enumerate(graph.nodes) if REGISTRY[n.type].weights(n)), None)
@@ -81,7 +88,7 @@ def count_graph(graph: Graph, convention: str | FlopConvention, first_layer: boo
     """Every layer of ``graph`` counted under ``convention``; without ``first_layer``, the first layer with
     weights counts zero (as ``analyze(…, Convention(first_layer=False))`` leaves it out)."""
     c = get_convention(convention)
-    layers = [layer_count(node, c) for node in graph.nodes]
+    layers = [per_image(layer_count(node, c), graph.spec.proposals) for node in graph.nodes]
     skip = None if first_layer else first_weighted(graph)
     if skip is not None:
         layers[skip] = LayerCount(layers[skip].node, 0, {})

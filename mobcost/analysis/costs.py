@@ -44,6 +44,7 @@ class Row:
     params: int
     bn_params: int
     memory_access: int
+    times: int = 1  # runs per image: a `per_roi` layer's `proposals`, its Mult-Adds and memory access counted so often
 
     @property
     def name(self) -> str:
@@ -104,9 +105,17 @@ def cost_row(node: Node, convention: Convention = DEFAULT) -> Row:
                kind.memory_access(node))
 
 
+def per_image(row: Row, proposals: int | None) -> Row:
+    """A ``per_roi`` layer's row for the whole image: one run per proposal, the one set of weights once."""
+    if not row.node.layer.per_roi or not proposals:
+        return row
+    return replace(row, mult_adds=row.mult_adds * proposals, memory_access=row.memory_access * proposals,
+                   times=proposals)
+
+
 def analyze_graph(graph: Graph, convention: Convention = DEFAULT) -> Analysis:
     check_shared(graph)
-    rows = tuple(cost_row(node, convention) for node in graph.nodes)
+    rows = tuple(per_image(cost_row(node, convention), graph.spec.proposals) for node in graph.nodes)
     if not convention.first_layer:
         first = next((i for i, r in enumerate(rows) if REGISTRY[r.node.type].weights(r.node)), None)
         if first is not None:

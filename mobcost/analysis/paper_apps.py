@@ -76,14 +76,42 @@ SSD_HOW = ("printed in billions (1.2 B); TF Object Detection API's ssd_mobilenet
            "have no Mult-Adds")
 
 
+FRCNN = "faster_rcnn_mobilenet_v1"
+# (resolution, Mult-Adds in millions, params in millions) as printed in Table 13 (in billions, one decimal)
+TABLE13_FRCNN = [(300, 25_200, 6.1), (600, 30_500, 6.1)]
+
+
 def table13() -> Iterator[Figure]:
-    """COCO detection: SSD 300 MobileNet (§4.6). The Faster-RCNN and the VGG / Inception V2 rows have no spec yet."""
+    """COCO detection: SSD 300 and Faster-RCNN 300 / 600 MobileNet (§4.6). The VGG / Inception V2 rows have no spec
+    yet."""
     a = bundled_analysis("ssd300_mobilenet_v1")
     source = partial(bundled_analysis, "ssd300_mobilenet_v1")
     yield Figure("13", "SSD 300 MobileNet", "mult_adds", 1200, "M", -2, a.totals.mult_adds / 1e6, "", SSD_HOW,
                  source=source)
     yield Figure("13", "SSD 300 MobileNet", "params", 6.8, "M", 1, a.totals.params / 1e6, "",
                  "BatchNorm's γ, β apart, as for every table")
+    for resolution, ma, params in TABLE13_FRCNN:
+        yield from _faster_rcnn(resolution, ma, params)
+
+
+def _faster_rcnn(resolution: int, ma: float, params: float) -> Iterator[Figure]:
+    """One Faster-RCNN row: per image = shared part + 300 proposals × one RoI's box classifier."""
+    a = bundled_analysis(FRCNN, 1.0, resolution)
+    proposals = a.graph.spec.proposals or 0
+    shared = sum(r.mult_adds for r in a.rows if r.times == 1)
+    how = (f"printed in billions; {shared / 1e6:,.1f} M shared (MobileNet to Conv2d_11, the RPN) + {proposals} RPN "
+           f"proposals (§4.6) × {(a.totals.mult_adds - shared) / proposals / 1e6:,.1f} M per RoI (a 14×14 crop "
+           "through Conv2d_12 and 13, the box classifier's FCs), as TF Object Detection API's Faster R-CNN "
+           "MobileNet with 91 classes")
+    bn, norms = a.totals.bn_params, sum(1 for r in a.rows if r.bn_params)
+    why = (f"{a.totals.params:,} with BatchNorm's γ, β apart; its {norms} BatchNorms' {bn:,} γ, β make "
+           f"{(a.totals.params + bn) / 1e6:.3f} M and their {bn // 2:,} β alone {(a.totals.params + bn // 2) / 1e6:.3f}"
+           " M, either printed 6.1: consistent with counting the checkpoint's BatchNorm variables (SSD's 6.8 M "
+           "holds either way)")
+    source = partial(bundled_analysis, FRCNN, 1.0, resolution)
+    row = f"Faster-RCNN {resolution} MobileNet"
+    yield Figure("13", row, "mult_adds", ma, "M", -2, a.totals.mult_adds / 1e6, "", how, source=source)
+    yield Figure("13", row, "params", params, "M", 1, a.totals.params / 1e6, why, source=source)
 
 
 EMBEDDING = 128  # FaceNet's embedding (Schroff et al. 2015), which the distilled network regresses

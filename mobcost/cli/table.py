@@ -21,7 +21,7 @@ from ..report.table import (
     step_dicts,
     type_table,
 )
-from ..spec import bundled_names, load_bundled
+from ..spec import Spec, bundled_names, load_bundled
 from .common import (
     AlphaOpt,
     ConventionOpt,
@@ -70,6 +70,9 @@ def table(
     classes: Annotated[int | None, typer.Option("--classes", help="Classifier width (the last layer with "
                                                 "`out`): e.g. 1001, or 120 for Stanford Dogs.",
                                                 show_default=False)] = None,
+    proposals: Annotated[int | None, typer.Option("--proposals", help="Region proposals per image for a two-stage "
+                                                  "detector's `per_roi` layers (the spec's `proposals:`, 300 in "
+                                                  "the MobileNets paper).", show_default=False)] = None,
     fc_bias: Annotated[bool, typer.Option("--fc-bias/--no-fc-bias", help="Count FC biases as parameters "
                                           "(the paper's Table 2 does not).")] = True,
     bn_in_params: Annotated[bool, typer.Option("--bn-in-params", help="Count BatchNorm γ, β as parameters "
@@ -85,11 +88,7 @@ def table(
     The rich view shows the per-layer table (the paper's Table 1 columns plus costs), the per-type
     view (Table 2) and the shrinking steps (Table 3) for the given α and ρ; with --hardware, the energy too.
     """
-    s = load(spec)
-    if classes is not None:
-        from ..spec.transforms import with_classes
-
-        s = with_classes(s, classes)
+    s = _with_counts(load(spec), classes, proposals)
     a = analyze(s, alpha, rho, resolution,
                 Convention(fc_bias=fc_bias, bn_in_params=bn_in_params, first_layer=first_layer))
     counted = counted_as(a, convention, first_layer)
@@ -102,6 +101,14 @@ def table(
         emit_json(table_document(a, by, dtype, counted, energy, rho, resolution), output)
     else:
         emit(frame_text(a, fmt, by, dtype or Dtype.fp32, counted, energy), output)
+
+
+def _with_counts(s: Spec, classes: int | None, proposals: int | None) -> Spec:
+    """--classes and --proposals applied to the spec (imported here: most tables take neither)."""
+    from ..spec.transforms import with_classes, with_proposals
+
+    s = s if classes is None else with_classes(s, classes)
+    return s if proposals is None else with_proposals(s, proposals)
 
 
 def chosen_sections(sections: list[Section] | None, by: By) -> list[Section]:

@@ -231,13 +231,16 @@ def network_energy(graph: Graph, hw: Hardware) -> NetworkEnergy:
     layers = []
     for node, t in zip(graph.nodes, seconds, strict=True):
         kind = REGISTRY[node.type]
+        runs = (graph.spec.proposals or 1) if node.layer.per_roi else 1  # a per-RoI layer: once per proposal
         mult_adds, work = kind.mult_adds(node), kind.work(node)
         moved = kind.memory_access(node) * DTYPE_BYTES[hw.dtype]
         compute, memory = layer_energy_pj(float(mult_adds), float(work - mult_adds), float(moved), model)
+        onchip = float(moved) <= model.onchip_limit  # one run's traffic decides where it lives
+        compute, memory, moved = runs * compute, runs * memory, runs * moved
         table = compute + memory
         if power is not None:
             compute, memory = attribute(active_pj(power, t), compute, memory)
-        layers.append(LayerEnergy(compute, memory, moved, float(moved) <= model.onchip_limit, table))
+        layers.append(LayerEnergy(compute, memory, moved, onchip, table))
     result = NetworkEnergy(hw.name, model, tuple(layers), power, sum(seconds))
     check_finite(math.isfinite(result.pj), hw)
     return result

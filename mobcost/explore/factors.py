@@ -112,6 +112,9 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int],
     """One graph build per α and per resolution; only their per-layer numbers are kept (not the graphs). With a
     ``convention``, its terms too (:func:`convention_terms`)."""
     check_placements(len(spec.layers), len(alphas), len(resolutions))
+    if spec.proposals:  # its factors have no term for the proposals each per-RoI row runs: refused, never undercounted
+        raise OptionError(f"{spec.name} has per-RoI layers (× {spec.proposals} proposals), which the sweep does not "
+                          "take yet; use `mobcost table` per point", file=spec.file)
     a0, r0 = anchor(spec, alphas, resolutions)
     dropped = Dropped()
 

@@ -337,11 +337,12 @@ def predict_layers(graph: Any, hw: Hardware) -> list[float]:
     """Predicted seconds of each layer of a graph on ``hw`` (closed form; no torch); always finite."""
     from ..analysis import analyze_graph
 
-    seconds = [layer_seconds(float(REGISTRY[row.node.type].work(row.node)), float(row.memory_access), row.node.type,
-                             hw, stride=row.node.stride, kernel=profile_kernel(row.node),
-                             outputs=float(row.node.output.numel), unfused_ops=unfused_ops(row.node.layer),
-                             act=layer_act(row.node.layer), unblocked=hw.unblocked(row.node.input.c, row.node.output.c))
-               for row in analyze_graph(graph).rows]
+    # a per-RoI row runs `times` times (once per proposal): one run's seconds, that many times
+    seconds = [row.times * layer_seconds(
+        float(REGISTRY[row.node.type].work(row.node)), float(row.memory_access // row.times), row.node.type, hw,
+        stride=row.node.stride, kernel=profile_kernel(row.node), outputs=float(row.node.output.numel),
+        unfused_ops=unfused_ops(row.node.layer), act=layer_act(row.node.layer),
+        unblocked=hw.unblocked(row.node.input.c, row.node.output.c)) for row in analyze_graph(graph).rows]
     if not all(math.isfinite(s) for s in seconds) or not math.isfinite(sum(seconds)):
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too small "
                           "or its overheads too large for this network", file=hw.file or None, where="--hardware")

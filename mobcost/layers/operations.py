@@ -120,8 +120,11 @@ def _global_pool(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
 
 
 def _upsample(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    fh, fw = _hw(part.kwargs.get("scale_factor", 2))
-    out = Shape(x.c, x.h * int(fh), x.w * int(fw))
+    if "size" in part.kwargs:  # a resize to a fixed size (a RoI crop), not by a factor
+        out = Shape(x.c, *part.kwargs["size"])
+    else:
+        fh, fw = _hw(part.kwargs.get("scale_factor", 2))
+        out = Shape(x.c, x.h * int(fh), x.w * int(fw))
     return [Op(f"upsample.{part.kwargs.get('mode', 'nearest')}", {"in": _elements(x), "out": _elements(out)})], out
 
 

@@ -173,9 +173,19 @@ def outputs_lines(a: Analysis) -> list[str]:
     spec = a.graph.spec
     shapes = {n.name: n.output for n in a.graph.nodes}
     lines = [f"Outputs: {', '.join(f'{name} ({shapes[name]})' for name in spec.outputs)}"] if spec.outputs else []
+    if spec.proposals:
+        shared, one = per_roi_split(a)
+        lines.append(f"Per image: {shared:,} shared + {spec.proposals} proposals × {one:,} per RoI = "
+                     f"{a.totals.mult_adds:,} Mult-Adds (rows marked ×{spec.proposals} RoIs run per proposal)")
     if spec.postprocess:
         lines.append(f"Not counted (post-processing, no Mult-Adds): {'; '.join(spec.postprocess)}")
     return lines
+
+
+def per_roi_split(a: Analysis) -> tuple[int, int]:
+    """A two-stage detector's Mult-Adds as (shared part, one proposal's per-RoI part)."""
+    shared = sum(r.mult_adds for r in a.rows if r.times == 1)
+    return shared, sum(r.mult_adds // r.times for r in a.rows if r.times > 1)
 
 
 def _fit_table(heading: str, caption: str) -> FitTable:
@@ -190,7 +200,9 @@ def _fit_table(heading: str, caption: str) -> FitTable:
 
 
 def type_label(row: Row) -> str:
-    return REGISTRY[row.node.type].type_label(row.node)
+    # a per-RoI layer's costs are for every proposal: the label says how many, so no row reads as one run's
+    label = REGISTRY[row.node.type].type_label(row.node)
+    return f"{label} ×{row.times} RoIs" if row.times > 1 else label
 
 
 def _cost_cells(c: Row | Totals | Group, whole: Totals, dtype: Dtype | None, digits: int = 3) -> list[str]:
@@ -236,6 +248,9 @@ def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
     if spec.outputs:
         shapes = {n.name: n.output.as_list() for n in g.nodes}
         doc["outputs"] = [{"name": name, "shape": shapes[name]} for name in spec.outputs]
+    if spec.proposals:
+        shared, one = per_roi_split(a)
+        doc["per_roi"] = {"proposals": spec.proposals, "shared_mult_adds": shared, "per_roi_mult_adds": one}
     if spec.postprocess:
         doc["postprocess"] = {"counted": False, "steps": list(spec.postprocess)}
     return doc
@@ -258,7 +273,8 @@ def _row_dict(r: Row) -> dict[str, Any]:
     return {"name": r.name, "type": n.type, "kernel": n.kernel, "stride": n.stride, "groups": n.groups,
             "input": n.input.as_list(), "output": n.output.as_list(), "mult_adds": r.mult_adds,
             "params": r.params, "memory_access": r.memory_access, "bn_params": r.bn_params,
-            "category": r.category, "inputs": [x.as_list() for x in n.inputs]}
+            "category": r.category, "inputs": [x.as_list() for x in n.inputs],
+            **({"per_roi": r.times} if r.times > 1 else {})}
 
 
 def _group_dict(g: Group, whole: Totals) -> dict[str, Any]:

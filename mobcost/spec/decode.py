@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import SpecError
 from ..ir import INPUT, SCALE_UP, Layer
 from ..layers import ACTIVATIONS, REGISTRY, SCALE, Key, LayerKind
+from . import heads
 from .heads import PREDICT_DOC, PREDICT_KEYS, decode_outputs, decode_postprocess, expand_predict
 from .model import Spec
 from .pairs import decode_padding, decode_pads, decode_size
@@ -43,11 +44,11 @@ DWSEP_KEYS: Mapping[str, Key] = {
     "scale": SCALE,
 }
 SHORTHAND_KEYS: Mapping[str, Mapping[str, Key]] = {"dwsep": DWSEP_KEYS, "predict": PREDICT_KEYS}
-COMMON_KEYS = ("type", "name", "from", "shares")
+COMMON_KEYS = ("type", "name", "from", "shares", "per_roi")
 # layer types with weights, which `shares` can name: a layer reading another's stored weights again
 SHARING = ("conv", "dw", "pw", "deconv", "fc")
 TOP_KEYS = ("name", "input", "width", "layers", "defaults", "description", "source", "dtype", "outputs",
-            "postprocess")
+            "postprocess", "proposals")
 # `dtype:` the element type a model is deployed in (an imported .tflite says it); commands counting bytes default
 # to it. No Mult-Add or param count depends on it.
 DTYPES = ("fp32", "fp16", "int8")
@@ -110,7 +111,8 @@ def _decode_spec(value: Any, doc: Doc, default_name: str) -> Spec:
     outputs = decode_outputs(value["outputs"], layers, doc) if "outputs" in value else ()
     post = decode_postprocess(value["postprocess"], doc) if "postprocess" in value else ()
     return Spec(name, channels, height, tuple(layers), doc.file, _text(value, "description", "", doc),
-                _text(value, "source", "", doc), divisor, width, dtype, outputs, post)
+                _text(value, "source", "", doc), divisor, width, dtype, outputs, post,
+                heads.decode_proposals(value, layers, doc))
 
 
 def _decode_width(value: Any, doc: Doc) -> int:
@@ -205,6 +207,7 @@ def _decode_layer(item: Any, where: str, doc: Doc) -> list[Layer]:
         "line": doc.marks.get(where, (None, None))[0],
         "inputs": _refs(item, where, doc),
         "shares": _shares(item, kind, where, doc),
+        "per_roi": heads.decode_per_roi(item, where, doc),
     }
     _check_arity(kind, common["inputs"], where, doc)
     defaulted = {k for k, spec in keys.items() if k not in item and k in doc.defaults and spec.from_defaults}

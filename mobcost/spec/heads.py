@@ -8,6 +8,11 @@
   ``--classes`` sets every class predictor's ``classes``.
 * ``outputs: [names]``: what the network returns, in order. Every layer must then reach one (be listed, or be
   read by a later layer): a dead end would count Mult-Adds for a tensor nothing uses.
+* ``per_roi: true`` on a layer, and ``proposals: N`` at the top: a two-stage detector's second stage (Faster
+  R-CNN's box classifier, Ren et al. 2015) runs once per region proposal on a fixed-size crop (``roi_crop``).
+  Such a layer's Mult-Adds and memory access count N times, its params once (one set of weights shared by every
+  proposal), so per-image Mult-Adds = shared part + N × per-RoI part; ``--proposals`` sets N (300 in the
+  MobileNets paper). A spec with a ``per_roi`` layer must give ``proposals``; one without may not.
 * ``postprocess: [text]``: the steps after the raw outputs that have no Mult-Adds under the paper's convention
   (anchor decoding, non-maximum suppression): listed by the reports as not counted, never silently dropped.
 """
@@ -78,3 +83,26 @@ def decode_postprocess(value: Any, doc: Doc) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise doc.error("postprocess", f"must be a list of step descriptions, got {kind_name(value)} {value!r}")
     return tuple(value)
+
+
+def decode_per_roi(item: Mapping[str, Any], where: str, doc: Doc) -> bool:
+    """A layer's ``per_roi:``, a boolean (default false)."""
+    value = item.get("per_roi", False)
+    if not isinstance(value, bool):
+        raise doc.error(f"{where}.per_roi", f"must be true or false, got {kind_name(value)} {value!r}")
+    return value
+
+
+def decode_proposals(value: Mapping[str, Any], layers: list[Layer], doc: Doc) -> int | None:
+    """``proposals:``, required exactly when some layer is ``per_roi`` (a count nothing reads would mislead)."""
+    per_roi = any(layer.per_roi for layer in layers)
+    if "proposals" not in value:
+        if per_roi:
+            raise doc.error("", "a spec with `per_roi` layers must give `proposals:` (region proposals per image)")
+        return None
+    n = value["proposals"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise doc.error("proposals", f"must be a positive integer, got {kind_name(n)} {n!r}")
+    if not per_roi:
+        raise doc.error("proposals", "no layer is `per_roi: true`, so `proposals` would change nothing")
+    return n

@@ -27,6 +27,7 @@ class Spec:
     dtype: str | None = None  # ``dtype:``, the element type it is deployed in (fp32, fp16, int8), if the spec says
     outputs: tuple[str, ...] = ()  # `outputs:` the layers the network returns, in order (empty: its sinks)
     postprocess: tuple[str, ...] = ()  # `postprocess:` steps after the outputs that have no Mult-Adds
+    proposals: int | None = None  # `proposals:` region proposals each `per_roi` layer runs for (`--proposals`)
 
     @property
     def input_hw(self) -> tuple[int, int]:

@@ -81,6 +81,8 @@ def spec_schema() -> dict[str, Any]:
             "postprocess": {"type": "array", "items": {"type": "string", "minLength": 1},
                             "description": "steps after the outputs with no Mult-Adds (anchor decoding, NMS): "
                                            "listed as not counted"},
+            "proposals": {"type": "integer", "minimum": 1, "description": "region proposals per image, the "
+                          "times each `per_roi` layer runs (--proposals)"},
         },
         "$defs": {"layers": layer_list, "repeat": repeat, **dict(sorted(kinds.items()))},
     }
@@ -92,7 +94,9 @@ def key_schema(spec: Key) -> dict[str, Any]:
 
 
 def _layer_schema(name: str, keys: Mapping[str, Key], doc: str, kind: LayerKind | None = None) -> dict[str, Any]:
-    props: dict[str, Any] = {"type": {"const": name}, "name": {"type": "string"}, "from": REFS}
+    props: dict[str, Any] = {"type": {"const": name}, "name": {"type": "string"}, "from": REFS,
+                             "per_roi": {"type": "boolean", "description": "runs once per region proposal: "
+                                         "Mult-Adds counted `proposals` times, params once"}}
     for key, spec in keys.items():
         props[key] = key_schema(spec)
         if spec.default is not None:

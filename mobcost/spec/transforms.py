@@ -82,3 +82,14 @@ def _with_predicted_classes(layer: Layer, classes: int) -> Layer:
         raise OptionError(f"{classes:,} classes × {layer.anchors} anchors of layer {layer.name!r} is more than "
                           f"{MAX_INT:,} outputs", where="classes")
     return replace(layer, out=layer.anchors * classes)
+
+
+def with_proposals(spec: Spec, proposals: int) -> Spec:
+    """``--proposals``: the region proposals a two-stage detector's ``per_roi`` layers run for."""
+    if isinstance(proposals, bool) or not isinstance(proposals, int) or not 1 <= proposals <= MAX_INT:
+        raise OptionError(f"proposals must be a positive integer up to {MAX_INT:,}, got {proposals!r}",
+                          where="proposals")
+    if spec.proposals is None:
+        raise OptionError("the spec has no `per_roi` layers for --proposals to repeat", file=spec.file,
+                          where="proposals")
+    return replace(spec, proposals=proposals)

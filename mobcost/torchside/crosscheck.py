@@ -94,10 +94,11 @@ def check_graph(graph: Graph) -> CheckReport:
     for i, row in enumerate(analysis.rows):
         key = f"layers.{module_key(i)}"
         ops = fv_ops.get(key, Counter())
+        # the torch build runs a per-RoI layer for one proposal; the row counts all of them (weights once)
         checks.append(LayerCheck(
             name=row.name, type=row.node.type, mult_adds=row.mult_adds,
-            fvcore_mult_adds=sum(ops[o] for o in MULT_ADD_OPS),
-            flop_counter_flops=fc_ops.get(key, 0),
+            fvcore_mult_adds=row.times * sum(ops[o] for o in MULT_ADD_OPS),
+            flop_counter_flops=row.times * fc_ops.get(key, 0),
             params=row.params, fvcore_params=sum(params[f"{key}.{part}"] for part in PARAM_PARTS),
             bn_params=row.bn_params, fvcore_bn_params=sum(params[f"{key}.{part}"] for part in NORM_PARTS),
             fvcore_uncounted={o: n for o, n in sorted(ops.items()) if o not in MULT_ADD_OPS and n},
