@@ -36,3 +36,4 @@ def write_spec(tmp_path: Path):
         return path
 
     return write
+

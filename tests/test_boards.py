@@ -95,6 +95,7 @@ def test_leave_one_out_latency_within_the_claimed_bounds(errors) -> None:
     assert sum(held) == 34 and len(held) == 40  # as the README says
 
 
+@pytest.mark.slow
 def test_leave_one_out_energy_within_the_claimed_bounds(errors) -> None:
     published = 0
     for name, by_spec in errors.items():

@@ -21,6 +21,8 @@ from mobcost.layers import REGISTRY
 from mobcost.layers.conventions import CAUSES, CONVENTIONS, KINDS, QUANTITIES, cause_of
 from mobcost.spec import bundled_names
 
+from .selection import every_bundled_spec
+
 NAMES = list(CONVENTIONS)
 TOOLS = {"fvcore": "facebookresearch/fvcore", "flop-counter": "pytorch/pytorch",
          "ptflops-pytorch": "sovrasov/flops-counter.pytorch", "ptflops-aten": "sovrasov/flops-counter.pytorch",
@@ -216,7 +218,7 @@ def test_bad_convention_is_one_line() -> None:
 # --- `sweep --convention`: the vectorised form -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", bundled_names())
+@pytest.mark.parametrize("name", every_bundled_spec())
 def test_sweep_terms_equal_the_per_point_count(name: str) -> None:
     if load_spec(name).proposals:
         pytest.skip("the sweep refuses per-RoI specs (tests/test_faster_rcnn.py); per point they count as above")

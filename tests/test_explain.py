@@ -20,7 +20,8 @@ from mobcost.cli import app
 from mobcost.errors import OptionError, ShapeError
 from mobcost.layers import ACTIVATIONS
 from mobcost.layers.conventions import CONVENTIONS
-from mobcost.spec import bundled_names
+
+from .selection import every_bundled_spec
 
 NAMES = list(CONVENTIONS)
 
@@ -38,7 +39,7 @@ def exact(e) -> None:
     assert sum(n for _, n in e.causes) == e.difference == e.target_total - e.source_total
 
 
-@pytest.mark.parametrize("name", bundled_names())
+@pytest.mark.parametrize("name", every_bundled_spec())
 def test_causes_sum_to_the_difference_on_every_bundled_spec(name: str) -> None:
     spec = load_spec(name)
     for e in explain_all(spec):  # the paper against every other convention

@@ -18,9 +18,10 @@ from mobcost.cli import app
 from mobcost.errors import MobcostError, OptionError, SpecError
 from mobcost.graph import resolve_resolution
 from mobcost.layers import REGISTRY
-from mobcost.spec import bundled_names, load_mapping
+from mobcost.spec import load_mapping
 from mobcost.spec.transforms import densify, with_classes
 
+from .selection import every_bundled_spec
 from .test_analysis import mobilenet_by_hand
 
 HEAD = "input: {channels: 3, size: 8}\nlayers:\n"
@@ -86,7 +87,7 @@ def test_repeat_copies_keep_their_names() -> None:
 # --- 3. Table 3 for every spec: densify with relative offsets; rows a spec cannot take ------------------
 
 
-@pytest.mark.parametrize("name", bundled_names())
+@pytest.mark.parametrize("name", every_bundled_spec())
 def test_table_works_for_every_bundled_spec(name: str) -> None:
     for args in (*(["-f", f] for f in ("rich", "json", "csv", "markdown", "latex")),
                  *(["-s", s] for s in ("layers", "types", "shrink")), ["--by", "type"], ["--by", "type", "-f", "json"]):
