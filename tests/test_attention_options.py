@@ -135,3 +135,21 @@ def test_torch_counters_equal_closed_form(text: str, alpha: float) -> None:
     assert report.all_match, [layer for layer in report.layers if not layer.match]
     attention = next(layer for layer in report.layers if layer.type == "attention")
     assert attention.fvcore_mult_adds == attention.flop_counter_mult_adds == attention.mult_adds > 0
+
+
+def test_layerscale_on_a_sequence() -> None:
+    text = SEQ.replace("  - {type: pool_tokens", "  - {type: layerscale}\n  - {type: pool_tokens")
+    r = analyze(parse_spec(text)).rows[3]
+    # γ per channel of every token: 16 params, no Mult-Adds; memory 1,024 in + 1,024 out + 16
+    assert (r.node.type, r.mult_adds, r.params, r.memory_access) == ("layerscale", 0, 16, 2_064)
+
+
+@pytest.mark.parametrize("text", [SEQ, MAP, SEQ.replace("kv_heads: 2", "kv_heads: 1")])
+def test_conventions_follow_the_mult_adds(text: str) -> None:
+    from mobcost.analysis.conventions import count_graph
+
+    for alpha in (1.0, 0.5):
+        g = build(parse_spec(text), alpha)
+        mult_adds = analyze(parse_spec(text), alpha).totals.mult_adds
+        assert count_graph(g, "paper").total == mult_adds
+        assert count_graph(g, "flops").total == count_graph(g, "flop-counter").total == 2 * mult_adds
