@@ -120,6 +120,14 @@ class Layer:
     patch: int | None = None  # patch_embed: patch×patch pixels per token
     heads: int | None = None  # attention: the number of heads (kept under α) …
     head_dim: int | None = None  # … and each head's width (default: channels / heads, which follows α)
+    # attention: key/value heads (multi-query 1, grouped-query a divisor of heads; default heads), each value
+    # head's width (default head_dim), MobileNetV4's strided depthwise K/V reduction on a map, EfficientFormer's
+    # attention-bias table (heads × N params) and the output projection's bias
+    kv_heads: int | None = None
+    value_dim: int | None = None
+    kv_stride: int | None = None
+    bias_table: bool = False
+    out_bias: bool = True
     # the earlier layer whose stored weights this one reads again (one tensor used twice): Mult-Adds and memory
     # access count every use, params count the tensor once, at that layer
     shares: str | None = None

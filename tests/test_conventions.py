@@ -100,14 +100,28 @@ def _seed_by_hand(n) -> int:
         total += 2 * REGISTRY["patch_embed"].mult_adds(n) - (0 if n.layer.bias else n.output.numel)
     elif n.type == "linear":  # an FC layer per token (N·P of them on an unfold's P sequences)
         total += (2 * n.input.c - 1) * n.out_channels * n.input.length * n.input.sequences
-    elif n.type == "attention":  # q, k, v and output projections per token; Q·Kᵀ: h·N·N dot products of d,
-        tokens, c, heads = n.input.length, n.input.c, n.layer.heads  # A·V: N·h·d dot products of N
-        d, seqs = n.layer.head_dim or c // heads, n.input.sequences  # in each of an unfold's P sequences
-        total += ((2 * c - 1) * 3 * heads * d + (2 * heads * d - 1) * c) * tokens * seqs
-        total += ((2 * d - 1) * heads * tokens * tokens + (2 * tokens - 1) * tokens * heads * d) * seqs
+    elif n.type == "attention":
+        total += attention_seed(n)
     else:
         assert REGISTRY[n.type].mult_adds(n) == 0, n.type  # every type with Mult-Adds is covered above
     return total
+
+
+def attention_seed(n) -> int:
+    """q, k, v and output projections per token (FC layers; 1×1 convolutions on a map, MobileNetV4's, with the
+    K/V paths' 3×3 depthwise convolutions); Q·Kᵀ: h·N·N′ dot products of d, A·V: N·h·d_v dot products of N′; in
+    each of an unfold's P sequences."""
+    c, heads, seqs = n.input.c, n.layer.heads, n.input.sequences
+    d = n.layer.head_dim or c // heads
+    g, dv = n.layer.kv_heads or heads, n.layer.value_dim or d
+    tokens, s = n.input.length, n.layer.kv_stride or 1
+    keys = ((n.input.h - 1) // s + 1) * ((n.input.w - 1) // s + 1) if s > 1 else tokens
+    products = ((2 * d - 1) * heads * tokens * keys + (2 * keys - 1) * tokens * heads * dv) * seqs
+    if n.layer.kv_stride is None:
+        return products + ((2 * c - 1) * (heads * d + g * (d + dv)) + (2 * heads * dv - 1) * c) * tokens * seqs
+    b, ob = (0 if n.layer.bias else 1), (0 if n.layer.out_bias else 1)
+    convs = (2 * c - b) * heads * d * tokens + (2 * c - b) * g * (d + dv) * keys + (2 * heads * dv - ob) * c * tokens
+    return products + convs + (2 * (2 * 9 - 1) * c * keys if s > 1 else 0)
 
 
 @pytest.mark.parametrize("name", bundled_names())

@@ -73,6 +73,8 @@ class Factors:
     float_chan: np.ndarray | None = None  # (A, F): the pool's channels
     float_sizes: np.ndarray | None = None  # (R, F, 4): input H, W and output H, W
     ma_terms: list[list[int]] = field(default_factory=list)  # the Mult-Adds terms (columns) of each layer
+    # (R,): params that follow the resolution only (attention-bias tables: heads, kept under α, × N tokens)
+    tables: np.ndarray | None = None
     work_terms: list[list[int]] = field(default_factory=list)  # the work terms of each layer
 
     def layer_count(self, name: str, rows: slice, i: int, floats: bool = False) -> np.ndarray:
@@ -147,7 +149,8 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int],
                 [unfused_ops(n.layer) for n in first.nodes], [layer_act(n.layer) for n in first.nodes],
                 [n.stride for n in first.nodes],
                 [profile_kernel(n) for n in first.nodes], dropped.named(), first, convention,
-                ma_terms=_term_columns(first, "mult_adds_terms"), work_terms=_term_columns(first, "work_terms"))
+                ma_terms=_term_columns(first, "mult_adds_terms"), work_terms=_term_columns(first, "work_terms"),
+                tables=stack(res_rows, "tables")[:, 0])
     if convention:
         f.ops_chan, f.ops_area = stack(alpha_rows, "ops_chan"), stack(res_rows, "ops_area").T
         f.float_coef = convention_terms(first, convention).coefficients
@@ -229,6 +232,7 @@ def check_exactness(f: Factors) -> None:
                           f"{EXACT_WORK:,} point × term products (this one needs {work:,}): sweep fewer points, "
                           "or use `mobcost table` for one point", where="--alpha/--resolution")
     for name in ("channels", "area", "ma_chan", "ma_area", "work_chan", "work_area", "w_chan", "w_area", "biases",
+                 *(("tables",) if f.tables is not None else ()),
                  *(("ops_chan", "ops_area", "float_chan", "float_sizes") if f.ops_chan is not None else ())):
         setattr(f, name, np.asarray(getattr(f, name)).astype(object))
 
@@ -245,6 +249,7 @@ def count_bound(f: Factors) -> float:
         mult_adds = top(f.ma_chan, 0) @ top(f.ma_area, 1)
         weights = top(f.w_chan, 0) @ top(f.w_area, 1)
         params = weights + (float(max(f.biases.tolist())) if f.biases.size else 0.0)
+        params = params + (float(max(f.tables.tolist())) if f.tables is not None and f.tables.size else 0.0)
         activations = (top(f.channels, 0) * np.maximum(f.uses, 1)) @ top(f.area, 1)  # ≥ any peak
         bytes_per_element = 4  # fp32, the widest element type
         ops = 0.0
@@ -329,14 +334,16 @@ def _alpha_row(g: Graph) -> dict[str, list[int]]:
             "work_chan": [count // area for count, area in _terms(g, "work_terms")],
             "w_chan": [k.weights(n) // k.weights_area(n) for k, n in pairs],
             # params only: biases, less the weights a layer `shares` (counted in memory access, not as params)
-            "biases": [sum(k.biases(n) - (k.weights(n) if n.layer.shares else 0) for k, n in pairs)]}
+            "biases": [sum(k.biases(n) - k.table_params(n) - (k.weights(n) if n.layer.shares else 0)
+                           for k, n in pairs)]}
 
 
 def _resolution_row(g: Graph) -> dict[str, list[int]]:
     return {"area": [g.input.area] + [n.output.area for n in g.nodes],
             "ma_area": [area for _, area in _terms(g, "mult_adds_terms")],
             "work_area": [area for _, area in _terms(g, "work_terms")],
-            "w_area": [REGISTRY[n.type].weights_area(n) for n in g.nodes]}
+            "w_area": [REGISTRY[n.type].weights_area(n) for n in g.nodes],
+            "tables": [sum(REGISTRY[n.type].table_params(n) for n in g.nodes)]}
 
 
 def _rows(dropped: Dropped, values: list[Any], label: str, make: Any, extract: Any) -> list[tuple[Any, Any]]:

@@ -48,7 +48,7 @@ def _chunk(f: Factors, rows: slice, hw: Hardware | None, budgets: Budgets, dtype
         "alpha": np.repeat(f.alphas[rows], n_r),
         "resolution": np.tile(f.resolutions, n_a),
         "mult_adds": (f.ma_chan[rows] @ f.ma_area).ravel(),
-        "params": (weights + f.biases[rows, None]).ravel(),
+        "params": (weights + f.biases[rows, None] + (0 if f.tables is None else f.tables[None, :])).ravel(),
         "memory_access": ((ch * f.uses) @ area + weights).ravel(),
     }
     if f.ops_chan is not None and f.ops_area is not None:  # a counting convention's figure (--convention)

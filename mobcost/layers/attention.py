@@ -25,17 +25,58 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import TOKENS, Key, LayerKind, Terms, TorchPart, register
+from .base import EITHER, Key, LayerKind, Terms, TorchPart, conv_output_size, register
+
+KV_KERNEL = 3  # MobileNetV4's dw_kernel_size for the K/V down-sampling (timm MultiQueryAttention2d)
 
 
 def head_width(node: Node) -> int:
-    """d: the given ``head_dim``, else the channels per head."""
+    """d (d_k): the given ``head_dim``, else the channels per head."""
     return node.layer.head_dim or node.input.c // (node.layer.heads or 1)
 
 
+def value_width(node: Node) -> int:
+    """d_v: the given ``value_dim`` (EfficientFormer's attn_ratio · key_dim), else d."""
+    return node.layer.value_dim or head_width(node)
+
+
 def inner_width(node: Node) -> int:
-    """h·d: the width of q, k and v."""
+    """h·d: the width of q (and of k and v when every head has its own and d_v = d)."""
     return (node.layer.heads or 1) * head_width(node)
+
+
+def kv_heads(node: Node) -> int:
+    """g: the key/value heads — h, 1 for multi-query, a divisor of h for grouped-query."""
+    return node.layer.kv_heads or node.layer.heads or 1
+
+
+def kv_area(node: Node) -> int:
+    """N′: the key/value tokens — N, or the map after MobileNetV4's k×k depthwise conv of stride s, padding
+    (k−1)/2 (⌈H/s⌉·⌈W/s⌉)."""
+    x, s = node.input, node.layer.kv_stride or 1
+    if s == 1:
+        return x.length
+    pad = (KV_KERNEL - 1) // 2
+    return conv_output_size(x.h, KV_KERNEL, s, pad) * conv_output_size(x.w, KV_KERNEL, s, pad)
+
+
+def _check_options(layer: Layer, x: Shape) -> None:
+    if layer.kv_stride is None and not x.tokens:
+        raise ShapeError(f"attention takes a token sequence, got the map {x}; `tokens` or `patch_embed` turns a "
+                         "map into one (a map is taken with `kv_stride`, as MobileNetV4's attention)")
+    if layer.kv_stride is not None and x.tokens:
+        raise ShapeError(f"attention's kv_stride down-samples keys and values on a map (MobileNetV4), got the "
+                         f"sequence {x}")
+    heads = layer.heads or 1
+    if layer.head_dim is None and x.c % heads:
+        raise ShapeError(f"attention with {heads} heads needs channels divisible by {heads} (or a head_dim), "
+                         f"got {x.c}")
+    if layer.kv_heads is not None and heads % layer.kv_heads:
+        raise ShapeError(f"attention with {heads} heads cannot share keys and values among {layer.kv_heads} "
+                         "kv_heads: kv_heads must divide heads")
+    if layer.bias_table and (layer.kv_stride or 1) > 1:
+        raise ShapeError("attention's bias_table (EfficientFormer, LeViT) is defined for keys on the queries' own "
+                         "grid; with kv_stride > 1 its offsets are not (a separate table per query grid)")
 
 
 @register("attention")
@@ -43,32 +84,50 @@ class Attention(LayerKind):
     """Multi-head self-attention with q, k, v and output projections; output = input shape (N tokens, C)."""
 
     keys = {"heads": Key("posint", required=True, from_defaults=False),
-            "head_dim": Key("posint", from_defaults=False), "bias": Key("bool", True)}
+            "head_dim": Key("posint", from_defaults=False), "bias": Key("bool", True),
+            "kv_heads": Key("posint", from_defaults=False), "value_dim": Key("posint", from_defaults=False),
+            "kv_stride": Key("posint", from_defaults=False), "bias_table": Key("bool", False),
+            "out_bias": Key("bool", True)}
     doc = ("multi-head self-attention: q, k, v projections (`bias`), softmax(Q·Kᵀ/√d)·V per head, output "
-           "projection; head_dim defaults to channels / heads")
+           "projection (`out_bias`); head_dim defaults to channels / heads, value_dim to head_dim; kv_heads < heads "
+           "shares keys and values (multi-/grouped-query); kv_stride takes a map and down-samples K and V by a "
+           "3×3 depthwise conv + BN each (MobileNetV4); bias_table adds heads × N learned biases (EfficientFormer)")
     label = "Attention"
-    takes = TOKENS
+    takes = EITHER  # a sequence; a map only with kv_stride (MobileNetV4's attention works on C×H×W)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
-        heads = layer.heads or 1
-        if layer.head_dim is None and x.c % heads:
-            raise ShapeError(f"attention with {heads} heads needs channels divisible by {heads} (or a head_dim), "
-                             f"got {x.c}")
+        _check_options(layer, x)
         return Node(layer, inputs, x, x.c, None, None, None, None)
 
-    def projection_terms(self, node: Node) -> tuple[int, int]:
-        """(4·N·P·C·hd, N·P): q, k, v and the output projection, one FC layer per token each."""
+    def _widths(self, node: Node) -> tuple[int, int]:
+        """(C·(h·d + h·d_v), C·g·(d + d_v)): the query + output projections' and the key + value projections'
+        weights per token."""
+        c, h, d, dv = node.input.c, node.layer.heads or 1, head_width(node), value_width(node)
+        return c * h * (d + dv), c * kv_heads(node) * (d + dv)
+
+    def _down_weights(self, node: Node) -> int:
+        """2·k²·C: the K and V paths' depthwise convs (none without kv_stride > 1)."""
+        return 2 * KV_KERNEL**2 * node.input.c if (node.layer.kv_stride or 1) > 1 else 0
+
+    def projection_terms(self, node: Node) -> Terms:
+        """(N·P·(q + output + k + v widths), N·P), or with kv_stride the k and v side apart on N′ tokens, with
+        the depthwise convs' k²·C per token each."""
+        qo, kv = self._widths(node)
         tokens = node.input.area
-        return 4 * tokens * node.input.c * inner_width(node), tokens
+        if not self._down_weights(node):
+            return ((tokens * (qo + kv), tokens),)
+        n_kv = kv_area(node)
+        return (tokens * qo, tokens), (n_kv * (kv + self._down_weights(node)), n_kv)
 
     def product_terms(self, node: Node) -> tuple[int, int]:
-        """(2·P·N²·hd, P·N²): Q·Kᵀ and A·V, N·N·d multiply-adds per head each, in each of the P sequences."""
-        pairs = node.input.sequences * node.input.length**2
-        return 2 * pairs * inner_width(node), pairs
+        """(P·N·N′·h·(d + d_v), P·N·N′): Q·Kᵀ (N·N′·d per head) and A·V (N·N′·d_v), in each of the P sequences;
+        shared key/value heads change neither (every query head still meets all N′ keys)."""
+        pairs = node.input.sequences * node.input.length * kv_area(node)
+        return pairs * (node.layer.heads or 1) * (head_width(node) + value_width(node)), pairs
 
     def mult_adds_terms(self, node: Node) -> Terms:
-        return self.projection_terms(node), self.product_terms(node)
+        return (*self.projection_terms(node), self.product_terms(node))
 
     def work_terms(self, node: Node) -> Terms:
         return self.mult_adds_terms(node)
@@ -77,24 +136,43 @@ class Attention(LayerKind):
         return sum(count for count, _ in self.mult_adds_terms(node))
 
     def mult_adds_area(self, node: Node) -> int:
-        return node.input.area  # N·P divides both terms; the sweep reads the terms (N·P and P·N²) instead
+        return node.input.area  # N·P divides the first term; the sweep reads the terms (N·P, N′, P·N·N′) instead
 
     def weights(self, node: Node) -> int:
-        return 4 * node.input.c * inner_width(node)
+        return sum(self._widths(node)) + self._down_weights(node)
+
+    def table_params(self, node: Node) -> int:
+        """h·N: EfficientFormer's and LeViT's attention_biases, one per head per distinct |offset| on the queries'
+        grid — R_h·R_w = N of them. Sized to the grid at this resolution, as a model built (or its table
+        interpolated) for it; timm builds EfficientFormer's for 7×7 only. Params, not Mult-Adds (an addition)."""
+        return (node.layer.heads or 1) * node.input.length if node.layer.bias_table else 0
 
     def biases(self, node: Node) -> int:
-        return (3 * inner_width(node) if node.layer.bias else 0) + node.input.c
+        h, g = node.layer.heads or 1, kv_heads(node)
+        qkv = h * head_width(node) + g * (head_width(node) + value_width(node)) if node.layer.bias else 0
+        return qkv + (node.input.c if node.layer.out_bias else 0) + self.table_params(node)
+
+    def bn_params(self, node: Node) -> int:
+        return 4 * node.input.c if self._down_weights(node) else 0  # γ, β of the K and V paths' BatchNorms
 
     def category(self, node: Node) -> str:
         return "Attention"
 
     def filter_shape(self, node: Node) -> str:
-        return f"{node.layer.heads}×{head_width(node)} heads, {node.input.c}"
+        shared = f", {kv_heads(node)} kv" if node.layer.kv_heads else ""
+        return f"{node.layer.heads}×{head_width(node)} heads{shared}, {node.input.c}"
 
     def type_label(self, node: Node) -> str:
         return f"{self.label} / {node.layer.heads}h"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        x = node.input
-        args = (x.c, x.length, node.layer.heads or 1, head_width(node))
-        return [TorchPart("attn", "Attention", args, {"bias": node.layer.bias})]
+        x, layer = node.input, node.layer
+        args = (x.c, x.length, layer.heads or 1, head_width(node))
+        extra = {"kv_heads": kv_heads(node), "value_dim": value_width(node), "bias_table": layer.bias_table,
+                 "out_bias": layer.out_bias}
+        if layer.kv_stride is not None:
+            return [TorchPart("attn", "MapAttention", (x.c, x.h, x.w, *args[2:]),
+                              {"bias": layer.bias, "kv_stride": layer.kv_stride, **extra})]
+        plain = extra == {"kv_heads": layer.heads or 1, "value_dim": head_width(node), "bias_table": False,
+                          "out_bias": True}
+        return [TorchPart("attn", "Attention", args, {"bias": layer.bias, **({} if plain else extra)})]

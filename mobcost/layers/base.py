@@ -242,6 +242,11 @@ class LayerKind:
     def bn_params(self, node: Node) -> int:
         return 0
 
+    def table_params(self, node: Node) -> int:
+        """The part of :meth:`biases` that follows the resolution and not α (attention-bias tables, heads × N):
+        the sweep adds it as a resolution-only row."""
+        return 0
+
     def params(self, node: Node) -> int:
         return self.weights(node) + self.biases(node)
 

@@ -78,6 +78,7 @@ class LayerScale(LayerKind):
 
     doc = "per-channel learned scale x·γ (layer scale): C weights, zero Mult-Adds"
     label = "Scale"
+    takes = EITHER  # per channel of each token too (EfficientFormer's and CaiT's transformer blocks)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         return same_shape(layer, inputs)
@@ -95,4 +96,5 @@ class LayerScale(LayerKind):
         return f"γ {node.input.c}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        return [TorchPart("scale", "LayerScale", (node.input.c,))]
+        # a sequence's γ is (C,), broadcast over (1, N, C); a map's (C, 1, 1) as before
+        return [TorchPart("scale", "LayerScale", (node.input.c,), {"tokens": True} if node.input.tokens else {})]

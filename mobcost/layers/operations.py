@@ -178,18 +178,49 @@ def _pool_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
 
 
 def _attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's Attention: the q, k, v projection, q·(1/√d), Q·Kᵀ, softmax, A·V, the output projection; each
-    of an unfold's P sequences on its own."""
+    """The build's Attention: the q, k, v projection (h·d + g·(d + d_v) wide), q·(1/√d), Q·Kᵀ, the bias table's
+    addition, softmax, A·V, the output projection; each of an unfold's P sequences on its own."""
     channels, n, heads, d = part.args
-    inner, pairs = heads * d, x.sequences * n * n
-    ops, _ = _linear(TorchPart("fc", "Linear", (channels, 3 * inner), {"bias": part.kwargs.get("bias", True)}), x)
-    q = replace(x, c=inner)
-    scores = (heads * pairs, pairs)
-    ops += [Op("mul", {"out": _elements(q)}), Op("matmul", {"macs": (pairs * inner, pairs), "out": scores}),
-            Op("softmax", {"out": scores, "in": scores}),
-            Op("matmul", {"macs": (pairs * inner, pairs), "out": _elements(q)})]
-    more, out = _linear(TorchPart("fc", "Linear", (inner, channels)), q)
+    g, dv = part.kwargs.get("kv_heads", heads), part.kwargs.get("value_dim", d)
+    width = heads * d + g * (d + dv)
+    ops, _ = _linear(TorchPart("fc", "Linear", (channels, width), {"bias": part.kwargs.get("bias", True)}), x)
+    pairs = x.sequences * n * n
+    ops += _products(replace(x, c=heads * d), replace(x, c=heads * dv), heads, pairs, part.kwargs)
+    more, out = _linear(TorchPart("fc", "Linear", (heads * dv, channels), {"bias": part.kwargs.get("out_bias", True)}),
+                        replace(x, c=heads * dv))
     return ops + more, out
+
+
+def _products(q: Shape, out: Shape, heads: int, pairs: int, kwargs: Mapping[str, object]) -> list[Op]:
+    """q·(1/√d), Q·Kᵀ (pairs·h·d), + the bias table, softmax over the h·pairs scores, A·V (pairs·h·d_v)."""
+    scores = (heads * pairs, pairs)
+    table = [Op("add", {"out": scores})] if kwargs.get("bias_table") else []
+    return [Op("mul", {"out": _elements(q)}), Op("matmul", {"macs": (pairs * q.c, pairs), "out": scores}), *table,
+            Op("softmax", {"out": scores, "in": scores}),
+            Op("matmul", {"macs": (pairs * out.c, pairs), "out": _elements(out)})]
+
+
+def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's MapAttention (MobileNetV4): 1×1 query conv; key and value each [3×3/s depthwise conv + BN] and a
+    1×1 conv to g·d (g·d_v); the products; a 1×1 output conv."""
+    channels, _, _, heads, d = part.args
+    g, dv, s = part.kwargs.get("kv_heads", heads), part.kwargs.get("value_dim", d), part.kwargs.get("kv_stride", 1)
+    bias = {"bias": part.kwargs.get("bias", True)}
+    ops, q = _conv(TorchPart("conv", "Conv2d", (channels, heads * d, 1, 1, 0), bias), x)
+    for width in (g * d, g * dv):
+        y = x
+        if s > 1:
+            more, y = _conv(TorchPart("conv", "Conv2d", (channels, channels, 3, s, 1), {"groups": channels,
+                                                                                      "bias": False}), x)
+            ops += [*more, _elementwise("bn", y)]
+        more, kv = _conv(TorchPart("conv", "Conv2d", (channels, width, 1, 1, 0), bias), y)
+        ops += more
+    pairs = x.h * x.w * kv.h * kv.w
+    out = Shape(heads * dv, x.h, x.w)
+    ops += _products(q, out, heads, pairs, part.kwargs)
+    more, y = _conv(TorchPart("conv", "Conv2d", (heads * dv, channels, 1, 1, 0),
+                              {"bias": part.kwargs.get("out_bias", True)}), out)
+    return ops + more, y
 
 
 def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
@@ -252,6 +283,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
+    "MapAttention": _map_attention,
     "Unfold": _unfold, "Fold": _fold,
     "LayerScale": _same("scale"), "MaxPool2d": _pool("maxpool"),
     "AvgPool2d": _pool("avgpool"), "AdaptiveAvgPool2d": _adaptive, "Upsample": _upsample, "ZeroPad": _pad,

@@ -69,10 +69,21 @@ def with_classes(spec: Spec, classes: int) -> Spec:
         return replace(spec, layers=tuple(_with_predicted_classes(layer, classes) for layer in layers))
     for i in range(len(layers) - 1, -1, -1):
         if layers[i].out is not None:
-            layers[i] = replace(layers[i], out=classes)
+            for j in _joined_heads(layers, i):
+                layers[j] = replace(layers[j], out=classes)
             return replace(spec, layers=tuple(layers))
     raise OptionError("the spec has no layer with `out` to use as the classifier", file=spec.file,
                       where="classes")
+
+
+def _joined_heads(layers: list[Layer], i: int) -> list[int]:
+    """Layer ``i`` (the last with ``out``) and, where the network ends in a join of it with other classifiers of
+    its width (a distilled model's head and head_dist, averaged: DeiT, EfficientFormer, LeViT), those too."""
+    last = layers[-1]
+    if i == len(layers) - 1 or not last.inputs or layers[i].name not in last.inputs:
+        return [i]
+    return [j for j, layer in enumerate(layers)
+            if layer.name in last.inputs and layer.out is not None and layer.out == layers[i].out]
 
 
 def _with_predicted_classes(layer: Layer, classes: int) -> Layer:

@@ -129,9 +129,9 @@ class LayerNorm2d(nn.LayerNorm):
 class LayerScale(nn.Module):
     """x · γ, one learned γ per channel (ConvNeXt's ``layer_scale``)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, tokens: bool = False) -> None:
         super().__init__()
-        self.gamma = nn.Parameter(torch.ones(channels, 1, 1))
+        self.gamma = nn.Parameter(torch.ones(channels) if tokens else torch.ones(channels, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gamma

@@ -89,7 +89,7 @@ def check_graph(graph: Graph) -> CheckReport:
     with torch.no_grad():
         fv_ops, unsupported = _fvcore_counts(model, x)
         fc_ops = _flop_counter_counts(model, x)
-    params = _parameter_counts(model)
+    params, nested = _parameter_counts(model), _nested_norm_counts(model)
     checks = []
     for i, row in enumerate(analysis.rows):
         key = f"layers.{module_key(i)}"
@@ -99,8 +99,10 @@ def check_graph(graph: Graph) -> CheckReport:
             name=row.name, type=row.node.type, mult_adds=row.mult_adds,
             fvcore_mult_adds=row.times * sum(ops[o] for o in MULT_ADD_OPS),
             flop_counter_flops=row.times * fc_ops.get(key, 0),
-            params=row.params, fvcore_params=sum(params[f"{key}.{part}"] for part in PARAM_PARTS),
-            bn_params=row.bn_params, fvcore_bn_params=sum(params[f"{key}.{part}"] for part in NORM_PARTS),
+            params=row.params, fvcore_params=sum(params[f"{key}.{part}"] - nested[f"{key}.{part}"]
+                                                 for part in PARAM_PARTS),
+            bn_params=row.bn_params, fvcore_bn_params=sum(params[f"{key}.{part}"] for part in NORM_PARTS)
+            + sum(nested[f"{key}.{part}"] for part in PARAM_PARTS),
             fvcore_uncounted={o: n for o, n in sorted(ops.items()) if o not in MULT_ADD_OPS and n},
         ))
     return CheckReport(analysis, tuple(checks), unsupported)
@@ -138,6 +140,21 @@ def _parameter_counts(model: Any) -> Counter[str]:
     from fvcore.nn import parameter_count
 
     return Counter(parameter_count(model))
+
+
+def _nested_norm_counts(model: Any) -> Counter[str]:
+    """The γ, β of norms inside a part (MobileNetV4 attention's K/V BatchNorms), by every enclosing module's
+    name: mobcost counts them as bn_params, as it does a layer's own ``bn``."""
+    from torch import nn
+
+    counts: Counter[str] = Counter()
+    for name, module in model.named_modules():
+        if isinstance(module, nn.BatchNorm2d | nn.LayerNorm | nn.GroupNorm):
+            parts = name.split(".")
+            size = sum(p.numel() for p in module.parameters(recurse=False))
+            for i in range(1, len(parts)):
+                counts[".".join(parts[:i])] += size
+    return counts
 
 
 @dataclass(frozen=True)

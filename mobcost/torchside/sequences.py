@@ -52,24 +52,97 @@ class PoolTokens(nn.Module):
         return pooled.reshape(-1, self.channels, 1, 1)
 
 
+def offset_index(tokens: int) -> torch.Tensor:
+    """An (N, N) index into a table of N biases: |i − j| of the tokens' positions. A sequence has lost its grid,
+    so the positions are read on a 1×N line, whose N distinct |offsets| are as many as an R_h×R_w grid's
+    (EfficientFormer's ``attention_bias_idxs``); the counts depend only on the table's size."""
+    pos = torch.arange(tokens)
+    return (pos[:, None] - pos[None, :]).abs()
+
+
 class Attention(nn.Module):
     """Multi-head self-attention as timm's ViT ``Attention`` computes it without its fused kernel: one q, k, v
     projection, scores (q/√d)·kᵀ, softmax, A·v, heads merged, output projection. Explicit products rather than
-    ``F.scaled_dot_product_attention``, which fvcore cannot count; the arithmetic is the same."""
+    ``F.scaled_dot_product_attention``, which fvcore cannot count; the arithmetic is the same.
 
-    def __init__(self, channels: int, tokens: int, heads: int, head_dim: int, bias: bool = True) -> None:
+    ``kv_heads`` g < h shares each key/value head among h/g query heads (multi-/grouped-query): the queries of a
+    group are stacked as one (h/g·N)×d operand, so the products count h·N·N·d without copying k and v.
+    ``value_dim`` d_v is each value head's width (EfficientFormer's attn_ratio·key_dim); ``bias_table`` adds
+    EfficientFormer's learned (h, N) attention_biases to the scores, gathered by offset."""
+
+    def __init__(self, channels: int, tokens: int, heads: int, head_dim: int, bias: bool = True,
+                 kv_heads: int | None = None, value_dim: int | None = None, bias_table: bool = False,
+                 out_bias: bool = True) -> None:
         super().__init__()
         self.tokens, self.heads, self.head_dim = tokens, heads, head_dim
+        self.kv_heads, self.value_dim = kv_heads or heads, value_dim or head_dim
         self.scale = head_dim**-0.5
-        self.qkv = nn.Linear(channels, 3 * heads * head_dim, bias=bias)
-        self.proj = nn.Linear(heads * head_dim, channels)
+        width = heads * head_dim + self.kv_heads * (head_dim + self.value_dim)
+        self.qkv = nn.Linear(channels, width, bias=bias)
+        self.proj = nn.Linear(heads * self.value_dim, channels, bias=out_bias)
+        self.biases = nn.Parameter(torch.zeros(heads, tokens)) if bias_table else None
+        self.register_buffer("idx", offset_index(tokens) if bias_table else None, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, h, d = self.tokens, self.heads, self.head_dim
-        q, k, v = self.qkv(x).reshape(-1, n, 3, h, d).permute(2, 0, 3, 1, 4).unbind(0)
-        scores = (q * self.scale) @ k.transpose(-2, -1)
-        out = scores.softmax(dim=-1) @ v
-        return self.proj(out.transpose(1, 2).reshape(-1, n, h * d))
+        n, h, g, d, dv = self.tokens, self.heads, self.kv_heads, self.head_dim, self.value_dim
+        if g == h and dv == d and self.biases is None:  # the ViT path, as before
+            q, k, v = self.qkv(x).reshape(-1, n, 3, h, d).permute(2, 0, 3, 1, 4).unbind(0)
+            out = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+            return self.proj(out.transpose(1, 2).reshape(-1, n, h * d))
+        q, k, v = self.qkv(x).split([h * d, g * d, g * dv], dim=-1)
+        q = q.reshape(-1, n, g, h // g, d).permute(0, 2, 3, 1, 4).reshape(-1, g, h // g * n, d)
+        k = k.reshape(-1, n, g, d).permute(0, 2, 3, 1)
+        v = v.reshape(-1, n, g, dv).transpose(1, 2)
+        out = attend(q * self.scale, k, v, h, self.biases, self.idx)
+        return self.proj(out.permute(0, 2, 1, 3).reshape(-1, n, h * dv))
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, biases: torch.Tensor | None,
+           idx: torch.Tensor | None) -> torch.Tensor:
+    """softmax(q·k + bias)·v for g groups of stacked query heads: q (B, g, h/g·N, d), k (B, g, d, N′),
+    v (B, g, N′, d_v) → (B, h, N, d_v)."""
+    g, n_kv = k.shape[1], k.shape[-1]
+    scores = (q @ k).reshape(-1, heads, q.shape[2] * g // heads, n_kv)
+    if biases is not None:
+        scores = scores + biases[:, idx]
+    a = scores.softmax(dim=-1).reshape(-1, g, q.shape[2], n_kv)
+    return (a @ v).reshape(-1, heads, q.shape[2] * g // heads, v.shape[-1])
+
+
+class MapAttention(nn.Module):
+    """MobileNetV4's multi-query attention on a C×H×W map (timm ``MultiQueryAttention2d``): 1×1 conv queries;
+    keys and values each down-sampled by their own 3×3 depthwise conv of stride ``kv_stride`` and BatchNorm, then
+    a 1×1 conv to g·d (g·d_v); the heads' outputs merged by a 1×1 conv back to C."""
+
+    def __init__(self, channels: int, h: int, w: int, heads: int, head_dim: int, bias: bool = True,
+                 kv_heads: int | None = None, value_dim: int | None = None, bias_table: bool = False,
+                 out_bias: bool = True, kv_stride: int = 1) -> None:
+        super().__init__()
+        self.heads, self.head_dim, self.size = heads, head_dim, (h, w)
+        self.kv_tokens = -(-h // kv_stride) * -(-w // kv_stride)  # the 3×3, padding-1 conv's ⌈H/s⌉·⌈W/s⌉
+        self.kv_heads, self.value_dim = kv_heads or heads, value_dim or head_dim
+        self.scale = head_dim**-0.5
+        self.query = nn.Conv2d(channels, heads * head_dim, 1, bias=bias)
+        self.key = self._path(channels, self.kv_heads * head_dim, kv_stride, bias)
+        self.value = self._path(channels, self.kv_heads * self.value_dim, kv_stride, bias)
+        self.output = nn.Conv2d(heads * self.value_dim, channels, 1, bias=out_bias)
+        self.biases = nn.Parameter(torch.zeros(heads, h * w)) if bias_table else None
+        self.register_buffer("idx", offset_index(h * w) if bias_table else None, persistent=False)
+
+    @staticmethod
+    def _path(channels: int, out: int, stride: int, bias: bool) -> nn.Sequential:
+        down = [nn.Conv2d(channels, channels, 3, stride, 1, groups=channels, bias=False),
+                nn.BatchNorm2d(channels)] if stride > 1 else []
+        return nn.Sequential(*down, nn.Conv2d(channels, out, 1, bias=bias))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (hh, ww), h, g, d, dv = self.size, self.heads, self.kv_heads, self.head_dim, self.value_dim
+        n = hh * ww
+        q = self.query(x).reshape(-1, g, h // g, d, n).transpose(-2, -1).reshape(-1, g, h // g * n, d)
+        k = self.key(x).reshape(-1, g, d, self.kv_tokens)
+        v = self.value(x).reshape(-1, g, dv, self.kv_tokens).transpose(-2, -1)
+        out = attend(q * self.scale, k, v, h, self.biases, self.idx)  # (B, h, N, d_v)
+        return self.output(out.transpose(-2, -1).reshape(-1, h * dv, hh, ww))
 
 
 class Unfold(nn.Module):
@@ -111,4 +184,5 @@ class Fold(nn.Module):
 
 MODULES: dict[str, type[nn.Module]] = {"MapTokens": MapTokens, "ClassToken": ClassToken,
                                        "PositionEmbedding": PositionEmbedding, "PoolTokens": PoolTokens,
-                                       "Attention": Attention, "Unfold": Unfold, "Fold": Fold}
+                                       "Attention": Attention, "MapAttention": MapAttention,
+                                       "Unfold": Unfold, "Fold": Fold}
