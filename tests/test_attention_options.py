@@ -125,6 +125,7 @@ def test_bad_keys_are_located(body: str, needle: str) -> None:
     assert needle in str(info.value) and ":4:" in str(info.value), str(info.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("text", "alpha"), [(SEQ, 1.0), (SEQ, 0.5), (MAP, 1.0), (MAP, 0.5)])
 def test_torch_counters_equal_closed_form(text: str, alpha: float) -> None:
     pytest.importorskip("torch")

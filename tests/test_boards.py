@@ -110,6 +110,7 @@ def test_leave_one_out_energy_within_the_claimed_bounds(errors) -> None:
     assert published == 20  # five boards published energy runs
 
 
+@pytest.mark.slow
 def test_the_readme_table_is_what_the_fits_give(errors) -> None:
     text = README.read_text(encoding="utf-8")
     for name, by_spec in errors.items():

@@ -16,6 +16,7 @@ from .conftest import SPECS
 MULT_ADD_OPS = ("conv", "linear", "matmul", "bmm", "einsum", "addmm")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("alpha", "size"), [(1.0, 224), (1.0, 160), (0.5, 224), (0.5, 160)])
 def test_efficientformer_l1_equals_its_reference(alpha: float, size: int) -> None:
     torch = pytest.importorskip("torch")

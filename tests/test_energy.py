@@ -364,6 +364,7 @@ def test_latency_outputs_carry_energy() -> None:
     assert "% energy" in rich and "Energy on Pixel 1" in rich
 
 
+@pytest.mark.slow  # a matplotlib figure
 def test_budget_map_by_energy(tmp_path: Path) -> None:
     out = tmp_path / "energy.png"
     run("plot", "budget", "--metric", "energy", "--max-energy-uj", "150", "-a", "0.25:1:0.25", "-R", "128:224:32",

@@ -17,6 +17,7 @@ from .conftest import SPECS
 MULT_ADD_OPS = ("conv", "linear", "matmul", "bmm", "einsum", "addmm")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("alpha", "size"), [(1.0, 256), (1.0, 224), (0.5, 256), (0.5, 224)])
 def test_mobilenet_v4_hybrid_medium_equals_its_reference(alpha: float, size: int) -> None:
     torch = pytest.importorskip("torch")

@@ -11,6 +11,9 @@ from mobcost.cli import app
 
 from .conftest import ROOT
 
+# Figures are drawn with matplotlib (about a second each): the full suite runs them, `-m "not slow"` does not.
+pytestmark = pytest.mark.slow
+
 MAGIC = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}
 
 
