@@ -29,7 +29,7 @@ from . import heads
 from .heads import PREDICT_DOC, PREDICT_KEYS, decode_outputs, decode_postprocess, expand_predict
 from .model import Spec
 from .pairs import decode_padding, decode_pads, decode_size
-from .reading import Doc, kind_name, parse_yaml, read_text
+from .reading import Doc, kind_name, parse_file, parse_yaml
 
 MAX_LAYERS = 10_000  # layers after `repeat` and `dwsep` expansion
 MAX_INT = 1_000_000_000  # channel counts and sizes beyond this are typos, not networks
@@ -61,16 +61,8 @@ PAIR_KINDS = {"size": decode_size, "pads": decode_pads, "padding": decode_paddin
 
 def load_spec_file(path: str | Path) -> Spec:
     """Read, parse and decode a spec file; every problem is a :class:`SpecError` naming the place. A file read
-    before is parsed from the cache (:mod:`.parsed`); strings given to :func:`parse_spec` never are."""
-    from . import parsed
-
-    text, doc = read_text(path), Doc(str(path))
-    hit = parsed.lookup(text)
-    if hit is None:
-        value = parse_yaml(text, doc)
-        parsed.store(text, value, doc.marks)
-    else:
-        value, doc.marks = hit
+    before is parsed from the cache (:func:`~.reading.parse_file`); strings given to :func:`parse_spec` never are."""
+    value, doc = parse_file(path)
     return _decode_spec(value, doc, Path(path).stem)
 
 

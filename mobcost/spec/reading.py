@@ -72,9 +72,9 @@ def _os_problem(exc: OSError) -> str:
     return f"cannot read: {exc.strerror or exc}"
 
 
-def load_mapping(path: str | Path) -> tuple[dict[str, Any], Doc]:
-    """A YAML file that must hold a mapping, parsed with the spec's safety limits (or from the cache of
-    parses, :mod:`.parsed`), and its locations."""
+def parse_file(path: str | Path) -> tuple[Any, Doc]:
+    """A YAML file's plain values and their locations, parsed with the spec's safety limits — or, for a text
+    parsed before, from the cache of parses (:mod:`.parsed`), without importing PyYAML."""
     from . import parsed
 
     text, doc = read_text(path), Doc(str(path))
@@ -84,6 +84,12 @@ def load_mapping(path: str | Path) -> tuple[dict[str, Any], Doc]:
         parsed.store(text, value, doc.marks)
     else:
         value, doc.marks = hit
+    return value, doc
+
+
+def load_mapping(path: str | Path) -> tuple[dict[str, Any], Doc]:
+    """A YAML file that must hold a mapping (:func:`parse_file`), and its locations."""
+    value, doc = parse_file(path)
     if not isinstance(value, dict):
         raise doc.error("", f"the top level must be a mapping, got {kind_name(value)}")
     return value, doc
