@@ -276,7 +276,8 @@ layers:
 
 def test_the_probes_hold_every_layer_type() -> None:
     types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS) for layer in parse_spec(text).layers}
-    assert types >= set(REGISTRY) - {"dwsep"}
+    # roi_crop runs only in a spec with `proposals:`: the bundled Faster R-CNN spec holds it (counted above)
+    assert types >= set(REGISTRY) - {"dwsep", "roi_crop"}
 
 
 @pytest.mark.parametrize("tool", list(TOOLS))
