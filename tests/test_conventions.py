@@ -45,8 +45,8 @@ def points(name: str) -> list[tuple[float, int]]:
 
 
 def test_rules_name_known_operations_and_quantities() -> None:
-    assert set(NAMES) == {"paper", "flops", "seed", "fvcore", "flop-counter", "ptflops-pytorch", "ptflops-aten",
-                          "thop", "torchinfo", "onnx-tool"}
+    assert set(NAMES) == {"paper", "flops", "seed", "no-products", "fvcore", "flop-counter", "ptflops-pytorch",
+                          "ptflops-aten", "thop", "torchinfo", "onnx-tool"}
     for c in CONVENTIONS.values():
         assert c.unit and c.source and c.note
         assert set(c.rules) <= set(KINDS), c.name
@@ -73,6 +73,8 @@ def test_paper_flops_and_flop_counter_follow_the_mult_adds(name: str) -> None:
         mult_adds = analyze(load_spec(name), alpha, resolution=res).totals.mult_adds
         assert count_graph(g, "paper").total == mult_adds
         assert count_graph(g, "flops").total == count_graph(g, "flop-counter").total == 2 * mult_adds
+        if not any(n.type == "attention" for n in g.nodes):  # no products of two activations: as the paper
+            assert count_graph(g, "no-products").total == mult_adds
         assert [c.count for c in count_graph(g, "paper").layers] == [  # a per-RoI layer once per proposal
             REGISTRY[n.type].mult_adds(n) * (g.spec.proposals if n.layer.per_roi else 1) for n in g.nodes]
 
@@ -139,7 +141,8 @@ def test_mobilenet_v1_by_hand() -> None:
     assert sum(n.output.numel for n in g.nodes if n.type in ("conv", "dw", "pw")) == outputs
     assert sum(n.out_channels for n in g.nodes if n.type in ("conv", "dw", "pw")) == channels
     expected = {
-        "paper": ma, "flops": 2 * ma, "seed": 2 * ma - outputs - fc_out, "fvcore": ma + 2 * outputs + 7 * 7 * 1024,
+        "paper": ma, "flops": 2 * ma, "seed": 2 * ma - outputs - fc_out, "no-products": ma,
+        "fvcore": ma + 2 * outputs + 7 * 7 * 1024,
         "flop-counter": 2 * ma, "ptflops-pytorch": ma + fc_out + 2 * outputs + 2 * outputs + 2 * 7 * 7 * 1024,
         "ptflops-aten": ma + fc_out, "thop": ma + 4 * outputs + (7 * 7 + 1) * 1024,
         "torchinfo": ma + fc_out + 2 * channels,
@@ -230,6 +233,14 @@ def test_bad_convention_is_one_line() -> None:
 
 
 # --- `sweep --convention`: the vectorised form -----------------------------------------------------------------
+
+
+def test_no_products_deit_tiny() -> None:
+    """DeiT-Tiny at 224 without attention's Q·Kᵀ and A·V: 12 blocks × 2·197²·192 = 178,831,872 fewer."""
+    g = build(load_spec("deit_tiny"))
+    assert count_graph(g, "paper").total == 1_253_683_200
+    # 1,253,683,200 − 178,831,872 = 1,074,851,328: the layers with weights alone
+    assert count_graph(g, "no-products").total == 1_253_683_200 - 12 * 2 * 197 * 197 * 192 == 1_074_851_328
 
 
 @pytest.mark.parametrize("name", every_bundled_spec())

@@ -132,6 +132,14 @@ def test_structural_causes_mobilenet_v1() -> None:
     assert e.share(568_740_352) == pytest.approx(100 * 568_740_352 / e.difference)
 
 
+def test_products_deit_tiny() -> None:
+    # 1,253,683,200 − 178,831,872 = 1,074,851,328: Q·Kᵀ and A·V, 12 blocks × 2·197²·192, are the one cause
+    e = explain(load_spec("deit_tiny"), "paper", "no-products")
+    assert amounts(e) == {"products": -178_831_872} and e.difference == -178_831_872
+    exact(e)
+    assert "products of two activations" in invoke("explain", "deit_tiny", "--from", "paper", "--to", "no-products")
+
+
 def test_equal_counts_have_no_share() -> None:
     e = explain(load_spec("mobilenet_v1"), "flops", "flop-counter")
     assert e.difference == 0 and e.share(0) is None and not amounts(e)
@@ -186,5 +194,6 @@ def test_rules_table() -> None:
     assert doc["conventions"][NAMES.index("seed")]["rules"]["conv"] == {"macs": 2, "out": -1}
     csv = invoke("explain", "--rules", "--format", "csv").splitlines()
     assert csv[0] == "operation," + ",".join(NAMES)
-    assert "bn,0,0,0,2·out,0,2·in,0,4·in,2·C,31·out" in csv
+    assert "bn,0,0,0,0,2·out,0,2·in,0,4·in,2·C,31·out" in csv
+    assert "matmul,MA,2·MA,2·MA − out,0,MA,2·MA,0,MA,0,0,MA" in csv
     assert "31·out" in invoke("explain", "--rules")

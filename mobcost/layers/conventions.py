@@ -120,6 +120,11 @@ _CONVENTIONS = (
         "convolution of its Mult-Adds (2 per multiply-add, −1 per output element, +1 with a bias), and a product of "
         "two activations (attention's Q·Kᵀ, A·V) as an FC layer: (2·K − 1) per output of a K-long dot product"),
     FlopConvention(
+        "no-products", "Mult-Adds", "the paper's convention over layers with weights only, as counters that hook "
+        "modules (thop, ptflops' pytorch backend, torchinfo) and papers counting them leave attention's products out",
+        LAYER_MACS, "multiply-adds of convolutions, FC layers and token-wise linear layers; the products of two "
+        "activations (attention's Q·Kᵀ and A·V) count zero, so a CNN counts as under the paper's convention"),
+    FlopConvention(
         "fvcore", "flops",
         "facebookresearch/fvcore fvcore/nn/flop_count.py (_DEFAULT_SUPPORTED_OPS), fvcore/nn/jit_handles.py "
         "(conv_flop_jit, linear_flop_jit, batchnorm_flop_jit, elementwise_flop_counter), fvcore/nn/jit_analysis.py "
