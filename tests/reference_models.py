@@ -26,6 +26,7 @@ Every factory returns a module in eval mode and takes ``num_classes=1000`` plus 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -820,15 +821,30 @@ FACTORIES: dict[str, Callable[..., nn.Module]] = {
 _CONV_LINEAR_OPS = ("conv", "linear", "addmm", "mm", "matmul", "bmm", "einsum")
 
 
-def counts(model: nn.Module, size: int = 224) -> dict[str, int]:
-    """fvcore conv+linear Mult-Adds for one ``size``×``size`` RGB image, Conv2d/Linear params, BatchNorm2d γ+β."""
+def fvcore_analysis(model: nn.Module, size: int = 224) -> Any:
+    """fvcore's count of ``model`` (in eval mode) on one ``size``×``size`` RGB image, its warnings off."""
     from fvcore.nn import FlopCountAnalysis
 
     model.eval()
     with torch.no_grad():
         analysis = FlopCountAnalysis(model, torch.zeros(1, 3, size, size))
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        by_op = analysis.by_operator()
+        analysis.by_operator()  # counted here, under no_grad
+    return analysis
+
+
+def whole_counts(model: nn.Module, size: int = 224) -> tuple[int, int, Any]:
+    """fvcore's conv + linear + matmul Mult-Adds (attention's products included), every parameter the module
+    holds (norms too: mobcost's params + bn_params), and the analysis itself."""
+    analysis = fvcore_analysis(model, size)
+    by_op = analysis.by_operator()
+    return (int(sum(by_op.get(op, 0) for op in _CONV_LINEAR_OPS)), sum(p.numel() for p in model.parameters()),
+            analysis)
+
+
+def counts(model: nn.Module, size: int = 224) -> dict[str, int]:
+    """fvcore conv+linear Mult-Adds for one ``size``×``size`` RGB image, Conv2d/Linear params, BatchNorm2d γ+β."""
+    by_op = fvcore_analysis(model, size).by_operator()
     params = sum(p.numel() for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear) for p in m.parameters())
     bn = sum(m.weight.numel() + m.bias.numel() for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.affine)
     return {"mult_adds": int(sum(by_op.get(op, 0) for op in _CONV_LINEAR_OPS)), "params": params, "bn_params": bn}

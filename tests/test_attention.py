@@ -182,11 +182,9 @@ def test_torch_counters_equal_closed_form(alpha: float) -> None:
 
 @pytest.mark.slow
 def test_deit_tiny_equals_its_reference() -> None:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     pytest.importorskip("fvcore")
-    from fvcore.nn import FlopCountAnalysis
-
-    from .reference_models import deit_tiny
+    from .reference_models import deit_tiny, whole_counts
 
     # Published: DeiT-Ti (Touvron et al. 2021, arXiv:2012.12877, Table 1; timm's deit_tiny_patch16_224 card):
     # 5.7 M params (5,717,416), 1.3 GFLOPs at 224 (FLOPs there are multiply-adds). mobcost and fvcore (conv + linear
@@ -194,12 +192,7 @@ def test_deit_tiny_equals_its_reference() -> None:
     # 4·197·192·192 + 2·197²·192 = 43,951,488, MLP 2·197·192·768 = 58,097,664) + head 192·1000.
     for alpha, size in ((1.0, 224), (1.0, 160), (0.5, 224), (0.5, 160)):
         totals = analyze(load_spec("deit_tiny"), alpha, resolution=size).totals
-        model = deit_tiny(embed_dim=int(192 * alpha), img_size=size).eval()
-        flops = FlopCountAnalysis(model, torch.zeros(1, 3, size, size))
-        flops.unsupported_ops_warnings(False)
-        ops = flops.by_operator()
-        fvcore_mult_adds = sum(ops.get(o, 0) for o in ("conv", "linear", "matmul", "bmm", "einsum", "addmm"))
-        params = sum(p.numel() for p in model.parameters())
+        fvcore_mult_adds, params, _ = whole_counts(deit_tiny(embed_dim=int(192 * alpha), img_size=size), size)
         assert (totals.mult_adds, totals.params + totals.bn_params) == (fvcore_mult_adds, params), (alpha, size)
         if (alpha, size) == (1.0, 224):
             # 5,717,416 params = timm's 5.7 M: LayerNorms' 9,600 γ, β among them, which mobcost reports as bn_params
