@@ -32,9 +32,8 @@ from ..graph.liveness import liveness
 from ..ir import Node
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
-from .planners import Buffer, aligned, tflm_arena
+from .planners import PLANNERS, Buffer, aligned, tflm_arena  # noqa: F401  (PLANNERS: re-exported)
 
-PLANNERS = ("lower-bound", "tflm")
 # int8 models keep their biases in int32 (the TFLite 8-bit quantization spec); float models in the weights' type
 BIAS_BYTES = {"int8": 4}
 # a quantization parameter as a TFLite file stores it: a float32 scale and an int64 zero point

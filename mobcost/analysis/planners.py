@@ -27,6 +27,10 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# The --planner values (the memory command, sweep budgets and a profile's `planner:`): an ideal planner, and
+# TensorFlow Lite Micro's greedy one emulated.
+PLANNERS = ("lower-bound", "tflm")
+
 # tensorflow/lite/micro/micro_arena_constants.h: MicroArenaBufferAlignment()
 TFLM_ALIGNMENT = 16
 

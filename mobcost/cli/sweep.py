@@ -184,8 +184,10 @@ PlannerOpt = Annotated[str | None, typer.Option(help="Planner of --max-ram: lowe
 
 def fit_budgets(ram: str | None, flash: str | None, planner: str | None) -> dict[str, Any]:
     """--max-ram, --max-flash and --planner as ``Budgets`` fields (sizes as the other byte budgets take them)."""
-    if planner is not None and planner not in ("lower-bound", "tflm"):
-        raise OptionError(f"must be lower-bound or tflm, got {planner!r}", where="--planner")
+    from ..analysis.planners import PLANNERS
+
+    if planner is not None and planner not in PLANNERS:
+        raise OptionError(f"must be {' or '.join(PLANNERS)}, got {planner!r}", where="--planner")
     return {"ram_bytes": None if ram is None else parse_si(ram, where="--max-ram", unit="B"),
             "flash_bytes": None if flash is None else parse_si(flash, where="--max-flash", unit="B"),
             "planner": planner}
