@@ -24,6 +24,7 @@ weights).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..graph import Graph
@@ -32,7 +33,8 @@ from ..graph.liveness import liveness
 from ..ir import Node
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
-from .planners import PLANNERS, Buffer, aligned, tflm_arena  # noqa: F401  (PLANNERS: re-exported)
+from .planners import FOREVER, PLANNERS, Buffer, aligned, litert_arena, tflm_arena  # noqa: F401
+from .whatif import Recompute, default_split, inplace_totals, patch_totals
 
 # int8 models keep their biases in int32 (the TFLite 8-bit quantization spec); float models in the weights' type
 BIAS_BYTES = {"int8": 4}
@@ -93,6 +95,11 @@ class Memory:
     weights: Weights
     persistent_bytes: int | None
     notes: tuple[str, ...]
+    # bytes in use while each layer runs: the live tensors (lower bound, what-ifs), or the highest byte of the
+    # buffers the planner placed that are alive then (tflm, tflite)
+    in_use: tuple[int, ...] = ()
+    layer_step: int = 0  # the planner's step of layer i is i + layer_step (tflm: 1, step 0 being the input)
+    recompute: Recompute | None = None  # patch: what the overlapping patches cost
 
     @property
     def total_ram_bytes(self) -> int | None:
@@ -183,25 +190,139 @@ def persistent_bytes(graph: Graph, dtype: str) -> int:
     return fixed + sum(c * n.out_channels for c, n in zip(per_channel[1:], graph.nodes, strict=True))
 
 
-def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Memory:
-    """RAM and flash of ``graph`` under ``planner`` (``lower-bound`` or ``tflm``) with ``dtype`` tensors."""
+def litert_buffers(graph: Graph, dtype: str) -> list[Buffer]:
+    """The buffers LiteRT's ``ArenaPlanner`` places for this graph (``PlanAllocations``), one per tensor that
+    owns memory: layer i runs at node i; the network input is allocated at node 0 and, as every graph input,
+    never freed; a tensor is freed at its last reader's node; the network outputs never. ADD and MUL write in
+    place (``IdentifyInPlaceTensors``): their output takes the buffer of an input of the same bytes that no
+    other layer reads and that is not the network input, when the output is not a network output; that buffer
+    then lives to the output's last reader. Temporaries (one node long): a convolution other than 1×1 stride 1
+    asks for an im2col buffer of H_out·W_out·k_h·k_w·C_in/groups elements (``conv.cc``, generic optimized
+    kernel, float and int8 alike); depthwise, fully connected and pooling ask for none."""
+    names, sizes = tensor_names(graph), tensor_bytes(graph, dtype)
+    reads = [[{n.name: i + 1 for i, n in enumerate(graph.nodes)}.get(x, 0) for x in input_names(graph.spec, i)]
+             for i in range(len(graph.nodes))]
+    outputs = {len(graph.nodes)} | {i + 1 for i, n in enumerate(graph.nodes) if n.name in graph.spec.outputs}
+    readers = [0] * len(sizes)
+    for ts in reads:
+        for t in ts:
+            readers[t] += 1
+    owner = list(range(len(sizes)))  # the tensor whose buffer each tensor uses
+    for i, node in enumerate(graph.nodes):
+        if node.type in ("add", "mul") and i + 1 not in outputs:
+            for t in reads[i]:
+                if (sizes[t] == sizes[i + 1] > 4 and readers[t] == readers[owner[t]] == 1 and t != 0
+                        and t not in outputs):
+                    owner[i + 1] = owner[t]
+                    break
+    first = [0] + [i for i in range(len(graph.nodes))]
+    last = [FOREVER if t in outputs or t == 0 else first[t] for t in range(len(sizes))]
+    for i, ts in enumerate(reads):
+        for t in ts:
+            o = owner[t]
+            last[o] = last[o] if last[o] == FOREVER else max(last[o], i)
+    for t in range(len(sizes)):
+        if owner[t] != t and last[t] == FOREVER:
+            last[owner[t]] = FOREVER
+    buffers = [Buffer(sizes[t], first[t], last[t], names[t]) for t in range(len(sizes)) if owner[t] == t]
+    size = DTYPE_BYTES[dtype]
+    for i, node in enumerate(graph.nodes):
+        if node.type in ("conv", "pw") and node.kernel_hw and (node.kernel_hw != (1, 1) or node.stride_hw != (1, 1)
+                                                               or node.layer.dilation != 1):
+            kh, kw = node.kernel_hw
+            cols = node.output.h * node.output.w * kh * kw * (node.input.c // (node.groups or 1)) * size
+            buffers.append(Buffer(cols, i, i, f"{node.name} im2col"))
+    return buffers
+
+
+def buffer_in_use(graph: Graph, buffers: Sequence[Buffer], offsets: Sequence[int], layer_step: int) -> list[int]:
+    """While each layer runs: the highest byte of the placed buffers alive then (the arena it needs so far)."""
+    return [max((o + b.size for b, o in zip(buffers, offsets, strict=True) if b.first <= i + layer_step <= b.last),
+                default=0) for i in range(len(graph.nodes))]
+
+
+def live_totals(graph: Graph, dtype: str) -> list[int]:
+    sizes = tensor_bytes(graph, dtype)
+    return [sum(sizes[t] for t in alive) for alive in liveness(graph)[1]]
+
+
+def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, patches: int = 4,
+                split: int | None = None) -> Memory:
+    """RAM and flash of ``graph`` under ``planner`` (one of ``PLANNERS``) with ``dtype`` tensors; ``patches``
+    and ``split`` (the stage's last layer, default :func:`.whatif.default_split`) for ``patch``."""
     peak, step, alive = activation_peak(graph, dtype)
     names = tensor_names(graph)
     notes = [PERSISTENT_NOTE if planner == "tflm" else
-             "lower-bound models no runtime: persistent_bytes and total_ram_bytes are left out"]
-    persistent = None
+             f"{planner} models no runtime's own RAM: persistent_bytes and total_ram_bytes are left out"]
+    persistent, layer_step, rec = None, 0, None
+    buffers: list[Buffer] = []
+    offsets: list[int] = []
     if planner == "tflm":
         persistent = persistent_bytes(graph, dtype)
         raw = tflm_buffers(graph, dtype)
         offsets, arena = tflm_arena(raw)
-        buffers = aligned(raw)
+        buffers, layer_step = aligned(raw), 1
         notes.append("tflm: one operator and one output tensor per layer; 16-byte alignment; scratch buffers of "
                      "the int8 reference kernels")
+        in_use = buffer_in_use(graph, buffers, offsets, layer_step)
+    elif planner == "tflite":
+        buffers = litert_buffers(graph, dtype)
+        offsets, arena = litert_arena(buffers)
+        notes.append("tflite: LiteRT's arena planner without delegates (XNNPACK, the default on a phone, keeps "
+                     "its own buffers); one operator per layer; 64-byte aligned offsets; im2col temporaries; "
+                     "ADD and MUL in place")
+        in_use = buffer_in_use(graph, buffers, offsets, layer_step)
+    elif planner == "inplace-dw":
+        in_use = inplace_totals(graph, dtype)
+        arena = max(in_use, default=peak)
+        notes.append("inplace-dw: a depthwise layer writes over its input when no later layer reads it, through "
+                     "a one-channel buffer (MCUNet's in-place depthwise); otherwise the lower bound's rule")
+    elif planner == "patch":
+        cut = default_split(graph) if split is None else split
+        in_use, rec = patch_totals(graph, dtype, cut, patches)
+        arena = max(in_use)
+        notes.append(f"patch: layers up to {graph.nodes[cut].name!r} run in {patches}×{patches} patches "
+                     f"(MCUNetV2), in-place depthwise throughout; the patches recompute "
+                     f"{rec.extra_mult_adds:,} Mult-Adds ({rec.percent:.1f}% of the network's)")
     else:
-        buffers, offsets, arena = [], [], peak
+        in_use = live_totals(graph, dtype)
+        arena = peak
     if any(node.type == "attention" for node in graph.nodes):
         # One layer here is several operators in a runtime: its Q, K, V and h·N² scores are tensors of their own.
         notes.append("attention layers' inner tensors (Q, K, V, the heads' N×N scores) are not counted: the "
                      "lower bound and the arena cover the layers' inputs and outputs only, and a runtime needs more")
     return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
-                  tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes))
+                  tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes), tuple(in_use),
+                  layer_step, rec)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One execution step of the per-layer view: the layer running, the tensors alive, the bytes they hold
+    (the lower bound's rule) and the bytes the planner has in use then."""
+
+    step: int
+    layer: str
+    live: tuple[str, ...]
+    live_bytes: int
+    in_use_bytes: int
+    peak: bool
+
+
+def memory_steps(m: Memory) -> list[StepRow]:
+    """The per-layer view (``mobcost memory --layers``): one row per layer in execution order. Under a planner
+    that places buffers (tflm, tflite) the live tensors are its buffers alive then (scratch included, sizes as
+    it sees them); otherwise the liveness rule's tensors. ``peak`` marks where ``arena_bytes`` is reached."""
+    names, sizes = tensor_names(m.graph), tensor_bytes(m.graph, m.dtype)
+    _, live = liveness(m.graph)
+    top = max(m.in_use, default=0)
+    peak_at = m.in_use.index(top) if m.in_use else 0
+    rows = []
+    for i, node in enumerate(m.graph.nodes):
+        if m.buffers:
+            alive = [b for b in m.buffers if b.first <= i + m.layer_step <= b.last]
+            tensors, held = tuple(b.name for b in alive), sum(b.size for b in alive)
+        else:
+            tensors, held = tuple(names[t] for t in live[i]), sum(sizes[t] for t in live[i])
+        rows.append(StepRow(i, node.name, tensors, held, m.in_use[i] if m.in_use else 0, i == peak_at))
+    return rows

@@ -4,10 +4,13 @@ weights' flash, at one design point."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from ..errors import OptionError
+from ..graph import Graph
 from ..report.formats import Format
 from ..report.table import Dtype
 from .common import (
@@ -29,6 +32,9 @@ from .common import (
 class Planner(StrEnum):
     lower_bound = "lower-bound"
     tflm = "tflm"
+    tflite = "tflite"
+    inplace_dw = "inplace-dw"
+    patch = "patch"
 
 
 @app.command()
@@ -40,7 +46,16 @@ def memory(
     resolution: ResolutionOpt = None,
     planner: Annotated[Planner, typer.Option(
         "--planner", "-p", help="lower-bound: the most activation bytes alive at once (an ideal planner); tflm: "
-        "TensorFlow Lite Micro's greedy planner, emulated exactly.")] = Planner.tflm,
+        "TensorFlow Lite Micro's greedy planner, emulated exactly; tflite: LiteRT's arena planner on a phone "
+        "(best fit, 64-byte offsets); inplace-dw: the lower bound with depthwise layers written over their input "
+        "(MCUNet); patch: MCUNetV2's patch-based first stage (and in-place depthwise), with its recompute.")] = (
+        Planner.tflm),
+    patches: Annotated[int, typer.Option("--patches", min=1, max=64, help="patch: an N×N grid of patches.")] = 4,
+    split: Annotated[str | None, typer.Option("--split", help="patch: the patch stage's last layer (default: "
+                                              "after the map first reaches 1/8 of the input's side, and the 1×1 "
+                                              "layers right after it).", show_default=False)] = None,
+    layers: Annotated[bool, typer.Option("--layers", "--per-layer", help="A row per execution step: the tensors "
+                                         "alive, their bytes, the planner's bytes in use, the peak.")] = False,
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type of activations and weights (int8: "
                                                 "int32 biases and per-channel quantization parameters); default: the "
                                                 "spec's `dtype:` (a .tflite's own), else int8.",
@@ -56,12 +71,20 @@ def memory(
     """
     from ..analysis.memory import plan_memory
     from ..graph import build
+
+    check_patch_options(planner, patches, split)
+    loaded = load(spec)
+    element = dtype.value if dtype else loaded.dtype or "int8"  # a spec's (an imported .tflite's) own by default
+    graph = build(loaded, alpha, rho, resolution)
+    m = plan_memory(graph, planner.value, element, patches=patches, split=split_index(graph, split))
+    (render_steps if layers else render)(m, fmt, output)
+
+
+def render(m: Any, fmt: Format, output: Path | None) -> None:
+    """The figures, their parts and the planned buffers, in ``fmt``."""
     from ..report.formats import records_text
     from ..report.memory import document_records, memory_dict, memory_records, memory_title, memory_views
 
-    loaded = load(spec)
-    element = dtype.value if dtype else loaded.dtype or "int8"  # a spec's (an imported .tflite's) own by default
-    m = plan_memory(build(loaded, alpha, rho, resolution), planner.value, element)
     if fmt == Format.json:
         emit_json(memory_dict(m), output)
     elif fmt == Format.csv:
@@ -70,3 +93,36 @@ def memory(
         emit(records_text(document_records(m), fmt, title=memory_title(m), label=m.graph.spec.name), output)
     else:
         render_rich(*memory_views(m), output=output)
+
+
+def render_steps(m: Any, fmt: Format, output: Path | None) -> None:
+    """--layers: a row per execution step, in ``fmt`` (csv tidy: the design point on every row)."""
+    from ..report.formats import records_text
+    from ..report.memory import memory_title, step_records, steps_dict, steps_table
+
+    if fmt == Format.json:
+        emit_json(steps_dict(m), output)
+    elif fmt == Format.csv:
+        emit(records_text(step_records(m), fmt), output)
+    elif fmt in (Format.markdown, Format.latex):
+        emit(records_text(step_records(m, tidy=False), fmt, title=memory_title(m), label=m.graph.spec.name),
+             output)
+    else:
+        render_rich(steps_table(m), output=output)
+
+
+def check_patch_options(planner: Planner, patches: int, split: str | None) -> None:
+    """--patches and --split are the patch planner's; given with another, they are refused, not ignored."""
+    if planner != Planner.patch and (split is not None or patches != 4):
+        raise OptionError(f"--patches and --split are for --planner patch, not {planner.value}",
+                          where="--split" if split is not None else "--patches")
+
+
+def split_index(graph: Graph, split: str | None) -> int | None:
+    """--split's layer as its index in the graph."""
+    if split is None:
+        return None
+    names = [n.name for n in graph.nodes]
+    if split not in names:
+        raise OptionError(f"no layer named {split!r} in {graph.spec.name}", where="--split")
+    return names.index(split)

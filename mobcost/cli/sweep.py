@@ -184,7 +184,7 @@ PlannerOpt = Annotated[str | None, typer.Option(help="Planner of --max-ram: lowe
 
 def fit_budgets(ram: str | None, flash: str | None, planner: str | None) -> dict[str, Any]:
     """--max-ram, --max-flash and --planner as ``Budgets`` fields (sizes as the other byte budgets take them)."""
-    from ..analysis.planners import PLANNERS
+    from ..analysis.planners import RUNTIME_PLANNERS as PLANNERS
 
     if planner is not None and planner not in PLANNERS:
         raise OptionError(f"must be {' or '.join(PLANNERS)}, got {planner!r}", where="--planner")

@@ -22,10 +22,12 @@ from ..analysis.memory import (
     PER_TENSOR,
     QUANT_PARAM_BYTES,
     SCRATCH_PER_OUTPUT,
+    litert_buffers,
     persistent_terms,
+    tensor_names,
     tflm_buffers,
 )
-from ..analysis.planners import TFLM_ALIGNMENT
+from ..analysis.planners import TFLM_ALIGNMENT, Buffer, litert_offsets
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
 from .factors import Factors
@@ -116,8 +118,59 @@ def flash_bytes(f: Factors, rows: slice, dtype: str) -> np.ndarray:
     return total.ravel()
 
 
+@dataclass(frozen=True)
+class Source:
+    """What a LiteRT buffer's size scales with: a tensor (``taps`` 0), or an im2col temporary of
+    H_out·W_out·k_h·k_w·C_in/groups elements (``tensor``: the layer's input, ``out``: its output)."""
+
+    tensor: int
+    out: int = 0
+    taps: int = 0
+    groups: int = 1
+
+
+def litert_sources(f: Factors, dtype: str) -> tuple[list[Buffer], list[Source]]:
+    """LiteRT's buffers on the anchor network (``memory.litert_buffers``) and what each scales with."""
+    from ..graph.build import input_names
+
+    assert f.anchor is not None
+    buffers = litert_buffers(f.anchor, dtype)
+    index = {name: t for t, name in enumerate(tensor_names(f.anchor))}
+    layers = {n.name: i for i, n in enumerate(f.anchor.nodes)}
+    sources = []
+    for b in buffers:
+        if b.name in index:
+            sources.append(Source(index[b.name]))
+            continue
+        i = layers[b.name.removesuffix(" im2col")]
+        node = f.anchor.nodes[i]
+        kh, kw = node.kernel_hw or (1, 1)
+        sources.append(Source(index[input_names(f.anchor.spec, i)[0]], i + 1, kh * kw, node.groups or 1))
+    return buffers, sources
+
+
+def litert_arenas(f: Factors, rows: slice, dtype: str) -> np.ndarray:
+    """LiteRT's arena at every point of a chunk (α-major): the anchor's lifetimes, each point's sizes."""
+    b = DTYPE_BYTES[dtype]
+    buffers, sources = litert_sources(f, dtype)
+    ch, area = np.asarray(f.channels[rows], dtype=object), np.asarray(f.area, dtype=object)
+    out = np.empty(ch.shape[0] * area.shape[1], dtype=np.int64)
+    k = 0
+    for a in range(ch.shape[0]):
+        for r in range(area.shape[1]):
+            sized = [Buffer(int(ch[a, s.tensor] * area[s.tensor, r]) * b if not s.taps else
+                            int(ch[a, s.tensor] // s.groups * s.taps * area[s.out, r]) * b, buf.first, buf.last)
+                     for buf, s in zip(buffers, sources, strict=True)]
+            offsets = litert_offsets(sized)
+            out[k] = max((o + x.size for x, o in zip(sized, offsets, strict=True)), default=0)
+            k += 1
+    return out
+
+
 def ram_bytes(f: Factors, rows: slice, dtype: str, planner: str, peak_bytes: np.ndarray) -> np.ndarray:
     """The planner's arena plus, for TFLM, its persistent bytes (``memory.persistent_terms``), per point."""
+    if planner == "tflite":
+        return litert_arenas(f, rows, dtype)
     if planner != "tflm":
         return peak_bytes
     n_r = f.area.shape[1]
