@@ -29,10 +29,12 @@ IN_PLACE = {"ADD", "SUB", "MUL", "DIV"}  # kTfLiteInplaceOpInput0Shared | kTfLit
 UNMODIFIED = {"RESHAPE", "BITCAST", "SQUEEZE", "EXPAND_DIMS"}  # … | kTfLiteInplaceOpDataUnmodified
 
 
-def interpreter(path: str) -> Any:
+def interpreter(model: str | bytes) -> Any:
+    """LiteRT's interpreter on a file (path) or its bytes, builtin kernels only, tensors allocated."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    it = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    where = {"model_content": model} if isinstance(model, bytes) else {"model_path": model}
+    it = Interpreter(**where, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     it.allocate_tensors()
     return it
 

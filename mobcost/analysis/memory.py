@@ -98,7 +98,7 @@ class Memory:
     # bytes in use while each layer runs: the live tensors (lower bound, what-ifs), or the highest byte of the
     # buffers the planner placed that are alive then (tflm, tflite)
     in_use: tuple[int, ...] = ()
-    layer_step: int = 0  # the planner's step of layer i is i + layer_step (tflm: 1, step 0 being the input)
+    layer_steps: tuple[int, ...] = ()  # the planner's step of each layer (tflm: i + 1; tflite: its node)
     recompute: Recompute | None = None  # patch: what the overlapping patches cost
 
     @property
@@ -190,55 +190,109 @@ def persistent_bytes(graph: Graph, dtype: str) -> int:
     return fixed + sum(c * n.out_channels for c, n in zip(per_channel[1:], graph.nodes, strict=True))
 
 
-def litert_buffers(graph: Graph, dtype: str) -> list[Buffer]:
-    """The buffers LiteRT's ``ArenaPlanner`` places for this graph (``PlanAllocations``), one per tensor that
-    owns memory: layer i runs at node i; the network input is allocated at node 0 and, as every graph input,
-    never freed; a tensor is freed at its last reader's node; the network outputs never. ADD and MUL write in
-    place (``IdentifyInPlaceTensors``): their output takes the buffer of an input of the same bytes that no
-    other layer reads and that is not the network input, when the output is not a network output; that buffer
-    then lives to the output's last reader. Temporaries (one node long): a convolution other than 1×1 stride 1
-    asks for an im2col buffer of H_out·W_out·k_h·k_w·C_in/groups elements (``conv.cc``, generic optimized
-    kernel, float and int8 alike); depthwise, fully connected and pooling ask for none."""
+def same_padding(node: Node) -> tuple[int, int, int, int]:
+    """TensorFlow's SAME padding for ``node``'s window: (top, bottom, left, right), the odd pixel at the end."""
+    pads = []
+    for size, out, k, s in zip((node.input.h, node.input.w), (node.output.h, node.output.w), node.kernel_hw or (1, 1),
+                               node.stride_hw or (1, 1), strict=True):
+        total = max((out - 1) * s + (k - 1) * node.layer.dilation + 1 - size, 0)
+        pads += [total // 2, total - total // 2]
+    return pads[0], pads[1], pads[2], pads[3]
+
+
+def needs_pad(node: Node) -> bool:
+    """A convolution or pool whose padding is neither VALID nor TensorFlow's SAME: the converter (litert-torch,
+    as Keras' ZeroPadding2D) writes a PAD operator before it, whose padded map is a tensor of its own."""
+    pads = node.padding_hw or (0, 0, 0, 0)
+    return node.type in ("conv", "pw", "dw", "maxpool", "avgpool") and any(pads) and pads != same_padding(node)
+
+
+def _litert_ops(graph: Graph, dtype: str) -> tuple[list[tuple[str, list[int], int]], list[int], list[str]]:
+    """The operators a converter writes for ``graph`` in execution order, as (layer type, input tensors, output
+    tensor), with the tensors' bytes and names: tensor 0 the input, k layer k - 1's output, then PAD outputs."""
     names, sizes = tensor_names(graph), tensor_bytes(graph, dtype)
-    reads = [[{n.name: i + 1 for i, n in enumerate(graph.nodes)}.get(x, 0) for x in input_names(graph.spec, i)]
-             for i in range(len(graph.nodes))]
+    index = {n.name: i + 1 for i, n in enumerate(graph.nodes)}
+    ops = []
+    for i, node in enumerate(graph.nodes):
+        reads = [index.get(x, 0) for x in input_names(graph.spec, i)]
+        if needs_pad(node):
+            top, bottom, left, right = node.padding_hw or (0, 0, 0, 0)
+            x = node.input
+            sizes.append((x.h + top + bottom) * (x.w + left + right) * x.c * DTYPE_BYTES[dtype])
+            names.append(f"{node.name} pad")
+            ops.append(("pad", reads[:1], len(sizes) - 1))
+            reads = [len(sizes) - 1, *reads[1:]]
+        ops.append((node.type, reads, i + 1))
+    return ops, sizes, names
+
+
+def litert_buffers(graph: Graph, dtype: str) -> list[Buffer]:
+    """The buffers LiteRT's ``ArenaPlanner`` places for this graph as mobcost's export converts it (one
+    operator per layer, a PAD before a window whose padding is not TensorFlow's SAME; ``PlanAllocations``):
+    operator j allocates its output at node j; the network input is allocated at node 0 and, as every graph
+    input, never freed; a tensor is freed at its last reader's node, the network outputs never. ADD and MUL
+    write in place (``IdentifyInPlaceTensors``): their output takes the buffer of an input of the same bytes
+    that no other operator reads (nor the buffer's owner) and that is not the network input, unless the output
+    is a network output; that buffer then lives to the output's last reader. Temporaries, one node long: a
+    convolution other than 1×1 stride 1 asks for an im2col buffer of H_out·W_out·k_h·k_w·C_in/groups elements
+    (``conv.cc``, generic optimized kernel, float and int8 alike); a global average pool, which the converter
+    writes as MEAN, for the input's rank and its two axes in int32 and a 4-byte accumulator per output element
+    (``reduce.cc``); depthwise, fully connected, pooling and PAD ask for none."""
+    ops, sizes, names = _litert_ops(graph, dtype)
     outputs = {len(graph.nodes)} | {i + 1 for i, n in enumerate(graph.nodes) if n.name in graph.spec.outputs}
     readers = [0] * len(sizes)
-    for ts in reads:
-        for t in ts:
+    for _, reads, _ in ops:
+        for t in reads:
             readers[t] += 1
     owner = list(range(len(sizes)))  # the tensor whose buffer each tensor uses
-    for i, node in enumerate(graph.nodes):
-        if node.type in ("add", "mul") and i + 1 not in outputs:
-            for t in reads[i]:
-                if (sizes[t] == sizes[i + 1] > 4 and readers[t] == readers[owner[t]] == 1 and t != 0
-                        and t not in outputs):
-                    owner[i + 1] = owner[t]
+    first = [0] * len(sizes)
+    for j, (kind, reads, y) in enumerate(ops):
+        first[y] = j
+        if kind in ("add", "mul") and y not in outputs:
+            for t in reads:
+                if sizes[t] == sizes[y] > 4 and readers[t] == readers[owner[t]] == 1 and t and t not in outputs:
+                    owner[y] = owner[t]
                     break
-    first = [0] + [i for i in range(len(graph.nodes))]
     last = [FOREVER if t in outputs or t == 0 else first[t] for t in range(len(sizes))]
-    for i, ts in enumerate(reads):
-        for t in ts:
+    for j, (_, reads, _) in enumerate(ops):
+        for t in reads:
             o = owner[t]
-            last[o] = last[o] if last[o] == FOREVER else max(last[o], i)
+            last[o] = last[o] if last[o] == FOREVER else max(last[o], j)
     for t in range(len(sizes)):
         if owner[t] != t and last[t] == FOREVER:
             last[owner[t]] = FOREVER
     buffers = [Buffer(sizes[t], first[t], last[t], names[t]) for t in range(len(sizes)) if owner[t] == t]
-    size = DTYPE_BYTES[dtype]
+    return buffers + _litert_temporaries(graph, dtype, first)
+
+
+def litert_layer_nodes(graph: Graph) -> list[int]:
+    """Each layer's node in LiteRT's execution plan: its index plus the PAD operators before it (its own too)."""
+    nodes, pads = [], 0
+    for node in graph.nodes:
+        pads += needs_pad(node)
+        nodes.append(len(nodes) + pads)
+    return nodes
+
+
+def _litert_temporaries(graph: Graph, dtype: str, first: list[int]) -> list[Buffer]:
+    out = []
     for i, node in enumerate(graph.nodes):
+        j = first[i + 1]  # the layer's own node
         if node.type in ("conv", "pw") and node.kernel_hw and (node.kernel_hw != (1, 1) or node.stride_hw != (1, 1)
                                                                or node.layer.dilation != 1):
             kh, kw = node.kernel_hw
-            cols = node.output.h * node.output.w * kh * kw * (node.input.c // (node.groups or 1)) * size
-            buffers.append(Buffer(cols, i, i, f"{node.name} im2col"))
-    return buffers
+            cols = node.output.h * node.output.w * kh * kw * (node.input.c // (node.groups or 1))
+            out.append(Buffer(cols * DTYPE_BYTES[dtype], j, j, f"{node.name} im2col"))
+        elif node.type == "avgpool" and (node.output.h, node.output.w) == (1, 1) < (node.input.h, node.input.w):
+            out += [Buffer(4 * 4, j, j, f"{node.name} rank"), Buffer(4 * 2, j, j, f"{node.name} axes"),
+                    Buffer(4 * node.output.numel, j, j, f"{node.name} sum")]
+    return out
 
 
-def buffer_in_use(graph: Graph, buffers: Sequence[Buffer], offsets: Sequence[int], layer_step: int) -> list[int]:
-    """While each layer runs: the highest byte of the placed buffers alive then (the arena it needs so far)."""
-    return [max((o + b.size for b, o in zip(buffers, offsets, strict=True) if b.first <= i + layer_step <= b.last),
-                default=0) for i in range(len(graph.nodes))]
+def buffer_in_use(buffers: Sequence[Buffer], offsets: Sequence[int], steps: Sequence[int]) -> list[int]:
+    """While each layer runs (at its planner step): the highest byte of the placed buffers alive then."""
+    return [max((o + b.size for b, o in zip(buffers, offsets, strict=True) if b.first <= step <= b.last),
+                default=0) for step in steps]
 
 
 def live_totals(graph: Graph, dtype: str) -> list[int]:
@@ -254,24 +308,26 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, pat
     names = tensor_names(graph)
     notes = [PERSISTENT_NOTE if planner == "tflm" else
              f"{planner} models no runtime's own RAM: persistent_bytes and total_ram_bytes are left out"]
-    persistent, layer_step, rec = None, 0, None
+    persistent, rec = None, None
+    steps = list(range(len(graph.nodes)))
     buffers: list[Buffer] = []
     offsets: list[int] = []
     if planner == "tflm":
         persistent = persistent_bytes(graph, dtype)
         raw = tflm_buffers(graph, dtype)
         offsets, arena = tflm_arena(raw)
-        buffers, layer_step = aligned(raw), 1
+        buffers, steps = aligned(raw), [i + 1 for i in steps]
         notes.append("tflm: one operator and one output tensor per layer; 16-byte alignment; scratch buffers of "
                      "the int8 reference kernels")
-        in_use = buffer_in_use(graph, buffers, offsets, layer_step)
+        in_use = buffer_in_use(buffers, offsets, steps)
     elif planner == "tflite":
         buffers = litert_buffers(graph, dtype)
         offsets, arena = litert_arena(buffers)
+        steps = litert_layer_nodes(graph)
         notes.append("tflite: LiteRT's arena planner without delegates (XNNPACK, the default on a phone, keeps "
-                     "its own buffers); one operator per layer; 64-byte aligned offsets; im2col temporaries; "
-                     "ADD and MUL in place")
-        in_use = buffer_in_use(graph, buffers, offsets, layer_step)
+                     "its own buffers), on the operators mobcost's export writes (a PAD before a window padded "
+                     "otherwise than SAME); 64-byte aligned offsets; im2col and MEAN temporaries; ADD, MUL in place")
+        in_use = buffer_in_use(buffers, offsets, steps)
     elif planner == "inplace-dw":
         in_use = inplace_totals(graph, dtype)
         arena = max(in_use, default=peak)
@@ -293,7 +349,7 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, pat
                      "lower bound and the arena cover the layers' inputs and outputs only, and a runtime needs more")
     return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
                   tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes), tuple(in_use),
-                  layer_step, rec)
+                  tuple(steps), rec)
 
 
 @dataclass(frozen=True)
@@ -320,7 +376,7 @@ def memory_steps(m: Memory) -> list[StepRow]:
     rows = []
     for i, node in enumerate(m.graph.nodes):
         if m.buffers:
-            alive = [b for b in m.buffers if b.first <= i + m.layer_step <= b.last]
+            alive = [b for b in m.buffers if b.first <= m.layer_steps[i] <= b.last]
             tensors, held = tuple(b.name for b in alive), sum(b.size for b in alive)
         else:
             tensors, held = tuple(names[t] for t in live[i]), sum(sizes[t] for t in live[i])

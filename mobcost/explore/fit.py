@@ -120,46 +120,80 @@ def flash_bytes(f: Factors, rows: slice, dtype: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Source:
-    """What a LiteRT buffer's size scales with: a tensor (``taps`` 0), or an im2col temporary of
-    H_out·W_out·k_h·k_w·C_in/groups elements (``tensor``: the layer's input, ``out``: its output)."""
+    """What a LiteRT buffer's size scales with (``memory.litert_buffers``): ``kind`` "tensor" (tensor
+    ``tensor``), "im2col" (H_out·W_out of layer ``layer`` × ``taps`` = k_h·k_w × C_in/``groups``; ``tensor`` is
+    the layer's input), "pad" (the padded map of layer ``layer``'s input ``tensor``), "bytes" (``taps`` bytes),
+    "sum" (4 bytes per output channel of layer ``layer``)."""
 
-    tensor: int
-    out: int = 0
+    kind: str
+    tensor: int = 0
+    layer: int = 0
     taps: int = 0
     groups: int = 1
 
 
 def litert_sources(f: Factors, dtype: str) -> tuple[list[Buffer], list[Source]]:
-    """LiteRT's buffers on the anchor network (``memory.litert_buffers``) and what each scales with."""
+    """LiteRT's buffers on the anchor network and what each scales with (read back from their names)."""
     from ..graph.build import input_names
 
     assert f.anchor is not None
-    buffers = litert_buffers(f.anchor, dtype)
-    index = {name: t for t, name in enumerate(tensor_names(f.anchor))}
-    layers = {n.name: i for i, n in enumerate(f.anchor.nodes)}
+    g = f.anchor
+    buffers = litert_buffers(g, dtype)
+    index = {name: t for t, name in enumerate(tensor_names(g))}
+    layers = {n.name: i for i, n in enumerate(g.nodes)}
     sources = []
     for b in buffers:
         if b.name in index:
-            sources.append(Source(index[b.name]))
+            sources.append(Source("tensor", index[b.name]))
             continue
-        i = layers[b.name.removesuffix(" im2col")]
-        node = f.anchor.nodes[i]
-        kh, kw = node.kernel_hw or (1, 1)
-        sources.append(Source(index[input_names(f.anchor.spec, i)[0]], i + 1, kh * kw, node.groups or 1))
+        layer, what = b.name.rsplit(" ", 1)
+        i = layers[layer]
+        x = index[input_names(g.spec, i)[0]]
+        if what == "im2col":
+            kh, kw = g.nodes[i].kernel_hw or (1, 1)
+            sources.append(Source("im2col", x, i, kh * kw, g.nodes[i].groups or 1))
+        elif what == "pad":
+            sources.append(Source("pad", x, i))
+        else:
+            sources.append(Source("sum", 0, i) if what == "sum" else Source("bytes", taps=b.size))
     return buffers, sources
+
+
+def _padded_areas(f: Factors) -> np.ndarray:
+    """(layers, R): the area of each layer's input padded as its PAD operator pads it, per resolution."""
+    from ..graph import build
+
+    assert f.anchor is not None
+    out = np.zeros((len(f.anchor.nodes), len(f.resolutions)), dtype=object)
+    for r, size in enumerate(f.resolutions):
+        g = build(f.anchor.spec, f.anchor.alpha, resolution=int(size))
+        for i, n in enumerate(g.nodes):
+            top, bottom, left, right = n.padding_hw or (0, 0, 0, 0)
+            out[i, r] = (n.input.h + top + bottom) * (n.input.w + left + right)
+    return out
+
+
+def _litert_size(s: Source, ch: np.ndarray, area: np.ndarray, padded: np.ndarray, a: int, r: int, b: int) -> int:
+    if s.kind == "tensor":
+        return int(ch[a, s.tensor] * area[s.tensor, r]) * b
+    if s.kind == "im2col":
+        return int(ch[a, s.tensor] // s.groups * s.taps * area[s.layer + 1, r]) * b
+    if s.kind == "pad":
+        return int(ch[a, s.tensor] * padded[s.layer, r]) * b
+    return s.taps if s.kind == "bytes" else 4 * int(ch[a, s.layer + 1])
 
 
 def litert_arenas(f: Factors, rows: slice, dtype: str) -> np.ndarray:
     """LiteRT's arena at every point of a chunk (α-major): the anchor's lifetimes, each point's sizes."""
     b = DTYPE_BYTES[dtype]
     buffers, sources = litert_sources(f, dtype)
+    padded = _padded_areas(f) if any(s.kind == "pad" for s in sources) else np.zeros((0, 0))
     ch, area = np.asarray(f.channels[rows], dtype=object), np.asarray(f.area, dtype=object)
     out = np.empty(ch.shape[0] * area.shape[1], dtype=np.int64)
     k = 0
     for a in range(ch.shape[0]):
         for r in range(area.shape[1]):
-            sized = [Buffer(int(ch[a, s.tensor] * area[s.tensor, r]) * b if not s.taps else
-                            int(ch[a, s.tensor] // s.groups * s.taps * area[s.out, r]) * b, buf.first, buf.last)
+            sized = [Buffer(_litert_size(s, ch, area, padded, a, r, b), buf.first, buf.last)
                      for buf, s in zip(buffers, sources, strict=True)]
             offsets = litert_offsets(sized)
             out[k] = max((o + x.size for x, o in zip(sized, offsets, strict=True)), default=0)
