@@ -208,3 +208,28 @@ def test_the_spec_level_plan_is_litert_arena_for_mobcost_own_export(name: str, a
     measured = b.measured_offsets(it, tensors)
     highest = max(o + x.size for x, o in zip(buffers, measured, strict=True))
     assert highest == plan_memory(g, "tflite", "fp32").arena_bytes
+
+
+def test_plot_memory_and_the_budget_map_with_ram_and_flash(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "arena.png"
+    done = runner.invoke(app, ["plot", "memory", "-a", "0.25", "-R", "96", "--planner", "tflite", "-o", str(out)])
+    assert done.exit_code == 0, done.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = runner.invoke(app, ["plot", "memory", "--max-ram", "1MiB", "-o", str(tmp_path / "x.png")])
+    assert refused.exit_code == 2 and "--max-ram" in refused.stderr and not (tmp_path / "x.png").exists()
+    bad = runner.invoke(app, ["plot", "memory", "--planner", "best", "-o", str(tmp_path / "y.png")])
+    assert bad.exit_code == 2 and "--planner" in bad.stderr
+    from mobcost import plots
+    from mobcost.explore.budgets import Budgets
+    from mobcost.explore.hardware import load_hardware
+
+    fig = plots.budget_figure(load_bundled("mobilenet_v1"), load_hardware("cortex_m7"), [0.25, 0.5, 0.75],
+                              [96, 128, 160], Budgets(ram_bytes=200 * 1024, planner="tflite"))
+    texts = [t.get_text() for t in fig.legends[0].texts]
+    # the option's 200 KiB is tighter than the profile's 320 KiB; the profile's 1 MiB bounds the flash
+    assert any(t.startswith("over RAM budget (205 kB") for t in texts), texts
+    assert any("flash budget (1.05 MB)" in t for t in texts), texts
+    done = runner.invoke(app, ["plot", "budget", "-H", "cortex_m7", "--max-ram", "200KiB", "--planner", "tflite",
+                               "-a", "0.25:0.5:0.25", "-R", "96:128:32", "-o", str(tmp_path / "b.png")])
+    assert done.exit_code == 0, done.stderr
