@@ -129,6 +129,9 @@ def test_a_patch_stage_must_end_in_one_tensor() -> None:
     g = build(parse_spec(CHAIN), 1.0)
     with pytest.raises(Exception, match="across the split"):
         plan_memory(g, "patch", split=1)  # c1 is read by a1, after p1
+    # ResNet-8 on 32×32 reaches 4×4 only at its global pool: no default stage, a one-line error
+    bad = CliRunner().invoke(app, ["memory", "mlperf_tiny_ic", "-p", "patch"])
+    assert bad.exit_code == 2 and "no default split" in bad.stderr and bad.stderr.count("\n") == 1
 
 
 def test_the_per_layer_view_marks_the_peak() -> None:

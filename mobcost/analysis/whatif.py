@@ -181,6 +181,11 @@ def default_split(graph: Graph) -> int:
         i += 1
     while i < len(graph.nodes) - 1 and not _cut(reads, i):
         i += 1
+    try:
+        _check_stage(graph, i, reads)
+    except OptionError as exc:
+        raise OptionError(f"no default split (where the map reaches 1/8 of the input's side): {exc.message}; give "
+                          "--split a layer before it", where="--split") from None
     return i
 
 
