@@ -231,7 +231,7 @@ def test_plot_memory_and_the_budget_map_with_ram_and_flash(tmp_path: Path) -> No
                               [96, 128, 160], Budgets(ram_bytes=200 * 1024, planner="tflite"))
     texts = [t.get_text() for t in fig.legends[0].texts]
     # the option's 200 KiB is tighter than the profile's 320 KiB; the profile's 1 MiB bounds the flash
-    assert any(t.startswith("over RAM budget (205 kB") for t in texts), texts
+    assert "over RAM budget (205 kB, tflite planner)" in texts, texts
     assert any("flash budget (1.05 MB)" in t for t in texts), texts
     done = runner.invoke(app, ["plot", "budget", "-H", "cortex_m7", "--max-ram", "200KiB", "--planner", "tflite",
                                "-a", "0.25:0.5:0.25", "-R", "96:128:32", "-o", str(tmp_path / "b.png")])

@@ -213,10 +213,10 @@ def _budget_bounds(b: Budgets) -> list[tuple[str, float]]:
     return [(column, getattr(b, column)) for column in BUDGET_STYLES if getattr(b, column) is not None]
 
 
-def _budget_entry(column: str, bound: float, over: bool) -> Any:
+def _budget_entry(column: str, bound: float, over: bool, planner: str = "") -> Any:
     """A budget's legend entry: its hatch and outline, or — when no point is over it — said so, unhatched."""
     hatch, style = BUDGET_STYLES[column]
-    what = f"{BUDGET_LABELS[column]} budget ({_bound(column, bound)})"
+    what = f"{BUDGET_LABELS[column]} budget ({_bound(column, bound)}{planner * (column == 'ram_bytes')})"
     if not over:
         return matplotlib.patches.Patch(facecolor="none", edgecolor="0.6", label=f"{what}: met everywhere "
                                         "(no region)")
@@ -238,7 +238,7 @@ def _hatch_budgets(ax: Any, c: dict[str, np.ndarray], b: Budgets, grid: Any = No
         elif over.any():
             ax.scatter(c["resolution"][over], c["alpha"][over], marker="s", s=MARKER_SIZES[len(over) > 40],
                        facecolor="none", edgecolor="black", hatch=hatch, linewidth=0.5, zorder=3, clip_on=False)
-        legend.append(_budget_entry(column, bound, bool(over.any())))
+        legend.append(_budget_entry(column, bound, bool(over.any()), f", {b.ram_planner} planner"))
     return legend
 
 
