@@ -290,9 +290,11 @@ def _litert_temporaries(graph: Graph, dtype: str, first: list[int]) -> list[Buff
 
 
 def buffer_in_use(buffers: Sequence[Buffer], offsets: Sequence[int], steps: Sequence[int]) -> list[int]:
-    """While each layer runs (at its planner step): the highest byte of the placed buffers alive then."""
-    return [max((o + b.size for b, o in zip(buffers, offsets, strict=True) if b.first <= step <= b.last),
-                default=0) for step in steps]
+    """While each layer runs: the highest byte of the placed buffers alive at its planner step, or at the steps
+    of operators the converter added for it (a PAD before it), so that the largest is the arena."""
+    spans = [(steps[i - 1] + 1 if i else 0, step) for i, step in enumerate(steps)]
+    return [max((o + b.size for b, o in zip(buffers, offsets, strict=True) if b.first <= hi and lo <= b.last),
+                default=0) for lo, hi in spans]
 
 
 def live_totals(graph: Graph, dtype: str) -> list[int]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..analysis.planners import PLANNERS
 from ..errors import OptionError
 from ..graph import Graph
 from ..report.formats import Format
@@ -28,13 +29,8 @@ from .common import (
     render_rich,
 )
 
-
-class Planner(StrEnum):
-    lower_bound = "lower-bound"
-    tflm = "tflm"
-    tflite = "tflite"
-    inplace_dw = "inplace-dw"
-    patch = "patch"
+# --planner's choices: the names live once, in analysis.planners.PLANNERS
+Planner = StrEnum("Planner", {name.replace("-", "_"): name for name in PLANNERS})  # type: ignore[misc]
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich import box
 
-from ..analysis.memory import Memory, memory_steps
+from ..analysis.memory import FOREVER, Memory, memory_steps
 from .formats import human
 from .terminal import FitTable
 
@@ -84,8 +84,10 @@ def steps_table(m: Memory) -> FitTable:
 
 
 def buffer_records(m: Memory) -> list[dict[str, Any]]:
-    """One record per planned buffer: what it holds, its (aligned) bytes, first and last step, offset."""
-    return [{"name": b.name, "bytes": b.size, "first": b.first, "last": b.last, "offset": o}
+    """One record per planned buffer: what it holds, its (aligned) bytes, first and last step (null: never
+    freed, as LiteRT's graph inputs and outputs), offset."""
+    return [{"name": b.name, "bytes": b.size, "first": b.first, "last": None if b.last == FOREVER else b.last,
+             "offset": o}
             for b, o in zip(m.buffers, m.offsets, strict=True)]
 
 
@@ -125,7 +127,8 @@ def buffer_table(m: Memory) -> FitTable:
     for header in ("tensor", "bytes", "first", "last", "offset", "end"):
         table.add_column(header, justify="left" if header == "tensor" else "right")
     for r in buffer_records(m):
-        table.add_row(r["name"], f"{r['bytes']:,}", str(r["first"]), str(r["last"]), f"{r['offset']:,}",
+        table.add_row(r["name"], f"{r['bytes']:,}", str(r["first"]), "end" if r["last"] is None else str(r["last"]),
+                      f"{r['offset']:,}",
                       f"{r['offset'] + r['bytes']:,}")
     return table
 
