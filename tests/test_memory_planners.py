@@ -236,3 +236,18 @@ def test_plot_memory_and_the_budget_map_with_ram_and_flash(tmp_path: Path) -> No
     done = runner.invoke(app, ["plot", "budget", "-H", "cortex_m7", "--max-ram", "200KiB", "--planner", "tflite",
                                "-a", "0.25:0.5:0.25", "-R", "96:128:32", "-o", str(tmp_path / "b.png")])
     assert done.exit_code == 0, done.stderr
+
+
+def test_a_profile_names_a_runtime_planner_or_says_where_it_is_wrong(tmp_path: Path) -> None:
+    from mobcost.errors import MobcostError
+    from mobcost.explore.hardware import load_hardware
+
+    path = tmp_path / "hw.yaml"
+    base = "name: t\ndtype: int8\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\n"
+    path.write_text(base + "planner: tflite\n")
+    assert load_hardware(path).planner == "tflite"
+    path.write_text(base + "planner: patch\n")  # a what-if, not a runtime: refused, with its line
+    with pytest.raises(MobcostError) as caught:
+        load_hardware(path)
+    assert "hw.yaml:5" in str(caught.value) and "planner" in str(caught.value) and "tflite" in str(caught.value)
+    assert load_hardware("cortex_m7").planner == "tflm"

@@ -62,8 +62,9 @@ def memory(
     """Will it fit? Activation arena, RAM and flash of one design point.
 
     JSON keys: `arena_bytes` (the arena as --planner lays it out), `persistent_bytes` and `total_ram_bytes`
-    (null until modelled), `weights_bytes` (weights, biases and quantization parameters as a .tflite stores
-    them) and `activation_peak_bytes` (the lower bound), with the planned buffers and notes on what is counted.
+    (TFLM's; null under the other planners), `weights_bytes` (weights, biases and quantization parameters as a
+    .tflite stores them) and `activation_peak_bytes` (the lower bound), with the planned buffers, `recompute`
+    (patch: the Mult-Adds its overlapping patches add) and notes. --layers: a row per execution step instead.
     """
     from ..analysis.memory import plan_memory
     from ..graph import build
