@@ -20,7 +20,8 @@ from mobcost.spec import load_bundled
 
 def test_the_columns_equal_plan_memory_point_by_point() -> None:
     spec = load_bundled("mobilenet_v2")
-    alphas, sizes = [0.35, 0.5, 1.0], [96, 128, 160]
+    # an odd size too: a stride-2 window on an odd map needs no PAD (SAME pads 1/1), so LiteRT's buffers differ
+    alphas, sizes = [0.35, 0.5, 1.0], [96, 113, 160]
     for planner in ("tflm", "lower-bound", "tflite"):
         r = sweep(spec, alphas, sizes, dtype="int8", budgets=Budgets(ram_bytes=1e12, flash_bytes=1e12,
                                                                       planner=planner))

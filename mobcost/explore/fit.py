@@ -8,7 +8,9 @@ Flash is a closed form (weights, biases, and per output channel quantization par
 TFLM's planner is not: it sorts and places buffers greedily, O(tensors²) a point, so it runs once per point
 in a plain-integer loop (no objects per point) — about 0.1 ms a point for MobileNetV1, so 10⁶ points cost
 minutes, against seconds without --max-ram. Only the tensor sizes vary from point to point; the lifetimes,
-the order of addition and which layers carry scratch buffers are read once from the anchor network.
+the order of addition and which layers carry scratch buffers are read once from the anchor network. LiteRT's
+planner (``--planner tflite``) runs once per point too, on ``Buffer`` objects; its buffers are read once per
+resolution, since which PAD operators a converter writes depends on the maps' sizes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..analysis.memory import (
     tflm_buffers,
 )
 from ..analysis.planners import TFLM_ALIGNMENT, Buffer, litert_offsets
+from ..graph import Graph
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
 from .factors import Factors
@@ -122,8 +125,8 @@ def flash_bytes(f: Factors, rows: slice, dtype: str) -> np.ndarray:
 class Source:
     """What a LiteRT buffer's size scales with (``memory.litert_buffers``): ``kind`` "tensor" (tensor
     ``tensor``), "im2col" (H_out·W_out of layer ``layer`` × ``taps`` = k_h·k_w × C_in/``groups``; ``tensor`` is
-    the layer's input), "pad" (the padded map of layer ``layer``'s input ``tensor``), "bytes" (``taps`` bytes),
-    "sum" (4 bytes per output channel of layer ``layer``)."""
+    the layer's input), "pad" (the ``taps`` padded pixels of layer ``layer``'s input ``tensor``), "bytes"
+    (``taps`` bytes), "sum" (4 bytes per output channel of layer ``layer``)."""
 
     kind: str
     tensor: int = 0
@@ -132,12 +135,11 @@ class Source:
     groups: int = 1
 
 
-def litert_sources(f: Factors, dtype: str) -> tuple[list[Buffer], list[Source]]:
-    """LiteRT's buffers on the anchor network and what each scales with (read back from their names)."""
+def litert_sources(g: Graph, dtype: str) -> tuple[list[Buffer], list[Source]]:
+    """LiteRT's buffers on ``g`` and what each scales with (read back from their names); a PAD's padded area
+    is ``g``'s own, in ``Source.taps``."""
     from ..graph.build import input_names
 
-    assert f.anchor is not None
-    g = f.anchor
     buffers = litert_buffers(g, dtype)
     index = {name: t for t, name in enumerate(tensor_names(g))}
     layers = {n.name: i for i, n in enumerate(g.nodes)}
@@ -149,56 +151,47 @@ def litert_sources(f: Factors, dtype: str) -> tuple[list[Buffer], list[Source]]:
         layer, what = b.name.rsplit(" ", 1)
         i = layers[layer]
         x = index[input_names(g.spec, i)[0]]
+        node = g.nodes[i]
         if what == "im2col":
-            kh, kw = g.nodes[i].kernel_hw or (1, 1)
-            sources.append(Source("im2col", x, i, kh * kw, g.nodes[i].groups or 1))
+            kh, kw = node.kernel_hw or (1, 1)
+            sources.append(Source("im2col", x, i, kh * kw, node.groups or 1))
         elif what == "pad":
-            sources.append(Source("pad", x, i))
+            top, bottom, left, right = node.padding_hw or (0, 0, 0, 0)
+            sources.append(Source("pad", x, i, (node.input.h + top + bottom) * (node.input.w + left + right)))
         else:
             sources.append(Source("sum", 0, i) if what == "sum" else Source("bytes", taps=b.size))
     return buffers, sources
 
 
-def _padded_areas(f: Factors) -> np.ndarray:
-    """(layers, R): the area of each layer's input padded as its PAD operator pads it, per resolution."""
-    from ..graph import build
-
-    assert f.anchor is not None
-    out = np.zeros((len(f.anchor.nodes), len(f.resolutions)), dtype=object)
-    for r, size in enumerate(f.resolutions):
-        g = build(f.anchor.spec, f.anchor.alpha, resolution=int(size))
-        for i, n in enumerate(g.nodes):
-            top, bottom, left, right = n.padding_hw or (0, 0, 0, 0)
-            out[i, r] = (n.input.h + top + bottom) * (n.input.w + left + right)
-    return out
-
-
-def _litert_size(s: Source, ch: np.ndarray, area: np.ndarray, padded: np.ndarray, a: int, r: int, b: int) -> int:
+def _litert_size(s: Source, ch: np.ndarray, area: np.ndarray, a: int, r: int, b: int) -> int:
     if s.kind == "tensor":
         return int(ch[a, s.tensor] * area[s.tensor, r]) * b
     if s.kind == "im2col":
         return int(ch[a, s.tensor] // s.groups * s.taps * area[s.layer + 1, r]) * b
     if s.kind == "pad":
-        return int(ch[a, s.tensor] * padded[s.layer, r]) * b
+        return int(ch[a, s.tensor] * s.taps) * b
     return s.taps if s.kind == "bytes" else 4 * int(ch[a, s.layer + 1])
 
 
 def litert_arenas(f: Factors, rows: slice, dtype: str) -> np.ndarray:
-    """LiteRT's arena at every point of a chunk (α-major): the anchor's lifetimes, each point's sizes."""
+    """LiteRT's arena at every point of a chunk (α-major). Which PAD operators the converter writes depends on
+    the maps' sizes (a stride-2 window on an even map needs one, on an odd map not), so the buffers and their
+    lifetimes are read from the network at each resolution (at the anchor's α); each point scales their sizes."""
+    from ..graph import build
+
+    assert f.anchor is not None
     b = DTYPE_BYTES[dtype]
-    buffers, sources = litert_sources(f, dtype)
-    padded = _padded_areas(f) if any(s.kind == "pad" for s in sources) else np.zeros((0, 0))
+    plans = [litert_sources(build(f.anchor.spec, f.anchor.alpha, resolution=int(size)), dtype)
+             for size in f.resolutions]
     ch, area = np.asarray(f.channels[rows], dtype=object), np.asarray(f.area, dtype=object)
-    out = np.empty(ch.shape[0] * area.shape[1], dtype=np.int64)
-    k = 0
-    for a in range(ch.shape[0]):
-        for r in range(area.shape[1]):
-            sized = [Buffer(_litert_size(s, ch, area, padded, a, r, b), buf.first, buf.last)
+    out = np.empty((ch.shape[0], area.shape[1]), dtype=np.int64)
+    for r, (buffers, sources) in enumerate(plans):
+        for a in range(ch.shape[0]):
+            sized = [Buffer(_litert_size(s, ch, area, a, r, b), buf.first, buf.last)
                      for buf, s in zip(buffers, sources, strict=True)]
             offsets = litert_offsets(sized)
-            out[k] = max((o + x.size for x, o in zip(sized, offsets, strict=True)), default=0)
-            k += 1
-    return out
+            out[a, r] = max((o + x.size for x, o in zip(sized, offsets, strict=True)), default=0)
+    return out.ravel()
 
 
 def ram_bytes(f: Factors, rows: slice, dtype: str, planner: str, peak_bytes: np.ndarray) -> np.ndarray:
