@@ -99,8 +99,15 @@ def plan(it: Any) -> tuple[list[int], list[Buffer], list[int]]:
             last[o] = FOREVER
     tensors = [t for t in sorted(first) if t not in owner]
     buffers = [Buffer(_bytes(details[t]), first[t], last[t], details[t]["name"]) for t in tensors]
-    extra = sorted(i for i in details if i >= len(details) - len(temporaries(ops, details)))
-    for t, (node, size) in zip(extra, temporaries(ops, details), strict=True):
+    predicted = temporaries(ops, details)
+    # the tensors the kernels added in Prepare: after the file's, which every operator names or holds constants
+    named = {int(t) for op in ops for t in [*op["inputs"], *op["outputs"]]} | set(inputs) | set(outputs)
+    extra = [i for i in sorted(details) if i > max(named)]
+    if len(extra) != len(predicted):
+        kinds = sorted({op["op_name"] for op in ops})
+        raise ValueError(f"LiteRT added {len(extra)} temporaries, the rules predict {len(predicted)}: an operator "
+                         f"among {', '.join(kinds)} asks for temporaries not emulated")
+    for t, (node, size) in zip(extra, predicted, strict=True):
         tensors.append(t)
         buffers.append(Buffer(size, node, node, f"temporary {t}"))
     offsets, _ = litert_arena(buffers)

@@ -195,11 +195,14 @@ def test_litert_buffers_keep_their_readers_on_branching_networks() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "alpha", "size"), [("mobilenet_v1", 0.25, 96), ("mobilenet_v2", 0.35, 96)])
+@pytest.mark.parametrize(("name", "alpha", "size"), [("mobilenet_v1", 0.25, 96), ("mobilenet_v2", 0.35, 96),
+                                                     ("mlperf_tiny_kws", 0.5, 96), ("resnet18", 0.5, 96)])
 def test_the_spec_level_plan_is_litert_arena_for_mobcost_own_export(name: str, alpha: float, size: int) -> None:
     # mobcost's export (litert-torch, float) run by LiteRT: its arena — the highest byte of any tensor, by the
-    # tensors' addresses — is the tflite planner's figure for the spec at that point (548,416 B and 1,032,960 B
-    # when written: the input kept, conv1's PAD map and im2col beside conv1's output).
+    # tensors' addresses — is the tflite planner's figure for the spec at that point (548,416 B, 1,032,960 B,
+    # 130,560 B and 1,885,104 B when written: the input kept, conv1's PAD map and im2col beside its output; the
+    # KWS network's one-channel conv1 written as a DEPTHWISE_CONV_2D, without im2col; ResNet-18's max pool
+    # padded by a PAD of its own and its residual ADDs in place).
     pytest.importorskip("ai_edge_litert", reason="pip install ai-edge-litert")
     pytest.importorskip("litert_torch", reason="pip install litert-torch")
     from mobcost.runtimes.litert import convert

@@ -235,7 +235,8 @@ def litert_buffers(graph: Graph, dtype: str) -> list[Buffer]:
     that no other operator reads (nor the buffer's owner) and that is not the network input, unless the output
     is a network output; that buffer then lives to the output's last reader. Temporaries, one node long: a
     convolution other than 1×1 stride 1 asks for an im2col buffer of H_out·W_out·k_h·k_w·C_in/groups elements
-    (``conv.cc``, generic optimized kernel, float and int8 alike); a global average pool, which the converter
+    (``conv.cc``, generic optimized kernel, float and int8 alike) — unless its input has one channel, which
+    the converter writes as a DEPTHWISE_CONV_2D (no temporaries); a global average pool, which the converter
     writes as MEAN, for the input's rank and its two axes in int32 and a 4-byte accumulator per output element
     (``reduce.cc``); depthwise, fully connected, pooling and PAD ask for none."""
     ops, sizes, names = _litert_ops(graph, dtype)
@@ -278,8 +279,9 @@ def _litert_temporaries(graph: Graph, dtype: str, first: list[int]) -> list[Buff
     out = []
     for i, node in enumerate(graph.nodes):
         j = first[i + 1]  # the layer's own node
-        if node.type in ("conv", "pw") and node.kernel_hw and (node.kernel_hw != (1, 1) or node.stride_hw != (1, 1)
-                                                               or node.layer.dilation != 1):
+        one_channel = node.input.c == 1  # the converter writes it as a DEPTHWISE_CONV_2D: no im2col
+        if node.type in ("conv", "pw") and node.kernel_hw and not one_channel and (
+                node.kernel_hw != (1, 1) or node.stride_hw != (1, 1) or node.layer.dilation != 1):
             kh, kw = node.kernel_hw
             cols = node.output.h * node.output.w * kh * kw * (node.input.c // (node.groups or 1))
             out.append(Buffer(cols * DTYPE_BYTES[dtype], j, j, f"{node.name} im2col"))
