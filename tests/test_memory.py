@@ -91,9 +91,12 @@ def test_mobilenet_v1_025_96_int8_beside_the_published_figures() -> None:
     # Both stay under what deployments reserve for the whole arena (planned + persistent): TFLM's
     # person-detection example 136 KiB, the MLPerf Tiny reference firmware 200 KiB.
     assert tflm.arena_bytes < 136 * KIB < 200 * KIB
-    # TFLM's tail as estimated for its 64-bit host build: most of it the conv and depthwise kernels' int32
-    # multiplier and shift per output channel; the whole still under the 136 KiB the example reserves.
-    assert tflm.persistent_bytes == 29_548 and tflm.total_ram_bytes == 73_728 + 29_548 < 136 * KIB
+    # TFLM's tail as estimated for its 64-bit host build: most of it the conv, depthwise and fully connected
+    # kernels' int32 multiplier and shift per output channel. TFLM's recording allocator reports 38,416 B for
+    # `mobcost export mobilenet_v1 -a 0.25 -R 96 --int8` (benchmarks/tflm_arena.py bundled, tflite-micro
+    # 0.dev20261023); the estimate is within 10% of it, and the whole under the 136 KiB the example reserves.
+    assert abs(tflm.persistent_bytes - 38_416) <= 0.1 * 38_416
+    assert tflm.total_ram_bytes == 73_728 + tflm.persistent_bytes < 136 * KIB
     assert lower.persistent_bytes is None and lower.total_ram_bytes is None
 
 
@@ -102,9 +105,10 @@ def test_weights_bytes_count_int8_weights_int32_biases_and_quantization() -> Non
     w = plan_memory(graph, "tflm", "int8").weights
     params = sum(n.out_channels for n in graph.nodes if n.layer.type != "avgpool")  # one bias a channel
     assert w.biases == 4 * params
-    # per output channel a scale (4 B) and a zero point (8 B), for the weights and for the bias; the FC per tensor
-    channels = sum(n.out_channels for n in graph.nodes if n.layer.type not in ("avgpool", "fc"))
-    assert w.quantization == 12 * 2 * (channels + 1)
+    # per output channel a scale (4 B) and a zero point (8 B), for the weights and for the bias; the FC per
+    # channel too, as ai-edge-quantizer stores it
+    channels = sum(n.out_channels for n in graph.nodes if n.layer.type != "avgpool")
+    assert w.quantization == 12 * 2 * channels
     fp32 = plan_memory(graph, "tflm", "fp32").weights  # float: 4-byte weights and biases, no quantization
     assert fp32.quantization == 0 and fp32.weights == 4 * w.weights and fp32.biases == w.biases
 

@@ -38,8 +38,10 @@ from .planners import PLANNERS, Buffer, aligned, tflm_arena  # noqa: F401  (PLAN
 BIAS_BYTES = {"int8": 4}
 # a quantization parameter as a TFLite file stores it: a float32 scale and an int64 zero point
 QUANT_PARAM_BYTES = 4 + 8
-# layers whose weights TFLite quantizes per tensor (one scale): fully connected; convolutions are per channel
-PER_TENSOR = {"fc", "linear"}
+# layers whose weights are quantized per tensor (one scale): none. ai-edge-quantizer, the LiteRT family's quantizer
+# (and mobcost's `export --int8`), quantizes convolutions and fully connected layers per output channel; TF's own
+# converter keeps a fully connected layer per tensor, 24 B × (classes − 1) less on a classifier head.
+PER_TENSOR: frozenset[str] = frozenset()
 # int8 reference kernels' scratch requests, in bytes per output element (TRANSPOSE_CONV's int32 accumulator)
 SCRATCH_PER_OUTPUT = {"deconv": 4}
 
@@ -47,18 +49,20 @@ SCRATCH_PER_OUTPUT = {"deconv": 4}
 EVAL_TENSOR_BYTES = 24  # TfLiteEvalTensor per tensor, constants too: data and dims pointers, a type (8 + 8 + 4 → 24)
 NODE_BYTES = 64  # NodeAndRegistration per operator: TfLiteNode (its pointers) and its registration's pointer
 IO_TENSOR_BYTES = 64 + 32  # a persistent TfLiteTensor per model input and output, and its quantization structs
-# each kernel's op data (AllocatePersistentBuffer in Init/Prepare): OpDataConv for conv and depthwise (padding,
-# zero points, multiplier, shift, activation range, two pointers), OpDataFullyConnected; other kernels ~32 B
-OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 48, "linear": 48}
+# each kernel's op data (AllocatePersistentBuffer in Init/Prepare, 16-byte aligned): OpDataConv for conv and
+# depthwise (padding, zero points, multiplier, shift, activation range, two pointers: 72 B on a 64-bit host → 80),
+# OpDataFullyConnected (nine ints, two pointers, a bool: 57 → 64); other kernels ~32 B
+OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 64, "linear": 64}
 OTHER_OP_DATA = 32
-PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw: an int32 output multiplier and an int32 shift per output channel
+PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw/fc: an int32 output multiplier and an int32 shift per output channel
 # the operator's builtin options (TfLiteConvParams, …) from the flatbuffer, kept for the kernel
 BUILTIN_BYTES = {"conv": 28, "pw": 28, "dw": 28, "deconv": 16, "fc": 16, "linear": 16, "maxpool": 48,
                  "avgpool": 48, "add": 8, "mul": 4, "concat": 8}
 # the allocator, its arena allocator and planner objects and the subgraph tables: what the recording allocator
 # does not itemise (2,288 − 1,688 − 112 B of builtin options on tests/data/tflm_chain_int8.tflite)
 RUNTIME_FIXED = 488
-PER_CHANNEL_KERNELS = {"conv", "pw", "dw"}
+# kernels keeping an int32 multiplier and shift per output channel (fully connected too, when per channel)
+PER_CHANNEL_KERNELS = {"conv", "pw", "dw", "fc", "linear"}
 PERSISTENT_NOTE = ("persistent_bytes: TFLM's tail on its 64-bit host build (tensor and node structs, op data "
                    "with per-channel multipliers and shifts, builtin options, allocator objects); a 32-bit MCU "
                    "build halves the pointers: about 12 B per tensor and 36 B per operator less")
