@@ -54,7 +54,7 @@ MODELS = [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="asymme
 @pytest.mark.parametrize("name", MODELS)
 def test_the_prediction_meets_tflms_recorded_figures(name: str) -> None:
     """Issue 22's bar: arena_bytes is TFLM's head, total_ram_bytes within 10% of its total, weights_bytes within
-    2% of what the file stores. When recorded, every arena matched to the byte, totals within 0.0–1.6% and
+    2% of what the file stores. When recorded, every arena matched to the byte, totals within 0.0–1.3% and
     weights to the byte (README, "Measured beside predicted")."""
     got = MEASURED[name]
     m = memory_json(str(DATA / f"{name}.tflite"))

@@ -51,8 +51,11 @@ NODE_BYTES = 64  # NodeAndRegistration per operator: TfLiteNode (its pointers) a
 IO_TENSOR_BYTES = 64 + 32  # a persistent TfLiteTensor per model input and output, and its quantization structs
 # each kernel's op data (AllocatePersistentBuffer in Init/Prepare, 16-byte aligned): OpDataConv for conv and
 # depthwise (padding, zero points, multiplier, shift, activation range, two pointers: 72 B on a 64-bit host → 80),
-# OpDataFullyConnected (nine ints, two pointers, a bool: 57 → 64); other kernels ~32 B
-OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 64, "linear": 64}
+# OpDataFullyConnected (nine ints, two pointers, a bool: 57 → 64), OpDataAdd (a bool, fourteen ints: 60 → 64),
+# OpDataMul (nine: 36 → 48), concatenation's OpData (ConcatenationParams: two pointers among five fields: 36 → 48);
+# others ~32 B (pooling's OpDataPooling: padding, activation range, its float range)
+OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 64, "linear": 64, "add": 64, "mul": 48,
+                 "concat": 48}
 OTHER_OP_DATA = 32
 PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw/fc: an int32 output multiplier and an int32 shift per output channel
 # the operator's builtin options (TfLiteConvParams, …) from the flatbuffer, kept for the kernel

@@ -33,8 +33,10 @@ OP_TYPES = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "dw", "FULLY_CONNECTED": "fc
             "TRANSPOSE_CONV": "deconv"}
 # op data of the operators a converter adds beside mobcost's layers (64-bit host, 16-byte aligned): PAD's OpData
 # (PadParams: two counts and ten int32 paddings, a resizing category; the output zero point: 56 → 64), MEAN/SUM's
-# OpDataReduce (ten ints: 40 → 48); RESHAPE, SQUEEZE and TRANSPOSE keep none
-OP_DATA_BYTES = {"PAD": 64, "PADV2": 64, "MEAN": 48, "SUM": 48, "RESHAPE": 0, "SQUEEZE": 0, "TRANSPOSE": 0}
+# OpDataReduce (ten ints: 40 → 48), LOGISTIC's OpDataLogistic (four ints: 16); RESHAPE, SQUEEZE and TRANSPOSE
+# keep none
+OP_DATA_BYTES = {"PAD": 64, "PADV2": 64, "MEAN": 48, "SUM": 48, "LOGISTIC": 16, "RESHAPE": 0, "SQUEEZE": 0,
+                 "TRANSPOSE": 0}
 FILE_NOTE = ("tflm on the file's own operators and tensors (the converter's PAD, RESHAPE, SOFTMAX, QUANTIZE "
              "included), in its tensor order")
 
