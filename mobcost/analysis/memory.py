@@ -32,6 +32,7 @@ from ..graph.liveness import liveness
 from ..ir import Node
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
+from .converted import converted_buffers
 from .planners import PLANNERS, Buffer, aligned, tflm_arena  # noqa: F401  (PLANNERS: re-exported)
 
 # int8 models keep their biases in int32 (the TFLite 8-bit quantization spec); float models in the weights' type
@@ -68,7 +69,8 @@ RUNTIME_FIXED = 488
 PER_CHANNEL_KERNELS = {"conv", "pw", "dw", "fc", "linear"}
 PERSISTENT_NOTE = ("persistent_bytes: TFLM's tail on its 64-bit host build (tensor and node structs, op data "
                    "with per-channel multipliers and shifts, builtin options, allocator objects); a 32-bit MCU "
-                   "build halves the pointers: about 12 B per tensor and 36 B per operator less")
+                   "build halves the pointers: 12 B per tensor, 32 B per operator and 16 B per convolution's "
+                   "or fully connected layer's op data less, the arena unchanged")
 
 
 @dataclass(frozen=True)
@@ -199,11 +201,12 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Mem
     persistent = None
     if planner == "tflm":
         persistent = persistent_bytes(graph, dtype)
-        raw = tflm_buffers(graph, dtype)
+        raw = converted_buffers(graph, dtype)
         offsets, arena = tflm_arena(raw)
         buffers = aligned(raw)
-        notes.append("tflm: one operator and one output tensor per layer; 16-byte alignment; scratch buffers of "
-                     "the int8 reference kernels")
+        notes.append("tflm: one operator and one output tensor per layer, and those a TFLite conversion adds (a "
+                     "PAD where TFLite's SAME cannot say the padding, an activation it cannot fuse, MEAN's "
+                     "scratch); 16-byte alignment; scratch buffers of the int8 reference kernels")
     else:
         buffers, offsets, arena = [], [], peak
     if any(node.type == "attention" for node in graph.nodes):

@@ -10,7 +10,7 @@ tensor order, then the scratch buffers kernels request in ``Prepare`` (one step 
 
 * int8 ``MEAN``/``SUM`` (``reduce_common.cc``): an int32 accumulator per output element, the input's rank and
   the axis count in ints (three buffers);
-* int8 ``TRANSPOSE_CONV`` (``transpose_conv.cc``): an int64 accumulator per output element;
+* int8 ``TRANSPOSE_CONV`` (``transpose_conv.cc``): an int32 accumulator per output element;
 * the int8 reference ``CONV_2D``, ``DEPTHWISE_CONV_2D``, ``FULLY_CONNECTED``, pools, ``ADD``, ``MUL``,
   ``SOFTMAX``, ``PAD``, ``RESHAPE``, ``QUANTIZE``, ``DEQUANTIZE`` request none (``conv_common.cc``: only int4
   weights unpack into a scratch buffer).
@@ -86,7 +86,7 @@ def scratch_buffers(model: TfliteModel) -> list[Buffer]:
             y, axis = model.tensors[op.outputs[0]], model.tensors[op.inputs[1]]
             sizes = [4 * math.prod(y.shape), 4 * len(x.shape), 4 * math.prod(axis.shape)]
         elif op.code == "TRANSPOSE_CONV":
-            sizes = [8 * math.prod(model.tensors[op.outputs[0]].shape)]
+            sizes = [4 * math.prod(model.tensors[op.outputs[0]].shape)]
         else:
             continue
         out += [Buffer(size, step, step, f"{op.code} {op.index} scratch") for size in sizes]
