@@ -145,3 +145,31 @@ def test_export_int8_writes_the_model_tflm_measures(tmp_path: Path) -> None:
         measured = memory_json(str(out), "--measure")
         assert measured["measured_arena_bytes"] == m["arena_bytes"]
         assert abs(m["total_ram_bytes"] - measured["measured_total_ram_bytes"]) <= 0.1 * m["total_ram_bytes"]
+
+
+# TFLM's recorded head and total, and the file's weights + biases + quantization parameters, for mobcost's own
+# `export NAME -a A -R R --int8` (benchmarks/tflm_arena.py bundled, tflite-micro 0.dev20261023): the spec's plan
+# must be the head (the converter's PADs and unfused activations included), its total and weights within
+# issue 22's 10% and 2%. When recorded: totals within 2.0%, weights within 0.9%.
+EXPORTED = [
+    ("alexnet", 0.25, 96, 39_264, 69_584, 2_385_416),
+    ("conv_mobilenet", 0.25, 96, 95_296, 120_624, 2_092_120),
+    ("efficientnet_b0", 0.25, 96, 341_184, 458_432, 895_640),
+    ("mlperf_tiny_ad", 1.0, None, 768, 17_360, 311_008),
+    ("mlperf_tiny_kws", 1.0, None, 16_000, 24_064, 38_480),
+    ("mlperf_tiny_vww", 1.0, None, 73_728, 103_408, 284_776),
+    ("mnasnet1_0", 0.25, 96, 115_296, 188_256, 1_791_312),
+    ("mobilenet_v1", 0.25, 96, 76_864, 115_280, 568_208),
+    ("mobilenet_v3_large", 0.25, 96, 76_864, 147_984, 769_368),
+    ("mobilenet_v3_small", 0.25, 96, 56_864, 108_032, 470_520),
+    ("mobilenet_v4_conv_small", 0.25, 96, 153_728, 209_488, 1_823_264),
+]
+
+
+@pytest.mark.parametrize(("name", "alpha", "resolution", "head", "total", "stored"), EXPORTED)
+def test_the_spec_plans_what_tflm_allocates_for_mobcosts_export(name: str, alpha: float, resolution: int | None,
+                                                                head: int, total: int, stored: int) -> None:
+    m = memory_json(name, "-a", str(alpha), *(["-R", str(resolution)] if resolution else []))
+    assert m["arena_bytes"] == head
+    assert abs(m["total_ram_bytes"] - total) <= 0.10 * total
+    assert abs(m["weights_bytes"] - stored) <= 0.02 * stored

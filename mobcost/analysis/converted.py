@@ -94,7 +94,8 @@ def _layer(o: _Ops, i: int, node: Node, reads: tuple[int, ...], ins: tuple[int, 
         x = node.input
         padded = (ins[0], (x.h + top + bottom) * (x.w + left + right) * size, 0)
         reads = (o.op(reads[:1], padded, f"{node.name} pad"), *reads[1:])
-    act = node.layer.act if node.layer.act in ONE_OP | TWO_OPS else None
+    # a squeeze-excite layer's `act` is its own, inside it on the pooled 1×1 map
+    act = node.layer.act if node.layer.act in ONE_OP | TWO_OPS and node.type != "se" else None
     out = o.op(reads, own, f"{node.name} pre-activation" if act else node.name)
     step = len(o.ops) - 1
     if node.type == "avgpool" and node.output.h == node.output.w == 1 and size == 1:

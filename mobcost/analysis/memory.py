@@ -184,7 +184,33 @@ def persistent_terms(graph: Graph, dtype: str) -> tuple[int, list[int]]:
         fixed += NODE_BYTES + OP_DATA_BYTES.get(t, OTHER_OP_DATA) + BUILTIN_BYTES.get(t, 0)
         if t in PER_CHANNEL_KERNELS and dtype == "int8":  # float kernels keep no per-channel multipliers
             per_channel[i + 1] += PER_CHANNEL_OP_DATA
+        extra_fixed, extra_tensors, extra_channel = _converted_ops(node, dtype)
+        fixed, tensors, per_channel[i + 1] = fixed + extra_fixed, tensors + extra_tensors, \
+            per_channel[i + 1] + extra_channel
     return fixed + EVAL_TENSOR_BYTES * tensors, per_channel
+
+
+# op data of the operators a conversion adds for an activation TFLite cannot fuse (LOGISTIC's OpDataLogistic 16 B,
+# MUL's 48 B, others ~32 B); a squeeze-excite layer is MEAN, two CONV_2Ds, its activation's and gate's operators
+# and the MUL by the input (litert-torch folds hard-sigmoid into the second convolution and a MUL by 1/6)
+ACT_OP_DATA = {"silu": (16, 48), "swish": (16, 48), "sigmoid": (16,), "hswish": (32,), "gelu": (32,),
+               "tanh": (32,), "leaky_relu": (32,), "hsigmoid": (48,)}
+SE_OP_DATA = 48 + 80 + 80 + 48  # MEAN, the two convolutions, the MUL by the input
+
+
+def _converted_ops(node: Node, dtype: str) -> tuple[int, int, int]:
+    """What the operators a TFLite conversion adds to ``node`` keep in TFLM's tail: (fixed bytes, tensors, bytes
+    per output channel). Not counted: the squeeze convolution's multipliers (8 B per squeeze channel, not a
+    multiple of any tensor's channels) and a PAD's 152 B (whether there is one depends on the resolution)."""
+    layer = node.layer
+    if layer.type != "se":
+        ops = ACT_OP_DATA.get(layer.act, ())
+        return sum(NODE_BYTES + d for d in ops), len(ops), 0
+    inner = ACT_OP_DATA.get(layer.act, ()) + ACT_OP_DATA.get(getattr(layer, "gate", ""), ())
+    fixed = 4 * NODE_BYTES + SE_OP_DATA + 2 * BUILTIN_BYTES["conv"] + BUILTIN_BYTES["mul"] + \
+        sum(NODE_BYTES + d for d in inner)
+    # MEAN's output and axes, each convolution's weights, bias and output, the inner operators' outputs
+    return fixed, 2 + 6 + len(inner), PER_CHANNEL_OP_DATA if dtype == "int8" else 0
 
 
 def persistent_bytes(graph: Graph, dtype: str) -> int:
