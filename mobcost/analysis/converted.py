@@ -1,10 +1,10 @@
 """The operators a TFLite conversion makes of a graph's layers, as the buffers TFLM's planner gets: what a spec
 says in one layer a ``.tflite`` may spell in several operators, each with an output tensor of its own.
 
-* A convolution whose padding TFLite cannot say: TFLite's CONV_2D and DEPTHWISE_CONV_2D pad ``SAME`` (the odd
-  pixel after) or ``VALID`` only, so a symmetric padding that is neither — a 3×3 stride-2 layer on an even
-  input, padded 1 on every side — becomes a ``PAD`` operator (its padded map a tensor) before a ``VALID``
-  convolution (litert-torch and TF's converter alike).
+* A convolution or max pool whose padding TFLite cannot say: TFLite's CONV_2D, DEPTHWISE_CONV_2D and
+  MAX_POOL_2D pad ``SAME`` (the odd pixel after) or ``VALID`` only, so a symmetric padding that is neither — a
+  3×3 stride-2 layer on an even input, padded 1 on every side — becomes a ``PAD`` operator (its padded map a
+  tensor) before a ``VALID`` one (litert-torch and TF's converter alike; ResNet's stem pool too).
 * An activation TFLite cannot fuse (a convolution fuses ReLU and ReLU6 only): hard-swish, sigmoid, GELU, tanh
   and leaky ReLU are one operator after the layer (its input, the layer's own output, a tensor); SiLU (swish)
   is two, ``LOGISTIC`` then ``MUL`` of the layer's output and the gate.
@@ -30,7 +30,7 @@ from .planners import Buffer
 FUSED = {"relu", "relu6", "none"}
 ONE_OP = {"hswish", "sigmoid", "gelu", "tanh", "leaky_relu", "hsigmoid"}
 TWO_OPS = {"silu", "swish"}
-PADDED = {"conv", "dw"}  # the kernels whose padding TFLite must say as SAME or VALID
+PADDED = {"conv", "dw", "maxpool"}  # the kernels whose padding TFLite must say as SAME or VALID
 SCRATCH_PER_OUTPUT = {"deconv": 4}  # int8 TRANSPOSE_CONV: an int32 accumulator per output element
 
 
