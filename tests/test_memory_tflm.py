@@ -150,23 +150,42 @@ def test_export_int8_writes_the_model_tflm_measures(tmp_path: Path) -> None:
 # TFLM's recorded head and total, and the file's weights + biases + quantization parameters, for mobcost's own
 # `export NAME -a A -R R --int8` (benchmarks/tflm_arena.py bundled, tflite-micro 0.dev20261023): the spec's plan
 # must be the head (the converter's PADs and unfused activations included), its total and weights within
-# issue 22's 10% and 2%. When recorded: totals within 2.0%, weights within 0.9%.
+# issue 22's 10% and 2%. When recorded: totals within 2.0% (ShuffleNetV2 5.2%: its shuffles' operators are not
+# in the tail), weights within 0.9%. Left out: the transformers (TFLM has no GELU). MLPerf Tiny's ResNet-8 misses:
+# where the shortcut reads a block's input too, litert-torch leaves TRANSPOSE, PAD (in NCHW), TRANSPOSE before the
+# stride-2 'same' convolution: three full-size tensors no spec layer names (59,424 B measured, 49,152 planned).
 EXPORTED = [
     ("alexnet", 0.25, 96, 39_264, 69_584, 2_385_416),
     ("conv_mobilenet", 0.25, 96, 95_296, 120_624, 2_092_120),
     ("efficientnet_b0", 0.25, 96, 341_184, 458_432, 895_640),
+    ("faster_rcnn_mobilenet_v1", 0.25, 96, 73_728, 113_904, 1_055_332),
+    ("googlenet", 0.25, 96, 68_080, 109_584, 709_616),
     ("mlperf_tiny_ad", 1.0, None, 768, 17_360, 311_008),
+    ("mlperf_tiny_ic", 1.0, None, 59_424, 66_960, 87_048),
     ("mlperf_tiny_kws", 1.0, None, 16_000, 24_064, 38_480),
     ("mlperf_tiny_vww", 1.0, None, 73_728, 103_408, 284_776),
     ("mnasnet1_0", 0.25, 96, 115_296, 188_256, 1_791_312),
     ("mobilenet_v1", 0.25, 96, 76_864, 115_280, 568_208),
+    ("mobilenet_v2", 0.25, 96, 230_592, 297_456, 1_684_640),
     ("mobilenet_v3_large", 0.25, 96, 76_864, 147_984, 769_368),
     ("mobilenet_v3_small", 0.25, 96, 56_864, 108_032, 470_520),
     ("mobilenet_v4_conv_small", 0.25, 96, 153_728, 209_488, 1_823_264),
+    ("resnet18", 0.25, 96, 76_864, 102_784, 889_296),
+    ("resnet50", 0.25, 96, 110_592, 189_360, 2_193_616),
+    ("shallow_mobilenet", 0.25, 96, 76_864, 102_608, 444_688),
+    ("shufflenet_v2_x1_0", 0.25, 96, 115_296, 177_408, 1_302_593),
+    ("squeezenet1_0", 0.25, 96, 76_256, 99_504, 225_256),
+    ("ssd300_mobilenet_v1", 0.25, 96, 73_728, 138_880, 869_396),
+    ("ssdlite_mobilenet_v2", 0.25, 96, 138_240, 242_992, 861_860),
+    ("table3_conv", 1.0, None, 200_704, 205_792, 2_373_632),
+    ("table3_separable", 1.0, None, 200_704, 210_128, 295_424),
+    ("vgg16", 0.25, 96, 294_912, 333_456, 4_286_864),
 ]
 
 
-@pytest.mark.parametrize(("name", "alpha", "resolution", "head", "total", "stored"), EXPORTED)
+@pytest.mark.parametrize(("name", "alpha", "resolution", "head", "total", "stored"), [
+    pytest.param(*e, marks=pytest.mark.xfail(strict=True, reason="litert-torch's TRANSPOSE-PAD-TRANSPOSE"))
+    if e[0] == "mlperf_tiny_ic" else e for e in EXPORTED])
 def test_the_spec_plans_what_tflm_allocates_for_mobcosts_export(name: str, alpha: float, resolution: int | None,
                                                                 head: int, total: int, stored: int) -> None:
     m = memory_json(name, "-a", str(alpha), *(["-R", str(resolution)] if resolution else []))
