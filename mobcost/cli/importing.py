@@ -135,8 +135,10 @@ def export_model(
                                        "from a fixed seed.")] = False,
 ) -> None:
     """Write the model `latency --runtime` times: mobcost's torch build of SPEC (weights drawn from a fixed
-    seed), exported as deployed (BatchNorm folded, batch 1), so any other tool can time the same file. With
-    --int8, the int8 .tflite `memory --measure` allocates in TensorFlow Lite Micro."""
+    seed), exported as deployed (BatchNorm folded, batch 1), so any other tool can time the same file.
+
+    With --int8: the full-integer .tflite that `memory m.tflite --measure` allocates in TensorFlow Lite Micro.
+    """
     from .sweep import check_output
     from .timing import require_runtime
 
