@@ -12,10 +12,11 @@
 
 How a graph becomes TFLM's buffers (``micro_allocation_info.cc``, ``MarkAllocationLifetimes``): the network
 input is created at step 0; layer ``i`` (0-based) runs at step ``i + 1``, creating its output then; a tensor's
-last step is that of its last reader, the network output's the last step. Every layer is one operator with one
-output tensor, as mobcost's layers are (BatchNorm and activations fused into their convolution, as the TFLite
-converter fuses them); tensors are added to the planner in execution order (input first), as the converter
-numbers them, which decides TFLM's tie between equal sizes. Scratch buffers (one step long, added after
+last step is that of its last reader, the network output's the last step. A layer is one operator with one
+output tensor (BatchNorm, ReLU and ReLU6 fused into their convolution, as the TFLite converter fuses them), plus
+the operators a conversion adds (:mod:`.converted`: a PAD where SAME cannot say the padding, an activation TFLite
+cannot fuse); tensors are added to the planner in the order they are created, as the converter numbers them,
+which decides TFLM's tie between equal sizes. Scratch buffers (one step long, added after
 every tensor): the int8 reference ``TRANSPOSE_CONV`` asks for an int32 accumulator per output element
 (``transpose_conv.cc``); the int8 convolutions, depthwise convolutions, fully connected layers and pools ask
 for none (``conv_common.cc``, ``depthwise_conv_common.cc``, ``fully_connected.cc`` request one only for int4
@@ -132,7 +133,8 @@ def activation_peak(graph: Graph, dtype: str) -> tuple[int, int, list[int]]:
 
 
 def tflm_buffers(graph: Graph, dtype: str) -> list[Buffer]:
-    """The buffers TFLM's allocator hands its planner for this graph, unaligned, in the order it adds them."""
+    """The buffers of one operator per layer, unaligned, in execution order (``plan_memory`` plans
+    :func:`.converted.converted_buffers`, which adds the operators a TFLite conversion writes)."""
     index = {n.name: i + 1 for i, n in enumerate(graph.nodes)}
     names, sizes = tensor_names(graph), tensor_bytes(graph, dtype)
     first = list(range(len(sizes)))  # the input at step 0, layer i's output at step i + 1
