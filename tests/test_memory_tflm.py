@@ -164,6 +164,8 @@ EXPORTED = [
     ("mlperf_tiny_ic", 1.0, None, 59_424, 66_960, 87_048),
     ("mlperf_tiny_kws", 1.0, None, 16_000, 24_064, 38_480),
     ("mlperf_tiny_vww", 1.0, None, 73_728, 103_408, 284_776),
+    ("mobilevit_xs", 0.25, 96, 227_456, 514_928, 1_565_944),
+    ("mobilenet_v4_hybrid_medium", 0.25, 96, 153_728, 328_768, 2_774_120),
     ("mnasnet1_0", 0.25, 96, 115_296, 188_256, 1_791_312),
     ("mobilenet_v1", 0.25, 96, 76_864, 115_280, 568_208),
     ("mobilenet_v2", 0.25, 96, 230_592, 297_456, 1_684_640),
@@ -183,9 +185,17 @@ EXPORTED = [
 ]
 
 
+# Where the spec's plan falls short: the arena (ResNet-8), or the tail of the hybrids, whose attention and
+# LayerNorm layers are tens of TFLite operators each (672 operators for MobileViT-XS's 114 layers: BATCH_MATMUL,
+# SOFTMAX, RESHAPE, TRANSPOSE, MEAN, SQUARED_DIFFERENCE, RSQRT), their nodes, tensors and op data not estimated.
+SHORT = {"mlperf_tiny_ic": "litert-torch's TRANSPOSE-PAD-TRANSPOSE",
+         "mobilevit_xs": "tail 77,348 B vs 287,472 B: attention's and LayerNorm's operators",
+         "mobilenet_v4_hybrid_medium": "tail 114,924 B vs 175,040 B: attention's operators"}
+
+
 @pytest.mark.parametrize(("name", "alpha", "resolution", "head", "total", "stored"), [
-    pytest.param(*e, marks=pytest.mark.xfail(strict=True, reason="litert-torch's TRANSPOSE-PAD-TRANSPOSE"))
-    if e[0] == "mlperf_tiny_ic" else e for e in EXPORTED])
+    pytest.param(*e, marks=pytest.mark.xfail(strict=True, reason=SHORT[e[0]])) if e[0] in SHORT else e
+    for e in EXPORTED])
 def test_the_spec_plans_what_tflm_allocates_for_mobcosts_export(name: str, alpha: float, resolution: int | None,
                                                                 head: int, total: int, stored: int) -> None:
     m = memory_json(name, "-a", str(alpha), *(["-R", str(resolution)] if resolution else []))
