@@ -150,8 +150,10 @@ def test_the_layers_option_in_every_format() -> None:
     runner = CliRunner()
     base = ["memory", "-a", "0.25", "-R", "96", "--layers"]
     doc = json.loads(runner.invoke(app, [*base, "-f", "json"]).stdout)
-    assert doc["arena_bytes"] == 73_728 and len(doc["steps"]) == 29  # 27 convolutions, the pool, the classifier
-    assert [s["layer"] for s in doc["steps"] if s["peak"]] == ["conv1"]
+    assert len(doc["steps"]) == 29  # 27 convolutions, the pool, the classifier
+    # TFLM's arena (with the PADs the spec's symmetric stride-2 padding needs) is reached while pw3 runs
+    assert [s["layer"] for s in doc["steps"] if s["peak"]] == ["pw3"]
+    assert max(s["in_use_bytes"] for s in doc["steps"]) == doc["arena_bytes"]
     csv = runner.invoke(app, [*base, "-f", "csv", "-p", "patch"]).stdout.splitlines()
     assert csv[0].startswith("network,alpha,rho,resolution,dtype,planner,step,layer") and len(csv) == 30
     md = runner.invoke(app, [*base, "-f", "markdown", "-p", "tflite"]).stdout

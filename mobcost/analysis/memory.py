@@ -12,10 +12,11 @@
 
 How a graph becomes TFLM's buffers (``micro_allocation_info.cc``, ``MarkAllocationLifetimes``): the network
 input is created at step 0; layer ``i`` (0-based) runs at step ``i + 1``, creating its output then; a tensor's
-last step is that of its last reader, the network output's the last step. Every layer is one operator with one
-output tensor, as mobcost's layers are (BatchNorm and activations fused into their convolution, as the TFLite
-converter fuses them); tensors are added to the planner in execution order (input first), as the converter
-numbers them, which decides TFLM's tie between equal sizes. Scratch buffers (one step long, added after
+last step is that of its last reader, the network output's the last step. A layer is one operator with one
+output tensor (BatchNorm, ReLU and ReLU6 fused into their convolution, as the TFLite converter fuses them), plus
+the operators a conversion adds (:mod:`.converted`: a PAD where SAME cannot say the padding, an activation TFLite
+cannot fuse); tensors are added to the planner in the order they are created, as the converter numbers them,
+which decides TFLM's tie between equal sizes. Scratch buffers (one step long, added after
 every tensor): the int8 reference ``TRANSPOSE_CONV`` asks for an int32 accumulator per output element
 (``transpose_conv.cc``); the int8 convolutions, depthwise convolutions, fully connected layers and pools ask
 for none (``conv_common.cc``, ``depthwise_conv_common.cc``, ``fully_connected.cc`` request one only for int4
@@ -33,6 +34,8 @@ from ..graph.liveness import liveness
 from ..ir import Node
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
+from .converted import converted_buffers, tensor_bytes, tensor_names
+from .litert import litert_buffers, litert_layer_nodes
 from .planners import FOREVER, PLANNERS, Buffer, aligned, litert_arena, tflm_arena  # noqa: F401
 from .whatif import Recompute, default_split, inplace_totals, patch_totals
 
@@ -40,8 +43,10 @@ from .whatif import Recompute, default_split, inplace_totals, patch_totals
 BIAS_BYTES = {"int8": 4}
 # a quantization parameter as a TFLite file stores it: a float32 scale and an int64 zero point
 QUANT_PARAM_BYTES = 4 + 8
-# layers whose weights TFLite quantizes per tensor (one scale): fully connected; convolutions are per channel
-PER_TENSOR = {"fc", "linear"}
+# layers whose weights are quantized per tensor (one scale): none. ai-edge-quantizer, the LiteRT family's quantizer
+# (and mobcost's `export --int8`), quantizes convolutions and fully connected layers per output channel; TF's own
+# converter keeps a fully connected layer per tensor, 24 B × (classes − 1) less on a classifier head.
+PER_TENSOR: frozenset[str] = frozenset()
 # int8 reference kernels' scratch requests, in bytes per output element (TRANSPOSE_CONV's int32 accumulator)
 SCRATCH_PER_OUTPUT = {"deconv": 4}
 
@@ -49,21 +54,27 @@ SCRATCH_PER_OUTPUT = {"deconv": 4}
 EVAL_TENSOR_BYTES = 24  # TfLiteEvalTensor per tensor, constants too: data and dims pointers, a type (8 + 8 + 4 → 24)
 NODE_BYTES = 64  # NodeAndRegistration per operator: TfLiteNode (its pointers) and its registration's pointer
 IO_TENSOR_BYTES = 64 + 32  # a persistent TfLiteTensor per model input and output, and its quantization structs
-# each kernel's op data (AllocatePersistentBuffer in Init/Prepare): OpDataConv for conv and depthwise (padding,
-# zero points, multiplier, shift, activation range, two pointers), OpDataFullyConnected; other kernels ~32 B
-OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 48, "linear": 48}
+# each kernel's op data (AllocatePersistentBuffer in Init/Prepare, 16-byte aligned): OpDataConv for conv and
+# depthwise (padding, zero points, multiplier, shift, activation range, two pointers: 72 B on a 64-bit host → 80),
+# OpDataFullyConnected (nine ints, two pointers, a bool: 57 → 64), OpDataAdd (a bool, fourteen ints: 60 → 64),
+# OpDataMul (nine: 36 → 48), concatenation's OpData (ConcatenationParams: two pointers among five fields: 36 → 48);
+# others ~32 B (pooling's OpDataPooling: padding, activation range, its float range)
+OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 64, "linear": 64, "add": 64, "mul": 48,
+                 "concat": 48}
 OTHER_OP_DATA = 32
-PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw: an int32 output multiplier and an int32 shift per output channel
+PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw/fc: an int32 output multiplier and an int32 shift per output channel
 # the operator's builtin options (TfLiteConvParams, …) from the flatbuffer, kept for the kernel
 BUILTIN_BYTES = {"conv": 28, "pw": 28, "dw": 28, "deconv": 16, "fc": 16, "linear": 16, "maxpool": 48,
                  "avgpool": 48, "add": 8, "mul": 4, "concat": 8}
 # the allocator, its arena allocator and planner objects and the subgraph tables: what the recording allocator
 # does not itemise (2,288 − 1,688 − 112 B of builtin options on tests/data/tflm_chain_int8.tflite)
 RUNTIME_FIXED = 488
-PER_CHANNEL_KERNELS = {"conv", "pw", "dw"}
+# kernels keeping an int32 multiplier and shift per output channel (fully connected too, when per channel)
+PER_CHANNEL_KERNELS = {"conv", "pw", "dw", "fc", "linear"}
 PERSISTENT_NOTE = ("persistent_bytes: TFLM's tail on its 64-bit host build (tensor and node structs, op data "
                    "with per-channel multipliers and shifts, builtin options, allocator objects); a 32-bit MCU "
-                   "build halves the pointers: about 12 B per tensor and 36 B per operator less")
+                   "build halves the pointers: 12 B per tensor, 32 B per operator and 16 B per convolution's "
+                   "or fully connected layer's op data less, the arena unchanged")
 
 
 @dataclass(frozen=True)
@@ -110,16 +121,6 @@ class Memory:
         return self.weights.total
 
 
-def tensor_names(graph: Graph) -> list[str]:
-    """Tensor 0 is the network input, tensor ``k`` the output of layer ``k - 1`` (liveness's numbering)."""
-    return ["input", *(n.name for n in graph.nodes)]
-
-
-def tensor_bytes(graph: Graph, dtype: str) -> list[int]:
-    size = DTYPE_BYTES[dtype]
-    return [graph.input.numel * size, *(n.output.numel * size for n in graph.nodes)]
-
-
 def activation_peak(graph: Graph, dtype: str) -> tuple[int, int, list[int]]:
     """(peak bytes, the layer running then, the tensors alive then) by the liveness rule."""
     sizes = tensor_bytes(graph, dtype)
@@ -130,7 +131,8 @@ def activation_peak(graph: Graph, dtype: str) -> tuple[int, int, list[int]]:
 
 
 def tflm_buffers(graph: Graph, dtype: str) -> list[Buffer]:
-    """The buffers TFLM's allocator hands its planner for this graph, unaligned, in the order it adds them."""
+    """The buffers of one operator per layer, unaligned, in execution order (``plan_memory`` plans
+    :func:`.converted.converted_buffers`, which adds the operators a TFLite conversion writes)."""
     index = {n.name: i + 1 for i, n in enumerate(graph.nodes)}
     names, sizes = tensor_names(graph), tensor_bytes(graph, dtype)
     first = list(range(len(sizes)))  # the input at step 0, layer i's output at step i + 1
@@ -182,113 +184,38 @@ def persistent_terms(graph: Graph, dtype: str) -> tuple[int, list[int]]:
         fixed += NODE_BYTES + OP_DATA_BYTES.get(t, OTHER_OP_DATA) + BUILTIN_BYTES.get(t, 0)
         if t in PER_CHANNEL_KERNELS and dtype == "int8":  # float kernels keep no per-channel multipliers
             per_channel[i + 1] += PER_CHANNEL_OP_DATA
+        extra_fixed, extra_tensors, extra_channel = _converted_ops(node, dtype)
+        fixed, tensors, per_channel[i + 1] = fixed + extra_fixed, tensors + extra_tensors, \
+            per_channel[i + 1] + extra_channel
     return fixed + EVAL_TENSOR_BYTES * tensors, per_channel
+
+
+# op data of the operators a conversion adds for an activation TFLite cannot fuse (LOGISTIC's OpDataLogistic 16 B,
+# MUL's 48 B, others ~32 B); a squeeze-excite layer is MEAN, two CONV_2Ds, its activation's and gate's operators
+# and the MUL by the input (litert-torch folds hard-sigmoid into the second convolution and a MUL by 1/6)
+ACT_OP_DATA = {"silu": (16, 48), "swish": (16, 48), "sigmoid": (16,), "hswish": (32,), "gelu": (32,),
+               "tanh": (32,), "leaky_relu": (32,), "hsigmoid": (48,)}
+SE_OP_DATA = 48 + 80 + 80 + 48  # MEAN, the two convolutions, the MUL by the input
+
+
+def _converted_ops(node: Node, dtype: str) -> tuple[int, int, int]:
+    """What the operators a TFLite conversion adds to ``node`` keep in TFLM's tail: (fixed bytes, tensors, bytes
+    per output channel). Not counted: the squeeze convolution's multipliers (8 B per squeeze channel, not a
+    multiple of any tensor's channels) and a PAD's 152 B (whether there is one depends on the resolution)."""
+    layer = node.layer
+    if layer.type != "se":
+        ops = ACT_OP_DATA.get(layer.act, ())
+        return sum(NODE_BYTES + d for d in ops), len(ops), 0
+    inner = ACT_OP_DATA.get(layer.act, ()) + ACT_OP_DATA.get(getattr(layer, "gate", ""), ())
+    fixed = 4 * NODE_BYTES + SE_OP_DATA + 2 * BUILTIN_BYTES["conv"] + BUILTIN_BYTES["mul"] + \
+        sum(NODE_BYTES + d for d in inner)
+    # MEAN's output and axes, each convolution's weights, bias and output, the inner operators' outputs
+    return fixed, 2 + 6 + len(inner), PER_CHANNEL_OP_DATA if dtype == "int8" else 0
 
 
 def persistent_bytes(graph: Graph, dtype: str) -> int:
     fixed, per_channel = persistent_terms(graph, dtype)
     return fixed + sum(c * n.out_channels for c, n in zip(per_channel[1:], graph.nodes, strict=True))
-
-
-def same_padding(node: Node) -> tuple[int, int, int, int]:
-    """TensorFlow's SAME padding for ``node``'s window: (top, bottom, left, right), the odd pixel at the end."""
-    pads = []
-    for size, out, k, s in zip((node.input.h, node.input.w), (node.output.h, node.output.w), node.kernel_hw or (1, 1),
-                               node.stride_hw or (1, 1), strict=True):
-        total = max((out - 1) * s + (k - 1) * node.layer.dilation + 1 - size, 0)
-        pads += [total // 2, total - total // 2]
-    return pads[0], pads[1], pads[2], pads[3]
-
-
-def needs_pad(node: Node) -> bool:
-    """A convolution or pool whose padding is neither VALID nor TensorFlow's SAME: the converter (litert-torch,
-    as Keras' ZeroPadding2D) writes a PAD operator before it, whose padded map is a tensor of its own."""
-    pads = node.padding_hw or (0, 0, 0, 0)
-    return node.type in ("conv", "pw", "dw", "maxpool", "avgpool") and any(pads) and pads != same_padding(node)
-
-
-def _litert_ops(graph: Graph, dtype: str) -> tuple[list[tuple[str, list[int], int]], list[int], list[str]]:
-    """The operators a converter writes for ``graph`` in execution order, as (layer type, input tensors, output
-    tensor), with the tensors' bytes and names: tensor 0 the input, k layer k - 1's output, then PAD outputs."""
-    names, sizes = tensor_names(graph), tensor_bytes(graph, dtype)
-    index = {n.name: i + 1 for i, n in enumerate(graph.nodes)}
-    ops = []
-    for i, node in enumerate(graph.nodes):
-        reads = [index.get(x, 0) for x in input_names(graph.spec, i)]
-        if needs_pad(node):
-            top, bottom, left, right = node.padding_hw or (0, 0, 0, 0)
-            x = node.input
-            sizes.append((x.h + top + bottom) * (x.w + left + right) * x.c * DTYPE_BYTES[dtype])
-            names.append(f"{node.name} pad")
-            ops.append(("pad", reads[:1], len(sizes) - 1))
-            reads = [len(sizes) - 1, *reads[1:]]
-        ops.append((node.type, reads, i + 1))
-    return ops, sizes, names
-
-
-def litert_buffers(graph: Graph, dtype: str) -> list[Buffer]:
-    """The buffers LiteRT's ``ArenaPlanner`` places for this graph as mobcost's export converts it (one
-    operator per layer, a PAD before a window whose padding is not TensorFlow's SAME; ``PlanAllocations``):
-    operator j allocates its output at node j; the network input is allocated at node 0 and, as every graph
-    input, never freed; a tensor is freed at its last reader's node, the network outputs never. ADD and MUL
-    write in place (``IdentifyInPlaceTensors``): their output takes the buffer of an input of the same bytes
-    that no other operator reads (nor the buffer's owner) and that is not the network input, unless the output
-    is a network output; that buffer then lives to the output's last reader. Temporaries, one node long: a
-    convolution other than 1×1 stride 1 asks for an im2col buffer of H_out·W_out·k_h·k_w·C_in/groups elements
-    (``conv.cc``, generic optimized kernel, float and int8 alike) — unless its input has one channel, which
-    the converter writes as a DEPTHWISE_CONV_2D (no temporaries); a global average pool, which the converter
-    writes as MEAN, for the input's rank and its two axes in int32 and a 4-byte accumulator per output element
-    (``reduce.cc``); depthwise, fully connected, pooling and PAD ask for none."""
-    ops, sizes, names = _litert_ops(graph, dtype)
-    outputs = {len(graph.nodes)} | {i + 1 for i, n in enumerate(graph.nodes) if n.name in graph.spec.outputs}
-    readers = [0] * len(sizes)
-    for _, reads, _ in ops:
-        for t in reads:
-            readers[t] += 1
-    owner = list(range(len(sizes)))  # the tensor whose buffer each tensor uses
-    first = [0] * len(sizes)
-    for j, (kind, reads, y) in enumerate(ops):
-        first[y] = j
-        if kind in ("add", "mul") and y not in outputs:
-            for t in reads:
-                if sizes[t] == sizes[y] > 4 and readers[t] == readers[owner[t]] == 1 and t and t not in outputs:
-                    owner[y] = owner[t]
-                    break
-    last = [FOREVER if t in outputs or t == 0 else first[t] for t in range(len(sizes))]
-    for j, (_, reads, _) in enumerate(ops):
-        for t in reads:
-            o = owner[t]
-            last[o] = last[o] if last[o] == FOREVER else max(last[o], j)
-    for t in range(len(sizes)):
-        if owner[t] != t and last[t] == FOREVER:
-            last[owner[t]] = FOREVER
-    buffers = [Buffer(sizes[t], first[t], last[t], names[t]) for t in range(len(sizes)) if owner[t] == t]
-    return buffers + _litert_temporaries(graph, dtype, first)
-
-
-def litert_layer_nodes(graph: Graph) -> list[int]:
-    """Each layer's node in LiteRT's execution plan: its index plus the PAD operators before it (its own too)."""
-    nodes, pads = [], 0
-    for node in graph.nodes:
-        pads += needs_pad(node)
-        nodes.append(len(nodes) + pads)
-    return nodes
-
-
-def _litert_temporaries(graph: Graph, dtype: str, first: list[int]) -> list[Buffer]:
-    out = []
-    for i, node in enumerate(graph.nodes):
-        j = first[i + 1]  # the layer's own node
-        one_channel = node.input.c == 1  # the converter writes it as a DEPTHWISE_CONV_2D: no im2col
-        if node.type in ("conv", "pw") and node.kernel_hw and not one_channel and (
-                node.kernel_hw != (1, 1) or node.stride_hw != (1, 1) or node.layer.dilation != 1):
-            kh, kw = node.kernel_hw
-            cols = node.output.h * node.output.w * kh * kw * (node.input.c // (node.groups or 1))
-            out.append(Buffer(cols * DTYPE_BYTES[dtype], j, j, f"{node.name} im2col"))
-        elif node.type == "avgpool" and (node.output.h, node.output.w) == (1, 1) < (node.input.h, node.input.w):
-            out += [Buffer(4 * 4, j, j, f"{node.name} rank"), Buffer(4 * 2, j, j, f"{node.name} axes"),
-                    Buffer(4 * node.output.numel, j, j, f"{node.name} sum")]
-    return out
 
 
 def buffer_in_use(buffers: Sequence[Buffer], offsets: Sequence[int], steps: Sequence[int]) -> list[int]:
@@ -304,6 +231,27 @@ def live_totals(graph: Graph, dtype: str) -> list[int]:
     return [sum(sizes[t] for t in alive) for alive in liveness(graph)[1]]
 
 
+PLACED_NOTES = {
+    "tflm": "tflm: one operator and one output tensor per layer, and those a TFLite conversion adds (a PAD where "
+            "TFLite's SAME cannot say the padding, an activation it cannot fuse, MEAN's scratch); 16-byte "
+            "alignment; scratch buffers of the int8 reference kernels",
+    "tflite": "tflite: LiteRT's arena planner without delegates (XNNPACK, the default on a phone, keeps its own "
+              "buffers), on the operators mobcost's export writes (a PAD before a window padded otherwise than "
+              "SAME); 64-byte aligned offsets; im2col and MEAN temporaries; ADD, MUL in place"}
+
+
+def placed(graph: Graph, planner: str, dtype: str) -> tuple[list[Buffer], list[int], int, list[int]]:
+    """tflm and tflite: the buffers the runtime's planner places (sizes as it sees them), their offsets, the
+    arena, and each layer's step (its last operator's)."""
+    if planner == "tflm":
+        raw = converted_buffers(graph, dtype)
+        offsets, arena = tflm_arena(raw)
+        return aligned(raw), offsets, arena, [next(b.first for b in raw if b.name == n.name) for n in graph.nodes]
+    buffers = litert_buffers(graph, dtype)
+    offsets, arena = litert_arena(buffers)
+    return buffers, offsets, arena, litert_layer_nodes(graph)
+
+
 def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, patches: int = 4,
                 split: int | None = None) -> Memory:
     """RAM and flash of ``graph`` under ``planner`` (one of ``PLANNERS``) with ``dtype`` tensors; ``patches``
@@ -316,22 +264,11 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, pat
     steps = list(range(len(graph.nodes)))
     buffers: list[Buffer] = []
     offsets: list[int] = []
-    if planner == "tflm":
-        persistent = persistent_bytes(graph, dtype)
-        raw = tflm_buffers(graph, dtype)
-        offsets, arena = tflm_arena(raw)
-        buffers, steps = aligned(raw), [i + 1 for i in steps]
-        notes.append("tflm: one operator and one output tensor per layer; 16-byte alignment; scratch buffers of "
-                     "the int8 reference kernels")
+    if planner in ("tflm", "tflite"):
+        buffers, offsets, arena, steps = placed(graph, planner, dtype)
+        notes.append(PLACED_NOTES[planner])
         in_use = buffer_in_use(buffers, offsets, steps)
-    elif planner == "tflite":
-        buffers = litert_buffers(graph, dtype)
-        offsets, arena = litert_arena(buffers)
-        steps = litert_layer_nodes(graph)
-        notes.append("tflite: LiteRT's arena planner without delegates (XNNPACK, the default on a phone, keeps "
-                     "its own buffers), on the operators mobcost's export writes (a PAD before a window padded "
-                     "otherwise than SAME); 64-byte aligned offsets; im2col and MEAN temporaries; ADD, MUL in place")
-        in_use = buffer_in_use(buffers, offsets, steps)
+        persistent = persistent_bytes(graph, dtype) if planner == "tflm" else None
     elif planner == "inplace-dw":
         in_use = inplace_totals(graph, dtype)
         arena = max(in_use, default=peak)
