@@ -256,3 +256,19 @@ def test_a_profile_names_a_runtime_planner_or_says_where_it_is_wrong(tmp_path: P
         load_hardware(path)
     assert "hw.yaml:5" in str(caught.value) and "planner" in str(caught.value) and "tflite" in str(caught.value)
     assert load_hardware("cortex_m7").planner == "tflm"
+
+
+def test_litert_buffers_of_an_unfused_silu() -> None:
+    # int8, 4×4×2 input (32 B): p1 (1×1 → 4 channels, SiLU: 64 B), p2 (1×1 → 2: 32 B). TFLite cannot fuse SiLU:
+    # p1 writes a pre-activation tensor (node 0), LOGISTIC the gate (node 1), MUL p1's output (node 2), p2 at 3.
+    # MUL reads the pre-activation (read twice, so not shareable) and the gate (read once): its output takes the
+    # gate's buffer, which then lives to p2 (node 3).
+    text = "input: {channels: 2, size: 4}\nlayers:\n  - {type: pw, name: p1, out: 4, act: silu}\n" \
+           "  - {type: pw, name: p2, out: 2}\n"
+    m = plan_memory(build(parse_spec(text), 1.0), "tflite", "int8")
+    assert [(b.name, b.size, b.first, b.last) for b in m.buffers] == [
+        ("input", 32, 0, FOREVER), ("p2", 32, 3, FOREVER), ("p1 pre-activation", 64, 0, 2), ("p1 logistic", 64, 1, 3)]
+    # input → 0; pre-activation → 64 (32 rounded up to 64); gate meets it → 128; p2 (3–) meets the gate only:
+    # the gap [32 → 64, 128) holds it → 64. Arena: 192.
+    assert m.offsets == (0, 64, 64, 128) and m.arena_bytes == 192
+    assert m.layer_steps == (2, 3)

@@ -141,6 +141,8 @@ def litert_sources(g: Graph, dtype: str) -> tuple[list[Buffer], list[Source]]:
         if what == "im2col":
             kh, kw = node.kernel_hw or (1, 1)
             sources.append(Source("im2col", x, i, kh * kw, node.groups or 1))
+        elif what in ("pre-activation", "logistic"):  # an unfused activation's tensors: the layer's output size
+            sources.append(Source("tensor", i + 1))
         elif what == "pad":
             top, bottom, left, right = node.padding_hw or (0, 0, 0, 0)
             sources.append(Source("pad", x, i, (node.input.h + top + bottom) * (node.input.w + left + right)))
