@@ -285,25 +285,33 @@ _RESIZE_MODES = {"nearest": "nearest", "linear": "bilinear"}
 
 
 def resize(m: Mapper, op: Op) -> None:
-    """Resize / Upsample by the same integer factor on H and W, nearest or (bi)linear: `upsample`. The factor is
-    read from the shapes, which ONNX shape inference gives whether the file stores scales or sizes."""
+    """Resize / Upsample, nearest or (bi)linear, read from the shapes (which ONNX shape inference gives whether the
+    file stores scales or sizes): by one integer factor on H and W, `upsample`; to any other size (a non-integer
+    scale, a 33 → 65 resize, a 3×3 → 7×7 one), `resize` — to the network input's size as `size_of: input`, so that
+    it follows ρ as a segmentation head's final resize does (torchvision's ``F.interpolate(size=input_shape)``,
+    which the exporters write as sizes computed from, or folded out of, the input's shape), else to a fixed size."""
     x, y = chw(m.dims(op.inputs[0])), chw(m.dims(op.outputs[0]))
     mode = _RESIZE_MODES.get(str(op.attrs.get("mode", "nearest")))
-    factor = y[1] // x[1] if x is not None and y is not None and x[1] else 0
-    if x is None or y is None or len(m.dims(op.inputs[0])) != 4 or x[0] != y[0] or not factor \
-            or y[1:] != (x[1] * factor, x[2] * factor):
-        m.leave_out(op, f"a resize from {x} to {y} (C, H, W): only upsampling H and W by one integer factor maps "
-                        "(upsample); it has no Mult-Adds")
+    if x is None or y is None or len(m.dims(op.inputs[0])) != 4 or x[0] != y[0]:
+        m.leave_out(op, f"a resize from {x} to {y} (C, H, W): only resizing H and W maps (upsample, resize); it "
+                        "has no Mult-Adds")
         return
     if mode is None:
-        m.leave_out(op, f"{op.attrs.get('mode')} interpolation: only nearest and bilinear map (upsample); "
+        m.leave_out(op, f"{op.attrs.get('mode')} interpolation: only nearest and bilinear map (upsample, resize); "
                         "it has no Mult-Adds")
         return
-    if factor == 1:
+    corners = str(op.attrs.get("coordinate_transformation_mode", "half_pixel")) == "align_corners"
+    factor = y[1] // x[1] if x[1] else 0
+    if y[1:] == x[1:]:
         m.alias[op.outputs[0]] = op.inputs[0]
         m.done.add(op.name)
-        return
-    m.emit(op, "upsample", {"factor": factor, "mode": mode}, (op.inputs[0],), op.outputs[0])
+    elif factor > 1 and y[1:] == (x[1] * factor, x[2] * factor) and not corners:
+        m.emit(op, "upsample", {"factor": factor, "mode": mode}, (op.inputs[0],), op.outputs[0])
+    else:
+        image = chw(m.dims(m.g.input))
+        target = {"size_of": "input"} if image is not None and y[1:] == image[1:] else {"size": _pair(y[1], y[2])}
+        extra = {"align_corners": True} if corners and mode == "bilinear" else {}
+        m.emit(op, "resize", {**target, "mode": mode, **extra}, (op.inputs[0],), op.outputs[0])
 
 
 def layer_norm(m: Mapper, op: Op) -> None:
