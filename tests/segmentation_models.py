@@ -320,3 +320,39 @@ class DeepLabV3MobileNetV2(nn.Module):
                                align_corners=True)
         y = self.logits(self.project(torch.cat([pooled, self.aspp0(f)], dim=1)))
         return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=True)
+
+
+class FasterRCNNMobileNetV3FPN(nn.Module):
+    """torchvision's ``fasterrcnn_mobilenet_v3_large_fpn`` up to the RPN's raw outputs (pytorch/vision torchvision/
+    models/detection/faster_rcnn.py ``_fasterrcnn_mobilenet_v3_large_fpn``, backbone_utils.py ``_mobilenet_extractor``
+    with fpn=True, ops/feature_pyramid_network.py ``FeaturePyramidNetwork`` and ``LastLevelMaxPool``, rpn.py
+    ``RPNHead``): MobileNetV3-Large features (not dilated, not reduced); the FPN reads stage_indices[4] = features[13]
+    (the C4 block, 160 wide) and features[16] (960) — both at stride 32 —, with 1×1 lateral and 3×3 output convs of 256
+    (biases, no norm), the top-down path resized (nearest) to the lateral's size and added, and a max pool (kernel 1,
+    stride 2) of the last level; one RPNHead shared by the three levels: a 3×3 conv 256 with bias and ReLU, 1×1 convs
+    with bias to 15 objectness logits and 60 box deltas (5 sizes × 3 ratios per location). Returns the six raw maps
+    (objectness and deltas per level); anchors, decoding, NMS and the RoI heads are not here."""
+
+    def __init__(self, width_mult: float = 1.0, anchors: int = 15) -> None:
+        super().__init__()
+        features = mobilenet_v3_large_features(width_mult)
+        self.backbone = _Features(features, (13, 16))
+        c4, c5 = _out_channels(features[13]), _out_channels(features[16])
+        self.inner = nn.ModuleList([nn.Conv2d(c4, 256, 1), nn.Conv2d(c5, 256, 1)])
+        self.layer = nn.ModuleList([nn.Conv2d(256, 256, 3, padding=1), nn.Conv2d(256, 256, 3, padding=1)])
+        self.rpn_conv = nn.Conv2d(256, 256, 3, padding=1)
+        self.objectness = nn.Conv2d(256, anchors, 1)
+        self.deltas = nn.Conv2d(256, 4 * anchors, 1)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        c4, c5 = self.backbone(x)
+        top = self.inner[1](c5)
+        p5 = self.layer[1](top)
+        lateral = self.inner[0](c4)
+        p4 = self.layer[0](lateral + F.interpolate(top, size=lateral.shape[-2:], mode="nearest"))
+        levels = [p4, p5, F.max_pool2d(p5, 1, 2, 0)]
+        out = []
+        for p in levels:
+            t = F.relu(self.rpn_conv(p))
+            out += [self.objectness(t), self.deltas(t)]
+        return tuple(out)

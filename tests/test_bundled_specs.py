@@ -42,7 +42,7 @@ def test_every_bundled_spec_is_pinned() -> None:
               # pinned to fvcore on tests/segmentation_models.py and to the published figures in
               # tests/test_segmentation.py
               "ssdlite320_mobilenet_v3_large", "lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large",
-              "deeplabv3_mobilenet_v2"}
+              "deeplabv3_mobilenet_v2", "fasterrcnn_mobilenet_v3_large_fpn"}
     assert {p.stem for p in SPECS.glob("*.yaml")} == pinned
 
 

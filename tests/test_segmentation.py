@@ -24,6 +24,7 @@ CASES = {
     "deeplabv3_mobilenet_v3_large": (lambda a: seg.DeepLabV3MobileNetV3(a), (520, 257)),
     "ssdlite320_mobilenet_v3_large": (lambda a: seg.SSDLiteMobileNetV3(a), (320, 256)),
     "deeplabv3_mobilenet_v2": (lambda a: seg.DeepLabV3MobileNetV2(a), (513, 321)),
+    "fasterrcnn_mobilenet_v3_large_fpn": (lambda a: seg.FasterRCNNMobileNetV3FPN(a), (800, 320)),
 }
 
 
@@ -55,6 +56,12 @@ def test_torchvision_reference_modules_give_the_published_figures() -> None:
     # the auxiliary head by hand at 520 px (C2: 65×65×40): 3×3 conv 40 → 10, 1×1 conv 10 → 21 with bias
     assert aux["mult_adds"] - plain["mult_adds"] == 9 * 40 * 10 * 65 * 65 + 10 * 21 * 65 * 65  # 16,097,250
     assert aux["params"] - plain["params"] == 9 * 40 * 10 + 10 * 21 + 21  # 3,831
+    # Faster R-CNN MobileNetV3-Large FPN: 4.494 GFLOPS (its count stops at the RPN), 19,386,354 params = the module's
+    # conv params (BN frozen: buffers) + the RoI box head, by hand: TwoMLPHead 256·49 → 1024 → 1024 and
+    # FastRCNNPredictor 1024 → 91 scores and 91·4 deltas, all with biases
+    fpn = counts(seg.FasterRCNNMobileNetV3FPN().eval(), 800)
+    box_head = (256 * 49 * 1024 + 1024) + (1024 * 1024 + 1024) + (1024 * 91 + 91) + (1024 * 364 + 364)  # 14,362,055
+    assert round(fpn["mult_adds"] / 1e9, 3) == 4.494 and fpn["params"] + box_head == 19_386_354
 
 
 def test_deeplab_mobilenet_v2_against_the_paper_and_model_zoo() -> None:
