@@ -10,6 +10,7 @@ from typing import Any
 from .model import Op
 from .ops import HANDLERS, Handler, layer_scale
 from .patterns import Mapper, chw
+from .resampling import resize
 
 _PASS = ("Identity", "Dropout", "Cast", "Flatten", "Reshape", "Squeeze", "Unsqueeze")
 _ZERO_COST = ("Softmax", "LogSoftmax")
@@ -284,5 +285,6 @@ def _channels_last_step(m: Mapper, op: Op, t: str) -> tuple[Op, str, dict[str, A
 LAYOUT: dict[str, Handler] = {
     **{name: passthrough for name in _PASS}, **{name: zero_cost for name in _ZERO_COST},
     "Split": split, "Slice": slice_, "Pad": pad, "SplitToSequence": split_to_sequence, "Transpose": transpose,
+    "Resize": resize, "Upsample": resize,
 }
 ALL_HANDLERS: dict[str, Handler] = {**HANDLERS, **LAYOUT}
