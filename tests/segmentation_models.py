@@ -356,3 +356,53 @@ class FasterRCNNMobileNetV3FPN(nn.Module):
             t = F.relu(self.rpn_conv(p))
             out += [self.objectness(t), self.deltas(t)]
         return tuple(out)
+
+
+# torchvision's vgg16 features (configuration D): widths, "M" a 2×2 max pool
+_VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
+
+
+class SSD300VGG16(nn.Module):
+    """torchvision's ``ssd300_vgg16`` up to its head outputs (pytorch/vision torchvision/models/detection/ssd.py:
+    ``SSDFeatureExtractorVGG``, ``SSDHead``, ``ssd300_vgg16``): VGG16 to conv4_3 with pool3 rounded up (38×38 at
+    300 px), L2Norm on conv4_3 (F.normalize over the channels × a learned 512-vector), conv5 with pool5 replaced by
+    a 3×3 stride-1 pool, fc6 as a 3×3 conv of 1024 with dilation 6 and fc7 a 1×1 conv of 1024; four extra blocks
+    (1×1 then 3×3: stride 2 to 10 and 5, unpadded to 3 and 1); 3×3 box and class convs with bias on the six maps,
+    4, 6, 6, 6, 4, 4 anchors. Returns torchvision's concatenated (1, 8,732, 4) and (1, 8,732, classes)."""
+
+    def __init__(self, num_classes: int = 91) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin, pools = 3, 0
+        for v in _VGG16:
+            if v == "M":
+                pools += 1
+                layers.append(nn.MaxPool2d(2, 2, ceil_mode=pools == 3))
+            else:
+                layers += [nn.Conv2d(cin, v, 3, padding=1), nn.ReLU(inplace=True)]
+                cin = v
+        pool4 = [i for i, m in enumerate(layers) if isinstance(m, nn.MaxPool2d)][3]
+        self.features = nn.Sequential(*layers[:pool4])
+        self.scale_weight = nn.Parameter(torch.full((512,), 20.0))
+        fc = [nn.MaxPool2d(3, 1, 1), nn.Conv2d(512, 1024, 3, padding=6, dilation=6), nn.ReLU(inplace=True),
+              nn.Conv2d(1024, 1024, 1), nn.ReLU(inplace=True)]
+        self.extra = nn.ModuleList([nn.Sequential(*layers[pool4:], *fc)])
+        for c_in, mid, out, stride, pad in ((1024, 256, 512, 2, 1), (512, 128, 256, 2, 1), (256, 128, 256, 1, 0),
+                                            (256, 128, 256, 1, 0)):
+            self.extra.append(nn.Sequential(nn.Conv2d(c_in, mid, 1), nn.ReLU(inplace=True),
+                                            nn.Conv2d(mid, out, 3, stride, pad), nn.ReLU(inplace=True)))
+        maps, anchors = (512, 1024, 512, 256, 256, 256), (4, 6, 6, 6, 4, 4)
+        self.box = nn.ModuleList(nn.Conv2d(c, 4 * a, 3, padding=1) for c, a in zip(maps, anchors, strict=True))
+        self.cls = nn.ModuleList(nn.Conv2d(c, num_classes * a, 3, padding=1) for c, a in zip(maps, anchors,
+                                                                                            strict=True))
+        self.num_classes = num_classes
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = self.features(x)
+        maps = [self.scale_weight.view(1, -1, 1, 1) * F.normalize(x)]
+        for block in self.extra:
+            x = block(x)
+            maps.append(x)
+        boxes = [head(m) for head, m in zip(self.box, maps, strict=True)]
+        scores = [head(m) for head, m in zip(self.cls, maps, strict=True)]
+        return _scoring(boxes, 4), _scoring(scores, self.num_classes)

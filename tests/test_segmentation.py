@@ -72,3 +72,16 @@ def test_deeplab_mobilenet_v2_against_the_paper_and_model_zoo() -> None:
     assert round((full["params"] + full["bn_params"]) / 1e6, 2) == 2.11
     half = counts(seg.DeepLabV3MobileNetV2(0.5).eval(), 513)
     assert abs(half["mult_adds"] / 0.88e9 - 1) < 0.04  # 910,369,488: 3.5% over the printed 0.88 (unexplained)
+
+
+def test_ssd300_vgg16_as_table13_notes_it() -> None:
+    # the figures mobcost paper 13's SSD 300 deeplab-VGG note cites; torchvision's num_params for ssd300_vgg16 is
+    # 35,641,826 (its weight metadata), every parameter here being a conv's or L2Norm's 512 scales
+    ssd = seg.SSD300VGG16().eval()
+    assert sum(p.numel() for p in ssd.parameters()) == 35_641_826
+    c = counts(ssd, 300)
+    assert c["mult_adds"] == 34_858_153_472 and c["params"] == 35_641_826 - 512
+    from mobcost.analysis.paper import figures
+
+    note = next(f for f in figures(["13"]) if f.row == "SSD 300 deeplab-VGG").note
+    assert "34,858,153,472" in note and "35,641,826" in note

@@ -104,10 +104,10 @@ def table13() -> Iterator[Figure]:
 TABLE13_VGG = [(300, 64_300, 138.5), (600, 149_600, 138.5)]
 TABLE13_INCEPTION = [(300, 118_200, 13.3), (600, 129_600, 13.3)]
 NOT_COMPUTED = "not computed"
-DEEPLAB_VGG_WHY = ("not computed: the paper names DeepLab's VGG16 but prints no SSD configuration, and the SSD 300 "
-                   "definition at hand disagrees with its 33.1 M params — torchvision's ssd300_vgg16 (the SSD paper's "
-                   "layout, 91 classes) holds 35,641,826 — so a spec would be a guess; SSD's L2Norm on conv4_3 is "
-                   "not in the vocabulary yet either")
+DEEPLAB_VGG_WHY = ("not computed: SSD 300 on VGG16 needs SSD's L2Norm on conv4_3, not in the vocabulary yet; "
+                   "fvcore on torchvision's ssd300_vgg16 (the SSD paper's layout, 91 classes; "
+                   "tests/segmentation_models.py) gives 34,858,153,472 Mult-Adds, the printed 34.9 B, and "
+                   "35,641,826 params against the printed 33.1 M, a difference its layout does not explain")
 INCEPTION_WHY = ("not computed: no Inception V2 (BN-Inception, Ioffe & Szegedy 2015) spec is bundled yet, and the "
                  "paper prints no detector configuration for it (TF Object Detection API's ssd_inception_v2 and "
                  "faster_rcnn_inception_v2 are the likely sources)")
