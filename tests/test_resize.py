@@ -164,3 +164,18 @@ def test_onnx_resizes_from_both_exporters_import(dynamo: bool) -> None:
         assert analyze(spec).totals.mult_adds == 867_096
         assert str(build(spec, rho=0.5).nodes[-1].output) == "260×260×4"  # the imported head follows ρ
 
+
+
+@pytest.mark.parametrize("name", ["lraspp_mobilenet_v3_large", "fasterrcnn_mobilenet_v3_large_fpn"])
+def test_bundled_specs_with_resizes_sweep_as_table_counts(name: str) -> None:
+    # LR-ASPP resizes to a tap and to the input; the FPN's top-down resize takes its lateral's size
+    from mobcost.spec import load_spec
+
+    spec = load_spec(name)
+    sweep_points(spec_text(spec), [1.0, 0.5], [spec.size, 257], ("mult_adds", "params", "memory_access"))
+
+
+def spec_text(spec) -> str:
+    from pathlib import Path
+
+    return Path(spec.file).read_text(encoding="utf-8")
