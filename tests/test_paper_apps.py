@@ -107,3 +107,11 @@ def test_table13_vgg_and_inception_rows() -> None:
             assert f.computed == "not computed" and f.note.startswith("not computed: ")
     ssd = got["SSD 300 deeplab-VGG", "mult_adds"], got["SSD 300 deeplab-VGG", "params"]
     assert (ssd[0].paper, ssd[1].paper) == (34_900, 33.1)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex", "rich"])
+def test_table13_in_every_format(fmt: str) -> None:
+    result = CliRunner().invoke(app, ["paper", "13", "--format", fmt], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "Faster-RCNN 600 VGG" in result.stdout and "not computed" in result.stdout
+    assert "not computed M" not in result.stdout  # a figure mobcost does not compute has no unit
