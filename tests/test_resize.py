@@ -179,3 +179,32 @@ def spec_text(spec) -> str:
     from pathlib import Path
 
     return Path(spec.file).read_text(encoding="utf-8")
+
+
+def test_onnx_resize_by_sizes_and_non_integer_scales_imports_as_resize() -> None:
+    # written with onnx.helper (no torch): a 3→4 conv 3×3 stride 2 (8 → 4), a Resize to sizes 7×7 (linear,
+    # align_corners), then one by scales 1.5 (nearest: ⌊7 · 1.5⌋ = 10), then a 4→2 1×1 conv
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from mobcost.importers import onnx_to_spec
+
+    def const(name, dims, values, kind=TensorProto.FLOAT):
+        return helper.make_tensor(name, kind, dims, values)
+
+    inits = [const("w", (4, 3, 3, 3), [0.0] * 108), const("sizes", (4,), [1, 4, 7, 7], TensorProto.INT64),
+             const("scales", (4,), [1.0, 1.0, 1.5, 1.5]), const("w2", (2, 4, 1, 1), [0.0] * 8)]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="conv", kernel_shape=[3, 3], strides=[2, 2],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("Resize", ["a", "", "", "sizes"], ["b"], name="to7", mode="linear",
+                              coordinate_transformation_mode="align_corners"),
+             helper.make_node("Resize", ["b", "", "scales"], ["c"], name="by1.5", mode="nearest"),
+             helper.make_node("Conv", ["c", "w2"], ["y"], name="head", kernel_shape=[1, 1])]
+    graph = helper.make_graph(nodes, "net", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    spec = parse_spec(onnx_to_spec(onnx.load_from_string(model.SerializeToString())).yaml)
+    resizes = [(la.size, la.size_of, la.mode, la.align_corners) for la in spec.layers if la.type == "resize"]
+    assert resizes == [(7, None, "bilinear", True), (10, None, "nearest", False)]
+    # 9·3·4·4² + 4·2·10² = 1,728 + 800
+    assert analyze(spec).totals.mult_adds == 2_528
