@@ -140,7 +140,7 @@ def _classifier_fixed(graph: OpGraph, mapper: Mapper) -> list[Emitted]:
     α (``scale: false``): α never changes the number of classes."""
     producer = {e.output: i for i, e in enumerate(mapper.layers)}
     fixed = set()
-    for out in graph.outputs:
+    for out in (*graph.outputs, *mapper.head_maps):
         i = producer.get(mapper.resolve(out))
         while i is not None and "out" not in mapper.layers[i].keys and len(mapper.layers[i].inputs) == 1:
             i = producer.get(mapper.resolve(mapper.layers[i].inputs[0]))

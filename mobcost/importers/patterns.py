@@ -80,6 +80,8 @@ class Mapper:
     tainted: dict[str, str] = field(default_factory=dict)  # tensor → the left-out node it comes from
     pads: dict[str, int] = field(default_factory=dict)  # a Pad's output → padding its reader adds
     stored: dict[str, Emitted] = field(default_factory=dict)  # a stored weight or bias → the layer counting it
+    # head maps a detector's network output is made of by moves alone (SSD's reshape and concat): outputs too
+    head_maps: list[str] = field(default_factory=list)
 
     def resolve(self, tensor: str) -> str:
         while tensor in self.alias:
