@@ -72,7 +72,8 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
     dims = m.dims(softmax.inputs[0])
     if len(dims) < 3 or None in dims[-2:] or softmax.attrs.get("axis", -1) % len(dims) != len(dims) - 1:
         return None
-    n, heads = dims[-1], math.prod(d or 1 for d in dims[:-2])  # a free batch is 1
+    # B×h×N×N: B is the batch (free or 1) or the P sequences of an unfold, which the layer's input holds
+    n, heads = dims[-1], (dims[1] if len(dims) == 4 else math.prod(d or 1 for d in dims[:-2])) or 1
     scaled, qk = _back(m, softmax.inputs[0], producer, frozenset({"Mul", "Div"}))
     av = m.sole_user(softmax.outputs[0], "MatMul")
     if qk is None or qk.op != "MatMul" or av is None or av.inputs[0] != softmax.outputs[0] \
