@@ -552,6 +552,364 @@ def swin_tiny() -> nn.Module:
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# SwiftFormer-XS (timm/models/swiftformer.py swiftformer_xs: layers 3, 3, 6, 4, widths 48, 56, 112, 220; each
+# stage's last block has efficient additive attention: L2-normalised q and k, a learned w_g, no Q·Kᵀ)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class LayerScale2d(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(dim, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.gamma
+
+
+def _swift_conv(dim: int, hidden: int) -> nn.Module:
+    """ConvEncoder / LocalRepresentation: dw 3×3 (bias), BN, 1×1, GELU, 1×1, layer scale, residual."""
+    return Residual(nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1, groups=dim), nn.BatchNorm2d(dim),
+                                  nn.Conv2d(dim, hidden, 1), nn.GELU(), nn.Conv2d(hidden, dim, 1), LayerScale2d(dim)))
+
+
+class _AdditiveAttention(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.to_query, self.to_key = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.w_g = nn.Parameter(torch.randn(dim, 1))
+        self.proj, self.final = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.scale = dim**-0.5
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        x = x.flatten(2).permute(0, 2, 1)
+        query = nn.functional.normalize(self.to_query(x), dim=-1)
+        key = nn.functional.normalize(self.to_key(x), dim=-1)
+        attn = nn.functional.normalize(query @ self.w_g * self.scale, dim=1)
+        attn = torch.sum(attn * query, dim=1, keepdim=True)
+        out = self.proj(attn * key) + query
+        return self.final(out).permute(0, 2, 1).reshape(b, -1, h, w)
+
+
+class _SwiftBlock(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.local = _swift_conv(dim, dim)
+        self.attn, self.ls1 = _AdditiveAttention(dim), LayerScale2d(dim)
+        self.mlp = nn.Sequential(nn.BatchNorm2d(dim), nn.Conv2d(dim, 4 * dim, 1), nn.GELU(), nn.Conv2d(4 * dim, dim, 1))
+        self.ls2 = LayerScale2d(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.local(x)
+        x = x + self.ls1(self.attn(x))
+        return x + self.ls2(self.mlp(x))
+
+
+class _SwiftFormer(nn.Module):
+    def __init__(self, layers: tuple[int, ...], dims: tuple[int, ...]) -> None:
+        super().__init__()
+        d = dims[0]
+        blocks: list[nn.Module] = [nn.Conv2d(3, d // 2, 3, 2, 1), nn.BatchNorm2d(d // 2), nn.ReLU(),
+                                   nn.Conv2d(d // 2, d, 3, 2, 1), nn.BatchNorm2d(d), nn.ReLU()]
+        for i, (n, dim) in enumerate(zip(layers, dims, strict=True)):
+            if i:  # Embedding: 3×3/2 conv (bias) + BN
+                blocks += [nn.Conv2d(dims[i - 1], dim, 3, 2, 1), nn.BatchNorm2d(dim)]
+            blocks += [*(_swift_conv(dim, 4 * dim) for _ in range(n - 1)), _SwiftBlock(dim)]
+        self.features = nn.Sequential(*blocks, nn.BatchNorm2d(dims[-1]))
+        self.head, self.head_dist = nn.Linear(dims[-1], 1000), nn.Linear(dims[-1], 1000)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.features(x).mean((2, 3))
+        return (self.head(x) + self.head_dist(x)) / 2
+
+
+def swiftformer_xs() -> nn.Module:
+    return _SwiftFormer((3, 3, 6, 4), (48, 56, 112, 220))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# EdgeNeXt-XXS (timm/models/edgenext.py edgenext_xx_small: widths 24, 48, 88, 168, depths 2, 2, 6, 2, 4 heads,
+# kernels 3, 5, 7, 9, d2 scales 2, 2, 3, 4, the last block of stages 1–3 a split depthwise-transpose attention
+# block; Fourier position encoding in stage 1; channels-last LayerNorm and MLP)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """timm LayerNorm2d: LayerNorm over the channels of an NCHW map (permute, norm, permute back)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class _EdgeConvBlock(nn.Module):
+    def __init__(self, dim: int, k: int) -> None:
+        super().__init__()
+        self.conv_dw = nn.Conv2d(dim, dim, k, 1, k // 2, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.gamma * self.mlp(self.norm(self.conv_dw(x).permute(0, 2, 3, 1)))
+        return x + y.permute(0, 3, 1, 2)
+
+
+class _FourierPosition(nn.Module):
+    """PositionalEncodingFourier: sin/cos of normalised coordinates (32 each axis), projected by a 1×1 conv."""
+
+    def __init__(self, dim: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.token_projection, self.hidden = nn.Conv2d(2 * hidden, dim, 1), hidden
+
+    def forward(self, h: int, w: int) -> Tensor:
+        ones = torch.ones(1, h, w)
+        y = ones.cumsum(1) / (h + 1e-6) * 2 * torch.pi
+        x = ones.cumsum(2) / (w + 1e-6) * 2 * torch.pi
+        dim_t = 10000.0 ** (2 * (torch.arange(self.hidden) // 2) / self.hidden)
+        px, py = x[..., None] / dim_t, y[..., None] / dim_t
+        px = torch.stack((px[..., 0::2].sin(), px[..., 1::2].cos()), dim=4).flatten(3)
+        py = torch.stack((py[..., 0::2].sin(), py[..., 1::2].cos()), dim=4).flatten(3)
+        return self.token_projection(torch.cat((py, px), dim=3).permute(0, 3, 1, 2))
+
+
+class _XCA(nn.Module):
+    """CrossCovarianceAttn: attention across channels, q and k L2-normalised over tokens, a learned temperature."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 4, 1).unbind(0)
+        attn = nn.functional.normalize(q, dim=-1) @ nn.functional.normalize(k, dim=-1).transpose(-2, -1)
+        x = ((attn * self.temperature).softmax(dim=-1) @ v).permute(0, 3, 1, 2).reshape(b, n, c)
+        return self.proj(x)
+
+
+class _SplitTransposeBlock(nn.Module):
+    def __init__(self, dim: int, scales: int, heads: int, pos: bool) -> None:
+        super().__init__()
+        width = max(-(-dim // scales), dim // scales)
+        self.convs = nn.ModuleList(nn.Conv2d(width, width, 3, 1, 1, groups=width) for _ in range(max(1, scales - 1)))
+        self.pos_embd = _FourierPosition(dim) if pos else None
+        self.norm_xca, self.gamma_xca, self.xca = nn.LayerNorm(dim, eps=1e-6), nn.Parameter(torch.ones(dim)), \
+            _XCA(dim, heads)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        shortcut, parts = x, x.chunk(len(self.convs) + 1, dim=1)
+        outs, sp = [], parts[0]
+        for i, conv in enumerate(self.convs):
+            sp = conv(sp if i == 0 else sp + parts[i])
+            outs.append(sp)
+        x = torch.cat([*outs, parts[-1]], 1)
+        b, c, h, w = x.shape
+        x = x.reshape(b, c, h * w).permute(0, 2, 1)
+        if self.pos_embd is not None:
+            x = x + self.pos_embd(h, w).reshape(b, -1, h * w).permute(0, 2, 1)
+        x = x + self.gamma_xca * self.xca(self.norm_xca(x))
+        x = self.gamma * self.mlp(self.norm(x.reshape(b, h, w, c)))
+        return shortcut + x.permute(0, 3, 1, 2)
+
+
+class _EdgeNeXt(nn.Module):
+    def __init__(self, dims: tuple[int, ...], depths: tuple[int, ...], heads: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, dims[0], 4, 4), LayerNorm2d(dims[0], eps=1e-6)]
+        kernels, scales, pos = (3, 5, 7, 9), (2, 2, 3, 4), (False, True, False, False)
+        for i, (dim, depth) in enumerate(zip(dims, depths, strict=True)):
+            if i:
+                layers += [LayerNorm2d(dims[i - 1], eps=1e-6), nn.Conv2d(dims[i - 1], dim, 2, 2)]
+            layers += [_EdgeConvBlock(dim, kernels[i]) for _ in range(depth - (1 if i else 0))]
+            layers += [_SplitTransposeBlock(dim, scales[i], heads, pos[i])] if i else []
+        self.stages = nn.Sequential(*layers)
+        self.norm, self.fc = nn.LayerNorm(dims[-1], eps=1e-6), nn.Linear(dims[-1], 1000)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(self.norm(self.stages(x).mean((2, 3))))
+
+
+def edgenext_xx_small() -> nn.Module:
+    return _EdgeNeXt((24, 48, 88, 168), (2, 2, 6, 2), 4)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# MobileViTv2-050 (timm/models/mobilevit.py _mobilevitv2_cfg(0.5): widths 32, 64, 128, 192, 256, stem 16;
+# MobileVitV2Block: dw 3×3, 1×1 to d = c/2, unfold as B×d×P×N, separable linear attention blocks with
+# GroupNorm(1), fold, 1×1 conv-BN; no final conv)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class _LinearSelfAttention(nn.Module):
+    """One 1×1 conv to a context score and keys and values; softmax over N, keys weighted and summed, ReLU(v)
+    times that context vector, 1×1 out."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.qkv_proj, self.out_proj = nn.Conv2d(dim, 1 + 2 * dim, 1), nn.Conv2d(dim, dim, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        query, key, value = self.qkv_proj(x).split([1, self.dim, self.dim], dim=1)
+        context = (key * query.softmax(dim=-1)).sum(dim=-1, keepdim=True)
+        return self.out_proj(value.relu() * context.expand_as(value))
+
+
+class _LinearBlock(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm1, self.attn = nn.GroupNorm(1, dim), _LinearSelfAttention(dim)
+        self.norm2 = nn.GroupNorm(1, dim)
+        self.mlp = nn.Sequential(nn.Conv2d(dim, 2 * dim, 1), nn.SiLU(), nn.Conv2d(2 * dim, dim, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class _MobileViTv2Block(nn.Module):
+    def __init__(self, chs: int, depth: int, p: int = 2) -> None:
+        super().__init__()
+        dim = ref._make_divisible(chs * 0.5)
+        self.conv_kxk = ref._conv_bn_act(chs, chs, 3, groups=chs, act=nn.SiLU)
+        self.conv_1x1 = nn.Conv2d(chs, dim, 1, bias=False)
+        self.transformer = nn.Sequential(*(_LinearBlock(dim) for _ in range(depth)))
+        self.norm = nn.GroupNorm(1, dim)
+        self.conv_proj = ref._conv_bn_act(dim, chs, 1, act=None)
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape  # whole patches at the sizes tested (timm resizes otherwise)
+        p, nh, nw = self.p, h // self.p, w // self.p
+        x = self.conv_1x1(self.conv_kxk(x))
+        c = x.shape[1]
+        x = x.reshape(b, c, nh, p, nw, p).permute(0, 1, 3, 5, 2, 4).reshape(b, c, -1, nh * nw)
+        x = self.norm(self.transformer(x))
+        x = x.reshape(b, c, p, p, nh, nw).permute(0, 1, 4, 2, 5, 3).reshape(b, c, h, w)
+        return self.conv_proj(x)
+
+
+def mobilevitv2_050() -> nn.Module:
+    chs, stem = (32, 64, 128, 192, 256), 16
+    layers: list[nn.Module] = [ref._conv_bn_act(3, stem, 3, 2, act=nn.SiLU), ref._ByobBottleneck(stem, chs[0], 1, 2),
+                               ref._ByobBottleneck(chs[0], chs[1], 2, 2), ref._ByobBottleneck(chs[1], chs[1], 1, 2)]
+    for prev, c, depth in zip(chs[1:4], chs[2:], (2, 4, 3), strict=True):
+        layers += [ref._ByobBottleneck(prev, c, 2, 2), _MobileViTv2Block(c, depth)]
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(chs[-1], 1000)]
+    return nn.Sequential(*layers)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# EfficientViT-B0 (MIT; timm/models/efficientvit_mit.py efficientvit_b0: widths 8, 16, 32, 64, 128, depths 1, 2,
+# 2, 2, 2, head_dim 16, head 1024, 1280, Hardswish; stages 3–4 have LiteMLA: ReLU linear attention Q·(KᵀV) with
+# the values padded by a column of ones for the normaliser, over 5×5-aggregated multi-scale q, k, v)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _cna(cin: int, cout: int, k: int = 1, s: int = 1, g: int = 1, bias: bool = False, norm: bool = True,
+         act: bool = True) -> nn.Sequential:
+    """efficientvit_mit ConvNormAct (padding (k − 1) // 2), its norm and Hardswish optional."""
+    return nn.Sequential(nn.Conv2d(cin, cout, k, s, (k - 1) // 2, groups=g, bias=bias),
+                         *([nn.BatchNorm2d(cout)] if norm else []), *([nn.Hardswish()] if act else []))
+
+
+def _mbconv(cin: int, cout: int, s: int, fewer_norm: bool) -> nn.Sequential:
+    mid = round(cin * 4)
+    return nn.Sequential(_cna(cin, mid, bias=fewer_norm, norm=not fewer_norm),
+                         _cna(mid, mid, 3, s, mid, bias=fewer_norm, norm=not fewer_norm),
+                         _cna(mid, cout, act=False))
+
+
+class _LiteMLA(nn.Module):
+    def __init__(self, chs: int, dim: int) -> None:
+        super().__init__()
+        heads = chs // dim
+        total, self.dim = heads * dim, dim
+        self.qkv = _cna(chs, 3 * total, norm=False, act=False)
+        self.aggreg = nn.Sequential(nn.Conv2d(3 * total, 3 * total, 5, 1, 2, groups=3 * total, bias=False),
+                                    nn.Conv2d(3 * total, 3 * total, 1, groups=3 * heads, bias=False))
+        self.proj = _cna(2 * total, chs, act=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        qkv = self.qkv(x)
+        qkv = torch.cat([qkv, self.aggreg(qkv)], dim=1).reshape(b, -1, 3 * self.dim, h * w).transpose(-1, -2)
+        q, k, v = qkv.chunk(3, dim=-1)
+        v = nn.functional.pad(v, (0, 1), mode="constant", value=1.0)
+        out = q.relu() @ (k.relu().transpose(-1, -2) @ v)
+        out = out[..., :-1] / (out[..., -1:] + 1e-5)
+        return self.proj(out.transpose(-1, -2).reshape(b, -1, h, w))
+
+
+def efficientvit_b0() -> nn.Module:
+    widths, depths = (8, 16, 32, 64, 128), (1, 2, 2, 2, 2)
+    dsconv = nn.Sequential(_cna(8, 8, 3, g=8), _cna(8, 8, act=False))
+    layers: list[nn.Module] = [_cna(3, 8, 3, 2), Residual(dsconv)]
+    for i, (prev, w, d) in enumerate(zip(widths[:-1], widths[1:], depths[1:], strict=True)):
+        vit = i >= 2
+        layers.append(_mbconv(prev, w, 2, vit))
+        if vit:
+            layers += [m for _ in range(d) for m in (Residual(_LiteMLA(w, 16)), Residual(_mbconv(w, w, 1, True)))]
+        else:
+            layers += [Residual(_mbconv(w, w, 1, False)) for _ in range(d - 1)]
+    layers += [_cna(128, 1024, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1024, 1280, bias=False),
+               nn.LayerNorm(1280), nn.Hardswish(), nn.Linear(1280, 1000)]
+    return nn.Sequential(*layers)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# SHViT-S1 (timm/models/shvit.py shvit_s1: widths 128, 224, 320, depths 2, 4, 5, partial dims 32, 48, 68, types
+# i, s, s, qk_dim 16; single-head attention on the first pdim channels, GroupNorm(1) before it)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _ffn(dim: int) -> nn.Module:
+    return Residual(nn.Sequential(ConvNorm(dim, 2 * dim), nn.ReLU(), ConvNorm(2 * dim, dim)))
+
+
+class _SHSA(nn.Module):
+    def __init__(self, dim: int, qk: int, pdim: int) -> None:
+        super().__init__()
+        self.dim, self.qk, self.pdim = dim, qk, pdim
+        self.pre_norm, self.qkv = nn.GroupNorm(1, pdim), ConvNorm(pdim, 2 * qk + pdim)
+        self.proj = nn.Sequential(nn.ReLU(), ConvNorm(dim, dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        x1, x2 = torch.split(x, [self.pdim, self.dim - self.pdim], dim=1)
+        q, k, v = torch.split(self.qkv(self.pre_norm(x1)), [self.qk, self.qk, self.pdim], dim=1)
+        q, k, v = q.flatten(2), k.flatten(2), v.flatten(2)
+        attn = ((q.transpose(-2, -1) @ k) * self.qk**-0.5).softmax(dim=-1)
+        x1 = (v @ attn.transpose(-2, -1)).reshape(b, self.pdim, h, w)
+        return self.proj(torch.cat([x1, x2], dim=1))
+
+
+def shvit_s1() -> nn.Module:
+    dims, depths, pdims, types = (128, 224, 320), (2, 4, 5), (32, 48, 68), "iss"
+    layers: list[nn.Module] = [ConvNorm(3, 16, 3, 2, act=nn.ReLU), ConvNorm(16, 32, 3, 2, act=nn.ReLU),
+                               ConvNorm(32, 64, 3, 2, act=nn.ReLU), ConvNorm(64, 128, 3, 2)]
+    prev = dims[0]
+    for dim, depth, pdim, kind in zip(dims, depths, pdims, types, strict=True):
+        if dim != prev:
+            hid = 4 * prev
+            merge = nn.Sequential(ConvNorm(prev, hid, act=nn.ReLU), ConvNorm(hid, hid, 3, 2, g=hid, act=nn.ReLU),
+                                  SqueezeExcite(hid), ConvNorm(hid, dim))
+            layers += [Residual(ConvNorm(prev, prev, 3, g=prev)), _ffn(prev), merge,
+                       Residual(ConvNorm(dim, dim, 3, g=dim)), _ffn(dim)]
+        for _ in range(depth):
+            layers += [Residual(ConvNorm(dim, dim, 3, g=dim)), *([Residual(_SHSA(dim, 16, pdim))] if kind == "s"
+                                                                 else []), _ffn(dim)]
+        prev = dim
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), NormLinear(prev, 1000)]
+    return nn.Sequential(*layers)
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # the zoo
 # --------------------------------------------------------------------------------------------------------------------
 
@@ -566,11 +924,17 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], int, Callable[[], nn.Module]]] = {
     "efficientvit_m0": (efficientvit_m0, 224, efficientvit_m0),
     "tiny_vit_5m": (tiny_vit_5m, 224, tiny_vit_5m),
     "swin_tiny": (swin_tiny, 224, swin_tiny),
+    "swiftformer_xs": (swiftformer_xs, 128, swiftformer_xs),
+    "edgenext_xx_small": (edgenext_xx_small, 128, edgenext_xx_small),
+    "mobilevitv2_050": (mobilevitv2_050, 128, mobilevitv2_050),
+    "efficientvit_b0": (efficientvit_b0, 128, efficientvit_b0),
+    "shvit_s1": (shvit_s1, 128, shvit_s1),
 }
 
 # timm results/results-imagenet.csv (commit aa4b585), param_count in millions to 2 decimals
 PUBLISHED = {
     "mobilevit_xxs": 1.27, "mobilevit_s": 5.58, "deit_small": 22.05, "efficientformer_l3": 31.41,
     "mobilenetv4_hybrid_large": 37.76, "levit_128s": 7.78, "efficientvit_m0": 2.35, "tiny_vit_5m": 5.39,
-    "swin_tiny": 28.29,
+    "swin_tiny": 28.29, "swiftformer_xs": 3.48, "edgenext_xx_small": 1.33, "mobilevitv2_050": 1.37,
+    "efficientvit_b0": 3.41, "shvit_s1": 6.33,
 }

@@ -188,3 +188,21 @@ def test_attention_the_layer_cannot_express_is_a_located_error_never_a_zero() ->
     assert "\n" not in message
     result = onnx_to_spec(data, allow_unknown=True)
     assert result.unmapped and any(u.op == "MatMul" for u in result.unmapped)
+
+
+_OPEN_SPLIT = pytest.mark.xfail(strict=True, reason="dynamo's file: shape inference leaves the widths of an unequal "
+                                 "q, k, v Split open (width None), so d and d_v are not read from the products")
+
+
+@pytest.mark.parametrize(("key_dim", "ratio", "dynamo"), [(8, 4, False), pytest.param(8, 4, True, marks=_OPEN_SPLIT),
+                                                          (12, 1, False), (12, 1, True)])
+def test_attention_bias_table_and_wider_values_import_exactly(dynamo: bool, key_dim: int, ratio: int) -> None:
+    """EfficientFormer's attention (tests/hybrid_models.py): one qkv Linear of h·(2d + r·d), a learned h×N table
+    gathered by |offset| and added to the scores. The 4×4 tokens' table is 2 × 16 = 32 params, counted once
+    (fvcore and the module say so: the expected values are theirs)."""
+    from .hybrid_models import _Attention as EfficientFormerAttention
+
+    model = _Encoder(EfficientFormerAttention(48, 4, key_dim=key_dim, heads=2, attn_ratio=ratio)).eval()
+    text = from_torch(model, (3, 32, 32), dynamo=dynamo)
+    assert imported(text) == reference(model, 32)
+    assert "bias_table: true" in text and (f"value_dim: {ratio * key_dim}" in text) == (ratio != 1), text

@@ -31,6 +31,11 @@ BLOCKED: dict[str, str] = {
     "efficientvit_m0": "window partition/merge of a map (channels-last reshape into 7×7 windows)",
     "tiny_vit_5m": "channels-last permute of a map (window attention on B×H×W×C)",
     "swin_tiny": "channels-last permute of a map (Swin's B×H×W×C layout, window partition, roll)",
+    "swiftformer_xs": "L2 normalisation (F.normalize: ReduceL2, Div; branch vocab) in additive attention",
+    "edgenext_xx_small": "cross-covariance attention (heads split across channels, q and k L2-normalised)",
+    "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×P×N) and GroupNorm(1) (branch vocab)",
+    "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map, values padded with ones, Div",
+    "shvit_s1": "unequal channel split 48/176 and GroupNorm(1) (branch vocab)",
 }
 
 
