@@ -206,3 +206,29 @@ def test_attention_bias_table_and_wider_values_import_exactly(dynamo: bool, key_
     text = from_torch(model, (3, 32, 32), dynamo=dynamo)
     assert imported(text) == reference(model, 32)
     assert "bias_table: true" in text and (f"value_dim: {ratio * key_dim}" in text) == (ratio != 1), text
+
+
+@pytest.mark.parametrize("dynamo", [False, True])
+def test_mobile_multi_query_attention_imports_exactly(dynamo: bool) -> None:
+    """MobileNetV4's attention on the map (tests/hybrid_models.py): 1×1 conv queries of 4 heads, one key/value
+    head of 64 behind a 3×3/2 depthwise conv + BN (stage 3) or none (stage 4), heads stacked into the products.
+    Half width at 128 px; expected values are fvcore's and the module's."""
+    from .hybrid_models import mobilenet_v4_hybrid_medium
+
+    model = mobilenet_v4_hybrid_medium(0.5, img_size=128)
+    text = from_torch(model, (3, 128, 128), dynamo=dynamo)
+    assert imported(text) == reference(model, 128)
+    assert text.count("kv_heads: 1") == 8 and text.count("kv_stride: 2") == 4 and text.count("kv_stride: 1") == 4
+
+
+def test_the_imported_mobilenet_v4_hybrid_is_the_bundled_spec(tmp_path) -> None:
+    """From its ONNX file at 256 px, the reference module counts what the bundled spec does (1,237,219,328
+    Mult-Adds and 10,540,632 params by fvcore and the module, tests/test_mobilenet_v4_hybrid.py)."""
+    from .hybrid_models import mobilenet_v4_hybrid_medium
+
+    model = mobilenet_v4_hybrid_medium()
+    path = tmp_path / "mnv4h.onnx"
+    path.write_bytes(export_onnx(model, (3, 256, 256)))
+    bundled = analyze(load_spec("mobilenet_v4_hybrid_medium")).totals
+    assert imported(onnx_to_spec(path).yaml) == reference(model, 256) == (bundled.mult_adds,
+                                                                           bundled.params + bundled.bn_params)

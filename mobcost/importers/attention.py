@@ -9,7 +9,8 @@ it the match walks back to the projections and forward to the output projection.
 read from the shapes of the products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic;
 values wider than queries and keys (EfficientFormer's and LeViT's attention ratio) are its ``value_dim``, and a
 stored h×N table gathered by an N×N index and added to the scores (timm's ``attention_biases``) its
-``bias_table``. A match claims its operators only if nothing outside reads what they compute in between. A block
+``bias_table``. Products whose q, k and v come from 1×1 convs of a map are MobileNetV4's multi-query attention
+(``mqa.py``). A match claims its operators only if nothing outside reads what they compute in between. A block
 the layer cannot express (keys of another length, another bias, an output projection without bias, q, k, v from
 unlike projections) is a located error at its first operator saying why — with ``allow_unknown``, that operator
 is left out and what reads it after it — never a zero; a product of two activations outside any such block is
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Op
+from .mqa import match_map
 from .patterns import Mapper, sequence
 
 # operators that only move or select the values of q, k and v (and the scale, a scalar Mul or Div)
@@ -87,6 +89,8 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
         return None
     paths = [_back(m, t, producer, _VIEWS) for t in (*qk.inputs[:2], av.inputs[1])]
     ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1]]
+    if not table and all(end is not None and end.op == "Conv" for _, end in paths):  # on a map: MobileNetV4's
+        return _on_map(m, ops, qk, av, [end for _, end in paths], producer)
     width, key_width = m.dims(av.outputs[0])[-1], m.dims(qk.inputs[0])[-1]
     if dims[-2] != n or width is None or key_width is None:
         return _Block(ops, reason=f"scores of {list(dims)}: keys of another length than the queries")
@@ -108,6 +112,16 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
     ops = list({o.name: o for o in (*ops, *output[0])}.values())
     reason = _closed(m, ops, output[1])
     return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, output[1])
+
+
+def _on_map(m: Mapper, ops: list[Op], qk: Op, av: Op, ends: list[Op | None], producer: dict[str, Op]) -> _Block:
+    found = match_map(m, qk, av, ends, producer)
+    if isinstance(found, str):
+        return _Block(ops, reason=found)
+    more, keys, x, tail = found
+    ops = list({o.name: o for o in (*ops, *more)}.values())
+    reason = _closed(m, ops, tail)
+    return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, tail)
 
 
 def _back(m: Mapper, tensor: str, producer: dict[str, Op], views: frozenset[str]) -> tuple[list[Op], Op | None]:
