@@ -118,6 +118,11 @@ def deit_small(img_size: int = 224) -> nn.Module:
     return ref._VisionTransformer(img_size, 16, 384, 12, 6, 4, 1000)
 
 
+def vit_base(img_size: int = 224) -> nn.Module:
+    """ViT-B/16 (timm vit_base_patch16_224: width 768, 12 heads, 12 blocks, class token, LayerNorm eps 1e-6)."""
+    return ref._VisionTransformer(img_size, 16, 768, 12, 12, 4, 1000)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # EfficientFormer-L3 (timm/models/efficientformer.py efficientformer_l3: widths 64, 128, 320, 512, depths 4, 4, 12,
 # 6, num_vit 4: the last stage's final four blocks are attention blocks on the flattened map)
@@ -918,6 +923,7 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], int, Callable[[], nn.Module]]] = {
     "mobilevit_xxs": (mobilevit_xxs, 128, mobilevit_xxs),
     "mobilevit_s": (mobilevit_s, 128, mobilevit_s),
     "deit_small": (lambda: deit_small(64), 64, deit_small),
+    "vit_base": (lambda: vit_base(64), 64, vit_base),
     "efficientformer_l3": (lambda: efficientformer_l3(128), 128, efficientformer_l3),
     "mobilenetv4_hybrid_large": (mobilenetv4_hybrid_large, 128, lambda: mobilenetv4_hybrid_large(384)),
     "levit_128s": (lambda: levit_128s(128), 128, levit_128s),
@@ -933,7 +939,7 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], int, Callable[[], nn.Module]]] = {
 
 # timm results/results-imagenet.csv (commit aa4b585), param_count in millions to 2 decimals
 PUBLISHED = {
-    "mobilevit_xxs": 1.27, "mobilevit_s": 5.58, "deit_small": 22.05, "efficientformer_l3": 31.41,
+    "mobilevit_xxs": 1.27, "mobilevit_s": 5.58, "deit_small": 22.05, "vit_base": 86.57, "efficientformer_l3": 31.41,
     "mobilenetv4_hybrid_large": 37.76, "levit_128s": 7.78, "efficientvit_m0": 2.35, "tiny_vit_5m": 5.39,
     "swin_tiny": 28.29, "swiftformer_xs": 3.48, "edgenext_xx_small": 1.33, "mobilevitv2_050": 1.37,
     "efficientvit_b0": 3.41, "shvit_s1": 6.33,

@@ -232,3 +232,33 @@ def test_the_imported_mobilenet_v4_hybrid_is_the_bundled_spec(tmp_path) -> None:
     bundled = analyze(load_spec("mobilenet_v4_hybrid_medium")).totals
     assert imported(onnx_to_spec(path).yaml) == reference(model, 256) == (bundled.mult_adds,
                                                                            bundled.params + bundled.bn_params)
+
+
+class _Patches(nn.Module):
+    """A 1×1 conv, then MobileViT's unfold (timm's reshape/transpose chain), a Linear on every token, and the fold
+    back — or, with ``scrambled``, the same shapes without the first transpose: each "patch sequence" then mixes
+    pixels of unrelated positions, which no `unfold` layer is."""
+
+    def __init__(self, scrambled: bool) -> None:
+        super().__init__()
+        self.conv, self.fc, self.scrambled = nn.Conv2d(3, 8, 1), nn.Linear(8, 8), scrambled
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        b, c, h, w = x.shape
+        p, nh, nw = 2, h // 2, w // 2
+        x = x.reshape(b * c * nh, p, nw, p)
+        x = x if self.scrambled else x.transpose(1, 2)
+        x = x.reshape(b, c, nh * nw, p * p).transpose(1, 3).reshape(b * p * p, nh * nw, c)
+        x = self.fc(x)
+        x = x.contiguous().view(b, p * p, nh * nw, c).transpose(1, 3).reshape(b * c * nh, nw, p, p)
+        return x.transpose(1, 2).reshape(b, c, h, w)
+
+
+def test_unfold_and_fold_map_only_when_they_move_values_as_the_layers_do() -> None:
+    model = _Patches(scrambled=False).eval()
+    text = from_torch(model, (3, 16, 16))
+    assert "type: unfold, patch: 2" in text and "type: fold" in text
+    assert imported(text) == reference(model, 16)  # 16·16·3·8 conv + 256 tokens · 8·8 linear, as fvcore says
+    with pytest.raises(ModelImportError, match="Reshape"):
+        from_torch(_Patches(scrambled=True).eval(), (3, 16, 16))

@@ -27,10 +27,13 @@ PATHS = ("onnx", "torch")
 BLOCKED: dict[str, str] = {
     "efficientformer_l3": "Sub outside an activation: the pool mixer x + γ·(pool(x) − x) (branch vocab); its "
                           "attention (bias table, values 4× the keys) imports",
-    "levit_128s": "BatchNorm1d on the flattened tokens of LinearNorm (Flatten B×N×C → BN×C)",
-    "efficientvit_m0": "window partition/merge of a map (channels-last reshape into 7×7 windows)",
-    "tiny_vit_5m": "channels-last permute of a map (window attention on B×H×W×C)",
-    "swin_tiny": "channels-last permute of a map (Swin's B×H×W×C layout, window partition, roll)",
+    "levit_128s": "LinearNorm's BatchNorm1d on the flattened tokens (Flatten → BN → Reshape) and attention-"
+                  "subsample (queries from every second token of the grid)",
+    "efficientvit_m0": "cascaded group attention (per-head 1×1 conv q, k, v of channel chunks, a depthwise conv on q) "
+                       "and window partition of a map into 7×7 sequences",
+    "tiny_vit_5m": "channels-last maps (B×H×W×C between blocks) and window partition into 7×7 sequences",
+    "swin_tiny": "channels-last maps, shifted-window partition (roll), a (2w − 1)²·h relative-position bias table, "
+                 "patch merging (2×2 neighbours concatenated)",
     "swiftformer_xs": "L2 normalisation (F.normalize: ReduceL2, Div; branch vocab) in additive attention",
     "edgenext_xx_small": "cross-covariance attention (heads split across channels, q and k L2-normalised)",
     "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×P×N) and GroupNorm(1) (branch vocab)",
