@@ -54,9 +54,9 @@ class NormLinear(nn.Sequential):
 class SqueezeExcite(nn.Module):
     """timm.layers.SqueezeExcite: mean, 1×1 (bias) to make_divisible(C·r, 8, round_limit=0), ReLU, 1×1, sigmoid."""
 
-    def __init__(self, chs: int, ratio: float = 0.25) -> None:
+    def __init__(self, chs: int, ratio: float = 0.25, divisor: int = 8) -> None:
         super().__init__()
-        rd = max(8, int(chs * ratio + 4) // 8 * 8)
+        rd = max(divisor, int(chs * ratio + divisor / 2) // divisor * divisor)
         self.fc1, self.fc2 = nn.Conv2d(chs, rd, 1), nn.Conv2d(rd, chs, 1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -915,6 +915,74 @@ def shvit_s1() -> nn.Module:
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# FastViT-T8 (timm/models/fastvit.py fastvit_t8: layers 2, 2, 4, 2, widths 48, 96, 192, 384, MLP ×3, RepMixer in
+# every stage; counted as trained, before reparameterisation: MobileOne branches, BN identity branches)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class _MobileOne(nn.Module):
+    """MobileOneBlock (train-time): BN identity (in = out, stride 1), k×k conv + BN branches, a 1×1 conv + BN
+    scale branch (k > 1), summed; then SE and GELU where asked. ``groups`` as timm's num_groups(group_size)."""
+
+    def __init__(self, cin: int, cout: int, k: int, s: int = 1, groups: int = 1, branches: int = 1,
+                 scale: bool = True, act: bool = True, se: bool = False) -> None:
+        super().__init__()
+        self.identity = nn.BatchNorm2d(cin) if cin == cout and s == 1 else None
+        self.conv_kxk = nn.ModuleList(ConvNorm(cin, cout, k, s, g=groups) for _ in range(branches))
+        self.conv_scale = ConvNorm(cin, cout, 1, s, g=groups) if k > 1 and scale else None
+        self.se = SqueezeExcite(cout, 1 / 16, 1) if se else nn.Identity()
+        self.act = nn.GELU() if act else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.identity(x) if self.identity is not None else 0
+        out = out + (self.conv_scale(x) if self.conv_scale is not None else 0)
+        for conv in self.conv_kxk:
+            out = out + conv(x)
+        return self.act(self.se(out))
+
+
+class _LargeKernel(nn.Module):
+    """ReparamLargeKernelConv: a 7×7 conv + BN and a 3×3 conv + BN of the same stride and groups, summed."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.large_conv, self.small_conv = ConvNorm(cin, cout, 7, 2, g=cin), ConvNorm(cin, cout, 3, 2, g=cin)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.large_conv(x) + self.small_conv(x)
+
+
+class _RepMixerBlock(nn.Module):
+    """x + γ₁·(mixer(x) − norm(x)), then x + γ₂·ConvMlp(x) (7×7 depthwise conv + BN, 1×1 ×3, GELU, 1×1)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm = _MobileOne(dim, dim, 3, groups=dim, branches=0, scale=False, act=False)
+        self.mixer = _MobileOne(dim, dim, 3, groups=dim, act=False)
+        self.ls1, self.ls2 = LayerScale2d(dim), LayerScale2d(dim)
+        self.mlp = nn.Sequential(ConvNorm(dim, dim, 7, g=dim), nn.Conv2d(dim, 3 * dim, 1), nn.GELU(),
+                                 nn.Conv2d(3 * dim, dim, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.ls1(self.mixer(x) - self.norm(x))
+        return x + self.ls2(self.mlp(x))
+
+
+def fastvit_t8() -> nn.Module:
+    dims, layers = (48, 96, 192, 384), (2, 2, 4, 2)
+    blocks: list[nn.Module] = [_MobileOne(3, 48, 3, 2), _MobileOne(48, 48, 3, 2, groups=48), _MobileOne(48, 48, 1)]
+    prev = dims[0]
+    for i, (dim, n) in enumerate(zip(dims, layers, strict=True)):
+        if i:  # PatchEmbed: large-kernel conv (groups = in channels), then a 1×1 MobileOne block
+            blocks += [_LargeKernel(prev, dim), _MobileOne(dim, dim, 1)]
+        blocks += [_RepMixerBlock(dim) for _ in range(n)]
+        prev = dim
+    blocks += [_MobileOne(prev, 2 * prev, 3, groups=prev, se=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+               nn.Linear(2 * prev, 1000)]
+    return nn.Sequential(*blocks)
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # the zoo
 # --------------------------------------------------------------------------------------------------------------------
 
@@ -935,6 +1003,7 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], int, Callable[[], nn.Module]]] = {
     "mobilevitv2_050": (mobilevitv2_050, 128, mobilevitv2_050),
     "efficientvit_b0": (efficientvit_b0, 128, efficientvit_b0),
     "shvit_s1": (shvit_s1, 128, shvit_s1),
+    "fastvit_t8": (fastvit_t8, 128, fastvit_t8),
 }
 
 # timm results/results-imagenet.csv (commit aa4b585), param_count in millions to 2 decimals
@@ -942,5 +1011,5 @@ PUBLISHED = {
     "mobilevit_xxs": 1.27, "mobilevit_s": 5.58, "deit_small": 22.05, "vit_base": 86.57, "efficientformer_l3": 31.41,
     "mobilenetv4_hybrid_large": 37.76, "levit_128s": 7.78, "efficientvit_m0": 2.35, "tiny_vit_5m": 5.39,
     "swin_tiny": 28.29, "swiftformer_xs": 3.48, "edgenext_xx_small": 1.33, "mobilevitv2_050": 1.37,
-    "efficientvit_b0": 3.41, "shvit_s1": 6.33,
+    "efficientvit_b0": 3.41, "shvit_s1": 6.33, "fastvit_t8": 4.03,
 }

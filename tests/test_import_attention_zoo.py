@@ -39,6 +39,7 @@ BLOCKED: dict[str, str] = {
     "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×P×N) and GroupNorm(1) (branch vocab)",
     "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map, values padded with ones, Div",
     "shvit_s1": "unequal channel split 48/176 and GroupNorm(1) (branch vocab)",
+    "fastvit_t8": "Sub outside an activation: RepMixer's x + γ·(mixer(x) − norm(x)) (branch vocab); nothing else",
 }
 
 
