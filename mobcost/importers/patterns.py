@@ -46,8 +46,9 @@ def chw(dims: tuple[int | None, ...]) -> tuple[int, int, int] | None:
 
 
 def sequence(dims: tuple[int | None, ...]) -> tuple[int, int] | None:
-    """(N, C) of a B×N×C token sequence (the batch free or 1): N tokens of C channels."""
-    if len(dims) == 3 and dims[0] in (1, None) and dims[1] is not None and dims[2] is not None:
+    """(N, C) of a B×N×C token sequence: N tokens of C channels. The batch is free or 1, or the P sequences of
+    MobileViT's unfold (the layers after it hold P in their shape)."""
+    if len(dims) == 3 and (dims[0] is None or dims[0] >= 1) and dims[1] is not None and dims[2] is not None:
         return dims[1], dims[2]
     return None
 
