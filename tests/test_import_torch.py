@@ -310,7 +310,7 @@ def test_an_unknown_operator_is_a_located_one_line_error() -> None:
         from_torch(_Odd(nn.Upsample(scale_factor=2, mode="bicubic")), (3, 16, 16))
     text = str(info.value)
     assert "\n" not in text and "node '/odd/Resize': Resize (inputs 1×8×16×16" in text
-    assert "cubic interpolation: only nearest and bilinear map (upsample)" in text
+    assert "cubic interpolation: only nearest and bilinear map (upsample, resize)" in text
 
 
 @pytest.mark.parametrize("dynamo", [False, True])

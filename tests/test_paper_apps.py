@@ -82,3 +82,36 @@ def test_application_tables_in_every_format(fmt: str) -> None:
     if fmt == "json":
         tables = {r["table"] for r in json.loads(result.stdout)["rows"]}
         assert tables == {"11", "12", "14"}
+
+
+def test_table13_vgg_and_inception_rows() -> None:
+    got = rows("13")
+    # Faster-RCNN VGG16 by hand at 300 px, TF-Slim's floor pools: maps 300, 150, 75, 37, 18
+    convs = [(3, 64, 300), (64, 64, 300), (64, 128, 150), (128, 128, 150), (128, 256, 75), (256, 256, 75),
+             (256, 256, 75), (256, 512, 37), (512, 512, 37), (512, 512, 37), (512, 512, 18), (512, 512, 18),
+             (512, 512, 18)]
+    body = sum(9 * m * n * f * f for m, n, f in convs)
+    rpn = (9 * 512 * 512 + 512 * 48 + 512 * 24) * 18 * 18
+    per_roi = 25_088 * 4096 + 4096 * 4096 + 4096 * 364 + 4096 * 91  # fc6, fc7, box codes, scores
+    assert body + rpn + 300 * per_roi == 64_309_005_312  # printed 64.3 B
+    vgg = got["Faster-RCNN 300 VGG", "mult_adds"]
+    assert (vgg.computed, vgg.status) == (64_309_005_312 / 1e6, "match")
+    weights = sum(9 * m * n + n for m, n, _ in convs) + 9 * 512 * 512 + 512 + 512 * 72 + 72 + per_roi + 4096 * 2 + 455
+    assert weights == 138_521_423 and got["Faster-RCNN 600 VGG", "params"].status == "match"  # printed 138.5 M
+    assert got["Faster-RCNN 600 VGG", "mult_adds"].status == "differs"  # 149.5 B printed 149.6: said so
+    assert "not established" in got["Faster-RCNN 600 VGG", "mult_adds"].note
+    for row in ("SSD 300 deeplab-VGG", "SSD 300 Inception V2", "Faster-RCNN 300 Inception V2",
+                "Faster-RCNN 600 Inception V2"):
+        for metric in ("mult_adds", "params"):
+            f = got[row, metric]
+            assert f.computed == "not computed" and f.note.startswith("not computed: ")
+    ssd = got["SSD 300 deeplab-VGG", "mult_adds"], got["SSD 300 deeplab-VGG", "params"]
+    assert (ssd[0].paper, ssd[1].paper) == (34_900, 33.1)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex", "rich"])
+def test_table13_in_every_format(fmt: str) -> None:
+    result = CliRunner().invoke(app, ["paper", "13", "--format", fmt], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "Faster-RCNN 600 VGG" in result.stdout and "not computed" in result.stdout
+    assert "not computed M" not in result.stdout  # a figure mobcost does not compute has no unit

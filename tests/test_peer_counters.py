@@ -219,6 +219,8 @@ layers:
   - {type: avgpool, output: 4}
   - {type: upsample, factor: 2}
   - {type: upsample, factor: 2, mode: bilinear}
+  - {type: resize, size: [5, 7], mode: bilinear}
+  - {type: resize, size_of: input}
   - {type: avgpool}
   - {type: flatten}
   - {type: fc, out: 3}

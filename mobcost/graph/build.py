@@ -20,7 +20,7 @@ only ever see concrete integer channel counts and sizes:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from ..errors import MobcostError, OptionError, ShapeError
@@ -125,6 +125,10 @@ def build(spec: Spec, alpha: float = 1.0, rho: float | None = None, resolution: 
     for i, layer in enumerate(spec.layers):
         refs = input_names(spec, i)
         _check_refs(spec, layer, i, refs, positions)
+        if layer.size_of is not None:  # a resize to another tensor's size: that size at this design point
+            _check_refs(spec, layer, i, (layer.size_of,), positions, f"{layer.where}.size_of")
+            target = shapes[layer.size_of]
+            layer = replace(layer, size=target.h if target.h == target.w else (target.h, target.w))
         node = _place(spec, layer, tuple(shapes[n] for n in refs), multiplier)
         shapes[layer.name] = node.output
         nodes.append(node)
@@ -149,11 +153,12 @@ def input_names(spec: Spec, index: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _check_refs(spec: Spec, layer: Layer, index: int, refs: tuple[str, ...], positions: dict[str, int]) -> None:
+def _check_refs(spec: Spec, layer: Layer, index: int, refs: tuple[str, ...], positions: dict[str, int],
+                where: str | None = None) -> None:
+    where = where or f"{layer.where}.from"
     for ref in refs:
         if ref == INPUT:
             continue
-        where = f"{layer.where}.from"
         if ref not in positions:
             raise _located(ShapeError(f"unknown layer {ref!r}"), spec, layer, where)
         if positions[ref] == index:

@@ -6,9 +6,12 @@ Gather to take q, k and v apart), the scale (Mul or Div by a scalar, on q, on k 
 MatMul Q·Kᵀ, Softmax, the MatMul by V, the transpose and reshape back to N×hd and the output projection (a
 MatMul by a stored hd×C weight + its bias). The anchor is a Softmax between two products of activations; from
 it the match walks back to the projections and forward to the output projection. Heads h and head width d are
-read from the shapes of the products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic.
-A match claims its operators only if nothing outside reads what they compute in between. A block the layer
-cannot express (keys of another length, an attention bias, an output projection without bias, q, k, v from
+read from the shapes of the products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic;
+values wider than queries and keys (EfficientFormer's and LeViT's attention ratio) are its ``value_dim``, and a
+stored h×N table gathered by an N×N index and added to the scores (timm's ``attention_biases``) its
+``bias_table``. Products whose q, k and v come from 1×1 convs of a map are MobileNetV4's multi-query attention
+(``mqa.py``). A match claims its operators only if nothing outside reads what they compute in between. A block
+the layer cannot express (keys of another length, another bias, an output projection without bias, q, k, v from
 unlike projections) is a located error at its first operator saying why — with ``allow_unknown``, that operator
 is left out and what reads it after it — never a zero; a product of two activations outside any such block is
 the MatMul handler's located error.
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Op
+from .mqa import match_map
 from .patterns import Mapper, sequence
 
 # operators that only move or select the values of q, k and v (and the scale, a scalar Mul or Div)
@@ -72,19 +76,24 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
     dims = m.dims(softmax.inputs[0])
     if len(dims) < 3 or None in dims[-2:] or softmax.attrs.get("axis", -1) % len(dims) != len(dims) - 1:
         return None
-    n, heads = dims[-1], math.prod(d or 1 for d in dims[:-2])  # a free batch is 1
-    scaled, qk = _back(m, softmax.inputs[0], producer, frozenset({"Mul", "Div"}))
+    # B×h×N×N: B is the batch (free or 1) or the P sequences of an unfold, which the layer's input holds
+    n, heads = dims[-1], (dims[1] if len(dims) == 4 else math.prod(d or 1 for d in dims[:-2])) or 1
+    table = _bias_table(m, softmax.inputs[0], producer, heads, n)
+    scores = softmax.inputs[0]
+    if table:  # the scores before the table was added
+        scores = next(t for t in table[0].inputs if t != table[1])
+    scaled, qk = _back(m, scores, producer, frozenset({"Mul", "Div"}))
     av = m.sole_user(softmax.outputs[0], "MatMul")
     if qk is None or qk.op != "MatMul" or av is None or av.inputs[0] != softmax.outputs[0] \
             or len(m.g.dynamic_inputs(qk)) != 2 or len(m.g.dynamic_inputs(av)) != 2:
         return None
     paths = [_back(m, t, producer, _VIEWS) for t in (*qk.inputs[:2], av.inputs[1])]
-    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked)]
+    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1]]
+    if not table and all(end is not None and end.op == "Conv" for _, end in paths):  # on a map: MobileNetV4's
+        return _on_map(m, ops, qk, av, [end for _, end in paths], producer)
     width, key_width = m.dims(av.outputs[0])[-1], m.dims(qk.inputs[0])[-1]
-    if dims[-2] != n or width is None:
+    if dims[-2] != n or width is None or key_width is None:
         return _Block(ops, reason=f"scores of {list(dims)}: keys of another length than the queries")
-    if key_width != width:  # LeViT's attention ratio: Q·Kᵀ and A·V of other widths than the layer's one d
-        return _Block(ops, reason=f"queries and keys of width {key_width}, values of width {width}")
     projections = [_projection(m, end, producer) for _, end in paths]
     if any(p is None for p in projections):
         return _Block(ops, reason="q, k and v are not all projections of a token sequence by stored weights")
@@ -92,15 +101,27 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
     output = _output(m, av.outputs[0], n, heads * width)
     if isinstance(output, str):
         return _Block(ops, reason=output)
-    found = _inputs(m, projections, heads, width, output[2])  # type: ignore[arg-type]
+    found = _inputs(m, projections, heads, (key_width, width), output[2])  # type: ignore[arg-type]
     if isinstance(found, str):
         return _Block(ops, reason=found)
     keys, x = found
+    if table:
+        keys["bias_table"] = True
     if sequence(m.dims(x)) != (n, output[2]):
         return _Block(ops, reason=f"its input {list(m.dims(x))} is not the {n} tokens of {output[2]} it returns")
     ops = list({o.name: o for o in (*ops, *output[0])}.values())
     reason = _closed(m, ops, output[1])
     return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, output[1])
+
+
+def _on_map(m: Mapper, ops: list[Op], qk: Op, av: Op, ends: list[Op | None], producer: dict[str, Op]) -> _Block:
+    found = match_map(m, qk, av, ends, producer)
+    if isinstance(found, str):
+        return _Block(ops, reason=found)
+    more, keys, x, tail = found
+    ops = list({o.name: o for o in (*ops, *more)}.values())
+    reason = _closed(m, ops, tail)
+    return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, tail)
 
 
 def _back(m: Mapper, tensor: str, producer: dict[str, Op], views: frozenset[str]) -> tuple[list[Op], Op | None]:
@@ -162,25 +183,43 @@ def _output(m: Mapper, tensor: str, n: int, inner: int) -> tuple[list[Op], str, 
     return [*walked, user, plus], plus.outputs[0], weight.dims[1]
 
 
-def _inputs(m: Mapper, projections: list[tuple[Op, Op | None]], heads: int, width: int, channels: int
-            ) -> tuple[dict, str] | str:
-    """(the layer's keys, the sequence read) when q, k and v come from one C×3hd projection or from three C×hd
-    ones of the same sequence with biases alike; else why not."""
-    inner = heads * width
+def _inputs(m: Mapper, projections: list[tuple[Op, Op | None]], heads: int, widths: tuple[int, int],
+            channels: int) -> tuple[dict, str] | str:
+    """(the layer's keys, the sequence read) when q, k and v come from one C×h(2d + d_v) projection or from
+    three (C×hd, C×hd, C×hd_v) of the same sequence with biases alike; else why not. ``widths``: (d, d_v)."""
+    d, dv = widths
     distinct = {mm.name: (mm, bias) for mm, bias in projections}
     if len(distinct) not in (1, 3):
         return f"q, k and v come from {len(distinct)} projections (one for all three, or one each, map)"
-    outs = {m.g.const(mm.inputs[1]).dims[1] for mm, _ in distinct.values()}  # type: ignore[union-attr]
+    outs = [m.g.const(mm.inputs[1]).dims[1] for mm, _ in distinct.values()]  # type: ignore[union-attr]
+    want = [heads * (2 * d + dv)] if len(distinct) == 1 else [heads * d, heads * d, heads * dv]
     xs = {mm.inputs[0] for mm, _ in distinct.values()}
     biased = {bias is not None for _, bias in distinct.values()}
-    if outs != {inner * 3 // len(distinct)} or len(xs) != 1 or len(biased) != 1:
-        return (f"projections of widths {sorted(outs)} from {len(xs)} sequence(s), biases {sorted(biased)}: not "
-                f"{heads} heads of {width} from one sequence, biases alike")
+    if outs != want or len(xs) != 1 or len(biased) != 1:
+        return (f"projections of widths {outs} from {len(xs)} sequence(s), biases {sorted(biased)}: not "
+                f"{heads} heads of q, k {d} and v {dv} wide from one sequence, biases alike")
     (x,) = xs
     keys: dict = {"heads": heads, "bias": biased.pop()}
-    if channels % heads or channels // heads != width:
-        keys["head_dim"] = width  # d is not C/h: written out
+    if channels % heads or channels // heads != d:
+        keys["head_dim"] = d  # d is not C/h: written out
+    if dv != d:
+        keys["value_dim"] = dv  # EfficientFormer's and LeViT's attention ratio: values wider than keys
     return keys, x
+
+
+def _bias_table(m: Mapper, scores: str, producer: dict[str, Op], heads: int, n: int) -> tuple[Op, str] | tuple[()]:
+    """(Add, the bias) where the scores get a stored h×N table gathered by a constant N×N index (timm's
+    ``attention_biases[:, attention_bias_idxs]``: EfficientFormer, LeViT, TinyViT; the Gather of two constants is
+    folded on loading, its table's dims kept); () otherwise."""
+    plus = producer.get(scores)
+    if plus is None or plus.op != "Add" or len(plus.inputs) != 2:
+        return ()
+    for i, t in enumerate(plus.inputs):
+        bias = m.g.const(t)
+        if bias is not None and bias.table == (heads, n) and bias.dims in ((heads, n, n), (1, heads, n, n)) \
+                and producer.get(plus.inputs[1 - i]) is not None:
+            return plus, t
+    return ()
 
 
 def _closed(m: Mapper, ops: list[Op], tail: str) -> str:

@@ -140,7 +140,7 @@ def _classifier_fixed(graph: OpGraph, mapper: Mapper) -> list[Emitted]:
     α (``scale: false``): α never changes the number of classes."""
     producer = {e.output: i for i, e in enumerate(mapper.layers)}
     fixed = set()
-    for out in graph.outputs:
+    for out in (*graph.outputs, *mapper.head_maps):
         i = producer.get(mapper.resolve(out))
         while i is not None and "out" not in mapper.layers[i].keys and len(mapper.layers[i].inputs) == 1:
             i = producer.get(mapper.resolve(mapper.layers[i].inputs[0]))
@@ -183,6 +183,8 @@ def check_shapes(text: str, graph: OpGraph, layers: list[Emitted], names: list[s
         dims = graph.shape(e.output)
         expected = layer_shape(dims)
         got = (node.output.c, node.output.h, node.output.w)
+        if node.output.patch and len(dims) == 3:  # an unfold's P sequences: P×N×C, the map's H, W kept
+            expected, got = tuple(dims), (node.output.sequences, node.output.length, node.output.c)
         if expected is None:
             continue  # ONNX inferred no shape here: nothing to compare with
         # a B×N×C tensor is a sequence, never a map that happens to be C×N×1

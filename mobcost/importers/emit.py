@@ -150,6 +150,9 @@ def render(g: OpGraph, layers: list[Emitted], resolve: Any, unmapped: list[Unmap
         sources = [_owner(owner, resolve(t), e, g.source) for t in e.inputs]
         if "shares" in e.keys:  # the layer whose weights it reads again, by its name
             e = dataclasses.replace(e, keys={**e.keys, "shares": owner[e.keys["shares"]]})
+        if "size_of" in e.keys:  # the layer (or input) whose size a resize takes, by its name
+            e = dataclasses.replace(e, keys={**e.keys, "size_of": _owner(owner, resolve(e.keys["size_of"]), e,
+                                                                         g.source)})
         lines.append(layer_line(e, layer_name, sources, previous, defaults))
         previous = layer_name
     lines += _footer(unmapped, notes)

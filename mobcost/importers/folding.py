@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from onnx import NodeProto
 
 
+# operators that move or pick the values of their first input: a stored table read through them keeps its dims
+_PICKS = frozenset({"Gather", "GatherND", "GatherElements", "Transpose", "Reshape", "Identity", "Squeeze",
+                    "Unsqueeze"})
+
+
 def value_inputs(op_type: str) -> int | None:
     """How many leading inputs decide a node's value: CastLike's second input only lends its element type."""
     return 1 if op_type == "CastLike" else None
@@ -41,7 +46,12 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
         values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
         # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
         stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
-        consts[out] = Const(out_dims, values, stored)
+        # rows of a stored table picked by a stored index (timm's attention_biases[:, idx]): its params are the
+        # table's, however many times the index repeats them
+        table = None
+        if node.op_type in _PICKS and i == 0 and ins and (ins[0].initializer or ins[0].table):
+            table = ins[0].table or ins[0].dims  # the dynamo exporter transposes it first, then GatherND
+        consts[out] = Const(out_dims, values, stored, table)
 
 
 def _refined(op_type: str, ins: list[Const], shape: tuple[int | None, ...]) -> tuple[int | None, ...]:

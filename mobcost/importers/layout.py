@@ -10,6 +10,7 @@ from typing import Any
 from .model import Op
 from .ops import HANDLERS, Handler, layer_scale
 from .patterns import Mapper, chw
+from .resampling import resize
 
 _PASS = ("Identity", "Dropout", "Cast", "Flatten", "Reshape", "Squeeze", "Unsqueeze")
 _ZERO_COST = ("Softmax", "LogSoftmax")
@@ -18,7 +19,7 @@ _ZERO_COST = ("Softmax", "LogSoftmax")
 def passthrough(m: Mapper, op: Op) -> None:
     """No layer: the output stands for the input when it holds the same values in a shape mobcost treats alike
     (the flattened vector of a C×H×W map, or C ↔ C×1×1)."""
-    if op.op == "Reshape" and _shuffle(m, op):
+    if op.op == "Reshape" and (_shuffle(m, op) or _scoring_head(m, op)):
         return
     x = op.inputs[0]
     src, dst = m.dims(x), m.dims(op.outputs[0])
@@ -38,6 +39,34 @@ def zero_cost(m: Mapper, op: Op) -> None:
     m.done.add(op.name)
     named = f"{op.name} ({op.op})" if m.g.kind == "ONNX" else op.name  # a TFLite name says its type already
     m.notes.append(f"{named} is not a layer: it costs nothing under the paper's convention")
+
+
+def _scoring_head(m: Mapper, op: Op) -> bool:
+    """An SSD head map's reshape into the network output (torchvision's ``SSDScoringHead``): (N, A·K, H, W) viewed
+    as (N, A, K, H, W), permuted to (N, H, W, A, K), reshaped to (N, H·W·A, K), then concatenated over the levels
+    (axis 1) into a graph output. Moves, no layer: the head map itself becomes a network output (kept under α, as
+    a predictor is), and the note names the concatenation."""
+    src, dst = m.dims(op.inputs[0]), m.dims(op.outputs[0])
+    if len(src) != 4 or len(dst) != 5 or None in src[1:] or None in dst[1:]:
+        return False
+    perm = m.sole_user(op.outputs[0], "Transpose")
+    if perm is None or list(perm.attrs.get("perm", [])) != [0, 3, 4, 1, 2]:
+        return False
+    copy = m.sole_user(perm.outputs[0], "Identity")  # the dynamo exporter's clone before the reshape
+    flat = m.sole_user((copy or perm).outputs[0], "Reshape")
+    users = m.g.users(flat.outputs[0]) if flat is not None and len(m.dims(flat.outputs[0])) == 3 else []
+    cat = users[0] if len(users) == 1 and m.g.readers(flat.outputs[0]) == 1 and users[0].op == "Concat" else None
+    if cat is None or cat.attrs.get("axis") not in (1, -2) or cat.outputs[0] not in m.g.outputs:
+        return False
+    m.done.update({op.name, perm.name, flat.name, *([copy.name] if copy else [])})
+    m.head_maps.append(op.inputs[0])
+    if cat.name not in m.done:
+        m.done.add(cat.name)
+        m.notes.append(f"{cat.name} (Concat) and the view/permute/reshape before it are not layers: SSD's head maps "
+                       f"reshaped and concatenated into output {cat.outputs[0]} "
+                       f"({'×'.join(str(d) for d in m.dims(cat.outputs[0]))}), moves without Mult-Adds; the spec "
+                       "returns the maps")
+    return True
 
 
 def _numel(dims: tuple) -> int:
@@ -256,5 +285,6 @@ def _channels_last_step(m: Mapper, op: Op, t: str) -> tuple[Op, str, dict[str, A
 LAYOUT: dict[str, Handler] = {
     **{name: passthrough for name in _PASS}, **{name: zero_cost for name in _ZERO_COST},
     "Split": split, "Slice": slice_, "Pad": pad, "SplitToSequence": split_to_sequence, "Transpose": transpose,
+    "Resize": resize, "Upsample": resize,
 }
 ALL_HANDLERS: dict[str, Handler] = {**HANDLERS, **LAYOUT}

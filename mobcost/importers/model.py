@@ -34,6 +34,7 @@ class Const:
     dims: tuple[int, ...]
     values: tuple[Any, ...] | None = None
     initializer: bool = False  # stored in the file (a parameter), not computed by constant nodes
+    table: tuple[int, ...] | None = None  # gathered from a stored table of these dims (an attention-bias table)
 
     @property
     def scalar(self) -> Any:

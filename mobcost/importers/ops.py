@@ -281,31 +281,6 @@ def conv_transpose(m: Mapper, op: Op) -> None:
     m.emit(op, "deconv", keys, (op.inputs[0],), tail, folded)
 
 
-_RESIZE_MODES = {"nearest": "nearest", "linear": "bilinear"}
-
-
-def resize(m: Mapper, op: Op) -> None:
-    """Resize / Upsample by the same integer factor on H and W, nearest or (bi)linear: `upsample`. The factor is
-    read from the shapes, which ONNX shape inference gives whether the file stores scales or sizes."""
-    x, y = chw(m.dims(op.inputs[0])), chw(m.dims(op.outputs[0]))
-    mode = _RESIZE_MODES.get(str(op.attrs.get("mode", "nearest")))
-    factor = y[1] // x[1] if x is not None and y is not None and x[1] else 0
-    if x is None or y is None or len(m.dims(op.inputs[0])) != 4 or x[0] != y[0] or not factor \
-            or y[1:] != (x[1] * factor, x[2] * factor):
-        m.leave_out(op, f"a resize from {x} to {y} (C, H, W): only upsampling H and W by one integer factor maps "
-                        "(upsample); it has no Mult-Adds")
-        return
-    if mode is None:
-        m.leave_out(op, f"{op.attrs.get('mode')} interpolation: only nearest and bilinear map (upsample); "
-                        "it has no Mult-Adds")
-        return
-    if factor == 1:
-        m.alias[op.outputs[0]] = op.inputs[0]
-        m.done.add(op.name)
-        return
-    m.emit(op, "upsample", {"factor": factor, "mode": mode}, (op.inputs[0],), op.outputs[0])
-
-
 def layer_norm(m: Mapper, op: Op) -> None:
     """LayerNormalization over the channels of a flattened C-vector (N×C): `ln`. Channels-last blocks
     (N×H×W×C) are mapped from their Transpose (see ``layout.channels_last``)."""
@@ -378,7 +353,7 @@ def _activation(m: Mapper, op: Op, x: str, match: tuple[str, str, tuple[Op, ...]
 HANDLERS: dict[str, Handler] = {
     "Conv": conv, "Gemm": gemm, "MatMul": matmul, "MaxPool": pool, "AveragePool": pool,
     "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "ReduceMean": reduce, "ReduceMax": reduce,
-    "Concat": concat, "BatchNormalization": batchnorm, "ConvTranspose": conv_transpose, "Resize": resize,
-    "Upsample": resize, "LayerNormalization": layer_norm,
+    "Concat": concat, "BatchNormalization": batchnorm, "ConvTranspose": conv_transpose,
+    "LayerNormalization": layer_norm,
     **{name: elementwise for name in (*ACT_OPS, "Add", "Sum", "Sub", "Mul", "Div", "Pow", "Erf")},
 }

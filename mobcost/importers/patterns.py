@@ -46,8 +46,9 @@ def chw(dims: tuple[int | None, ...]) -> tuple[int, int, int] | None:
 
 
 def sequence(dims: tuple[int | None, ...]) -> tuple[int, int] | None:
-    """(N, C) of a B×N×C token sequence (the batch free or 1): N tokens of C channels."""
-    if len(dims) == 3 and dims[0] in (1, None) and dims[1] is not None and dims[2] is not None:
+    """(N, C) of a B×N×C token sequence: N tokens of C channels. The batch is free or 1, or the P sequences of
+    MobileViT's unfold (the layers after it hold P in their shape)."""
+    if len(dims) == 3 and (dims[0] is None or dims[0] >= 1) and dims[1] is not None and dims[2] is not None:
         return dims[1], dims[2]
     return None
 
@@ -80,6 +81,8 @@ class Mapper:
     tainted: dict[str, str] = field(default_factory=dict)  # tensor → the left-out node it comes from
     pads: dict[str, int] = field(default_factory=dict)  # a Pad's output → padding its reader adds
     stored: dict[str, Emitted] = field(default_factory=dict)  # a stored weight or bias → the layer counting it
+    # head maps a detector's network output is made of by moves alone (SSD's reshape and concat): outputs too
+    head_maps: list[str] = field(default_factory=list)
 
     def resolve(self, tensor: str) -> str:
         while tensor in self.alias:

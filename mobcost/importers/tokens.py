@@ -13,6 +13,7 @@ from .layout import passthrough
 from .layout import transpose as map_transpose
 from .model import Op
 from .ops import HANDLERS, Handler, conv, elementwise, layer_norm, matmul, reduce
+from .patches import map_fold, map_unfold
 from .patterns import Mapper, sequence, shown
 
 
@@ -56,12 +57,12 @@ def map_tokens(m: Mapper, op: Op) -> bool:
 
 
 def reshape(m: Mapper, op: Op) -> None:
-    if not map_tokens(m, op):
+    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op)):
         passthrough(m, op)
 
 
 def transpose(m: Mapper, op: Op) -> None:
-    if not map_tokens(m, op):
+    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op)):
         map_transpose(m, op)
 
 

@@ -44,7 +44,8 @@ class Key:
     # "posint" | "nonneg" | "bool" | "act" (an activation or none) | "activation" (not none) | "choice" |
     # "padding" (an integer ≥ 0, "same", or [height, width] with each an integer or [before, after]) | "size" (a
     # positive integer or [height, width]: kernel, stride) | "pads" (an integer ≥ 0 or [height, width]: the same
-    # padding before and after, as pools and transposed convolutions take it) | "scale" (true, false or "up")
+    # padding before and after, as pools and transposed convolutions take it) | "scale" (true, false or "up") |
+    # "ref" (a layer name or ``input``: a resize's ``size_of``)
     kind: str
     default: Any = None
     required: bool = False

@@ -38,7 +38,7 @@ def figure_document(f: Figure, again: float | None = None, convention: str = "")
     else:
         delta = f"{f.difference:+,}" if isinstance(f.difference, int) else f"{f.difference:+,.{places}f}"
     record = {"Table": f.table, "Row": f.row, "Metric": f.metric, "Paper": f"{_fixed(f.paper, f.decimals)}{unit}",
-              "Computed": f"{computed}{unit}", "Δ": delta}
+              "Computed": computed if isinstance(f.computed, str) else f"{computed}{unit}", "Δ": delta}
     if convention:
         record[convention.replace("-", " ")] = "" if again is None else f"{again:,.2f} M"
     return {**record, "Status": f.status, "Note": f.note}
@@ -79,7 +79,8 @@ def paper_tables(figs: list[Figure], recount: Callable[[Figure], float | None] |
             paper, computed = _value(f.paper, f.decimals), _value(f.computed, f.decimals)
             again = recount(f) if recount else None
             extra = ([] if not recount else [""] if again is None else [f"{again:,.2f} M"])
-            t.add_row(f.row, f.metric, f"{paper}{unit}", f"{computed}{unit}", diff, *extra, status, f.note)
+            shown = computed if isinstance(f.computed, str) else f"{computed}{unit}"  # "not computed": no unit
+            t.add_row(f.row, f.metric, f"{paper}{unit}", shown, diff, *extra, status, f.note)
         tables.append(t)
     return tables
 

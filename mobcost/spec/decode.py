@@ -360,6 +360,10 @@ def _field(item: dict[str, Any], key: str, spec: Key, where: str, doc: Doc) -> A
         if not isinstance(value, str) or value not in spec.choices:
             raise doc.error(path, f"must be one of {', '.join(spec.choices)}, got {value!r}")
         return value
+    if spec.kind == "ref":  # a layer name (or `input`), checked against the layers by the graph builder
+        if not isinstance(value, str) or not value:
+            raise doc.error(path, f"must be a layer name or {INPUT!r}, got {kind_name(value)} {value!r}")
+        return value
     if spec.kind in ACTIVATION_KINDS:
         allowed = ACTIVATION_KINDS[spec.kind]
         if not isinstance(value, str) or value not in allowed:

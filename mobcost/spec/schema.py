@@ -39,6 +39,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "padding": {"oneOf": [NONNEG, {"const": "same"},
                           _two({"oneOf": [NONNEG, _two(NONNEG, "[before, after]")]},
                                "[height, width]: each an integer (both sides) or [before, after]")]},
+    "ref": {"type": "string", "minLength": 1, "description": "a layer name, or input"},
     **{kind: {"enum": list(names)} for kind, names in ACTIVATION_KINDS.items()},
 }
 REF = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "maximum": -1}]}

@@ -1,0 +1,96 @@
+"""MobileNetV4's mobile multi-query attention on a map (timm ``MultiQueryAttention2d``), mapped to one `attention`
+layer with ``kv_heads: 1`` and ``kv_stride``: a 1×1 conv to h·d queries; keys and values each from their own
+[3×3 depthwise conv of stride s (no bias) + BatchNorm] (s > 1 only) and a 1×1 conv to one head of d; the products
+Q·Kᵀ and A·V over the heads stacked into one matrix; a 1×1 conv back to C. The arrangement of the heads between
+the convs and the products (reshapes, transposes) is not matched operator by operator: the products' sizes are,
+so the layer's closed form (h·N·N′·(d + d_v) for the products) is the file's arithmetic."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .model import Op
+from .ops import _has_bias as has_bias
+from .patterns import Mapper
+
+_MOVES = frozenset({"Reshape", "Transpose", "Identity"})
+_MAX_WALK = 8
+
+
+def _pointwise(m: Mapper, op: Op | None) -> tuple[int, int, bool] | None:
+    """(out, in, has bias) of a 1×1 conv of stride 1, no padding, no groups; None for anything else."""
+    if op is None or op.op != "Conv" or op.attrs.get("group", 1) != 1 or any(op.attrs.get("pads", [0])) \
+            or set(op.attrs.get("strides", [1])) != {1}:
+        return None
+    weight = m.g.const(op.inputs[1])
+    if weight is None or len(weight.dims) != 4 or weight.dims[2:] != (1, 1):
+        return None
+    return weight.dims[0], weight.dims[1], has_bias(m, op, 2)
+
+
+def _down(m: Mapper, tensor: str, producer: dict[str, Op], x: str) -> tuple[list[Op], int] | str:
+    """How a key or value path reaches the block input ``x``: directly (stride 1), or through BatchNorm after a
+    3×3 depthwise conv of stride s with padding 1 and no bias — (its operators, s); else why not."""
+    if tensor == x:
+        return [], 1
+    bn = producer.get(tensor)
+    dw = producer.get(bn.inputs[0]) if bn is not None and bn.op == "BatchNormalization" else None
+    if dw is None or dw.op != "Conv" or dw.inputs[0] != x:
+        return "keys or values are not a 1×1 conv of its input, or of a depthwise conv + BN of it"
+    weight, c = m.g.const(dw.inputs[1]), m.dims(x)[1]
+    strides = list(dw.attrs.get("strides", [1, 1]))
+    if weight is None or weight.dims != (c, 1, 3, 3) or dw.attrs.get("group", 1) != c or len(set(strides)) != 1 \
+            or list(dw.attrs.get("pads", [0] * 4)) != [1] * 4 or has_bias(m, dw, 2):
+        return "the key/value down-sampling is not a 3×3 depthwise conv (padding 1, no bias) + BN of equal strides"
+    return [dw, bn], strides[0]
+
+
+def _forward(m: Mapper, tensor: str) -> tuple[list[Op], Op | None]:
+    walked: list[Op] = []
+    user = m.sole_user(tensor)
+    while user is not None and user.op in _MOVES and len(walked) < _MAX_WALK:
+        walked.append(user)
+        user = m.sole_user(user.outputs[0])
+    return walked, user
+
+
+def match_map(m: Mapper, qk: Op, av: Op, ends: list[Op | None], producer: dict[str, Op]
+              ) -> tuple[list[Op], dict[str, Any], str, str] | str:
+    """(its operators, the layer's keys, the map it reads, the tensor it ends at) of the multi-query block whose
+    q, k and v paths start at the 1×1 convs ``ends``, or why it is not one the layer expresses."""
+    convs = [_pointwise(m, op) for op in ends]
+    if any(c is None for c in convs):
+        return "q, k and v are not all 1×1 convs of a map"
+    (hd, c, q_bias), (d, _, k_bias), (dv, _, v_bias) = convs  # type: ignore[misc]
+    x = ends[0].inputs[0]  # type: ignore[union-attr]
+    dims = m.dims(x)
+    if len(dims) != 4 or None in dims[1:] or dims[1] != c or hd % d or len({q_bias, k_bias, v_bias}) != 1:
+        return f"queries of {hd} are not whole heads of the keys' {d}, or the projections' biases differ"
+    ops: list[Op] = [o for o in ends if o is not None]
+    strides = set()
+    for end in ends[1:]:
+        found = _down(m, end.inputs[0], producer, x)  # type: ignore[union-attr]
+        if isinstance(found, str):
+            return found
+        ops += found[0]
+        strides.add(found[1])
+    if len(strides) != 1:
+        return "keys and values are down-sampled by different strides"
+    (s,) = strides
+    h, n, n_kv = hd // d, dims[2] * dims[3], math.ceil(dims[2] / s) * math.ceil(dims[3] / s)  # type: ignore[operator]
+    # the products as the file computes them: h·N·N′ scores of d terms each, h·N outputs of N′ terms of d_v
+    scores, out = m.dims(qk.outputs[0]), m.dims(av.outputs[0])
+    if None in scores or None in out or math.prod(scores) != h * n * n_kv or m.dims(qk.inputs[0])[-1] != d \
+            or math.prod(out) != h * n * dv or m.dims(av.inputs[0])[-1] != n_kv:  # type: ignore[arg-type]
+        return f"products of {list(scores)} and {list(out)}: not {h} heads of {n} queries by {n_kv} keys"
+    walked, proj = _forward(m, av.outputs[0])
+    last = _pointwise(m, proj)
+    if last is None or last[:2] != (c, h * dv) or m.dims(proj.inputs[0]) != (dims[0], h * dv, dims[2], dims[3]):
+        return f"the heads merged back to {h * dv}×{dims[2]}×{dims[3]} are not read by a 1×1 conv back to {c}"
+    keys: dict[str, Any] = {"heads": h, "kv_heads": 1, "kv_stride": s, "bias": q_bias, "out_bias": last[2]}
+    if c % h or c // h != d:
+        keys["head_dim"] = d
+    if dv != d:
+        keys["value_dim"] = dv
+    return [*ops, *walked, proj], keys, x, proj.outputs[0]  # type: ignore[union-attr]
