@@ -241,6 +241,7 @@ def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, An
             "peak_activation_bytes": int(c["peak_activation_bytes"][i]), "weight_bytes": int(c["weight_bytes"][i]),
             "latency_ms": None if math.isnan(latency) else round(float(latency), 4),
             **({"energy_uj": round(float(c["energy_uj"][i]), 6)} if "energy_uj" in c else {}),
+            **{k: int(c[k][i]) for k in ("ram_bytes", "flash_bytes") if k in c},  # under --max-ram / --max-flash
             "top1": None if math.isnan(top1) else round(float(top1), 2),
             "top1_source": None if math.isnan(top1) else labels[source],
             "fits": bool(c["fits"][i]), "pareto": bool(c["pareto"][i]),

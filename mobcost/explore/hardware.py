@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..analysis.planners import PLANNERS
+from ..analysis.planners import RUNTIME_PLANNERS
 from ..errors import OptionError, SpecError
 from ..layers import ACTIVATIONS, REGISTRY
 from ..spec import load_mapping, specs_dir
@@ -72,7 +72,7 @@ class Hardware:
     # (current × voltage at the clock). A microcontroller's energy per inference is this power × its run time;
     # the 45 nm per-operation figures alone miss it by two to three orders of magnitude (issue 24).
     active_power_mw: float | None = None
-    # The runtime's memory planner (``analysis.planners.PLANNERS``): its RAM and storage then bound the planned
+    # The runtime's memory planner (``analysis.planners.RUNTIME_PLANNERS``): its RAM and storage then bound the planned
     # arena plus persistent bytes, and the flash a TFLite file takes (``Budgets.with_hardware``).
     planner: str | None = None
 
@@ -187,8 +187,8 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
     if runtime is not None and runtime not in RUNTIMES:
         raise doc.error("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     planner = value.get("planner")
-    if planner is not None and planner not in PLANNERS:
-        raise doc.error("planner", f"must be one of {', '.join(PLANNERS)}, got {planner!r}")
+    if planner is not None and planner not in RUNTIME_PLANNERS:
+        raise doc.error("planner", f"must be one of {', '.join(RUNTIME_PLANNERS)}, got {planner!r}")
     overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
     elementwise = _elementwise(value.get("elementwise"), doc)
     activations = _activations(value.get("activations", {}), doc)
