@@ -149,8 +149,9 @@ def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str
     """The paper's Table 3: cumulative effect of each shrinking step, for its example layer and the network."""
     caption = ("Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
                "Convolution row of the network: each dw + pw pair as one full convolution.")
-    conv, separable = network[0], network[1]
-    if conv.defined and (conv.mult_adds, conv.params) == (separable.mult_adds, separable.params):
+    steps = {n.label: n for n in network}  # rows a spec cannot take are left out (cli.table.shrink_sections)
+    conv, separable = steps.get("Convolution"), steps.get("Depthwise Separable Conv")
+    if conv and separable and (conv.mult_adds, conv.params) == (separable.mult_adds, separable.params):
         caption += f" {name} has no depthwise + pointwise pair: its first two rows are equal."
     table = _fit_table("Resource use as each shrinking step is added (the paper's Table 3, cumulative)", caption)
     table.add_column("Layer / Modification")
