@@ -81,8 +81,12 @@ def _compute(op: str, attrs: dict[str, Any], ins: list[Const], out_dims: tuple[i
         return (fill,) * math.prod(out_dims)
     if op == "Where" and len(vals) == 3:
         return _where(vals[0], vals[1], vals[2], math.prod(out_dims))  # type: ignore[arg-type]
-    if op == "Slice" and len(ins[0].dims) == 1:
-        return _slice_1d(vals[0], vals[1:])  # type: ignore[arg-type]
+    if op == "Slice":
+        return _slice(ins[0].dims, vals[0], vals[1:])  # type: ignore[arg-type]
+    if op == "Transpose":
+        return _transpose(ins[0].dims, vals[0], attrs.get("perm"))  # type: ignore[arg-type]
+    if op == "Clip":
+        return _clip(vals[0], attrs.get("min"), attrs.get("max"))  # type: ignore[arg-type]
     return None
 
 
@@ -112,12 +116,56 @@ def _divide(x: Any, y: Any) -> Any:
     return x / y
 
 
-def _slice_1d(data: tuple[Any, ...], args: list[tuple[Any, ...]]) -> Values:
+def _slice(dims: tuple[int, ...], data: tuple[Any, ...], args: list[tuple[Any, ...]]) -> Values:
+    """ONNX Slice of any rank (numpy's rules: negative indices count from the end, out-of-range ones are clamped,
+    a step −1 walks backwards — the exporter's ``F.pad`` reverses its [-1, 2] pads table so)."""
     starts, ends = args[0], args[1]
-    steps = args[3] if len(args) > 3 else (1,)
-    if len(starts) != 1 or len(ends) != 1 or len(steps) != 1:
+    axes = args[2] if len(args) > 2 and args[2] else tuple(range(len(starts)))
+    steps = args[3] if len(args) > 3 and args[3] else (1,) * len(starts)
+    if not dims or not len(starts) == len(ends) == len(axes) == len(steps) or 0 in (int(s) for s in steps):
         return None
-    return tuple(data[slice(int(starts[0]), _clamp(int(ends[0])), int(steps[0]))])
+    picks = [range(d) for d in dims]
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        a = int(axis) % len(dims)
+        picks[a] = range(*slice(int(start), _clamp(int(end)), int(step)).indices(dims[a]))
+    return tuple(data[_flat(index, dims)] for index in _product(picks))
+
+
+def _transpose(dims: tuple[int, ...], data: tuple[Any, ...], perm: Sequence[int] | None) -> Values:
+    """ONNX Transpose: output axis i is input axis perm[i] (reversed axes by default)."""
+    order = list(perm) if perm is not None else list(range(len(dims)))[::-1]
+    if sorted(order) != list(range(len(dims))):
+        return None
+    out_dims = [dims[p] for p in order]
+    values = []
+    for out_index in _product([range(d) for d in out_dims]):
+        index = [0] * len(dims)
+        for i, p in enumerate(order):
+            index[p] = out_index[i]
+        values.append(data[_flat(tuple(index), dims)])
+    return tuple(values)
+
+
+def _clip(data: tuple[Any, ...], low: Any, high: Any) -> Values:
+    """ONNX Clip (timm's ``clamp(..., min=0)`` in TensorFlow's "same" formula); a bound of None is none."""
+    low = -math.inf if low is None else low
+    high = math.inf if high is None else high
+    return tuple(min(max(v, low), high) for v in data)
+
+
+def _product(ranges: list[range]) -> list[tuple[int, ...]]:
+    """Every index of the ranges' grid, row-major."""
+    out: list[tuple[int, ...]] = [()]
+    for r in ranges:
+        out = [(*head, i) for head in out for i in r]
+    return out
+
+
+def _flat(index: tuple[int, ...], dims: tuple[int, ...]) -> int:
+    flat = 0
+    for i, d in zip(index, dims, strict=True):
+        flat = flat * d + i
+    return flat
 
 
 def _clamp(end: int) -> int:

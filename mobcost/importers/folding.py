@@ -34,6 +34,9 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
         dims[node.output[0]] = const.dims
         return
     ins = [consts[t] for t in [t for t in node.input if t][:value_inputs(node.op_type)]]
+    if node.op_type == "Clip" and len(node.input) > 1:  # opset 11's bounds are inputs, either may be absent ("")
+        attrs = {**attrs, **_clip_bounds(node, consts)}
+        ins = ins[:1]
     for i, out in enumerate(node.output):
         shape = dims.get(out, ()) if i else _refined(node.op_type, ins, dims.get(out, ()))
         known = tuple(d for d in shape if d is not None)
@@ -42,6 +45,15 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
         # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
         stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
         consts[out] = Const(out_dims, values, stored)
+
+
+def _clip_bounds(node: NodeProto, consts: dict[str, Const]) -> dict[str, Any]:
+    """Clip's min and max inputs as the attributes older opsets gave (None: no bound, or not known)."""
+    bounds: dict[str, Any] = {}
+    for key, name in zip(("min", "max"), node.input[1:3], strict=False):
+        values = consts[name].values if name else None
+        bounds[key] = values[0] if values else None
+    return bounds
 
 
 def _refined(op_type: str, ins: list[Const], shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
