@@ -122,7 +122,9 @@ def _slice(dims: tuple[int, ...], data: tuple[Any, ...], args: list[tuple[Any, .
     starts, ends = args[0], args[1]
     axes = args[2] if len(args) > 2 and args[2] else tuple(range(len(starts)))
     steps = args[3] if len(args) > 3 and args[3] else (1,) * len(starts)
-    if not dims or not len(starts) == len(ends) == len(axes) == len(steps) or 0 in (int(s) for s in steps):
+    if 0 in (int(s) for s in steps):
+        raise ValueError("a Slice step of 0")
+    if not dims or not len(starts) == len(ends) == len(axes) == len(steps):
         return None
     picks = [range(d) for d in dims]
     for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
