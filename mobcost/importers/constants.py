@@ -20,6 +20,7 @@ INT_BOUND = 1 << 63
 
 # ONNX TensorProto data types that hold integers (Cast's ``to``), so Cast keeps integer arithmetic exact.
 _INT_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}
+_FLOAT_TYPES = {1, 10, 11, 16}  # float, float16, double, bfloat16
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Max": max, "Min": min,
@@ -39,6 +40,8 @@ def evaluate(op: str, attrs: dict[str, Any], ins: Sequence[Const | None], out_di
     if op in ("Identity", "Unsqueeze", "Squeeze", "Reshape", "Flatten", "CastLike") and vals:
         return vals[0]
     if op == "Cast" and vals and vals[0] is not None:
+        if attrs.get("to") in _FLOAT_TYPES:  # an int cast to float divides as a float (timm's x / stride)
+            return tuple(float(v) for v in vals[0])
         return bounded(tuple(int(v) for v in vals[0])) if attrs.get("to") in _INT_TYPES else vals[0]
     if any(v is None for v in vals):
         return None
@@ -173,3 +176,14 @@ def _flat(index: tuple[int, ...], dims: tuple[int, ...]) -> int:
 def _clamp(end: int) -> int:
     # exporters write "to the end" as INT64_MAX, which Python's slicing takes as is
     return min(end, 1 << 62)
+
+
+def split_1d(data: tuple[Any, ...], sizes: Sequence[int] | None, outputs: int) -> list[Values]:
+    """ONNX Split of a 1-D constant: the parts of ``sizes``, or ``outputs`` equal parts (the last one shorter)."""
+    if sizes is None:
+        step = -(-len(data) // outputs)
+        sizes = [min(step, max(0, len(data) - i * step)) for i in range(outputs)]
+    if sum(sizes) != len(data) or len(sizes) != outputs:
+        return [None] * outputs
+    starts = [sum(sizes[:i]) for i in range(outputs)]
+    return [tuple(data[a:a + n]) for a, n in zip(starts, sizes, strict=True)]

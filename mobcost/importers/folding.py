@@ -5,6 +5,7 @@ be a valid one."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from . import constants
@@ -37,14 +38,29 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
     if node.op_type == "Clip" and len(node.input) > 1:  # opset 11's bounds are inputs, either may be absent ("")
         attrs = {**attrs, **_clip_bounds(node, consts)}
         ins = ins[:1]
+    if node.op_type == "Split" and ins and len(ins[0].dims) == 1 and ins[0].values is not None:
+        _split(node, attrs, ins, dims, consts)
+        return
     for i, out in enumerate(node.output):
         shape = dims.get(out, ()) if i else _refined(node.op_type, ins, dims.get(out, ()))
         known = tuple(d for d in shape if d is not None)
         out_dims = known if len(known) == len(shape) else ()
         values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
+        if values is not None and len(values) != math.prod(out_dims):
+            values = None  # dims shape inference left unknown (a reshaped γ of the dynamo exporter): values unsure
         # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
         stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
         consts[out] = Const(out_dims, values, stored)
+
+
+def _split(node: NodeProto, attrs: dict[str, Any], ins: list[Const], dims: dict, consts: dict[str, Const]) -> None:
+    """A Split of a small 1-D constant (the exporter's ``x.size()[-2:]`` as a tensor): every part's values."""
+    sizes = attrs.get("split")
+    if sizes is None and len(ins) > 1:
+        sizes = None if ins[1].values is None else [int(v) for v in ins[1].values]
+    parts = constants.split_1d(ins[0].values or (), sizes, len(node.output))
+    for out, values in zip(node.output, parts, strict=True):
+        consts[out] = Const((len(values),) if values is not None else dims.get(out, ()), values)
 
 
 def _clip_bounds(node: NodeProto, consts: dict[str, Const]) -> dict[str, Any]:

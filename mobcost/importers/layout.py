@@ -94,21 +94,24 @@ def _parts(widths: list[int]) -> dict[str, Any]:
 
 
 def split_to_sequence(m: Mapper, op: Op) -> None:
-    """The dynamo exporter's ``chunk``: SplitToSequence, then SequenceAt per part read."""
+    """The dynamo exporter's ``chunk`` and ``split``: SplitToSequence, then SequenceAt per part read; equal parts
+    or the widths it lists (FasterNet's [C/4, 3C/4])."""
     x, dims = op.inputs[0], m.dims(op.inputs[0])
     const = m.g.const(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] else None
     sizes = list(const.values) if const is not None and const.values is not None else [1]
     users = m.g.users(op.outputs[0])
     at = [_position(m, u) for u in users]
     channels = dims[1] if len(dims) == 4 else None
-    if channels is None or op.attrs.get("axis", 0) % 4 != 1 or len(set(sizes)) != 1 or not _counts(sizes) \
-            or channels % sizes[0] or None in at or not op.attrs.get("keepdims", 1):
-        m.leave_out(op, f"SplitToSequence of {list(dims)} by {sizes}: only equal channel parts read by "
-                        "SequenceAt map (split)")
+    whole = channels is not None and _counts(sizes) and (sum(sizes) == channels if len(sizes) > 1
+                                                         else channels % sizes[0] == 0)
+    if not whole or op.attrs.get("axis", 0) % 4 != 1 or None in at or not op.attrs.get("keepdims", 1):
+        m.leave_out(op, f"SplitToSequence of {list(dims)} by {sizes}: only channel parts read by SequenceAt map "
+                        "(split)")
         return
-    parts = channels // sizes[0] if len(sizes) == 1 else len(sizes)
+    widths = sizes if len(sizes) > 1 else [sizes[0]] * (channels // sizes[0])  # type: ignore[operator]
     for user, index in zip(users, at, strict=True):
-        m.emit(user, "split", {"parts": parts, "index": index % parts}, (x,), user.outputs[0])  # type: ignore
+        m.emit(user, "split", {**_parts(widths), "index": index % len(widths)}, (x,),  # type: ignore[operator]
+               user.outputs[0])
     m.done.add(op.name)
 
 
