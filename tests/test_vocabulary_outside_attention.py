@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from mobcost.graph import build
 from mobcost.layers import REGISTRY
+from mobcost.spec import parse_spec
 
 from .test_geometry import sweep_points
 from .test_vocabulary import costs, error, rows
@@ -51,6 +53,7 @@ def test_groupnorm_params_are_bn_params_and_no_mult_adds() -> None:
     assert (gn.mult_adds, gn.params, gn.bn_params, gn.memory_access) == (0, 0, 16, 4_096)
     assert (gn.node.groups, inorm.node.groups) == (4, 8)
     assert inorm.bn_params == 16
+    assert REGISTRY["gn"].work(gn.node) == 2_048  # one pass over 8·16·16 inputs (what latency scales with)
 
 
 def test_l2norm_gamma_is_a_weight_per_channel() -> None:
@@ -58,6 +61,7 @@ def test_l2norm_gamma_is_a_weight_per_channel() -> None:
     with_gamma, plain = rows("  - {type: l2norm, gamma: true}\n  - {type: l2norm}\n")
     assert (with_gamma.mult_adds, with_gamma.params, with_gamma.memory_access) == (0, 8, 4_104)
     assert (plain.params, plain.memory_access) == (0, 4_096)
+    assert REGISTRY["l2norm"].work(plain.node) == 2_048  # 8·16·16 inputs, each squared and divided once
 
 
 def test_split_by_sizes_keeps_the_proportions_under_alpha() -> None:
@@ -92,6 +96,13 @@ layers:
   - {type: fc, out: 10, scale: false}
 """
     sweep_points(text, [1.0, 0.75, 0.5], [32, 41, 48], ("mult_adds", "params", "memory_access"))
+    spec = parse_spec(text)  # the sweep's factorisation: each count is (count // area) · area exactly
+    for alpha, size in ((1.0, 32), (0.5, 41)):
+        for node in build(spec, alpha, resolution=size).nodes:
+            kind = REGISTRY[node.type]
+            for count, area in ((kind.mult_adds, kind.mult_adds_area), (kind.work, kind.work_area),
+                                (kind.weights, kind.weights_area)):
+                assert count(node) % area(node) == 0, (node.name, count.__name__)
 
 
 # --- bad input: one located line per key ------------------------------------------------------------------------

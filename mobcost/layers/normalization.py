@@ -102,6 +102,14 @@ class GroupNorm(LayerKind):
     def bn_params(self, node: Node) -> int:
         return 2 * node.input.c
 
+    def work(self, node: Node) -> int:
+        """What latency scales with: one pass of arithmetic per input element (as pooling's window reads), since
+        unlike BatchNorm it cannot be folded away; zero Mult-Adds all the same."""
+        return node.input.numel
+
+    def work_area(self, node: Node) -> int:
+        return node.input.area
+
     def category(self, node: Node) -> str:
         return "GroupNorm"
 
@@ -131,6 +139,14 @@ class L2Norm(LayerKind):
 
     def mult_adds_area(self, node: Node) -> int:
         return 1  # no Mult-Adds; the sweep divides by this
+
+    def work(self, node: Node) -> int:
+        """What latency scales with: one pass of arithmetic per input element (as pooling's window reads), since
+        unlike BatchNorm it cannot be folded away; zero Mult-Adds all the same."""
+        return node.input.numel
+
+    def work_area(self, node: Node) -> int:
+        return node.input.area
 
     def category(self, node: Node) -> str:
         return "L2 Norm"
