@@ -213,3 +213,87 @@ def test_torch_counters_and_importers_agree(alpha: float) -> None:
     for result in (onnx_to_spec(export_onnx(model, x, opset=17)), import_torch(model, x)):
         got = analyze(parse_spec(result.yaml)).totals
         assert (got.mult_adds, got.params, got.bn_params) == (want.mult_adds, want.params, want.bn_params)
+
+
+# --- the ONNX importer's new mappings and its located errors (small hand-built graphs) -----------------------
+
+
+def _onnx_net(shape: tuple[int, ...] = (1, 8, 8, 8)):
+    pytest.importorskip("onnx")
+    from .test_import_onnx import Net
+
+    return Net(shape, opset=17)
+
+
+def _imported(net) -> list:
+    from mobcost.importers import onnx_to_spec
+
+    return list(build(parse_spec(onnx_to_spec(net.model()).yaml)).nodes)
+
+
+def test_a_pad_before_an_activation_is_a_pad_layer() -> None:
+    from onnx import TensorProto
+
+    net = _onnx_net()
+    # ONNX pads: [N, C, H, W begins, N, C, H, W ends] → top 1, left 0, bottom 2, right 3
+    net.op("Pad", [net.last, net.weight("p", (8,), [0, 0, 1, 0, 0, 0, 2, 3], TensorProto.INT64)])
+    net.op("Relu")
+    pad, act = _imported(net)
+    assert (pad.type, pad.padding_hw, pad.output.h, pad.output.w) == ("pad", (1, 2, 0, 3), 11, 11)
+    assert act.type == "act"
+
+
+def test_a_pad_of_the_channels_is_a_located_error() -> None:
+    from onnx import TensorProto
+
+    from mobcost.importers import ModelImportError, onnx_to_spec
+
+    net = _onnx_net()
+    net.op("Pad", [net.last, net.weight("p", (8,), [0, 1, 0, 0, 0, 0, 0, 0], TensorProto.INT64)], name="/p/Pad")
+    net.op("Relu")
+    with pytest.raises(ModelImportError, match=r"node '/p/Pad': Pad .*only whole-pixel padding of the height and "
+                                               r"width of a map maps"):
+        onnx_to_spec(net.model())
+
+
+def test_sub_div_instance_norm_and_l2_norm_map() -> None:
+    from onnx import TensorProto
+
+    net = _onnx_net()
+    x = net.op("Relu")
+    y = net.op("Sigmoid", [x])
+    d = net.op("Sub", [x, y])
+    # InstanceNormalization with a scale and bias per channel (8): gn, one channel per group
+    net.op("InstanceNormalization", [d, net.weight("s", (8,)), net.weight("b", (8,))])
+    n = net.last
+    axes = net.weight("ax", (1,), [1], TensorProto.INT64)
+    net.op("ReduceL2", [n, axes], keepdims=1)
+    net.op("Clip", [net.last, net.weight("lo", (), [1e-12])])
+    net.op("Div", [n, net.last])
+    net.op("Mul", [net.last, net.weight("g", (8, 1, 1))])  # a stored γ per channel
+    nodes = _imported(net)
+    assert [node.type for node in nodes] == ["act", "act", "sub", "gn", "l2norm"]
+    assert nodes[3].groups == 8 and nodes[4].layer.gamma
+    # params: γ 8 (l2norm); BN params: the InstanceNorm's scale and bias 2·8
+    assert sum(REGISTRY[n.type].params(n) for n in nodes) == 8
+    assert sum(REGISTRY[n.type].bn_params(n) for n in nodes) == 16
+
+
+def test_an_l2_norm_over_the_width_and_a_sub_of_unlike_maps_are_located_errors() -> None:
+    from onnx import TensorProto
+
+    from mobcost.importers import ModelImportError, onnx_to_spec
+
+    net = _onnx_net()
+    x = net.op("Relu")
+    net.op("ReduceL2", [x, net.weight("ax", (1,), [3], TensorProto.INT64)], keepdims=1, name="/n/ReduceL2")
+    net.op("Div", [x, net.last])
+    with pytest.raises(ModelImportError, match=r"node '/n/ReduceL2': ReduceL2 .*over axes \[3\]: only x / ‖x‖ over "
+                                               r"the channels maps \(l2norm\)"):
+        onnx_to_spec(net.model())
+    net = _onnx_net()
+    x = net.op("Relu")
+    y = net.op("GlobalAveragePool", [x])  # 1×8×1×1 minus 1×8×8×8: the larger one second
+    net.op("Sub", [y, x], name="/s/Sub")
+    with pytest.raises(ModelImportError, match=r"node '/s/Sub': Sub .*`sub` needs the second of the first's shape"):
+        onnx_to_spec(net.model())

@@ -318,19 +318,20 @@ class RepMixerNet(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# An L2-normalised feature (SSD300's L2Norm on conv4_3, learned scale; F.normalize as EdgeNeXt/SwiftFormer write it)
+# An L2-normalised feature (SSD300's L2Norm on conv4_3 with its learned scale; a plain F.normalize)
 # --------------------------------------------------------------------------------------------------------------------
 
 
 class _L2Norm(nn.Module):
-    """SSD's ``L2Norm`` written with ``F.normalize`` (‖x‖₂ over the channels, floored at ε), then × γ per channel."""
+    """torchvision's SSD300 L2 normalisation of conv4_3 (torchvision/models/detection/ssd.py,
+    ``SSDFeatureExtractorVGG``): ``scale_weight.view(1, -1, 1, 1) * F.normalize(x)``, γ initialised to 20."""
 
-    def __init__(self, channels: int, scale: float = 20.0) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(scale * torch.ones(channels, 1, 1))
+        self.scale_weight = nn.Parameter(torch.ones(channels) * 20)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.normalize(x, dim=1) * self.weight
+        return self.scale_weight.view(1, -1, 1, 1) * F.normalize(x)
 
 
 class L2NormNet(nn.Module):

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from onnx import NodeProto
 
 
+# operators whose output holds their first input's values, in another shape
+_VIEWS = frozenset({"Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten"})
+
+
 def value_inputs(op_type: str) -> int | None:
     """How many leading inputs decide a node's value: CastLike's second input only lends its element type."""
     return 1 if op_type == "CastLike" else None
@@ -48,8 +52,9 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
         values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
         if values is not None and len(values) != math.prod(out_dims):
             values = None  # dims shape inference left unknown (a reshaped γ of the dynamo exporter): values unsure
-        # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
-        stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
+        # the TorchScript exporter stores equal weights once and reads the copies through Identity, and a module
+        # may view its parameter at run time (torchvision SSD's γ.view(1, -1, 1, 1)): the same stored values
+        stored = node.op_type in _VIEWS and bool(ins) and ins[0].initializer
         consts[out] = Const(out_dims, values, stored)
 
 
