@@ -19,6 +19,7 @@ HEAVY = {
     "torch": {"torchside", "runtimes"}, "fvcore": {"torchside"}, "onnx": {"torchside", "runtimes", "importers"},
     "onnxruntime": {"runtimes"}, "ai_edge_litert": {"runtimes"}, "litert_torch": {"runtimes"},
     "flatbuffers": {"runtimes"}, "onnxscript": {"torchside"}, "tflite": {"importers"},
+    "tflite_micro": {"measure"}, "ai_edge_quantizer": {"runtimes"},
     "numpy": {"explore", "plots", "torchside", "runtimes"}, "matplotlib": {"plots"}, "pandas": {"report"},
 }
 MAX_MODULE_LINES = 400

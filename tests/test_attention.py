@@ -198,3 +198,18 @@ def test_deit_tiny_equals_its_reference() -> None:
             # 5,717,416 params = timm's 5.7 M: LayerNorms' 9,600 γ, β among them, which mobcost reports as bn_params
             assert (totals.mult_adds, totals.params, totals.bn_params) == (1_253_683_200, 5_707_816, 9_600)
             assert params == 5_717_416
+
+
+def test_the_table_names_layernorm_and_token_joins() -> None:
+    from typer.testing import CliRunner
+
+    from mobcost.cli import app
+
+    result = CliRunner().invoke(app, ["table", "deit_tiny"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    # 12 blocks × 2 LayerNorms + the final one = 25, each γ, β of 192: 25 · 2 · 192 = 9,600 — LayerNorm's, not BN's
+    assert "(+9,600 LN)" in result.output
+    # the residual add joins two sequences of 197 tokens × 192 channels, not a 197×1 map
+    assert "197×(192+192) tokens" in result.output and "197×1×" not in result.output
+    # DeiT has no depthwise separable pair to densify: Table 3's first two rows are equal, and the caption says so
+    assert "has no depthwise + pointwise pair" in " ".join(result.output.split())

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.main import get_command_name
 from typer.testing import CliRunner
 
@@ -249,3 +250,10 @@ def test_specs_writes_to_output(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, ["specs", "-o", str(target)])
         assert result.exit_code == 2 and needle in result.stderr and len(result.stderr.splitlines()) == 1
     assert bundled.read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown", "latex"])
+def test_section_outside_the_rich_view_is_an_error_not_ignored(fmt: str) -> None:
+    result = CliRunner().invoke(app, ["table", "--section", "types", "--format", fmt])
+    assert result.exit_code == 2
+    assert "--section" in result.output and "--by type" in result.output and "Traceback" not in result.output

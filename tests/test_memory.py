@@ -75,7 +75,8 @@ def test_the_lower_bound_never_exceeds_the_greedy_arena_and_the_layout_is_valid(
 
 
 def test_mobilenet_v1_025_96_int8_beside_the_published_figures() -> None:
-    graph = build(load_bundled("mobilenet_v1"), 0.25, resolution=96)
+    # The MLPerf Tiny VWW model: MobileNetV1 0.25/96 with TensorFlow's 'same' padding (no PAD operators), 2 classes
+    graph = build(load_bundled("mlperf_tiny_vww"))
     lower, tflm = plan_memory(graph, "lower-bound"), plan_memory(graph, "tflm")
     # The MLPerf Tiny visual wake words model: "54 KiB" of input + output at the peak (issue 22): pw3 reads
     # dw2's 48×48×8 and writes 48×48×16 → 18,432 + 36,864 = 55,296 B.
@@ -92,9 +93,24 @@ def test_mobilenet_v1_025_96_int8_beside_the_published_figures() -> None:
     # person-detection example 136 KiB, the MLPerf Tiny reference firmware 200 KiB.
     assert tflm.arena_bytes < 136 * KIB < 200 * KIB
     # TFLM's tail as estimated for its 64-bit host build: most of it the conv and depthwise kernels' int32
-    # multiplier and shift per output channel; the whole still under the 136 KiB the example reserves.
-    assert tflm.persistent_bytes == 29_548 and tflm.total_ram_bytes == 73_728 + 29_548 < 136 * KIB
+    # multiplier and shift per output channel. TFLM's recording allocator reports 29,664 B for the same network
+    # made by litert-torch + ai-edge-quantizer (tests/data/tflm_measured.json, tflm_mobilenet_v1_025_96_c2_int8);
+    # the estimate is within 10% of it, and the whole under the 136 KiB the example reserves.
+    assert abs(tflm.persistent_bytes - 29_664) <= 0.1 * 29_664
+    assert tflm.total_ram_bytes == 73_728 + tflm.persistent_bytes < 136 * KIB
     assert lower.persistent_bytes is None and lower.total_ram_bytes is None
+
+
+def test_symmetric_stride_2_padding_is_a_pad_operator_in_tflite() -> None:
+    # The bundled MobileNetV1 pads 1 on every side (torchvision's convention); at stride 2 on an even input
+    # TFLite's SAME pads 0 before and 1 after, so a conversion writes a PAD operator (98×98×3 = 28,812 B before
+    # conv1) and the arena grows to 76,864 B: TFLM's recorded head for `mobcost export mobilenet_v1 -a 0.25 -R 96
+    # --int8` (benchmarks/tflm_arena.py bundled; 38,416 B its tail, within 10% of the estimate).
+    tflm = plan_memory(build(load_bundled("mobilenet_v1"), 0.25, resolution=96), "tflm")
+    sizes = {b.name: b.size for b in tflm.buffers}
+    assert sizes["conv1 pad"] == 28_816 and "dw2 pad" not in sizes  # 28,812 aligned; stride 1 is SAME's own
+    assert tflm.arena_bytes == 76_864
+    assert abs(tflm.persistent_bytes - 38_416) <= 0.1 * 38_416
 
 
 def test_weights_bytes_count_int8_weights_int32_biases_and_quantization() -> None:
@@ -102,9 +118,10 @@ def test_weights_bytes_count_int8_weights_int32_biases_and_quantization() -> Non
     w = plan_memory(graph, "tflm", "int8").weights
     params = sum(n.out_channels for n in graph.nodes if n.layer.type != "avgpool")  # one bias a channel
     assert w.biases == 4 * params
-    # per output channel a scale (4 B) and a zero point (8 B), for the weights and for the bias; the FC per tensor
-    channels = sum(n.out_channels for n in graph.nodes if n.layer.type not in ("avgpool", "fc"))
-    assert w.quantization == 12 * 2 * (channels + 1)
+    # per output channel a scale (4 B) and a zero point (8 B), for the weights and for the bias; the FC per
+    # channel too, as ai-edge-quantizer stores it
+    channels = sum(n.out_channels for n in graph.nodes if n.layer.type != "avgpool")
+    assert w.quantization == 12 * 2 * channels
     fp32 = plan_memory(graph, "tflm", "fp32").weights  # float: 4-byte weights and biases, no quantization
     assert fp32.quantization == 0 and fp32.weights == 4 * w.weights and fp32.biases == w.biases
 
@@ -127,7 +144,8 @@ def test_the_command_gives_the_json_keys_and_one_line_errors() -> None:
     doc = json.loads(done.stdout)
     assert {"arena_bytes", "persistent_bytes", "total_ram_bytes", "weights_bytes",
             "activation_peak_bytes"} <= doc.keys()
-    assert (doc["arena_bytes"], doc["activation_peak_bytes"], doc["planner"]) == (73_728, 55_296, "tflm")
+    # the default network, MobileNetV1 0.25/96: its PAD before conv1 included (the test above)
+    assert (doc["arena_bytes"], doc["activation_peak_bytes"], doc["planner"]) == (76_864, 55_296, "tflm")
     assert any("64-bit host build" in note for note in doc["notes"])
     lower = json.loads(runner.invoke(app, ["memory", "-a", "0.25", "-R", "96", "-p", "lower-bound",
                                            "-f", "json"]).stdout)

@@ -12,10 +12,11 @@
 
 How a graph becomes TFLM's buffers (``micro_allocation_info.cc``, ``MarkAllocationLifetimes``): the network
 input is created at step 0; layer ``i`` (0-based) runs at step ``i + 1``, creating its output then; a tensor's
-last step is that of its last reader, the network output's the last step. Every layer is one operator with one
-output tensor, as mobcost's layers are (BatchNorm and activations fused into their convolution, as the TFLite
-converter fuses them); tensors are added to the planner in execution order (input first), as the converter
-numbers them, which decides TFLM's tie between equal sizes. Scratch buffers (one step long, added after
+last step is that of its last reader, the network output's the last step. A layer is one operator with one
+output tensor (BatchNorm, ReLU and ReLU6 fused into their convolution, as the TFLite converter fuses them), plus
+the operators a conversion adds (:mod:`.converted`: a PAD where SAME cannot say the padding, an activation TFLite
+cannot fuse); tensors are added to the planner in the order they are created, as the converter numbers them,
+which decides TFLM's tie between equal sizes. Scratch buffers (one step long, added after
 every tensor): the int8 reference ``TRANSPOSE_CONV`` asks for an int32 accumulator per output element
 (``transpose_conv.cc``); the int8 convolutions, depthwise convolutions, fully connected layers and pools ask
 for none (``conv_common.cc``, ``depthwise_conv_common.cc``, ``fully_connected.cc`` request one only for int4
@@ -32,14 +33,17 @@ from ..graph.liveness import liveness
 from ..ir import Node
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
+from .converted import converted_buffers
 from .planners import PLANNERS, Buffer, aligned, tflm_arena  # noqa: F401  (PLANNERS: re-exported)
 
 # int8 models keep their biases in int32 (the TFLite 8-bit quantization spec); float models in the weights' type
 BIAS_BYTES = {"int8": 4}
 # a quantization parameter as a TFLite file stores it: a float32 scale and an int64 zero point
 QUANT_PARAM_BYTES = 4 + 8
-# layers whose weights TFLite quantizes per tensor (one scale): fully connected; convolutions are per channel
-PER_TENSOR = {"fc", "linear"}
+# layers whose weights are quantized per tensor (one scale): none. ai-edge-quantizer, the LiteRT family's quantizer
+# (and mobcost's `export --int8`), quantizes convolutions and fully connected layers per output channel; TF's own
+# converter keeps a fully connected layer per tensor, 24 B × (classes − 1) less on a classifier head.
+PER_TENSOR: frozenset[str] = frozenset()
 # int8 reference kernels' scratch requests, in bytes per output element (TRANSPOSE_CONV's int32 accumulator)
 SCRATCH_PER_OUTPUT = {"deconv": 4}
 
@@ -47,21 +51,27 @@ SCRATCH_PER_OUTPUT = {"deconv": 4}
 EVAL_TENSOR_BYTES = 24  # TfLiteEvalTensor per tensor, constants too: data and dims pointers, a type (8 + 8 + 4 → 24)
 NODE_BYTES = 64  # NodeAndRegistration per operator: TfLiteNode (its pointers) and its registration's pointer
 IO_TENSOR_BYTES = 64 + 32  # a persistent TfLiteTensor per model input and output, and its quantization structs
-# each kernel's op data (AllocatePersistentBuffer in Init/Prepare): OpDataConv for conv and depthwise (padding,
-# zero points, multiplier, shift, activation range, two pointers), OpDataFullyConnected; other kernels ~32 B
-OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 48, "linear": 48}
+# each kernel's op data (AllocatePersistentBuffer in Init/Prepare, 16-byte aligned): OpDataConv for conv and
+# depthwise (padding, zero points, multiplier, shift, activation range, two pointers: 72 B on a 64-bit host → 80),
+# OpDataFullyConnected (nine ints, two pointers, a bool: 57 → 64), OpDataAdd (a bool, fourteen ints: 60 → 64),
+# OpDataMul (nine: 36 → 48), concatenation's OpData (ConcatenationParams: two pointers among five fields: 36 → 48);
+# others ~32 B (pooling's OpDataPooling: padding, activation range, its float range)
+OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 64, "linear": 64, "add": 64, "mul": 48,
+                 "concat": 48}
 OTHER_OP_DATA = 32
-PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw: an int32 output multiplier and an int32 shift per output channel
+PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw/fc: an int32 output multiplier and an int32 shift per output channel
 # the operator's builtin options (TfLiteConvParams, …) from the flatbuffer, kept for the kernel
 BUILTIN_BYTES = {"conv": 28, "pw": 28, "dw": 28, "deconv": 16, "fc": 16, "linear": 16, "maxpool": 48,
                  "avgpool": 48, "add": 8, "mul": 4, "concat": 8}
 # the allocator, its arena allocator and planner objects and the subgraph tables: what the recording allocator
 # does not itemise (2,288 − 1,688 − 112 B of builtin options on tests/data/tflm_chain_int8.tflite)
 RUNTIME_FIXED = 488
-PER_CHANNEL_KERNELS = {"conv", "pw", "dw"}
+# kernels keeping an int32 multiplier and shift per output channel (fully connected too, when per channel)
+PER_CHANNEL_KERNELS = {"conv", "pw", "dw", "fc", "linear"}
 PERSISTENT_NOTE = ("persistent_bytes: TFLM's tail on its 64-bit host build (tensor and node structs, op data "
                    "with per-channel multipliers and shifts, builtin options, allocator objects); a 32-bit MCU "
-                   "build halves the pointers: about 12 B per tensor and 36 B per operator less")
+                   "build halves the pointers: 12 B per tensor, 32 B per operator and 16 B per convolution's "
+                   "or fully connected layer's op data less, the arena unchanged")
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,8 @@ def activation_peak(graph: Graph, dtype: str) -> tuple[int, int, list[int]]:
 
 
 def tflm_buffers(graph: Graph, dtype: str) -> list[Buffer]:
-    """The buffers TFLM's allocator hands its planner for this graph, unaligned, in the order it adds them."""
+    """The buffers of one operator per layer, unaligned, in execution order (``plan_memory`` plans
+    :func:`.converted.converted_buffers`, which adds the operators a TFLite conversion writes)."""
     index = {n.name: i + 1 for i, n in enumerate(graph.nodes)}
     names, sizes = tensor_names(graph), tensor_bytes(graph, dtype)
     first = list(range(len(sizes)))  # the input at step 0, layer i's output at step i + 1
@@ -175,7 +186,33 @@ def persistent_terms(graph: Graph, dtype: str) -> tuple[int, list[int]]:
         fixed += NODE_BYTES + OP_DATA_BYTES.get(t, OTHER_OP_DATA) + BUILTIN_BYTES.get(t, 0)
         if t in PER_CHANNEL_KERNELS and dtype == "int8":  # float kernels keep no per-channel multipliers
             per_channel[i + 1] += PER_CHANNEL_OP_DATA
+        extra_fixed, extra_tensors, extra_channel = _converted_ops(node, dtype)
+        fixed, tensors, per_channel[i + 1] = fixed + extra_fixed, tensors + extra_tensors, \
+            per_channel[i + 1] + extra_channel
     return fixed + EVAL_TENSOR_BYTES * tensors, per_channel
+
+
+# op data of the operators a conversion adds for an activation TFLite cannot fuse (LOGISTIC's OpDataLogistic 16 B,
+# MUL's 48 B, others ~32 B); a squeeze-excite layer is MEAN, two CONV_2Ds, its activation's and gate's operators
+# and the MUL by the input (litert-torch folds hard-sigmoid into the second convolution and a MUL by 1/6)
+ACT_OP_DATA = {"silu": (16, 48), "swish": (16, 48), "sigmoid": (16,), "hswish": (32,), "gelu": (32,),
+               "tanh": (32,), "leaky_relu": (32,), "hsigmoid": (48,)}
+SE_OP_DATA = 48 + 80 + 80 + 48  # MEAN, the two convolutions, the MUL by the input
+
+
+def _converted_ops(node: Node, dtype: str) -> tuple[int, int, int]:
+    """What the operators a TFLite conversion adds to ``node`` keep in TFLM's tail: (fixed bytes, tensors, bytes
+    per output channel). Not counted: the squeeze convolution's multipliers (8 B per squeeze channel, not a
+    multiple of any tensor's channels) and a PAD's 152 B (whether there is one depends on the resolution)."""
+    layer = node.layer
+    if layer.type != "se":
+        ops = ACT_OP_DATA.get(layer.act, ())
+        return sum(NODE_BYTES + d for d in ops), len(ops), 0
+    inner = ACT_OP_DATA.get(layer.act, ()) + ACT_OP_DATA.get(getattr(layer, "gate", ""), ())
+    fixed = 4 * NODE_BYTES + SE_OP_DATA + 2 * BUILTIN_BYTES["conv"] + BUILTIN_BYTES["mul"] + \
+        sum(NODE_BYTES + d for d in inner)
+    # MEAN's output and axes, each convolution's weights, bias and output, the inner operators' outputs
+    return fixed, 2 + 6 + len(inner), PER_CHANNEL_OP_DATA if dtype == "int8" else 0
 
 
 def persistent_bytes(graph: Graph, dtype: str) -> int:
@@ -192,11 +229,12 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Mem
     persistent = None
     if planner == "tflm":
         persistent = persistent_bytes(graph, dtype)
-        raw = tflm_buffers(graph, dtype)
+        raw = converted_buffers(graph, dtype)
         offsets, arena = tflm_arena(raw)
         buffers = aligned(raw)
-        notes.append("tflm: one operator and one output tensor per layer; 16-byte alignment; scratch buffers of "
-                     "the int8 reference kernels")
+        notes.append("tflm: one operator and one output tensor per layer, and those a TFLite conversion adds (a "
+                     "PAD where TFLite's SAME cannot say the padding, an activation it cannot fuse, MEAN's "
+                     "scratch); 16-byte alignment; scratch buffers of the int8 reference kernels")
     else:
         buffers, offsets, arena = [], [], peak
     if any(node.type == "attention" for node in graph.nodes):

@@ -64,7 +64,7 @@ def table(
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Also show bytes for this element type.",
                                                 show_default=False)] = None,
     sections: Annotated[list[Section] | None, typer.Option(
-        "--section", "-s", help="Rich view: which sections to show (repeatable). Default: layers, types "
+        "--section", "-s", help="Rich view only: which sections to show (repeatable). Default: layers, types "
         "(Table 2) and shrink (Table 3); with --by type, types only, and the per-type table stands in for "
         "layers (as `types` replaces `layers` in JSON).", show_default=False)] = None,
     classes: Annotated[int | None, typer.Option("--classes", help="Classifier width (the last layer with "
@@ -88,6 +88,7 @@ def table(
     The rich view shows the per-layer table (the paper's Table 1 columns plus costs), the per-type
     view (Table 2) and the shrinking steps (Table 3) for the given α and ρ; with --hardware, the energy too.
     """
+    refuse_sections(sections, fmt)
     s = _with_counts(load(spec), classes, proposals)
     a = analyze(s, alpha, rho, resolution,
                 Convention(fc_bias=fc_bias, bn_in_params=bn_in_params, first_layer=first_layer))
@@ -109,6 +110,13 @@ def _with_counts(s: Spec, classes: int | None, proposals: int | None) -> Spec:
 
     s = s if classes is None else with_classes(s, classes)
     return s if proposals is None else with_proposals(s, proposals)
+
+
+def refuse_sections(sections: list[Section] | None, fmt: Format) -> None:
+    """Sections outside the rich view: an error, as silently dropping the choice would mislead."""
+    if sections and fmt != Format.rich:
+        raise OptionError(f"only the rich view has sections; {fmt.value} output holds one table: choose it with "
+                          "--by layer or --by type", where="--section")
 
 
 def chosen_sections(sections: list[Section] | None, by: By) -> list[Section]:

@@ -8,7 +8,7 @@ Flash is a closed form (weights, biases, and per output channel quantization par
 TFLM's planner is not: it sorts and places buffers greedily, O(tensors²) a point, so it runs once per point
 in a plain-integer loop (no objects per point) — about 0.1 ms a point for MobileNetV1, so 10⁶ points cost
 minutes, against seconds without --max-ram. Only the tensor sizes vary from point to point; the lifetimes,
-the order of addition and which layers carry scratch buffers are read once from the anchor network.
+the order of addition and the converter's extra operators are read once per resolution at the anchor α.
 """
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.memory import (
-    BIAS_BYTES,
-    PER_TENSOR,
-    QUANT_PARAM_BYTES,
-    SCRATCH_PER_OUTPUT,
-    persistent_terms,
-    tflm_buffers,
-)
+from ..analysis.converted import Slot, converted_slots
+from ..analysis.memory import BIAS_BYTES, PER_TENSOR, QUANT_PARAM_BYTES, persistent_terms
 from ..analysis.planners import TFLM_ALIGNMENT
+from ..graph import build
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
 from .factors import Factors
@@ -33,20 +28,16 @@ from .factors import Factors
 
 @dataclass(frozen=True)
 class Layout:
-    """What the per-point planner needs besides sizes: each buffer's lifetime, and for scratch buffers the
-    layer and bytes per output element they scale with (tensor buffers scale with their tensor)."""
+    """What the per-point planner needs besides the channels, per resolution of the grid: the buffers of a
+    TFLite conversion (:mod:`mobcost.analysis.converted`), each a lifetime and bytes per channel of a tensor
+    (whether a convolution needs a ``PAD`` depends on its input's size, so on the resolution only)."""
 
-    first: list[int]
-    last: list[int]
-    scratch: list[tuple[int, int]]  # (layer index, bytes per output element)
+    slots: list[list[Slot]]
 
 
 def layout(f: Factors, dtype: str) -> Layout:
     assert f.anchor is not None
-    buffers = tflm_buffers(f.anchor, dtype)
-    scratch = [(i, SCRATCH_PER_OUTPUT[n.layer.type]) for i, n in enumerate(f.anchor.nodes)
-               if dtype == "int8" and n.layer.type in SCRATCH_PER_OUTPUT]
-    return Layout([b.first for b in buffers], [b.last for b in buffers], scratch)
+    return Layout([converted_slots(build(f.spec, f.anchor.alpha, resolution=int(r)), dtype) for r in f.resolutions])
 
 
 def greedy_arena(sizes: list[int], first: list[int], last: list[int]) -> int:
@@ -73,18 +64,16 @@ def greedy_arena(sizes: list[int], first: list[int], last: list[int]) -> int:
 
 def tflm_arenas(f: Factors, rows: slice, dtype: str, plan: Layout) -> np.ndarray:
     """TFLM's arena at every point of a chunk (α-major), in bytes."""
-    b = DTYPE_BYTES[dtype]
-    ch, area = np.asarray(f.channels[rows], dtype=object), np.asarray(f.area, dtype=object)
-    tensors = (ch[:, :, None] * area[None, :, :]) * b  # (A, T, R) exact
-    extra = [per * ch[:, i + 1, None] * area[None, i + 1, :] for i, per in plan.scratch]
+    ch = np.asarray(f.channels[rows], dtype=object)
     align = TFLM_ALIGNMENT
-    out = np.empty(tensors.shape[0] * tensors.shape[2], dtype=np.int64)
+    lives = [([s.first for s in slots], [s.last for s in slots]) for slots in plan.slots]
+    out = np.empty(ch.shape[0] * len(plan.slots), dtype=np.int64)
     k = 0
-    for a in range(tensors.shape[0]):
-        for r in range(tensors.shape[2]):
-            sizes = [-(-int(s) // align) * align for s in tensors[a, :, r]]
-            sizes += [-(-int(e[a, r]) // align) * align for e in extra]
-            out[k] = greedy_arena(sizes, plan.first, plan.last)
+    for a in range(ch.shape[0]):
+        for slots, (first, last) in zip(plan.slots, lives, strict=True):
+            sizes = [-(-(s.per_channel * (int(ch[a, s.tensor]) if s.tensor >= 0 else 0) + s.fixed) // align) * align
+                     for s in slots]
+            out[k] = greedy_arena(sizes, first, last)
             k += 1
     return out
 

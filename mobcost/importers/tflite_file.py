@@ -53,6 +53,9 @@ class Tensor:
     buffer: int  # 0 (the schema's empty sentinel) for tensors computed at run time
     const: bool  # its buffer holds data: a weight, a bias, a shape, axes
     values: tuple[Any, ...] | None = None  # flat, when small and of a type read here
+    variable: bool = False  # a variable tensor (state kept across invokes, allocated apart from the arena)
+    scales: int = 0  # quantization parameters stored: float32 scales and int64 zero points
+    zero_points: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,15 +208,21 @@ class _Reader:
             raise self.fail(f"buffer {b}; the model has {len(buffers)}")
         data = self._buffer(buffers[b], b) if b and not t.IsVariable() else None
         name = printable((t.Name() or b"").decode(errors="replace")) or f"tensor_{index}"
+        q = t.Quantization()
+        scales, zero_points = (q.ScaleLength(), q.ZeroPointLength()) if q else (0, 0)
+        if not (0 <= scales * 4 <= len(self.data) and 0 <= zero_points * 8 <= len(self.data)):
+            raise self.fail(f"quantization declares {scales:,} scales and {zero_points:,} zero points in a file of "
+                            f"{len(self.data):,} bytes")
+        extra = {"variable": bool(t.IsVariable()), "scales": scales, "zero_points": zero_points}
         if data is None:
-            return Tensor(index, name, shape, type_name, b, False)
+            return Tensor(index, name, shape, type_name, b, False, **extra)
         numel = math.prod(shape)
         if size and t.Sparsity() is None and len(data) < numel * size:
             raise self.fail(f"buffer {b} holds {len(data):,} bytes for a {type_name} tensor of shape {list(shape)}")
         values = None
         if type_name in _UNPACK and numel <= _READ_VALUES:
             values = struct.unpack_from(f"<{numel}{_UNPACK[type_name]}", data, 0)
-        return Tensor(index, name, shape, type_name, b, True, values)
+        return Tensor(index, name, shape, type_name, b, True, values, **extra)
 
     def _buffer(self, buffer: Any, index: int) -> bytes | memoryview | None:
         """A buffer's bytes (a view: weights are not copied), or None when it is empty (a computed tensor)."""

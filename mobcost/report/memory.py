@@ -93,3 +93,25 @@ def document_records(m: Memory) -> list[dict[str, Any]]:
     """markdown and LaTeX: the five figures as rows (bytes and KiB), for a document's "does it fit?" table."""
     return [{"figure": key, "bytes": value, "KiB": None if value is None else round(value / 1024, 2)}
             for key, value in summary(m).items()]
+
+
+MEASURED_LABELS = {"measured_arena_bytes": "arena (TFLM head, measured)",
+                   "measured_persistent_bytes": "persistent (TFLM tail, measured)",
+                   "measured_total_ram_bytes": "total RAM (TFLM, measured)",
+                   "file_weights_bytes": "weights as the file stores them"}
+
+
+def measured_records(measured: dict[str, int]) -> list[dict[str, Any]]:
+    """markdown and LaTeX: TFLM's measured figures (``memory --measure``) as rows after the predicted ones."""
+    return [{"figure": key, "bytes": value, "KiB": round(value / 1024, 2)} for key, value in measured.items()]
+
+
+def measured_view(measured: dict[str, int]) -> FitTable:
+    """The rich view of ``memory --measure``: what TFLM's recording allocator reported, beside the prediction."""
+    table = FitTable({"title": "Measured: TFLM's RecordingMicroAllocator (64-bit host build)",
+                      "box": box.SIMPLE_HEAD})
+    table.add_column("figure")
+    table.add_column("bytes", justify="right")
+    for key, value in measured.items():
+        table.add_row(MEASURED_LABELS[key], _shown(value))
+    return table

@@ -43,9 +43,15 @@ def title(a: Analysis) -> str:
     return f"{a.network} · α={g.alpha:g} · {g.input.h}×{g.input.w} input (ρ={g.rho:.3g})"
 
 
-def totals_caption(t: Totals, dtype: Dtype | None, bn_included: bool = False) -> str:
-    """The totals line; BN's γ, β are either inside the params (``--bn-in-params``) or beside them."""
-    bn = f"including {t.bn_params:,} BN" if bn_included else f"+{t.bn_params:,} BN"
+def norm_label(a: Analysis) -> str:
+    """What ``bn_params`` holds, named for the reader: "BN", "LN" or "BN/LN" (a transformer's are LayerNorm's)."""
+    kinds = {"LN" if r.category == "LayerNorm" else "BN" for r in a.rows if r.bn_params}
+    return "/".join(sorted(kinds)) or "BN"
+
+
+def totals_caption(t: Totals, dtype: Dtype | None, bn_included: bool = False, norm: str = "BN") -> str:
+    """The totals line; the normalisation γ, β are either inside the params (``--bn-in-params``) or beside them."""
+    bn = f"including {t.bn_params:,} {norm}" if bn_included else f"+{t.bn_params:,} {norm}"
     text = (f"Totals: {t.mult_adds:,} Mult-Adds · {t.params:,} params ({bn}) · "
             f"{t.memory_access:,} elements of memory access")
     if dtype:
@@ -100,10 +106,14 @@ def convention_caption(counted: Counted) -> str:
 
 
 def _input_sizes(inputs: tuple[Shape, ...]) -> str:
-    """H×W×C, or H×W×(C1+C2+…) for a join of equal-sized maps."""
-    if len(inputs) == 1 or len({(x.h, x.w) for x in inputs}) > 1:
+    """H×W×C, or H×W×(C1+C2+…) for a join of equal-sized maps (N×(C1+C2+…) tokens for sequences)."""
+    first = inputs[0]
+    if len(inputs) == 1 or len({(x.h, x.w, x.tokens, x.patch) for x in inputs}) > 1:
         return " + ".join(str(x) for x in inputs)
-    return f"{inputs[0].h}×{inputs[0].w}×({'+'.join(str(x.c) for x in inputs)})"
+    text = str(first)
+    tokens = text.endswith(" tokens")
+    head = text.removesuffix(" tokens").rsplit("×", 1)[0]
+    return f"{head}×({'+'.join(str(x.c) for x in inputs)})" + (" tokens" if tokens else "")
 
 
 def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None = None,
@@ -137,9 +147,12 @@ def type_table(a: Analysis, dtype: Dtype | None = None, counted: Counted | None 
 
 def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str) -> FitTable:
     """The paper's Table 3: cumulative effect of each shrinking step, for its example layer and the network."""
-    table = _fit_table("Resource use as each shrinking step is added (the paper's Table 3, cumulative)",
-                       "Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
-                       "Convolution row of the network: each dw + pw pair as one full convolution.")
+    caption = ("Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
+               "Convolution row of the network: each dw + pw pair as one full convolution.")
+    conv, separable = network[0], network[1]
+    if conv.defined and (conv.mult_adds, conv.params) == (separable.mult_adds, separable.params):
+        caption += f" {name} has no depthwise + pointwise pair: its first two rows are equal."
+    table = _fit_table("Resource use as each shrinking step is added (the paper's Table 3, cumulative)", caption)
     table.add_column("Layer / Modification")
     for header in ("Example M-Adds", "Example Params", f"{name} M-Adds", f"{name} Params"):
         table.add_column(header, justify="right")
@@ -161,7 +174,7 @@ def step_dicts(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
 
 def _table(heading: str, a: Analysis, dtype: Dtype | None, counted: Counted | None = None,
            energy: NetworkEnergy | None = None) -> FitTable:
-    caption = totals_caption(a.totals, dtype, a.convention.bn_in_params)
+    caption = totals_caption(a.totals, dtype, a.convention.bn_in_params, norm_label(a))
     caption += f"\n{convention_caption(counted)}" if counted else ""
     caption += f"\n{energy_caption(energy)}" if energy else ""
     caption += "".join(f"\n{line}" for line in outputs_lines(a))
