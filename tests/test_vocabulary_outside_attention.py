@@ -56,6 +56,17 @@ def test_groupnorm_params_are_bn_params_and_no_mult_adds() -> None:
     assert REGISTRY["gn"].work(gn.node) == 2_048  # one pass over 8·16·16 inputs (what latency scales with)
 
 
+def test_the_table_names_groupnorm_parameters() -> None:
+    from mobcost.analysis import analyze
+    from mobcost.report.table import norm_label
+
+    from .test_vocabulary import spec_of
+
+    # a conv's BatchNorm (2·8) and a GroupNorm (2·8): "BN/GN"; a GroupNorm alone: "GN"
+    assert norm_label(analyze(spec_of("  - {type: pw, out: 8}\n  - {type: gn, groups: 2}\n"))) == "BN/GN"
+    assert norm_label(analyze(spec_of("  - {type: gn, groups: 1}\n"))) == "GN"
+
+
 def test_l2norm_gamma_is_a_weight_per_channel() -> None:
     # x / ‖x‖ over 8 channels, then × γ: 8 weights (params), memory 2,048 + 2,048 + 8
     with_gamma, plain = rows("  - {type: l2norm, gamma: true}\n  - {type: l2norm}\n")
