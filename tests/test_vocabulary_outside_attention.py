@@ -308,3 +308,20 @@ def test_an_l2_norm_over_the_width_and_a_sub_of_unlike_maps_are_located_errors()
     net.op("Sub", [y, x], name="/s/Sub")
     with pytest.raises(ModelImportError, match=r"node '/s/Sub': Sub .*`sub` needs the second of the first's shape"):
         onnx_to_spec(net.model())
+
+
+def test_an_instance_norm_without_stored_gamma_beta_is_a_located_error() -> None:
+    from onnx import TensorProto, helper
+
+    from mobcost.importers import ModelImportError, onnx_to_spec
+
+    net = _onnx_net()
+    x = net.op("Relu")
+    # torch's InstanceNorm2d(affine=False): scale and bias are Constant nodes (ones, zeros), not parameters
+    for name, value in (("s", 1.0), ("b", 0.0)):
+        net.nodes.append(helper.make_node("Constant", [], [name], value=helper.make_tensor(
+            name, TensorProto.FLOAT, (8,), [value] * 8)))
+    net.op("InstanceNormalization", [x, "s", "b"], name="/n/InstanceNormalization")
+    with pytest.raises(ModelImportError, match=r"node '/n/InstanceNormalization': .*without stored γ, β "
+                                               r"\(affine=False\)"):
+        onnx_to_spec(net.model())

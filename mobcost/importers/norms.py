@@ -75,6 +75,10 @@ def instance_norm(m: Mapper, op: Op) -> None:
                         "group_width 1) or inside GroupNorm's Reshape → InstanceNormalization → Reshape → Mul → Add "
                         "(gn) maps")
         return
+    if not scale.initializer:  # torch's InstanceNorm2d(affine=False) writes constant ones: no γ, β to count
+        m.leave_out(op, "InstanceNormalization without stored γ, β (affine=False): gn counts 2·C γ, β, which this "
+                        "model does not hold; nearest: gn with group_width 1")
+        return
     _, act, tail, folded = m.fold_tail(op.outputs[0], bn=False)
     m.emit(op, "gn", {"group_width": 1, "act": act}, (op.inputs[0],), tail, folded)
 
