@@ -46,11 +46,12 @@ def _group_chain(m: Mapper, norm: Op) -> list[Op] | None:
     if back is None or m.dims(back.outputs[0]) != dims:
         return None
     chain = [producer, norm, back]
-    for kind in ("Mul", "Add"):  # γ, β: stored per channel (C, C×1×1)
+    for kind in ("Mul", "Add"):  # γ, β: stored per channel (C×1×1, as views of the module's (C,) parameters)
         step = m.sole_user(chain[-1].outputs[0], kind)
         other = next((t for t in step.inputs if t != chain[-1].outputs[0]), "") if step is not None else ""
         const = m.g.const(other) if other else None
-        if step is None or const is None or const.dims not in ((dims[1], 1, 1), (1, dims[1], 1, 1)):
+        if step is None or const is None or not const.initializer \
+                or const.dims not in ((dims[1], 1, 1), (1, dims[1], 1, 1)):
             return None
         chain.append(step)
     return chain
