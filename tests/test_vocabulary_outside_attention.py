@@ -325,3 +325,21 @@ def test_an_instance_norm_without_stored_gamma_beta_is_a_located_error() -> None
     with pytest.raises(ModelImportError, match=r"node '/n/InstanceNormalization': .*without stored γ, β "
                                                r"\(affine=False\)"):
         onnx_to_spec(net.model())
+
+
+def test_groupnormalization_of_opset_21_is_gn_and_opset_18s_per_group_form_is_refused() -> None:
+    from mobcost.importers import ModelImportError, onnx_to_spec
+
+    pytest.importorskip("onnx")
+    from .test_import_onnx import Net
+
+    net = Net((1, 8, 8, 8), opset=21)
+    net.op("GroupNormalization", [net.last, net.weight("s", (8,)), net.weight("b", (8,))], num_groups=2)
+    (node,) = build(parse_spec(onnx_to_spec(net.model()).yaml)).nodes
+    assert (node.type, node.groups, REGISTRY["gn"].bn_params(node)) == ("gn", 2, 16)  # γ, β: 2 · 8
+    net = Net((1, 8, 8, 8), opset=18)
+    net.op("GroupNormalization", [net.last, net.weight("s", (2,)), net.weight("b", (2,))], num_groups=2,
+           name="/g/GroupNormalization")
+    with pytest.raises(ModelImportError, match=r"node '/g/GroupNormalization': .*with γ of dims \(2,\): only one "
+                                               r"with stored γ, β per channel \(opset 21\) maps"):
+        onnx_to_spec(net.model())

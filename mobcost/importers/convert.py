@@ -17,7 +17,7 @@ from .emit import rectangular, render
 from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
 from .model import Emitted, ImportResult, ModelImportError, Op, OpGraph
-from .norms import instance_norm, l2_norm
+from .norms import group_norm, instance_norm, l2_norm
 from .norms import plan as plan_norms
 from .onnx_graph import load_graph
 from .ops import Handler
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 # What a user can write instead, for operators with no handler (the error names it).
 _NEAREST = {
-    "GroupNormalization": "GroupNormalization (opset 18) is not mapped yet: the TorchScript exporter's opset-17 "
-                          "form (Reshape → InstanceNormalization → Reshape → Mul → Add) maps to gn",
     "LRN": "local response normalisation is not in the vocabulary; nearest: bn",
     "Einsum": "no layer computes an einsum; nearest: fc",
     "If": "a branch on a condition computed from the data: mobcost counts a branch only when its condition is a "
@@ -43,7 +41,7 @@ _SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Pad, Add, Sub, Mul, Div,
               "Split/Slice, shuffle, token sequences and multi-head attention")
 # a CNN's handlers, and those that map token sequences first (each falls back to its CNN handler)
 _HANDLERS: dict[str, Handler] = {**ALL_HANDLERS, **TOKENS, "InstanceNormalization": instance_norm,
-                                 "ReduceL2": l2_norm}
+                                 "GroupNormalization": group_norm, "ReduceL2": l2_norm}
 _OTHER_ACTIVATIONS = {"Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "PRelu", "ThresholdedRelu", "Shrink",
                       "HardShrink", "SoftShrink"}
 

@@ -1,6 +1,8 @@
 """Normalisations the exporters write as several operators — found before the walk (as attention is) or at their
 first operator: GroupNorm, InstanceNorm and L2 normalisation.
 
+* GroupNormalization (opset 21: γ, β per channel): `gn`.
+
 * GroupNorm (opset 17, the TorchScript exporter): ``Reshape`` to N×G×(C/G·H·W) → ``InstanceNormalization`` with
   constant scale 1 and bias 0 per group → ``Reshape`` back → ``Mul`` by γ (C×1×1) → ``Add`` β: one `gn` layer of G
   groups (γ, β: bn_params). ``InstanceNormalization`` of the map itself (a scale and bias per channel): `gn` with
@@ -82,6 +84,20 @@ def instance_norm(m: Mapper, op: Op) -> None:
         return
     _, act, tail, folded = m.fold_tail(op.outputs[0], bn=False)
     m.emit(op, "gn", {"group_width": 1, "act": act}, (op.inputs[0],), tail, folded)
+
+
+def group_norm(m: Mapper, op: Op) -> None:
+    """ONNX's own GroupNormalization: `gn` of ``num_groups`` groups where γ, β are stored per channel (opset 21's
+    form; opset 18–20 store them per group, G values each, which `gn`'s 2·C would overstate)."""
+    dims, groups = m.dims(op.inputs[0]), op.attrs.get("num_groups")
+    scale = m.g.const(op.inputs[1]) if len(op.inputs) > 1 else None
+    if chw(dims) is None or len(dims) != 4 or scale is None or not scale.initializer or scale.dims != (dims[1],) \
+            or not isinstance(groups, int) or groups < 1:
+        m.leave_out(op, f"GroupNormalization of {list(dims)} with γ of dims {scale.dims if scale else None}: only "
+                        "one with stored γ, β per channel (opset 21) maps (gn)")
+        return
+    _, act, tail, folded = m.fold_tail(op.outputs[0], bn=False)
+    m.emit(op, "gn", {"groups": groups, "act": act}, (op.inputs[0],), tail, folded)
 
 
 def l2_norm(m: Mapper, op: Op) -> None:
