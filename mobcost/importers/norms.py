@@ -1,12 +1,10 @@
 """Normalisations the exporters write as several operators — found before the walk (as attention is) or at their
 first operator: GroupNorm, InstanceNorm and L2 normalisation.
 
-* GroupNormalization (opset 21: γ, β per channel): `gn`.
-
 * GroupNorm (opset 17, the TorchScript exporter): ``Reshape`` to N×G×(C/G·H·W) → ``InstanceNormalization`` with
   constant scale 1 and bias 0 per group → ``Reshape`` back → ``Mul`` by γ (C×1×1) → ``Add`` β: one `gn` layer of G
   groups (γ, β: bn_params). ``InstanceNormalization`` of the map itself (a scale and bias per channel): `gn` with
-  ``group_width: 1``.
+  ``group_width: 1``. ONNX's own GroupNormalization (opset 21: γ, β per channel): `gn`.
 * L2 normalisation: ``ReduceL2`` over the channels (keepdims) → ``Clip``/``Max`` (the ε floor) → [``Expand``] →
   ``Div`` of the map by it → [``Mul`` by a stored γ per channel]: one `l2norm` layer (``gamma``: C weights).
 * The difference and quotient of two maps outside those (``Sub``, ``Div``: FastViT's RepMixer x + γ·(mixer(x) −
