@@ -44,8 +44,10 @@ def title(a: Analysis) -> str:
 
 
 def norm_label(a: Analysis) -> str:
-    """What ``bn_params`` holds, named for the reader: "BN", "LN" or "BN/LN" (a transformer's are LayerNorm's)."""
-    kinds = {"LN" if r.category == "LayerNorm" else "BN" for r in a.rows if r.bn_params}
+    """What ``bn_params`` holds, named for the reader: "BN", "LN", "GN" or several ("BN/LN": a transformer's are
+    LayerNorm's, PoolFormer's GroupNorm's)."""
+    names = {"LayerNorm": "LN", "GroupNorm": "GN"}
+    kinds = {names.get(r.category, "BN") for r in a.rows if r.bn_params}
     return "/".join(sorted(kinds)) or "BN"
 
 
