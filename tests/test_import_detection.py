@@ -32,10 +32,8 @@ MODELS = {
     "ssd300_vgg16": (lambda: seg.SSD300VGG16(), 300),
 }
 # TensorFlow's "SAME" padding of a stride-2 convolution pads 0 before and 1 after: an asymmetric Pad the ONNX
-# importer does not fold yet (another branch adds asymmetric pads)
-MISSING = {"deeplabv3_mobilenet_v2": "asymmetric Pad before a convolution (TensorFlow SAME, stride 2)",
-           # F.normalize over the channels × a learned scale, exported as ReduceL2 / Div / Mul
-           "ssd300_vgg16": "SSD's L2Norm on conv4_3 (ReduceL2, Div, a per-channel scale): not in the vocabulary yet"}
+# importer does not fold yet on this module. (SSD300-VGG16's L2Norm imports as l2norm with its γ.)
+MISSING = {"deeplabv3_mobilenet_v2": "asymmetric Pad before a convolution (TensorFlow SAME, stride 2)"}
 PATHS = ("onnx-file", "module", "module-dynamo")
 _EXPECTED: dict[str, dict[str, int]] = {}
 
