@@ -317,7 +317,10 @@ def _efficiency(value: Any, doc: Any, key: str = "efficiency") -> dict[str, floa
     return out
 
 
-TYPE_KEY = re.compile(r"(?P<type>[a-z]+)(/k[1-9][0-9]*)?(/s[1-9][0-9]*)?")
+TYPE_KEY = re.compile(r"(?P<type>[a-z_]+)(?P<narrow>(/k[1-9][0-9]*)?(/s[1-9][0-9]*)?)")
+# The layer types whose nodes have a kernel and a stride: only their keys can be narrowed by them. A token layer
+# (linear, attention, ln, …) has neither, so ``linear/s2`` would never be read.
+WINDOWED = ("conv", "dw", "pw", "deconv", "avgpool", "maxpool", "fc", "patch_embed")
 
 
 def _check_type_key(key: Any, where: str, doc: Any) -> None:
@@ -326,6 +329,9 @@ def _check_type_key(key: Any, where: str, doc: Any) -> None:
     if match is None or match["type"] not in REGISTRY:
         raise doc.error(where, f"unknown layer type; use one of {', '.join(REGISTRY)}, optionally with "
                                "/k<kernel> and/or /s<stride>")
+    if match["narrow"] and match["type"] not in WINDOWED:
+        raise doc.error(where, f"{match['type']} layers have no kernel or stride to narrow by: use "
+                               f"'{match['type']}' (/k and /s apply to {', '.join(WINDOWED)})")
 
 
 def _strings(value: Any, key: str, doc: Any) -> dict[str, str]:

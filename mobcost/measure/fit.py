@@ -5,7 +5,7 @@ over its times, keyed by microbenchmark."""
 from __future__ import annotations
 
 from ..explore.hardware import Hardware
-from .micro import ACT_SHAPES, ELEMENTWISE, KINDS, POOLS, act_probes, micro_shapes, micro_work
+from .micro import ACT_SHAPES, ELEMENTWISE, KINDS, POOLS, TOKEN_KINDS, act_probes, micro_shapes, micro_work
 from .runtime import Job
 
 
@@ -28,11 +28,12 @@ def fit_profile(seconds: dict[Job, float], bandwidth: float, call_s: float, elem
     """A profile from one set of microbenchmark times: per kind, time = fixed + work / rate; with
     ``elementwise`` (a runtime that does not fuse them), the BatchNorm and ReLU pass."""
     fixed, rates = {}, {}
-    for kind in (*KINDS, *POOLS):
+    for kind in (*KINDS, *POOLS, *TOKEN_KINDS):
         shapes = micro_shapes(kind)
         fixed[kind], rates[kind] = fit_fixed_and_rate([micro_work(kind, *sh) for sh in shapes],
                                                       [seconds[(kind, sh)] for sh in shapes])
-    peak = max(rates[kind] for kind in KINDS)
+    # the fastest kind whose work is Mult-Adds (a GEMM on tokens can outrun the 1×1 convolution)
+    peak = max(rates[kind] for kind in (*KINDS, "linear", "attention"))
     common = {"name": "this host", "peak_mult_adds_per_s": peak, "bandwidth_bytes_per_s": bandwidth,
               "overhead_us": 1e6 * call_s, "overhead_us_by_type": {k: 1e6 * v for k, v in fixed.items()},
               "efficiency": {k: v / peak for k, v in rates.items()}}
@@ -46,13 +47,14 @@ def fit_profile(seconds: dict[Job, float], bandwidth: float, call_s: float, elem
                     elementwise_bytes_per_s=elements_per_s * 2 * 4)  # read + write, fp32
 
 
-def activation_rates(seconds: dict[Job, float]) -> dict[str, float]:
+def activation_rates(seconds: dict[Job, float], baseline: str = "dw") -> dict[str, float]:
     """Output elements per second of each activation's extra pass: the least-squares slope through the origin
     of (time with it − time with ReLU) against output elements; an activation no slower than ReLU is left out
-    (it costs nothing extra)."""
+    (it costs nothing extra). ``baseline`` is the job with ReLU at the same shape: the depthwise 3×3 a fusing
+    runtime's probe follows, or (eager torch, which runs each activation as a pass of its own) the ReLU pass."""
     rates = {}
     for act in act_probes():
-        extra = [(c * size * size, seconds[(f"act/{act}", (c, c, size))] - seconds[("dw", (c, c, size))])
+        extra = [(c * size * size, seconds[(f"act/{act}", (c, c, size))] - seconds[(baseline, (c, c, size))])
                  for c, _, size in ACT_SHAPES]
         slope = sum(e * d for e, d in extra) / sum(e * e for e, _ in extra)  # seconds per element
         if slope > 0:
