@@ -68,9 +68,10 @@ def calibrate(
     """Measure this machine with microbenchmarks and write a hardware profile for a runtime.
 
     Times single layers of generic shapes (1×1; depthwise 3×3 and 5×5; full 3×3, 5×5 and 7×7; fully
-    connected; pooling), run one after another as inside a network, and memory bandwidth — never the
-    networks it will predict — and writes peak rate, per-type efficiency and fixed costs, with the date,
-    threads, runtime and its version. Eager torch also times BatchNorm and ReLU passes (about 25 s). ONNX
+    connected; pooling; on token sequences linear layers, whole attention layers and LayerNorm), run one after
+    another as inside a network, and memory bandwidth — never the networks it will predict — and writes peak
+    rate, per-type efficiency and fixed costs, with the date, threads, runtime and its version. Eager torch
+    also times BatchNorm and ReLU passes and each other activation's extra over ReLU (about 25 s). ONNX
     Runtime and LiteRT run each layer exported as deployed (BatchNorm folded, ReLU fused); ORT also times
     each activation's extra pass and widths its blocked layout cannot take (about 45 s); LiteRT converts
     every layer first (about 70 s, 25 s once its conversions are cached).
@@ -113,7 +114,9 @@ def latency(
                                                  show_default=False)] = None,
     do_measure: Annotated[bool, typer.Option("--measure", help="Also time the network on this CPU under the "
                                              "runtime (whole and per layer) and compare.")] = False,
-    grid: Annotated[bool, typer.Option("--grid", help="The 16 α × resolution models of the paper, predicted "
+    grid: Annotated[bool, typer.Option("--grid", help="The paper's 16 α × resolution models (α 1, 0.75, 0.5, "
+                                       "0.25 × 224, 192, 160, 128 px) of the spec (an attention model's too: "
+                                       "deit_tiny, mobilevit_xs), predicted "
                                        "(and with --measure, measured: ~40 s), with Spearman and median error. "
                                        "Without --hardware it predicts with this host's profile, calibrating "
                                        "first when there is none.")] = False,
