@@ -83,6 +83,19 @@ def test_fit_recovers_token_rates_and_fixed_costs() -> None:
     assert hw.efficiency["pw"] == pytest.approx(10 / 60, rel=1e-9)  # the convolutions' 10 G/s of 60
 
 
+def test_fit_recovers_attention_softmax_rate() -> None:
+    times = synthetic_times()
+    for c, heads, n in micro_shapes("attention"):
+        # the softmax's h·N² scores at 1 G/s on top: e.g. (96, 4, 256): 4·256² = 262,144 → +262 µs
+        times[("attention", (c, heads, n))] += heads * n * n / 1e9
+    hw = fit_profile(times, bandwidth=1e10, call_s=3e-6)
+    assert hw.activation_rates["softmax"] == pytest.approx(1e9, rel=1e-9)
+    assert hw.efficiency["attention"] == pytest.approx(0.5, rel=1e-9)  # still 30 of 60 G Mult-Adds/s
+    assert hw.overhead_us_by_type["attention"] == pytest.approx(150.0, rel=1e-9)
+    # without that cost (synthetic_times alone) the fit finds none and the profile prices no softmax
+    assert "softmax" not in fit_profile(synthetic_times(), bandwidth=1e10, call_s=3e-6).activation_rates
+
+
 def test_torch_activation_rates_are_the_extra_over_the_relu_pass() -> None:
     times = synthetic_times()
     for act in act_probes():
@@ -115,11 +128,24 @@ def test_token_keys_cannot_be_narrowed(tmp_path: Path, line: str, key: str, line
     assert f":{line_no}" in text  # the line of the key
 
 
+@pytest.mark.parametrize(("line", "needle"), [
+    ("activations: {softmax: 0.5}", "activations.softmax"),  # a rate under 1/s
+    ("activations: {softmaxx: 1G}", "activations.softmaxx"),
+])
+def test_softmax_rate_errors_are_located(tmp_path: Path, line: str, needle: str) -> None:
+    path = tmp_path / "hw.yaml"
+    path.write_text(BASE + line + "\n")
+    with pytest.raises(MobcostError) as info:
+        load_hardware(path)
+    assert str(path) in str(info.value) and needle in str(info.value) and ":4" in str(info.value)
+
+
 def test_token_keys_load(tmp_path: Path) -> None:
     path = tmp_path / "hw.yaml"
     path.write_text(BASE + "efficiency: {linear: 0.8, attention: 0.4, ln: 0.01, patch_embed: 0.5}\n"
-                    "overhead_us: {linear: 12, attention: 90, ln: 4}\n")
+                    "overhead_us: {linear: 12, attention: 90, ln: 4}\nactivations: {softmax: 2G, gelu: 1.5G}\n")
     hw = load_hardware(path)
+    assert hw.activation_rates == {"softmax": 2e9, "gelu": 1.5e9}
     assert hw.efficiency == {"linear": 0.8, "attention": 0.4, "ln": 0.01, "patch_embed": 0.5}
     assert hw.overhead_of("attention", None, None) == 90.0
 
@@ -129,7 +155,8 @@ def eager_profile() -> Hardware:
     return Hardware(name="t", peak_mult_adds_per_s=1e10, bandwidth_bytes_per_s=1e15, runtime="torch",
                     efficiency={"linear": 0.5, "attention": 0.25, "ln": 0.01},
                     overhead_us_by_type={"linear": 10.0, "attention": 100.0, "ln": 5.0},
-                    elementwise_overhead_us=2.0, elementwise_bytes_per_s=1e10, activation_rates={"gelu": 1e9})
+                    elementwise_overhead_us=2.0, elementwise_bytes_per_s=1e10,
+                    activation_rates={"gelu": 1e9, "softmax": 2e9})
 
 
 def test_prediction_reads_the_token_kinds() -> None:
@@ -141,22 +168,35 @@ def test_prediction_reads_the_token_kinds() -> None:
     # ln: 197·192 = 37,824 elements / (1e10 · 0.01) = 378.24 µs, + 5 µs fixed
     assert seconds[norm1] == pytest.approx(383.24e-6, rel=1e-9)
     # attention: 4·197·192² = 29,048,832 + 2·197²·192 = 14,902,656 → 43,951,488 / (1e10 · 0.25) = 17,580.5952 µs,
-    # + 100 µs fixed
-    assert seconds[attn] == pytest.approx(17_680.5952e-6, rel=1e-9)
+    # + 100 µs fixed, + softmax over 3·197² = 116,427 scores / 2e9 = 58.2135 µs → 17,738.8087 µs
+    assert seconds[attn] == pytest.approx(17_738.8087e-6, rel=1e-9)
     # fc1 (192 → 768, GELU): 197·192·768 = 29,048,832 / (1e10 · 0.5) = 5,809.7664 µs + 10 µs; GELU's pass over
     # 197·768 = 151,296 outputs: 2 µs + 2·151,296·4 B / 1e10 B/s = 121.0368 µs, and its extra 151,296 / 1e9 =
     # 151.296 µs → 6,094.0992 µs
     assert seconds[fc1] == pytest.approx(6_094.0992e-6, rel=1e-9)
 
 
-def test_sweep_latency_equals_prediction_with_token_kinds() -> None:
+@pytest.mark.parametrize("name", ["deit_tiny", "mobilevit_xs", "mobilenet_v4_hybrid_medium"])
+def test_sweep_latency_equals_prediction_with_token_kinds(name: str) -> None:
     from mobcost.explore import sweep
 
-    spec, hw = load_spec(specs_dir() / "deit_tiny.yaml"), eager_profile()
+    # DeiT's plain sequences, MobileViT's P unfolded sequences, MobileNetV4's attention on a map with K/V
+    # down-sampled (N′ < N): the sweep's scores (heads × the products' area) equal the layer's own
+    spec, hw = load_spec(specs_dir() / f"{name}.yaml"), eager_profile()
     r = sweep(spec, [1.0, 0.5], [224, 160], hardware=hw)
     for i in range(len(r)):
         graph = build(spec, float(r.columns["alpha"][i]), resolution=int(r.columns["resolution"][i]))
         assert r.columns["latency_ms"][i] == pytest.approx(1e3 * sum(predict_layers(graph, hw)), rel=1e-9)
+
+
+def test_softmax_counts_every_head_and_sequence() -> None:
+    from mobcost.layers import REGISTRY
+
+    graph = build(load_spec(specs_dir() / "mobilevit_xs.yaml"), resolution=256)
+    node = next(n for n in graph.nodes if n.type == "attention")
+    # the first MobileViT block at 256 px: a 32×32 map, 2×2 patches → P = 4 sequences of N = 16·16 = 256 tokens,
+    # 4 heads: 4 · 4 · 256 · 256 = 1,048,576 scores
+    assert REGISTRY["attention"].score_elements(node) == 1_048_576
 
 
 def test_ort_layer_time_leaves_out_the_token_view(monkeypatch: pytest.MonkeyPatch) -> None:

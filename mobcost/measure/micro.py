@@ -48,7 +48,7 @@ ACT_SHAPES = tuple((c, c, size) for c in (16, 64, 256) for size in (14, 56))
 TOKEN_KINDS = ("linear", "attention", "ln")
 TOKENS = (16, 64, 256)
 TOKEN_WIDTHS = (64, 192, 384)
-ATTENTION_HEADS = ((64, 2), (96, 4), (192, 3), (256, 4))  # (C, heads): head widths 32, 24, 64, 64
+ATTENTION_HEADS = ((32, 2), (64, 2), (96, 4), (192, 3), (256, 4))  # (C, heads): head widths 16, 32, 24, 64, 64
 
 
 def token_shapes(kind: str) -> list[tuple[int, int, int]]:

@@ -76,7 +76,9 @@ def _activations_source(runtime: str, where: str) -> str:
     how = ("each activation's extra cost over the in-place ReLU pass: the slope of (its pass − the ReLU pass)"
            if runtime == "torch" else
            "each activation's pass after a fused convolution: the slope of (depthwise 3×3 with it − with ReLU)")
-    return f"output elements per second of {how} over 6 maps; not listed: no slower than ReLU, {where}"
+    return (f"output elements per second of {how} over 6 maps; not listed: no slower than ReLU; softmax: "
+            "attention's score elements (heads × N²) per second, fitted with its rate and fixed cost to the whole "
+            f"attention layers (absent: no measurable cost), {where}")
 
 
 def _sources(runner: Runtime, where: str, rounds: int, elementwise: bool) -> dict[str, str]:

@@ -165,8 +165,8 @@ class TorchRuntime:
         step(1)
         samples = run_rounds(self.benches(threads), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
         times = {job: statistics.median(t) for job, t in samples.items()}
-        return replace(fit_profile(times, bytes_per_s, call_s),
-                       activation_rates=activation_rates(times, baseline="relu"))
+        hw = fit_profile(times, bytes_per_s, call_s)
+        return replace(hw, activation_rates={**hw.activation_rates, **activation_rates(times, baseline="relu")})
 
 
 RUNTIME = TorchRuntime()

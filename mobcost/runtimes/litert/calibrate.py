@@ -242,5 +242,5 @@ def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Ha
     step(1)
     samples = run_litert_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
     times = {job: statistics.median(t) for job, t in samples.items()}
-    return replace(fit_profile(times, bandwidth, node_seconds(times), elementwise=False),
-                   activation_rates=activation_rates(times))
+    hw = fit_profile(times, bandwidth, node_seconds(times), elementwise=False)
+    return replace(hw, activation_rates={**hw.activation_rates, **activation_rates(times)})

@@ -136,4 +136,5 @@ def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Ha
     samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
     times = {job: middle_mean(t) for job, t in samples.items()}
     hw = fit_profile(times, bandwidth, node_seconds(), elementwise=False)
-    return replace(hw, activation_rates=activation_rates(times), **unblocked_figures(times, hw.peak_mult_adds_per_s))
+    rates = {**hw.activation_rates, **activation_rates(times)}
+    return replace(hw, activation_rates=rates, **unblocked_figures(times, hw.peak_mult_adds_per_s))
