@@ -231,3 +231,23 @@ def test_torch_token_benches_build_and_run() -> None:
             out = torch_eager.micro_module(kind, c, second, n).eval()(torch_eager.micro_input(kind, c, n))
             # a sequence in, a sequence out: (1, N, C_out) for linear, (1, N, C) otherwise
             assert tuple(out.shape) == (1, n, second if kind == "linear" else c), kind
+
+
+@pytest.mark.slow  # a LiteRT conversion
+def test_litert_token_benches_convert_and_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("litert_torch")
+    import math
+    import random
+
+    from mobcost.measure.micro import micro_graph
+    from mobcost.runtimes.litert import calibrate as lc
+    from mobcost.torchside.build import graph_module, sample_input
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    graphs = [((kind, micro_shapes(kind)[0]), micro_graph(kind, *micro_shapes(kind)[0], fused=True))
+              for kind in TOKEN_KINDS]
+    jobs = [(job, graph_module(g), sample_input(g), f"t{i}") for i, (job, g) in enumerate(graphs)] + lc.invoke_jobs()
+    samples = lc.run_litert_rounds(lc.make_benches(jobs, 1), 3, random.Random(0), lambda _: None)
+    assert {job for job in samples if job[0] in TOKEN_KINDS} == {job for job, _ in graphs}
+    assert all(len(s) == 3 and all(math.isfinite(x) and x > 0 for x in s) for s in samples.values())
