@@ -71,7 +71,7 @@ def calibrate(
     connected; pooling; on token sequences linear layers, whole attention layers and LayerNorm), run one after
     another as inside a network, and memory bandwidth — never the networks it will predict — and writes peak
     rate, per-type efficiency and fixed costs, with the date, threads, runtime and its version. Eager torch
-    also times BatchNorm and ReLU passes and each other activation's extra over ReLU (about 25 s). ONNX
+    also times BatchNorm and ReLU passes and each other activation's extra over ReLU (about 30 s). ONNX
     Runtime and LiteRT run each layer exported as deployed (BatchNorm folded, ReLU fused); ORT also times
     each activation's extra pass and widths its blocked layout cannot take (about 45 s); LiteRT converts
     every layer first (about 70 s, 25 s once its conversions are cached).
@@ -110,7 +110,7 @@ def latency(
     rho: RhoOpt = None,
     resolution: ResolutionOpt = None,
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Profile to predict with (default: "
-                                                 "this host's, calibrated on first use, ~25 s).",
+                                                 "this host's, calibrated on first use, ~30 s).",
                                                  show_default=False)] = None,
     do_measure: Annotated[bool, typer.Option("--measure", help="Also time the network on this CPU under the "
                                              "runtime (whole and per layer) and compare.")] = False,

@@ -135,7 +135,7 @@ class TorchRuntime:
     name = "torch"
     timed = "the median wall time"
     default_overhead = "a BatchNorm or ReLU call on a tiny map"
-    calibration_seconds = 25
+    calibration_seconds = 30
 
     def require(self) -> None:
         require_torch()
