@@ -44,7 +44,9 @@ class BatchNorm(LayerKind):
 @register("ln")
 class LayerNorm(LayerKind):
     """LayerNorm over the channels of each pixel (ConvNeXt's LayerNorm2d) or token (a transformer's LayerNorm):
-    γ, β per channel, no Mult-Adds.
+    γ, β per channel, no Mult-Adds. Its work (what latency scales with, as pooling's window reads) is the
+    elements it normalises: mean, variance, scale and shift are a few operations on each of them, and calibration
+    times them at elements per second (``measure.micro.TOKEN_KINDS``).
 
     Its 2·C γ, β are reported with BatchNorm's as ``bn_params`` (normalisation parameters, apart from the
     convolution and FC weights the paper counts; ``--bn-in-params`` adds them, as torchvision totals do).
@@ -60,6 +62,12 @@ class LayerNorm(LayerKind):
 
     def bn_params(self, node: Node) -> int:
         return 2 * node.input.c
+
+    def work(self, node: Node) -> int:
+        return node.input.numel
+
+    def work_area(self, node: Node) -> int:
+        return node.input.area  # C·area = numel for a sequence, an unfold's sequences and a map alike
 
     def category(self, node: Node) -> str:
         return "LayerNorm"

@@ -165,7 +165,8 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        **SEQUENCE_MODULES}
 
 
-def _part(part: TorchPart) -> nn.Module:
+def part_module(part: TorchPart) -> nn.Module:
+    """The torch module of one part of a layer's build."""
     module = MODULES[part.module] if part.module in MODULES else getattr(nn, part.module)
     return module(*part.args, **part.kwargs)
 
@@ -175,9 +176,9 @@ def layer_module(node: Node) -> nn.Module:
     parts, or a :class:`Join` of several inputs followed by its parts."""
     parts = REGISTRY[node.type].torch_parts(node)
     if parts and parts[0].name == "join":
-        rest = OrderedDict((p.name, _part(p)) for p in parts[1:])
+        rest = OrderedDict((p.name, part_module(p)) for p in parts[1:])
         return Join(parts[0].module, nn.Sequential(rest) if rest else None)
-    return nn.Sequential(OrderedDict((p.name, _part(p)) for p in parts))
+    return nn.Sequential(OrderedDict((p.name, part_module(p)) for p in parts))
 
 
 class GraphNet(nn.Module):
