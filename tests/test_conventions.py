@@ -38,7 +38,7 @@ def invoke(*args: str) -> str:
 
 def points(name: str) -> list[tuple[float, int]]:
     """α ∈ {1, 0.5} × the spec's own size and 160/224 of it, less a size the network cannot take (SSD300-VGG16's
-    unpadded last extra layers need about 260 px); its own size always stays."""
+    unpadded last extra layers need 268 px); its own size always stays."""
     size = load_spec(name).size
     sizes = [size] + [r for r in (round(size * 160 / 224),) if _builds(name, r)]
     return [(a, r) for a in (1.0, 0.5) for r in sizes]
