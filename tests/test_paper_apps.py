@@ -170,3 +170,32 @@ def test_table13_in_every_format(fmt: str) -> None:
     assert result.exit_code == 0, result.stderr
     assert "Faster-RCNN 600 VGG" in result.stdout and "Inception V2" in result.stdout
     assert "not computed" not in result.stdout
+
+
+def test_inception_v2_heads_by_hand() -> None:
+    from mobcost.analysis.figure import bundled_analysis
+
+    # one RoI of Faster R-CNN Inception V2: a 14×14×576 crop through Mixed_5a (1×1s on 14×14, the stride-2 3×3s to
+    # 7×7; TF-Slim's branch depths), Mixed_5b and 5c on 7×7×1024, then the FCs 1024 → 360 box codes + 91 scores
+    mixed_5a = 196 * 576 * (128 + 192) + 49 * 9 * 128 * 192 + 196 * 9 * 192 * 256 + 49 * 9 * 256 * 256
+    mixed_5b = 49 * 1024 * (352 + 192 + 160 + 128) + 49 * 9 * (192 * 320 + 160 * 224 + 224 * 224)
+    mixed_5c = 49 * 1024 * (352 + 192 + 192 + 128) + 49 * 9 * (192 * 320 + 192 * 224 + 224 * 224)
+    per_roi = mixed_5a + mixed_5b + mixed_5c + 1024 * (360 + 91)
+    assert per_roi == 381_347_840
+    a = bundled_analysis("faster_rcnn_inception_v2")
+    assert a.totals.mult_adds - sum(r.mult_adds for r in a.rows if r.times == 1) == 300 * per_roi
+    # SSD Inception V2's predictors: maps (channels, side) Mixed_4c 576 @ 19, Mixed_5c 1024 @ 10, extras 512 @ 5,
+    # 256 @ 3, 256 @ 2, 128 @ 1; 3 then 6 anchors × (4 + 91); k×k kernels with biases
+    maps = [(576, 19, 3), (1024, 10, 6), (512, 5, 6), (256, 3, 6), (256, 2, 6), (128, 1, 6)]
+
+    def heads(k: int) -> tuple[int, int]:
+        return (sum(k * k * c * a * 95 * f * f for c, f, a in maps),
+                sum(k * k * c * a * 95 + a * 95 for c, f, a in maps))
+
+    ssd = bundled_analysis("ssd300_inception_v2")
+    head_rows = [r for r in ssd.rows if r.node.name.startswith(("box", "class"))]
+    assert (sum(r.mult_adds for r in head_rows), sum(r.params for r in head_rows)) == heads(1)
+    # the released config's 3×3 predictors: the note's 4.80 B and 25.01 M
+    ma3 = ssd.totals.mult_adds - heads(1)[0] + heads(3)[0]
+    p3 = ssd.totals.params - heads(1)[1] + heads(3)[1]
+    assert (round(ma3 / 1e9, 2), round(p3 / 1e6, 2)) == (4.80, 25.01)
