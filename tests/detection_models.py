@@ -9,6 +9,7 @@ a bias. The forward pass returns the raw prediction maps; anchors, decoding and 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -226,3 +227,174 @@ class SSDLiteMobileNetV2(nn.Module):
 def ssdlite_mobilenet_v2(num_classes: int = 91) -> nn.Module:
     with torch.no_grad():
         return SSDLiteMobileNetV2(num_classes).eval()
+
+
+# TF-Slim nets/inception_v2.py (tensorflow/models research/slim), inception_v2_base: each Mixed block's branch depths
+# (Branch_0 1×1 | Branch_1 1×1 → 3×3 | Branch_2 1×1 → 3×3 → 3×3 | Branch_3 3×3 pool → 1×1), the pool average but in
+# Mixed_5c (max), all stride 1 "SAME"; the two reduction blocks Mixed_4a and Mixed_5a (Branch_0 1×1 → 3×3/2 |
+# Branch_1 1×1 → 3×3 → 3×3/2 | Branch_2 3×3/2 max pool).
+_INCEPTION_MIXED = {
+    "Mixed_3b": (64, 64, 64, 64, 96, "avg", 32), "Mixed_3c": (64, 64, 96, 64, 96, "avg", 64),
+    "Mixed_4b": (224, 64, 96, 96, 128, "avg", 128), "Mixed_4c": (192, 96, 128, 96, 128, "avg", 128),
+    "Mixed_4d": (160, 128, 160, 128, 160, "avg", 96), "Mixed_4e": (96, 128, 192, 160, 192, "avg", 96),
+    "Mixed_5b": (352, 192, 320, 160, 224, "avg", 128), "Mixed_5c": (352, 192, 320, 192, 224, "max", 128)}
+_INCEPTION_REDUCE = {"Mixed_4a": (128, 160, 64, 96), "Mixed_5a": (128, 192, 192, 256)}
+_INCEPTION_ORDER = ["Mixed_3b", "Mixed_3c", "Mixed_4a", "Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_5a",
+                    "Mixed_5b", "Mixed_5c"]
+
+
+def _pool_same(kind: str, stride: int) -> nn.Sequential:
+    """slim.max_pool2d / avg_pool2d 3×3 with "SAME" padding (shapes only: the pad value costs nothing)."""
+    pool = nn.MaxPool2d(3, stride) if kind == "max" else nn.AvgPool2d(3, stride)
+    return nn.Sequential(_SamePad(3, stride), pool)
+
+
+class _Mixed(nn.Module):
+    """An Inception V2 block: four branches (or three in a reduction block) concatenated over the channels."""
+
+    def __init__(self, name: str, cin: int, depth: Callable[[int], int]) -> None:
+        super().__init__()
+        if name in _INCEPTION_REDUCE:
+            a, b, c, d = (depth(v) for v in _INCEPTION_REDUCE[name])
+            self.branches = nn.ModuleList([
+                nn.Sequential(_conv_bn_relu6(cin, a, 1), _conv_bn_relu6(a, b, 3, 2)),
+                nn.Sequential(_conv_bn_relu6(cin, c, 1), _conv_bn_relu6(c, d, 3), _conv_bn_relu6(d, d, 3, 2)),
+                _pool_same("max", 2)])
+            self.out = b + d + cin
+            return
+        b0, b1a, b1b, b2a, b2b, pool, b3 = _INCEPTION_MIXED[name]
+        b0, b1a, b1b, b2a, b2b, b3 = (depth(v) for v in (b0, b1a, b1b, b2a, b2b, b3))
+        self.branches = nn.ModuleList([
+            _conv_bn_relu6(cin, b0, 1),
+            nn.Sequential(_conv_bn_relu6(cin, b1a, 1), _conv_bn_relu6(b1a, b1b, 3)),
+            nn.Sequential(_conv_bn_relu6(cin, b2a, 1), _conv_bn_relu6(b2a, b2b, 3), _conv_bn_relu6(b2b, b2b, 3)),
+            nn.Sequential(_pool_same(pool, 1), _conv_bn_relu6(cin, b3, 1))])
+        self.out = b0 + b1b + b2b + b3
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+class InceptionV2Base(nn.Module):
+    """TF-Slim's ``inception_v2_base`` up to ``final_endpoint``: Conv2d_1a_7x7 a separable 7×7 stride-2 conv (a
+    depthwise 7×7 with depth multiplier min(int(depth(64)/3), 8) = 8, no BN between, then a 1×1 to depth(64)),
+    MaxPool_2a 3×3/2, Conv2d_2b 1×1 64, Conv2d_2c 3×3 192, MaxPool_3a 3×3/2, then the Mixed blocks; every conv
+    without bias with BatchNorm, "SAME" padding. ``depth`` as TF's: max(int(d·α), min_depth 16). Returns the
+    endpoints named in ``taps`` (the last one is ``final_endpoint``)."""
+
+    def __init__(self, depth_multiplier: float = 1.0, final_endpoint: str = "Mixed_5c",
+                 taps: tuple[str, ...] = ("Mixed_5c",)) -> None:
+        super().__init__()
+
+        def depth(d: int) -> int:
+            return max(int(d * depth_multiplier), 16)
+
+        mult = min(depth(64) // 3, 8)
+        self.stem = nn.Sequential(
+            _SamePad(7, 2), nn.Conv2d(3, 3 * mult, 7, 2, groups=3, bias=False),  # the separable conv's depthwise
+            _conv_bn_relu6(3 * mult, depth(64), 1), _pool_same("max", 2), _conv_bn_relu6(depth(64), depth(64), 1),
+            _conv_bn_relu6(depth(64), depth(192), 3), _pool_same("max", 2))
+        blocks, cin = [], depth(192)
+        for name in _INCEPTION_ORDER[:_INCEPTION_ORDER.index(final_endpoint) + 1]:
+            blocks.append(_Mixed(name, cin, depth))
+            cin = blocks[-1].out
+        self.blocks = nn.ModuleList(blocks)
+        self.names = _INCEPTION_ORDER[:len(blocks)]
+        self.taps, self.out = taps, cin
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        x, found = self.stem(x), []
+        for name, block in zip(self.names, self.blocks, strict=True):
+            x = block(x)
+            if name in self.taps:
+                found.append(x)
+        return found
+
+
+class SSDInceptionV2(nn.Module):
+    """TF Object Detection API's SSD Inception V2 (ssd_inception_v2_feature_extractor.py): inception_v2_base to
+    Mixed_5c, feature maps Mixed_4c and Mixed_5c and four from ``multi_resolution_feature_maps`` (layer_depth 512,
+    256, 256, 128: a 1×1 to depth/2, a 3×3 stride 2 to depth, BN), a ConvolutionalBoxPredictor of kernel
+    ``kernel`` per map (biases, no BN), 3 then 6 anchors per location. ``kernel`` 1 is what the paper's figures
+    imply; the released ssd_inception_v2_coco.config sets 3."""
+
+    def __init__(self, depth_multiplier: float = 1.0, num_classes: int = 91, kernel: int = 1) -> None:
+        super().__init__()
+
+        def depth(d: int) -> int:
+            return max(int(d * depth_multiplier), 16)
+
+        self.body = InceptionV2Base(depth_multiplier, "Mixed_5c", ("Mixed_4c", "Mixed_5c"))
+        cin = self.body.out
+        extras, maps = [], [depth(576), cin]
+        for d in _EXTRA_DEPTHS:
+            extras.append(nn.Sequential(_conv_bn_relu6(cin, depth(d // 2), 1), _conv_bn_relu6(depth(d // 2), depth(d),
+                                                                                                3, 2)))
+            cin = depth(d)
+            maps.append(cin)
+        self.extras = nn.ModuleList(extras)
+        pad = kernel // 2
+        self.box = nn.ModuleList(nn.Conv2d(c, a * 4, kernel, padding=pad) for c, a in zip(maps, _ANCHORS, strict=True))
+        self.cls = nn.ModuleList(nn.Conv2d(c, a * num_classes, kernel, padding=pad)
+                                 for c, a in zip(maps, _ANCHORS, strict=True))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        features = self.body(x)
+        x = features[-1]
+        for extra in self.extras:
+            x = extra(x)
+            features.append(x)
+        return tuple(t for f, box, cls in zip(features, self.box, self.cls, strict=True) for t in (box(f), cls(f)))
+
+
+def ssd300_inception_v2(depth_multiplier: float = 1.0, num_classes: int = 91, kernel: int = 1) -> nn.Module:
+    with torch.no_grad():
+        return SSDInceptionV2(depth_multiplier, num_classes, kernel).eval()
+
+
+class FasterRCNNInceptionV2Shared(nn.Module):
+    """The once-per-image part of TF Object Detection API's Faster R-CNN Inception V2
+    (faster_rcnn_inception_v2_feature_extractor.py ``_extract_proposal_features``): inception_v2_base to Mixed_4e
+    (stride 16), then the RPN as for MobileNet: a 3×3 conv of 512 (bias, ReLU) and 1×1 box and objectness convs."""
+
+    def __init__(self, depth_multiplier: float = 1.0) -> None:
+        super().__init__()
+        self.body = InceptionV2Base(depth_multiplier, "Mixed_4e", ("Mixed_4e",))
+        self.rpn = nn.Sequential(nn.Conv2d(self.body.out, _RPN_DEPTH, 3, padding=1), nn.ReLU(inplace=True))
+        self.rpn_box = nn.Conv2d(_RPN_DEPTH, _RPN_ANCHORS * 4, 1)
+        self.rpn_objectness = nn.Conv2d(_RPN_DEPTH, _RPN_ANCHORS * 2, 1)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        (features,) = self.body(x)
+        hidden = self.rpn(features)
+        return features, self.rpn_box(hidden), self.rpn_objectness(hidden)
+
+
+class FasterRCNNInceptionV2RoIHead(nn.Module):
+    """The once-per-proposal part (``_extract_box_classifier_features``): Mixed_5a, 5b and 5c on one 14×14 crop of
+    Mixed_4e (no max pool before: the paper's 118.2 B requires it), a spatial mean, and mask_rcnn_box_predictor's
+    two FCs: num_classes + 1 scores and num_classes × 4 codes."""
+
+    def __init__(self, depth_multiplier: float = 1.0, num_classes: int = 90) -> None:
+        super().__init__()
+
+        def depth(d: int) -> int:
+            return max(int(d * depth_multiplier), 16)
+
+        blocks, cin = [], depth(576)
+        for name in ("Mixed_5a", "Mixed_5b", "Mixed_5c"):
+            blocks.append(_Mixed(name, cin, depth))
+            cin = blocks[-1].out
+        self.head = nn.Sequential(*blocks)
+        self.box = nn.Linear(cin, num_classes * 4)
+        self.cls = nn.Linear(cin, num_classes + 1)
+
+    def forward(self, crop: Tensor) -> tuple[Tensor, Tensor]:
+        pooled = self.head(crop).mean(dim=(2, 3))
+        return self.box(pooled), self.cls(pooled)
+
+
+def faster_rcnn_inception_v2(depth_multiplier: float = 1.0) -> tuple[nn.Module, nn.Module]:
+    """(shared part, one RoI's head), each in eval mode."""
+    return (FasterRCNNInceptionV2Shared(depth_multiplier).eval(),
+            FasterRCNNInceptionV2RoIHead(depth_multiplier).eval())

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from mobcost import analyze, build, load_spec, parse_spec
 from mobcost.analysis.conventions import count_graph, get_convention
 from mobcost.cli import app
-from mobcost.errors import OptionError
+from mobcost.errors import OptionError, ShapeError
 from mobcost.explore.grid import sweep
 from mobcost.layers import REGISTRY
 from mobcost.layers.conventions import CAUSES, CONVENTIONS, KINDS, QUANTITIES, cause_of
@@ -37,8 +37,19 @@ def invoke(*args: str) -> str:
 
 
 def points(name: str) -> list[tuple[float, int]]:
+    """α ∈ {1, 0.5} × the spec's own size and 160/224 of it, less a size the network cannot take (SSD300-VGG16's
+    unpadded last extra layers need 268 px); its own size always stays."""
     size = load_spec(name).size
-    return [(a, r) for a in (1.0, 0.5) for r in (size, round(size * 160 / 224))]
+    sizes = [size] + [r for r in (round(size * 160 / 224),) if _builds(name, r)]
+    return [(a, r) for a in (1.0, 0.5) for r in sizes]
+
+
+def _builds(name: str, resolution: int) -> bool:
+    try:
+        build(load_spec(name), resolution=resolution)
+    except ShapeError:
+        return False
+    return True
 
 
 # --- the data -----------------------------------------------------------------------------------------------
