@@ -24,11 +24,12 @@ _FUSED = {1: ("Relu", {}), 3: ("Clip", {"min": 0.0, "max": 6.0}), 4: ("Tanh", {}
 _FUSED_UNKNOWN = {2: "RELU_N1_TO_1", 5: "SIGN_BIT"}
 _ACTS = {"RELU": ("Relu", {}), "RELU6": ("Clip", {"min": 0.0, "max": 6.0}), "LOGISTIC": ("Sigmoid", {}),
          "HARD_SWISH": ("HardSwish", {}), "TANH": ("Tanh", {}), "LEAKY_RELU": ("LeakyRelu", {}),
-         "SOFTMAX": ("Softmax", {}), "LOG_SOFTMAX": ("LogSoftmax", {}), "RESHAPE": ("Reshape", {}),
+         "SOFTMAX": ("Softmax", {}), "LOG_SOFTMAX": ("LogSoftmax", {}),
          "SQUEEZE": ("Squeeze", {}), "QUANTIZE": ("Identity", {}), "DEQUANTIZE": ("Identity", {})}
 SUPPORTED = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, ADD, MUL, "
-             "CONCATENATION, RESHAPE, SQUEEZE, PAD, SOFTMAX, QUANTIZE, DEQUANTIZE, RELU, RELU6, LOGISTIC, "
-             "HARD_SWISH, TANH, LEAKY_RELU, a TRANSPOSE between NHWC and NCHW")
+             "CONCATENATION, RESHAPE, SQUEEZE, PAD, SLICE, RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR, SOFTMAX, "
+             "QUANTIZE, DEQUANTIZE, RELU, RELU6, LOGISTIC, HARD_SWISH, TANH, LEAKY_RELU, a TRANSPOSE between NHWC "
+             "and NCHW or in the torch layout (a channel shuffle)")
 _ACTIVATION_TYPES = {"INT8": "int8", "UINT8": "int8", "FLOAT32": "fp32", "FLOAT16": "fp16"}
 
 
