@@ -248,3 +248,20 @@ def test_the_quantizers_one_input_add_is_a_copy() -> None:
     data = chain(extra=[Op(OP.ADD, (3,), (4,))], tensors=[T("sum", (1, 8, 8, 4))])
     with pytest.raises(ModelImportError, match=r"operator 1 \(ADD\): 1 inputs; ADD takes 2"):
         tflite_to_spec(data)  # any other one-input ADD is a broken file
+
+
+def test_batch_matmul_keeps_a_copy_of_its_right_hand_side() -> None:
+    from mobcost.importers.tflite_file import read_tflite
+    from mobcost.importers.tflite_memory import file_persistent
+
+    # Q 2×8×4 · K 2×4×8 → 2×8×8, int8, adj_y false: TFLM's batch_matmul.cc copies K transposed into the tail:
+    # a TfLiteEvalTensor (24 → 32 B), its dims (4 + 3·4 = 16), its 64 data bytes = 112; with the allocator's
+    # 488 B, three I/O TfLiteTensors (Q, K, the output: 3 × 96), three TfLiteEvalTensors (3 × 24), one node (64)
+    # and the op data (OpDataBatchMatmul 32 + its quantization struct 32): 488 + 288 + 72 + 64 + 64 + 112 = 1,088
+    def model(adj_y: bool) -> bytes:
+        return build(Model([T("q", (2, 8, 4), INT8), T("k", (2, 4, 8), INT8), T("s", (2, 8, 8), INT8)],
+                           [Op(OP.BATCH_MATMUL, (0, 1), (2,), ("BatchMatMulOptions", {"AdjY": adj_y}))],
+                           inputs=(0, 1)))
+
+    assert file_persistent(read_tflite(model(False))) == 1_088
+    assert file_persistent(read_tflite(model(True))) == 1_088 - 112  # K given transposed: no copy
