@@ -265,3 +265,16 @@ def test_batch_matmul_keeps_a_copy_of_its_right_hand_side() -> None:
 
     assert file_persistent(read_tflite(model(False))) == 1_088
     assert file_persistent(read_tflite(model(True))) == 1_088 - 112  # K given transposed: no copy
+
+
+def test_a_fully_connected_on_tokens_is_linear() -> None:
+    # 1×4×4×8 read as 16 tokens of 8 (a RESHAPE: the map's pixels in order), FULLY_CONNECTED 8→12 keeping the
+    # dims, with a bias: `tokens`, `linear`. 16·8·12 = 1,536 Mult-Adds; 96 + 12 params
+    fc = ("FullyConnectedOptions", {"KeepNumDims": True})
+    data = build(Model([T("x", (1, 4, 4, 8)), T("shape", (3,), INT32, 1), T("tok", (1, 16, 8)),
+                        T("w", (12, 8), buffer=2), T("b", (12,), INT32, 3), T("y", (1, 16, 12))],
+                       [Op(OP.RESHAPE, (0, 1), (2,)), Op(OP.FULLY_CONNECTED, (2, 3, 4), (5,), fc)],
+                       buffers=[ints(1, 16, 8), weights(96), weights(12, INT32)]))
+    yaml = tflite_to_spec(data).yaml
+    assert [layer.type for layer in parse_spec(yaml).layers] == ["tokens", "linear"]
+    assert counts(yaml) == (1_536, 108)

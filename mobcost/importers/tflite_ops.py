@@ -58,6 +58,9 @@ def _window(tr: Translator, op: Operator, x: tuple[int, int, int, int], kernel: 
 def _weight(tr: Translator, op: Operator, rank: int) -> tuple[int, ...]:
     index = op.inputs[1] if len(op.inputs) > 1 else -1
     w = tr.stored(index)
+    if w is None and index >= 0 and op.code == "FULLY_CONNECTED":
+        raise tr.fail(op, "a product by a computed tensor (attention's A·V written as a FULLY_CONNECTED by V) is "
+                          "not mapped; nearest: attention")
     if w is None or len(w.shape) != rank:
         raise tr.fail(op, f"the weight (input 1) is not a stored rank-{rank} tensor")
     return w.shape
@@ -111,8 +114,11 @@ def fully_connected(tr: Translator, op: Operator) -> None:
     if x < 0 or not features or tr.numel(x) % features:
         shape = list(tr.t[x].shape) if x >= 0 else "absent"
         raise tr.fail(op, f"a {out}×{features} weight (O×I) does not fit an input of shape {shape}")
-    if op.options.get("KeepNumDims") and len(tr.t[x].shape) > 2:
-        raise tr.fail(op, "a product at every position of a rank-3+ input (keep_num_dims) is not mapped; "
+    if op.options.get("KeepNumDims") and len(tr.t[x].shape) == 3:
+        token_linear(tr, op, out, features)
+        return
+    if op.options.get("KeepNumDims") and len(tr.t[x].shape) > 3:
+        raise tr.fail(op, "a product at every position of a rank-4+ input (keep_num_dims) is not mapped; "
                           "nearest: pw")
     source = tr.data(op, 0)
     if len(tr.t[x].shape) != 2:  # TFLite flattens the input to rows of I features: Flatten, then Gemm
@@ -123,6 +129,21 @@ def fully_connected(tr: Translator, op: Operator) -> None:
     weight = tr.const(op.inputs[1], "fc", (out, features))
     tr.emit(op, "Gemm", (source, weight, *_bias(tr, op, out)), {"transB": 1},
             _fused(op))
+
+
+def token_linear(tr: Translator, op: Operator, out: int, features: int) -> None:
+    """A FULLY_CONNECTED on a B×N×C sequence that keeps its dims (litert-torch's ``nn.Linear`` on tokens): ONNX's
+    MatMul by the C×O weight, then the bias's Add, which the token mapping reads as `linear`."""
+    weight = tr.const(op.inputs[1], "linear", (features, out))
+    bias = _bias(tr, op, out)
+    if not bias:
+        tr.emit(op, "MatMul", (tr.data(op, 0), weight), {}, _fused(op))
+        return
+    product = f"{tr.name(op.outputs[0])} before its bias"
+    tr.dims[product] = tr.dims[tr.name(op.outputs[0])]
+    path, _ = tr.scope(op)
+    tr.ops.append(Op("MatMul", f"{op.where}, its product", (tr.data(op, 0), weight), (product,), {}, path, "matmul"))
+    tr.emit(op, "Add", (product, *bias), {}, _fused(op))
 
 
 def tr_op(tr: Translator, op: Operator, kind: str, inputs: tuple[str, ...], output: str) -> Op:
@@ -190,6 +211,16 @@ def reshape(tr: Translator, op: Operator) -> None:
         and tr.t[x].shape in ((shape[0], shape[1]), (shape[0], 1, 1, shape[1]))
     if x >= 0 and (x in tr.nchw or flat_1x1):
         tr.nchw.add(out)
+    xs = tr.t[x].shape if x >= 0 else ()
+    if len(xs) == 4 and x not in tr.nchw and shape == (xs[0], xs[1] * xs[2], xs[3]) and not flat_1x1:
+        # an N×H×W×C map read as N×(H·W)×C tokens: in the NCHW view, ONNX's permute to N×H×W×C, then the reshape
+        moved = f"{tr.name(x)} as N×H×W×C"
+        tr.dims[moved] = xs
+        path, _ = tr.scope(op)
+        tr.ops.append(Op("Transpose", f"{op.where}, its layout", (tr.data(op, 0),), (moved,), {"perm": list(TO_NHWC)},
+                         path, "transpose"))
+        tr.emit(op, "Reshape", (moved,))
+        return
     tr.emit(op, "Reshape", (tr.data(op, 0),))
 
 
