@@ -2,7 +2,9 @@
 the folding rules, the YAML writer and the shape check are the ONNX importer's own.
 
 TFLite holds images as N×H×W×C; every tensor here is given as N×C×H×W (a transpose to N×C×H×W, as a torch
-converter leaves before a ``mean((2, 3))``, is followed: axes read after it are already NCHW). Weights become
+converter leaves before a ``mean((2, 3))``, is followed: axes read after it are already NCHW; a PAD, RESHAPE,
+SLICE or TRANSPOSE of such a tensor stays in the torch layout, as litert-torch writes ResNet-8's padding and
+ShuffleNetV2's shuffle). Weights become
 ONNX's layouts (O×KH×KW×I → O×I×KH×KW; a depthwise 1×KH×KW×C·m → C·m×1×KH×KW in C groups); a fused activation
 becomes the activation operator after its layer, which the mapping folds back; SAME and VALID padding become
 explicit pads (TensorFlow's SAME, the odd pixel after: the spec's ``padding: same`` where it is not symmetric).
