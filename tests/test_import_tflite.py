@@ -17,7 +17,7 @@ from mobcost import analyze, parse_spec  # noqa: E402
 from mobcost.cli import app  # noqa: E402
 from mobcost.importers import ModelImportError, tflite_to_spec  # noqa: E402
 
-from .tflite_builder import INT8, INT32, Model, Op, T, build, conv, ints, weights  # noqa: E402
+from .tflite_builder import INT8, INT32, Model, Op, T, build, conv, file_counts, ints, weights  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 OP = tflite.BuiltinOperator
@@ -58,6 +58,20 @@ def test_generated_models_count_as_worked_out(name: str, dtype: str, expected: t
     assert counts(result.yaml) == expected
     assert f"\ndtype: {dtype}\n" in result.yaml
     assert parse_spec(result.yaml).dtype == dtype
+
+
+# Files the importer refused before: MLPerf Tiny's ResNet-8 from another toolchain (TF 'same' PADs in the torch
+# layout between TRANSPOSEs), mobcost's own export --int8 of ResNet-8 and of SqueezeNet 1.0 (α 0.25, 96×96: its
+# ceil-mode pools' PADV2, the head's RESHAPE of a 1×1 map to N×C×1×1).
+@pytest.mark.parametrize("name", ["tflm_resnet8_ic_int8", "tflm_bundled_mlperf_tiny_ic_int8",
+                                  "tflm_bundled_squeezenet1_0_int8"])
+def test_stored_models_count_what_the_file_holds(name: str) -> None:
+    path = DATA / f"{name}.tflite"
+    assert counts(tflite_to_spec(path).yaml) == file_counts(path)
+
+
+def test_the_independent_count_is_the_worked_out_one() -> None:
+    assert file_counts(DATA / "tflm_chain_int8.tflite") == CHAIN  # the counter itself, on arithmetic above
 
 
 def test_layers_and_activations_follow_the_file() -> None:
@@ -196,3 +210,71 @@ def test_malformed_files_are_one_line(tmp_path: Path, case: str) -> None:
         assert "declares 2,147,483,647 elements" in err
     if case == "identifier":
         assert "not a TFLite model" in err
+
+
+def test_slices_of_channels_are_split_parts() -> None:
+    # ShuffleNetV2's halves: x 1×4×4×8 → SLICE channels [0, 4) and [4, 8) → a 1×1 conv 4→4 on the second half,
+    # concat. 4·4·16 = 256 Mult-Adds, 16 params (no bias)
+    data = build(Model([T("x", (1, 4, 4, 8)), T("begin a", (4,), INT32, 1), T("size", (4,), INT32, 2),
+                        T("begin b", (4,), INT32, 3), T("a", (1, 4, 4, 4)), T("b", (1, 4, 4, 4)),
+                        T("w", (4, 1, 1, 4), buffer=4), T("c", (1, 4, 4, 4)), T("y", (1, 4, 4, 8))],
+                       [Op(OP.SLICE, (0, 1, 2), (4,)), Op(OP.SLICE, (0, 3, 2), (5,)),
+                        Op(OP.CONV_2D, (5, 6, -1), (7,), conv()),
+                        Op(OP.CONCATENATION, (4, 7), (8,), ("ConcatenationOptions", {"Axis": 3}))],
+                       buffers=[ints(0, 0, 0, 0), ints(1, 4, 4, 4), ints(0, 0, 0, 4), weights(16)]))
+    yaml = tflite_to_spec(data).yaml
+    spec = parse_spec(yaml)
+    assert [(layer.type, getattr(layer, "index", None)) for layer in spec.layers] == [
+        ("split", 0), ("split", 1), ("pw", None), ("concat", None)]
+    assert counts(yaml) == (256, 16)
+
+
+def test_a_resize_to_a_size_is_resize() -> None:
+    # 1×6×6×4 bilinear to 14×14 (Faster R-CNN's RoI stand-in): not an integer factor → resize, then a 1×1 conv
+    # 4→4: 16·196 = 3,136 Mult-Adds, 16 params
+    data = build(Model([T("x", (1, 6, 6, 4)), T("size", (2,), INT32, 1), T("r", (1, 14, 14, 4)),
+                        T("w", (4, 1, 1, 4), buffer=2), T("y", (1, 14, 14, 4))],
+                       [Op(OP.RESIZE_BILINEAR, (0, 1), (2,)), Op(OP.CONV_2D, (2, 3, -1), (4,), conv())],
+                       buffers=[ints(14, 14), weights(16)]))
+    yaml = tflite_to_spec(data).yaml
+    layer = parse_spec(yaml).layers[0]
+    assert (layer.type, layer.mode) == ("resize", "bilinear") and counts(yaml) == (3_136, 16)
+
+
+def test_the_quantizers_one_input_add_is_a_copy() -> None:
+    # ai-edge-quantizer's requantization: an ADD of one input named "…_quantized", the input's shape: no layer
+    data = chain(extra=[Op(OP.ADD, (3,), (4,))], tensors=[T("conv_quantized", (1, 8, 8, 4))])
+    assert counts(tflite_to_spec(data).yaml) == (6_912, 112)
+    data = chain(extra=[Op(OP.ADD, (3,), (4,))], tensors=[T("sum", (1, 8, 8, 4))])
+    with pytest.raises(ModelImportError, match=r"operator 1 \(ADD\): 1 inputs; ADD takes 2"):
+        tflite_to_spec(data)  # any other one-input ADD is a broken file
+
+
+def test_batch_matmul_keeps_a_copy_of_its_right_hand_side() -> None:
+    from mobcost.importers.tflite_file import read_tflite
+    from mobcost.importers.tflite_memory import file_persistent
+
+    # Q 2×8×4 · K 2×4×8 → 2×8×8, int8, adj_y false: TFLM's batch_matmul.cc copies K transposed into the tail:
+    # a TfLiteEvalTensor (24 → 32 B), its dims (4 + 3·4 = 16), its 64 data bytes = 112; with the allocator's
+    # 488 B, three I/O TfLiteTensors (Q, K, the output: 3 × 96), three TfLiteEvalTensors (3 × 24), one node (64)
+    # and the op data (OpDataBatchMatmul 32 + its quantization struct 32): 488 + 288 + 72 + 64 + 64 + 112 = 1,088
+    def model(adj_y: bool) -> bytes:
+        return build(Model([T("q", (2, 8, 4), INT8), T("k", (2, 4, 8), INT8), T("s", (2, 8, 8), INT8)],
+                           [Op(OP.BATCH_MATMUL, (0, 1), (2,), ("BatchMatMulOptions", {"AdjY": adj_y}))],
+                           inputs=(0, 1)))
+
+    assert file_persistent(read_tflite(model(False))) == 1_088
+    assert file_persistent(read_tflite(model(True))) == 1_088 - 112  # K given transposed: no copy
+
+
+def test_a_fully_connected_on_tokens_is_linear() -> None:
+    # 1×4×4×8 read as 16 tokens of 8 (a RESHAPE: the map's pixels in order), FULLY_CONNECTED 8→12 keeping the
+    # dims, with a bias: `tokens`, `linear`. 16·8·12 = 1,536 Mult-Adds; 96 + 12 params
+    fc = ("FullyConnectedOptions", {"KeepNumDims": True})
+    data = build(Model([T("x", (1, 4, 4, 8)), T("shape", (3,), INT32, 1), T("tok", (1, 16, 8)),
+                        T("w", (12, 8), buffer=2), T("b", (12,), INT32, 3), T("y", (1, 16, 12))],
+                       [Op(OP.RESHAPE, (0, 1), (2,)), Op(OP.FULLY_CONNECTED, (2, 3, 4), (5,), fc)],
+                       buffers=[ints(1, 16, 8), weights(96), weights(12, INT32)]))
+    yaml = tflite_to_spec(data).yaml
+    assert [layer.type for layer in parse_spec(yaml).layers] == ["tokens", "linear"]
+    assert counts(yaml) == (1_536, 108)

@@ -63,3 +63,15 @@ def test_the_ram_and_flash_columns_are_written_under_their_budgets() -> None:
     assert int(row["flash_bytes"]) == point["flash_bytes"] == m.weights_bytes
     bad = CliRunner().invoke(app, ["sweep", "mobilenet_v1", "--planner", "patch", "--max-ram", "1MiB"])
     assert bad.exit_code == 2 and "lower-bound or tflm or tflite" in bad.stderr
+
+
+def test_an_attention_networks_ram_follows_its_tokens() -> None:
+    # MobileViT-XS's attention keeps TFLM copies of K and V (2 × tokens × channels each layer) in the tail: the
+    # sweep's RAM must follow the resolution, not only α
+    spec = load_bundled("mobilevit_xs")
+    r = sweep(spec, [0.25, 0.5], [96, 128], dtype="int8", budgets=Budgets(ram_bytes=1e12, flash_bytes=1e12,
+                                                                           planner="tflm"))
+    c = r.columns
+    for i in range(len(r)):
+        m = plan_memory(build(spec, float(c["alpha"][i]), resolution=int(c["resolution"][i])), "tflm", "int8")
+        assert c["ram_bytes"][i] == m.total_ram_bytes

@@ -4,8 +4,10 @@ would break YAML), so each importer rule is checked on a file whose every byte t
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import flatbuffers
@@ -140,3 +142,34 @@ def conv(stride: int = 1, padding: int = 0, act: int = 0) -> tuple[str, dict[str
     """Conv2DOptions (padding 0: SAME, 1: VALID; act 1: ReLU, 3: ReLU6)."""
     return "Conv2DOptions", {"Padding": padding, "StrideW": stride, "StrideH": stride, "FusedActivationFunction": act,
                              "DilationWFactor": 1, "DilationHFactor": 1}
+
+
+def file_counts(path: Path) -> tuple[int, int]:
+    """Mult-Adds and params counted on the flatbuffer itself (the tflite package's generated classes, not
+    mobcost's reader): CONV_2D O×KH×KW×I and DEPTHWISE_CONV_2D 1×KH×KW×C weights × output H·W, FULLY_CONNECTED
+    O×I × its output rows (elements / O), BATCH_MATMUL output elements × the shared dimension; params the
+    elements of every stored weight and bias (input 1, 2) of those, each buffer once."""
+    data = path.read_bytes()
+    model = tflite.Model.GetRootAsModel(data, 0)
+    graph = model.Subgraphs(0)
+    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if isinstance(v, int)}
+    mult_adds, params, seen = 0, 0, set()
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        kind = names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
+        inputs = list(op.InputsAsNumpy())
+        out = [int(d) for d in graph.Tensors(op.Outputs(0)).ShapeAsNumpy()]
+        if kind == "BATCH_MATMUL":
+            mult_adds += math.prod(out) * int(graph.Tensors(inputs[0]).ShapeAsNumpy()[-1])
+        if kind not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        w = [int(d) for d in graph.Tensors(inputs[1]).ShapeAsNumpy()]
+        mult_adds += w[0] * w[1] * (math.prod(out) // w[0]) if kind == "FULLY_CONNECTED" else \
+            math.prod(w) * out[1] * out[2]
+        for t in inputs[1:3]:
+            buffer = graph.Tensors(t).Buffer() if t >= 0 else 0
+            if buffer and buffer not in seen:
+                seen.add(buffer)
+                params += math.prod(int(d) for d in graph.Tensors(t).ShapeAsNumpy())
+    return mult_adds, params

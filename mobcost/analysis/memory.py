@@ -37,6 +37,30 @@ from ..units import DTYPE_BYTES
 from .converted import converted_buffers, tensor_bytes, tensor_names
 from .litert import litert_buffers, litert_layer_nodes
 from .planners import FOREVER, PLANNERS, Buffer, aligned, litert_arena, tflm_arena  # noqa: F401
+from .tflm_tail import (  # noqa: F401  (the tables, read as memory.X by the .tflite side)
+    ACT_OP_DATA,
+    BUILTIN_BYTES,
+    CODE_BUILTIN,
+    CODE_OP_DATA,
+    EVAL_TENSOR_BYTES,
+    IO_TENSOR_BYTES,
+    KV_DOWN_OPS,
+    NODE_BYTES,
+    OP_DATA_BYTES,
+    OTHER_OP_DATA,
+    PER_CHANNEL_KERNELS,
+    PER_CHANNEL_OP_DATA,
+    PERSISTENT_NOTE,
+    RUNTIME_FIXED,
+    SE_OP_DATA,
+    TOKEN_OP_DATA,
+    WEIGHTED_CODES,
+    aligned_16,
+    attention_channels,
+    converted_ops,
+    token_ops,
+    transposed_copy_bytes,
+)
 from .whatif import Recompute, default_split, inplace_totals, patch_totals
 
 # int8 models keep their biases in int32 (the TFLite 8-bit quantization spec); float models in the weights' type
@@ -49,33 +73,6 @@ QUANT_PARAM_BYTES = 4 + 8
 PER_TENSOR: frozenset[str] = frozenset()
 # int8 reference kernels' scratch requests, in bytes per output element (TRANSPOSE_CONV's int32 accumulator)
 SCRATCH_PER_OUTPUT = {"deconv": 4}
-
-# TFLM's persistent tail (the arena's tail, 64-bit host build), itemised as its RecordingMicroAllocator does:
-EVAL_TENSOR_BYTES = 24  # TfLiteEvalTensor per tensor, constants too: data and dims pointers, a type (8 + 8 + 4 → 24)
-NODE_BYTES = 64  # NodeAndRegistration per operator: TfLiteNode (its pointers) and its registration's pointer
-IO_TENSOR_BYTES = 64 + 32  # a persistent TfLiteTensor per model input and output, and its quantization structs
-# each kernel's op data (AllocatePersistentBuffer in Init/Prepare, 16-byte aligned): OpDataConv for conv and
-# depthwise (padding, zero points, multiplier, shift, activation range, two pointers: 72 B on a 64-bit host → 80),
-# OpDataFullyConnected (nine ints, two pointers, a bool: 57 → 64), OpDataAdd (a bool, fourteen ints: 60 → 64),
-# OpDataMul (nine: 36 → 48), concatenation's OpData (ConcatenationParams: two pointers among five fields: 36 → 48);
-# others ~32 B (pooling's OpDataPooling: padding, activation range, its float range)
-OP_DATA_BYTES = {"conv": 80, "pw": 80, "dw": 80, "deconv": 80, "fc": 64, "linear": 64, "add": 64, "mul": 48,
-                 "concat": 48}
-OTHER_OP_DATA = 32
-PER_CHANNEL_OP_DATA = 4 + 4  # conv/dw/fc: an int32 output multiplier and an int32 shift per output channel
-# the operator's builtin options (TfLiteConvParams, …) from the flatbuffer, kept for the kernel
-BUILTIN_BYTES = {"conv": 28, "pw": 28, "dw": 28, "deconv": 16, "fc": 16, "linear": 16, "maxpool": 48,
-                 "avgpool": 48, "add": 8, "mul": 4, "concat": 8}
-# the allocator, its arena allocator and planner objects and the subgraph tables: what the recording allocator
-# does not itemise (2,288 − 1,688 − 112 B of builtin options on tests/data/tflm_chain_int8.tflite)
-RUNTIME_FIXED = 488
-# kernels keeping an int32 multiplier and shift per output channel (fully connected too, when per channel)
-PER_CHANNEL_KERNELS = {"conv", "pw", "dw", "fc", "linear"}
-PERSISTENT_NOTE = ("persistent_bytes: TFLM's tail on its 64-bit host build (tensor and node structs, op data "
-                   "with per-channel multipliers and shifts, builtin options, allocator objects); a 32-bit MCU "
-                   "build halves the pointers: 12 B per tensor, 32 B per operator and 16 B per convolution's "
-                   "or fully connected layer's op data less, the arena unchanged")
-
 
 @dataclass(frozen=True)
 class Weights:
@@ -159,6 +156,11 @@ def layer_weights(node: Node, dtype: str) -> Weights:
         return Weights(0, 0, 0)
     biases = kind.biases(node) or (node.out_channels if node.layer.bn else 0)
     size = DTYPE_BYTES[dtype]
+    if node.layer.type == "attention" and dtype == "int8":
+        # each projection its own operator, quantized per output channel, with an int32 bias the conversion writes
+        # whether or not the layer has one (MobileNetV4's bias-free Q, K, V, output convolutions)
+        channels = attention_channels(node)
+        return Weights(weights * size, channels * BIAS_BYTES[dtype], QUANT_PARAM_BYTES * channels * 2)
     quantization = 0
     if dtype == "int8":  # the weights' scales and zero points, and the bias's (scale = input × weight scale)
         channels = 1 if node.layer.type in PER_TENSOR else node.out_channels
@@ -179,38 +181,21 @@ def persistent_terms(graph: Graph, dtype: str) -> tuple[int, list[int]]:
     tensors, fixed = 1 + len(graph.nodes), RUNTIME_FIXED + 2 * IO_TENSOR_BYTES
     for i, node in enumerate(graph.nodes):
         kind, t = REGISTRY[node.layer.type], node.layer.type
+        token = token_ops(node, dtype)
+        if token is not None:  # a layer the converter writes as several operators, its weights among them
+            fixed, tensors, per_channel[i + 1] = fixed + token[0], tensors + token[1] - 1, token[2]
+            extra_fixed, extra_tensors, _ = converted_ops(node, dtype)
+            fixed, tensors = fixed + extra_fixed, tensors + extra_tensors
+            continue
         if not node.layer.shares and kind.weights(node):
             tensors += 2 if (kind.biases(node) or node.layer.bn) else 1
         fixed += NODE_BYTES + OP_DATA_BYTES.get(t, OTHER_OP_DATA) + BUILTIN_BYTES.get(t, 0)
         if t in PER_CHANNEL_KERNELS and dtype == "int8":  # float kernels keep no per-channel multipliers
             per_channel[i + 1] += PER_CHANNEL_OP_DATA
-        extra_fixed, extra_tensors, extra_channel = _converted_ops(node, dtype)
+        extra_fixed, extra_tensors, extra_channel = converted_ops(node, dtype)
         fixed, tensors, per_channel[i + 1] = fixed + extra_fixed, tensors + extra_tensors, \
             per_channel[i + 1] + extra_channel
     return fixed + EVAL_TENSOR_BYTES * tensors, per_channel
-
-
-# op data of the operators a conversion adds for an activation TFLite cannot fuse (LOGISTIC's OpDataLogistic 16 B,
-# MUL's 48 B, others ~32 B); a squeeze-excite layer is MEAN, two CONV_2Ds, its activation's and gate's operators
-# and the MUL by the input (litert-torch folds hard-sigmoid into the second convolution and a MUL by 1/6)
-ACT_OP_DATA = {"silu": (16, 48), "swish": (16, 48), "sigmoid": (16,), "hswish": (32,), "gelu": (32,),
-               "tanh": (32,), "leaky_relu": (32,), "hsigmoid": (48,)}
-SE_OP_DATA = 48 + 80 + 80 + 48  # MEAN, the two convolutions, the MUL by the input
-
-
-def _converted_ops(node: Node, dtype: str) -> tuple[int, int, int]:
-    """What the operators a TFLite conversion adds to ``node`` keep in TFLM's tail: (fixed bytes, tensors, bytes
-    per output channel). Not counted: the squeeze convolution's multipliers (8 B per squeeze channel, not a
-    multiple of any tensor's channels) and a PAD's 152 B (whether there is one depends on the resolution)."""
-    layer = node.layer
-    if layer.type != "se":
-        ops = ACT_OP_DATA.get(layer.act, ())
-        return sum(NODE_BYTES + d for d in ops), len(ops), 0
-    inner = ACT_OP_DATA.get(layer.act, ()) + ACT_OP_DATA.get(getattr(layer, "gate", ""), ())
-    fixed = 4 * NODE_BYTES + SE_OP_DATA + 2 * BUILTIN_BYTES["conv"] + BUILTIN_BYTES["mul"] + \
-        sum(NODE_BYTES + d for d in inner)
-    # MEAN's output and axes, each convolution's weights, bias and output, the inner operators' outputs
-    return fixed, 2 + 6 + len(inner), PER_CHANNEL_OP_DATA if dtype == "int8" else 0
 
 
 def persistent_bytes(graph: Graph, dtype: str) -> int:

@@ -186,7 +186,9 @@ def ram_bytes(f: Factors, rows: slice, dtype: str, planner: str, peak_bytes: np.
         return litert_arenas(f, rows, dtype)
     if planner != "tflm":
         return peak_bytes
-    n_r = f.area.shape[1]
-    fixed, per_channel = persistent_terms(f.anchor, dtype)
-    persistent = np.repeat(np.asarray(f.channels[rows] @ per_channel, dtype=np.int64) + fixed, n_r)
+    assert f.anchor is not None
+    # read per resolution at the anchor's α, as the layout is: BATCH_MATMUL's copies of K and V grow with the tokens
+    terms = [persistent_terms(build(f.spec, f.anchor.alpha, resolution=int(r)), dtype) for r in f.resolutions]
+    persistent = np.stack([np.asarray(f.channels[rows] @ per_channel, dtype=np.int64) + fixed
+                           for fixed, per_channel in terms], axis=1).ravel()
     return tflm_arenas(f, rows, dtype, layout(f, dtype)) + persistent

@@ -42,6 +42,9 @@ OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "LEAKY_RELU": ("LeakyReluOptions", ("Alpha",)),
 }
 OPTIONS["MAX_POOL_2D"] = OPTIONS["AVERAGE_POOL_2D"]
+OPTIONS["BATCH_MATMUL"] = ("BatchMatMulOptions", ("AdjX", "AdjY"))
+OPTIONS["RESIZE_BILINEAR"] = ("ResizeBilinearOptions", ("AlignCorners", "HalfPixelCenters"))
+OPTIONS["RESIZE_NEAREST_NEIGHBOR"] = ("ResizeNearestNeighborOptions", ("AlignCorners", "HalfPixelCenters"))
 
 
 @dataclass(frozen=True)

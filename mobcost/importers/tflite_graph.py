@@ -2,7 +2,9 @@
 the folding rules, the YAML writer and the shape check are the ONNX importer's own.
 
 TFLite holds images as N×H×W×C; every tensor here is given as N×C×H×W (a transpose to N×C×H×W, as a torch
-converter leaves before a ``mean((2, 3))``, is followed: axes read after it are already NCHW). Weights become
+converter leaves before a ``mean((2, 3))``, is followed: axes read after it are already NCHW; a PAD, RESHAPE,
+SLICE or TRANSPOSE of such a tensor stays in the torch layout, as litert-torch writes ResNet-8's padding and
+ShuffleNetV2's shuffle). Weights become
 ONNX's layouts (O×KH×KW×I → O×I×KH×KW; a depthwise 1×KH×KW×C·m → C·m×1×KH×KW in C groups); a fused activation
 becomes the activation operator after its layer, which the mapping folds back; SAME and VALID padding become
 explicit pads (TensorFlow's SAME, the odd pixel after: the spec's ``padding: same`` where it is not symmetric).
@@ -24,11 +26,12 @@ _FUSED = {1: ("Relu", {}), 3: ("Clip", {"min": 0.0, "max": 6.0}), 4: ("Tanh", {}
 _FUSED_UNKNOWN = {2: "RELU_N1_TO_1", 5: "SIGN_BIT"}
 _ACTS = {"RELU": ("Relu", {}), "RELU6": ("Clip", {"min": 0.0, "max": 6.0}), "LOGISTIC": ("Sigmoid", {}),
          "HARD_SWISH": ("HardSwish", {}), "TANH": ("Tanh", {}), "LEAKY_RELU": ("LeakyRelu", {}),
-         "SOFTMAX": ("Softmax", {}), "LOG_SOFTMAX": ("LogSoftmax", {}), "RESHAPE": ("Reshape", {}),
+         "SOFTMAX": ("Softmax", {}), "LOG_SOFTMAX": ("LogSoftmax", {}),
          "SQUEEZE": ("Squeeze", {}), "QUANTIZE": ("Identity", {}), "DEQUANTIZE": ("Identity", {})}
 SUPPORTED = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, ADD, MUL, "
-             "CONCATENATION, RESHAPE, SQUEEZE, PAD, SOFTMAX, QUANTIZE, DEQUANTIZE, RELU, RELU6, LOGISTIC, "
-             "HARD_SWISH, TANH, LEAKY_RELU, a TRANSPOSE between NHWC and NCHW")
+             "CONCATENATION, RESHAPE, SQUEEZE, PAD, SLICE, RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR, SOFTMAX, "
+             "QUANTIZE, DEQUANTIZE, RELU, RELU6, LOGISTIC, HARD_SWISH, TANH, LEAKY_RELU, a TRANSPOSE between NHWC "
+             "and NCHW or in the torch layout (a channel shuffle)")
 _ACTIVATION_TYPES = {"INT8": "int8", "UINT8": "int8", "FLOAT32": "fp32", "FLOAT16": "fp16"}
 
 

@@ -36,7 +36,7 @@ OP_TYPES = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "dw", "FULLY_CONNECTED": "fc
 # OpDataReduce (ten ints: 40 → 48), LOGISTIC's OpDataLogistic (four ints: 16); RESHAPE, SQUEEZE and TRANSPOSE
 # keep none
 OP_DATA_BYTES = {"PAD": 64, "PADV2": 64, "MEAN": 48, "SUM": 48, "LOGISTIC": 16, "RESHAPE": 0, "SQUEEZE": 0,
-                 "TRANSPOSE": 0}
+                 "TRANSPOSE": 0, **mem.TOKEN_OP_DATA}
 FILE_NOTE = ("tflm on the file's own operators and tensors (the converter's PAD, RESHAPE, SOFTMAX, QUANTIZE "
              "included), in its tensor order")
 
@@ -117,7 +117,18 @@ def file_persistent(model: TfliteModel) -> int:
         total += mem.NODE_BYTES + op_data + mem.BUILTIN_BYTES.get(kind, 0)
         if kind in mem.PER_CHANNEL_KERNELS and per_channel(model, op):
             total += mem.PER_CHANNEL_OP_DATA * model.tensors[op.outputs[0]].shape[-1]
+        if op.code == "BATCH_MATMUL":
+            total += batch_matmul_copies(model, op)
     return total
+
+
+def batch_matmul_copies(model: TfliteModel, op: Operator) -> int:
+    """BATCH_MATMUL's transposed operands (``batch_matmul.cc``, ``InitializeTemporaries``): unless ``adj_y``, a
+    persistent copy of the right-hand side (a TfLiteEvalTensor, its dims, its data), and of the left-hand side
+    when ``adj_x`` — attention's K and V, as large as the tensors themselves, in the tail, not the arena."""
+    sides = [op.inputs[1]] if not op.options.get("AdjY") else []
+    sides += [op.inputs[0]] if op.options.get("AdjX") else []
+    return sum(mem.transposed_copy_bytes(tensor_bytes(model, t), len(model.tensors[t].shape)) for t in sides)
 
 
 def per_channel(model: TfliteModel, op: Operator) -> bool:

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .model import Op
+from .model import Const, Op
 from .tflite_file import Operator
 
 if TYPE_CHECKING:
@@ -58,6 +58,9 @@ def _window(tr: Translator, op: Operator, x: tuple[int, int, int, int], kernel: 
 def _weight(tr: Translator, op: Operator, rank: int) -> tuple[int, ...]:
     index = op.inputs[1] if len(op.inputs) > 1 else -1
     w = tr.stored(index)
+    if w is None and index >= 0 and op.code == "FULLY_CONNECTED":
+        raise tr.fail(op, "a product by a computed tensor (attention's A·V written as a FULLY_CONNECTED by V) is "
+                          "not mapped; nearest: attention")
     if w is None or len(w.shape) != rank:
         raise tr.fail(op, f"the weight (input 1) is not a stored rank-{rank} tensor")
     return w.shape
@@ -111,8 +114,11 @@ def fully_connected(tr: Translator, op: Operator) -> None:
     if x < 0 or not features or tr.numel(x) % features:
         shape = list(tr.t[x].shape) if x >= 0 else "absent"
         raise tr.fail(op, f"a {out}×{features} weight (O×I) does not fit an input of shape {shape}")
-    if op.options.get("KeepNumDims") and len(tr.t[x].shape) > 2:
-        raise tr.fail(op, "a product at every position of a rank-3+ input (keep_num_dims) is not mapped; "
+    if op.options.get("KeepNumDims") and len(tr.t[x].shape) == 3:
+        token_linear(tr, op, out, features)
+        return
+    if op.options.get("KeepNumDims") and len(tr.t[x].shape) > 3:
+        raise tr.fail(op, "a product at every position of a rank-4+ input (keep_num_dims) is not mapped; "
                           "nearest: pw")
     source = tr.data(op, 0)
     if len(tr.t[x].shape) != 2:  # TFLite flattens the input to rows of I features: Flatten, then Gemm
@@ -123,6 +129,21 @@ def fully_connected(tr: Translator, op: Operator) -> None:
     weight = tr.const(op.inputs[1], "fc", (out, features))
     tr.emit(op, "Gemm", (source, weight, *_bias(tr, op, out)), {"transB": 1},
             _fused(op))
+
+
+def token_linear(tr: Translator, op: Operator, out: int, features: int) -> None:
+    """A FULLY_CONNECTED on a B×N×C sequence that keeps its dims (litert-torch's ``nn.Linear`` on tokens): ONNX's
+    MatMul by the C×O weight, then the bias's Add, which the token mapping reads as `linear`."""
+    weight = tr.const(op.inputs[1], "linear", (features, out))
+    bias = _bias(tr, op, out)
+    if not bias:
+        tr.emit(op, "MatMul", (tr.data(op, 0), weight), {}, _fused(op))
+        return
+    product = f"{tr.name(op.outputs[0])} before its bias"
+    tr.dims[product] = tr.dims[tr.name(op.outputs[0])]
+    path, _ = tr.scope(op)
+    tr.ops.append(Op("MatMul", f"{op.where}, its product", (tr.data(op, 0), weight), (product,), {}, path, "matmul"))
+    tr.emit(op, "Add", (product, *bias), {}, _fused(op))
 
 
 def tr_op(tr: Translator, op: Operator, kind: str, inputs: tuple[str, ...], output: str) -> Op:
@@ -140,10 +161,21 @@ def concatenation(tr: Translator, op: Operator) -> None:
 
 
 def binary(tr: Translator, op: Operator) -> None:
+    if op.code == "ADD" and len(op.inputs) == 1 and _requantized(tr, op):
+        tr.emit(op, "Identity", (tr.data(op, 0),))
+        return
     if len(op.inputs) != 2:
         raise tr.fail(op, f"{len(op.inputs)} inputs; {op.code} takes 2")
     kind = "Add" if op.code == "ADD" else "Mul"
     tr.emit(op, kind, (tr.data(op, 0), tr.data(op, 1)), {}, _fused(op))
+
+
+def _requantized(tr: Translator, op: Operator) -> bool:
+    """ai-edge-quantizer's requantization of a tensor another scale reads (ShuffleNetV2's passed-through half before
+    its concat): an operator it appends with an operator code the file stores as 0, ADD, of one input, whose output
+    is the input's shape and type under the name ``…_quantized``: a copy, no arithmetic."""
+    x, y = tr.t[op.inputs[0]], tr.t[op.outputs[0]]
+    return op.inputs[0] >= 0 and x.shape == y.shape and x.type == y.type and y.name.endswith("_quantized")
 
 
 def mean(tr: Translator, op: Operator) -> None:
@@ -164,7 +196,67 @@ def pad(tr: Translator, op: Operator) -> None:
     for axis in range(4):
         view = tr.layout_axis(op, x, axis)
         begins[view], ends[view] = int(values[2 * axis]), int(values[2 * axis + 1])
+    if x in tr.nchw:  # litert-torch pads in the torch layout, between a TRANSPOSE to NCHW and one back
+        tr.nchw.add(op.outputs[0])
     tr.emit(op, "Pad", (tr.data(op, 0),), {"pads": begins + ends})
+
+
+def reshape(tr: Translator, op: Operator) -> None:
+    """A reshape of a tensor in the torch layout stays in it (ShuffleNet's view to N×g×C/g×H×W and back, after a
+    TRANSPOSE to NCHW); and litert-torch writes a permute of a 1×1 map (N×1×1×C ↔ N×C×1×1, the same bytes) as a
+    RESHAPE: an output of N×C×1×1 from C channels is the torch layout too."""
+    x, out = op.inputs[0] if op.inputs else -1, op.outputs[0]
+    shape = tr.t[out].shape
+    flat_1x1 = len(shape) == 4 and shape[2:] == (1, 1) and shape[1] > 1 \
+        and tr.t[x].shape in ((shape[0], shape[1]), (shape[0], 1, 1, shape[1]))
+    if x >= 0 and (x in tr.nchw or flat_1x1):
+        tr.nchw.add(out)
+    xs = tr.t[x].shape if x >= 0 else ()
+    if len(xs) == 4 and x not in tr.nchw and shape == (xs[0], xs[1] * xs[2], xs[3]) and not flat_1x1:
+        # an N×H×W×C map read as N×(H·W)×C tokens: in the NCHW view, ONNX's permute to N×H×W×C, then the reshape
+        moved = f"{tr.name(x)} as N×H×W×C"
+        tr.dims[moved] = xs
+        path, _ = tr.scope(op)
+        tr.ops.append(Op("Transpose", f"{op.where}, its layout", (tr.data(op, 0),), (moved,), {"perm": list(TO_NHWC)},
+                         path, "transpose"))
+        tr.emit(op, "Reshape", (moved,))
+        return
+    tr.emit(op, "Reshape", (tr.data(op, 0),))
+
+
+def slice_(tr: Translator, op: Operator) -> None:
+    """SLICE(x, begin, size) → ONNX's Slice(x, starts, ends, axes) in the NCHW view (a size of −1: to the end):
+    ShuffleNetV2's halves of the channels."""
+    x, begin, size = op.inputs[0] if op.inputs else -1, tr.values(op, 1), tr.values(op, 2)
+    rank = len(tr.t[x].shape) if x >= 0 else 0
+    if begin is None or size is None or len(begin) != rank or len(size) != rank:
+        raise tr.fail(op, f"begin and size (inputs 1, 2) are not stored constants of {rank} values")
+    if x in tr.nchw:
+        tr.nchw.add(op.outputs[0])
+    starts, ends, axes = [], [], []
+    for axis in range(rank):
+        whole = tr.t[x].shape[axis]
+        end = whole if size[axis] == -1 else int(begin[axis]) + int(size[axis])
+        if begin[axis] != 0 or end != whole:
+            starts.append(int(begin[axis]))
+            ends.append(end)
+            axes.append(tr.layout_axis(op, x, axis))
+    names = []
+    for role, values in (("starts", starts), ("ends", ends), ("axes", axes)):
+        name = f"{op.where} {role}"
+        tr.consts[name] = Const((len(values),), tuple(values))
+        tr.dims[name] = (len(values),)
+        names.append(name)
+    tr.emit(op, "Slice", (tr.data(op, 0), *names))
+
+
+def resize(tr: Translator, op: Operator) -> None:
+    """RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR of an N×H×W×C image to the size its output has (input 1 holds it):
+    ONNX's Resize, which the mapping makes an `upsample` or a `resize` (Faster R-CNN's RoI stand-in, 6×6 → 14×14)."""
+    _image(tr, op)
+    mode = "linear" if op.code == "RESIZE_BILINEAR" else "nearest"
+    corners = "align_corners" if op.options.get("AlignCorners") else "half_pixel"
+    tr.emit(op, "Resize", (tr.data(op, 0),), {"mode": mode, "coordinate_transformation_mode": corners})
 
 
 def transpose(tr: Translator, op: Operator) -> None:
@@ -176,11 +268,17 @@ def transpose(tr: Translator, op: Operator) -> None:
             tr.nchw.add(op.outputs[0])
         tr.emit(op, "Identity", (tr.data(op, 0),))
         return
+    if x >= 0 and perm is not None and (len(tr.t[x].shape) != 4 or x in tr.nchw):
+        if x in tr.nchw:  # a permutation in the torch layout (the file's order is the view's)
+            tr.nchw.add(op.outputs[0])
+        tr.emit(op, "Transpose", (tr.data(op, 0),), {"perm": [int(p) for p in perm]})  # ShuffleNet's 5-D swap
+        return
     tr.emit(op, op.code, tuple(tr.data(op, i) for i, t in enumerate(op.inputs) if t >= 0))
 
 
 TRANSLATE: dict[str, Translate] = {
     "CONV_2D": conv, "DEPTHWISE_CONV_2D": depthwise, "AVERAGE_POOL_2D": pool, "MAX_POOL_2D": pool,
     "FULLY_CONNECTED": fully_connected, "CONCATENATION": concatenation, "ADD": binary, "MUL": binary,
-    "MEAN": mean, "PAD": pad, "PADV2": pad, "TRANSPOSE": transpose,
+    "MEAN": mean, "PAD": pad, "RESHAPE": reshape, "SLICE": slice_, "RESIZE_BILINEAR": resize,
+    "RESIZE_NEAREST_NEIGHBOR": resize, "PADV2": pad, "TRANSPOSE": transpose,
 }
