@@ -41,8 +41,20 @@ class BatchNorm(LayerKind):
         return norm_and_activation(node.layer, node.input.c)  # layer.bn is True: BatchNorm2d, then act
 
 
+class _ElementPass(LayerKind):
+    """A normalisation that cannot be folded into a convolution as BatchNorm is (LayerNorm, GroupNorm, L2 norm):
+    zero Mult-Adds, but one pass of arithmetic over every input element, which is its work (what latency scales
+    with, as pooling's window reads; calibration times it at elements per second)."""
+
+    def work(self, node: Node) -> int:
+        return node.input.numel
+
+    def work_area(self, node: Node) -> int:
+        return node.input.area  # C·area = numel for a sequence, an unfold's sequences and a map alike
+
+
 @register("ln")
-class LayerNorm(LayerKind):
+class LayerNorm(_ElementPass):
     """LayerNorm over the channels of each pixel (ConvNeXt's LayerNorm2d) or token (a transformer's LayerNorm):
     γ, β per channel, no Mult-Adds. Its work (what latency scales with, as pooling's window reads) is the
     elements it normalises: mean, variance, scale and shift are a few operations on each of them, and calibration
@@ -63,12 +75,6 @@ class LayerNorm(LayerKind):
     def bn_params(self, node: Node) -> int:
         return 2 * node.input.c
 
-    def work(self, node: Node) -> int:
-        return node.input.numel
-
-    def work_area(self, node: Node) -> int:
-        return node.input.area  # C·area = numel for a sequence, an unfold's sequences and a map alike
-
     def category(self, node: Node) -> str:
         return "LayerNorm"
 
@@ -82,7 +88,7 @@ class LayerNorm(LayerKind):
 
 
 @register("gn")
-class GroupNorm(LayerKind):
+class GroupNorm(_ElementPass):
     """GroupNorm: the C channels in ``groups`` groups (kept under α), or groups of ``group_width`` channels
     (``group_width: 1`` is InstanceNorm with affine γ, β), each normalised over its channels and pixels; γ, β per
     channel. No Mult-Adds (normalisation is not a convolution's or FC layer's multiply-add, and unlike a BatchNorm
@@ -110,14 +116,6 @@ class GroupNorm(LayerKind):
     def bn_params(self, node: Node) -> int:
         return 2 * node.input.c
 
-    def work(self, node: Node) -> int:
-        """What latency scales with: one pass of arithmetic per input element (as pooling's window reads), since
-        unlike BatchNorm it cannot be folded away; zero Mult-Adds all the same."""
-        return node.input.numel
-
-    def work_area(self, node: Node) -> int:
-        return node.input.area
-
     def category(self, node: Node) -> str:
         return "GroupNorm"
 
@@ -129,7 +127,7 @@ class GroupNorm(LayerKind):
 
 
 @register("l2norm")
-class L2Norm(LayerKind):
+class L2Norm(_ElementPass):
     """L2 normalisation over the channels of each pixel (or token), x / ‖x‖₂, then with ``gamma`` a learned scale
     per channel (SSD300's L2Norm on conv4_3, C weights, as ``layerscale``'s). No Mult-Adds: the squares, sum and
     division are not a convolution's or FC layer's multiply-adds."""
@@ -147,14 +145,6 @@ class L2Norm(LayerKind):
 
     def mult_adds_area(self, node: Node) -> int:
         return 1  # no Mult-Adds; the sweep divides by this
-
-    def work(self, node: Node) -> int:
-        """What latency scales with: one pass of arithmetic per input element (as pooling's window reads), since
-        unlike BatchNorm it cannot be folded away; zero Mult-Adds all the same."""
-        return node.input.numel
-
-    def work_area(self, node: Node) -> int:
-        return node.input.area
 
     def category(self, node: Node) -> str:
         return "L2 Norm"
