@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
+from .costs import Analysis
 from .figure import Figure, bundled_analysis, model_figures, width_label
 
 BODY = "mobilenet_v1"
@@ -99,6 +100,13 @@ def table13() -> Iterator[Figure]:
         yield from _faster_rcnn_inception(resolution, ma, params)
 
 
+def per_image(a: Analysis) -> tuple[int, int, float]:
+    """A Faster-RCNN's split, per image = shared + proposals × per RoI: (shared Mult-Adds, proposals, per RoI)."""
+    proposals = a.graph.spec.proposals or 0
+    shared = sum(r.mult_adds for r in a.rows if r.times == 1)
+    return shared, proposals, (a.totals.mult_adds - shared) / proposals if proposals else 0.0
+
+
 # (resolution, Mult-Adds in millions, params in millions) as printed in Table 13 for VGG and Inception V2
 TABLE13_VGG = [(300, 64_300, 138.5), (600, 149_600, 138.5)]
 TABLE13_INCEPTION = [(300, 118_200, 13.3), (600, 129_600, 13.3)]
@@ -108,10 +116,9 @@ VGG_FRCNN = "faster_rcnn_vgg16"
 def _faster_rcnn_vgg(resolution: int, ma: float, params: float) -> Iterator[Figure]:
     """Faster-RCNN VGG16 (faster_rcnn_vgg16.yaml): conv5_3 and the RPN shared, 300 × fc6, fc7 and the outputs."""
     a = bundled_analysis(VGG_FRCNN, 1.0, resolution)
-    proposals = a.graph.spec.proposals or 0
-    shared = sum(r.mult_adds for r in a.rows if r.times == 1)
+    shared, proposals, per_roi = per_image(a)
     how = (f"printed in billions; {shared / 1e6:,.1f} M shared (VGG16 to conv5_3 with TF-Slim's floor-rounded "
-           f"pools, the RPN) + {proposals} proposals × {(a.totals.mult_adds - shared) / proposals / 1e6:,.1f} M per "
+           f"pools, the RPN) + {proposals} proposals × {per_roi / 1e6:,.1f} M per "
            "RoI (7×7×512 RoI pool → fc6, fc7 4096 → 91 scores, 364 box codes); the paper prints no configuration")
     why = ""
     if resolution == 600:
@@ -128,10 +135,9 @@ def _faster_rcnn_vgg(resolution: int, ma: float, params: float) -> Iterator[Figu
 def _faster_rcnn(resolution: int, ma: float, params: float) -> Iterator[Figure]:
     """One Faster-RCNN row: per image = shared part + 300 proposals × one RoI's box classifier."""
     a = bundled_analysis(FRCNN, 1.0, resolution)
-    proposals = a.graph.spec.proposals or 0
-    shared = sum(r.mult_adds for r in a.rows if r.times == 1)
+    shared, proposals, per_roi = per_image(a)
     how = (f"printed in billions; {shared / 1e6:,.1f} M shared (MobileNet to Conv2d_11, the RPN) + {proposals} RPN "
-           f"proposals (§4.6) × {(a.totals.mult_adds - shared) / proposals / 1e6:,.1f} M per RoI (a 14×14 crop "
+           f"proposals (§4.6) × {per_roi / 1e6:,.1f} M per RoI (a 14×14 crop "
            "through Conv2d_12 and 13, the box classifier's FCs), as TF Object Detection API's Faster R-CNN "
            "MobileNet with 91 classes")
     bn, norms = a.totals.bn_params, sum(1 for r in a.rows if r.bn_params)
@@ -228,10 +234,9 @@ FRCNN_INCEPTION = "faster_rcnn_inception_v2"
 def _faster_rcnn_inception(resolution: int, ma: float, params: float) -> Iterator[Figure]:
     """Faster-RCNN Inception V2 (faster_rcnn_inception_v2.yaml): to Mixed_4e and the RPN shared, 300 × Mixed_5*."""
     a = bundled_analysis(FRCNN_INCEPTION, 1.0, resolution)
-    proposals = a.graph.spec.proposals or 0
-    shared = sum(r.mult_adds for r in a.rows if r.times == 1)
+    shared, proposals, per_roi = per_image(a)
     how = (f"printed in billions; {shared / 1e6:,.1f} M shared (TF-Slim's Inception V2 to Mixed_4e, the RPN) + "
-           f"{proposals} proposals × {(a.totals.mult_adds - shared) / proposals / 1e6:,.1f} M per RoI (a 14×14 crop "
+           f"{proposals} proposals × {per_roi / 1e6:,.1f} M per RoI (a 14×14 crop "
            "through Mixed_5a, 5b and 5c, the box classifier's FCs), as TF Object Detection API's "
            "faster_rcnn_inception_v2 with 91 classes")
     source = partial(bundled_analysis, FRCNN_INCEPTION, 1.0, resolution)
