@@ -158,15 +158,15 @@ def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: st
     if kind == PlotKind.memory:
         return memory_figure(s, alpha, resolution, budget.planner)
     if kind in MEASURED:
-        return measured_figure(kind, s, hardware, threads, one_point(s, alpha, resolution), runtime)
+        return measured_figure(kind, s, hardware, threads, one_point(s, alpha, resolution, kind.value), runtime)
     plots.check_accuracy_spec(s)
     return plots.accuracy_figure("mult_adds" if kind == PlotKind.accuracy_macs else "params", s)
 
 
-def one_point(s: Spec, alpha: str | None, resolution: str | None) -> Graph:
-    """time-share's network: one α and one input size (each a single value), built now to check it."""
+def one_point(s: Spec, alpha: str | None, resolution: str | None, plot: str) -> Graph:
+    """The network of a one-network plot (time-share, memory): one α and one input size, built now to check it."""
     alphas, sizes = grid_axes(alpha or "1", resolution or str(s.size), max_points=1,
-                              why=": this plot draws one network (give one --alpha and one --resolution)")
+                              why=f": plot {plot} draws one network (give one --alpha and one --resolution)")
     return build(s, alphas[0], resolution=sizes[0])
 
 
@@ -226,5 +226,5 @@ def memory_figure(s: Spec, alpha: str | None, resolution: str | None, planner: s
 
     if planner is not None and planner not in PLANNERS:
         raise OptionError(f"must be one of {', '.join(PLANNERS)}, got {planner!r}", where="--planner")
-    graph = one_point(s, alpha, resolution)
+    graph = one_point(s, alpha, resolution, "memory")
     return draw(plan_memory(graph, planner or "tflm", s.dtype or "int8"))
