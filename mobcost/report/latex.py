@@ -157,10 +157,13 @@ def _context_columns(columns: list[str], rows: list[list[Any]]) -> list[int]:
 
 
 def _column_spec(columns: list[str], rows: list[list[Any]], texts: list[list[str]]) -> tuple[str, dict[int, str]]:
-    """``r`` for numbers, ``l`` for text; the widths at which long text columns wrap."""
+    """``r`` for numbers, ``l`` for text; the widths at which long prose columns wrap."""
     numeric = [all(v is None or is_number(v) for v in (row[i] for row in rows)) for i in range(len(columns))]
     lengths = [max([len(row[i]) for row in texts] + [0]) for i in range(len(columns))]
-    long = [i for i in range(len(columns)) if not numeric[i] and lengths[i] > LONG_TEXT]
+    # only prose wraps: a column of single names (fasterrcnn_mobilenet_v3_large_fpn, DeepLabV3-MobileNetV3-Large)
+    # gains nothing from a narrow paragraph but words wider than it; it widens the table, which then shrinks
+    prose = [any(" " in row[i] for row in texts) for i in range(len(columns))]
+    long = [i for i in range(len(columns)) if not numeric[i] and prose[i] and lengths[i] > LONG_TEXT]
     share = min(0.35, 0.6 / len(long)) if long else 0
     spec = "".join("r" if numeric[i] and any(row[i] is not None for row in rows) else "l"
                    for i in range(len(columns)))
@@ -168,9 +171,11 @@ def _column_spec(columns: list[str], rows: list[list[Any]], texts: list[list[str
 
 
 def _wrapped(text: str, width: str | None) -> str:
-    """Long text as a ragged-right paragraph of ``width``, breakable after ``/``, ``_`` and ``:``."""
+    """Long text as a ragged-right paragraph of ``width``, breakable after ``/``, ``_``, ``:`` and a dot before a
+    letter."""
     if not (width and text):
         return text
     # paths may break, and so may identifiers like arXiv:1704.04861 (wider than a narrow column at 9 pt)
     text = text.replace("/", "/\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}").replace(":", ":\\allowbreak{}")
+    text = re.sub(r"\.(?=[A-Za-z])", ".\\\\allowbreak{}", text)  # a file name's extension (efficientformer.py)
     return f"\\parbox[t]{{{width}}}{{\\raggedright {text}}}"
