@@ -181,6 +181,24 @@ def layer_module(node: Node) -> nn.Module:
     return nn.Sequential(OrderedDict((p.name, part_module(p)) for p in parts))
 
 
+WEIGHTED = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+
+
+def tie_shared(graph: Graph, modules: list[nn.Module], index: dict[str, int]) -> None:
+    """A layer that ``shares`` an earlier one's weights (an RPN head on every FPN level) reads that layer's very
+    Parameters, so the module holds them once, as the closed form counts them (torch's named_parameters, and
+    with it fvcore, list a tied tensor under its first name only)."""
+    for node, module in zip(graph.nodes, modules, strict=True):
+        if not node.layer.shares:
+            continue
+        owner = dict(modules[index[node.layer.shares]].named_modules())
+        for name, part in module.named_modules():
+            if isinstance(part, WEIGHTED) and isinstance(owner.get(name), type(part)):
+                part.weight = owner[name].weight
+                if part.bias is not None:
+                    part.bias = owner[name].bias
+
+
 class GraphNet(nn.Module):
     """Runs the layers in execution order, feeding each the outputs it names."""
 
@@ -189,6 +207,7 @@ class GraphNet(nn.Module):
         self.network = graph.spec.name
         self.layers = nn.ModuleDict({module_key(i): layer_module(n) for i, n in enumerate(graph.nodes)})
         index = {n.name: i for i, n in enumerate(graph.nodes)}
+        tie_shared(graph, list(self.layers.values()), index)
         # for each layer, the indices of its inputs (-1: the network input)
         self.sources = [[index.get(r, -1) if r != INPUT else -1 for r in input_names(graph.spec, i)]
                         for i in range(len(graph.nodes))]
