@@ -120,6 +120,19 @@ def test_measure_takes_a_tflite_only() -> None:
     assert done.exit_code == 2 and "--measure" in done.output and "export" in done.output
 
 
+@pytest.mark.parametrize("option", [["--dtype", "fp32"], ["-a", "0.5"], ["-R", "128"], ["-r", "1.5"]])
+def test_a_file_planned_on_its_own_tensors_is_not_rescaled(option: list[str]) -> None:
+    # the file is MobileNetV1 0.25 at 96 px in int8: another α, size or type would rescale the imported spec
+    # (its lower bound and weights) but not the file's own arena and tail, mixing two models in one report
+    path = str(ROOT / "tests" / "data" / "tflm_mobilenet_v1_025_96_c2_int8.tflite")
+    done = runner.invoke(app, ["memory", path, *option, "-f", "json"])
+    assert done.exit_code == 2 and len(done.output.strip().splitlines()) == 1 and "own tensors" in done.output
+    # its own size again is no rescaling; another planner plans the rescaled spec, which is what it says
+    assert runner.invoke(app, ["memory", path, "-R", "96", "-f", "json"]).exit_code == 0
+    other = runner.invoke(app, ["memory", path, *option, "--planner", "lower-bound", "-f", "json"])
+    assert other.exit_code == 0, other.output
+
+
 def test_export_int8_needs_a_tflite() -> None:
     done = runner.invoke(app, ["export", "mlperf_tiny_kws", "--int8", "-o", "m.onnx"])
     assert done.exit_code == 2 and "--output" in done.output and len(done.output.strip().splitlines()) == 1

@@ -79,6 +79,8 @@ def memory(
     loaded = load(spec)
     element = dtype.value if dtype else loaded.dtype or "int8"  # a spec's (an imported .tflite's) own by default
     graph = build(loaded, alpha, rho, resolution)
+    refuse_rescaled_file(spec, planner, measure, alpha != 1.0 or element != (loaded.dtype or element)
+                         or (graph.input.h, graph.input.w) != loaded.input_hw)
     m = plan_memory(graph, planner.value, element, patches=patches, split=split_index(graph, split))
     m, measured = on_tflite(spec, m, measure)
     if layers:
@@ -150,6 +152,16 @@ def render_steps(m: Any, fmt: Format, output: Path | None) -> None:
              output)
     else:
         render_rich(steps_table(m), output=output)
+
+
+def refuse_rescaled_file(spec: str | None, planner: Planner, measure: bool, rescaled: bool) -> None:
+    """A .tflite planned on its own tensors (tflm, --measure) is one design point: α, ρ, a resolution or another
+    element type would rescale the imported spec but not the file, and mix the two in one report."""
+    on_file = planner == Planner.tflm or measure
+    if rescaled and on_file and spec is not None and spec.lower().endswith(".tflite"):
+        raise OptionError("a .tflite under --planner tflm (or --measure) is planned on its own tensors, at its own "
+                          "width, size and element type; drop the option, or plan the rescaled imported spec "
+                          "with --planner lower-bound or tflite", where="--alpha/--rho/--resolution/--dtype")
 
 
 def check_options(planner: Planner, patches: int, split: str | None, layers_and_measure: bool) -> None:
