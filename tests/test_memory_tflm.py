@@ -135,7 +135,7 @@ def test_a_file_planned_on_its_own_tensors_is_not_rescaled(option: list[str]) ->
 
 def test_export_int8_needs_a_tflite() -> None:
     done = runner.invoke(app, ["export", "mlperf_tiny_kws", "--int8", "-o", "m.onnx"])
-    assert done.exit_code == 2 and "--output" in done.output and len(done.output.strip().splitlines()) == 1
+    assert done.exit_code == 2 and "--int8" in done.output and len(done.output.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

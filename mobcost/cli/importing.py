@@ -142,20 +142,21 @@ def export_model(
     from .sweep import check_output
     from .timing import require_runtime
 
+    if int8 and (runtime not in (None, ExportRuntime("litert")) or (output and output.suffix.lower() == ".onnx")):
+        raise OptionError("writes a .tflite (LiteRT's format): give -o NAME.tflite", where="--int8")
     name, output = export_target(ExportRuntime("litert") if int8 and runtime is None else runtime, output)
-    if int8 and name != "litert":
-        raise OptionError("--int8 writes a .tflite (LiteRT's format)", where="--runtime")
     check_output(output)
     graph = build(load(spec), alpha, rho, resolution)
-    require_runtime(name)
     if int8:
         from ..runtimes.litert.quantize import export_int8, require_quantizer
 
-        require_quantizer()
+        require_quantizer()  # first: its message names --int8 and the extra that brings LiteRT too
+        require_runtime(name)
         model = export_int8(graph)
     else:
         from ..runtimes import runtime as runtime_named
 
+        require_runtime(name)
         model = runtime_named(name).export(graph)
     write_atomic(output, model)
     print(f"wrote {clean(output)}: {clean(graph.spec.name)} at α={graph.alpha:g}, {graph.input.h}×{graph.input.w} px, "

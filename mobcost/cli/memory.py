@@ -68,9 +68,8 @@ def memory(
     (TFLM's; null under the other planners), `weights_bytes` (weights, biases and quantization parameters as a
     .tflite stores them) and `activation_peak_bytes` (the lower bound), with the planned buffers, `recompute`
     (patch: the Mult-Adds its overlapping patches add) and notes. --layers: a row per execution step instead.
-    A .tflite under --planner tflm is planned on its own tensors (the converter's PAD, RESHAPE, … too). With
-    --measure: `measured_arena_bytes`, `measured_persistent_bytes`, `measured_total_ram_bytes` (TFLM's recorded
-    head, tail, total) and `file_weights_bytes` (the weights, biases and quantization parameters the file stores).
+    A .tflite under tflm is planned on its own tensors. --measure adds TFLM's recorded head, tail, total
+    (`measured_arena_bytes`, `measured_persistent_bytes`, `measured_total_ram_bytes`) and `file_weights_bytes`.
     """
     from ..analysis.memory import plan_memory
     from ..graph import build
@@ -79,8 +78,7 @@ def memory(
     loaded = load(spec)
     element = dtype.value if dtype else loaded.dtype or "int8"  # a spec's (an imported .tflite's) own by default
     graph = build(loaded, alpha, rho, resolution)
-    refuse_rescaled_file(spec, planner, measure, alpha != 1.0 or element != (loaded.dtype or element)
-                         or (graph.input.h, graph.input.w) != loaded.input_hw)
+    refuse_rescaled_file(spec, planner, measure, graph, element, loaded)
     m = plan_memory(graph, planner.value, element, patches=patches, split=split_index(graph, split))
     m, measured = on_tflite(spec, m, measure)
     if layers:
@@ -117,7 +115,7 @@ def on_tflite(spec: str | None, m: Any, measure: bool) -> tuple[Any, dict[str, i
     """A .tflite's memory planned on its own tensors, and with ``measure`` TFLM's figures for it."""
     is_tflite = spec is not None and spec.lower().endswith(".tflite")
     if measure and not is_tflite:
-        raise OptionError("--measure allocates a .tflite in TFLM; write one with `mobcost export SPEC --int8 -o "
+        raise OptionError("allocates a .tflite in TFLM; write one with `mobcost export SPEC --int8 -o "
                           "m.tflite` and pass m.tflite", where="--measure")
     if not is_tflite:
         return m, {}
@@ -154,10 +152,13 @@ def render_steps(m: Any, fmt: Format, output: Path | None) -> None:
         render_rich(steps_table(m), output=output)
 
 
-def refuse_rescaled_file(spec: str | None, planner: Planner, measure: bool, rescaled: bool) -> None:
+def refuse_rescaled_file(spec: str | None, planner: Planner, measure: bool, graph: Graph, element: str,
+                         loaded: Any) -> None:
     """A .tflite planned on its own tensors (tflm, --measure) is one design point: α, ρ, a resolution or another
     element type would rescale the imported spec but not the file, and mix the two in one report."""
     on_file = planner == Planner.tflm or measure
+    rescaled = (graph.alpha != 1.0 or element != (loaded.dtype or element)
+                or (graph.input.h, graph.input.w) != loaded.input_hw)
     if rescaled and on_file and spec is not None and spec.lower().endswith(".tflite"):
         raise OptionError("a .tflite under --planner tflm (or --measure) is planned on its own tensors, at its own "
                           "width, size and element type; drop the option, or plan the rescaled imported spec "

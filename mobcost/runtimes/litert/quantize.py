@@ -11,9 +11,10 @@ from importlib import metadata
 
 from ...errors import MissingExtraError
 from ...graph import Graph
-from .convert import INSTALL_HINT, channel_last, convert, quiet
+from .convert import channel_last, convert, quiet
 
-QUANTIZE_HINT = "pip install 'mobcost[litert]' (ai-edge-quantizer with LiteRT and litert-torch)"
+QUANTIZE_HINT = ("pip install -c constraints-cpu.txt 'mobcost[torch,litert]' (ai-edge-quantizer with LiteRT and "
+                 "litert-torch; the constraints file pins the CPU build of torch)")
 CALIBRATION_SAMPLES = 8
 SEED = 0
 
@@ -23,7 +24,7 @@ def require_quantizer() -> None:
     try:
         metadata.version("ai-edge-quantizer")
     except metadata.PackageNotFoundError:
-        raise MissingExtraError(f"--int8 needs ai-edge-quantizer: {QUANTIZE_HINT}; and {INSTALL_HINT}") from None
+        raise MissingExtraError(f"--int8 needs ai-edge-quantizer: {QUANTIZE_HINT}") from None
 
 
 def export_int8(graph: Graph, samples: int = CALIBRATION_SAMPLES, seed: int = SEED) -> bytes:
