@@ -40,11 +40,6 @@ def value_width(node: Node) -> int:
     return node.layer.value_dim or head_width(node)
 
 
-def inner_width(node: Node) -> int:
-    """h·d: the width of q (and of k and v when every head has its own and d_v = d)."""
-    return (node.layer.heads or 1) * head_width(node)
-
-
 def kv_heads(node: Node) -> int:
     """g: the key/value heads — h, 1 for multi-query, a divisor of h for grouped-query."""
     return node.layer.kv_heads or node.layer.heads or 1

@@ -39,10 +39,11 @@ ACT_SHAPES = tuple((c, c, size) for c in (16, 64, 256) for size in (14, 56))
 # sequence of N tokens of C channels and fitted like the rest (time = fixed + work / rate):
 # - ``linear``: a GEMM of the N×C_in sequence by C_in×C_out weights; square and MLP-shaped (×4 and ÷4) widths.
 # - ``attention``: the whole layer — q, k, v projections, Q·Kᵀ, softmax, A·V, merged heads, output projection —
-#   against its Mult-Adds (projections and both products). Its parts are not timed apart: eager torch's hooks
-#   and LiteRT see one layer, and one rate over the whole keeps the sweep's closed form as it is. Softmax, the
-#   1/√d scaling and the head reshapes ride in that rate; the shapes span head widths 24 to 64 and products
-#   from 3% to 67% of the layer's Mult-Adds, as DeiT-Tiny (d = 64) and MobileViT (d = 24 to 36) have.
+#   against its Mult-Adds (projections and both products) and its h·N·N′ scores. Its parts are not timed apart:
+#   eager torch's hooks and LiteRT see one layer. The fit is fixed + Mult-Adds / rate + scores / softmax rate
+#   (``measure.fit``; the 1/√d scaling and the head reshapes ride in the two rates); the shapes span head widths
+#   16 to 64 and products from 3% to 80% of the layer's Mult-Adds, as DeiT-Tiny (d = 64) and MobileViT (d = 24
+#   to 36) have.
 # - ``ln``: LayerNorm, work = the elements it normalises.
 # The job's shape is (C_in, C_out, N) for ``linear``, (C, heads, N) for ``attention`` and (C, C, N) for ``ln``.
 TOKEN_KINDS = ("linear", "attention", "ln")
