@@ -243,3 +243,17 @@ def test_fingerprint_sees_every_key() -> None:
     assert fingerprint(build(out)) != fingerprint(build(expand))
     renamed = parse_spec("name: other\n" + head + "  - {type: pw, out: 64, name: p}\n")
     assert fingerprint(build(renamed)) == fingerprint(build(out))  # names are not the architecture
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
+def test_points_without_a_valid_network_are_said_in_every_format(tmp_path: Path, fmt: str) -> None:
+    # α 0.75 thins 8 channels to 6, which GroupNorm's 4 groups do not divide: the grid's 3 α give 2 points
+    spec = tmp_path / "g.yaml"
+    spec.write_text("input: {channels: 3, size: 32}\nlayers:\n  - {type: conv, out: 8}\n  - {type: gn, groups: 4}\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["sweep", str(spec), "--alpha", "0.5:1:0.25", "-R", "32", "-f", fmt])
+    assert result.exit_code == 0, result.output
+    assert "α 0.75" in result.stderr and "groups=4" in result.stderr
+    if fmt == "json":
+        doc = json.loads(result.stdout)
+        assert [p["alpha"] for p in doc["points"]] == [0.5, 1.0] and len(doc["left_out"]) == 1

@@ -219,11 +219,19 @@ def stream_sweep_csv(s: Spec, alphas: list[float], resolutions: list[int], optio
         with atomic_stream(output) as f:
             rows = stream_csv(s, alphas, resolutions, f.write, progress=advance, tally=tally, **options)
         print(f"wrote {clean(output)}: {rows:,} design points", file=sys.stderr)
+    say_left_out(tally.dropped)
     if not tally.fits:
         from ..report.sweep import no_fit_note
 
         finish(no_fit_note(tally, options["budgets"].with_hardware(options["hardware"]), options["hardware"]),
                Format.csv)
+
+
+def say_left_out(dropped: list[str]) -> None:
+    """A table has no place for the grid's points that build no network: fewer rows, unexplained, would mislead."""
+    if dropped:
+        more = f"; and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        print(f"mobcost: left out (no valid network): {'; '.join(dropped[:5])}{more}", file=sys.stderr)
 
 
 def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:
@@ -238,11 +246,14 @@ def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:
         tally = Tally()
         tally.add(result.columns, result.budgets)
         note = no_fit_note(tally, result.budgets, result.hardware)
+    dropped = list(result.factors.dropped)  # (α, size) points that build no valid network
     if fmt == Format.json:
-        extra = {"objectives": list(result.objectives), **({"note": note} if note else {})}
+        extra = {"objectives": list(result.objectives), "left_out": dropped, **({"note": note} if note else {})}
         emit_json({**convention_key(result), **extra, "points": point_records(result)}, output)
+        say_left_out(dropped)
     elif fmt in TABULAR:
         emit_records(point_records(result), fmt, output)
+        say_left_out(dropped)
     else:
         render_rich(*sweep_tables(result, note=note), output=output)
     finish(note, fmt)

@@ -74,6 +74,7 @@ class Tally:
     fits: int = 0
     over: dict[str, int] = field(default_factory=dict)
     least: dict[str, float] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)  # the grid's α or sizes with no valid network
 
     def add(self, part: dict[str, np.ndarray], budgets: Budgets) -> None:
         self.points += len(part["alpha"])

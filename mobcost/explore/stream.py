@@ -28,6 +28,8 @@ def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: A
     import. ``tally``, when given, counts the points, those that fit, and what each budget excludes.
     """
     p = plan(spec, alphas, resolutions, **options)
+    if tally is not None:
+        tally.dropped = list(p.factors.dropped)
     rows = []
     for part in p.chunks():
         rows.append(matrix(part, p.objectives))
