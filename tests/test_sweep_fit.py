@@ -75,3 +75,20 @@ def test_an_attention_networks_ram_follows_its_tokens() -> None:
     for i in range(len(r)):
         m = plan_memory(build(spec, float(c["alpha"][i]), resolution=int(c["resolution"][i])), "tflm", "int8")
         assert c["ram_bytes"][i] == m.total_ram_bytes
+
+
+def test_a_ram_budget_plans_in_the_element_type_memory_does() -> None:
+    # without --dtype or a profile, `memory` plans int8 (a runtime's planner is an int8 runtime's); the sweep's RAM
+    # column under the same planner is the same figure at the same point, not an fp32 plan 4× its size
+    from typer.testing import CliRunner
+
+    from mobcost.cli import app
+
+    runner = CliRunner()
+    swept = runner.invoke(app, ["sweep", "mobilenet_v1", "-a", "0.25", "-R", "96", "--max-ram", "10MB",
+                                "--planner", "tflm", "-f", "json"])
+    planned = runner.invoke(app, ["memory", "mobilenet_v1", "-a", "0.25", "-R", "96", "-f", "json"])
+    assert swept.exit_code == 0 and planned.exit_code == 0, swept.output + planned.output
+    import json
+
+    assert json.loads(swept.stdout)["points"][0]["ram_bytes"] == json.loads(planned.stdout)["total_ram_bytes"]

@@ -196,8 +196,18 @@ def plan(spec: Spec, alphas: list[float], resolutions: list[int], *, hardware: H
     f = factors(spec, alphas, resolutions, None if convention is None else get_convention(convention, "--convention"))
     acc = accuracy_for(spec, f.anchor)
     chosen = resolve(objectives, pareto_cost, accuracy=acc is not None, hardware=hardware is not None)
-    return Plan(f, hardware, budgets.with_hardware(hardware), dtype or (hardware.dtype if hardware else "fp32"),
+    return Plan(f, hardware, budgets.with_hardware(hardware), dtype or default_dtype(spec, hardware, budgets),
                 acc, chosen)
+
+
+def default_dtype(spec: Spec, hardware: Hardware | None, budgets: Budgets) -> str:
+    """The element type without --dtype: the profile's; else, under a RAM or flash budget (a runtime's planner),
+    the spec's own or int8 as `mobcost memory` plans it; else fp32, the paper's."""
+    if hardware is not None:
+        return hardware.dtype
+    if budgets.ram_bytes is not None or budgets.flash_bytes is not None:
+        return spec.dtype or "int8"
+    return "fp32"
 
 
 def sweep(spec: Spec, alphas: list[float], resolutions: list[int], *, progress: Any = None,
