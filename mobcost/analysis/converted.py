@@ -69,7 +69,7 @@ class _Ops:
         return out
 
 
-def explicit_pad(node: Node) -> tuple[int, int, int, int] | None:
+def converter_pad(node: Node) -> tuple[int, int, int, int] | None:
     """The (top, bottom, left, right) padding a ``PAD`` operator writes before ``node``, or None when TFLite's
     SAME or VALID says it."""
     if node.type not in PADDED or node.padding_hw is None or node.stride_hw is None or node.kernel_hw is None:
@@ -88,7 +88,7 @@ def _layer(o: _Ops, i: int, node: Node, reads: tuple[int, ...], ins: tuple[int, 
     op tensor that holds its output."""
     t, area = i + 1, node.output.h * node.output.w
     own = (t, area * size, 0)
-    pads = explicit_pad(node)
+    pads = converter_pad(node)
     if pads is not None:
         top, bottom, left, right = pads
         x = node.input

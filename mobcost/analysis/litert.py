@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..graph import Graph
 from ..graph.build import input_names
 from ..units import DTYPE_BYTES
-from .converted import ONE_OP, TWO_OPS, explicit_pad, tensor_bytes, tensor_names
+from .converted import ONE_OP, TWO_OPS, converter_pad, tensor_bytes, tensor_names
 from .planners import FOREVER, Buffer
 
 
@@ -28,7 +28,7 @@ def _litert_ops(graph: Graph, dtype: str) -> tuple[list[tuple[str, list[int], in
 
     for i, node in enumerate(graph.nodes):
         reads = [index.get(x, 0) for x in input_names(graph.spec, i)]
-        pads = explicit_pad(node)  # a padding TFLite's SAME cannot say: a PAD operator first (analysis.converted)
+        pads = converter_pad(node)  # a padding TFLite's SAME cannot say: a PAD operator first (analysis.converted)
         if pads is not None:
             top, bottom, left, right = pads
             x = node.input
