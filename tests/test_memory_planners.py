@@ -272,3 +272,50 @@ def test_litert_buffers_of_an_unfused_silu() -> None:
     # the gap [32 → 64, 128) holds it → 64. Arena: 192.
     assert m.offsets == (0, 64, 64, 128) and m.arena_bytes == 192
     assert m.layer_steps == (2, 3)
+
+
+TFLITE_FILES = sorted((ROOT / "tests" / "data").glob("*.tflite"))
+
+
+@pytest.mark.parametrize("path", TFLITE_FILES, ids=lambda p: p.name)
+def test_a_tflite_file_per_operator_view_agrees_with_its_own_arena(path: Path) -> None:
+    """The --layers rows of a .tflite are its own operators, planned on its own buffers: the largest bytes in use
+    is the arena the header gives, no row's live bytes exceed its bytes in use (its live buffers sit side by side
+    below their highest byte), and the rows are numbered as the buffers' first/last are (operator i at step i + 1).
+    Before the fix ResNet-8's rows took in use from the spec's plan (largest 50,192 B) beside an arena of 59,424 B
+    and a row held 43,040 B live with 42,000 B in use."""
+    doc = json.loads(CliRunner().invoke(app, ["memory", str(path), "--layers", "-f", "json"]).stdout)
+    steps = doc["steps"]
+    assert max(s["in_use_bytes"] for s in steps) == doc["arena_bytes"]
+    assert all(s["live_bytes"] <= s["in_use_bytes"] for s in steps)
+    assert [s["step"] for s in steps] == list(range(1, len(steps) + 1))
+    assert [s["layer"] for s in steps if s["peak"]] == [next(s["layer"] for s in steps
+                                                             if s["in_use_bytes"] == doc["arena_bytes"])]
+    buffers = json.loads(CliRunner().invoke(app, ["memory", str(path), "-f", "json"]).stdout)["buffers"]
+    assert max(b["last"] for b in buffers) == len(steps)  # the subgraph's outputs live to the last operator's step
+
+
+def test_plot_memory_of_a_tflite_draws_the_plan_memory_prints() -> None:
+    """`plot memory FILE.tflite` and `memory FILE.tflite` share one plan: the arena line's label is the figure
+    `memory` prints (ResNet-8's file: 59,424 B; the spec's own plan, drawn before, 50,192 B)."""
+    from mobcost.cli.common import load
+    from mobcost.cli.plot import memory_figure
+
+    path = str(ROOT / "tests" / "data" / "tflm_resnet8_ic_int8.tflite")
+    arena = json.loads(CliRunner().invoke(app, ["memory", path, "-f", "json"]).stdout)["arena_bytes"]
+    fig = memory_figure(load(path), None, None, None, path)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert arena == 59_424 and any(f"arena (tflm): {arena:,} B" in t for t in labels)
+
+
+def test_per_layer_steps_are_the_planners_steps() -> None:
+    """--layers numbers each row with its planner's step, as the buffers' first and last are: under tflm a layer's
+    row is its output buffer's first step (0 is the input; conv1, 3×3/2 padded 1 on a 96×96 input, needs a PAD at
+    step 1, so conv1 runs at step 2); the what-ifs number layer i (1-based) step i."""
+    g = build(load_bundled("mobilenet_v1"), 0.25, resolution=96)
+    m = plan_memory(g, "tflm")
+    first = {b.name: b.first for b in m.buffers}
+    rows = memory_steps(m)
+    assert [r.step for r in rows] == [first[n.name] for n in g.nodes]
+    assert rows[0].step == 2 and rows[-1].step == max(b.last for b in m.buffers)
+    assert [r.step for r in memory_steps(plan_memory(g, "lower-bound"))] == list(range(1, len(g.nodes) + 1))

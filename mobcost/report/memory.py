@@ -74,7 +74,9 @@ def steps_table(m: Memory) -> FitTable:
     table = FitTable({"title": f"{memory_title(m)}: bytes per execution step", "box": box.SIMPLE_HEAD,
                       "caption": "live: the tensors alive while the layer runs (the lower bound's rule); in use: "
                                  "the planner's bytes then (placed buffers' highest byte, or the what-if's live "
-                                 "bytes); ▲ the planner's peak"})
+                                 "bytes); ▲ the arena's high-water mark (the first step where in use reaches "
+                                 "arena_bytes, not where the live bytes peak); step: the planner's, as the "
+                                 "buffers' first and last"})
     for header in ("step", "layer", "live tensors", "live", "in use", ""):
         table.add_column(header, justify="left" if header in ("layer", "live tensors", "") else "right")
     for r in memory_steps(m):
