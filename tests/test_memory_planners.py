@@ -4,7 +4,9 @@ ai-edge-litert installed — every tensor's offset in LiteRT's own arena."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import json
 from pathlib import Path
 
@@ -319,3 +321,39 @@ def test_per_layer_steps_are_the_planners_steps() -> None:
     assert [r.step for r in rows] == [first[n.name] for n in g.nodes]
     assert rows[0].step == 2 and rows[-1].step == max(b.last for b in m.buffers)
     assert [r.step for r in memory_steps(plan_memory(g, "lower-bound"))] == list(range(1, len(g.nodes) + 1))
+
+
+def test_memory_output_keys_are_the_same_under_every_planner(tmp_path: Path) -> None:
+    """JSON and CSV carry the same keys under every planner (recompute null, or empty CSV cells, but under patch),
+    and the weights' parts go by one set of names in both, summing to weights_bytes."""
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(PATCH_CHAIN)
+    runner = CliRunner()
+
+    def run(planner: str, *args: str) -> str:
+        grid = ["--patches", "2", "--split", "p1"] if planner == "patch" else []
+        got = runner.invoke(app, ["memory", str(spec), "-p", planner, *grid, *args])
+        assert got.exit_code == 0, got.output
+        return got.stdout
+
+    docs = {p: json.loads(run(p, "-f", "json")) for p in ("tflm", "lower-bound", "patch")}
+    assert len({tuple(d) for d in docs.values()}) == 1
+    assert docs["tflm"]["recompute"] is None and docs["lower-bound"]["recompute"] is None
+    # PATCH_CHAIN in 2×2 patches split after p1 (the walk in the test above): 7,776 extra Mult-Adds
+    assert docs["patch"]["recompute"]["extra_mult_adds"] == 7_776
+    steps = {p: json.loads(run(p, "--layers", "-f", "json")) for p in ("tflm", "patch")}
+    assert list(steps["tflm"]) == list(steps["patch"]) and steps["tflm"]["recompute"] is None
+    parts = ("weights_only_bytes", "bias_bytes", "quantization_bytes")
+    assert sum(docs["tflm"][k] for k in parts) == docs["tflm"]["weights_bytes"]
+    csvs = {p: list(csv.DictReader(io.StringIO(run(p, "-f", "csv")))) for p in ("tflm", "patch")}
+    assert list(csvs["tflm"][0]) == list(csvs["patch"][0]) and set(parts) <= set(csvs["tflm"][0])
+    assert csvs["tflm"][0]["recompute_extra_mult_adds"] == "" and csvs["patch"][0]["recompute_split"] == "p1"
+    assert csvs["patch"][0]["recompute_extra_mult_adds"] == "7776"
+    assert {k: int(csvs["tflm"][0][k]) for k in parts} == {k: docs["tflm"][k] for k in parts}
+
+
+def test_the_markdown_per_layer_table_marks_the_peak_as_the_rich_view_does() -> None:
+    md = CliRunner().invoke(app, ["memory", "-a", "0.25", "-R", "96", "--layers", "-f", "markdown"]).stdout
+    rows = [line for line in md.splitlines() if line.startswith("|")][2:]
+    assert len(rows) == 29 and "True" not in md and "False" not in md
+    assert [r.split("|")[2].strip() for r in rows if "▲ peak" in r] == ["pw3"]  # the JSON test's peak above

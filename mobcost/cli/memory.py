@@ -136,15 +136,16 @@ def measured_figures(spec: str | None, m: Any, measure: bool) -> dict[str, int]:
 def render_steps(m: Any, fmt: Format, output: Path | None) -> None:
     """--layers: a row per execution step, in ``fmt`` (csv tidy: the design point on every row)."""
     from ..report.formats import records_text
-    from ..report.memory import memory_title, step_records, steps_dict, steps_table
+    from ..report.memory import PEAK_MARK, memory_title, step_records, steps_dict, steps_table
 
     if fmt == Format.json:
         emit_json(steps_dict(m), output)
     elif fmt == Format.csv:
         emit(records_text(step_records(m), fmt), output)
     elif fmt in (Format.markdown, Format.latex):
-        emit(records_text(step_records(m, tidy=False), fmt, title=memory_title(m), label=m.graph.spec.name),
-             output)
+        mark = PEAK_MARK if fmt == Format.markdown else "peak"  # pdflatex has no ▲ without amssymb
+        emit(records_text(step_records(m, tidy=False, mark=mark), fmt, title=memory_title(m),
+                          label=m.graph.spec.name), output)
     else:
         render_rich(steps_table(m), output=output)
 
