@@ -308,6 +308,9 @@ def test_plot_memory_of_a_tflite_draws_the_plan_memory_prints() -> None:
     fig = memory_figure(load(path), None, None, None, path)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert arena == 59_424 and any(f"arena (tflm): {arena:,} B" in t for t in labels)
+    # the file's tensor names run to hundreds of characters; the labels keep a short part inside the axes
+    names = [t.get_text() for t in fig.axes[0].texts]
+    assert names and all(len(n) <= 28 for n in names) and "ReLU_3" in names
 
 
 def test_per_layer_steps_are_the_planners_steps() -> None:

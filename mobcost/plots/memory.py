@@ -28,7 +28,7 @@ def memory_figure(m: Memory) -> Figure:
                 (b.first, o / kib), right - b.first, b.size / kib, facecolor=OKABE_ITO[1 if scratch else 0],
                 alpha=0.55, edgecolor="black", linewidth=0.6, zorder=2))
             if i in biggest:
-                ax.text(b.first + 0.1, (o + b.size / 2) / kib, b.name, fontsize=7, va="center", zorder=5)
+                ax.text(b.first + 0.1, (o + b.size / 2) / kib, short(b.name), fontsize=7, va="center", zorder=5)
         keys = [matplotlib.patches.Patch(facecolor=OKABE_ITO[0], alpha=0.55, edgecolor="black",
                                          label="tensor buffer (x: its steps, y: its bytes in the arena)"),
                 matplotlib.patches.Patch(facecolor=OKABE_ITO[1], alpha=0.55, edgecolor="black",
@@ -49,7 +49,7 @@ def memory_figure(m: Memory) -> Figure:
                label=f"arena ({m.planner}): {m.arena_bytes:,} B = {m.arena_bytes / kib:,.1f} KiB")
     ax.set_xlim(0 if m.buffers else steps[0] if steps else 0, end)
     ax.set_ylim(0, max(m.arena_bytes, max(live, default=0)) / kib * 1.08 or 1)
-    first = ("0 = the input, i = operator i" if m.step_names else "0 = the input, i + 1 = layer i"
+    first = ("0 = the input, i + 1 = operator i" if m.step_names else "0 = the input, i + 1 = layer i"
              if m.planner == "tflm" else "a node per operator")
     ax.set_xlabel(f"execution step ({first})" if m.buffers else "layer i at step i (execution order)")
     ax.set_ylabel("offset in the arena (KiB)" if m.buffers else "bytes in use (KiB)")
@@ -58,3 +58,13 @@ def memory_figure(m: Memory) -> Figure:
     ax.legend(handles=[*ax.get_legend_handles_labels()[0], *keys], fontsize=8, loc="upper right", framealpha=0.92)
     _style(ax)
     return fig
+
+
+def short(name: str) -> str:
+    """A buffer's label: a converter's tensor name (``a/torch.nn.modules.conv.Conv2d_conv;;a/b/ReLU_act;2``) as
+    its first part's last path and module segment (``Conv2d_conv``), at most 28 characters, inside the axes; a name
+    of 28 characters or fewer as it is."""
+    if len(name) <= 28:  # a spec's names (``features.0.conv``) as they are
+        return name
+    name = name.split(";")[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1] or name
+    return name if len(name) <= 28 else name[:27] + "…"
