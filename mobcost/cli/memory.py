@@ -69,9 +69,9 @@ def memory(
     """Will it fit? Activation arena, RAM and flash of one design point.
 
     JSON keys: `arena_bytes` (the arena as --planner lays it out), `persistent_bytes` and `total_ram_bytes`
-    (TFLM's; null under the other planners), `weights_bytes` (weights, biases and quantization parameters as a
-    .tflite stores them) and `activation_peak_bytes` (the lower bound), with the planned buffers, `recompute`
-    (patch: the Mult-Adds its overlapping patches add) and notes. --layers: a row per execution step instead.
+    (TFLM's; null under the other planners), `weights_bytes` (`weights_only_bytes` + `bias_bytes` +
+    `quantization_bytes`, as a .tflite stores them), `activation_peak_bytes` (the lower bound), the planned
+    buffers, `recompute` (patch: the Mult-Adds its patches add; null otherwise), notes. --layers: a row per step.
     A .tflite under --planner tflm is planned on its own tensors (the converter's PAD, RESHAPE, … too). With
     --measure: `measured_arena_bytes`, `measured_persistent_bytes`, `measured_total_ram_bytes` (TFLM's recorded
     head, tail, total) and `file_weights_bytes` (the weights, biases and quantization parameters the file stores).
