@@ -4,7 +4,9 @@ ai-edge-litert installed — every tensor's offset in LiteRT's own arena."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import json
 from pathlib import Path
 
@@ -272,3 +274,89 @@ def test_litert_buffers_of_an_unfused_silu() -> None:
     # the gap [32 → 64, 128) holds it → 64. Arena: 192.
     assert m.offsets == (0, 64, 64, 128) and m.arena_bytes == 192
     assert m.layer_steps == (2, 3)
+
+
+TFLITE_FILES = sorted((ROOT / "tests" / "data").glob("*.tflite"))
+
+
+@pytest.mark.parametrize("path", TFLITE_FILES, ids=lambda p: p.name)
+def test_a_tflite_file_per_operator_view_agrees_with_its_own_arena(path: Path) -> None:
+    """The --layers rows of a .tflite are its own operators, planned on its own buffers: the largest bytes in use
+    is the arena the header gives, no row's live bytes exceed its bytes in use (its live buffers sit side by side
+    below their highest byte), and the rows are numbered as the buffers' first/last are (operator i at step i + 1).
+    Before the fix ResNet-8's rows took in use from the spec's plan (largest 50,192 B) beside an arena of 59,424 B
+    and a row held 43,040 B live with 42,000 B in use."""
+    doc = json.loads(CliRunner().invoke(app, ["memory", str(path), "--layers", "-f", "json"]).stdout)
+    steps = doc["steps"]
+    assert max(s["in_use_bytes"] for s in steps) == doc["arena_bytes"]
+    assert all(s["live_bytes"] <= s["in_use_bytes"] for s in steps)
+    assert [s["step"] for s in steps] == list(range(1, len(steps) + 1))
+    assert [s["layer"] for s in steps if s["peak"]] == [next(s["layer"] for s in steps
+                                                             if s["in_use_bytes"] == doc["arena_bytes"])]
+    buffers = json.loads(CliRunner().invoke(app, ["memory", str(path), "-f", "json"]).stdout)["buffers"]
+    assert max(b["last"] for b in buffers) == len(steps)  # the subgraph's outputs live to the last operator's step
+
+
+def test_plot_memory_of_a_tflite_draws_the_plan_memory_prints() -> None:
+    """`plot memory FILE.tflite` and `memory FILE.tflite` share one plan: the arena line's label is the figure
+    `memory` prints (ResNet-8's file: 59,424 B; the spec's own plan, drawn before, 50,192 B)."""
+    from mobcost.cli.common import load
+    from mobcost.cli.plot import memory_figure
+
+    path = str(ROOT / "tests" / "data" / "tflm_resnet8_ic_int8.tflite")
+    arena = json.loads(CliRunner().invoke(app, ["memory", path, "-f", "json"]).stdout)["arena_bytes"]
+    fig = memory_figure(load(path), None, None, None, path)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert arena == 59_424 and any(f"arena (tflm): {arena:,} B" in t for t in labels)
+    # the file's tensor names run to hundreds of characters; the labels keep a short part inside the axes
+    names = [t.get_text() for t in fig.axes[0].texts]
+    assert names and all(len(n) <= 28 for n in names) and "ReLU_3" in names
+
+
+def test_per_layer_steps_are_the_planners_steps() -> None:
+    """--layers numbers each row with its planner's step, as the buffers' first and last are: under tflm a layer's
+    row is its output buffer's first step (0 is the input; conv1, 3×3/2 padded 1 on a 96×96 input, needs a PAD at
+    step 1, so conv1 runs at step 2); the what-ifs number layer i (1-based) step i."""
+    g = build(load_bundled("mobilenet_v1"), 0.25, resolution=96)
+    m = plan_memory(g, "tflm")
+    first = {b.name: b.first for b in m.buffers}
+    rows = memory_steps(m)
+    assert [r.step for r in rows] == [first[n.name] for n in g.nodes]
+    assert rows[0].step == 2 and rows[-1].step == max(b.last for b in m.buffers)
+    assert [r.step for r in memory_steps(plan_memory(g, "lower-bound"))] == list(range(1, len(g.nodes) + 1))
+
+
+def test_memory_output_keys_are_the_same_under_every_planner(tmp_path: Path) -> None:
+    """JSON and CSV carry the same keys under every planner (recompute null, or empty CSV cells, but under patch),
+    and the weights' parts go by one set of names in both, summing to weights_bytes."""
+    spec = tmp_path / "chain.yaml"
+    spec.write_text(PATCH_CHAIN)
+    runner = CliRunner()
+
+    def run(planner: str, *args: str) -> str:
+        grid = ["--patches", "2", "--split", "p1"] if planner == "patch" else []
+        got = runner.invoke(app, ["memory", str(spec), "-p", planner, *grid, *args])
+        assert got.exit_code == 0, got.output
+        return got.stdout
+
+    docs = {p: json.loads(run(p, "-f", "json")) for p in ("tflm", "lower-bound", "patch")}
+    assert len({tuple(d) for d in docs.values()}) == 1
+    assert docs["tflm"]["recompute"] is None and docs["lower-bound"]["recompute"] is None
+    # PATCH_CHAIN in 2×2 patches split after p1 (the walk in the test above): 7,776 extra Mult-Adds
+    assert docs["patch"]["recompute"]["extra_mult_adds"] == 7_776
+    steps = {p: json.loads(run(p, "--layers", "-f", "json")) for p in ("tflm", "patch")}
+    assert list(steps["tflm"]) == list(steps["patch"]) and steps["tflm"]["recompute"] is None
+    parts = ("weights_only_bytes", "bias_bytes", "quantization_bytes")
+    assert sum(docs["tflm"][k] for k in parts) == docs["tflm"]["weights_bytes"]
+    csvs = {p: list(csv.DictReader(io.StringIO(run(p, "-f", "csv")))) for p in ("tflm", "patch")}
+    assert list(csvs["tflm"][0]) == list(csvs["patch"][0]) and set(parts) <= set(csvs["tflm"][0])
+    assert csvs["tflm"][0]["recompute_extra_mult_adds"] == "" and csvs["patch"][0]["recompute_split"] == "p1"
+    assert csvs["patch"][0]["recompute_extra_mult_adds"] == "7776"
+    assert {k: int(csvs["tflm"][0][k]) for k in parts} == {k: docs["tflm"][k] for k in parts}
+
+
+def test_the_markdown_per_layer_table_marks_the_peak_as_the_rich_view_does() -> None:
+    md = CliRunner().invoke(app, ["memory", "-a", "0.25", "-R", "96", "--layers", "-f", "markdown"]).stdout
+    rows = [line for line in md.splitlines() if line.startswith("|")][2:]
+    assert len(rows) == 29 and "True" not in md and "False" not in md
+    assert [r.split("|")[2].strip() for r in rows if "▲ peak" in r] == ["pw3"]  # the JSON test's peak above

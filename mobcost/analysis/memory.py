@@ -108,6 +108,8 @@ class Memory:
     in_use: tuple[int, ...] = ()
     layer_steps: tuple[int, ...] = ()  # the planner's step of each layer (tflm: i + 1; tflite: its node)
     recompute: Recompute | None = None  # patch: what the overlapping patches cost
+    # a .tflite planned on its own operators: a row per operator (in_use and layer_steps are then per operator)
+    step_names: tuple[str, ...] = ()
 
     @property
     def total_ram_bytes(self) -> int | None:
@@ -246,7 +248,7 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, pat
     notes = [PERSISTENT_NOTE if planner == "tflm" else
              f"{planner} models no runtime's own RAM: persistent_bytes and total_ram_bytes are left out"]
     persistent, rec = None, None
-    steps = list(range(len(graph.nodes)))
+    steps = list(range(1, len(graph.nodes) + 1))  # as TFLM numbers them: 0 the input, layer i (1-based) step i
     buffers: list[Buffer] = []
     offsets: list[int] = []
     if planner in ("tflm", "tflite"):
@@ -292,19 +294,24 @@ class StepRow:
 
 
 def memory_steps(m: Memory) -> list[StepRow]:
-    """The per-layer view (``mobcost memory --layers``): one row per layer in execution order. Under a planner
-    that places buffers (tflm, tflite) the live tensors are its buffers alive then (scratch included, sizes as
-    it sees them); otherwise the liveness rule's tensors. ``peak`` marks where ``arena_bytes`` is reached."""
+    """The per-layer view (``mobcost memory --layers``): one row per layer in execution order (a .tflite planned
+    on its own operators: one per operator), numbered with the planner's steps, as its buffers' first and last
+    are. Under a planner that places buffers (tflm, tflite) the live tensors are its buffers alive at that step
+    (scratch included, sizes as it sees them); otherwise the liveness rule's tensors. ``peak`` marks the first
+    row where the planner's bytes in use reach ``arena_bytes`` (the arena's high-water mark, which need not be
+    where the live bytes peak)."""
     names, sizes = tensor_names(m.graph), tensor_bytes(m.graph, m.dtype)
     _, live = liveness(m.graph)
+    labels = m.step_names or tuple(n.name for n in m.graph.nodes)
     top = max(m.in_use, default=0)
     peak_at = m.in_use.index(top) if m.in_use else 0
     rows = []
-    for i, node in enumerate(m.graph.nodes):
+    for i, label in enumerate(labels):
+        step = m.layer_steps[i] if m.layer_steps else i + 1
         if m.buffers:
-            alive = [b for b in m.buffers if b.first <= m.layer_steps[i] <= b.last]
+            alive = [b for b in m.buffers if b.first <= step <= b.last]
             tensors, held = tuple(b.name for b in alive), sum(b.size for b in alive)
         else:
             tensors, held = tuple(names[t] for t in live[i]), sum(sizes[t] for t in live[i])
-        rows.append(StepRow(i, node.name, tensors, held, m.in_use[i] if m.in_use else 0, i == peak_at))
+        rows.append(StepRow(step, label, tensors, held, m.in_use[i] if m.in_use else 0, i == peak_at))
     return rows

@@ -32,6 +32,11 @@ from .common import (
 # --planner's choices: the names live once, in analysis.planners.PLANNERS
 Planner = StrEnum("Planner", {name.replace("-", "_"): name for name in PLANNERS})  # type: ignore[misc]
 
+LAYERS_HELP = ("A row per execution step, numbered as the planner's steps (0 the input; its buffers' first and "
+               "last; a .tflite: a row per operator): the tensors alive, their bytes, the planner's bytes in use, "
+               "and the arena's high-water mark (peak: the first step whose bytes in use reach arena_bytes, not "
+               "the live bytes' peak).")
+
 
 @app.command()
 @friendly
@@ -50,8 +55,7 @@ def memory(
     split: Annotated[str | None, typer.Option("--split", help="patch: the patch stage's last layer (default: "
                                               "after the map first reaches 1/8 of the input's side, and the 1×1 "
                                               "layers right after it).", show_default=False)] = None,
-    layers: Annotated[bool, typer.Option("--layers", "--per-layer", help="A row per execution step: the tensors "
-                                         "alive, their bytes, the planner's bytes in use, the peak.")] = False,
+    layers: Annotated[bool, typer.Option("--layers", "--per-layer", help=LAYERS_HELP)] = False,
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type of activations and weights (int8: "
                                                 "int32 biases and per-channel quantization parameters); default: the "
                                                 "spec's `dtype:` (a .tflite's own), else int8.",
@@ -65,22 +69,22 @@ def memory(
     """Will it fit? Activation arena, RAM and flash of one design point.
 
     JSON keys: `arena_bytes` (the arena as --planner lays it out), `persistent_bytes` and `total_ram_bytes`
-    (TFLM's; null under the other planners), `weights_bytes` (weights, biases and quantization parameters as a
-    .tflite stores them) and `activation_peak_bytes` (the lower bound), with the planned buffers, `recompute`
-    (patch: the Mult-Adds its overlapping patches add) and notes. --layers: a row per execution step instead.
+    (TFLM's; null under the other planners), `weights_bytes` (`weights_only_bytes` + `bias_bytes` +
+    `quantization_bytes`, as a .tflite stores them), `activation_peak_bytes` (the lower bound), the planned
+    buffers, `recompute` (patch: the Mult-Adds its patches add; null otherwise), notes. --layers: a row per step.
     A .tflite under tflm is planned on its own tensors. --measure adds TFLM's recorded head, tail, total
     (`measured_arena_bytes`, `measured_persistent_bytes`, `measured_total_ram_bytes`) and `file_weights_bytes`.
     """
-    from ..analysis.memory import plan_memory
     from ..graph import build
+    from ..importers.tflite_memory import plan_source
 
     check_options(planner, patches, split, layers and measure)
     loaded = load(spec)
     element = dtype.value if dtype else loaded.dtype or "int8"  # a spec's (an imported .tflite's) own by default
     graph = build(loaded, alpha, rho, resolution)
     refuse_rescaled_file(spec, planner, measure, graph, element, loaded)
-    m = plan_memory(graph, planner.value, element, patches=patches, split=split_index(graph, split))
-    m, measured = on_tflite(spec, m, measure)
+    m = plan_source(spec, graph, planner.value, element, patches=patches, split=split_index(graph, split))
+    measured = measured_figures(spec, m, measure)
     if layers:
         render_steps(m, fmt, output)
     else:
@@ -111,43 +115,37 @@ def show(m: Any, measured: dict[str, int], fmt: Format, output: Any) -> None:
         render_rich(*memory_views(m), *([measured_view(measured)] if measured else []), output=output)
 
 
-def on_tflite(spec: str | None, m: Any, measure: bool) -> tuple[Any, dict[str, int]]:
-    """A .tflite's memory planned on its own tensors, and with ``measure`` TFLM's figures for it."""
+def measured_figures(spec: str | None, m: Any, measure: bool) -> dict[str, int]:
+    """With ``measure``: TFLM's figures for a .tflite (``m`` its plan, :func:`.tflite_memory.plan_source`)."""
     is_tflite = spec is not None and spec.lower().endswith(".tflite")
     if measure and not is_tflite:
         raise OptionError("allocates a .tflite in TFLM; write one with `mobcost export SPEC --int8 -o "
                           "m.tflite` and pass m.tflite", where="--measure")
-    if not is_tflite:
-        return m, {}
-    from ..importers.tflite_file import read_tflite
-    from ..importers.tflite_memory import on_file, stored_weights
-
-    model = read_tflite(spec)  # type: ignore[arg-type]
-    m = on_file(m, model)
     if not measure:
-        return m, {}
-    from pathlib import Path
-
+        return {}
+    from ..importers.tflite_file import read_tflite
+    from ..importers.tflite_memory import stored_weights
     from ..measure.tflm import measure_tflm
 
     got = measure_tflm(Path(spec).read_bytes(), spec, m.arena_bytes)  # type: ignore[arg-type]
-    return m, {"measured_arena_bytes": got["head"], "measured_persistent_bytes": got["tail"],
-               "measured_total_ram_bytes": got["total"], "file_weights_bytes": stored_weights(model).total}
-
+    return {"measured_arena_bytes": got["head"], "measured_persistent_bytes": got["tail"],
+            "measured_total_ram_bytes": got["total"],
+            "file_weights_bytes": stored_weights(read_tflite(spec)).total}  # type: ignore[arg-type]
 
 
 def render_steps(m: Any, fmt: Format, output: Path | None) -> None:
     """--layers: a row per execution step, in ``fmt`` (csv tidy: the design point on every row)."""
     from ..report.formats import records_text
-    from ..report.memory import memory_title, step_records, steps_dict, steps_table
+    from ..report.memory import PEAK_MARK, memory_title, step_records, steps_dict, steps_table
 
     if fmt == Format.json:
         emit_json(steps_dict(m), output)
     elif fmt == Format.csv:
         emit(records_text(step_records(m), fmt), output)
     elif fmt in (Format.markdown, Format.latex):
-        emit(records_text(step_records(m, tidy=False), fmt, title=memory_title(m), label=m.graph.spec.name),
-             output)
+        mark = PEAK_MARK if fmt == Format.markdown else "peak"  # pdflatex has no ▲ without amssymb
+        emit(records_text(step_records(m, tidy=False, mark=mark), fmt, title=memory_title(m),
+                          label=m.graph.spec.name), output)
     else:
         render_rich(steps_table(m), output=output)
 

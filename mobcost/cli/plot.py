@@ -102,7 +102,7 @@ def plot(
     budget = BudgetOptions(max_latency_ms, max_mult_adds, max_energy_uj, metric or Metric.latency,
                            fit_budgets(max_ram, max_flash, planner) if kind == PlotKind.budget else {}, planner)
     save(figure(kind, s, spec is not None, hardware, alpha, resolution, budget, threads or 1,
-                Runtime(runtime or Runtime.torch).value), output)
+                Runtime(runtime or Runtime.torch).value, spec), output)
 
 
 def save(fig: Any, output: Path) -> None:
@@ -140,7 +140,8 @@ class BudgetOptions:
 
 
 def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: str | None, resolution: str | None,
-           budget: BudgetOptions, threads: int, runtime: str = "torch") -> Any:
+           budget: BudgetOptions, threads: int, runtime: str = "torch", source: str | None = None) -> Any:
+    """The ``kind`` plot; ``source`` is the SPEC argument as given (`plot memory` of a .tflite plans the file)."""
     from .. import plots
 
     if kind == PlotKind.budget:
@@ -156,7 +157,7 @@ def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: st
     if kind == PlotKind.pareto:
         return plots.pareto_figure(s if named else None)
     if kind == PlotKind.memory:
-        return memory_figure(s, alpha, resolution, budget.planner)
+        return memory_figure(s, alpha, resolution, budget.planner, source)
     if kind in MEASURED:
         return measured_figure(kind, s, hardware, threads, one_point(s, alpha, resolution, kind.value), runtime)
     plots.check_accuracy_spec(s)
@@ -218,13 +219,15 @@ def predicted_share_figure(s: Spec, graph: Graph, hw: Hardware, runtime: str) ->
                                           f"measured time left out: {why}")
 
 
-def memory_figure(s: Spec, alpha: str | None, resolution: str | None, planner: str | None) -> Any:
-    """`plot memory`: one design point (one --alpha, one --resolution) under --planner (default tflm)."""
-    from ..analysis.memory import plan_memory
+def memory_figure(s: Spec, alpha: str | None, resolution: str | None, planner: str | None,
+                  source: str | None = None) -> Any:
+    """`plot memory`: one design point (one --alpha, one --resolution) under --planner (default tflm); a .tflite
+    ``source`` planned on its own tensors, as `memory` plans it (the same function)."""
     from ..analysis.planners import PLANNERS
+    from ..importers.tflite_memory import plan_source
     from ..plots.memory import memory_figure as draw
 
     if planner is not None and planner not in PLANNERS:
         raise OptionError(f"must be one of {', '.join(PLANNERS)}, got {planner!r}", where="--planner")
     graph = one_point(s, alpha, resolution, "memory")
-    return draw(plan_memory(graph, planner or "tflm", s.dtype or "int8"))
+    return draw(plan_source(source, graph, planner or "tflm", s.dtype or "int8"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from ..analysis import memory as mem
 from ..analysis.planners import Buffer, aligned, tflm_arena
+from ..graph import Graph
 from .tflite_file import Operator, TfliteModel
 
 _BYTES = {"INT8": 1, "UINT8": 1, "BOOL": 1, "INT16": 2, "FLOAT16": 2, "INT32": 4, "FLOAT32": 4, "INT64": 8,
@@ -48,6 +49,9 @@ class FilePlan:
     arena_bytes: int
     persistent_bytes: int
     stored: mem.Weights  # the file's constants as stored: weights, biases, their quantization parameters
+    steps: tuple[int, ...]  # each operator's step (operator i runs at step i + 1; the input is step 0)
+    in_use: tuple[int, ...]  # the highest byte of the placed buffers alive while each operator runs
+    names: tuple[str, ...]  # each operator as a row: "operator 3 (PAD)"
 
 
 def tensor_bytes(model: TfliteModel, index: int) -> int:
@@ -163,15 +167,33 @@ def stored_weights(model: TfliteModel) -> mem.Weights:
 def plan_file(model: TfliteModel) -> FilePlan:
     raw = file_buffers(model)
     offsets, arena = tflm_arena(raw)
-    return FilePlan(tuple(aligned(raw)), tuple(offsets), arena, file_persistent(model), stored_weights(model))
+    buffers = aligned(raw)
+    steps = list(range(1, len(model.operators) + 1))
+    names = [op.where for op in model.operators]
+    return FilePlan(tuple(buffers), tuple(offsets), arena, file_persistent(model), stored_weights(model),
+                    tuple(steps), tuple(mem.buffer_in_use(buffers, offsets, steps)), tuple(names))
 
 
 def on_file(m: mem.Memory, model: TfliteModel) -> mem.Memory:
     """``m`` (planned on the spec imported from ``model``) with the arena and tail planned on the file's own
-    tensors and operators instead, as TFLM plans them; the lower bound and the weights stay the spec's."""
+    tensors and operators instead, as TFLM plans them, its steps (``--layers``' rows) the file's operators; the
+    lower bound and the weights stay the spec's."""
     if m.planner != "tflm":
         return m
     p = plan_file(model)
     notes = tuple(n for n in m.notes if not n.startswith("tflm: one operator"))  # the spec's layers, not used
     return replace(m, arena_bytes=p.arena_bytes, buffers=p.buffers, offsets=p.offsets,
-                   persistent_bytes=p.persistent_bytes, notes=(*notes, FILE_NOTE))
+                   persistent_bytes=p.persistent_bytes, in_use=p.in_use, layer_steps=p.steps, step_names=p.names,
+                   notes=(*notes, FILE_NOTE))
+
+
+def plan_source(source: str | None, graph: Graph, planner: str, dtype: str, *, patches: int = 4,
+                split: int | None = None) -> mem.Memory:
+    """``graph`` (built from ``source``) under ``planner``; a ``.tflite`` source under tflm planned on the
+    file's own tensors (:func:`on_file`). One function, so `memory` and `plot memory` show the same plan."""
+    m = mem.plan_memory(graph, planner, dtype, patches=patches, split=split)
+    if source is None or not source.lower().endswith(".tflite") or planner != "tflm":
+        return m
+    from .tflite_file import read_tflite
+
+    return on_file(m, read_tflite(source))

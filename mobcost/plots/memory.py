@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.patches
 from matplotlib.figure import Figure
 
-from ..analysis.memory import FOREVER, Memory, live_totals
+from ..analysis.memory import FOREVER, Memory, live_totals, memory_steps
 from . import OKABE_ITO, _figure, _style
 
 
@@ -15,7 +15,7 @@ def memory_figure(m: Memory) -> Figure:
     a what-if planner's bytes in use per layer as a filled step line; the lower bound's live bytes beside."""
     fig, ax = _figure(9, 5.5)
     g = m.graph
-    steps = list(m.layer_steps) or list(range(len(g.nodes)))
+    steps = list(m.layer_steps) or list(range(1, len(g.nodes) + 1))
     end = max(steps, default=0) + 1
     kib = 1024
     if m.buffers:
@@ -28,7 +28,7 @@ def memory_figure(m: Memory) -> Figure:
                 (b.first, o / kib), right - b.first, b.size / kib, facecolor=OKABE_ITO[1 if scratch else 0],
                 alpha=0.55, edgecolor="black", linewidth=0.6, zorder=2))
             if i in biggest:
-                ax.text(b.first + 0.1, (o + b.size / 2) / kib, b.name, fontsize=7, va="center", zorder=5)
+                ax.text(b.first + 0.1, (o + b.size / 2) / kib, short(b.name), fontsize=7, va="center", zorder=5)
         keys = [matplotlib.patches.Patch(facecolor=OKABE_ITO[0], alpha=0.55, edgecolor="black",
                                          label="tensor buffer (x: its steps, y: its bytes in the arena)"),
                 matplotlib.patches.Patch(facecolor=OKABE_ITO[1], alpha=0.55, edgecolor="black",
@@ -39,18 +39,32 @@ def memory_figure(m: Memory) -> Figure:
         xs = [*steps, end]
         ax.fill_between(xs, [*m.in_use, m.in_use[-1]] if m.in_use else [0, 0], step="post", color=OKABE_ITO[0],
                         alpha=0.45, label=f"bytes in use under {m.planner}", zorder=2)
-    live = live_totals(g, m.dtype)
+    # a .tflite planned on its own operators: the bytes its buffers hold at each operator's step (the spec's
+    # layers are not its steps); otherwise the liveness rule's
+    live = [r.live_bytes for r in memory_steps(m)] if m.step_names else live_totals(g, m.dtype)
     ax.step([*steps, end], [v / kib for v in [*live, live[-1]]], where="post", color=OKABE_ITO[5], linewidth=1.6,
-            label="lower bound: live activations while each layer runs", zorder=4)
+            label="live bytes of the file's tensors at each operator's step" if m.step_names else
+            "lower bound: live activations while each layer runs", zorder=4)
     ax.axhline(m.arena_bytes / kib, color="0.2", linestyle="--", linewidth=1.0, zorder=3,
                label=f"arena ({m.planner}): {m.arena_bytes:,} B = {m.arena_bytes / kib:,.1f} KiB")
-    ax.set_xlim(0, end)
+    ax.set_xlim(0 if m.buffers else steps[0] if steps else 0, end)
     ax.set_ylim(0, max(m.arena_bytes, max(live, default=0)) / kib * 1.08 or 1)
-    first = "0 = the input, i + 1 = layer i" if m.planner == "tflm" else "a node per operator"
-    ax.set_xlabel(f"execution step ({first})" if m.buffers else "layer (execution order)")
+    first = ("0 = the input, i + 1 = operator i" if m.step_names else "0 = the input, i + 1 = layer i"
+             if m.planner == "tflm" else "a node per operator")
+    ax.set_xlabel(f"execution step ({first})" if m.buffers else "layer i at step i (execution order)")
     ax.set_ylabel("offset in the arena (KiB)" if m.buffers else "bytes in use (KiB)")
     ax.set_title(f"{g.spec.name} (α={g.alpha:g}, {g.input.h}×{g.input.w}, {m.dtype}): activation arena, "
                  f"planner {m.planner}", fontsize=11)
     ax.legend(handles=[*ax.get_legend_handles_labels()[0], *keys], fontsize=8, loc="upper right", framealpha=0.92)
     _style(ax)
     return fig
+
+
+def short(name: str) -> str:
+    """A buffer's label: a converter's tensor name (``a/torch.nn.modules.conv.Conv2d_conv;;a/b/ReLU_act;2``) as
+    its first part's last path and module segment (``Conv2d_conv``), at most 28 characters, inside the axes; a name
+    of 28 characters or fewer as it is."""
+    if len(name) <= 28:  # a spec's names (``features.0.conv``) as they are
+        return name
+    name = name.split(";")[0].rsplit("/", 1)[-1].rsplit(".", 1)[-1] or name
+    return name if len(name) <= 28 else name[:27] + "…"

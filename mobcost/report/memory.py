@@ -34,37 +34,50 @@ def design_point(m: Memory) -> dict[str, Any]:
 
 def memory_dict(m: Memory) -> dict[str, Any]:
     """The JSON document: the design point, the five figures, their parts, the peak and the planned buffers."""
-    w = m.weights
     return {
-        **design_point(m), **summary(m),
-        "weights": {"weights": w.weights, "biases": w.biases, "quantization": w.quantization},
+        **design_point(m), **summary(m), **weight_parts(m),
         "peak": {"layer": m.graph.nodes[m.peak_layer].name if m.graph.nodes else None,
                  "tensors": list(m.peak_tensors)},
         "buffers": buffer_records(m),
-        **({"recompute": recompute_record(m)} if m.recompute else {}),
+        "recompute": recompute_record(m),  # null but under patch, as persistent_bytes is but under tflm
         "notes": list(m.notes),
     }
 
 
-def recompute_record(m: Memory) -> dict[str, Any]:
-    """patch: the grid, the stage and the Mult-Adds its overlapping patches compute again."""
+def weight_parts(m: Memory) -> dict[str, int]:
+    """weights_bytes's parts, under the same names in JSON and CSV."""
+    w = m.weights
+    return {"weights_only_bytes": w.weights, "bias_bytes": w.biases, "quantization_bytes": w.quantization}
+
+
+RECOMPUTE_KEYS = ("patches", "split", "extra_mult_adds", "extra_percent", "stage_mult_adds")
+
+
+def recompute_record(m: Memory) -> dict[str, Any] | None:
+    """patch: the grid, the stage and the Mult-Adds its overlapping patches compute again (None otherwise)."""
     r = m.recompute
-    assert r is not None
-    return {"patches": r.patches, "split": m.graph.nodes[r.split].name, "extra_mult_adds": r.extra_mult_adds,
-            "extra_percent": round(r.percent, 2), "stage_mult_adds": r.stage_mult_adds}
+    if r is None:
+        return None
+    return dict(zip(RECOMPUTE_KEYS, (r.patches, m.graph.nodes[r.split].name, r.extra_mult_adds,
+                                     round(r.percent, 2), r.stage_mult_adds), strict=True))
 
 
-def step_records(m: Memory, tidy: bool = True) -> list[dict[str, Any]]:
-    """The per-layer view: one record per execution step (``tidy``: the design point on every row)."""
+PEAK_MARK = "▲ peak"  # the arena's high-water mark, in the rich view and a Markdown table
+
+
+def step_records(m: Memory, tidy: bool = True, mark: str | None = None) -> list[dict[str, Any]]:
+    """The per-layer view: one record per execution step (``tidy``: the design point on every row); ``peak``
+    true or false, or with ``mark`` (a document's table) ``mark`` on the peak's row and empty elsewhere."""
     point = design_point(m) if tidy else {}
     return [{**point, "step": r.step, "layer": r.layer, "live_bytes": r.live_bytes,
-             "in_use_bytes": r.in_use_bytes, "peak": r.peak, "live_tensors": list(r.live)}
+             "in_use_bytes": r.in_use_bytes, "peak": r.peak if mark is None else mark if r.peak else "",
+             "live_tensors": list(r.live)}
             for r in memory_steps(m)]
 
 
 def steps_dict(m: Memory) -> dict[str, Any]:
     """--layers as JSON: the design point and the five figures, then the steps."""
-    return {**design_point(m), **summary(m),
+    return {**design_point(m), **summary(m), "recompute": recompute_record(m),
             "steps": step_records(m, tidy=False),
             "notes": list(m.notes)}
 
@@ -74,12 +87,14 @@ def steps_table(m: Memory) -> FitTable:
     table = FitTable({"title": f"{memory_title(m)}: bytes per execution step", "box": box.SIMPLE_HEAD,
                       "caption": "live: the tensors alive while the layer runs (the lower bound's rule); in use: "
                                  "the planner's bytes then (placed buffers' highest byte, or the what-if's live "
-                                 "bytes); ▲ the planner's peak"})
+                                 "bytes); ▲ the arena's high-water mark (the first step where in use reaches "
+                                 "arena_bytes, not where the live bytes peak); step: the planner's, as the "
+                                 "buffers' first and last"})
     for header in ("step", "layer", "live tensors", "live", "in use", ""):
         table.add_column(header, justify="left" if header in ("layer", "live tensors", "") else "right")
     for r in memory_steps(m):
         table.add_row(str(r.step), r.layer, ", ".join(r.live), f"{r.live_bytes:,}", f"{r.in_use_bytes:,}",
-                      "▲ peak" if r.peak else "")
+                      PEAK_MARK if r.peak else "")
     return table
 
 
@@ -92,10 +107,11 @@ def buffer_records(m: Memory) -> list[dict[str, Any]]:
 
 
 def memory_records(m: Memory) -> list[dict[str, Any]]:
-    """csv: one tidy row per design point, so files of several runs concatenate."""
-    w = m.weights
-    return [{**design_point(m), **summary(m), "weights_only_bytes": w.weights, "bias_bytes": w.biases,
-             "quantization_bytes": w.quantization}]
+    """csv: one tidy row per design point, the same columns under every planner (recompute_*: patch's, empty
+    otherwise), so files of several runs concatenate."""
+    r = recompute_record(m) or {}
+    return [{**design_point(m), **summary(m), **weight_parts(m),
+             **{f"recompute_{k}": r.get(k) for k in RECOMPUTE_KEYS}}]
 
 
 def _shown(value: int | None) -> str:
