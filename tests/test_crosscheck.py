@@ -116,6 +116,9 @@ layers:
   - {type: pool_tokens}
   - {type: unfold, patch: 3, from: a}
   - {type: fold}
+  - {type: window, window: 4, shift: 2}
+  - {type: attention, heads: 2, relative_table: true}
+  - {type: unwindow, shift: 2}
 """)
     # roi_crop runs only in a spec with `proposals:` (per-RoI layers): the bundled Faster R-CNN spec holds it
     assert {layer.type for layer in spec.layers} == set(REGISTRY) - {"roi_crop"}

@@ -183,7 +183,7 @@ def check_shapes(text: str, graph: OpGraph, layers: list[Emitted], names: list[s
         dims = graph.shape(e.output)
         expected = layer_shape(dims)
         got = (node.output.c, node.output.h, node.output.w)
-        if node.output.patch and len(dims) == 3:  # an unfold's P sequences: P×N×C, the map's H, W kept
+        if (node.output.patch or node.output.window) and len(dims) == 3:  # P sequences: P×N×C, the map's H, W kept
             expected, got = tuple(dims), (node.output.sequences, node.output.length, node.output.c)
         if expected is None:
             continue  # ONNX inferred no shape here: nothing to compare with
