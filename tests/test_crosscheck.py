@@ -119,6 +119,9 @@ layers:
   - {type: window, window: 4, shift: 2}
   - {type: attention, heads: 2, relative_table: true}
   - {type: unwindow, shift: 2}
+  - {type: tokens}
+  - {type: untokens, size_of: a}
+  - {type: space_to_depth, patch: 2}
 """)
     # roi_crop runs only in a spec with `proposals:` (per-RoI layers): the bundled Faster R-CNN spec holds it
     assert {layer.type for layer in spec.layers} == set(REGISTRY) - {"roi_crop"}

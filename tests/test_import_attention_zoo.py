@@ -31,9 +31,6 @@ BLOCKED: dict[str, str] = {
                   "subsample (queries from every second token of the grid)",
     "efficientvit_m0": "cascaded group attention (per-head 1×1 conv q, k, v of channel chunks, a depthwise conv on q) "
                        "and window partition of a map into 7×7 sequences",
-    "tiny_vit_5m": "channels-last maps (B×H×W×C between blocks) and window partition into 7×7 sequences",
-    "swin_tiny": "channels-last maps, shifted-window partition (roll), a (2w − 1)²·h relative-position bias table, "
-                 "patch merging (2×2 neighbours concatenated)",
     "swiftformer_xs": "L2 normalisation (F.normalize: ReduceL2, Div; branch vocab) in additive attention",
     "edgenext_xx_small": "cross-covariance attention (heads split across channels, q and k L2-normalised)",
     "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×P×N) and GroupNorm(1) (branch vocab)",

@@ -530,11 +530,13 @@ def test_a_channels_last_block_becomes_ln_pw_act_and_layer_scale() -> None:
 
 
 def test_a_transpose_that_is_no_channels_last_block_is_a_located_error() -> None:
+    """The permute is the map held channels-last (Swin, TinyViT: importers/windows.py); the operator on it that no
+    layer on the map is — here Softsign, no activation mobcost has — is the located error."""
     net = Net((1, 4, 5, 5))
     net.op("Transpose", perm=[0, 2, 3, 1], name="/t/Transpose")
     net.op("Softsign")
     net.op("Transpose", perm=[0, 3, 1, 2])
-    with pytest.raises(ModelImportError, match=r"node '/t/Transpose': Transpose .*channels-last block"):
+    with pytest.raises(ModelImportError, match=r"node '/softsign1/Softsign': Softsign .*on the channels-last map"):
         onnx_to_spec(net.model())
 
 

@@ -280,6 +280,12 @@ layers:
   - {type: window, window: 8}
   - {type: attention, heads: 2, bias_table: true}
   - {type: unwindow}
+  - {type: tokens}
+  - {type: linear, out: 8}
+  - {type: untokens, size_of: m}
+  - {type: space_to_depth, patch: 2}
+  - {type: ln}
+  - {type: pw, out: 8, bn: false, bias: false}
   - {type: avgpool}
   - {type: fc, out: 3}
 """

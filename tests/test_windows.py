@@ -63,6 +63,44 @@ def test_windows_hand_arithmetic() -> None:
     assert analyze(parse_spec(BLOCK)).totals.mult_adds == 55_296 + 131_072 + 65_536 + 327_680 + 80 == 579_664
 
 
+# TinyViT's MLP on tokens read from the local conv's map, then back to that map for the next block's windows
+TINY = """input: {channels: 3, size: 32}
+layers:
+  - {type: conv, out: 8, stride: 2, name: x}
+  - {type: tokens}
+  - {type: ln}
+  - {type: linear, expand: 4, act: gelu}
+  - {type: linear, out: 8}
+  - {type: untokens, size_of: x}
+  - {type: window, window: 8}
+  - {type: attention, heads: 2, bias_table: true}
+  - {type: unwindow}
+  - {type: avgpool}
+  - {type: fc, out: 10}
+"""
+
+
+def test_untokens_returns_the_map_it_names() -> None:
+    g = build(parse_spec(TINY), resolution=64)
+    # 64 px: the 32×32 map of x at this resolution, 1,024 tokens back to 32×32×8; a move (elements in + out)
+    node = g.nodes[5]
+    assert str(node.output) == "32×32×8" and REGISTRY["untokens"].memory_access(node) == 2 * 8 * 1_024
+    assert REGISTRY["untokens"].mult_adds(node) == 0
+    sweep_points(TINY, [1.0, 0.5], [32, 64], ("mult_adds", "params", "memory_access"))
+
+
+def test_space_to_depth_is_swins_patch_merging() -> None:
+    # 2×2 blocks of a 16×16×8 map: 32 channels on 8×8, a move (2,048 elements in, 2,048 out); then Swin's LayerNorm
+    # (γ, β 64) and Linear 4C → 2C without bias: 64·32·16 = 32,768 Mult-Adds, 512 weights
+    text = ("input: {channels: 3, size: 32}\nlayers:\n  - {type: conv, out: 8, stride: 2}\n"
+            "  - {type: space_to_depth, patch: 2}\n  - {type: ln}\n  - {type: pw, out: 16, bn: false}\n")
+    r = rows(text)
+    assert r["space_to_depth1"] == (0, 0, 0, 4_096) and r["ln2"][:3] == (0, 0, 64)
+    assert r["pw3"][:2] == (32_768, 512)
+    assert str(build(parse_spec(text)).nodes[1].output) == "8×8×32"
+    sweep_points(text, [1.0, 0.5], [32, 64], ("mult_adds", "params", "memory_access"))
+
+
 def test_window_products_scale_with_area_not_its_square() -> None:
     # 64 px: a 32×32 map, 64 windows of 16 tokens: products 64·16²·16 = 262,144 = 4 × the 16×16 map's 65,536
     node = build(parse_spec(BLOCK), resolution=64).nodes[3]
@@ -107,6 +145,11 @@ def test_terms_divide_and_sum() -> None:
      "relative_table (Swin's (2w − 1)²·heads table) takes the windows of a `window`, got 64×3 tokens"),
     ("  - {type: window, window: 4}\n  - {type: attention, heads: 1, relative_table: true, bias_table: true}\n",
      "and replaces bias_table"),
+    ("  - {type: conv, out: 4, stride: 2}\n  - {type: tokens}\n  - {type: untokens, size_of: input}\n",
+     "untokens to the 8×8 map of input needs 64 tokens, got 16"),
+    ("  - {type: window, window: 4}\n  - {type: untokens, size_of: input}\n", "`unwindow` ends a `window`"),
+    ("  - {type: untokens, size_of: input}\n", "untokens takes a token sequence, got the map"),
+    ("  - {type: space_to_depth, patch: 3}\n", "space_to_depth of 3×3 blocks needs a map they divide, got 8×8"),
 ])
 def test_bad_inputs_are_located(body: str, needle: str) -> None:
     line = error(f"input: {{channels: 3, size: 8}}\nlayers:\n{body}")
@@ -118,6 +161,7 @@ def test_bad_inputs_are_located(body: str, needle: str) -> None:
     ("{type: window, window: 0}", "must be positive"),
     ("{type: window, window: 2, shift: -1}", "shift"),
     ("{type: unwindow, window: 2}", "unknown key"),
+    ("{type: untokens}", "missing 'size_of'"),
 ])
 def test_bad_keys_are_located(body: str, needle: str) -> None:
     with pytest.raises(MobcostError) as info:
@@ -155,3 +199,15 @@ def test_the_torch_windows_are_timms() -> None:
     # rolled by −1: window 0 starts at pixel (1, 1)
     assert shifted[0, :, 0].tolist() == x[0, 0, 1:3, 1:3].flatten().tolist()
     assert torch.equal(Unwindow(2, 4, 6, (2, 2), 1)(shifted), x)
+
+
+@pytest.mark.slow
+def test_the_torch_space_to_depth_is_swins_patch_merging() -> None:
+    """timm's PatchMerging order: reshape(B, H/2, 2, W/2, 2, C).permute(0, 1, 3, 4, 2, 5).flatten(3)."""
+    torch = pytest.importorskip("torch")
+    from mobcost.torchside.sequences import SpaceToDepth
+
+    x = torch.arange(3 * 4 * 6, dtype=torch.float32).reshape(1, 3, 4, 6)
+    nhwc = x.permute(0, 2, 3, 1)
+    timm = nhwc.reshape(1, 2, 2, 3, 2, 3).permute(0, 1, 3, 4, 2, 5).flatten(3)
+    assert torch.equal(SpaceToDepth(3, 4, 6, 2)(x), timm.permute(0, 3, 1, 2))

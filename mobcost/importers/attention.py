@@ -78,8 +78,9 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
         return None
     # B×h×N×N: B is the batch (free or 1) or the P sequences of an unfold, which the layer's input holds
     n, heads = dims[-1], (dims[1] if len(dims) == 4 else math.prod(d or 1 for d in dims[:-2])) or 1
-    table = _bias_table(m, softmax.inputs[0], producer, heads, n)
-    scores = softmax.inputs[0]
+    masked, mask = _mask(m, softmax.inputs[0], producer)
+    table = _bias_table(m, masked, producer, heads, n)
+    scores = masked
     if table:  # the scores before the table was added
         scores = next(t for t in table[0].inputs if t != table[1])
     scaled, qk = _back(m, scores, producer, frozenset({"Mul", "Div"}))
@@ -88,7 +89,7 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
             or len(m.g.dynamic_inputs(qk)) != 2 or len(m.g.dynamic_inputs(av)) != 2:
         return None
     paths = [_back(m, t, producer, _VIEWS) for t in (*qk.inputs[:2], av.inputs[1])]
-    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1]]
+    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1], *mask]
     if not table and all(end is not None and end.op == "Conv" for _, end in paths):  # on a map: MobileNetV4's
         return _on_map(m, ops, qk, av, [end for _, end in paths], producer)
     width, key_width = m.dims(av.outputs[0])[-1], m.dims(qk.inputs[0])[-1]
@@ -106,7 +107,7 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
         return _Block(ops, reason=found)
     keys, x = found
     if table:
-        keys["bias_table"] = True
+        keys["relative_table" if m.g.const(table[1]).table != (heads, n) else "bias_table"] = True  # type: ignore
     if sequence(m.dims(x)) != (n, output[2]):
         return _Block(ops, reason=f"its input {list(m.dims(x))} is not the {n} tokens of {output[2]} it returns")
     ops = list({o.name: o for o in (*ops, *output[0])}.values())
@@ -216,10 +217,28 @@ def _bias_table(m: Mapper, scores: str, producer: dict[str, Op], heads: int, n: 
         return ()
     for i, t in enumerate(plus.inputs):
         bias = m.g.const(t)
-        if bias is not None and bias.table == (heads, n) and bias.dims in ((heads, n, n), (1, heads, n, n)) \
+        relative = (2 * math.isqrt(n) - 1) ** 2, heads  # Swin's table: one row per offset in a √N×√N window
+        if bias is not None and bias.table in ((heads, n), relative) \
+                and bias.dims in ((heads, n, n), (1, heads, n, n)) \
                 and producer.get(plus.inputs[1 - i]) is not None:
             return plus, t
     return ()
+
+
+def _mask(m: Mapper, scores: str, producer: dict[str, Op]) -> tuple[str, list[Op]]:
+    """Swin's shifted-window mask — ``(attn.view(B, P, h, N, N) + mask).view(B·P, h, N, N)``, a stored buffer of
+    0 and −100 added to the scores (no params, no Mult-Adds) — walked back over: (the scores before, its
+    operators); (scores, []) where there is none."""
+    after = producer.get(scores)
+    plus = producer.get(after.inputs[0]) if after is not None and after.op == "Reshape" else None
+    if plus is None or plus.op != "Add" or len(m.g.dynamic_inputs(plus)) != 1:
+        return scores, []
+    const = next((m.g.const(t) for t in plus.inputs if t and t not in m.g.dynamic_inputs(plus)), None)
+    before = producer.get(m.g.dynamic_inputs(plus)[0])
+    if const is None or const.table is not None or before is None or before.op != "Reshape" \
+            or m.dims(before.inputs[0]) != m.dims(scores):
+        return scores, []
+    return before.inputs[0], [after, plus, before]
 
 
 def _closed(m: Mapper, ops: list[Op], tail: str) -> str:

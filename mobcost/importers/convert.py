@@ -21,6 +21,7 @@ from .onnx_graph import load_graph
 from .ops import Handler
 from .patterns import Mapper, layer_shape, shown
 from .tokens import TOKENS
+from .windows import held_as_maps, on_channels_last
 
 if TYPE_CHECKING:
     from onnx import ModelProto
@@ -112,6 +113,8 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
         if op.name in blocks:
             blocks[op.name]()
             continue
+        if mapper.nhwc and on_channels_last(mapper, op):
+            continue
         handler = _HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
         if handler is None:
             supported = graph.supported or _SUPPORTED
@@ -122,6 +125,7 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
             mapper.leave_out(op, reason if not op.domain else f"{reason} (domain {op.domain})")
         else:
             _run(handler, mapper, op)
+    held_as_maps(mapper)
     return mapper
 
 

@@ -9,12 +9,13 @@ uses for that operator, so every pattern those map is unchanged. Multi-head atte
 
 from __future__ import annotations
 
-from .layout import passthrough
+from .layout import channels_last, passthrough
 from .layout import transpose as map_transpose
 from .model import Op
 from .ops import HANDLERS, Handler, conv, elementwise, layer_norm, matmul, reduce
 from .patches import map_fold, map_unfold
 from .patterns import Mapper, sequence, shown
+from .windows import channels_last_view, map_merge
 
 
 def _follow(m: Mapper, tensor: str, op_type: str) -> tuple[Op | None, tuple[Op, ...]]:
@@ -57,12 +58,15 @@ def map_tokens(m: Mapper, op: Op) -> bool:
 
 
 def reshape(m: Mapper, op: Op) -> None:
-    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op)):
+    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op)):
         passthrough(m, op)
 
 
 def transpose(m: Mapper, op: Op) -> None:
-    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op)):
+    if map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op):
+        return
+    # a channels-last block (ConvNeXt), else the map held channels-last across several operators (Swin, TinyViT)
+    if list(op.attrs.get("perm", [])) != [0, 2, 3, 1] or not (channels_last(m, op) or channels_last_view(m, op)):
         map_transpose(m, op)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import TOKENS, Key, LayerKind, TorchPart, register
+from .base import TOKENS, Key, LayerKind, TorchPart, pair, register
 
 
 def _check_window(layer: Layer, x: Shape) -> int:
@@ -87,3 +87,68 @@ class Unwindow(LayerKind):
     def torch_parts(self, node: Node) -> list[TorchPart]:
         x = node.input
         return [TorchPart("tokens", "Unwindow", (x.c, x.h, x.w, x.window, node.layer.shift))]
+
+
+@register("untokens")
+class Untokens(LayerKind):
+    """A sequence of H·W tokens back to the C×H×W map it was read from, row by row (``x.view(B, H, W, C)``: TinyViT
+    between its MLP and the next block's windows): ``size_of: X`` gives H×W, layer X's (or ``input``'s) at every
+    design point. No cost beyond memory access."""
+
+    keys = {"size_of": Key("ref", required=True, from_defaults=False)}
+    doc = ("a sequence of H·W tokens back to a C×H×W map, H×W those of layer `size_of` (or `input`) at every "
+           "design point; no cost")
+    label = "Untokens"
+    takes = TOKENS
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        (x,) = inputs
+        h, w = pair(layer.size if layer.size is not None else 1)  # the graph builder filled `size` in
+        if x.patch or x.window:
+            raise ShapeError(f"untokens takes one sequence, got the {x.sequences} sequences of {x}; `unwindow` "
+                             "ends a `window`, `fold` an `unfold`")
+        if x.length != h * w:
+            raise ShapeError(f"untokens to the {h}×{w} map of {layer.size_of} needs {h * w} tokens, got {x.length}")
+        return Node(layer, inputs, Shape(x.c, h, w), x.c, None, None, None, None)
+
+    def category(self, node: Node) -> str:
+        return "Tokens"
+
+    def filter_shape(self, node: Node) -> str:
+        return f"{node.input.length} tokens → {node.output.h}×{node.output.w}"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        out = node.output
+        return [TorchPart("tokens", "Untokens", (out.c, out.h, out.w))]
+
+
+@register("space_to_depth")
+class SpaceToDepth(LayerKind):
+    """C×H×W → p²·C × H/p × W/p: each p×p block's pixels side by side in the channels (Swin's patch merging before its
+    LayerNorm and Linear: timm's ``reshape(B, H/2, 2, W/2, 2, C).permute(0, 1, 3, 4, 2, 5).flatten(3)``, channel
+    (x·p + y)·C + c for the pixel at row y, column x of the block). No cost beyond memory access."""
+
+    keys = {"patch": Key("posint", required=True, from_defaults=False)}
+    doc = ("space to depth (Swin's patch merging): each patch×patch block of pixels concatenated in the channels, "
+           "patch²·C × H/patch × W/patch; no cost")
+    label = "Space to Depth"
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        (x,) = inputs
+        p = layer.patch or 1
+        if x.h % p or x.w % p:
+            raise ShapeError(f"space_to_depth of {p}×{p} blocks needs a map they divide, got {x.h}×{x.w} (timm pads "
+                             "to even sides; a spec states the padded map)")
+        out = Shape(x.c * p * p, x.h // p, x.w // p)
+        return Node(layer, inputs, out, out.c, None, None, None, None)
+
+    def category(self, node: Node) -> str:
+        return "Tokens"
+
+    def filter_shape(self, node: Node) -> str:
+        p = node.layer.patch
+        return f"{p}×{p} blocks → {node.output.c} channels"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        x = node.input
+        return [TorchPart("tokens", "SpaceToDepth", (x.c, x.h, x.w, node.layer.patch))]

@@ -227,6 +227,30 @@ class Unwindow(nn.Module):
         return x.permute(0, 3, 1, 2)
 
 
+class Untokens(nn.Module):
+    """(B, H·W, C) → (B, C, H, W): the tokens back to the map, row by row (TinyViT's ``x.view(B, H, W, C)``)."""
+
+    def __init__(self, channels: int, h: int, w: int) -> None:
+        super().__init__()
+        self.shape = (h, w, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, *self.shape).permute(0, 3, 1, 2)
+
+
+class SpaceToDepth(nn.Module):
+    """(B, C, H, W) → (B, p²·C, H/p, W/p) in Swin's channel order: timm's patch merging on the channels-last map."""
+
+    def __init__(self, channels: int, h: int, w: int, patch: int) -> None:
+        super().__init__()
+        self.channels, self.size, self.patch = channels, (h, w), patch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (h, w), p, c = self.size, self.patch, self.channels
+        x = x.permute(0, 2, 3, 1).reshape(-1, h // p, p, w // p, p, c).permute(0, 1, 3, 4, 2, 5)
+        return x.reshape(-1, h // p, w // p, p * p * c).permute(0, 3, 1, 2)
+
+
 def relative_index(tokens: int) -> torch.Tensor:
     """Swin's relative_position_index for a w×w window of N = w² tokens: (N, N) indices into its (2w − 1)² table,
     one per relative offset (Δy, Δx)."""
@@ -239,4 +263,5 @@ def relative_index(tokens: int) -> torch.Tensor:
 MODULES: dict[str, type[nn.Module]] = {"MapTokens": MapTokens, "ClassToken": ClassToken,
                                        "PositionEmbedding": PositionEmbedding, "PoolTokens": PoolTokens,
                                        "Attention": Attention, "MapAttention": MapAttention,
-                                       "Unfold": Unfold, "Fold": Fold, "Window": Window, "Unwindow": Unwindow}
+                                       "Unfold": Unfold, "Fold": Fold, "Window": Window, "Unwindow": Unwindow,
+                                       "Untokens": Untokens, "SpaceToDepth": SpaceToDepth}
