@@ -119,6 +119,7 @@ class Layer:
     divisor: int = 1  # … then to a multiple of ``divisor`` (torchvision's _make_divisible) when > 1
     gate: str = "sigmoid"  # se: the gate's activation
     parts: int | None = None  # split: this many equal channel parts …
+    sizes: tuple[int, ...] | None = None  # … or parts in these proportions (FasterNet's 1:3, SHViT's 48:176) …
     index: int | None = None  # … of which this one (0-based)
     dilation: int = 1  # conv, dw: kernel taps this many pixels apart
     output_padding: int = 0  # deconv: extra rows and columns on one side of the output
@@ -145,6 +146,7 @@ class Layer:
     value_dim: int | None = None
     kv_stride: int | None = None
     bias_table: bool = False
+    gamma: bool = False  # l2norm: a learned scale per channel after the normalisation (SSD's L2Norm)
     out_bias: bool = True
     # the earlier layer whose stored weights this one reads again (one tensor used twice): Mult-Adds and memory
     # access count every use, params count the tensor once, at that layer

@@ -122,6 +122,12 @@ layers:
   - {type: tokens}
   - {type: untokens, size_of: a}
   - {type: space_to_depth, patch: 2}
+  - {type: pad, padding: [[0, 1], [1, 0]], from: a, name: pd}
+  - {type: gn, groups: 2}
+  - {type: sub, from: [pd, -1]}
+  - {type: l2norm, gamma: true}
+  - {type: div, from: [pd, -1]}
+  - {type: split, sizes: [1, 3], index: 1}
 """)
     # roi_crop runs only in a spec with `proposals:` (per-RoI layers): the bundled Faster R-CNN spec holds it
     assert {layer.type for layer in spec.layers} == set(REGISTRY) - {"roi_crop"}

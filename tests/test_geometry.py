@@ -329,7 +329,9 @@ def test_inception_v3_block() -> None:
     ("{type: conv, out: 8, padding: [-1, 0]}", "layers[0].padding[0]: must be zero or more, got -1"),
     ("{type: conv, out: 8, padding: [1, 2, 3]}", 'layers[0].padding: must be an integer, [height, width] (each an '
      'integer or [before, after]) or "same", got a list of 3'),
-    ("{type: maxpool, kernel: 3, padding: [[0, 1], 0]}", "layers[0].padding[0]: must be an integer, got a list"),
+    ("{type: maxpool, kernel: 3, padding: [[0, 2], 0]}", "padding 2 must be at most half the kernel 3 of the bottom"),
+    ("{type: maxpool, kernel: 3, padding: [0, [1, 1, 1]]}", "layers[0].padding[1]: must be an integer or [before, "
+     "after], got a list of 3"),
     ("{type: maxpool, kernel: [3, 2], padding: [1, 2]}", "padding 2 must be at most half the kernel 2 of the width"),
     ("{type: deconv, out: 8, kernel: 2, stride: [2, 1], output_padding: 1}",
      "layers[0].output_padding: must be less than stride (1), got 1"),
@@ -365,7 +367,7 @@ def test_schema_takes_pairs() -> None:
         jsonschema.validate(yaml.safe_load(text), schema)
     head = "input: {channels: 3, size: 8}\nlayers:\n  - "
     for bad in ("{type: conv, out: 8, kernel: [1, 7, 3]}", "{type: conv, out: 8, kernel: [1, 0]}",
-                "{type: conv, out: 8, padding: [0, [1]]}", "{type: maxpool, kernel: 3, padding: [[0, 1], 0]}",
+                "{type: conv, out: 8, padding: [0, [1]]}", "{type: maxpool, kernel: 3, padding: [[0, 1, 2], 0]}",
                 "{type: conv, out: 8, stride: [2]}"):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(yaml.safe_load(head + bad), schema)

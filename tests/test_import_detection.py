@@ -31,11 +31,10 @@ MODELS = {
     "deeplabv3_mobilenet_v2": (lambda: seg.DeepLabV3MobileNetV2(), 321),
     "ssd300_vgg16": (lambda: seg.SSD300VGG16(), 300),
 }
-# TensorFlow's "SAME" padding of a stride-2 convolution pads 0 before and 1 after: an asymmetric Pad the ONNX
-# importer does not fold yet (another branch adds asymmetric pads)
-MISSING = {"deeplabv3_mobilenet_v2": "asymmetric Pad before a convolution (TensorFlow SAME, stride 2)",
-           # F.normalize over the channels × a learned scale, exported as ReduceL2 / Div / Mul
-           "ssd300_vgg16": "SSD's L2Norm on conv4_3 (ReduceL2, Div, a per-channel scale): not in the vocabulary yet"}
+# DeepLab's fixed_padding before its dilated depthwise convolutions: after that Pad, ONNX shape inference leaves
+# the channels unknown and the next 1×1 convolution cannot be checked. (SSD300-VGG16's L2Norm imports as l2norm.)
+MISSING = {"deeplabv3_mobilenet_v2": "the Pad before a dilated depthwise conv leaves shape inference without "
+                                     "channels (node body.11 rest.1.1)"}
 PATHS = ("onnx-file", "module", "module-dynamo")
 _EXPECTED: dict[str, dict[str, int]] = {}
 

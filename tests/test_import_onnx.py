@@ -322,12 +322,14 @@ def test_rectangular_inputs_non_square_kernels_strides_and_asymmetric_padding_ma
     assert totals(text)[0] == 7 * 3 * 4 * 48 + 7 * 4 * 4 * 24 + 9 * 4 * 4 * 20
 
 
-def test_pool_padding_that_differs_before_and_after_is_a_located_error() -> None:
-    net = Net((1, 3, 8, 8))
-    net.op("MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1], name="/p/MaxPool")
-    with pytest.raises(ModelImportError, match=r"node '/p/MaxPool': .*differs before and after is not in the "
-                                               r"vocabulary of pools"):
-        onnx_to_spec(net.model())
+def test_pool_padding_that_differs_before_and_after_is_the_pools_padding() -> None:
+    # pads [top, left, bottom, right] = [0, 0, 1, 1] on 8×8, k3 s2: ⌊(8 + 1 − 3)/2⌋ + 1 = 4 = ⌈8/2⌉, TF's "same";
+    # [0, 1, 1, 0] is no "same": [[top, bottom], [left, right]] = [[0, 1], [1, 0]]
+    for pads, padding in (([0, 0, 1, 1], "same"), ([0, 1, 1, 0], ((0, 1, 1, 0)))):
+        net = Net((1, 3, 8, 8))
+        net.op("MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=pads, name="/p/MaxPool")
+        (node,) = build(parse_spec(onnx_to_spec(net.model()).yaml)).nodes
+        assert (node.layer.padding, node.output.h, node.output.w) == (padding, 4, 4)
 
 
 def test_a_graph_of_two_inputs_is_refused() -> None:
@@ -431,11 +433,21 @@ def test_an_equal_channel_split_is_one_split_layer_per_part(opset: int) -> None:
 
 
 @needs_vocabulary
-def test_an_unequal_split_is_a_located_error() -> None:
+def test_an_unequal_split_is_split_by_sizes() -> None:
+    # 16 channels as 4 + 12: sizes [1, 3] (lowest terms), parts of 16·1/4 = 4 and 16·3/4 = 12 channels
     net = Net((1, 16, 4, 4), opset=13)
     net.op("Split", [net.last, net.weight("sizes", (2,), [4, 12], TensorProto.INT64)], outputs=2, axis=1,
            name="/s/Split")
-    with pytest.raises(ModelImportError, match=r"node '/s/Split': Split .*channel widths \[4, 12\].*only equal"):
+    spec = parse_spec(onnx_to_spec(net.model(net.nodes[-1].output)).yaml)
+    assert [(layer.sizes, layer.index) for layer in spec.layers] == [((1, 3), 0), ((1, 3), 1)]
+    assert [node.output.c for node in build(spec).nodes] == [4, 12]
+
+
+def test_a_split_into_empty_parts_is_a_located_error() -> None:
+    net = Net((1, 16, 4, 4), opset=13)
+    net.op("Split", [net.last, net.weight("sizes", (2,), [0, 16], TensorProto.INT64)], outputs=2, axis=1,
+           name="/s/Split")
+    with pytest.raises(ModelImportError, match=r"node '/s/Split': Split .*channel widths \[0, 16\]"):
         onnx_to_spec(net.model(net.nodes[-1].output))
 
 

@@ -300,9 +300,34 @@ layers:
   - {type: fc, out: 3}
 """
 
+# issue 21's vocabulary outside attention: explicit and per-side padding (pools too), GroupNorm and InstanceNorm,
+# L2 normalisation, sub and div, unequal splits
+VOCAB = """
+input: {channels: 4, size: 16}
+layers:
+  - {type: pad, padding: [[0, 1], [2, 1]]}
+  - {type: conv, out: 8, kernel: 3, stride: 2, padding: 0, act: relu, name: a}
+  - {type: maxpool, kernel: 3, stride: 2, padding: same}
+  - {type: avgpool, kernel: 3, stride: 1, padding: [[1, 1], [0, 1]]}
+  - {type: conv, out: 8, kernel: 3, padding: [[0, 2], [1, 1]], name: b}
+  - {type: gn, groups: 2, act: gelu, name: g}
+  - {type: gn, group_width: 1}
+  - {type: sub, from: [g, -1]}
+  - {type: l2norm, gamma: true}
+  - {type: l2norm, name: n}
+  - {type: avgpool, name: gp}
+  - {type: div, from: [n, gp]}
+  - {type: split, sizes: [1, 3], index: 1, name: s}
+  - {type: dw, kernel: 3, from: s}
+  - {type: split, sizes: [1, 3], index: 0, from: n}
+  - {type: concat, from: [-1, -2]}
+  - {type: avgpool}
+  - {type: fc, out: 3}
+"""
+
 
 def test_the_probes_hold_every_layer_type() -> None:
-    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS) for layer in parse_spec(text).layers}
+    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB) for layer in parse_spec(text).layers}
     # roi_crop runs only in a spec with `proposals:`: the bundled Faster R-CNN spec holds it (counted above)
     assert types >= set(REGISTRY) - {"dwsep", "roi_crop"}
 
@@ -312,7 +337,7 @@ def test_probe_networks(tool: str) -> None:
     if not available(tool):
         pytest.skip(f"{TOOLS[tool][0]} is not installed")
     bad = []
-    for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)),
+    for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)), (VOCAB, (16, 13)),
                         (WINDOWS, (16, 32))):
         for res in sizes:
             for alpha in (1.0, 0.5):

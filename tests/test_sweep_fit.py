@@ -3,6 +3,7 @@ bound) and flash columns equal ``plan_memory`` on the network built at that poin
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -19,8 +20,9 @@ from mobcost.spec import load_bundled
 
 def test_the_columns_equal_plan_memory_point_by_point() -> None:
     spec = load_bundled("mobilenet_v2")
-    alphas, sizes = [0.35, 0.5, 1.0], [96, 128, 160]
-    for planner in ("tflm", "lower-bound"):
+    # an odd size too: a stride-2 window on an odd map needs no PAD (SAME pads 1/1), so LiteRT's buffers differ
+    alphas, sizes = [0.35, 0.5, 1.0], [96, 113, 160]
+    for planner in ("tflm", "lower-bound", "tflite"):
         r = sweep(spec, alphas, sizes, dtype="int8", budgets=Budgets(ram_bytes=1e12, flash_bytes=1e12,
                                                                       planner=planner))
         c = r.columns
@@ -48,3 +50,16 @@ def test_no_point_fits_names_the_tightest_budget() -> None:
     assert "the tightest, --max-flash (flash ≤ 307 kB), excludes all 4 points alone" in done.stderr
     bad = CliRunner().invoke(app, ["sweep", "mobilenet_v1", "--planner", "greedy", "--max-ram", "1MiB"])
     assert bad.exit_code != 0 and "--planner" in bad.stderr
+
+
+def test_the_ram_and_flash_columns_are_written_under_their_budgets() -> None:
+    args = ["sweep", "mobilenet_v1", "-a", "0.25", "-R", "96", "--dtype", "int8", "--planner", "tflite",
+            "--max-ram", "1MiB", "--max-flash", "1MiB"]
+    csv = CliRunner().invoke(app, [*args, "-f", "csv"]).stdout.splitlines()
+    row = dict(zip(csv[0].split(","), csv[1].split(","), strict=False))
+    point = json.loads(CliRunner().invoke(app, [*args, "-f", "json"]).stdout)["points"][0]
+    m = plan_memory(build(load_bundled("mobilenet_v1"), 0.25, resolution=96), "tflite", "int8")
+    assert int(row["ram_bytes"]) == point["ram_bytes"] == m.arena_bytes
+    assert int(row["flash_bytes"]) == point["flash_bytes"] == m.weights_bytes
+    bad = CliRunner().invoke(app, ["sweep", "mobilenet_v1", "--planner", "patch", "--max-ram", "1MiB"])
+    assert bad.exit_code == 2 and "lower-bound or tflm or tflite" in bad.stderr

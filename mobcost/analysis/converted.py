@@ -135,6 +135,16 @@ def converted_slots(graph: Graph, dtype: str) -> list[Slot]:
     return slots + [Slot(step + 1, step + 1, *sz, name) for sz, step, name in o.scratch]
 
 
+def tensor_names(graph: Graph) -> list[str]:
+    """Tensor 0 is the network input, tensor ``k`` the output of layer ``k - 1`` (liveness's numbering)."""
+    return ["input", *(n.name for n in graph.nodes)]
+
+
+def tensor_bytes(graph: Graph, dtype: str) -> list[int]:
+    size = DTYPE_BYTES[dtype]
+    return [graph.input.numel * size, *(n.output.numel * size for n in graph.nodes)]
+
+
 def tensor_channels(graph: Graph) -> list[int]:
     """The channels of liveness's tensors: the network input's, then each layer's output's."""
     return [graph.input.c, *(n.output.c for n in graph.nodes)]

@@ -25,6 +25,7 @@ weights).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..graph import Graph
@@ -33,8 +34,10 @@ from ..graph.liveness import liveness
 from ..ir import Node
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
-from .converted import converted_buffers
-from .planners import PLANNERS, Buffer, aligned, tflm_arena  # noqa: F401  (PLANNERS: re-exported)
+from .converted import converted_buffers, tensor_bytes, tensor_names
+from .litert import litert_buffers, litert_layer_nodes
+from .planners import FOREVER, PLANNERS, Buffer, aligned, litert_arena, tflm_arena  # noqa: F401
+from .whatif import Recompute, default_split, inplace_totals, patch_totals
 
 # int8 models keep their biases in int32 (the TFLite 8-bit quantization spec); float models in the weights' type
 BIAS_BYTES = {"int8": 4}
@@ -103,6 +106,11 @@ class Memory:
     weights: Weights
     persistent_bytes: int | None
     notes: tuple[str, ...]
+    # bytes in use while each layer runs: the live tensors (lower bound, what-ifs), or the highest byte of the
+    # buffers the planner placed that are alive then (tflm, tflite)
+    in_use: tuple[int, ...] = ()
+    layer_steps: tuple[int, ...] = ()  # the planner's step of each layer (tflm: i + 1; tflite: its node)
+    recompute: Recompute | None = None  # patch: what the overlapping patches cost
 
     @property
     def total_ram_bytes(self) -> int | None:
@@ -111,16 +119,6 @@ class Memory:
     @property
     def weights_bytes(self) -> int:
         return self.weights.total
-
-
-def tensor_names(graph: Graph) -> list[str]:
-    """Tensor 0 is the network input, tensor ``k`` the output of layer ``k - 1`` (liveness's numbering)."""
-    return ["input", *(n.name for n in graph.nodes)]
-
-
-def tensor_bytes(graph: Graph, dtype: str) -> list[int]:
-    size = DTYPE_BYTES[dtype]
-    return [graph.input.numel * size, *(n.output.numel * size for n in graph.nodes)]
 
 
 def activation_peak(graph: Graph, dtype: str) -> tuple[int, int, list[int]]:
@@ -220,26 +218,108 @@ def persistent_bytes(graph: Graph, dtype: str) -> int:
     return fixed + sum(c * n.out_channels for c, n in zip(per_channel[1:], graph.nodes, strict=True))
 
 
-def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8") -> Memory:
-    """RAM and flash of ``graph`` under ``planner`` (``lower-bound`` or ``tflm``) with ``dtype`` tensors."""
+def buffer_in_use(buffers: Sequence[Buffer], offsets: Sequence[int], steps: Sequence[int]) -> list[int]:
+    """While each layer runs: the highest byte of the placed buffers alive at its planner step, or at the steps
+    of operators the converter added for it (a PAD before it), so that the largest is the arena."""
+    spans = [(steps[i - 1] + 1 if i else 0, step) for i, step in enumerate(steps)]
+    return [max((o + b.size for b, o in zip(buffers, offsets, strict=True) if b.first <= hi and lo <= b.last),
+                default=0) for lo, hi in spans]
+
+
+def live_totals(graph: Graph, dtype: str) -> list[int]:
+    sizes = tensor_bytes(graph, dtype)
+    return [sum(sizes[t] for t in alive) for alive in liveness(graph)[1]]
+
+
+PLACED_NOTES = {
+    "tflm": "tflm: one operator and one output tensor per layer, and those a TFLite conversion adds (a PAD where "
+            "TFLite's SAME cannot say the padding, an activation it cannot fuse, MEAN's scratch); 16-byte "
+            "alignment; scratch buffers of the int8 reference kernels",
+    "tflite": "tflite: LiteRT's arena planner without delegates (XNNPACK, the default on a phone, keeps its own "
+              "buffers), on the operators mobcost's export writes (a PAD before a window padded otherwise than "
+              "SAME); 64-byte aligned offsets; im2col and MEAN temporaries; ADD, MUL in place"}
+
+
+def placed(graph: Graph, planner: str, dtype: str) -> tuple[list[Buffer], list[int], int, list[int]]:
+    """tflm and tflite: the buffers the runtime's planner places (sizes as it sees them), their offsets, the
+    arena, and each layer's step (its last operator's)."""
+    if planner == "tflm":
+        raw = converted_buffers(graph, dtype)
+        offsets, arena = tflm_arena(raw)
+        return aligned(raw), offsets, arena, [next(b.first for b in raw if b.name == n.name) for n in graph.nodes]
+    buffers = litert_buffers(graph, dtype)
+    offsets, arena = litert_arena(buffers)
+    return buffers, offsets, arena, litert_layer_nodes(graph)
+
+
+def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, patches: int = 4,
+                split: int | None = None) -> Memory:
+    """RAM and flash of ``graph`` under ``planner`` (one of ``PLANNERS``) with ``dtype`` tensors; ``patches``
+    and ``split`` (the stage's last layer, default :func:`.whatif.default_split`) for ``patch``."""
     peak, step, alive = activation_peak(graph, dtype)
     names = tensor_names(graph)
     notes = [PERSISTENT_NOTE if planner == "tflm" else
-             "lower-bound models no runtime: persistent_bytes and total_ram_bytes are left out"]
-    persistent = None
-    if planner == "tflm":
-        persistent = persistent_bytes(graph, dtype)
-        raw = converted_buffers(graph, dtype)
-        offsets, arena = tflm_arena(raw)
-        buffers = aligned(raw)
-        notes.append("tflm: one operator and one output tensor per layer, and those a TFLite conversion adds (a "
-                     "PAD where TFLite's SAME cannot say the padding, an activation it cannot fuse, MEAN's "
-                     "scratch); 16-byte alignment; scratch buffers of the int8 reference kernels")
+             f"{planner} models no runtime's own RAM: persistent_bytes and total_ram_bytes are left out"]
+    persistent, rec = None, None
+    steps = list(range(len(graph.nodes)))
+    buffers: list[Buffer] = []
+    offsets: list[int] = []
+    if planner in ("tflm", "tflite"):
+        buffers, offsets, arena, steps = placed(graph, planner, dtype)
+        notes.append(PLACED_NOTES[planner])
+        in_use = buffer_in_use(buffers, offsets, steps)
+        persistent = persistent_bytes(graph, dtype) if planner == "tflm" else None
+    elif planner == "inplace-dw":
+        in_use = inplace_totals(graph, dtype)
+        arena = max(in_use, default=peak)
+        notes.append("inplace-dw: a depthwise layer writes over its input when no later layer reads it, through "
+                     "a one-channel buffer (MCUNet's in-place depthwise); otherwise the lower bound's rule")
+    elif planner == "patch":
+        cut = default_split(graph) if split is None else split
+        in_use, rec = patch_totals(graph, dtype, cut, patches)
+        arena = max(in_use)
+        notes.append(f"patch: layers up to {graph.nodes[cut].name!r} run in {patches}×{patches} patches "
+                     f"(MCUNetV2), in-place depthwise throughout; the patches recompute "
+                     f"{rec.extra_mult_adds:,} Mult-Adds ({rec.percent:.1f}% of the network's)")
     else:
-        buffers, offsets, arena = [], [], peak
+        in_use = live_totals(graph, dtype)
+        arena = peak
     if any(node.type == "attention" for node in graph.nodes):
         # One layer here is several operators in a runtime: its Q, K, V and h·N² scores are tensors of their own.
         notes.append("attention layers' inner tensors (Q, K, V, the heads' N×N scores) are not counted: the "
                      "lower bound and the arena cover the layers' inputs and outputs only, and a runtime needs more")
     return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
-                  tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes))
+                  tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes), tuple(in_use),
+                  tuple(steps), rec)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One execution step of the per-layer view: the layer running, the tensors alive, the bytes they hold
+    (the lower bound's rule) and the bytes the planner has in use then."""
+
+    step: int
+    layer: str
+    live: tuple[str, ...]
+    live_bytes: int
+    in_use_bytes: int
+    peak: bool
+
+
+def memory_steps(m: Memory) -> list[StepRow]:
+    """The per-layer view (``mobcost memory --layers``): one row per layer in execution order. Under a planner
+    that places buffers (tflm, tflite) the live tensors are its buffers alive then (scratch included, sizes as
+    it sees them); otherwise the liveness rule's tensors. ``peak`` marks where ``arena_bytes`` is reached."""
+    names, sizes = tensor_names(m.graph), tensor_bytes(m.graph, m.dtype)
+    _, live = liveness(m.graph)
+    top = max(m.in_use, default=0)
+    peak_at = m.in_use.index(top) if m.in_use else 0
+    rows = []
+    for i, node in enumerate(m.graph.nodes):
+        if m.buffers:
+            alive = [b for b in m.buffers if b.first <= m.layer_steps[i] <= b.last]
+            tensors, held = tuple(b.name for b in alive), sum(b.size for b in alive)
+        else:
+            tensors, held = tuple(names[t] for t in live[i]), sum(sizes[t] for t in live[i])
+        rows.append(StepRow(i, node.name, tensors, held, m.in_use[i] if m.in_use else 0, i == peak_at))
+    return rows

@@ -68,9 +68,10 @@ def calibrate(
     """Measure this machine with microbenchmarks and write a hardware profile for a runtime.
 
     Times single layers of generic shapes (1×1; depthwise 3×3 and 5×5; full 3×3, 5×5 and 7×7; fully
-    connected; pooling), run one after another as inside a network, and memory bandwidth — never the
-    networks it will predict — and writes peak rate, per-type efficiency and fixed costs, with the date,
-    threads, runtime and its version. Eager torch also times BatchNorm and ReLU passes (about 25 s). ONNX
+    connected; pooling; on token sequences linear layers, whole attention layers and LayerNorm), run one after
+    another as inside a network, and memory bandwidth — never the networks it will predict — and writes peak
+    rate, per-type efficiency and fixed costs, with the date, threads, runtime and its version. Eager torch
+    also times BatchNorm and ReLU passes and each other activation's extra over ReLU (about 30 s). ONNX
     Runtime and LiteRT run each layer exported as deployed (BatchNorm folded, ReLU fused); ORT also times
     each activation's extra pass and widths its blocked layout cannot take (about 45 s); LiteRT converts
     every layer first (about 70 s, 25 s once its conversions are cached).
@@ -95,7 +96,8 @@ def calibrate(
     with progress_bar(CALIBRATION_STEPS, label, enabled=interactive()) as advance:
         profile = run_calibration(threads, runtime_named(runtime), advance)
     save_profile(profile, path, where)
-    rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k}
+    # Mult-Adds rates only: pooling's are window reads, LayerNorm's elements
+    rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k and k != "ln"}
     print(f"wrote {clean(path)}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
           f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
           f"bandwidth {profile['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s", file=sys.stderr)
@@ -109,11 +111,13 @@ def latency(
     rho: RhoOpt = None,
     resolution: ResolutionOpt = None,
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Profile to predict with (default: "
-                                                 "this host's, calibrated on first use, ~25 s).",
+                                                 "this host's, calibrated on first use, ~30 s).",
                                                  show_default=False)] = None,
     do_measure: Annotated[bool, typer.Option("--measure", help="Also time the network on this CPU under the "
                                              "runtime (whole and per layer) and compare.")] = False,
-    grid: Annotated[bool, typer.Option("--grid", help="The 16 α × resolution models of the paper, predicted "
+    grid: Annotated[bool, typer.Option("--grid", help="The paper's 16 α × resolution models (α 1, 0.75, 0.5, "
+                                       "0.25 × 224, 192, 160, 128 px) of the spec (an attention model's too: "
+                                       "deit_tiny, mobilevit_xs), predicted "
                                        "(and with --measure, measured: ~40 s), with Spearman and median error. "
                                        "Without --hardware it predicts with this host's profile, calibrating "
                                        "first when there is none.")] = False,

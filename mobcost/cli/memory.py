@@ -4,11 +4,14 @@ weights' flash, at one design point."""
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..analysis.planners import PLANNERS
 from ..errors import OptionError
+from ..graph import Graph
 from ..report.formats import Format
 from ..report.table import Dtype
 from .common import (
@@ -26,10 +29,8 @@ from .common import (
     render_rich,
 )
 
-
-class Planner(StrEnum):
-    lower_bound = "lower-bound"
-    tflm = "tflm"
+# --planner's choices: the names live once, in analysis.planners.PLANNERS
+Planner = StrEnum("Planner", {name.replace("-", "_"): name for name in PLANNERS})  # type: ignore[misc]
 
 
 @app.command()
@@ -41,7 +42,16 @@ def memory(
     resolution: ResolutionOpt = None,
     planner: Annotated[Planner, typer.Option(
         "--planner", "-p", help="lower-bound: the most activation bytes alive at once (an ideal planner); tflm: "
-        "TensorFlow Lite Micro's greedy planner, emulated exactly.")] = Planner.tflm,
+        "TensorFlow Lite Micro's greedy planner, emulated exactly; tflite: LiteRT's arena planner on a phone "
+        "(best fit, 64-byte offsets); inplace-dw: the lower bound with depthwise layers written over their input "
+        "(MCUNet); patch: MCUNetV2's patch-based first stage (and in-place depthwise), with its recompute.")] = (
+        Planner.tflm),
+    patches: Annotated[int, typer.Option("--patches", min=1, max=64, help="patch: an N×N grid of patches.")] = 4,
+    split: Annotated[str | None, typer.Option("--split", help="patch: the patch stage's last layer (default: "
+                                              "after the map first reaches 1/8 of the input's side, and the 1×1 "
+                                              "layers right after it).", show_default=False)] = None,
+    layers: Annotated[bool, typer.Option("--layers", "--per-layer", help="A row per execution step: the tensors "
+                                         "alive, their bytes, the planner's bytes in use, the peak.")] = False,
     dtype: Annotated[Dtype | None, typer.Option("--dtype", help="Element type of activations and weights (int8: "
                                                 "int32 biases and per-channel quantization parameters); default: the "
                                                 "spec's `dtype:` (a .tflite's own), else int8.",
@@ -55,8 +65,9 @@ def memory(
     """Will it fit? Activation arena, RAM and flash of one design point.
 
     JSON keys: `arena_bytes` (the arena as --planner lays it out), `persistent_bytes` and `total_ram_bytes`
-    (null until modelled), `weights_bytes` (weights, biases and quantization parameters as a .tflite stores
-    them) and `activation_peak_bytes` (the lower bound), with the planned buffers and notes on what is counted.
+    (TFLM's; null under the other planners), `weights_bytes` (weights, biases and quantization parameters as a
+    .tflite stores them) and `activation_peak_bytes` (the lower bound), with the planned buffers, `recompute`
+    (patch: the Mult-Adds its overlapping patches add) and notes. --layers: a row per execution step instead.
     A .tflite under --planner tflm is planned on its own tensors (the converter's PAD, RESHAPE, … too). With
     --measure: `measured_arena_bytes`, `measured_persistent_bytes`, `measured_total_ram_bytes` (TFLM's recorded
     head, tail, total) and `file_weights_bytes` (the weights, biases and quantization parameters the file stores).
@@ -64,11 +75,16 @@ def memory(
     from ..analysis.memory import plan_memory
     from ..graph import build
 
+    check_options(planner, patches, split, layers and measure)
     loaded = load(spec)
     element = dtype.value if dtype else loaded.dtype or "int8"  # a spec's (an imported .tflite's) own by default
-    m = plan_memory(build(loaded, alpha, rho, resolution), planner.value, element)
+    graph = build(loaded, alpha, rho, resolution)
+    m = plan_memory(graph, planner.value, element, patches=patches, split=split_index(graph, split))
     m, measured = on_tflite(spec, m, measure)
-    show(m, measured, fmt, output)
+    if layers:
+        render_steps(m, fmt, output)
+    else:
+        show(m, measured, fmt, output)
 
 
 def show(m: Any, measured: dict[str, int], fmt: Format, output: Any) -> None:
@@ -117,3 +133,41 @@ def on_tflite(spec: str | None, m: Any, measure: bool) -> tuple[Any, dict[str, i
     got = measure_tflm(Path(spec).read_bytes(), spec, m.arena_bytes)  # type: ignore[arg-type]
     return m, {"measured_arena_bytes": got["head"], "measured_persistent_bytes": got["tail"],
                "measured_total_ram_bytes": got["total"], "file_weights_bytes": stored_weights(model).total}
+
+
+
+def render_steps(m: Any, fmt: Format, output: Path | None) -> None:
+    """--layers: a row per execution step, in ``fmt`` (csv tidy: the design point on every row)."""
+    from ..report.formats import records_text
+    from ..report.memory import memory_title, step_records, steps_dict, steps_table
+
+    if fmt == Format.json:
+        emit_json(steps_dict(m), output)
+    elif fmt == Format.csv:
+        emit(records_text(step_records(m), fmt), output)
+    elif fmt in (Format.markdown, Format.latex):
+        emit(records_text(step_records(m, tidy=False), fmt, title=memory_title(m), label=m.graph.spec.name),
+             output)
+    else:
+        render_rich(steps_table(m), output=output)
+
+
+def check_options(planner: Planner, patches: int, split: str | None, layers_and_measure: bool) -> None:
+    """--patches and --split are the patch planner's; given with another, they are refused, not ignored.
+    --layers (the plan step by step) and --measure (totals beside TFLM's) go one at a time."""
+    if layers_and_measure:
+        raise OptionError("--layers shows the plan step by step, --measure compares totals: one at a time",
+                          where="--layers")
+    if planner != Planner.patch and (split is not None or patches != 4):
+        raise OptionError(f"--patches and --split are for --planner patch, not {planner.value}",
+                          where="--split" if split is not None else "--patches")
+
+
+def split_index(graph: Graph, split: str | None) -> int | None:
+    """--split's layer as its index in the graph."""
+    if split is None:
+        return None
+    names = [n.name for n in graph.nodes]
+    if split not in names:
+        raise OptionError(f"no layer named {split!r} in {graph.spec.name}", where="--split")
+    return names.index(split)

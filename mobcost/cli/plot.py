@@ -21,7 +21,7 @@ from ..report.formats import clean
 from ..spec import Spec
 from ..units import parse_si, plural
 from .common import Runtime, RuntimeOpt, SpecArg, ThreadsOpt, app, friendly, load
-from .sweep import check_output, energy_budget, latency_budget
+from .sweep import MaxFlashOpt, MaxRamOpt, check_output, energy_budget, fit_budgets, latency_budget
 from .timing import grid_graphs, latency_grid, predictor, prepare_measure, timed, warn_if_elsewhere
 
 
@@ -32,6 +32,7 @@ class PlotKind(StrEnum):
     pareto = "pareto"
     latency = "latency"
     time_share = "time-share"
+    memory = "memory"
 
 
 class Metric(StrEnum):
@@ -42,10 +43,12 @@ class Metric(StrEnum):
 METRIC_COLUMNS = {Metric.latency: "latency_ms", Metric.energy: "energy_uj"}
 MEASURED = (PlotKind.latency, PlotKind.time_share)
 # Which kinds use each option; any other kind refuses it.
-USES = {"--hardware": (PlotKind.budget, *MEASURED), "--alpha": (PlotKind.budget, PlotKind.time_share),
-        "--resolution": (PlotKind.budget, PlotKind.time_share), "--max-latency-ms": (PlotKind.budget,),
+ONE_POINT = (PlotKind.time_share, PlotKind.memory)
+USES = {"--hardware": (PlotKind.budget, *MEASURED), "--alpha": (PlotKind.budget, *ONE_POINT),
+        "--resolution": (PlotKind.budget, *ONE_POINT), "--max-latency-ms": (PlotKind.budget,),
         "--max-mult-adds": (PlotKind.budget,), "--threads": MEASURED, "--max-energy-uj": (PlotKind.budget,),
-        "--metric": (PlotKind.budget,), "--runtime": MEASURED}
+        "--metric": (PlotKind.budget,), "--runtime": MEASURED, "--max-ram": (PlotKind.budget,),
+        "--max-flash": (PlotKind.budget,), "--planner": (PlotKind.budget, PlotKind.memory)}
 BUDGET_GRID = ("0.1:1.0:0.025", "96:256:4")  # the budget map's default α and resolution ranges
 BUDGET_POINTS = 250_000  # cells of a budget map (a 500 × 500 image is already finer than any screen)
 
@@ -58,7 +61,7 @@ def plot(
                                              "latency or energy), "
                                              "pareto (SPEC among the bundled networks, cost vs accuracy), "
                                              "latency (16 models, predicted vs measured), time-share (per "
-                                             "layer type).")],
+                                             "layer type), memory (the arena over execution steps).")],
     spec: SpecArg = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Image file: .png, .svg or .pdf.")] = Path(
         "mobcost.png"),
@@ -79,28 +82,41 @@ def plot(
                                                   "(default latency).", show_default=False)] = None,
     threads: Annotated[int | None, ThreadsOpt.__metadata__[0]] = None,  # type: ignore[attr-defined]
     runtime: Annotated[Runtime | None, RuntimeOpt.__metadata__[0]] = None,  # type: ignore[attr-defined]
+    max_ram: MaxRamOpt = None, max_flash: MaxFlashOpt = None,
+    planner: Annotated[str | None, typer.Option(help="memory: the planner drawn (default tflm; "
+                                                "lower-bound, tflm, tflite, inplace-dw, patch); budget: of "
+                                                "--max-ram (lower-bound, tflm or tflite).", show_default=False)] = None,
 ) -> None:
     """Draw a figure (png, svg or pdf).
 
-    Accuracy vs cost (the paper's Figures 4–5, for MobileNetV1's architecture), a hardware budget map (coloured
-    by latency or, with --metric energy, by energy per inference), a Pareto chart of SPEC among the bundled
-    networks, or predicted vs measured latency (`latency`: the 16 models; `time-share`: per layer type).
+    Accuracy vs cost (the paper's Figures 4–5, for MobileNetV1's architecture), a hardware budget map (colour:
+    latency or energy per inference; --max-ram / --max-flash bound a planner's RAM and the flash), a Pareto chart
+    of SPEC among the bundled networks, predicted vs measured latency (`latency`: 16 models; `time-share`: per
+    layer type), or the arena as a planner lays it out (`memory`: buffers over their lifetimes, lower bound).
     """
-    if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise OptionError("use a .png, .svg or .pdf file name", file=str(output), where="--output")
-    check_output(output)
-    given = {"--hardware": hardware, "--alpha": alpha, "--resolution": resolution, "--max-latency-ms": max_latency_ms,
-             "--max-mult-adds": max_mult_adds, "--threads": threads, "--max-energy-uj": max_energy_uj,
-             "--metric": metric, "--runtime": runtime}
+    # the options by their command-line names (every parameter but these three is one)
+    given = {"--" + k.replace("_", "-"): v for k, v in dict(locals()).items() if k not in ("kind", "spec", "output")}
+    check_image(output)
     check_uses(kind, given)
     s = load(spec)
-    budget = BudgetOptions(max_latency_ms, max_mult_adds, max_energy_uj, metric or Metric.latency)
-    fig = figure(kind, s, spec is not None, hardware, alpha, resolution, budget, threads or 1,
-                 Runtime(runtime or Runtime.torch).value)
+    budget = BudgetOptions(max_latency_ms, max_mult_adds, max_energy_uj, metric or Metric.latency,
+                           fit_budgets(max_ram, max_flash, planner) if kind == PlotKind.budget else {}, planner)
+    save(figure(kind, s, spec is not None, hardware, alpha, resolution, budget, threads or 1,
+                Runtime(runtime or Runtime.torch).value), output)
+
+
+def save(fig: Any, output: Path) -> None:
     from .. import plots
 
     plots.save(fig, output)
     print(f"wrote {clean(output)}", file=sys.stderr)
+
+
+def check_image(output: Path) -> None:
+    """-o names an image file that may be written (before any slow work)."""
+    if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise OptionError("use a .png, .svg or .pdf file name", file=str(output), where="--output")
+    check_output(output)
 
 
 def check_uses(kind: PlotKind, given: dict[str, Any]) -> None:
@@ -119,6 +135,8 @@ class BudgetOptions:
     max_mult_adds: str | None
     max_energy_uj: float | None
     metric: Metric
+    fit: dict[str, Any]  # --max-ram, --max-flash and --planner as ``Budgets`` fields
+    planner: str | None = None  # memory: the planner drawn
 
 
 def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: str | None, resolution: str | None,
@@ -130,13 +148,15 @@ def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: st
 
         budgets = Budgets(mult_adds=parse_si(budget.max_mult_adds, where="--max-mult-adds")
                           if budget.max_mult_adds else None, latency_ms=latency_budget(budget.max_latency_ms),
-                          energy_uj=energy_budget(budget.max_energy_uj))
+                          energy_uj=energy_budget(budget.max_energy_uj), **budget.fit)
         axes = grid_axes(alpha or BUDGET_GRID[0], resolution or BUDGET_GRID[1], max_points=BUDGET_POINTS,
                          why=" cells in a budget map", layers=len(s.layers))
         return plots.budget_figure(s, load_hardware(hardware or DEFAULT_HARDWARE), *axes, budgets,
                                    METRIC_COLUMNS[budget.metric])
     if kind == PlotKind.pareto:
         return plots.pareto_figure(s if named else None)
+    if kind == PlotKind.memory:
+        return memory_figure(s, alpha, resolution, budget.planner)
     if kind in MEASURED:
         return measured_figure(kind, s, hardware, threads, one_point(s, alpha, resolution), runtime)
     plots.check_accuracy_spec(s)
@@ -146,7 +166,7 @@ def figure(kind: PlotKind, s: Spec, named: bool, hardware: str | None, alpha: st
 def one_point(s: Spec, alpha: str | None, resolution: str | None) -> Graph:
     """time-share's network: one α and one input size (each a single value), built now to check it."""
     alphas, sizes = grid_axes(alpha or "1", resolution or str(s.size), max_points=1,
-                              why=": time-share draws one network (give one --alpha and one --resolution)")
+                              why=": this plot draws one network (give one --alpha and one --resolution)")
     return build(s, alphas[0], resolution=sizes[0])
 
 
@@ -196,3 +216,15 @@ def predicted_share_figure(s: Spec, graph: Graph, hw: Hardware, runtime: str) ->
     return plots.time_share_figure(types, f"{s.name} (α={graph.alpha:g}, {graph.resolution} px): where the "
                                           f"Mult-Adds and the time go\npredicted on {short} ({hw.dtype})\n"
                                           f"measured time left out: {why}")
+
+
+def memory_figure(s: Spec, alpha: str | None, resolution: str | None, planner: str | None) -> Any:
+    """`plot memory`: one design point (one --alpha, one --resolution) under --planner (default tflm)."""
+    from ..analysis.memory import plan_memory
+    from ..analysis.planners import PLANNERS
+    from ..plots.memory import memory_figure as draw
+
+    if planner is not None and planner not in PLANNERS:
+        raise OptionError(f"must be one of {', '.join(PLANNERS)}, got {planner!r}", where="--planner")
+    graph = one_point(s, alpha, resolution)
+    return draw(plan_memory(graph, planner or "tflm", s.dtype or "int8"))

@@ -178,13 +178,13 @@ MaxRamOpt = Annotated[str | None, typer.Option(help="Budget on RAM, e.g. 256KiB:
 MaxFlashOpt = Annotated[str | None, typer.Option(help="Budget on flash, e.g. 1MiB: weights, biases and "
                                                "quantization parameters as a TFLite file stores them.",
                                                show_default=False)]
-PlannerOpt = Annotated[str | None, typer.Option(help="Planner of --max-ram: lower-bound or tflm (default: the "
-                                                "profile's, else tflm).", show_default=False)]
+PlannerOpt = Annotated[str | None, typer.Option(help="Planner of --max-ram: lower-bound, tflm or tflite (default: "
+                                                "the profile's, else tflm).", show_default=False)]
 
 
 def fit_budgets(ram: str | None, flash: str | None, planner: str | None) -> dict[str, Any]:
     """--max-ram, --max-flash and --planner as ``Budgets`` fields (sizes as the other byte budgets take them)."""
-    from ..analysis.planners import PLANNERS
+    from ..analysis.planners import RUNTIME_PLANNERS as PLANNERS
 
     if planner is not None and planner not in PLANNERS:
         raise OptionError(f"must be {' or '.join(PLANNERS)}, got {planner!r}", where="--planner")

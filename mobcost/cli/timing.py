@@ -1,6 +1,6 @@
 """Shared by `latency` and `plot`: the host's profile (calibrating on first use) and timed networks, each
 with a progress bar while torch works. Every check that can fail fast (spec, points, profile, cache and
-config folders) runs before anything slow: calibration takes ~25 s, timing the 16 models ~40 s."""
+config folders) runs before anything slow: calibration takes ~30 s, timing the 16 models ~40 s."""
 
 from __future__ import annotations
 

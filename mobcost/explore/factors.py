@@ -28,12 +28,18 @@ from ..graph.liveness import liveness
 from ..layers import REGISTRY
 from ..layers.conventions import FlopConvention, layer_ops, thop_adaptive
 from ..spec import Spec
-from .hardware import layer_act, profile_kernel, unfused_ops
+from .hardware import layer_act, profile_kernel, score_elements, unfused_ops
 from .ranges import check_placements
 
 INT64_SAFE = 2**62  # a bound below this leaves int64 (2⁶³ − 1) room for the bound's own rounding
 EXACT_WORK = 40_000_000  # point × term products a sweep may evaluate with Python integers
 MAX_NAMED = 4  # invalid values named one by one; the rest counted (the rich view shows five entries)
+
+
+def _score_heads(node: Any) -> int:
+    """A layer's score elements per unit of its last work term's area (attention: the heads; else 0)."""
+    scores = score_elements(node)
+    return scores // REGISTRY[node.type].work_terms(node)[-1][1] if scores else 0
 
 
 @dataclass
@@ -76,6 +82,9 @@ class Factors:
     # (R,): params that follow the resolution only (attention-bias tables: heads, kept under α, × N tokens)
     tables: np.ndarray | None = None
     work_terms: list[list[int]] = field(default_factory=list)  # the work terms of each layer
+    # attention's score elements per unit of the area of its last work term (the products' P·N·N′): its heads,
+    # which α keeps; 0 for every other layer (``hardware.score_elements``)
+    score_heads: list[int] = field(default_factory=list)
 
     def layer_count(self, name: str, rows: slice, i: int, floats: bool = False) -> np.ndarray:
         """Layer i's Mult-Adds (``name`` "ma") or work ("work") over a chunk of α rows × every resolution: the
@@ -150,7 +159,7 @@ def factors(spec: Spec, alphas: list[float], resolutions: list[int],
                 [n.stride for n in first.nodes],
                 [profile_kernel(n) for n in first.nodes], dropped.named(), first, convention,
                 ma_terms=_term_columns(first, "mult_adds_terms"), work_terms=_term_columns(first, "work_terms"),
-                tables=stack(res_rows, "tables")[:, 0])
+                tables=stack(res_rows, "tables")[:, 0], score_heads=[_score_heads(n) for n in first.nodes])
     if convention:
         f.ops_chan, f.ops_area = stack(alpha_rows, "ops_chan"), stack(res_rows, "ops_area").T
         f.float_coef = convention_terms(first, convention).coefficients

@@ -9,6 +9,8 @@ TFLM's planner is not: it sorts and places buffers greedily, O(tensors²) a poin
 in a plain-integer loop (no objects per point) — about 0.1 ms a point for MobileNetV1, so 10⁶ points cost
 minutes, against seconds without --max-ram. Only the tensor sizes vary from point to point; the lifetimes,
 the order of addition and the converter's extra operators are read once per resolution at the anchor α.
+LiteRT's planner (``--planner tflite``) runs once per point too, on ``Buffer`` objects, its buffers read once
+per resolution the same way.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.converted import Slot, converted_slots
-from ..analysis.memory import BIAS_BYTES, PER_TENSOR, QUANT_PARAM_BYTES, persistent_terms
-from ..analysis.planners import TFLM_ALIGNMENT
-from ..graph import build
+from ..analysis.memory import BIAS_BYTES, PER_TENSOR, QUANT_PARAM_BYTES, litert_buffers, persistent_terms, tensor_names
+from ..analysis.planners import TFLM_ALIGNMENT, Buffer, litert_offsets
+from ..graph import Graph, build
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
 from .factors import Factors
@@ -105,8 +107,83 @@ def flash_bytes(f: Factors, rows: slice, dtype: str) -> np.ndarray:
     return total.ravel()
 
 
+@dataclass(frozen=True)
+class Source:
+    """What a LiteRT buffer's size scales with (``memory.litert_buffers``): ``kind`` "tensor" (tensor
+    ``tensor``), "im2col" (H_out·W_out of layer ``layer`` × ``taps`` = k_h·k_w × C_in/``groups``; ``tensor`` is
+    the layer's input), "pad" (the ``taps`` padded pixels of layer ``layer``'s input ``tensor``), "bytes"
+    (``taps`` bytes), "sum" (4 bytes per output channel of layer ``layer``)."""
+
+    kind: str
+    tensor: int = 0
+    layer: int = 0
+    taps: int = 0
+    groups: int = 1
+
+
+def litert_sources(g: Graph, dtype: str) -> tuple[list[Buffer], list[Source]]:
+    """LiteRT's buffers on ``g`` and what each scales with (read back from their names); a PAD's padded area
+    is ``g``'s own, in ``Source.taps``."""
+    from ..graph.build import input_names
+
+    buffers = litert_buffers(g, dtype)
+    index = {name: t for t, name in enumerate(tensor_names(g))}
+    layers = {n.name: i for i, n in enumerate(g.nodes)}
+    sources = []
+    for b in buffers:
+        if b.name in index:
+            sources.append(Source("tensor", index[b.name]))
+            continue
+        layer, what = b.name.rsplit(" ", 1)
+        i = layers[layer]
+        x = index[input_names(g.spec, i)[0]]
+        node = g.nodes[i]
+        if what == "im2col":
+            kh, kw = node.kernel_hw or (1, 1)
+            sources.append(Source("im2col", x, i, kh * kw, node.groups or 1))
+        elif what in ("pre-activation", "logistic"):  # an unfused activation's tensors: the layer's output size
+            sources.append(Source("tensor", i + 1))
+        elif what == "pad":
+            top, bottom, left, right = node.padding_hw or (0, 0, 0, 0)
+            sources.append(Source("pad", x, i, (node.input.h + top + bottom) * (node.input.w + left + right)))
+        else:
+            sources.append(Source("sum", 0, i) if what == "sum" else Source("bytes", taps=b.size))
+    return buffers, sources
+
+
+def _litert_size(s: Source, ch: np.ndarray, area: np.ndarray, a: int, r: int, b: int) -> int:
+    if s.kind == "tensor":
+        return int(ch[a, s.tensor] * area[s.tensor, r]) * b
+    if s.kind == "im2col":
+        return int(ch[a, s.tensor] // s.groups * s.taps * area[s.layer + 1, r]) * b
+    if s.kind == "pad":
+        return int(ch[a, s.tensor] * s.taps) * b
+    return s.taps if s.kind == "bytes" else 4 * int(ch[a, s.layer + 1])
+
+
+def litert_arenas(f: Factors, rows: slice, dtype: str) -> np.ndarray:
+    """LiteRT's arena at every point of a chunk (α-major). Which PAD operators the converter writes depends on
+    the maps' sizes (a stride-2 window on an even map needs one, on an odd map not), so the buffers and their
+    lifetimes are read from the network at each resolution (at the anchor's α); each point scales their sizes."""
+    assert f.anchor is not None
+    b = DTYPE_BYTES[dtype]
+    plans = [litert_sources(build(f.anchor.spec, f.anchor.alpha, resolution=int(size)), dtype)
+             for size in f.resolutions]
+    ch, area = np.asarray(f.channels[rows], dtype=object), np.asarray(f.area, dtype=object)
+    out = np.empty((ch.shape[0], area.shape[1]), dtype=np.int64)
+    for r, (buffers, sources) in enumerate(plans):
+        for a in range(ch.shape[0]):
+            sized = [Buffer(_litert_size(s, ch, area, a, r, b), buf.first, buf.last)
+                     for buf, s in zip(buffers, sources, strict=True)]
+            offsets = litert_offsets(sized)
+            out[a, r] = max((o + x.size for x, o in zip(sized, offsets, strict=True)), default=0)
+    return out.ravel()
+
+
 def ram_bytes(f: Factors, rows: slice, dtype: str, planner: str, peak_bytes: np.ndarray) -> np.ndarray:
     """The planner's arena plus, for TFLM, its persistent bytes (``memory.persistent_terms``), per point."""
+    if planner == "tflite":
+        return litert_arenas(f, rows, dtype)
     if planner != "tflm":
         return peak_bytes
     n_r = f.area.shape[1]

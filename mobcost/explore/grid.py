@@ -100,9 +100,10 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
             outputs = np.outer(ch[:, i + 1], area[i + 1])
             elements = sum(np.outer(ch[:, t], area[t]) for t in f.reads[i]) + outputs + weights
             unblocked = hw.unblocked(ch[:, f.reads[i][0], None], ch[:, i + 1, None]) if f.reads[i] else False
+            scores = f.score_heads[i] * x["work_area"][f.work_terms[i][-1]] if f.score_heads[i] else 0
             total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], kernel=f.kernels[i],
                                    outputs=outputs, unfused_ops=f.unfused[i], act=f.acts[i], unblocked=unblocked,
-                                   maximum=np.maximum)
+                                   scores=scores, maximum=np.maximum)
     if not np.isfinite(total).all():
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too "
                           "small or its overheads too large for this grid", file=hw.file or None,
@@ -241,6 +242,7 @@ def point_records(result: SweepResult, indices: Any = None) -> list[dict[str, An
             "peak_activation_bytes": int(c["peak_activation_bytes"][i]), "weight_bytes": int(c["weight_bytes"][i]),
             "latency_ms": None if math.isnan(latency) else round(float(latency), 4),
             **({"energy_uj": round(float(c["energy_uj"][i]), 6)} if "energy_uj" in c else {}),
+            **{k: int(c[k][i]) for k in ("ram_bytes", "flash_bytes") if k in c},  # under --max-ram / --max-flash
             "top1": None if math.isnan(top1) else round(float(top1), 2),
             "top1_source": None if math.isnan(top1) else labels[source],
             "fits": bool(c["fits"][i]), "pareto": bool(c["pareto"][i]),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..analysis.planners import PLANNERS
+from ..analysis.planners import RUNTIME_PLANNERS
 from ..errors import OptionError, SpecError
 from ..layers import ACTIVATIONS, REGISTRY
 from ..spec import load_mapping, specs_dir
@@ -55,7 +55,8 @@ class Hardware:
     elementwise_bytes_per_s: float | None = None
     # Runtimes that fold BatchNorm and fuse the activation into the convolution (ONNX Runtime) still pay for
     # most activations as a pass over the output inside the kernel: output elements per second, per
-    # activation; one not listed costs nothing extra (ReLU rides in the kernel's store).
+    # activation; one not listed costs nothing extra (ReLU rides in the kernel's store). Eager torch's are the
+    # extra over its ReLU pass. ``softmax``: attention's score elements (h·N·N′) per second, beside its rate.
     activation_rates: dict[str, float] = field(default_factory=dict)
     # Layers inside a network can run slower than the same layer timed alone (caches, allocation): an
     # optional multiplier for profiles whose figures come from isolated-layer benchmarks; 1 by default.
@@ -72,7 +73,7 @@ class Hardware:
     # (current × voltage at the clock). A microcontroller's energy per inference is this power × its run time;
     # the 45 nm per-operation figures alone miss it by two to three orders of magnitude (issue 24).
     active_power_mw: float | None = None
-    # The runtime's memory planner (``analysis.planners.PLANNERS``): its RAM and storage then bound the planned
+    # The runtime's memory planner (``analysis.planners.RUNTIME_PLANNERS``): its RAM and storage then bound the planned
     # arena plus persistent bytes, and the flash a TFLite file takes (``Budgets.with_hardware``).
     planner: str | None = None
 
@@ -119,14 +120,15 @@ def _most_specific(table: dict[str, float], layer_type: str, kernel: int | None,
 
 def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
                   kernel: int | None = None, outputs: Any = 0, unfused_ops: int = 0, act: str = "none",
-                  unblocked: Any = False, maximum: Any = max) -> Any:
+                  unblocked: Any = False, scores: Any = 0, maximum: Any = max) -> Any:
     """The roofline of one layer: max(work / (peak · efficiency), bytes / bandwidth) + overhead.
 
     ``work`` is the layer's Mult-Adds, or for pooling its window reads (``formulas.LayerKind.work``);
     ``elements`` is the layer's memory access (inputs + output + weights). On a profile that does not fuse
     BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``; on one that
     fuses them, the layer's activation ``act`` adds its ``outputs`` at the profile's rate for it. A layer run
-    ``unblocked`` (``Hardware.unblocked``) takes the profile's figures for that.
+    ``unblocked`` (``Hardware.unblocked``) takes the profile's figures for that. An attention layer's ``scores``
+    (``Attention.score_elements``) add their softmax at the profile's ``softmax`` rate, where it has one.
     Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
     """
     efficiency, fixed_us = hw.figures(layer_type, stride, kernel, unblocked)
@@ -138,6 +140,8 @@ def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, st
         seconds = seconds + unfused_ops * per_op
     if act in hw.activation_rates:
         seconds = seconds + outputs / hw.activation_rates[act]
+    if "softmax" in hw.activation_rates:
+        seconds = seconds + scores / hw.activation_rates["softmax"]
     return seconds * hw.context_factor
 
 
@@ -149,6 +153,12 @@ def profile_kernel(node: Any) -> int | None:
 def unfused_ops(layer: Any) -> int:
     """BatchNorm and activation ops that follow a layer (what an unfused runtime runs separately)."""
     return int(bool(getattr(layer, "bn", False))) + int(getattr(layer, "act", "none") != "none")
+
+
+def score_elements(node: Any) -> int:
+    """The attention scores a layer's softmax normalises (0 for a layer without)."""
+    count = getattr(REGISTRY[node.type], "score_elements", None)
+    return int(count(node)) if count else 0
 
 
 def layer_act(layer: Any) -> str:
@@ -187,8 +197,8 @@ def load_hardware(name_or_path: str | Path) -> Hardware:
     if runtime is not None and runtime not in RUNTIMES:
         raise doc.error("runtime", f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     planner = value.get("planner")
-    if planner is not None and planner not in PLANNERS:
-        raise doc.error("planner", f"must be one of {', '.join(PLANNERS)}, got {planner!r}")
+    if planner is not None and planner not in RUNTIME_PLANNERS:
+        raise doc.error("planner", f"must be one of {', '.join(RUNTIME_PLANNERS)}, got {planner!r}")
     overhead, by_type = _overheads(value.get("overhead_us", 0), doc)
     elementwise = _elementwise(value.get("elementwise"), doc)
     activations = _activations(value.get("activations", {}), doc)
@@ -254,20 +264,23 @@ def _elementwise(value: Any, doc: Any) -> dict[str, float]:
 
 
 def _activations(value: Any, doc: Any) -> dict[str, float]:
-    """``activations``: output elements per second of each activation's pass, e.g. ``{hswish: 5.8G}``."""
+    """``activations``: output elements per second of each activation's pass, e.g. ``{hswish: 5.8G}``; ``softmax``:
+    attention's score elements per second."""
     if not isinstance(value, dict):
         raise doc.error("activations", "must be a mapping from activation to output elements per second")
     for act in value:
-        if act not in ACTIVATIONS or act == "none":
-            raise doc.error(f"activations.{act}", f"unknown activation; use one of {', '.join(ACTIVATIONS[:-1])}")
+        if act not in PRICED:
+            raise doc.error(f"activations.{act}", f"unknown activation; use one of {', '.join(PRICED)}")
     return {str(act): _number(rate, f"activations.{act}", doc) for act, rate in value.items()}
 
 
+# What ``activations`` may price: each activation a layer can have, and attention's softmax over its scores.
+PRICED = (*(a for a in ACTIVATIONS if a != "none"), "softmax")
 # Lower bounds that keep every estimate finite: a rate under 1 per second (or a context factor under
 # 10⁻⁶) is a typo, and dividing by it could pass what a float holds.
 LOWEST = {"peak_mult_adds_per_s": 1.0, "bandwidth_bytes_per_s": 1.0, "elementwise.bytes_per_s": 1.0,
           "active_power_mw": 1e-6,
-          **{f"activations.{a}": 1.0 for a in ACTIVATIONS},
+          **{f"activations.{a}": 1.0 for a in (*ACTIVATIONS, "softmax")},
           "context_factor": 1e-6}
 HIGHEST = {"context_factor": 1e6, "active_power_mw": 1e9}
 
@@ -317,7 +330,10 @@ def _efficiency(value: Any, doc: Any, key: str = "efficiency") -> dict[str, floa
     return out
 
 
-TYPE_KEY = re.compile(r"(?P<type>[a-z]+)(/k[1-9][0-9]*)?(/s[1-9][0-9]*)?")
+TYPE_KEY = re.compile(r"(?P<type>[a-z_]+)(?P<narrow>(/k[1-9][0-9]*)?(/s[1-9][0-9]*)?)")
+# The layer types whose nodes have a kernel and a stride: only their keys can be narrowed by them. A token layer
+# (linear, attention, ln, …) has neither, so ``linear/s2`` would never be read.
+WINDOWED = ("conv", "dw", "pw", "deconv", "avgpool", "maxpool", "fc", "patch_embed")
 
 
 def _check_type_key(key: Any, where: str, doc: Any) -> None:
@@ -326,6 +342,9 @@ def _check_type_key(key: Any, where: str, doc: Any) -> None:
     if match is None or match["type"] not in REGISTRY:
         raise doc.error(where, f"unknown layer type; use one of {', '.join(REGISTRY)}, optionally with "
                                "/k<kernel> and/or /s<stride>")
+    if match["narrow"] and match["type"] not in WINDOWED:
+        raise doc.error(where, f"{match['type']} layers have no kernel or stride to narrow by: use "
+                               f"'{match['type']}' (/k and /s apply to {', '.join(WINDOWED)})")
 
 
 def _strings(value: Any, key: str, doc: Any) -> dict[str, str]:
@@ -342,7 +361,7 @@ def predict_layers(graph: Any, hw: Hardware) -> list[float]:
     seconds = [row.times * layer_seconds(
         float(REGISTRY[row.node.type].work(row.node)), float(row.memory_access // row.times), row.node.type, hw,
         stride=row.node.stride, kernel=profile_kernel(row.node), outputs=float(row.node.output.numel),
-        unfused_ops=unfused_ops(row.node.layer), act=layer_act(row.node.layer),
+        unfused_ops=unfused_ops(row.node.layer), act=layer_act(row.node.layer), scores=score_elements(row.node),
         unblocked=hw.unblocked(row.node.input.c, row.node.output.c)) for row in analyze_graph(graph).rows]
     if not all(math.isfinite(s) for s in seconds) or not math.isfinite(sum(seconds)):
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too small "

@@ -53,12 +53,14 @@ def stream_csv(spec: Spec, alphas: list[float], resolutions: list[int], write: A
 
 
 def csv_columns(p: Plan) -> tuple[str, ...]:
-    """The CSV header: ``ops`` (a counting convention's figure) after ``memory_access`` when one is given, and
-    ``energy_uj`` after ``latency_ms`` with a hardware profile."""
+    """The CSV header: ``ops`` (a counting convention's figure) after ``memory_access`` when one is given,
+    ``ram_bytes`` / ``flash_bytes`` after ``weight_bytes`` under their budgets, and ``energy_uj`` after
+    ``latency_ms`` with a hardware profile."""
     ops = ("ops",) if p.factors.convention is not None else ()
+    fit = tuple(k for k in ("ram_bytes", "flash_bytes") if getattr(p.budgets, k) is not None)
     energy = ("energy_uj",) if p.hardware is not None else ()
     latency = CSV_COLUMNS.index("latency_ms")
-    return (*CSV_COLUMNS[:5], *ops, *CSV_COLUMNS[5:latency + 1], *energy, *CSV_COLUMNS[latency + 1:])
+    return (*CSV_COLUMNS[:5], *ops, *CSV_COLUMNS[5:latency], *fit, "latency_ms", *energy, *CSV_COLUMNS[latency + 1:])
 
 
 def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str],
@@ -70,7 +72,7 @@ def _csv_rows(part: dict[str, np.ndarray], pareto: np.ndarray, labels: list[str]
     top1 = part["top1"]
     sources = [cells[k] if not math.isnan(t) else "" for k, t in
                zip(part["top1_source"].tolist(), top1.tolist(), strict=True)]
-    integers = names[1:names.index("weight_bytes") + 1]
+    integers = names[1:names.index("latency_ms")]
     columns = [
         [repr(a) for a in part["alpha"].tolist()],
         *([str(v) for v in part[k].tolist()] for k in integers),

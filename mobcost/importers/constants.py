@@ -20,6 +20,7 @@ INT_BOUND = 1 << 63
 
 # ONNX TensorProto data types that hold integers (Cast's ``to``), so Cast keeps integer arithmetic exact.
 _INT_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}
+_FLOAT_TYPES = {1, 10, 11, 16}  # float, float16, double, bfloat16
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Max": max, "Min": min,
@@ -39,6 +40,8 @@ def evaluate(op: str, attrs: dict[str, Any], ins: Sequence[Const | None], out_di
     if op in ("Identity", "Unsqueeze", "Squeeze", "Reshape", "Flatten", "CastLike") and vals:
         return vals[0]
     if op == "Cast" and vals and vals[0] is not None:
+        if attrs.get("to") in _FLOAT_TYPES:  # an int cast to float divides as a float (timm's x / stride)
+            return tuple(float(v) for v in vals[0])
         return bounded(tuple(int(v) for v in vals[0])) if attrs.get("to") in _INT_TYPES else vals[0]
     if any(v is None for v in vals):
         return None
@@ -81,8 +84,12 @@ def _compute(op: str, attrs: dict[str, Any], ins: list[Const], out_dims: tuple[i
         return (fill,) * math.prod(out_dims)
     if op == "Where" and len(vals) == 3:
         return _where(vals[0], vals[1], vals[2], math.prod(out_dims))  # type: ignore[arg-type]
-    if op == "Slice" and len(ins[0].dims) == 1:
-        return _slice_1d(vals[0], vals[1:])  # type: ignore[arg-type]
+    if op == "Slice":
+        return _slice(ins[0].dims, vals[0], vals[1:])  # type: ignore[arg-type]
+    if op == "Transpose":
+        return _transpose(ins[0].dims, vals[0], attrs.get("perm"))  # type: ignore[arg-type]
+    if op == "Clip":
+        return _clip(vals[0], attrs.get("min"), attrs.get("max"))  # type: ignore[arg-type]
     return None
 
 
@@ -112,14 +119,71 @@ def _divide(x: Any, y: Any) -> Any:
     return x / y
 
 
-def _slice_1d(data: tuple[Any, ...], args: list[tuple[Any, ...]]) -> Values:
+def _slice(dims: tuple[int, ...], data: tuple[Any, ...], args: list[tuple[Any, ...]]) -> Values:
+    """ONNX Slice of any rank (numpy's rules: negative indices count from the end, out-of-range ones are clamped,
+    a step −1 walks backwards — the exporter's ``F.pad`` reverses its [-1, 2] pads table so)."""
     starts, ends = args[0], args[1]
-    steps = args[3] if len(args) > 3 else (1,)
-    if len(starts) != 1 or len(ends) != 1 or len(steps) != 1:
+    axes = args[2] if len(args) > 2 and args[2] else tuple(range(len(starts)))
+    steps = args[3] if len(args) > 3 and args[3] else (1,) * len(starts)
+    if 0 in (int(s) for s in steps):
+        raise ValueError("a Slice step of 0")
+    if not dims or not len(starts) == len(ends) == len(axes) == len(steps):
         return None
-    return tuple(data[slice(int(starts[0]), _clamp(int(ends[0])), int(steps[0]))])
+    picks = [range(d) for d in dims]
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        a = int(axis) % len(dims)
+        picks[a] = range(*slice(int(start), _clamp(int(end)), int(step)).indices(dims[a]))
+    return tuple(data[_flat(index, dims)] for index in _product(picks))
+
+
+def _transpose(dims: tuple[int, ...], data: tuple[Any, ...], perm: Sequence[int] | None) -> Values:
+    """ONNX Transpose: output axis i is input axis perm[i] (reversed axes by default)."""
+    order = list(perm) if perm is not None else list(range(len(dims)))[::-1]
+    if sorted(order) != list(range(len(dims))):
+        return None
+    out_dims = [dims[p] for p in order]
+    values = []
+    for out_index in _product([range(d) for d in out_dims]):
+        index = [0] * len(dims)
+        for i, p in enumerate(order):
+            index[p] = out_index[i]
+        values.append(data[_flat(tuple(index), dims)])
+    return tuple(values)
+
+
+def _clip(data: tuple[Any, ...], low: Any, high: Any) -> Values:
+    """ONNX Clip (timm's ``clamp(..., min=0)`` in TensorFlow's "same" formula); a bound of None is none."""
+    low = -math.inf if low is None else low
+    high = math.inf if high is None else high
+    return tuple(min(max(v, low), high) for v in data)
+
+
+def _product(ranges: list[range]) -> list[tuple[int, ...]]:
+    """Every index of the ranges' grid, row-major."""
+    out: list[tuple[int, ...]] = [()]
+    for r in ranges:
+        out = [(*head, i) for head in out for i in r]
+    return out
+
+
+def _flat(index: tuple[int, ...], dims: tuple[int, ...]) -> int:
+    flat = 0
+    for i, d in zip(index, dims, strict=True):
+        flat = flat * d + i
+    return flat
 
 
 def _clamp(end: int) -> int:
     # exporters write "to the end" as INT64_MAX, which Python's slicing takes as is
     return min(end, 1 << 62)
+
+
+def split_1d(data: tuple[Any, ...], sizes: Sequence[int] | None, outputs: int) -> list[Values]:
+    """ONNX Split of a 1-D constant: the parts of ``sizes``, or ``outputs`` equal parts (the last one shorter)."""
+    if sizes is None:
+        step = -(-len(data) // outputs)
+        sizes = [min(step, max(0, len(data) - i * step)) for i in range(outputs)]
+    if sum(sizes) != len(data) or len(sizes) != outputs:
+        return [None] * outputs
+    starts = [sum(sizes[:i]) for i in range(outputs)]
+    return [tuple(data[a:a + n]) for a, n in zip(starts, sizes, strict=True)]

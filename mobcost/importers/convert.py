@@ -17,6 +17,8 @@ from .emit import rectangular, render
 from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
 from .model import Emitted, ImportResult, ModelImportError, Op, OpGraph
+from .norms import group_norm, instance_norm, l2_norm
+from .norms import plan as plan_norms
 from .onnx_graph import load_graph
 from .ops import Handler
 from .patterns import Mapper, layer_shape, shown
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
 
 # What a user can write instead, for operators with no handler (the error names it).
 _NEAREST = {
-    "GroupNormalization": "GroupNorm is not in the vocabulary; nearest: bn",
-    "InstanceNormalization": "InstanceNorm is not in the vocabulary; nearest: bn",
     "LRN": "local response normalisation is not in the vocabulary; nearest: bn",
     "Einsum": "no layer computes an einsum; nearest: fc",
     "If": "a branch on a condition computed from the data: mobcost counts a branch only when its condition is a "
@@ -37,10 +37,12 @@ _NEAREST = {
     "Loop": "a loop on the data path: mobcost does not unroll loops, and its body's costs are not counted",
     "Scan": "a scan on the data path: mobcost does not unroll scans, and its body's costs are not counted",
 }
-_SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Add, Mul, Concat, BatchNormalization, LayerNormalization, "
-              "Resize, activations, Split/Slice, shuffle, token sequences and multi-head attention")
+_SUPPORTED = ("Conv, ConvTranspose, Gemm/MatMul, pools, Pad, Add, Sub, Mul, Div, Concat, BatchNormalization, "
+              "LayerNormalization, GroupNorm/InstanceNormalization, ReduceL2 (L2 norm), Resize, activations, "
+              "Split/Slice, shuffle, token sequences and multi-head attention")
 # a CNN's handlers, and those that map token sequences first (each falls back to its CNN handler)
-_HANDLERS: dict[str, Handler] = {**ALL_HANDLERS, **TOKENS}
+_HANDLERS: dict[str, Handler] = {**ALL_HANDLERS, **TOKENS, "InstanceNormalization": instance_norm,
+                                 "GroupNormalization": group_norm, "ReduceL2": l2_norm}
 _OTHER_ACTIVATIONS = {"Elu", "Selu", "Celu", "Softplus", "Softsign", "Mish", "PRelu", "ThresholdedRelu", "Shrink",
                       "HardShrink", "SoftShrink"}
 
@@ -106,7 +108,8 @@ def load_tflite(path: str | Path, *, allow_unknown: bool = False) -> Spec:
 
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
-    blocks = plan_attention(mapper)  # found whole before the walk: its first operator emits the layer
+    # found whole before the walk: its first operator emits the layer
+    blocks = {**plan_attention(mapper), **plan_norms(mapper)}
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
             continue

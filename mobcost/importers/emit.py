@@ -18,7 +18,7 @@ from .model import Emitted, ModelImportError, OpGraph, Unmapped
 from .patterns import shown
 
 _ORDER = ("out", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "ceil_mode", "output",
-          "factor", "mode", "parts", "index", "bias", "bn", "act", "scale", "shares")
+          "factor", "mode", "parts", "sizes", "index", "group_width", "gamma", "bias", "bn", "act", "scale", "shares")
 # Folded exports (BatchNorm merged into biased convolutions) and VGG-style nets would repeat these on every
 # convolution: written once under ``defaults:`` instead when most convolutions have them.
 _FOLDED = {"bias": True, "bn": False}

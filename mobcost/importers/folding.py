@@ -5,6 +5,7 @@ be a valid one."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from . import constants
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 # operators that move or pick the values of their first input: a stored table read through them keeps its dims
 _PICKS = frozenset({"Gather", "GatherND", "GatherElements", "Transpose", "Reshape", "Identity", "Squeeze",
                     "Unsqueeze"})
+# operators whose output holds their first input's values, in another shape
+_VIEWS = frozenset({"Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten"})
 
 
 def value_inputs(op_type: str) -> int | None:
@@ -39,19 +42,47 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
         dims[node.output[0]] = const.dims
         return
     ins = [consts[t] for t in [t for t in node.input if t][:value_inputs(node.op_type)]]
+    if node.op_type == "Clip" and len(node.input) > 1:  # opset 11's bounds are inputs, either may be absent ("")
+        attrs = {**attrs, **_clip_bounds(node, consts)}
+        ins = ins[:1]
+    if node.op_type == "Split" and ins and len(ins[0].dims) == 1 and ins[0].values is not None:
+        _split(node, attrs, ins, dims, consts)
+        return
     for i, out in enumerate(node.output):
         shape = dims.get(out, ()) if i else _refined(node.op_type, ins, dims.get(out, ()))
         known = tuple(d for d in shape if d is not None)
         out_dims = known if len(known) == len(shape) else ()
         values = constants.evaluate(node.op_type, attrs, ins, out_dims) if i == 0 and out_dims == shape else None
-        # the TorchScript exporter stores equal weights once and reads the copies through Identity: still stored
-        stored = node.op_type == "Identity" and bool(ins) and ins[0].initializer
+        if values is not None and len(values) != math.prod(out_dims):
+            values = None  # dims shape inference left unknown (a reshaped γ of the dynamo exporter): values unsure
+        # the TorchScript exporter stores equal weights once and reads the copies through Identity, and a module
+        # may view its parameter at run time (torchvision SSD's γ.view(1, -1, 1, 1)): the same stored values
+        stored = node.op_type in _VIEWS and bool(ins) and ins[0].initializer
         # rows of a stored table picked by a stored index (timm's attention_biases[:, idx]): its params are the
         # table's, however many times the index repeats them
         table = None
         if node.op_type in _PICKS and i == 0 and ins and (ins[0].initializer or ins[0].table):
             table = ins[0].table or ins[0].dims  # the dynamo exporter transposes it first, then GatherND
         consts[out] = Const(out_dims, values, stored, table)
+
+
+def _split(node: NodeProto, attrs: dict[str, Any], ins: list[Const], dims: dict, consts: dict[str, Const]) -> None:
+    """A Split of a small 1-D constant (the exporter's ``x.size()[-2:]`` as a tensor): every part's values."""
+    sizes = attrs.get("split")
+    if sizes is None and len(ins) > 1:
+        sizes = None if ins[1].values is None else [int(v) for v in ins[1].values]
+    parts = constants.split_1d(ins[0].values or (), sizes, len(node.output))
+    for out, values in zip(node.output, parts, strict=True):
+        consts[out] = Const((len(values),) if values is not None else dims.get(out, ()), values)
+
+
+def _clip_bounds(node: NodeProto, consts: dict[str, Const]) -> dict[str, Any]:
+    """Clip's min and max inputs as the attributes older opsets gave (None: no bound, or not known)."""
+    bounds: dict[str, Any] = {}
+    for key, name in zip(("min", "max"), node.input[1:3], strict=False):
+        values = consts[name].values if name else None
+        bounds[key] = values[0] if values else None
+    return bounds
 
 
 def _refined(op_type: str, ins: list[Const], shape: tuple[int | None, ...]) -> tuple[int | None, ...]:

@@ -5,6 +5,7 @@ pass-throughs (Identity, Dropout, Flatten, a reshape to the flattened vector, So
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .model import Op
@@ -95,38 +96,51 @@ def _shuffle(m: Mapper, op: Op) -> bool:
 
 
 def split(m: Mapper, op: Op) -> None:
-    """Equal channel parts; one `split` layer per part some operator reads."""
+    """Channel parts, equal or not (FasterNet's 1/4 partial convolution); one `split` layer per part some operator
+    reads."""
     x = op.inputs[0]
     rank = len(m.dims(x))
     widths = [m.dims(out)[1] if len(m.dims(out)) == 4 else None for out in op.outputs]
     total = m.dims(x)[1] if rank == 4 else None
-    if rank != 4 or op.attrs.get("axis", 0) % rank != 1 or None in widths or len(set(widths)) != 1 \
+    if rank != 4 or op.attrs.get("axis", 0) % rank != 1 or None in widths or not _counts(widths) \
             or total != sum(widths):  # type: ignore[arg-type]
-        m.leave_out(op, f"Split into channel widths {widths} along axis {op.attrs.get('axis', 0)}: only equal "
-                        "channel parts map (split)")
+        m.leave_out(op, f"Split into channel widths {widths} along axis {op.attrs.get('axis', 0)}: only channel "
+                        "parts map (split)")
         return
     for index, out in enumerate(op.outputs):
         if m.g.readers(out):
-            m.emit(op, "split", {"parts": len(widths), "index": index}, (x,), out, part=f"{op.part}_{index}")
+            m.emit(op, "split", {**_parts(widths), "index": index}, (x,), out,  # type: ignore[arg-type]
+                   part=f"{op.part}_{index}")
     m.done.add(op.name)
 
 
+def _parts(widths: list[int]) -> dict[str, Any]:
+    """A split's parts: ``parts: n`` when equal, else ``sizes`` in lowest terms (10/30 → [1, 3])."""
+    if len(set(widths)) == 1:
+        return {"parts": len(widths)}
+    unit = math.gcd(*widths)
+    return {"sizes": [w // unit for w in widths]}
+
+
 def split_to_sequence(m: Mapper, op: Op) -> None:
-    """The dynamo exporter's ``chunk``: SplitToSequence, then SequenceAt per part read."""
+    """The dynamo exporter's ``chunk`` and ``split``: SplitToSequence, then SequenceAt per part read; equal parts
+    or the widths it lists (FasterNet's [C/4, 3C/4])."""
     x, dims = op.inputs[0], m.dims(op.inputs[0])
     const = m.g.const(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] else None
     sizes = list(const.values) if const is not None and const.values is not None else [1]
     users = m.g.users(op.outputs[0])
     at = [_position(m, u) for u in users]
     channels = dims[1] if len(dims) == 4 else None
-    if channels is None or op.attrs.get("axis", 0) % 4 != 1 or len(set(sizes)) != 1 or not _counts(sizes) \
-            or channels % sizes[0] or None in at or not op.attrs.get("keepdims", 1):
-        m.leave_out(op, f"SplitToSequence of {list(dims)} by {sizes}: only equal channel parts read by "
-                        "SequenceAt map (split)")
+    whole = channels is not None and _counts(sizes) and (sum(sizes) == channels if len(sizes) > 1
+                                                         else channels % sizes[0] == 0)
+    if not whole or op.attrs.get("axis", 0) % 4 != 1 or None in at or not op.attrs.get("keepdims", 1):
+        m.leave_out(op, f"SplitToSequence of {list(dims)} by {sizes}: only channel parts read by SequenceAt map "
+                        "(split)")
         return
-    parts = channels // sizes[0] if len(sizes) == 1 else len(sizes)
+    widths = sizes if len(sizes) > 1 else [sizes[0]] * (channels // sizes[0])  # type: ignore[operator]
     for user, index in zip(users, at, strict=True):
-        m.emit(user, "split", {"parts": parts, "index": index % parts}, (x,), user.outputs[0])  # type: ignore
+        m.emit(user, "split", {**_parts(widths), "index": index % len(widths)}, (x,),  # type: ignore[operator]
+               user.outputs[0])
     m.done.add(op.name)
 
 
@@ -153,7 +167,10 @@ def slice_(m: Mapper, op: Op) -> None:
         m.done.add(op.name)
         return
     if total % width or start % width:  # type: ignore[operator]
-        m.leave_out(op, f"channels {start}:{start + width} of {total}: only one of equal parts maps (split)")
+        # channels [start, start + width) of unequal parts: the slice before, this one, the slice after
+        widths = [w for w in (start, width, total - start - width) if w]  # type: ignore[operator]
+        index = 1 if start else 0
+        m.emit(op, "split", {**_parts(widths), "index": index}, (x,), op.outputs[0])
         return
     m.emit(op, "split", {"parts": total // width, "index": start // width}, (x,), op.outputs[0])  # type: ignore
 
@@ -175,23 +192,31 @@ def _channel_start(m: Mapper, op: Op) -> int | None:
 
 
 def pad(m: Mapper, op: Op) -> None:
-    """Explicit zero padding before convolutions or pools (timm, TensorFlow ports) becomes their ``padding``."""
+    """Explicit padding of H and W (``F.pad``; timm's TensorFlow "same" ports compute the pads at run time) becomes
+    the ``padding`` of the convolutions and pools that read it (sides that differ included), else a ``pad`` layer
+    (reflect and edge padding cost what zeros cost: no Mult-Adds, the padded map written)."""
     pads = op.attrs.get("pads")
     if pads is None and len(op.inputs) > 1 and op.inputs[1]:
         const = m.g.const(op.inputs[1])
         pads = list(const.values) if const is not None and const.values is not None else None
-    users = m.g.users(op.outputs[0])
     # whole pixels, none negative (a float pad of inf or NaN from a constant is no padding at all)
     whole = pads is not None and len(pads) == 8 and _counts([p + 1 for p in pads])
-    ok = whole and not any(pads[i] for i in (0, 1, 4, 5)) and len({pads[i] for i in (2, 3, 6, 7)}) == 1 \
-        and users and all(u.op in ("Conv", "MaxPool", "AveragePool") for u in users)  # type: ignore[index]
-    if not ok:
-        m.leave_out(op, f"padding {pads}: only equal padding on all four sides before a convolution or pool "
-                        f"maps; asymmetric padding is not in the vocabulary yet")
+    if not whole or any(pads[i] for i in (0, 1, 4, 5)) or len(m.dims(op.inputs[0])) != 4:  # type: ignore[index]
+        m.leave_out(op, f"padding {pads}: only whole-pixel padding of the height and width of a map maps (to a "
+                        "convolution's or pool's padding, or a pad layer)")
         return
-    m.pads[op.outputs[0]] = int(pads[2])  # type: ignore[index]
-    m.alias[op.outputs[0]] = op.inputs[0]
-    m.done.add(op.name)
+    sides = (int(pads[2]), int(pads[3]), int(pads[6]), int(pads[7]))  # type: ignore[index]
+    users = m.g.users(op.outputs[0])
+    constant = op.attrs.get("mode", "constant") == "constant"
+    if constant and users and all(u.op in ("Conv", "MaxPool", "AveragePool") for u in users):
+        if any(sides):
+            m.pads[op.outputs[0]] = sides
+        m.alias[op.outputs[0]] = op.inputs[0]
+        m.done.add(op.name)
+        return
+    top, left, bottom, right = sides
+    padding = top if len(set(sides)) == 1 else [[top, bottom], [left, right]]
+    m.emit(op, "pad", {"padding": padding}, (op.inputs[0],), op.outputs[0])
 
 
 _TO_NHWC, _TO_NCHW = [0, 2, 3, 1], [0, 3, 1, 2]

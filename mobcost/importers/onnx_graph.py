@@ -30,6 +30,10 @@ PINNED = ":pinned"
 # Initializers are read for their values only when this small (Clip bounds, axes): reading a weight's data
 # would cost time and memory for nothing.
 _READ_INITIALIZER = 64
+# Rounds of pinning computed constants and inferring shapes again: TensorFlow "same" padding computes each
+# strided layer's pads from the shape the previous computed pad gave (MobileNetV3's and EfficientNet-B0's 5
+# strided stages), so every round settles one more link of the chain.
+MAX_PIN_ROUNDS = 32
 
 
 def load_graph(model: str | Path | bytes | ModelProto, source: str | None = None,
@@ -42,11 +46,15 @@ def load_graph(model: str | Path | bytes | ModelProto, source: str | None = None
     weights = _strip_weights(proto)
     declared = take_declared(proto)
     proto, graph = _settled(proto, source, weights)
-    pinned, pins = _pin_constants(proto, graph)
-    if pinned is not None:
-        graph = _normalise(_prepare(pinned, source), source, weights)
-        # still computed, not stored: no parameter (a zero bias built by Expand stays no bias), values kept
-        graph.consts.update({name + PINNED: const for name, const in pins.items()})
+    every_pin: dict[str, Const] = {}
+    for _ in range(MAX_PIN_ROUNDS):  # a round per chain link: a pad computed from the shape a pinned one gives
+        proto, pins = _pin_constants(proto, graph)
+        if not pins:
+            break
+        graph = _normalise(_prepare(proto, source), source, weights)
+        every_pin.update(pins)
+    # still computed, not stored: no parameter (a zero bias built by Expand stays no bias), values kept
+    graph.consts.update({name + PINNED: const for name, const in every_pin.items()})
     check_declared(declared, graph.dims, proto.graph.node, source)
     return graph
 
@@ -89,7 +97,7 @@ def _strip_weights(proto: ModelProto) -> dict[str, Const]:
     return weights
 
 
-def _pin_constants(proto: ModelProto, graph: OpGraph) -> tuple[ModelProto | None, dict[str, Const]]:
+def _pin_constants(proto: ModelProto, graph: OpGraph) -> tuple[ModelProto, dict[str, Const]]:
     """ONNX's data propagation stops at some shape arithmetic (integer Div, as in the TorchScript exporter's
     ``chunk``), leaving the shapes after it unknown. Where a data-path operator's output shape is unknown but
     its computed inputs' values are known here, a copy of the model takes those values as initializers, and
@@ -105,7 +113,7 @@ def _pin_constants(proto: ModelProto, graph: OpGraph) -> tuple[ModelProto | None
             if const is not None and not const.initializer and const.values is not None:
                 pins[t] = const
     if not pins:
-        return None, pins
+        return proto, pins
     copy = type(proto)()
     copy.CopyFrom(proto)
     for name, const in pins.items():

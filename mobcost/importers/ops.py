@@ -8,6 +8,7 @@ from typing import Any
 
 from ..layers import ACTIVATIONS, REGISTRY
 from .model import Op
+from .norms import difference
 from .patterns import ACT_OPS, Mapper, chw, layer_shape, shown
 
 Handler = Callable[[Mapper, Op], None]
@@ -41,17 +42,17 @@ def window(m: Mapper, op: Op, kernel: tuple[int, int], *, conv: bool = False
     pads = _pads(m, op, span, (strides[0], strides[1]))
     if isinstance(pads, str):
         return pads
-    extra = m.pads.get(op.inputs[0], 0)
-    top, left, bottom, right = (p + extra for p in pads)
+    extra = m.pads.get(op.inputs[0], (0, 0, 0, 0))
+    top, left, bottom, right = (p + e for p, e in zip(pads, extra, strict=True))
     k, s = _pair(kh, kw), _pair(strides[0], strides[1])
     if top == bottom and left == right and (top == left or _non_square()):
         return k, s, _pair(top, left), d
-    if conv and not extra and list(pads) == _tf_same(m, op, span, (strides[0], strides[1])):
+    source = m.alias.get(op.inputs[0], op.inputs[0]) if any(extra) else op.inputs[0]  # the map before a Pad
+    if [top, left, bottom, right] == _tf_same(m, source, span, (strides[0], strides[1])):
         return k, s, "same", d
-    if conv and _non_square():
+    if _non_square():
         return k, s, [[top, bottom], [left, right]], d
-    where = "not in the vocabulary of pools" if _non_square() else _ISSUE12
-    return f"padding {pads} (top, left, bottom, right): padding that differs before and after is {where}"
+    return f"padding {pads} (top, left, bottom, right): padding that differs before and after is {_ISSUE12}"
 
 
 def _pads(m: Mapper, op: Op, span: tuple[int, int], stride: tuple[int, int]) -> list[int] | str:
@@ -68,10 +69,10 @@ def _pads(m: Mapper, op: Op, span: tuple[int, int], stride: tuple[int, int]) -> 
     return [before[0], before[1], totals[0] - before[0], totals[1] - before[1]]
 
 
-def _tf_same(m: Mapper, op: Op, span: tuple[int, int], stride: tuple[int, int]) -> list[int] | None:
+def _tf_same(m: Mapper, tensor: str, span: tuple[int, int], stride: tuple[int, int]) -> list[int] | None:
     """TensorFlow's "same" padding of this input (top, left, bottom, right): output ⌈H/stride⌉, the odd pixel
     at the bottom and right — the spec's ``padding: same``."""
-    x = m.dims(op.inputs[0])
+    x = m.dims(tensor)
     if len(x) != 4 or None in x[2:]:
         return None
     totals = [max(0, (-(-d // st) - 1) * st + sp - d) for d, st, sp in zip(x[2:], stride, span, strict=True)]  # type: ignore
@@ -174,8 +175,11 @@ def _ceil_matters(m: Mapper, op: Op, k: Any, s: Any, p: Any) -> bool:
     x, y = m.dims(op.inputs[0]), m.dims(op.outputs[0])
     if len(x) != 4 or len(y) != 4 or None in (*x[2:], *y[2:]):
         return True
-    k, s, p = ([v, v] if isinstance(v, int) else v for v in (k, s, p))
-    return any(y[i] != (x[i] + 2 * p[i - 2] - k[i - 2]) // s[i - 2] + 1 for i in (2, 3))  # type: ignore[operator]
+    if p == "same":
+        return False  # output ⌈H/stride⌉ either way
+    k, s = ([v, v] if isinstance(v, int) else v for v in (k, s))
+    sides = [[p, p], [p, p]] if isinstance(p, int) else [v if isinstance(v, list) else [v, v] for v in p]
+    return any(y[i] != (x[i] + sum(sides[i - 2]) - k[i - 2]) // s[i - 2] + 1 for i in (2, 3))  # type: ignore
 
 
 def global_pool(m: Mapper, op: Op) -> None:
@@ -334,6 +338,8 @@ def elementwise(m: Mapper, op: Op) -> None:
         add(m, op)
     elif op.op == "Mul":
         mul(m, op)
+    elif op.op in ("Sub", "Div") and len(data) == 2:
+        difference(m, op, data)  # x − y, x / y: `sub`, `div`
     else:
         m.leave_out(op, f"an elementwise {op.op} that is part of no activation mobcost knows; nearest: act")
 

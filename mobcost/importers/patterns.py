@@ -79,7 +79,8 @@ class Mapper:
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tainted: dict[str, str] = field(default_factory=dict)  # tensor → the left-out node it comes from
-    pads: dict[str, int] = field(default_factory=dict)  # a Pad's output → padding its reader adds
+    # a Pad's output → the padding its reader adds (top, left, bottom, right: ONNX's order)
+    pads: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     stored: dict[str, Emitted] = field(default_factory=dict)  # a stored weight or bias → the layer counting it
     # head maps a detector's network output is made of by moves alone (SSD's reshape and concat): outputs too
     head_maps: list[str] = field(default_factory=list)

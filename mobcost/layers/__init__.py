@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import convolutions, fully_connected, joins, pooling  # noqa: F401  (registers the types)
 from . import activations, normalization, squeeze_excite, channels, resampling  # noqa: F401  (issue 12's)
 from . import tokens, attention, patches, windows  # noqa: F401  (issue 21's: sequences, attention, unfold, windows)
+from . import padding  # noqa: F401  (issue 21's: explicit padding)
 # isort: on
 from .base import (
     ACTIVATIONS,

@@ -139,6 +139,11 @@ class Attention(LayerKind):
     def mult_adds_terms(self, node: Node) -> Terms:
         return (*self.projection_terms(node), self.product_terms(node))
 
+    def score_elements(self, node: Node) -> int:
+        """h·P·N·N′: the scores softmax normalises (none are Mult-Adds; a calibrated profile prices them,
+        ``Hardware.activation_rates['softmax']``). The product term's area times the heads."""
+        return (node.layer.heads or 1) * self.product_terms(node)[1]
+
     def work_terms(self, node: Node) -> Terms:
         return self.mult_adds_terms(node)
 

@@ -44,8 +44,8 @@ class Key:
     # "posint" | "nonneg" | "bool" | "act" (an activation or none) | "activation" (not none) | "choice" |
     # "padding" (an integer ≥ 0, "same", or [height, width] with each an integer or [before, after]) | "size" (a
     # positive integer or [height, width]: kernel, stride) | "pads" (an integer ≥ 0 or [height, width]: the same
-    # padding before and after, as pools and transposed convolutions take it) | "scale" (true, false or "up") |
-    # "ref" (a layer name or ``input``: a resize's ``size_of``)
+    # padding before and after, as transposed convolutions take it) | "scale" (true, false or "up") | "sizes" (two
+    # or more positive integers: a split's proportions) | "ref" (a layer name or ``input``: a resize's ``size_of``)
     kind: str
     default: Any = None
     required: bool = False
@@ -137,6 +137,19 @@ def norm_and_activation(layer: Layer, channels: int) -> list[TorchPart]:
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def same_padding(size: int, out: int, stride: int, span: int) -> tuple[int, int]:
+    """TensorFlow's "same" padding of one axis: (before, after), the odd pixel after."""
+    total = max((out - 1) * stride + span - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad_part(padding: Pads, value: float = 0.0) -> TorchPart:
+    """The explicit (left, right, top, bottom) padding with ``value`` before a convolution or pool whose sides
+    differ ("same"), or of a ``pad`` layer."""
+    top, bottom, left, right = padding
+    return TorchPart("pad", "ZeroPad", ((left, right, top, bottom),), {"value": value} if value else {})
 
 
 def pair(value: int | tuple[int, ...]) -> Pair:

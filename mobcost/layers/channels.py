@@ -15,35 +15,51 @@ from .base import EITHER, Key, LayerKind, TorchPart, register
 
 @register("split")
 class Split(LayerKind):
-    """The ``index``-th of ``parts`` equal channel slices of the input (ShuffleNetV2's channel split)."""
+    """The ``index``-th of ``parts`` equal channel slices of the input (ShuffleNetV2's channel split), or of parts in
+    the proportions ``sizes`` (FasterNet's partial convolution on 1/4 of the channels, ``sizes: [1, 3]``; SHViT's
+    48/176): part i has C·s_i/Σs channels, so the proportions hold under α. No Mult-Adds, no weights."""
 
-    keys = {"parts": Key("posint", required=True, from_defaults=False),
+    keys = {"parts": Key("posint", None, from_defaults=False), "sizes": Key("sizes", None, from_defaults=False),
             "index": Key("nonneg", required=True, from_defaults=False)}
-    doc = "the index-th (0-based) of `parts` equal channel slices of the input (channel split)"
+    doc = ("the index-th (0-based) of `parts` equal channel slices of the input, or of parts in the proportions "
+           "`sizes` (C·s_i/Σs channels each: [1, 3] splits 40 channels 10/30)")
     label = "Split"
+    one_of = (("parts", "sizes"),)
 
     def check(self, values: Mapping[str, Any]) -> tuple[str, str] | None:
-        if values["index"] >= values["parts"]:
-            return "index", f"must be less than parts ({values['parts']}), got {values['index']}"
+        sizes = values["sizes"]
+        count, what = (len(sizes), "the number of sizes") if sizes is not None else (values["parts"], "parts")
+        if values["index"] >= count:
+            return "index", f"must be less than {what} ({count}), got {values['index']}"
         return None
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
-        parts = layer.parts or 1
-        if x.c % parts:
-            raise ShapeError(f"split into {parts} equal parts needs channels divisible by {parts}, got {x.c}")
-        c = x.c // parts
+        _, c = split_range(layer, x.c)
         return Node(layer, inputs, Shape(c, x.h, x.w), c, None, None, None, None)
 
     def category(self, node: Node) -> str:
         return "Split"
 
     def filter_shape(self, node: Node) -> str:
+        if node.layer.sizes is not None:
+            return f"part {node.layer.index} of {':'.join(map(str, node.layer.sizes))}"
         return f"part {node.layer.index} of {node.layer.parts}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        width = node.output.c
-        return [TorchPart("split", "ChannelSlice", ((node.layer.index or 0) * width, width))]
+        start, width = split_range(node.layer, node.input.c)
+        return [TorchPart("split", "ChannelSlice", (start, width))]
+
+
+def split_range(layer: Layer, channels: int) -> tuple[int, int]:
+    """(first channel, channels) of a split's part; a located ShapeError where the parts are not whole."""
+    sizes = layer.sizes if layer.sizes is not None else (1,) * (layer.parts or 1)
+    total, index = sum(sizes), layer.index or 0
+    if channels % total:
+        shown = f"{layer.parts} equal parts" if layer.sizes is None else f"parts {':'.join(map(str, sizes))}"
+        raise ShapeError(f"split into {shown} needs channels divisible by {total}, got {channels}")
+    unit = channels // total
+    return sum(sizes[:index]) * unit, sizes[index] * unit
 
 
 @register("shuffle")

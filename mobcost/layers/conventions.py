@@ -28,9 +28,11 @@ __all__ = ["CAUSES", "CONVENTIONS", "KINDS", "QUANTITIES", "FlopConvention", "Op
 
 # Operation kinds, in the order tables list them, and the cause each one's difference is filed under.
 ACTIVATION_KINDS = tuple(f"act.{name}" for name in TORCH_ACTIVATIONS if name != "swish")  # swish is silu
-KINDS = ("conv", "deconv", "conv_bias", "fc", "fc_bias", "linear", "linear_bias", "matmul", "bn", "ln", "ln_seq",
+KINDS = ("conv", "deconv", "conv_bias", "fc", "fc_bias", "linear", "linear_bias", "matmul", "bn", "ln", "ln_seq", "gn",
+         "l2norm",
          *ACTIVATION_KINDS, "softmax", "maxpool", "avgpool", "gap", "adaptive", "token_mean", "upsample.nearest",
-         "upsample.bilinear", "upsample.resize", "add", "mul", "scale", "concat", "pad", "reshape", "dropout")
+         "upsample.bilinear", "upsample.resize", "add", "sub", "mul", "div", "scale", "concat", "pad", "reshape",
+         "dropout")
 QUANTITIES = ("macs", "out", "in", "window", "channels", "positions", "out_x_in", "out_x_out", "count",
               "thop_adaptive", "weights")
 
@@ -40,11 +42,12 @@ CAUSES = {
     "minus_one": "the seed's −1 per output (k·k·M multiplies need k·k·M − 1 additions)",
     "transposed": "transposed convolutions counted on their output map instead of their input",
     "biases": "bias additions (convolutions, FC layers, SE)",
-    "batchnorm": "BatchNorm (folded into the convolution under the paper's convention) and LayerNorm",
+    "batchnorm": "BatchNorm (folded into the convolution under the paper's convention), LayerNorm, GroupNorm and L2 "
+                 "normalisation",
     "activations": "activations (ReLU, hard-swish, sigmoid, …)",
     "pooling": "pooling (average, max, global, adaptive)",
     "upsampling": "upsampling (nearest, bilinear)",
-    "joins": "elementwise joins and products (residual add, SE's x · gate, mul, layer scale; concat)",
+    "joins": "elementwise joins and products (residual add, sub, div, SE's x · gate, mul, layer scale; concat)",
     "moves": "padding, reshapes, slices, shuffles, dropout",
     "products": "products of two activations (attention's Q·Kᵀ and A·V)",
     "per_token": "token-wise layers counted once per sequence rather than once per token",
@@ -59,7 +62,7 @@ def cause_of(kind: str, quantity: str) -> str:
         return {"macs": "factor_of_two", "out": "minus_one", "weights": "per_token"}.get(quantity, "transposed")
     if kind in ("conv_bias", "fc_bias", "linear_bias"):
         return "biases"
-    if kind in ("bn", "ln", "ln_seq"):
+    if kind in ("bn", "ln", "ln_seq", "gn", "l2norm"):
         return "batchnorm"
     if kind.startswith("act.") or kind == "softmax":
         return "activations"
@@ -67,7 +70,7 @@ def cause_of(kind: str, quantity: str) -> str:
         return "pooling"
     if kind.startswith("upsample."):
         return "upsampling"
-    return "joins" if kind in ("add", "mul", "scale", "concat") else "moves"
+    return "joins" if kind in ("add", "sub", "mul", "div", "scale", "concat") else "moves"
 
 
 Rules = Mapping[str, Mapping[str, int]]  # kind → quantity → coefficient; a kind left out counts zero
@@ -129,11 +132,12 @@ _CONVENTIONS = (
         "facebookresearch/fvcore fvcore/nn/flop_count.py (_DEFAULT_SUPPORTED_OPS), fvcore/nn/jit_handles.py "
         "(conv_flop_jit, linear_flop_jit, batchnorm_flop_jit, elementwise_flop_counter), fvcore/nn/jit_analysis.py "
         "(_IGNORED_OPS); fvcore 0.1.5.post20221221",
-        {**MACS, "bn": {"out": 2}, "ln": {"out": 5}, "ln_seq": {"out": 5}, "gap": {"in": 1}, "adaptive": {"in": 1},
+        {**MACS, "bn": {"out": 2}, "ln": {"out": 5}, "ln_seq": {"out": 5}, "gn": {"out": 5}, "gap": {"in": 1},
+         "adaptive": {"in": 1},
          "upsample.nearest": {"out": 1}, "upsample.bilinear": {"out": 4}, "upsample.resize": {"out": 4}},
         "conv (transposed: on its input map) and linear without bias; eval-mode BatchNorm 2 per element (affine), "
-        "LayerNorm 5; adaptive average pool 1 per input element; nearest upsampling 1, bilinear 4 per output (an "
-        "unfold's resize to whole patches too); max "
+        "LayerNorm and GroupNorm 5; adaptive average pool 1 per input element; nearest upsampling 1, bilinear 4 per "
+        "output (an unfold's resize to whole patches too); max "
         "and windowed average pools, activations, add and mul are not counted (listed as unsupported or ignored "
         "ops)", tool="fvcore"),
     FlopConvention(
@@ -145,14 +149,14 @@ _CONVENTIONS = (
         "ptflops-pytorch", "MACs", "sovrasov/flops-counter.pytorch ptflops/pytorch_ops.py (MODULES_MAPPING, "
         "FUNCTIONAL_MAPPING: conv_, linear_, bn_, relu_, pool_flops_counter_hook), ptflops/pytorch_engine.py "
         "(patch_functional, patch_tensor_ops); ptflops 0.7.5, backend='pytorch' (its default)",
-        {**LAYER_MACS, **BIASES, "bn": {"in": 2}, "ln_seq": {"in": 1},
+        {**LAYER_MACS, **BIASES, "bn": {"in": 2}, "gn": {"in": 2}, "ln_seq": {"in": 1},
          **_acts({"relu": 2, "relu6": 1, "leaky_relu": 1, "gelu": 2, "silu": 1}),
          "maxpool": {"in": 2}, "avgpool": {"in": 2}, "gap": {"in": 2}, "adaptive": {"in": 2},
          "upsample.nearest": {"out": 2}, "upsample.bilinear": {"out": 2}, "upsample.resize": {"out": 1}},
-        "module hooks count biases, BatchNorm (2 per element, affine), ReLU/ReLU6/LeakyReLU/GELU outputs, pool "
-        "inputs and upsampling outputs; the functional patches it applies at the same time count F.relu, F.gelu, "
-        "F.silu, F.interpolate (alone, 1 per output, in an unfold's or fold's resize) and the pools' F.* calls "
-        "again (nn.ReLU6 and nn.LeakyReLU call unpatched "
+        "module hooks count biases, BatchNorm and GroupNorm (2 per element, affine), ReLU/ReLU6/LeakyReLU/GELU "
+        "outputs, pool inputs and upsampling outputs; the functional patches it applies at the same time count "
+        "F.relu, F.gelu, F.silu, F.interpolate (alone, 1 per output, in an unfold's or fold's resize) and the "
+        "pools' F.* calls again (nn.ReLU6 and nn.LeakyReLU call unpatched "
         "functions); transposed convolutions on their input map; hard-swish, hard-sigmoid, sigmoid, tanh, "
         "LayerNorm subclasses and the `+` and `*` operators count zero; nn.LayerNorm itself 1 per element (its "
         "`elementwise_affine` is not the `affine` the hook doubles for); Linear on tokens per token, its bias too; "
@@ -180,10 +184,11 @@ _CONVENTIONS = (
         "torchinfo", "mult-adds", "TylerYep/torchinfo torchinfo/layer_info.py (LayerInfo.calculate_macs), "
         "torchinfo/model_statistics.py (leaf layers summed); torchinfo 1.8.0",
         {"conv": {"macs": 1}, "deconv": {"out_x_in": 1}, "fc": {"macs": 1}, **BIASES, "bn": {"channels": 2},
-         "ln": {"channels": 2}, "ln_seq": {"channels": 2}, "linear": {"weights": 1}, "linear_bias": {"channels": 1}},
+         "ln": {"channels": 2}, "ln_seq": {"channels": 2}, "gn": {"channels": 2},
+         "linear": {"weights": 1}, "linear_bias": {"channels": 1}},
         "parameters × output positions for a Conv (the bias once per output; a transposed convolution's "
         "k·k·M·N/g weights on its output map), parameters × batch for other layers with parameters named "
-        "weight or bias: FC weights and bias, BatchNorm's and LayerNorm's γ and β (2·C, not per element); "
+        "weight or bias: FC weights and bias, BatchNorm's, LayerNorm's and GroupNorm's γ and β (2·C, not per element); "
         "layers without such parameters zero; so a Linear on N tokens counts its weights and bias once, not N times, "
         "and attention's products zero", tool="torchinfo"),
     FlopConvention(
@@ -191,13 +196,14 @@ _CONVENTIONS = (
         "BatchNormalizationNode, PWNode and its activations, PoolBase, GlobalAveragePoolNode, AddNode, MulNode; "
         "MUL/ADD/CMP 1, DIV 4, EXP 32, SQRT 24, TANH 38), onnx_tool/graph.py (Graph.profile); onnx-tool 1.0.1",
         {**MACS, "deconv": {"out_x_out": 1}, **BIASES, "bn": {"out": 31},
-         "ln": {"out": 7, "positions": 29}, "ln_seq": {"out": 7, "positions": 29}, "softmax": {"out": 36},
+         "ln": {"out": 7, "positions": 29}, "ln_seq": {"out": 7, "positions": 29}, "gn": {"out": 9},
+         "l2norm": {"in": 25, "out": 4, "count": 2}, "softmax": {"out": 36},
          "token_mean": {"in": 1},
          **_acts({"relu": 1, "relu6": 2, "hswish": 5, "hsigmoid": 4, "sigmoid": 32, "silu": 33, "gelu": 34,
                   "tanh": 76, "leaky_relu": 2}),
          "maxpool": {"window": 1}, "avgpool": {"window": 1}, "gap": {"in": 1, "out": 4}, "adaptive": {"in": 1},
-         "upsample.bilinear": {"out": 4}, "upsample.resize": {"out": 4}, "add": {"out": 1}, "mul": {"out": 1},
-         "scale": {"out": 1}, "pad": {"count": 1}},
+         "upsample.bilinear": {"out": 4}, "upsample.resize": {"out": 4}, "add": {"out": 1}, "sub": {"out": 1},
+         "mul": {"out": 1}, "div": {"out": 4}, "scale": {"out": 1}, "pad": {"count": 1}},
         "on the ONNX graph torch.onnx.export writes in eval mode with BatchNorm kept (TorchScript exporter, "
         "do_constant_folding=False, torch 2.13's default opset): BatchNormalization 31 per element (add, sqrt, "
         "div, add, mul); Relu 1, Clip (ReLU6) 2, HardSwish 5, HardSigmoid 4, Sigmoid 32, SiLU as Sigmoid + Mul "
@@ -206,12 +212,14 @@ _CONVENTIONS = (
         "GlobalAveragePool 1 per input + 4 per output; LayerNormalization 7 per element + 29 per pixel; a "
         "transposed convolution as output elements × k·k·N/g (ConvTranspose's weight is M × N/g × k × k); "
         "Resize 4 per output when bilinear (MobileViT's resize to whole patches too), 0 when nearest; each Add "
-        "and Mul (joins, x · gate, layer scale) 1 "
+        "and Mul (joins, x · gate, layer scale) and Sub 1, Div 4 "
         "per output; an explicit zero padding (a \"same\" convolution) 1, the Sub of the shape arithmetic the "
         "exporter writes for it. With BatchNorm folded into the convolutions (the exporters' default), each "
         "folded BatchNorm becomes one bias addition per output instead. Sequences: MatMul 1 per multiply-add (a "
         "Linear on tokens, attention's Q·Kᵀ and A·V), its bias Add 1 per output, Softmax 36 per element (exp, "
-        "div), ReduceMean 1 per input",
+        "div), ReduceMean 1 per input; GroupNorm as InstanceNormalization (7 per element) on the grouped view, then "
+        "Mul and Add by γ, β: 9 per element; L2 normalisation as ReduceL2 (25 per input), Clip of the norm (2 in "
+        "all, as onnx-tool sizes it) and Div (4 per output)",
         tool="onnx_tool"),
 )
 CONVENTIONS: dict[str, FlopConvention] = {c.name: c for c in _CONVENTIONS}

@@ -15,14 +15,15 @@ from .base import (
     SCALE,
     Key,
     LayerKind,
-    Pads,
     Pair,
     TorchPart,
     hw_text,
     norm_and_activation,
+    pad_part,
     pads,
     pair,
     register,
+    same_padding,
     spatial,
     torch_window,
     window_node,
@@ -56,26 +57,14 @@ CONV_KEYS: Mapping[str, Key] = {
 }
 
 
-# `out: N` or `expand: t` (out = t × the actual input channels: an expansion layer that follows its block's
-# input under α); neither comes from `defaults:`, each says what one layer is.
-def same_padding(size: int, out: int, stride: int, span: int) -> tuple[int, int]:
-    """TensorFlow's "same" padding of one axis: (before, after), the odd pixel after."""
-    total = max((out - 1) * stride + span - size, 0)
-    return total // 2, total - total // 2
-
-
-def pad_part(padding: Pads) -> TorchPart:
-    """The explicit (left, right, top, bottom) zero padding before a convolution whose sides differ ("same")."""
-    top, bottom, left, right = padding
-    return TorchPart("pad", "ZeroPad", ((left, right, top, bottom),))
-
-
 def kernel_text(node: Node) -> str:
     """``3×3``, ``1×7``: a kernel as Table 1's Filter Shape writes it (height first)."""
     kh, kw = node.kernel_hw
     return f"{kh}×{kw}"
 
 
+# `out: N` or `expand: t` (out = t × the actual input channels: an expansion layer that follows its block's
+# input under α); neither comes from `defaults:`, each says what one layer is.
 WIDTH_KEYS: Mapping[str, Key] = {
     "out": Key("posint", from_defaults=False),
     "expand": Key("posint", from_defaults=False),

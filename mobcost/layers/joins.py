@@ -1,5 +1,6 @@
-"""Joins of several inputs: element-wise sum (residual), channel concatenation and the channel-wise
-multiply x · gate (squeeze-and-excitation written out). No Mult-Adds: the paper counts the multiply-adds of
+"""Joins of several inputs: element-wise sum (residual), channel concatenation, the channel-wise
+multiply x · gate (squeeze-and-excitation written out), and the difference and quotient of two tensors (FastViT's
+RepMixer x + γ·(mixer(x) − x), L2 normalisation's x / ‖x‖). No Mult-Adds: the paper counts the multiply-adds of
 convolution and fully connected layers only, so a sum and an elementwise product count zero."""
 
 from __future__ import annotations
@@ -78,3 +79,53 @@ class Mul(LayerKind):
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         return [TorchPart("join", "mul")]
+
+
+def broadcast_place(kind: str, layer: Layer, inputs: tuple[Shape, ...]) -> Node:
+    """x ∘ y with y of x's shape, or broadcast over it: C×1×1 (per channel), 1×H×W (per pixel) or 1×1×1."""
+    x, y = inputs
+    if y.tokens != x.tokens or y.c not in (1, x.c) or (y.h, y.w) not in ((1, 1), (x.h, x.w)):
+        raise ShapeError(f"{kind} needs a second input of the first's shape, or 1 channel and/or 1×1 broadcast "
+                         f"over it; the first is {x}, the second {y}")
+    return Node(layer, inputs, x, x.c, None, None, None, None)
+
+
+@register("sub")
+class Sub(LayerKind):
+    """x − y, ``from: [x, y]``: equal shapes, or y broadcast (C×1×1, 1×H×W). The output has x's shape. Zero
+    Mult-Adds (a subtraction is no multiply-add of a convolution or FC layer); FastViT's RepMixer."""
+
+    keys = {"act": Key("act", "none")}
+    arity = 2
+    doc = "x − y, from: [x, y] (y of x's shape, or C×1×1 / 1×H×W broadcast); zero Mult-Adds"
+    label = "Sub"
+    takes = EITHER
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        return broadcast_place("sub", layer, inputs)
+
+    def category(self, node: Node) -> str:
+        return "Sub"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("join", "sub"), *norm_and_activation(node.layer, node.out_channels)]
+
+
+@register("div")
+class Div(LayerKind):
+    """x / y, ``from: [x, y]``: equal shapes, or y broadcast (C×1×1, 1×H×W: a norm per pixel). The output has x's
+    shape. Zero Mult-Adds."""
+
+    arity = 2
+    doc = "x / y, from: [x, y] (y of x's shape, or C×1×1 / 1×H×W broadcast); zero Mult-Adds"
+    label = "Div"
+    takes = EITHER
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        return broadcast_place("div", layer, inputs)
+
+    def category(self, node: Node) -> str:
+        return "Div"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("join", "div")]

@@ -1,5 +1,6 @@
 """Normalisation and per-channel scaling: a standalone BatchNorm (pre-activation designs, DenseNet), LayerNorm
-over channels (ConvNeXt) and layer scale. No Mult-Adds.
+over channels (ConvNeXt), GroupNorm (and InstanceNorm, its one channel per group), L2 normalisation (SSD's L2Norm)
+and layer scale. No Mult-Adds.
 
 BatchNorm after a convolution is that layer's ``bn`` key. Under the paper's convention BatchNorm is folded
 into the convolution before it and costs no Mult-Adds; a standalone one folds likewise (into the next
@@ -8,6 +9,7 @@ convolution), so it adds only its γ, β to ``bn_params``.
 
 from __future__ import annotations
 
+from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
 from .activations import same_shape
 from .base import EITHER, Key, LayerKind, TorchPart, activation_part, norm_and_activation, register
@@ -42,7 +44,9 @@ class BatchNorm(LayerKind):
 @register("ln")
 class LayerNorm(LayerKind):
     """LayerNorm over the channels of each pixel (ConvNeXt's LayerNorm2d) or token (a transformer's LayerNorm):
-    γ, β per channel, no Mult-Adds.
+    γ, β per channel, no Mult-Adds. Its work (what latency scales with, as pooling's window reads) is the
+    elements it normalises: mean, variance, scale and shift are a few operations on each of them, and calibration
+    times them at elements per second (``measure.micro.TOKEN_KINDS``).
 
     Its 2·C γ, β are reported with BatchNorm's as ``bn_params`` (normalisation parameters, apart from the
     convolution and FC weights the paper counts; ``--bn-in-params`` adds them, as torchvision totals do).
@@ -59,6 +63,12 @@ class LayerNorm(LayerKind):
     def bn_params(self, node: Node) -> int:
         return 2 * node.input.c
 
+    def work(self, node: Node) -> int:
+        return node.input.numel
+
+    def work_area(self, node: Node) -> int:
+        return node.input.area  # C·area = numel for a sequence, an unfold's sequences and a map alike
+
     def category(self, node: Node) -> str:
         return "LayerNorm"
 
@@ -69,6 +79,92 @@ class LayerNorm(LayerKind):
         # a sequence's tokens are its last axis already (N×C): torch's own LayerNorm, as vision transformers use
         module = "LayerNorm" if node.input.tokens else "LayerNorm2d"
         return [TorchPart("ln", module, (node.input.c,)), *activation_part(node.layer.act)]
+
+
+@register("gn")
+class GroupNorm(LayerKind):
+    """GroupNorm: the C channels in ``groups`` groups (kept under α), or groups of ``group_width`` channels
+    (``group_width: 1`` is InstanceNorm with affine γ, β), each normalised over its channels and pixels; γ, β per
+    channel. No Mult-Adds (normalisation is not a convolution's or FC layer's multiply-add, and unlike a BatchNorm
+    it cannot be folded: its work is real, listed by the conventions that count it).
+
+    Its 2·C γ, β are reported with BatchNorm's as ``bn_params``, as LayerNorm's are.
+    """
+
+    keys = {"groups": Key("posint", None, from_defaults=False), "group_width": Key("posint", None, from_defaults=False),
+            "act": Key("act", "none")}
+    doc = ("GroupNorm over `groups` groups (kept under α) or groups of `group_width` channels (1: InstanceNorm with "
+           "affine γ, β): bn_params 2·C, no Mult-Adds, then act")
+    label = "GN"
+    one_of = (("groups", "group_width"),)
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        (x,) = inputs
+        width = layer.group_width
+        groups = x.c // width if width is not None else layer.groups
+        if (width is not None and x.c % width) or x.c % groups:
+            given = f"group_width={width}" if width is not None else f"groups={groups}"
+            raise ShapeError(f"GroupNorm's {given} must divide the input channels ({x.c})")
+        return Node(layer, inputs, x, x.c, None, None, None, groups)
+
+    def bn_params(self, node: Node) -> int:
+        return 2 * node.input.c
+
+    def work(self, node: Node) -> int:
+        """What latency scales with: one pass of arithmetic per input element (as pooling's window reads), since
+        unlike BatchNorm it cannot be folded away; zero Mult-Adds all the same."""
+        return node.input.numel
+
+    def work_area(self, node: Node) -> int:
+        return node.input.area
+
+    def category(self, node: Node) -> str:
+        return "GroupNorm"
+
+    def filter_shape(self, node: Node) -> str:
+        return f"GN {node.input.c} g{node.groups}"
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("gn", "GroupNorm", (node.groups, node.input.c)), *activation_part(node.layer.act)]
+
+
+@register("l2norm")
+class L2Norm(LayerKind):
+    """L2 normalisation over the channels of each pixel (or token), x / ‖x‖₂, then with ``gamma`` a learned scale
+    per channel (SSD300's L2Norm on conv4_3, C weights, as ``layerscale``'s). No Mult-Adds: the squares, sum and
+    division are not a convolution's or FC layer's multiply-adds."""
+
+    keys = {"gamma": Key("bool", False)}
+    doc = "x / ‖x‖₂ over the channels of each pixel; `gamma`: a learned scale per channel (C weights); zero Mult-Adds"
+    label = "L2Norm"
+    takes = EITHER
+
+    def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
+        return same_shape(layer, inputs)
+
+    def weights(self, node: Node) -> int:
+        return node.input.c if node.layer.gamma else 0
+
+    def mult_adds_area(self, node: Node) -> int:
+        return 1  # no Mult-Adds; the sweep divides by this
+
+    def work(self, node: Node) -> int:
+        """What latency scales with: one pass of arithmetic per input element (as pooling's window reads), since
+        unlike BatchNorm it cannot be folded away; zero Mult-Adds all the same."""
+        return node.input.numel
+
+    def work_area(self, node: Node) -> int:
+        return node.input.area
+
+    def category(self, node: Node) -> str:
+        return "L2 Norm"
+
+    def filter_shape(self, node: Node) -> str:
+        return f"L2 {node.input.c}" + (" γ" if node.layer.gamma else "")
+
+    def torch_parts(self, node: Node) -> list[TorchPart]:
+        return [TorchPart("scale" if node.layer.gamma else "l2norm", "L2Norm", (node.input.c, node.layer.gamma),
+                          {"tokens": True} if node.input.tokens else {})]
 
 
 @register("layerscale")

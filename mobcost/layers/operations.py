@@ -134,6 +134,12 @@ def _pad(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return [Op("pad", {"out": _elements(out), "count": (1, 1)})], out
 
 
+def _l2norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's L2Norm: the norm per pixel (in), the division (out), the scale γ (out) when it has one."""
+    scale = [Op("scale", {"out": _elements(x)})] if part.args[1] else []
+    return [Op("l2norm", {"in": _elements(x), "out": _elements(x), "count": (1, 1)}), *scale], x
+
+
 def _map_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     out = Shape(x.c, x.h * x.w, 1, tokens=True)
     return [Op("reshape", {"out": _elements(out)})], out
@@ -310,7 +316,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "MapAttention": _map_attention,
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
-    "LayerScale": _same("scale"), "MaxPool2d": _pool("maxpool"),
+    "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),
     "AvgPool2d": _pool("avgpool"), "AdaptiveAvgPool2d": _adaptive, "Upsample": _upsample, "ZeroPad": _pad,
     "Flatten": _flatten, "FlattenMap": _flatten, "ChannelSlice": _slice, "ChannelShuffle": _same("reshape"),
     "Dropout": _same("dropout"), "SqueezeExcite": _squeeze_excite,
@@ -319,11 +325,12 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
 
 
 def _join(how: str, node: Node) -> list[Op]:
-    """A join's own operations: n − 1 pairwise sums, one product x · gate, or a concatenation."""
+    """A join's own operations: n − 1 pairwise sums, one product x · gate, a difference, a quotient, or a
+    concatenation."""
     out = _elements(node.output)
     if how == "add":
         return [Op("add", {"out": out}) for _ in node.inputs[1:]]
-    return [Op("mul" if how == "mul" else "concat", {"out": out})]
+    return [Op(how, {"out": out})]
 
 
 def layer_ops(node: Node) -> list[Op]:

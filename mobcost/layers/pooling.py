@@ -3,9 +3,24 @@ window reads."""
 
 from __future__ import annotations
 
+import math
+
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import Key, LayerKind, TorchPart, pads, pair, register, spatial, square, torch_window, window_node
+from .base import (
+    Key,
+    LayerKind,
+    TorchPart,
+    pad_part,
+    pads,
+    pair,
+    register,
+    same_padding,
+    spatial,
+    square,
+    torch_window,
+    window_node,
+)
 
 
 class Pool(LayerKind):
@@ -13,22 +28,26 @@ class Pool(LayerKind):
 
     # without a kernel an avgpool is global, a mode no kernel value stands for: `defaults: {kernel: 5}` (meant
     # for the convolutions) leaves it global
-    # `kernel`, `stride`: an integer or [height, width]; `padding`: an integer or [height, width], the same before
-    # and after (torch's pools take no other)
+    # `kernel`, `stride`: an integer or [height, width]; `padding`: an integer, [height, width] (each an integer or
+    # [before, after]) or `same` (TensorFlow's: output ⌈H/stride⌉, the odd pixel after; timm's MaxPool2dSame).
+    # Sides that differ are an explicit padding before torch's pool, which takes equal sides only.
     keys = {"kernel": Key("size", None, from_defaults=False), "stride": Key("size", None),
-            "padding": Key("pads", 0)}
+            "padding": Key("padding", 0)}
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
         if layer.kernel is None:  # global pool over the whole feature map
             return window_node(layer, inputs, Shape(x.c, 1, 1), (x.h, x.w), (1, 1), (0, 0, 0, 0), 1)
-        k, p = pair(layer.kernel), pads(layer.padding or 0)
+        k = pair(layer.kernel)
         s = pair(layer.stride) if layer.stride is not None else k
-        for axis, (pad, kernel) in enumerate(((p[0], k[0]), (p[2], k[1]))):
+        if layer.padding == "same":
+            h, w = -(-x.h // s[0]), -(-x.w // s[1])
+            p = (*same_padding(x.h, h, s[0], k[0]), *same_padding(x.w, w, s[1], k[1]))
+            return window_node(layer, inputs, Shape(x.c, h, w), k, s, p, 1)
+        p = pads(layer.padding or 0)
+        for side, (pad, kernel) in enumerate(zip(p, (k[0], k[0], k[1], k[1]), strict=True)):
             if 2 * pad > kernel:
-                same = square(p) is not None and square(k) is not None
-                which = "" if same else (" of the height", " of the width")[axis]
-                raise ShapeError(f"padding {pad} must be at most half the kernel {kernel}{which}")
+                raise ShapeError(f"padding {pad} must be at most half the kernel {kernel}{_side(p, k, side)}")
         h, w = spatial(layer, x, k, s, p)
         return window_node(layer, inputs, Shape(x.c, h, w), k, s, p, 1)
 
@@ -53,10 +72,31 @@ class Pool(LayerKind):
         return f"Pool {kh}×{kw}"
 
 
+def _side(p: tuple[int, int, int, int], k: tuple[int, int], side: int) -> str:
+    """Which padding a message names: none for a square window, the axis where both its sides agree, else the
+    side."""
+    if square(p) is not None and square(k) is not None:
+        return ""
+    if p[side - side % 2] == p[side - side % 2 + 1]:
+        return (" of the height", " of the width")[side // 2]
+    return (" of the top", " of the bottom", " of the left", " of the right")[side]
+
+
 def window_args(node: Node) -> tuple[int | tuple[int, int], ...]:
-    """(kernel, stride, padding) of a windowed pool as torch takes them: ints when square, else pairs."""
+    """(kernel, stride, padding) of a windowed pool as torch takes them: ints when square, else pairs; no padding
+    where an explicit one comes first (:func:`explicit_pad`)."""
     top, _, left, _ = node.padding_hw
-    return torch_window(node.kernel_hw), torch_window(node.stride_hw), torch_window((top, left))
+    padding = (0, 0) if explicit_pad(node) else (top, left)
+    return torch_window(node.kernel_hw), torch_window(node.stride_hw), torch_window(padding)
+
+
+def explicit_pad(node: Node) -> list[TorchPart]:
+    """The explicit padding before a pool whose sides differ (or TensorFlow's "same"): zeros before an average
+    pool (counted, as ``count_include_pad`` counts torch's own), −∞ before a max pool (timm's pad_same)."""
+    top, bottom, left, right = node.padding_hw
+    if node.layer.padding != "same" and top == bottom and left == right:
+        return []
+    return [pad_part(node.padding_hw, -math.inf if node.type == "maxpool" else 0.0)]
 
 
 def adaptive_reads(size: int, output: int) -> int:
@@ -99,7 +139,7 @@ class AvgPool(Pool):
             return [TorchPart("pool", "AdaptiveAvgPool2d", (node.layer.output,))]
         if node.layer.kernel is None:
             return [TorchPart("pool", "AdaptiveAvgPool2d", (1,))]
-        return [TorchPart("pool", "AvgPool2d", window_args(node))]
+        return [*explicit_pad(node), TorchPart("pool", "AvgPool2d", window_args(node))]
 
 
 @register("maxpool")
@@ -111,5 +151,5 @@ class MaxPool(Pool):
     label = "Max Pool"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
-        return [TorchPart("pool", "MaxPool2d", window_args(node),
-                          {"ceil_mode": node.layer.ceil_mode})]
+        return [*explicit_pad(node), TorchPart("pool", "MaxPool2d", window_args(node),
+                                               {"ceil_mode": node.layer.ceil_mode})]

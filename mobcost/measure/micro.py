@@ -1,7 +1,8 @@
 """The calibration microbenchmarks every runtime times: single layers of generic shapes — 1×1 convolutions
-(GEMM), depthwise and full convolutions at strides 1 and 2, fully connected, pooling, BatchNorm and ReLU —
-never a bundled network. Each is a one-layer spec, so its work, its torch module and its exported model come
-from the same registry and builders as the networks'."""
+(GEMM), depthwise and full convolutions at strides 1 and 2, fully connected, pooling, BatchNorm and ReLU, and on
+token sequences linear layers, multi-head attention and LayerNorm — never a bundled network. Each is a
+one-layer spec, so its work, its torch module and its exported model come from the same registry and builders
+as the networks'."""
 
 from __future__ import annotations
 
@@ -34,6 +35,34 @@ ELEMENTWISE = ("bn", "relu")
 # with ReLU.
 ACT_SHAPES = tuple((c, c, size) for c in (16, 64, 256) for size in (14, 56))
 
+# Layers on token sequences (vision transformers, the attention of hybrids), each timed as one layer on a plain
+# sequence of N tokens of C channels and fitted like the rest (time = fixed + work / rate):
+# - ``linear``: a GEMM of the N×C_in sequence by C_in×C_out weights; square and MLP-shaped (×4 and ÷4) widths.
+# - ``attention``: the whole layer — q, k, v projections, Q·Kᵀ, softmax, A·V, merged heads, output projection —
+#   against its Mult-Adds (projections and both products). Its parts are not timed apart: eager torch's hooks
+#   and LiteRT see one layer, and one rate over the whole keeps the sweep's closed form as it is. Softmax, the
+#   1/√d scaling and the head reshapes ride in that rate; the shapes span head widths 24 to 64 and products
+#   from 3% to 67% of the layer's Mult-Adds, as DeiT-Tiny (d = 64) and MobileViT (d = 24 to 36) have.
+# - ``ln``: LayerNorm, work = the elements it normalises.
+# The job's shape is (C_in, C_out, N) for ``linear``, (C, heads, N) for ``attention`` and (C, C, N) for ``ln``.
+TOKEN_KINDS = ("linear", "attention", "ln")
+TOKENS = (16, 64, 256)
+TOKEN_WIDTHS = (64, 192, 384)
+ATTENTION_HEADS = ((32, 2), (64, 2), (96, 4), (192, 3), (256, 4))  # (C, heads): head widths 16, 32, 24, 64, 64
+
+
+def token_shapes(kind: str) -> list[tuple[int, int, int]]:
+    """The microbenchmarks of a token kind (``TOKEN_KINDS``), within the same limits as the rest."""
+    if kind == "attention":
+        shapes = [(c, h, n) for c, h in ATTENTION_HEADS for n in TOKENS]
+    elif kind == "linear":
+        shapes = [(c, c, n) for c in TOKEN_WIDTHS for n in TOKENS]
+        shapes += [(c, 4 * c, n) for c in (64, 192) for n in (64, 256)] + [(4 * c, c, n) for c in (64, 192)
+                                                                            for n in (64, 256)]
+    else:
+        shapes = [(c, c, n) for c in TOKEN_WIDTHS for n in TOKENS]
+    return [sh for sh in shapes if micro_work(kind, *sh) <= MAX_MICRO_MULT_ADDS and sh[0] * sh[2] <= MAX_MICRO_ELEMENTS]
+
 
 def within_limits(kind: str, shapes: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     """The shapes whose microbenchmark stays short and whose input is no larger than a mobile network's."""
@@ -42,7 +71,10 @@ def within_limits(kind: str, shapes: list[tuple[int, int, int]]) -> list[tuple[i
 
 
 def micro_shapes(kind: str) -> list[tuple[int, int, int]]:
-    """(in channels, out channels, input size) for each microbenchmark of a kind."""
+    """(in channels, out channels, input size) for each microbenchmark of a kind; for a token kind, see
+    ``TOKEN_KINDS``."""
+    if kind in TOKEN_KINDS:
+        return token_shapes(kind)
     if kind == "fc":
         return [(c, c, 1) for c in CHANNELS] + [(4096, 1000, 1), (4096, 4096, 1)]
     shapes = [(c, c, s) for c in CHANNELS for s in SIZES]
@@ -76,15 +108,27 @@ def _layer_yaml(kind: str, cout: int, fused: bool) -> str:
             "maxpool": f"{{type: maxpool, kernel: 3, stride: {stride}, padding: {1 if stride == 1 else 0}}}"}[base]
 
 
+def _token_yaml(kind: str, second: int) -> str:
+    """A token microbenchmark's layer (``second``: C_out of a linear layer, the heads of attention)."""
+    return {"linear": f"{{type: linear, out: {second}}}", "attention": f"{{type: attention, heads: {second}}}",
+            "ln": "{type: ln}"}[kind]
+
+
 @functools.cache  # each shape is asked for when filtering, building and fitting
 def micro_graph(kind: str, cin: int, cout: int, size: int, fused: bool = False) -> Graph:
-    """The one-layer graph of a microbenchmark."""
-    text = f"input: {{channels: {cin}, size: {size}}}\nlayers:\n  - {_layer_yaml(kind, cout, fused)}\n"
+    """The one-layer graph of a microbenchmark. A token kind's graph reads an N×1 map as N tokens first
+    (``tokens``, a view in torch): a spec's input is a map; the layer timed is the last (``micro_node``)."""
+    if kind in TOKEN_KINDS:
+        text = (f"input: {{channels: {cin}, size: [{size}, 1]}}\nlayers:\n  - {{type: tokens}}\n"
+                f"  - {_token_yaml(kind, cout)}\n")
+    else:
+        text = f"input: {{channels: {cin}, size: {size}}}\nlayers:\n  - {_layer_yaml(kind, cout, fused)}\n"
     return build(parse_spec(text, file=f"<microbenchmark {kind}>"))
 
 
 def micro_node(kind: str, cin: int, cout: int, size: int) -> Node:
-    return micro_graph(kind, cin, cout, size).nodes[0]
+    """The layer a microbenchmark times (after the ``tokens`` view of a token kind)."""
+    return micro_graph(kind, cin, cout, size).nodes[-1]
 
 
 def micro_work(kind: str, cin: int, cout: int, size: int) -> int:

@@ -19,7 +19,8 @@ from ..units import plural
 from .runtime import Runtime
 
 # The microbenchmarks' grid (micro.py), named in the profile's source lines.
-GRID = "single layers of 4 channel counts × 3 feature sizes"
+GRID = ("single layers of 4 channel counts × 3 feature sizes, and on sequences of 16, 64 and 256 tokens linear layers, "
+        "whole attention layers (4 widths × heads) and LayerNorm")
 
 
 def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dict[str, Any]:
@@ -56,9 +57,7 @@ def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dic
                                        "run without ORT's blocked NCHWc layout: the same fit on single layers of "
                                        f"18, 66 and 258 channels, {where}")
     if hw.activation_rates:
-        doc["sources"]["activations"] = ("output elements per second of each activation's pass after a fused "
-                                         "convolution: the slope of (depthwise 3×3 with it − with ReLU) over "
-                                         f"6 maps; not listed: no slower than ReLU, {where}")
+        doc["sources"]["activations"] = _activations_source(runtime, where)
     onchip = host_onchip_bytes()
     if onchip is not None:  # the energy model's on-chip memory: this host's largest CPU cache
         doc["energy"] = {"onchip_bytes": onchip}
@@ -71,6 +70,17 @@ def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dic
     return doc
 
 
+def _activations_source(runtime: str, where: str) -> str:
+    """How the activations' rates were measured: eager torch runs each as a pass of its own; a fusing runtime
+    applies it after the convolution's kernel."""
+    how = ("each activation's extra cost over the in-place ReLU pass: the slope of (its pass − the ReLU pass)"
+           if runtime == "torch" else
+           "each activation's pass after a fused convolution: the slope of (depthwise 3×3 with it − with ReLU)")
+    return (f"output elements per second of {how} over 6 maps; not listed: no slower than ReLU; softmax: "
+            "attention's score elements (heads × N²) per second, fitted with its rate and fixed cost to the whole "
+            f"attention layers (absent: no measurable cost), {where}")
+
+
 def _sources(runner: Runtime, where: str, rounds: int, elementwise: bool) -> dict[str, str]:
     timed, default = runner.timed, runner.default_overhead
     sources = {
@@ -79,7 +89,9 @@ def _sources(runner: Runtime, where: str, rounds: int, elementwise: bool) -> dic
         "overhead_us": f"per layer type, the fixed cost of t = fixed + work / rate fitted to {GRID}, run in "
                        f"sequence, {timed} over {rounds} rounds, not the networks predicted; default: {default}, "
                        f"{where}",
-        "efficiency": f"each layer type's fitted rate / peak (pooling: window reads per second / peak), {where}",
+        "efficiency": f"each layer type's fitted rate / peak (pooling: window reads per second / peak; ln: elements "
+                      f"per second / peak; attention: its Mult-Adds, projections and products, per second / peak), "
+                      f"{where}",
     }
     if elementwise:
         sources["elementwise"] = ("BatchNorm (eval) and in-place ReLU on the same maps, one fit of t = fixed + "

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich import box
 
-from ..analysis.memory import Memory
+from ..analysis.memory import FOREVER, Memory, memory_steps
 from .formats import human
 from .terminal import FitTable
 
@@ -41,13 +41,53 @@ def memory_dict(m: Memory) -> dict[str, Any]:
         "peak": {"layer": m.graph.nodes[m.peak_layer].name if m.graph.nodes else None,
                  "tensors": list(m.peak_tensors)},
         "buffers": buffer_records(m),
+        **({"recompute": recompute_record(m)} if m.recompute else {}),
         "notes": list(m.notes),
     }
 
 
+def recompute_record(m: Memory) -> dict[str, Any]:
+    """patch: the grid, the stage and the Mult-Adds its overlapping patches compute again."""
+    r = m.recompute
+    assert r is not None
+    return {"patches": r.patches, "split": m.graph.nodes[r.split].name, "extra_mult_adds": r.extra_mult_adds,
+            "extra_percent": round(r.percent, 2), "stage_mult_adds": r.stage_mult_adds}
+
+
+def step_records(m: Memory, tidy: bool = True) -> list[dict[str, Any]]:
+    """The per-layer view: one record per execution step (``tidy``: the design point on every row)."""
+    point = design_point(m) if tidy else {}
+    return [{**point, "step": r.step, "layer": r.layer, "live_bytes": r.live_bytes,
+             "in_use_bytes": r.in_use_bytes, "peak": r.peak, "live_tensors": list(r.live)}
+            for r in memory_steps(m)]
+
+
+def steps_dict(m: Memory) -> dict[str, Any]:
+    """--layers as JSON: the design point and the five figures, then the steps."""
+    return {**design_point(m), **summary(m),
+            "steps": step_records(m, tidy=False),
+            "notes": list(m.notes)}
+
+
+def steps_table(m: Memory) -> FitTable:
+    """--layers, rich: a row per step; the peak's row marked."""
+    table = FitTable({"title": f"{memory_title(m)}: bytes per execution step", "box": box.SIMPLE_HEAD,
+                      "caption": "live: the tensors alive while the layer runs (the lower bound's rule); in use: "
+                                 "the planner's bytes then (placed buffers' highest byte, or the what-if's live "
+                                 "bytes); ▲ the planner's peak"})
+    for header in ("step", "layer", "live tensors", "live", "in use", ""):
+        table.add_column(header, justify="left" if header in ("layer", "live tensors", "") else "right")
+    for r in memory_steps(m):
+        table.add_row(str(r.step), r.layer, ", ".join(r.live), f"{r.live_bytes:,}", f"{r.in_use_bytes:,}",
+                      "▲ peak" if r.peak else "")
+    return table
+
+
 def buffer_records(m: Memory) -> list[dict[str, Any]]:
-    """One record per planned buffer: what it holds, its (aligned) bytes, first and last step, offset."""
-    return [{"name": b.name, "bytes": b.size, "first": b.first, "last": b.last, "offset": o}
+    """One record per planned buffer: what it holds, its (aligned) bytes, first and last step (null: never
+    freed, as LiteRT's graph inputs and outputs), offset."""
+    return [{"name": b.name, "bytes": b.size, "first": b.first, "last": None if b.last == FOREVER else b.last,
+             "offset": o}
             for b, o in zip(m.buffers, m.offsets, strict=True)]
 
 
@@ -72,6 +112,9 @@ def memory_views(m: Memory, *, buffers: bool = True) -> list[Any]:
               "weights_bytes": "weights (flash)", "activation_peak_bytes": "activation peak (lower bound)"}
     for key, value in summary(m).items():
         table.add_row(labels[key], _shown(value))
+    if m.recompute:
+        r = m.recompute
+        table.add_row("recompute (patches)", f"{r.extra_mult_adds:,} Mult-Adds ({r.percent:.1f}% of the network)")
     views: list[Any] = [table]
     if buffers and m.buffers:
         views.append(buffer_table(m))
@@ -84,7 +127,8 @@ def buffer_table(m: Memory) -> FitTable:
     for header in ("tensor", "bytes", "first", "last", "offset", "end"):
         table.add_column(header, justify="left" if header == "tensor" else "right")
     for r in buffer_records(m):
-        table.add_row(r["name"], f"{r['bytes']:,}", str(r["first"]), str(r["last"]), f"{r['offset']:,}",
+        table.add_row(r["name"], f"{r['bytes']:,}", str(r["first"]), "end" if r["last"] is None else str(r["last"]),
+                      f"{r['offset']:,}",
                       f"{r['offset'] + r['bytes']:,}")
     return table
 

@@ -44,8 +44,10 @@ def title(a: Analysis) -> str:
 
 
 def norm_label(a: Analysis) -> str:
-    """What ``bn_params`` holds, named for the reader: "BN", "LN" or "BN/LN" (a transformer's are LayerNorm's)."""
-    kinds = {"LN" if r.category == "LayerNorm" else "BN" for r in a.rows if r.bn_params}
+    """What ``bn_params`` holds, named for the reader: "BN", "LN", "GN" or several ("BN/LN": a transformer's are
+    LayerNorm's, PoolFormer's GroupNorm's)."""
+    names = {"LayerNorm": "LN", "GroupNorm": "GN"}
+    kinds = {names.get(r.category, "BN") for r in a.rows if r.bn_params}
     return "/".join(sorted(kinds)) or "BN"
 
 
@@ -149,8 +151,9 @@ def shrink_table(example: tuple[Step, ...], network: tuple[Step, ...], name: str
     """The paper's Table 3: cumulative effect of each shrinking step, for its example layer and the network."""
     caption = ("Example layer: D_K = 3, M = N = 512, D_F = 14 (α thins M and N; ρ scales D_F). "
                "Convolution row of the network: each dw + pw pair as one full convolution.")
-    conv, separable = network[0], network[1]
-    if conv.defined and (conv.mult_adds, conv.params) == (separable.mult_adds, separable.params):
+    steps = {n.label: n for n in network}  # rows a spec cannot take are left out (cli.table.shrink_sections)
+    conv, separable = steps.get("Convolution"), steps.get("Depthwise Separable Conv")
+    if conv and separable and (conv.mult_adds, conv.params) == (separable.mult_adds, separable.params):
         caption += f" {name} has no depthwise + pointwise pair: its first two rows are equal."
     table = _fit_table("Resource use as each shrinking step is added (the paper's Table 3, cumulative)", caption)
     table.add_column("Layer / Modification")

@@ -1,6 +1,7 @@
 """Eager torch: mobcost's torch build of a graph run as it is (BatchNorm and activations as passes of their
 own), timed whole and per layer with forward hooks, and calibrated by timing the shared microbenchmarks
-(:mod:`mobcost.measure.micro`) as eager modules plus BatchNorm and ReLU apart."""
+(:mod:`mobcost.measure.micro`) as eager modules plus BatchNorm and ReLU apart, and each other activation as a
+pass of its own (its extra time over the ReLU pass)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -16,12 +17,13 @@ from torch import nn
 
 from ..explore.hardware import Hardware
 from ..graph import Graph
-from ..measure.fit import fit_profile
-from ..measure.micro import ELEMENTWISE, KINDS, POOLS, micro_node, micro_shapes
+from ..layers.base import activation_part
+from ..measure.fit import activation_rates, fit_profile
+from ..measure.micro import ACT_SHAPES, ELEMENTWISE, KINDS, POOLS, TOKEN_KINDS, act_probes, micro_node, micro_shapes
 from ..measure.runtime import Job
 from ..measure.schedule import CALIBRATION_ROUNDS, in_rounds, median_seconds
 from ..torchside import require_torch
-from ..torchside.build import graph_module, layer_module, sample_input
+from ..torchside.build import graph_module, layer_module, part_module, sample_input
 from ..torchside.host import bandwidth, prepare_timing
 
 
@@ -42,21 +44,32 @@ class Bench:
 
 
 def micro_module(kind: str, cin: int, cout: int, size: int) -> nn.Module:
-    """One layer as the torch build of a network runs it (``build.layer_module``); BatchNorm and ReLU alone."""
+    """One layer as the torch build of a network runs it (``build.layer_module``); BatchNorm, ReLU and the other
+    activations (``act/<name>``, in place where the build's is) alone."""
     if kind == "bn":
         return nn.BatchNorm2d(cin)
     if kind == "relu":
         return nn.ReLU(inplace=True)
+    if kind.startswith("act/"):
+        return part_module(activation_part(kind.removeprefix("act/"))[0])
     return layer_module(micro_node(kind, cin, cout, size))
 
 
+def micro_input(kind: str, cin: int, size: int) -> torch.Tensor:
+    """A microbenchmark's input: a C×size×size map, or for a token kind the (1, N, C) sequence torch's token
+    layers take (``size`` is N)."""
+    return torch.randn(1, size, cin) if kind in TOKEN_KINDS else torch.randn(1, cin, size, size)
+
+
+def jobs() -> list[Job]:
+    """Every microbenchmark eager torch times: the shared ones, BatchNorm and ReLU, and the activation passes."""
+    shared = [(kind, sh) for kind in (*KINDS, *POOLS, *ELEMENTWISE, *TOKEN_KINDS) for sh in micro_shapes(kind)]
+    return shared + [(f"act/{a}", sh) for a in act_probes() for sh in ACT_SHAPES]
+
+
 def benches() -> list[Bench]:
-    out = []
-    for kind in (*KINDS, *POOLS, *ELEMENTWISE):
-        for cin, cout, size in micro_shapes(kind):
-            x = torch.randn(1, cin, size, size)
-            out.append(Bench(kind, (cin, cout, size), micro_module(kind, cin, cout, size).eval(), x))
-    return out
+    return [Bench(kind, (cin, cout, size), micro_module(kind, cin, cout, size).eval(), micro_input(kind, cin, size))
+            for kind, (cin, cout, size) in jobs()]
 
 
 def run_rounds(items: list[Bench], rounds: int, rng: random.Random,
@@ -122,7 +135,7 @@ class TorchRuntime:
     name = "torch"
     timed = "the median wall time"
     default_overhead = "a BatchNorm or ReLU call on a tiny map"
-    calibration_seconds = 25
+    calibration_seconds = 30
 
     def require(self) -> None:
         require_torch()
@@ -152,7 +165,8 @@ class TorchRuntime:
         step(1)
         samples = run_rounds(self.benches(threads), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
         times = {job: statistics.median(t) for job, t in samples.items()}
-        return fit_profile(times, bytes_per_s, call_s)
+        hw = fit_profile(times, bytes_per_s, call_s)
+        return replace(hw, activation_rates={**hw.activation_rates, **activation_rates(times, baseline="relu")})
 
 
 RUNTIME = TorchRuntime()

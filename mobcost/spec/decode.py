@@ -28,7 +28,7 @@ from ..layers import ACTIVATIONS, REGISTRY, SCALE, Key, LayerKind
 from . import heads
 from .heads import PREDICT_DOC, PREDICT_KEYS, decode_outputs, decode_postprocess, expand_predict
 from .model import Spec
-from .pairs import decode_padding, decode_pads, decode_size
+from .pairs import decode_padding, decode_pads, decode_size, decode_sizes
 from .reading import Doc, kind_name, parse_file, parse_yaml
 
 MAX_LAYERS = 10_000  # layers after `repeat` and `dwsep` expansion
@@ -56,7 +56,7 @@ WIDTH_KEYS = {"divisor": Key("posint", required=True)}
 # the values a key of each activation kind takes: "act" may be none, "activation" (a standalone one, a gate) not
 ACTIVATION_KINDS = {"act": ACTIVATIONS, "activation": tuple(a for a in ACTIVATIONS if a != "none")}
 # kinds that take [height, width] as well as an integer (pairs.py)
-PAIR_KINDS = {"size": decode_size, "pads": decode_pads, "padding": decode_padding}
+PAIR_KINDS = {"size": decode_size, "pads": decode_pads, "padding": decode_padding, "sizes": decode_sizes}
 
 
 def load_spec_file(path: str | Path) -> Spec:

@@ -62,3 +62,16 @@ def decode_padding(value: Any, path: str, doc: Doc, integer: Integer) -> int | s
             sides += [integer(axis, False, where, doc, " or [before, after]")] * 2
     top, bottom, left, right = sides
     return top if top == bottom == left == right else (top, bottom, left, right)
+
+
+SIZES_FORM = "a list of two or more positive integers"
+
+
+def decode_sizes(value: Any, path: str, doc: Doc, integer: Integer) -> tuple[int, ...]:
+    """A split's ``sizes``: the channel proportions of its parts, two or more positive integers."""
+    if not isinstance(value, list) or len(value) < 2:
+        got = f"a list of {len(value)}" if isinstance(value, list) else f"{kind_name(value)} {value!r}"
+        raise doc.error(path, f"must be {SIZES_FORM}, got {got}")
+    if len(value) > 64:
+        raise doc.error(path, f"must have at most 64 parts, got {len(value)}")
+    return tuple(integer(v, True, f"{path}[{i}]", doc, "") for i, v in enumerate(value))

@@ -40,6 +40,8 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
                           _two({"oneOf": [NONNEG, _two(NONNEG, "[before, after]")]},
                                "[height, width]: each an integer (both sides) or [before, after]")]},
     "ref": {"type": "string", "minLength": 1, "description": "a layer name, or input"},
+    "sizes": {"type": "array", "items": POSINT, "minItems": 2, "maxItems": 64,
+              "description": "the parts' channel proportions"},
     **{kind: {"enum": list(names)} for kind, names in ACTIVATION_KINDS.items()},
 }
 REF = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "maximum": -1}]}

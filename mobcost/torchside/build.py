@@ -38,6 +38,10 @@ class Join(nn.Module):
             out = torch.cat(xs, dim=1)
         elif self.how == "mul":
             out = xs[0] * xs[1]
+        elif self.how == "sub":
+            out = xs[0] - xs[1]
+        elif self.how == "div":
+            out = xs[0] / xs[1]
         else:
             out = xs[0]
             for x in xs[1:]:
@@ -108,15 +112,16 @@ class FlattenMap(nn.Module):
 
 
 class ZeroPad(nn.Module):
-    """Zero padding (left, right, top, bottom), as ``constant_pad_nd`` (which fvcore knows costs nothing;
-    ``nn.ZeroPad2d`` traces as ``aten::pad``, which it would list as uncounted)."""
+    """Padding (left, right, top, bottom) with ``value`` (0, or −∞ before a max pool), as ``constant_pad_nd``
+    (which fvcore knows costs nothing; ``nn.ZeroPad2d`` traces as ``aten::pad``, which it would list as
+    uncounted)."""
 
-    def __init__(self, pads: tuple[int, int, int, int]) -> None:
+    def __init__(self, pads: tuple[int, int, int, int], value: float = 0.0) -> None:
         super().__init__()
-        self.pads = list(pads)
+        self.pads, self.value = list(pads), value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.constant_pad_nd(x, self.pads, 0.0)
+        return torch.constant_pad_nd(x, self.pads, self.value)
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -137,14 +142,31 @@ class LayerScale(nn.Module):
         return x * self.gamma
 
 
+class L2Norm(nn.Module):
+    """x / ‖x‖₂ over the channels (dim 1 of a map, the last of a sequence), then × γ per channel when ``gamma``
+    (SSD300's L2Norm); the norm clamped below by 1e-12, as ``F.normalize``."""
+
+    def __init__(self, channels: int, gamma: bool, tokens: bool = False) -> None:
+        super().__init__()
+        self.dim = -1 if tokens else 1
+        shape = (channels,) if tokens else (channels, 1, 1)
+        self.gamma = nn.Parameter(torch.ones(shape)) if gamma else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x / x.norm(p=2, dim=self.dim, keepdim=True).clamp_min(1e-12)
+        return x * self.gamma if self.gamma is not None else x
+
+
 # mobcost's own modules a ``TorchPart`` may name; every other name is a ``torch.nn`` class
 MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelSlice": ChannelSlice,
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
+                                       "L2Norm": L2Norm,
                                        **SEQUENCE_MODULES}
 
 
-def _part(part: TorchPart) -> nn.Module:
+def part_module(part: TorchPart) -> nn.Module:
+    """The torch module of one part of a layer's build."""
     module = MODULES[part.module] if part.module in MODULES else getattr(nn, part.module)
     return module(*part.args, **part.kwargs)
 
@@ -154,9 +176,9 @@ def layer_module(node: Node) -> nn.Module:
     parts, or a :class:`Join` of several inputs followed by its parts."""
     parts = REGISTRY[node.type].torch_parts(node)
     if parts and parts[0].name == "join":
-        rest = OrderedDict((p.name, _part(p)) for p in parts[1:])
+        rest = OrderedDict((p.name, part_module(p)) for p in parts[1:])
         return Join(parts[0].module, nn.Sequential(rest) if rest else None)
-    return nn.Sequential(OrderedDict((p.name, _part(p)) for p in parts))
+    return nn.Sequential(OrderedDict((p.name, part_module(p)) for p in parts))
 
 
 class GraphNet(nn.Module):

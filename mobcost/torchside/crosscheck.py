@@ -27,9 +27,9 @@ from . import require_torch
 # fvcore's names for conv and FC work and for products of two activations (attention's Q·Kᵀ and A·V)
 MULT_ADD_OPS = ("conv", "linear", "addmm", "matmul", "mm", "bmm", "einsum")
 # the parts of a layer's build (``layers.n<i>.<part>``) whose parameters are its ``params``, and those whose
-# parameters are its ``bn_params`` (BatchNorm's and LayerNorm's γ, β)
+# parameters are its ``bn_params`` (BatchNorm's, LayerNorm's and GroupNorm's γ, β)
 PARAM_PARTS = ("conv", "fc", "se", "scale", "attn", "embed")
-NORM_PARTS = ("bn", "ln")
+NORM_PARTS = ("bn", "ln", "gn")
 # torch's; two flops per multiply-add (the scaled-dot-product attention kernels: both products of activations)
 FLOP_COUNTER_OPS = ("convolution", "addmm", "mm", "bmm", "_scaled_dot_product_flash_attention_for_cpu",
                     "_scaled_dot_product_efficient_attention", "_scaled_dot_product_flash_attention")

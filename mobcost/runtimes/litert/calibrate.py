@@ -22,7 +22,7 @@ from typing import Any
 
 from ...explore.hardware import Hardware
 from ...measure.fit import activation_rates, fit_profile
-from ...measure.micro import ACT_SHAPES, KINDS, POOLS, act_graph, act_probes, micro_graph, micro_shapes
+from ...measure.micro import ACT_SHAPES, KINDS, POOLS, TOKEN_KINDS, act_graph, act_probes, micro_graph, micro_shapes
 from ...measure.runtime import Job
 from ...measure.schedule import BURST, CALIBRATION_ROUNDS, in_rounds
 from .convert import cached, channel_last, convert, converter_version, interpreter, keep, model_digest
@@ -76,7 +76,7 @@ def job_modules() -> list[tuple[Job, Any, Any, str]]:
     the activation probes (``micro.act_graph``), and the two invoke-cost models."""
     from ...torchside.build import graph_module, sample_input
 
-    graphs = [((kind, shape), micro_graph(kind, *shape, fused=True)) for kind in (*KINDS, *POOLS)
+    graphs = [((kind, shape), micro_graph(kind, *shape, fused=True)) for kind in (*KINDS, *POOLS, *TOKEN_KINDS)
               for shape in micro_shapes(kind)]
     graphs += [((f"act/{a}", shape), act_graph(a, shape)) for a in act_probes() for shape in ACT_SHAPES]
     return [(job, graph_module(g), sample_input(g), model_digest(g)) for job, g in graphs] + invoke_jobs()
@@ -234,12 +234,13 @@ def node_seconds(times: dict[Job, float]) -> float:
 
 
 def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Hardware:
-    """LiteRT has no per-op profiler: each one-layer model's invoke time less the fixed cost of an invoke."""
+    """LiteRT has no per-op profiler: each one-layer model's invoke time less the fixed cost of an invoke (a token
+    kind's model also holds the reshape that reads its input map as tokens: a few µs at most, left in)."""
     import statistics
 
     items = litert_benches(threads)
     step(1)
     samples = run_litert_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
     times = {job: statistics.median(t) for job, t in samples.items()}
-    return replace(fit_profile(times, bandwidth, node_seconds(times), elementwise=False),
-                   activation_rates=activation_rates(times))
+    hw = fit_profile(times, bandwidth, node_seconds(times), elementwise=False)
+    return replace(hw, activation_rates={**hw.activation_rates, **activation_rates(times)})

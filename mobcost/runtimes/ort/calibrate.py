@@ -19,6 +19,7 @@ from ...measure.micro import (
     KINDS,
     POOLS,
     SIZES,
+    TOKEN_KINDS,
     act_graph,
     act_probes,
     micro_graph,
@@ -28,7 +29,7 @@ from ...measure.micro import (
 )
 from ...measure.runtime import Job
 from ...measure.schedule import BURST, CALIBRATION_ROUNDS, in_rounds, middle_mean
-from .session import Profiled, export_graph, feeds, node_seconds, own_seconds
+from .session import Profiled, export_graph, feeds, node_layer, node_seconds, own_seconds
 
 
 @dataclass
@@ -71,7 +72,7 @@ def ort_benches(threads: int) -> list[OrtBench]:
     """Every layer microbenchmark, deployed (BatchNorm folded, ReLU fused), the unblocked widths and the
     activation probes."""
     layers = [ort_bench(kind, shape, micro_graph(kind, *shape, fused=True), threads)
-              for kind in (*KINDS, *POOLS) for shape in micro_shapes(kind)]
+              for kind in (*KINDS, *POOLS, *TOKEN_KINDS) for shape in micro_shapes(kind)]
     unblocked = [ort_bench(f"unblocked/{kind}", shape, micro_graph(kind, *shape, fused=True), threads)
                  for kind in UNBLOCKED_KINDS for shape in unblocked_shapes(kind)]
     acts = [ort_bench(f"act/{a}", shape, act_graph(a, shape), threads) for a in act_probes() for shape in ACT_SHAPES]
@@ -97,21 +98,35 @@ def run_ort_rounds(items: list[OrtBench], rounds: int, rng: random.Random,
     warmup = 2
     in_rounds(items, rounds, rng, after_round, run=OrtBench.run, size=lambda b: b.numel, warmup=warmup, burst=BURST)
     runs = warmup + BURST * rounds
-    return {(b.kind, b.shape): layer_seconds(b.profiled.events(), runs)[warmup + BURST - 1::BURST] for b in items}
+    return {(b.kind, b.shape): layer_seconds(b.profiled.events(), runs, first_layer(b.kind))[warmup + BURST - 1::BURST]
+            for b in items}
 
 
 LAYOUT = ("ReorderInput", "ReorderOutput")  # what ORT adds around a lone NCHWc layer
 
 
-def layer_seconds(events: list[dict[str, Any]], runs: int) -> list[float]:
-    """Per run, the summed kernel time of the microbenchmark's layer: every node but the layout reorders (a
-    node writing the graph's output is named after it, not after its layer)."""
+def first_layer(kind: str) -> int:
+    """The graph layer a microbenchmark times: 1 for a token kind (layer 0 reads the map as tokens), else 0."""
+    return 1 if kind in TOKEN_KINDS else 0
+
+
+def layer_seconds(events: list[dict[str, Any]], runs: int, first: int = 0) -> list[float]:
+    """Per run, the summed kernel time of the microbenchmark's layer: every node but the layout reorders and the
+    nodes of graph layers before ``first`` (a token kind's ``tokens`` view); a node writing the graph's output
+    is named after it, not after its layer, and counts."""
     per_run = len(events) // runs
     out = []
     for start in range(0, per_run * runs, per_run):
-        mine = [e for e in events[start:start + per_run] if e.get("args", {}).get("op_name") not in LAYOUT]
+        mine = [e for e in events[start:start + per_run] if e.get("args", {}).get("op_name") not in LAYOUT
+                and not _before(e, first)]
         out.append(sum(own_seconds(e) for e in mine))
     return out
+
+
+def _before(event: dict[str, Any], first: int) -> bool:
+    """Whether a profiled node belongs to a graph layer before ``first`` (a node ORT added belongs to none)."""
+    index = node_layer(str(event.get("name", "")).removesuffix("_kernel_time"))
+    return index is not None and index < first
 
 
 def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Hardware:
@@ -121,4 +136,5 @@ def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Ha
     samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
     times = {job: middle_mean(t) for job, t in samples.items()}
     hw = fit_profile(times, bandwidth, node_seconds(), elementwise=False)
-    return replace(hw, activation_rates=activation_rates(times), **unblocked_figures(times, hw.peak_mult_adds_per_s))
+    rates = {**hw.activation_rates, **activation_rates(times)}
+    return replace(hw, activation_rates=rates, **unblocked_figures(times, hw.peak_mult_adds_per_s))

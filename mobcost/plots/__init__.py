@@ -22,9 +22,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from .analysis import analyze
-from .errors import OptionError
-from .explore.accuracy import (
+from ..analysis import analyze
+from ..errors import OptionError
+from ..explore.accuracy import (
     MOBILENET_V1_PAPER,
     MOBILENET_V1_SLIM,
     REFERENCE,
@@ -32,13 +32,13 @@ from .explore.accuracy import (
     mobilenet_v1_accuracy,
     reference_accuracy,
 )
-from .explore.budgets import Budgets
-from .explore.grid import sweep
-from .explore.hardware import Hardware
-from .explore.objectives import describe
-from .files import write_atomic
-from .spec import Spec, load_bundled
-from .units import plural
+from ..explore.budgets import Budgets
+from ..explore.grid import sweep
+from ..explore.hardware import Hardware
+from ..explore.objectives import describe
+from ..files import write_atomic
+from ..spec import Spec, load_bundled
+from ..units import plural
 
 
 class Plot(Figure):
@@ -130,9 +130,10 @@ def _accuracy_legend(ax: Any) -> None:
 # "||" over "--"), so where two regions overlap both patterns still read apart.
 BUDGET_STYLES = {"weight_bytes": ("//", "solid"), "peak_activation_bytes": ("\\\\", "dashed"),
                  "latency_ms": ("||", "dashdot"), "energy_uj": ("--", "dotted"), "mult_adds": ("..", "solid"),
-                 "params": ("oo", "dashed")}
-BUDGET_LABELS = {"weight_bytes": "weights", "peak_activation_bytes": "peak activations",
-                 "latency_ms": "latency", "mult_adds": "Mult-Adds", "params": "parameters", "energy_uj": "energy"}
+                 "params": ("oo", "dashed"), "ram_bytes": ("**", "solid"), "flash_bytes": ("OO", "dashdot")}
+BUDGET_LABELS = {"weight_bytes": "weights", "peak_activation_bytes": "peak activations", "latency_ms": "latency",
+                 "mult_adds": "Mult-Adds", "params": "parameters", "energy_uj": "energy", "ram_bytes": "RAM",
+                 "flash_bytes": "flash"}
 # What a budget map can colour by: a profile's estimates, each with its label, unit and how it is estimated.
 BUDGET_METRICS = {"latency_ms": ("latency", "ms", "roofline latency estimate"),
                   "energy_uj": ("energy per inference", "µJ", "energy estimate (active power × latency)")}
@@ -209,16 +210,13 @@ def _mark_choices(ax: Any, c: dict[str, np.ndarray], best: int | None, objective
 
 
 def _budget_bounds(b: Budgets) -> list[tuple[str, float]]:
-    return [(column, bound) for column, bound in (
-        ("weight_bytes", b.weight_bytes), ("peak_activation_bytes", b.peak_activation_bytes),
-        ("latency_ms", b.latency_ms), ("energy_uj", b.energy_uj), ("mult_adds", b.mult_adds), ("params", b.params))
-        if bound is not None]
+    return [(column, getattr(b, column)) for column in BUDGET_STYLES if getattr(b, column) is not None]
 
 
-def _budget_entry(column: str, bound: float, over: bool) -> Any:
+def _budget_entry(column: str, bound: float, over: bool, planner: str = "") -> Any:
     """A budget's legend entry: its hatch and outline, or — when no point is over it — said so, unhatched."""
     hatch, style = BUDGET_STYLES[column]
-    what = f"{BUDGET_LABELS[column]} budget ({_bound(column, bound)})"
+    what = f"{BUDGET_LABELS[column]} budget ({_bound(column, bound)}{planner * (column == 'ram_bytes')})"
     if not over:
         return matplotlib.patches.Patch(facecolor="none", edgecolor="0.6", label=f"{what}: met everywhere "
                                         "(no region)")
@@ -240,7 +238,7 @@ def _hatch_budgets(ax: Any, c: dict[str, np.ndarray], b: Budgets, grid: Any = No
         elif over.any():
             ax.scatter(c["resolution"][over], c["alpha"][over], marker="s", s=MARKER_SIZES[len(over) > 40],
                        facecolor="none", edgecolor="black", hatch=hatch, linewidth=0.5, zorder=3, clip_on=False)
-        legend.append(_budget_entry(column, bound, bool(over.any())))
+        legend.append(_budget_entry(column, bound, bool(over.any()), f", {b.ram_planner} planner"))
     return legend
 
 
@@ -260,7 +258,7 @@ def _budget_points(ax: Any, c: dict[str, np.ndarray], metric: str, norm: Any, un
 
 
 def _bound(column: str, bound: float) -> str:
-    from .report.formats import human
+    from ..report.formats import human
 
     if column == "latency_ms":
         return f"{bound:g} ms"
@@ -283,7 +281,7 @@ def pareto_figure(spec: Spec | None = None) -> Figure:
     """Mult-Adds vs top-1: the MobileNet grid against the networks the paper compares, and ``spec`` among them
     — its 16 models if it has MobileNetV1's architecture, its published point (starred) if it has one of the
     others', else a line at its Mult-Adds (no published top-1 to place it by)."""
-    from .explore.budgets import pareto_mask
+    from ..explore.budgets import pareto_mask
 
     fig, ax = _figure(8, 5.5)
     grid_spec = spec if spec is not None and accuracy_for(spec) is not None else _mobilenet()
@@ -322,7 +320,7 @@ def pareto_figure(spec: Spec | None = None) -> Figure:
 
 def _place_subject(ax: Any, spec: Spec, published: tuple[float, str] | None) -> None:
     """``spec`` on the Pareto chart: a star at its published top-1, or a line at its Mult-Adds."""
-    from .report.formats import human
+    from ..report.formats import human
 
     ma = analyze(spec).totals.mult_adds
     if ma <= 0:
