@@ -1,20 +1,21 @@
 """Multi-head self-attention, found in the graph before the walk and mapped to one `attention` layer.
 
-Exporters write timm's ``Attention`` as some twenty operators: the q, k, v projection (one MatMul by a stored
-C×3hd weight, or three by C×hd, each + bias), reshapes and transposes to heads (with Split, Slice, Squeeze or
-Gather to take q, k and v apart), the scale (Mul or Div by a scalar, on q, on k or on the scores), the scores
-MatMul Q·Kᵀ, Softmax, the MatMul by V, the transpose and reshape back to N×hd and the output projection (a
-MatMul by a stored hd×C weight + its bias). The anchor is a Softmax between two products of activations; from
-it the match walks back to the projections and forward to the output projection. Heads h and head width d are
-read from the shapes of the products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic;
-values wider than queries and keys (EfficientFormer's and LeViT's attention ratio) are its ``value_dim``, and a
-stored h×N table gathered by an N×N index and added to the scores (timm's ``attention_biases``) its
-``bias_table``. Products whose q, k and v come from 1×1 convs of a map are MobileNetV4's multi-query attention
-(``mqa.py``). A match claims its operators only if nothing outside reads what they compute in between. A block
-the layer cannot express (keys of another length, another bias, an output projection without bias, q, k, v from
-unlike projections) is a located error at its first operator saying why — with ``allow_unknown``, that operator
-is left out and what reads it after it — never a zero; a product of two activations outside any such block is
-the MatMul handler's located error.
+Exporters write timm's ``Attention`` as some twenty operators: the q, k, v projection (one MatMul by a stored C×3hd
+weight, or three by C×hd, each + bias), reshapes and transposes to heads (with Split, Slice, Squeeze or Gather to
+take q, k and v apart), the scale (Mul or Div by a scalar, on q, on k or on the scores), the scores MatMul Q·Kᵀ,
+Softmax, the MatMul by V, the transpose and reshape back to N×hd and the output projection (a MatMul by a stored
+hd×C weight + its bias). The anchor is a Softmax between two products of activations; from it the match walks back
+to the projections and forward to the output projection. Heads h and head width d are read from the shapes of the
+products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic; values wider than queries and
+keys (EfficientFormer's and LeViT's attention ratio) are its ``value_dim``, and a stored h×N table gathered by an
+N×N index and added to the scores (timm's ``attention_biases``) its ``bias_table``; Swin's (2w − 1)²×h
+relative-position table, gathered the same way, its ``relative_table``, and Swin's shifted-window mask (a stored
+buffer of 0 and −100 added between two reshapes of the scores) is walked over (no params, no Mult-Adds). Products
+whose q, k and v come from 1×1 convs of a map are MobileNetV4's multi-query attention (``mqa.py``). A match claims
+its operators only if nothing outside reads what they compute in between. A block the layer cannot express (keys of
+another length, another bias, an output projection without bias, q, k, v from unlike projections) is a located
+error at its first operator saying why — with ``allow_unknown``, that operator is left out and what reads it after
+it — never a zero; a product of two activations outside any such block is the MatMul handler's located error.
 """
 
 from __future__ import annotations

@@ -238,7 +238,21 @@ def _squares(m: Mapper, op: Op) -> bool:
     return exponent is not None and exponent.scalar == 2
 
 
+def token_scale(m: Mapper, op: Op) -> None:
+    """A sequence times a stored weight per channel (C or 1×1×C: EfficientFormer's and CaiT's layer scale γ·x on
+    B×N×C): `layerscale`, C params. Other products as a CNN's."""
+    data = m.g.dynamic_inputs(op)
+    other = next((t for t in op.inputs if t and t not in data), "")
+    const = m.g.const(other) if other else None
+    seq = sequence(m.dims(data[0])) if len(data) == 1 and len(op.inputs) == 2 else None
+    if seq is not None and const is not None and const.initializer and const.dims in ((seq[1],), (1, 1, seq[1])):
+        m.emit(op, "layerscale", {}, (data[0],), op.outputs[0])
+        return
+    elementwise(m, op)
+
+
 TOKENS: dict[str, Handler] = {
     "Conv": patch_conv, "Reshape": reshape, "Transpose": transpose, "Concat": concat, "Add": add,
     "MatMul": token_matmul, "LayerNormalization": token_norm, "Gather": gather, "ReduceMean": token_mean,
+    "Mul": token_scale,
 }
