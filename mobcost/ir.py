@@ -27,6 +27,10 @@ class Shape:
     sequences, one per position inside a patch, of N = ⌈H/p_h⌉·⌈W/p_w⌉ tokens each, attended to separately
     (a batch of P). ``h`` and ``w`` stay the map's, so ``fold`` restores it; a map whose sides the patch does not
     divide is resized up to ⌈H/p_h⌉·p_h × ⌈W/p_w⌉·p_w first (as timm does), so elements are C·N·P.
+
+    ``window``: (w_h, w_w) for the sequences a ``window`` partition makes of a C×H×W map (Swin, TinyViT,
+    EfficientViT-M): P = (H/w_h)·(W/w_w) windows, each a sequence of N = w_h·w_w tokens attended to separately.
+    ``h`` and ``w`` stay the map's (the windows divide it), so elements are C·H·W and ``unwindow`` restores it.
     """
 
     c: int
@@ -35,6 +39,7 @@ class Shape:
     folded: int = field(default=1, compare=False)
     tokens: bool = False
     patch: tuple[int, int] | None = None
+    window: tuple[int, int] | None = None
 
     @property
     def numel(self) -> int:
@@ -53,14 +58,18 @@ class Shape:
     @property
     def length(self) -> int:
         """N, the tokens of each sequence: ``h`` for a sequence (its ``w`` is 1), ⌈H/p_h⌉·⌈W/p_w⌉ for unfolded
-        patches."""
+        patches, w_h·w_w for windows."""
+        if self.window:
+            return self.window[0] * self.window[1]
         if self.patch:
             return -(-self.h // self.patch[0]) * -(-self.w // self.patch[1])
         return self.h * self.w
 
     @property
     def sequences(self) -> int:
-        """P, the sequences attended to separately: 1, or p_h·p_w for unfolded patches."""
+        """P, the sequences attended to separately: 1, p_h·p_w for unfolded patches, (H/w_h)·(W/w_w) windows."""
+        if self.window:
+            return (self.h // self.window[0]) * (self.w // self.window[1])
         return self.patch[0] * self.patch[1] if self.patch else 1
 
     @property
@@ -74,7 +83,7 @@ class Shape:
     def __str__(self) -> str:
         # The paper writes sizes as H × W × C (Table 1's "Input Size"); a token sequence as N × C, and the P
         # sequences of an unfold as P × N × C.
-        if self.patch:
+        if self.patch or self.window:
             return f"{self.sequences}×{self.length}×{self.c} tokens"
         return f"{self.h}×{self.c} tokens" if self.tokens else f"{self.h}×{self.w}×{self.c}"
 
@@ -123,6 +132,11 @@ class Layer:
     size_of: str | None = None
     align_corners: bool = False  # resize, bilinear: torch's / ONNX's align_corners sampling grid
     patch: int | None = None  # patch_embed: patch×patch pixels per token
+    # window / unwindow: window×window tokens per sequence, the map rolled by −shift (then +shift back) first (Swin's
+    # shifted windows: a move); attention's relative_table: Swin's (2w − 1)²·heads relative-position bias table
+    window: int | None = None
+    shift: int = 0
+    relative_table: bool = False
     heads: int | None = None  # attention: the number of heads (kept under α) …
     head_dim: int | None = None  # … and each head's width (default: channels / heads, which follows α)
     # attention: key/value heads (multi-query 1, grouped-query a divisor of heads; default heads), each value

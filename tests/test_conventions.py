@@ -270,9 +270,9 @@ def test_sweep_terms_equal_the_per_point_count(name: str) -> None:
 def test_sweep_outputs_with_a_convention() -> None:
     args = ["sweep", "--alpha", "0.5,1", "--resolution", "160,224"]
     doc = json.loads(invoke(*args, "-C", "thop", "--format", "json"))
-    assert list(doc) == ["convention", "objectives", "points"] and doc["convention"] == "thop"
+    assert list(doc) == ["convention", "objectives", "left_out", "points"] and doc["convention"] == "thop"
     assert [p["ops"] for p in doc["points"]][-1] == 588_962_304
-    assert list(json.loads(invoke(*args, "--format", "json"))) == ["objectives", "points"]
+    assert list(json.loads(invoke(*args, "--format", "json"))) == ["objectives", "left_out", "points"]
     assert "ops" not in invoke(*args, "--format", "csv").splitlines()[0].split(",")
     header = invoke(*args, "-C", "seed", "--format", "csv").splitlines()[0].split(",")
     assert header[header.index("memory_access") + 1] == "ops"

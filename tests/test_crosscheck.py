@@ -116,6 +116,12 @@ layers:
   - {type: pool_tokens}
   - {type: unfold, patch: 3, from: a}
   - {type: fold}
+  - {type: window, window: 4, shift: 2}
+  - {type: attention, heads: 2, relative_table: true}
+  - {type: unwindow, shift: 2}
+  - {type: tokens}
+  - {type: untokens, size_of: a}
+  - {type: space_to_depth, patch: 2}
   - {type: pad, padding: [[0, 1], [1, 0]], from: a, name: pd}
   - {type: gn, groups: 2}
   - {type: sub, from: [pd, -1]}

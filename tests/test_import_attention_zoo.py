@@ -25,21 +25,18 @@ PATHS = ("onnx", "torch")
 # what each model lacks today (on both paths); the strict xfails below keep this list true: a model listed that
 # imports exactly fails its test, as does one not listed that does not
 BLOCKED: dict[str, str] = {
-    "efficientformer_l3": "Sub outside an activation: the pool mixer x + γ·(pool(x) − x) (branch vocab); its "
-                          "attention (bias table, values 4× the keys) imports",
     "levit_128s": "LinearNorm's BatchNorm1d on the flattened tokens (Flatten → BN → Reshape) and attention-"
                   "subsample (queries from every second token of the grid)",
     "efficientvit_m0": "cascaded group attention (per-head 1×1 conv q, k, v of channel chunks, a depthwise conv on q) "
-                       "and window partition of a map into 7×7 sequences",
-    "tiny_vit_5m": "channels-last maps (B×H×W×C between blocks) and window partition into 7×7 sequences",
-    "swin_tiny": "channels-last maps, shifted-window partition (roll), a (2w − 1)²·h relative-position bias table, "
-                 "patch merging (2×2 neighbours concatenated)",
-    "swiftformer_xs": "L2 normalisation (F.normalize: ReduceL2, Div; branch vocab) in additive attention",
-    "edgenext_xx_small": "cross-covariance attention (heads split across channels, q and k L2-normalised)",
-    "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×P×N) and GroupNorm(1) (branch vocab)",
-    "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map, values padded with ones, Div",
-    "shvit_s1": "unequal channel split 48/176 and GroupNorm(1) (branch vocab)",
-    "fastvit_t8": "Sub outside an activation: RepMixer's x + γ·(mixer(x) − norm(x)) (branch vocab); nothing else",
+                       "on windows held as N×C×w×w maps",
+    "swiftformer_xs": "L2 normalisation over the channels of a token sequence (ReduceL2 on B×N×C; `l2norm` takes "
+                      "maps) in additive attention",
+    "edgenext_xx_small": "cross-covariance attention (heads split across channels: B×N×C → B×N×3×h×d, q and k "
+                         "L2-normalised over the tokens, a temperature per head)",
+    "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×H×W → B×C×P×N) and its separable attention",
+    "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map (B×C×H×W → B×h×d×N), values padded "
+                       "with ones, Div",
+    "shvit_s1": "a map read as a channels-first sequence (B×C×H×W → B×C×N) in its single-head attention",
 }
 
 

@@ -542,11 +542,13 @@ def test_a_channels_last_block_becomes_ln_pw_act_and_layer_scale() -> None:
 
 
 def test_a_transpose_that_is_no_channels_last_block_is_a_located_error() -> None:
+    """The permute is the map held channels-last (Swin, TinyViT: importers/windows.py); the operator on it that no
+    layer on the map is — here Softsign, no activation mobcost has — is the located error."""
     net = Net((1, 4, 5, 5))
     net.op("Transpose", perm=[0, 2, 3, 1], name="/t/Transpose")
     net.op("Softsign")
     net.op("Transpose", perm=[0, 3, 1, 2])
-    with pytest.raises(ModelImportError, match=r"node '/t/Transpose': Transpose .*channels-last block"):
+    with pytest.raises(ModelImportError, match=r"node '/softsign1/Softsign': Softsign .*on the channels-last map"):
         onnx_to_spec(net.model())
 
 
@@ -623,3 +625,21 @@ def test_nodes_sharing_a_name_are_still_two_layers() -> None:
     net.conv(4, 4, 3, name="dup")
     spec = parse_spec(onnx_to_spec(net.model()).yaml)
     assert [(la.type, la.act) for la in spec.layers] == [("conv", "relu"), ("conv", "none")]
+
+
+def test_a_stored_scale_per_channel_on_tokens_is_layerscale() -> None:
+    """EfficientFormer's layer scale on its B×N×C tokens: a map read as 25 tokens of 4, a Linear 4 → 4 (25·16 = 400
+    Mult-Adds, 16 weights + 4 biases), then γ·x with γ a stored 4-vector: `layerscale`, 4 params, no Mult-Adds.
+    A 25×4 table is no per-channel scale: a located error."""
+    for dims, ok in (((4,), True), ((1, 1, 4), True), ((25, 4), False)):
+        net = Net((1, 4, 5, 5))
+        net.op("Reshape", [net.last, net.weight("s", (3,), [1, 4, 25], TensorProto.INT64)])
+        net.op("Transpose", perm=[0, 2, 1])
+        net.op("Add", [net.op("MatMul", [net.last, net.weight("w", (4, 4))]), net.weight("b", (4,))])
+        net.op("Mul", [net.last, net.weight("gamma", dims)], name="/ls/Mul")
+        if ok:
+            text = onnx_to_spec(net.model()).yaml
+            assert "type: layerscale" in text and totals(text) == (400, 16 + 4 + 4, 0)
+        else:
+            with pytest.raises(ModelImportError, match="/ls/Mul"):
+                onnx_to_spec(net.model())

@@ -264,6 +264,31 @@ layers:
   - {type: avgpool}
   - {type: fc, out: 3}
 """
+# Swin's windows: a shifted 4×4 partition of the 8×8 map (16 px) with the relative-position table, merged back, then
+# TinyViT's attention biases on 8×8 windows (16 and 32 px: maps of 8×8 and 16×16)
+WINDOWS = """
+input: {channels: 3, size: 16}
+layers:
+  - {type: conv, out: 8, stride: 2, name: m}
+  - {type: window, window: 4, shift: 2, name: w0}
+  - {type: ln}
+  - {type: attention, heads: 2, relative_table: true}
+  - {type: add, from: [w0, -1]}
+  - {type: linear, expand: 2, act: gelu}
+  - {type: unwindow, shift: 2}
+  - {type: pw, out: 8}
+  - {type: window, window: 8}
+  - {type: attention, heads: 2, bias_table: true}
+  - {type: unwindow}
+  - {type: tokens}
+  - {type: linear, out: 8}
+  - {type: untokens, size_of: m}
+  - {type: space_to_depth, patch: 2}
+  - {type: ln}
+  - {type: pw, out: 8, bn: false, bias: false}
+  - {type: avgpool}
+  - {type: fc, out: 3}
+"""
 # TensorFlow's "same" padding: an explicit zero padding before the convolution
 SAME = """
 input: {channels: 4, size: 16}
@@ -302,7 +327,7 @@ layers:
 
 
 def test_the_probes_hold_every_layer_type() -> None:
-    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, VOCAB) for layer in parse_spec(text).layers}
+    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB) for layer in parse_spec(text).layers}
     # roi_crop runs only in a spec with `proposals:`: the bundled Faster R-CNN spec holds it (counted above)
     assert types >= set(REGISTRY) - {"dwsep", "roi_crop"}
 
@@ -312,7 +337,8 @@ def test_probe_networks(tool: str) -> None:
     if not available(tool):
         pytest.skip(f"{TOOLS[tool][0]} is not installed")
     bad = []
-    for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)), (VOCAB, (16, 13))):
+    for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)), (VOCAB, (16, 13)),
+                        (WINDOWS, (16, 32))):
         for res in sizes:
             for alpha in (1.0, 0.5):
                 bad += compare(parse_spec(text), alpha, res, [tool])

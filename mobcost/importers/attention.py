@@ -1,20 +1,21 @@
 """Multi-head self-attention, found in the graph before the walk and mapped to one `attention` layer.
 
-Exporters write timm's ``Attention`` as some twenty operators: the q, k, v projection (one MatMul by a stored
-C×3hd weight, or three by C×hd, each + bias), reshapes and transposes to heads (with Split, Slice, Squeeze or
-Gather to take q, k and v apart), the scale (Mul or Div by a scalar, on q, on k or on the scores), the scores
-MatMul Q·Kᵀ, Softmax, the MatMul by V, the transpose and reshape back to N×hd and the output projection (a
-MatMul by a stored hd×C weight + its bias). The anchor is a Softmax between two products of activations; from
-it the match walks back to the projections and forward to the output projection. Heads h and head width d are
-read from the shapes of the products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic;
-values wider than queries and keys (EfficientFormer's and LeViT's attention ratio) are its ``value_dim``, and a
-stored h×N table gathered by an N×N index and added to the scores (timm's ``attention_biases``) its
-``bias_table``. Products whose q, k and v come from 1×1 convs of a map are MobileNetV4's multi-query attention
-(``mqa.py``). A match claims its operators only if nothing outside reads what they compute in between. A block
-the layer cannot express (keys of another length, another bias, an output projection without bias, q, k, v from
-unlike projections) is a located error at its first operator saying why — with ``allow_unknown``, that operator
-is left out and what reads it after it — never a zero; a product of two activations outside any such block is
-the MatMul handler's located error.
+Exporters write timm's ``Attention`` as some twenty operators: the q, k, v projection (one MatMul by a stored C×3hd
+weight, or three by C×hd, each + bias), reshapes and transposes to heads (with Split, Slice, Squeeze or Gather to
+take q, k and v apart), the scale (Mul or Div by a scalar, on q, on k or on the scores), the scores MatMul Q·Kᵀ,
+Softmax, the MatMul by V, the transpose and reshape back to N×hd and the output projection (a MatMul by a stored
+hd×C weight + its bias). The anchor is a Softmax between two products of activations; from it the match walks back
+to the projections and forward to the output projection. Heads h and head width d are read from the shapes of the
+products, so the layer's closed form (4·N·C·hd + 2·N²·hd) is the file's arithmetic; values wider than queries and
+keys (EfficientFormer's and LeViT's attention ratio) are its ``value_dim``, and a stored h×N table gathered by an
+N×N index and added to the scores (timm's ``attention_biases``) its ``bias_table``; Swin's (2w − 1)²×h
+relative-position table, gathered the same way, its ``relative_table``, and Swin's shifted-window mask (a stored
+buffer of 0 and −100 added between two reshapes of the scores) is walked over (no params, no Mult-Adds). Products
+whose q, k and v come from 1×1 convs of a map are MobileNetV4's multi-query attention (``mqa.py``). A match claims
+its operators only if nothing outside reads what they compute in between. A block the layer cannot express (keys of
+another length, another bias, an output projection without bias, q, k, v from unlike projections) is a located
+error at its first operator saying why — with ``allow_unknown``, that operator is left out and what reads it after
+it — never a zero; a product of two activations outside any such block is the MatMul handler's located error.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
         return None
     # B×h×N×N: B is the batch (free or 1) or the P sequences of an unfold, which the layer's input holds
     n, heads = dims[-1], (dims[1] if len(dims) == 4 else math.prod(d or 1 for d in dims[:-2])) or 1
-    table = _bias_table(m, softmax.inputs[0], producer, heads, n)
-    scores = softmax.inputs[0]
+    masked, mask = _mask(m, softmax.inputs[0], producer)
+    table = _bias_table(m, masked, producer, heads, n)
+    scores = masked
     if table:  # the scores before the table was added
         scores = next(t for t in table[0].inputs if t != table[1])
     scaled, qk = _back(m, scores, producer, frozenset({"Mul", "Div"}))
@@ -88,7 +90,7 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
             or len(m.g.dynamic_inputs(qk)) != 2 or len(m.g.dynamic_inputs(av)) != 2:
         return None
     paths = [_back(m, t, producer, _VIEWS) for t in (*qk.inputs[:2], av.inputs[1])]
-    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1]]
+    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1], *mask]
     if not table and all(end is not None and end.op == "Conv" for _, end in paths):  # on a map: MobileNetV4's
         return _on_map(m, ops, qk, av, [end for _, end in paths], producer)
     width, key_width = m.dims(av.outputs[0])[-1], m.dims(qk.inputs[0])[-1]
@@ -106,7 +108,7 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
         return _Block(ops, reason=found)
     keys, x = found
     if table:
-        keys["bias_table"] = True
+        keys["relative_table" if m.g.const(table[1]).table != (heads, n) else "bias_table"] = True  # type: ignore
     if sequence(m.dims(x)) != (n, output[2]):
         return _Block(ops, reason=f"its input {list(m.dims(x))} is not the {n} tokens of {output[2]} it returns")
     ops = list({o.name: o for o in (*ops, *output[0])}.values())
@@ -216,10 +218,28 @@ def _bias_table(m: Mapper, scores: str, producer: dict[str, Op], heads: int, n: 
         return ()
     for i, t in enumerate(plus.inputs):
         bias = m.g.const(t)
-        if bias is not None and bias.table == (heads, n) and bias.dims in ((heads, n, n), (1, heads, n, n)) \
+        relative = (2 * math.isqrt(n) - 1) ** 2, heads  # Swin's table: one row per offset in a √N×√N window
+        if bias is not None and bias.table in ((heads, n), relative) \
+                and bias.dims in ((heads, n, n), (1, heads, n, n)) \
                 and producer.get(plus.inputs[1 - i]) is not None:
             return plus, t
     return ()
+
+
+def _mask(m: Mapper, scores: str, producer: dict[str, Op]) -> tuple[str, list[Op]]:
+    """Swin's shifted-window mask — ``(attn.view(B, P, h, N, N) + mask).view(B·P, h, N, N)``, a stored buffer of
+    0 and −100 added to the scores (no params, no Mult-Adds) — walked back over: (the scores before, its
+    operators); (scores, []) where there is none."""
+    after = producer.get(scores)
+    plus = producer.get(after.inputs[0]) if after is not None and after.op == "Reshape" else None
+    if plus is None or plus.op != "Add" or len(m.g.dynamic_inputs(plus)) != 1:
+        return scores, []
+    const = next((m.g.const(t) for t in plus.inputs if t and t not in m.g.dynamic_inputs(plus)), None)
+    before = producer.get(m.g.dynamic_inputs(plus)[0])
+    if const is None or const.table is not None or before is None or before.op != "Reshape" \
+            or m.dims(before.inputs[0]) != m.dims(scores):
+        return scores, []
+    return before.inputs[0], [after, plus, before]
 
 
 def _closed(m: Mapper, ops: list[Op], tail: str) -> str:

@@ -23,6 +23,7 @@ from .onnx_graph import load_graph
 from .ops import Handler
 from .patterns import Mapper, layer_shape, shown
 from .tokens import TOKENS
+from .windows import held_as_maps, on_channels_last
 
 if TYPE_CHECKING:
     from onnx import ModelProto
@@ -115,6 +116,8 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
         if op.name in blocks:
             blocks[op.name]()
             continue
+        if mapper.nhwc and on_channels_last(mapper, op):
+            continue
         handler = _HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
         if handler is None:
             supported = graph.supported or _SUPPORTED
@@ -125,6 +128,7 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
             mapper.leave_out(op, reason if not op.domain else f"{reason} (domain {op.domain})")
         else:
             _run(handler, mapper, op)
+    held_as_maps(mapper)
     return mapper
 
 
@@ -186,7 +190,7 @@ def check_shapes(text: str, graph: OpGraph, layers: list[Emitted], names: list[s
         dims = graph.shape(e.output)
         expected = layer_shape(dims)
         got = (node.output.c, node.output.h, node.output.w)
-        if node.output.patch and len(dims) == 3:  # an unfold's P sequences: P×N×C, the map's H, W kept
+        if (node.output.patch or node.output.window) and len(dims) == 3:  # P sequences: P×N×C, the map's H, W kept
             expected, got = tuple(dims), (node.output.sequences, node.output.length, node.output.c)
         if expected is None:
             continue  # ONNX inferred no shape here: nothing to compare with

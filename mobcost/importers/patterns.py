@@ -84,6 +84,9 @@ class Mapper:
     stored: dict[str, Emitted] = field(default_factory=dict)  # a stored weight or bias → the layer counting it
     # head maps a detector's network output is made of by moves alone (SSD's reshape and concat): outputs too
     head_maps: list[str] = field(default_factory=list)
+    # tensors that are a map held channels-last (N×H×W×C in the file): Swin's and TinyViT's blocks (windows.py)
+    nhwc: set[str] = field(default_factory=set)
+    rolls: dict[str, dict[int, int]] = field(default_factory=dict)  # a rolled channels-last map → {axis: −shift}
 
     def resolve(self, tensor: str) -> str:
         while tensor in self.alias:

@@ -9,12 +9,13 @@ uses for that operator, so every pattern those map is unchanged. Multi-head atte
 
 from __future__ import annotations
 
-from .layout import passthrough
+from .layout import channels_last, passthrough
 from .layout import transpose as map_transpose
 from .model import Op
 from .ops import HANDLERS, Handler, conv, elementwise, layer_norm, matmul, reduce
 from .patches import map_fold, map_unfold
 from .patterns import Mapper, sequence, shown
+from .windows import channels_last_view, map_merge
 
 
 def _follow(m: Mapper, tensor: str, op_type: str) -> tuple[Op | None, tuple[Op, ...]]:
@@ -57,12 +58,15 @@ def map_tokens(m: Mapper, op: Op) -> bool:
 
 
 def reshape(m: Mapper, op: Op) -> None:
-    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op)):
+    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op)):
         passthrough(m, op)
 
 
 def transpose(m: Mapper, op: Op) -> None:
-    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op)):
+    if map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op):
+        return
+    # a channels-last block (ConvNeXt), else the map held channels-last across several operators (Swin, TinyViT)
+    if list(op.attrs.get("perm", [])) != [0, 2, 3, 1] or not (channels_last(m, op) or channels_last_view(m, op)):
         map_transpose(m, op)
 
 
@@ -234,7 +238,21 @@ def _squares(m: Mapper, op: Op) -> bool:
     return exponent is not None and exponent.scalar == 2
 
 
+def token_scale(m: Mapper, op: Op) -> None:
+    """A sequence times a stored weight per channel (C or 1×1×C: EfficientFormer's and CaiT's layer scale γ·x on
+    B×N×C): `layerscale`, C params. Other products as a CNN's."""
+    data = m.g.dynamic_inputs(op)
+    other = next((t for t in op.inputs if t and t not in data), "")
+    const = m.g.const(other) if other else None
+    seq = sequence(m.dims(data[0])) if len(data) == 1 and len(op.inputs) == 2 else None
+    if seq is not None and const is not None and const.initializer and const.dims in ((seq[1],), (1, 1, seq[1])):
+        m.emit(op, "layerscale", {}, (data[0],), op.outputs[0])
+        return
+    elementwise(m, op)
+
+
 TOKENS: dict[str, Handler] = {
     "Conv": patch_conv, "Reshape": reshape, "Transpose": transpose, "Concat": concat, "Add": add,
     "MatMul": token_matmul, "LayerNormalization": token_norm, "Gather": gather, "ReduceMean": token_mean,
+    "Mul": token_scale,
 }

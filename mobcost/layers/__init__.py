@@ -10,7 +10,7 @@ from __future__ import annotations
 # isort: off
 from . import convolutions, fully_connected, joins, pooling  # noqa: F401  (registers the types)
 from . import activations, normalization, squeeze_excite, channels, resampling  # noqa: F401  (issue 12's)
-from . import tokens, attention, patches  # noqa: F401  (issue 21's: token sequences, attention, MobileViT's unfold)
+from . import tokens, attention, patches, windows  # noqa: F401  (issue 21's: sequences, attention, unfold, windows)
 from . import padding  # noqa: F401  (issue 21's: explicit padding)
 # isort: on
 from .base import (

@@ -40,6 +40,12 @@ def value_width(node: Node) -> int:
     return node.layer.value_dim or head_width(node)
 
 
+def relative_entries(x: Shape) -> int:
+    """(2w_h − 1)·(2w_w − 1): the relative offsets between two tokens of a w_h×w_w window (Swin)."""
+    assert x.window is not None  # _check_options refuses relative_table elsewhere
+    return (2 * x.window[0] - 1) * (2 * x.window[1] - 1)
+
+
 def kv_heads(node: Node) -> int:
     """g: the key/value heads — h, 1 for multi-query, a divisor of h for grouped-query."""
     return node.layer.kv_heads or node.layer.heads or 1
@@ -69,6 +75,9 @@ def _check_options(layer: Layer, x: Shape) -> None:
     if layer.kv_heads is not None and heads % layer.kv_heads:
         raise ShapeError(f"attention with {heads} heads cannot share keys and values among {layer.kv_heads} "
                          "kv_heads: kv_heads must divide heads")
+    if layer.relative_table and (x.window is None or layer.bias_table):
+        raise ShapeError("attention's relative_table (Swin's (2w − 1)²·heads table) takes the windows of a `window`"
+                         f"{' and replaces bias_table' if x.window else f', got {x}'}")
     if layer.bias_table and (layer.kv_stride or 1) > 1:
         raise ShapeError("attention's bias_table (EfficientFormer, LeViT) is defined for keys on the queries' own "
                          "grid; with kv_stride > 1 its offsets are not (a separate table per query grid)")
@@ -82,11 +91,12 @@ class Attention(LayerKind):
             "head_dim": Key("posint", from_defaults=False), "bias": Key("bool", True),
             "kv_heads": Key("posint", from_defaults=False), "value_dim": Key("posint", from_defaults=False),
             "kv_stride": Key("posint", from_defaults=False), "bias_table": Key("bool", False),
-            "out_bias": Key("bool", True)}
+            "out_bias": Key("bool", True), "relative_table": Key("bool", False)}
     doc = ("multi-head self-attention: q, k, v projections (`bias`), softmax(Q·Kᵀ/√d)·V per head, output "
            "projection (`out_bias`); head_dim defaults to channels / heads, value_dim to head_dim; kv_heads < heads "
            "shares keys and values (multi-/grouped-query); kv_stride takes a map and down-samples K and V by a "
-           "3×3 depthwise conv + BN each (MobileNetV4); bias_table adds heads × N learned biases (EfficientFormer)")
+           "3×3 depthwise conv + BN each (MobileNetV4); bias_table adds heads × N learned biases (EfficientFormer, "
+           "TinyViT); relative_table on the windows of a `window` adds Swin's (2·window − 1)²·heads table")
     label = "Attention"
     takes = EITHER  # a sequence; a map only with kv_stride (MobileNetV4's attention works on C×H×W)
 
@@ -144,7 +154,11 @@ class Attention(LayerKind):
     def table_params(self, node: Node) -> int:
         """h·N: EfficientFormer's and LeViT's attention_biases, one per head per distinct |offset| on the queries'
         grid — R_h·R_w = N of them. Sized to the grid at this resolution, as a model built (or its table
-        interpolated) for it; timm builds EfficientFormer's for 7×7 only. Params, not Mult-Adds (an addition)."""
+        interpolated) for it; timm builds EfficientFormer's for 7×7 only. Params, not Mult-Adds (an addition).
+        Swin's relative_table: h·(2w_h − 1)·(2w_w − 1), one per head per relative offset within a window, gathered
+        into the h·N·N scores (a gather, no Mult-Adds)."""
+        if node.layer.relative_table:
+            return (node.layer.heads or 1) * relative_entries(node.input)
         return (node.layer.heads or 1) * node.input.length if node.layer.bias_table else 0
 
     def biases(self, node: Node) -> int:
@@ -168,7 +182,8 @@ class Attention(LayerKind):
     def torch_parts(self, node: Node) -> list[TorchPart]:
         x, layer = node.input, node.layer
         args = (x.c, x.length, layer.heads or 1, head_width(node))
-        extra = {"kv_heads": kv_heads(node), "value_dim": value_width(node), "bias_table": layer.bias_table,
+        table = "relative" if layer.relative_table else layer.bias_table
+        extra = {"kv_heads": kv_heads(node), "value_dim": value_width(node), "bias_table": table,
                  "out_bias": layer.out_bias}
         if layer.kv_stride is not None:
             return [TorchPart("attn", "MapAttention", (x.c, x.h, x.w, *args[2:]),

@@ -176,6 +176,30 @@ def _fold(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return [Op("reshape", {"out": _elements(grid)}), *_resize(grid, x.h, x.w)], out
 
 
+def _window(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """Swin's roll (when shifted) and window partition: moves, elements out."""
+    out = Shape(x.c, x.h, x.w, tokens=True, window=part.args[3])
+    roll = [Op("reshape", {"out": _elements(x)})] if part.args[4] else []
+    return [*roll, Op("reshape", {"out": _elements(out)})], out
+
+
+def _unwindow(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    out = Shape(x.c, x.h, x.w)
+    roll = [Op("reshape", {"out": _elements(out)})] if part.args[4] else []
+    return [Op("reshape", {"out": _elements(out)}), *roll], out
+
+
+def _untokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    out = Shape(*part.args)
+    return [Op("reshape", {"out": _elements(out)})], out
+
+
+def _space_to_depth(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    p = part.args[3]
+    out = Shape(x.c * p * p, x.h // p, x.w // p)
+    return [Op("reshape", {"out": _elements(out)})], out
+
+
 def _pool_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     out = Shape(x.c, 1, 1)
     if part.args[1] == "cls":
@@ -290,7 +314,8 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
     "MapAttention": _map_attention,
-    "Unfold": _unfold, "Fold": _fold,
+    "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
+    "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),
     "AvgPool2d": _pool("avgpool"), "AdaptiveAvgPool2d": _adaptive, "Upsample": _upsample, "ZeroPad": _pad,
     "Flatten": _flatten, "FlattenMap": _flatten, "ChannelSlice": _slice, "ChannelShuffle": _same("reshape"),

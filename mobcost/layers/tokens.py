@@ -105,9 +105,10 @@ class _OneSequenceLayer(_TokenLayer):
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
-        if x.patch:
-            raise ShapeError(f"{layer.type} takes one sequence, got the {x.sequences} sequences of an `unfold` "
-                             f"({x}); `fold` them into a map first")
+        if x.patch or x.window:
+            made, undo = ("unfold", "fold") if x.patch else ("window", "unwindow")
+            raise ShapeError(f"{layer.type} takes one sequence, got the {x.sequences} sequences of an `{made}` "
+                             f"({x}); `{undo}` them into a map first")
         return self.place_one(layer, x)
 
     def place_one(self, layer: Layer, x: Shape) -> Node:

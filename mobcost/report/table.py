@@ -110,7 +110,7 @@ def convention_caption(counted: Counted) -> str:
 def _input_sizes(inputs: tuple[Shape, ...]) -> str:
     """H×W×C, or H×W×(C1+C2+…) for a join of equal-sized maps (N×(C1+C2+…) tokens for sequences)."""
     first = inputs[0]
-    if len(inputs) == 1 or len({(x.h, x.w, x.tokens, x.patch) for x in inputs}) > 1:
+    if len(inputs) == 1 or len({(x.h, x.w, x.tokens, x.patch, x.window) for x in inputs}) > 1:
         return " + ".join(str(x) for x in inputs)
     text = str(first)
     tokens = text.endswith(" tokens")

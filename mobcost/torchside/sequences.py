@@ -4,6 +4,8 @@ arithmetic (which fvcore would list as uncounted ops)."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -71,7 +73,7 @@ class Attention(nn.Module):
     EfficientFormer's learned (h, N) attention_biases to the scores, gathered by offset."""
 
     def __init__(self, channels: int, tokens: int, heads: int, head_dim: int, bias: bool = True,
-                 kv_heads: int | None = None, value_dim: int | None = None, bias_table: bool = False,
+                 kv_heads: int | None = None, value_dim: int | None = None, bias_table: bool | str = False,
                  out_bias: bool = True) -> None:
         super().__init__()
         self.tokens, self.heads, self.head_dim = tokens, heads, head_dim
@@ -80,8 +82,8 @@ class Attention(nn.Module):
         width = heads * head_dim + self.kv_heads * (head_dim + self.value_dim)
         self.qkv = nn.Linear(channels, width, bias=bias)
         self.proj = nn.Linear(heads * self.value_dim, channels, bias=out_bias)
-        self.biases = nn.Parameter(torch.zeros(heads, tokens)) if bias_table else None
-        self.register_buffer("idx", offset_index(tokens) if bias_table else None, persistent=False)
+        self.biases, idx = _table(heads, tokens, bias_table)
+        self.register_buffer("idx", idx, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, h, g, d, dv = self.tokens, self.heads, self.kv_heads, self.head_dim, self.value_dim
@@ -95,6 +97,16 @@ class Attention(nn.Module):
         v = v.reshape(-1, n, g, dv).transpose(1, 2)
         out = attend(q * self.scale, k, v, h, self.biases, self.idx)
         return self.proj(out.permute(0, 2, 1, 3).reshape(-1, n, h * dv))
+
+
+def _table(heads: int, tokens: int, kind: bool | str) -> tuple[nn.Parameter | None, torch.Tensor | None]:
+    """The learned attention biases and their (N, N) index: EfficientFormer's (h, N) by |offset| (``True``), Swin's
+    (h, (2w − 1)²) by relative offset in a w×w window (``"relative"``), or none."""
+    if kind == "relative":
+        return nn.Parameter(torch.zeros(heads, (2 * math.isqrt(tokens) - 1) ** 2)), relative_index(tokens)
+    if kind:
+        return nn.Parameter(torch.zeros(heads, tokens)), offset_index(tokens)
+    return None, None
 
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, biases: torch.Tensor | None,
@@ -182,7 +194,74 @@ class Fold(nn.Module):
         return x
 
 
+class Window(nn.Module):
+    """(B, C, H, W) → (B·P, w², C): the map rolled by −shift along H and W (Swin's shifted windows), then cut into
+    P = (H/w)·(W/w) windows, row by row, each read row by row — timm's ``window_partition`` on the channels-last
+    map."""
+
+    def __init__(self, channels: int, h: int, w: int, window: tuple[int, int], shift: int = 0) -> None:
+        super().__init__()
+        self.channels, self.size, self.window, self.shift = channels, (h, w), window, shift
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (h, w), (wh, ww), c = self.size, self.window, self.channels
+        x = x.permute(0, 2, 3, 1)
+        if self.shift:
+            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        x = x.reshape(-1, h // wh, wh, w // ww, ww, c).permute(0, 1, 3, 2, 4, 5)
+        return x.reshape(-1, wh * ww, c)
+
+
+class Unwindow(nn.Module):
+    """:class:`Window` undone: (B·P, w², C) → (B, C, H, W), rolled back by +shift (timm's ``window_reverse``)."""
+
+    def __init__(self, channels: int, h: int, w: int, window: tuple[int, int], shift: int = 0) -> None:
+        super().__init__()
+        self.channels, self.size, self.window, self.shift = channels, (h, w), window, shift
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (h, w), (wh, ww), c = self.size, self.window, self.channels
+        x = x.reshape(-1, h // wh, w // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, h, w, c)
+        if self.shift:
+            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        return x.permute(0, 3, 1, 2)
+
+
+class Untokens(nn.Module):
+    """(B, H·W, C) → (B, C, H, W): the tokens back to the map, row by row (TinyViT's ``x.view(B, H, W, C)``)."""
+
+    def __init__(self, channels: int, h: int, w: int) -> None:
+        super().__init__()
+        self.shape = (h, w, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, *self.shape).permute(0, 3, 1, 2)
+
+
+class SpaceToDepth(nn.Module):
+    """(B, C, H, W) → (B, p²·C, H/p, W/p) in Swin's channel order: timm's patch merging on the channels-last map."""
+
+    def __init__(self, channels: int, h: int, w: int, patch: int) -> None:
+        super().__init__()
+        self.channels, self.size, self.patch = channels, (h, w), patch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (h, w), p, c = self.size, self.patch, self.channels
+        x = x.permute(0, 2, 3, 1).reshape(-1, h // p, p, w // p, p, c).permute(0, 1, 3, 4, 2, 5)
+        return x.reshape(-1, h // p, w // p, p * p * c).permute(0, 3, 1, 2)
+
+
+def relative_index(tokens: int) -> torch.Tensor:
+    """Swin's relative_position_index for a w×w window of N = w² tokens: (N, N) indices into its (2w − 1)² table,
+    one per relative offset (Δy, Δx)."""
+    w = math.isqrt(tokens)
+    coords = torch.stack(torch.meshgrid(torch.arange(w), torch.arange(w), indexing="ij")).flatten(1)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (w - 1)
+    return rel[:, :, 0] * (2 * w - 1) + rel[:, :, 1]
+
+
 MODULES: dict[str, type[nn.Module]] = {"MapTokens": MapTokens, "ClassToken": ClassToken,
                                        "PositionEmbedding": PositionEmbedding, "PoolTokens": PoolTokens,
                                        "Attention": Attention, "MapAttention": MapAttention,
-                                       "Unfold": Unfold, "Fold": Fold}
+                                       "Unfold": Unfold, "Fold": Fold, "Window": Window, "Unwindow": Unwindow,
+                                       "Untokens": Untokens, "SpaceToDepth": SpaceToDepth}
