@@ -131,6 +131,9 @@ def test_a_file_planned_on_its_own_tensors_is_not_rescaled(option: list[str]) ->
     assert runner.invoke(app, ["memory", path, "-R", "96", "-f", "json"]).exit_code == 0
     other = runner.invoke(app, ["memory", path, *option, "--planner", "lower-bound", "-f", "json"])
     assert other.exit_code == 0, other.output
+    if option[0] in ("-a", "-R"):  # plot memory (which takes no --rho or --dtype) refuses the same rescaling
+        drawn = runner.invoke(app, ["plot", "memory", path, *option, "-o", "never-written.png"])
+        assert drawn.exit_code == 2 and "own tensors" in drawn.output and not Path("never-written.png").exists()
 
 
 def test_export_int8_needs_a_tflite() -> None:

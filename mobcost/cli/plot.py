@@ -226,8 +226,10 @@ def memory_figure(s: Spec, alpha: str | None, resolution: str | None, planner: s
     from ..analysis.planners import PLANNERS
     from ..importers.tflite_memory import plan_source
     from ..plots.memory import memory_figure as draw
+    from .memory import Planner, refuse_rescaled_file
 
     if planner is not None and planner not in PLANNERS:
         raise OptionError(f"must be one of {', '.join(PLANNERS)}, got {planner!r}", where="--planner")
     graph = one_point(s, alpha, resolution, "memory")
+    refuse_rescaled_file(source, Planner(planner or "tflm"), False, graph, s.dtype or "int8", s)
     return draw(plan_source(source, graph, planner or "tflm", s.dtype or "int8"))
