@@ -290,6 +290,34 @@ def test_sub_div_instance_norm_and_l2_norm_map() -> None:
     assert sum(REGISTRY[n.type].bn_params(n) for n in nodes) == 16
 
 
+def test_an_l2_norm_over_the_channels_of_each_token_is_l2norm() -> None:
+    """SwiftFormer's F.normalize(q, dim=-1) on B×N×C tokens: a 4×5×5 map read as 25 tokens of 4, ReduceL2 over the
+    last axis, Clip, Expand, Div: `l2norm` on the sequence (no Mult-Adds, no params); with a stored 4-vector γ
+    after it, 4 params. Over the tokens (axis 1) it is a located error: `l2norm` normalises channels."""
+    from onnx import TensorProto
+
+    from mobcost.importers import ModelImportError, onnx_to_spec
+
+    for axis, gamma in ((-1, False), (2, True), (1, False)):
+        net = _onnx_net((1, 4, 5, 5))
+        net.op("Reshape", [net.last, net.weight("s", (3,), [1, 4, 25], TensorProto.INT64)])
+        t = net.op("Transpose", perm=[0, 2, 1])
+        net.op("ReduceL2", [t, net.weight("ax", (1,), [axis], TensorProto.INT64)], keepdims=1, name="/n/ReduceL2")
+        net.op("Clip", [net.last, net.weight("lo", (), [1e-12])])
+        net.op("Expand", [net.last, net.weight("e", (3,), [1, 25, 4], TensorProto.INT64)])
+        net.op("Div", [t, net.last])
+        if gamma:
+            net.op("Mul", [net.last, net.weight("g", (4,))])
+        if axis == 1:
+            with pytest.raises(ModelImportError, match=r"node '/n/ReduceL2': .*over axes \[1\]"):
+                onnx_to_spec(net.model())
+            continue
+        nodes = _imported(net)
+        assert [node.type for node in nodes] == ["tokens", "l2norm"] and nodes[1].input.tokens
+        assert (nodes[1].layer.gamma, REGISTRY["l2norm"].params(nodes[1])) == (gamma, 4 if gamma else 0)
+        assert REGISTRY["l2norm"].mult_adds(nodes[1]) == 0
+
+
 def test_an_l2_norm_over_the_width_and_a_sub_of_unlike_maps_are_located_errors() -> None:
     from onnx import TensorProto
 
@@ -300,7 +328,7 @@ def test_an_l2_norm_over_the_width_and_a_sub_of_unlike_maps_are_located_errors()
     net.op("ReduceL2", [x, net.weight("ax", (1,), [3], TensorProto.INT64)], keepdims=1, name="/n/ReduceL2")
     net.op("Div", [x, net.last])
     with pytest.raises(ModelImportError, match=r"node '/n/ReduceL2': ReduceL2 .*over axes \[3\]: only x / ‖x‖ over "
-                                               r"the channels maps \(l2norm\)"):
+                                               r"the channels of a map or of each token maps \(l2norm\)"):
         onnx_to_spec(net.model())
     net = _onnx_net()
     x = net.op("Relu")

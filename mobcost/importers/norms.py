@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .model import Op
-from .patterns import Mapper, chw
+from .patterns import Mapper, chw, sequence
 
 
 def plan(m: Mapper) -> dict[str, Callable[[], None]]:
@@ -99,7 +99,8 @@ def group_norm(m: Mapper, op: Op) -> None:
 
 
 def l2_norm(m: Mapper, op: Op) -> None:
-    """ReduceL2 over the channels → ε floor → [Expand] → Div → [Mul γ]: `l2norm`."""
+    """ReduceL2 over the channels (of a map's pixels, or of a B×N×C sequence's tokens) → ε floor → [Expand] → Div
+    → [Mul γ]: `l2norm`."""
     x, dims = op.inputs[0], m.dims(op.inputs[0])
     axes = op.attrs.get("axes")
     if axes is None and len(op.inputs) > 1 and op.inputs[1]:
@@ -111,9 +112,13 @@ def l2_norm(m: Mapper, op: Op) -> None:
         walked.append(step)
         tail = step.outputs[0]
         step = m.sole_user(tail)
-    if chw(dims) is None or len(dims) != 4 or axes is None or [a % 4 for a in axes] != [1] \
+    seq = sequence(dims)  # B×N×C tokens: the channels are the last axis (SwiftFormer's F.normalize(q, dim=-1))
+    channel = 2 if seq is not None else 1
+    shaped = seq is not None or (chw(dims) is not None and len(dims) == 4)
+    if not shaped or axes is None or [a % len(dims) for a in axes] != [channel] \
             or not op.attrs.get("keepdims", 1) or step is None or step.op != "Div" or step.inputs[0] != x:
-        m.leave_out(op, f"ReduceL2 of {list(dims)} over axes {axes}: only x / ‖x‖ over the channels maps (l2norm)")
+        m.leave_out(op, f"ReduceL2 of {list(dims)} over axes {axes}: only x / ‖x‖ over the channels of a map or of "
+                        "each token maps (l2norm)")
         return
     walked.append(step)
     end, gamma = step.outputs[0], False
@@ -121,7 +126,8 @@ def l2_norm(m: Mapper, op: Op) -> None:
     other = next((t for t in scale.inputs if t != end), "") if scale is not None else ""
     const = m.g.const(other) if other else None
     if scale is not None and const is not None and const.initializer \
-            and const.dims in ((dims[1], 1, 1), (1, dims[1], 1, 1)):
+            and const.dims in (((dims[2],), (1, 1, dims[2])) if seq is not None
+                               else ((dims[1], 1, 1), (1, dims[1], 1, 1))):
         walked.append(scale)
         end, gamma = scale.outputs[0], True
     m.emit(op, "l2norm", {"gamma": gamma}, (x,), end, tuple(walked))
