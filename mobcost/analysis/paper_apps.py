@@ -85,11 +85,8 @@ TABLE13_FRCNN = [(300, 25_200, 6.1), (600, 30_500, 6.1)]
 def table13() -> Iterator[Figure]:
     """COCO detection: SSD 300 and Faster-RCNN 300 / 600 with MobileNet, VGG and Inception V2 bodies (§4.6)."""
     a = bundled_analysis("ssd300_mobilenet_v1")
-    source = partial(bundled_analysis, "ssd300_mobilenet_v1")
-    yield Figure("13", "SSD 300 MobileNet", "mult_adds", 1200, "M", -2, a.totals.mult_adds / 1e6, "", SSD_HOW,
-                 source=source)
-    yield Figure("13", "SSD 300 MobileNet", "params", 6.8, "M", 1, a.totals.params / 1e6, "",
-                 "BatchNorm's γ, β apart, as for every table")
+    yield from _detector("SSD 300 MobileNet", "ssd300_mobilenet_v1", a, None, (1200, 6.8), ("", SSD_HOW),
+                         ("", BN_APART))
     yield from _ssd_vgg()
     yield from _ssd_inception()
     for resolution, ma, params in TABLE13_FRCNN:
@@ -98,6 +95,19 @@ def table13() -> Iterator[Figure]:
         yield from _faster_rcnn_vgg(resolution, ma, params)
     for resolution, ma, params in TABLE13_INCEPTION:
         yield from _faster_rcnn_inception(resolution, ma, params)
+
+
+BN_APART = "BatchNorm's γ, β apart, as for every table"
+
+
+def _detector(row: str, name: str, a: Analysis, resolution: int | None, printed: tuple[float, float],
+              mult_adds_notes: tuple[str, str], params_notes: tuple[str, str]) -> Iterator[Figure]:
+    """A Table 13 row's two figures from ``a``, the bundled network ``name`` at ``resolution``: Mult-Adds as printed
+    (in billions, to 0.1 B) and params (to 0.1 M); each ``*_notes`` is (why the figure differs, how it was counted)."""
+    source = partial(bundled_analysis, name, 1.0, resolution)
+    yield Figure("13", row, "mult_adds", printed[0], "M", -2, a.totals.mult_adds / 1e6, *mult_adds_notes,
+                 source=source)
+    yield Figure("13", row, "params", printed[1], "M", 1, a.totals.params / 1e6, *params_notes, source=source)
 
 
 def per_image(a: Analysis) -> tuple[int, int, float]:
@@ -125,11 +135,8 @@ def _faster_rcnn_vgg(resolution: int, ma: float, params: float) -> Iterator[Figu
         why = (f"{a.totals.mult_adds:,} rounds to {a.totals.mult_adds / 1e9:.1f} B, 0.04% under the printed 149.6 B, "
                "while the same network gives the printed 64.3 B at 300 px; the cause of the last digit is not "
                "established (Caffe's ceil-rounded pools would give 150.3 B, further off)")
-    source = partial(bundled_analysis, VGG_FRCNN, 1.0, resolution)
-    row = f"Faster-RCNN {resolution} VGG"
-    yield Figure("13", row, "mult_adds", ma, "M", -2, a.totals.mult_adds / 1e6, why, how, source=source)
-    yield Figure("13", row, "params", params, "M", 1, a.totals.params / 1e6, "",
-                 "conv and FC weights and biases (no BatchNorm in VGG16)", source=source)
+    yield from _detector(f"Faster-RCNN {resolution} VGG", VGG_FRCNN, a, resolution, (ma, params), (why, how),
+                         ("", "conv and FC weights and biases (no BatchNorm in VGG16)"))
 
 
 def _faster_rcnn(resolution: int, ma: float, params: float) -> Iterator[Figure]:
@@ -145,10 +152,8 @@ def _faster_rcnn(resolution: int, ma: float, params: float) -> Iterator[Figure]:
            f"{(a.totals.params + bn) / 1e6:.3f} M and their {bn // 2:,} β alone {(a.totals.params + bn // 2) / 1e6:.3f}"
            " M, either printed 6.1: consistent with counting the checkpoint's BatchNorm variables (SSD's 6.8 M "
            "holds either way)")
-    source = partial(bundled_analysis, FRCNN, 1.0, resolution)
-    row = f"Faster-RCNN {resolution} MobileNet"
-    yield Figure("13", row, "mult_adds", ma, "M", -2, a.totals.mult_adds / 1e6, "", how, source=source)
-    yield Figure("13", row, "params", params, "M", 1, a.totals.params / 1e6, why, source=source)
+    yield from _detector(f"Faster-RCNN {resolution} MobileNet", FRCNN, a, resolution, (ma, params), ("", how),
+                         (why, ""))
 
 
 EMBEDDING = 128  # FaceNet's embedding (Schroff et al. 2015), which the distilled network regresses
@@ -202,11 +207,10 @@ SSD_VGG_HOW = ("printed in billions; SSD300 on the reduced (deeplab) VGG16 as th
 def _ssd_vgg() -> Iterator[Figure]:
     """SSD 300 deeplab-VGG (ssd300_vgg16.yaml): 34.9 B as printed; its params do not reach the printed 33.1 M."""
     a = bundled_analysis(SSD_VGG)
-    source = partial(bundled_analysis, SSD_VGG)
-    row, params = "SSD 300 deeplab-VGG", a.totals.params
+    params = a.totals.params
     why = SSD_VGG_PARAMS.format(params=params, gap=params - 33_100_000, pct=100 * (params / 33.1e6 - 1))
-    yield Figure("13", row, "mult_adds", 34_900, "M", -2, a.totals.mult_adds / 1e6, "", SSD_VGG_HOW, source=source)
-    yield Figure("13", row, "params", 33.1, "M", 1, params / 1e6, why, SSD_VGG_HOW.split("; ", 1)[1], source=source)
+    yield from _detector("SSD 300 deeplab-VGG", SSD_VGG, a, None, (34_900, 33.1), ("", SSD_VGG_HOW),
+                         (why, SSD_VGG_HOW.split("; ", 1)[1]))
 
 
 SSD_INCEPTION = "ssd300_inception_v2"
@@ -220,12 +224,8 @@ SSD_INCEPTION_HOW = (
 def _ssd_inception() -> Iterator[Figure]:
     """SSD 300 Inception V2 (ssd300_inception_v2.yaml)."""
     a = bundled_analysis(SSD_INCEPTION)
-    source = partial(bundled_analysis, SSD_INCEPTION)
-    row = "SSD 300 Inception V2"
-    yield Figure("13", row, "mult_adds", 3_800, "M", -2, a.totals.mult_adds / 1e6, "", SSD_INCEPTION_HOW,
-                 source=source)
-    yield Figure("13", row, "params", 13.7, "M", 1, a.totals.params / 1e6, "",
-                 f"BatchNorm's γ, β apart, as for every table; {SSD_INCEPTION_HOW.split('; ', 1)[1]}", source=source)
+    yield from _detector("SSD 300 Inception V2", SSD_INCEPTION, a, None, (3_800, 13.7), ("", SSD_INCEPTION_HOW),
+                         ("", f"{BN_APART}; {SSD_INCEPTION_HOW.split('; ', 1)[1]}"))
 
 
 FRCNN_INCEPTION = "faster_rcnn_inception_v2"
@@ -239,8 +239,5 @@ def _faster_rcnn_inception(resolution: int, ma: float, params: float) -> Iterato
            f"{proposals} proposals × {per_roi / 1e6:,.1f} M per RoI (a 14×14 crop "
            "through Mixed_5a, 5b and 5c, the box classifier's FCs), as TF Object Detection API's "
            "faster_rcnn_inception_v2 with 91 classes")
-    source = partial(bundled_analysis, FRCNN_INCEPTION, 1.0, resolution)
-    row = f"Faster-RCNN {resolution} Inception V2"
-    yield Figure("13", row, "mult_adds", ma, "M", -2, a.totals.mult_adds / 1e6, "", how, source=source)
-    yield Figure("13", row, "params", params, "M", 1, a.totals.params / 1e6, "",
-                 "BatchNorm's γ, β apart, as for every table", source=source)
+    yield from _detector(f"Faster-RCNN {resolution} Inception V2", FRCNN_INCEPTION, a, resolution, (ma, params),
+                         ("", how), ("", BN_APART))
