@@ -37,9 +37,14 @@ class Layout:
     slots: list[list[Slot]]
 
 
-def layout(f: Factors, dtype: str) -> Layout:
+def anchor_graphs(f: Factors) -> list[Graph]:
+    """The network at the anchor's α and each resolution of the grid: what the per-resolution plans are read from."""
     assert f.anchor is not None
-    return Layout([converted_slots(build(f.spec, f.anchor.alpha, resolution=int(r)), dtype) for r in f.resolutions])
+    return [build(f.spec, f.anchor.alpha, resolution=int(r)) for r in f.resolutions]
+
+
+def layout(graphs: list[Graph], dtype: str) -> Layout:
+    return Layout([converted_slots(g, dtype) for g in graphs])
 
 
 def greedy_arena(sizes: list[int], first: list[int], last: list[int]) -> int:
@@ -186,9 +191,9 @@ def ram_bytes(f: Factors, rows: slice, dtype: str, planner: str, peak_bytes: np.
         return litert_arenas(f, rows, dtype)
     if planner != "tflm":
         return peak_bytes
-    assert f.anchor is not None
-    # read per resolution at the anchor's α, as the layout is: BATCH_MATMUL's copies of K and V grow with the tokens
-    terms = [persistent_terms(build(f.spec, f.anchor.alpha, resolution=int(r)), dtype) for r in f.resolutions]
+    graphs = anchor_graphs(f)  # built once for both: the layout and the persistent terms read each resolution
+    # per resolution at the anchor's α, as the layout is: BATCH_MATMUL's copies of K and V grow with the tokens
+    terms = [persistent_terms(g, dtype) for g in graphs]
     persistent = np.stack([np.asarray(f.channels[rows] @ per_channel, dtype=np.int64) + fixed
                            for fixed, per_channel in terms], axis=1).ravel()
-    return tflm_arenas(f, rows, dtype, layout(f, dtype)) + persistent
+    return tflm_arenas(f, rows, dtype, layout(graphs, dtype)) + persistent
