@@ -248,6 +248,7 @@ layers:
   - {type: tokens}
   - {type: ln, act: gelu}
   - {type: attention, heads: 2, head_dim: 6, bias: false}
+  - {type: additive_attention}
   - {type: act, act: relu}
   - {type: linear, out: 12, bias: false}
   - {type: pool_tokens, mode: mean}
