@@ -123,15 +123,15 @@ def _block(proj_bias: bool = True):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["onnx", "torch"])
+@pytest.mark.parametrize("path", ["onnx", "torch", "dynamo"])
 def test_timms_block_imports_as_one_layer(path: str, tmp_path) -> None:
     pytest.importorskip("torch")
     from mobcost.importers import onnx_to_spec
     from mobcost.torchside.export import export_onnx, from_torch
 
     model = _block()
-    if path == "torch":
-        text = from_torch(model, (3, 16, 16))
+    if path != "onnx":  # from_torch: the TorchScript exporter, or dynamo's (its own operator spellings)
+        text = from_torch(model, (3, 16, 16), dynamo=path == "dynamo")
     else:
         (tmp_path / "b.onnx").write_bytes(export_onnx(model, (3, 16, 16)))
         text = onnx_to_spec(tmp_path / "b.onnx").yaml
@@ -156,3 +156,16 @@ def test_a_block_without_projection_bias_is_a_located_error(tmp_path) -> None:
     assert "projection with bias" in said, said
     kept = onnx_to_spec(tmp_path / "b.onnx", allow_unknown=True)
     assert kept.unmapped[0].node == "/attn/to_query/MatMul" and "type: additive_attention" not in kept.yaml
+
+
+def test_sweep_latency_and_energy_equal_closed_form() -> None:
+    from mobcost.explore import sweep
+    from mobcost.explore.energy import network_energy
+    from mobcost.explore.hardware import load_hardware, predict_layers
+
+    spec, hw = parse_spec(SPEC), load_hardware("rpi4")
+    r = sweep(spec, [1.0, 0.5], [16, 32], hardware=hw)
+    for i in range(len(r)):
+        graph = build(spec, float(r.columns["alpha"][i]), resolution=int(r.columns["resolution"][i]))
+        assert r.columns["latency_ms"][i] == pytest.approx(1e3 * sum(predict_layers(graph, hw)), rel=1e-9)
+        assert r.columns["energy_uj"][i] == pytest.approx(network_energy(graph, hw).pj / 1e6, rel=1e-12)
