@@ -169,3 +169,10 @@ def test_sweep_latency_and_energy_equal_closed_form() -> None:
         graph = build(spec, float(r.columns["alpha"][i]), resolution=int(r.columns["resolution"][i]))
         assert r.columns["latency_ms"][i] == pytest.approx(1e3 * sum(predict_layers(graph, hw)), rel=1e-9)
         assert r.columns["energy_uj"][i] == pytest.approx(network_energy(graph, hw).pj / 1e6, rel=1e-12)
+
+
+def test_memory_says_its_inner_tensors_are_not_counted() -> None:
+    from mobcost.analysis.memory import plan_memory
+
+    notes = plan_memory(build(parse_spec(SPEC))).notes
+    assert any("additive_attention layers' inner tensors" in n for n in notes), notes
