@@ -26,8 +26,10 @@ class ClassToken(nn.Module):
         self.cls = nn.Parameter(torch.zeros(1, 1, channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # batch 1, as every mobcost build: no ``expand`` to the batch, whose shape arithmetic counters would count
-        return torch.cat((self.cls, x), dim=1)
+        # batch 1, as every mobcost build counts and exports: no ``expand``, whose shape arithmetic counters would
+        # count; a larger batch (int8 export settles BatchNorm statistics on 8 random inputs) gets one
+        cls = self.cls if x.shape[0] == 1 else self.cls.expand(x.shape[0], -1, -1)
+        return torch.cat((cls, x), dim=1)
 
 
 class PositionEmbedding(nn.Module):
