@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .attention import _back, _closed
+from .layout import _channel_start
 from .model import Op
 from .mqa import _pointwise
 from .patterns import Mapper
@@ -85,22 +86,22 @@ def _swaps_last(op: Op, rank: int) -> bool:
 
 def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> tuple[list[Op], str | Found] | None:
     """The block around ``softmax`` (its operators and the layer, or why the layer cannot express it) if its
-    operands are one conv's split; None if they are not (another form of attention, or none)."""
+    operands are channel parts of one conv's output; None if they are not (another form of attention, or none)."""
     found = _products(m, softmax, producer)
     if found is None:
         return None
     between, qk, av, value = found
-    paths = [_back(m, t, producer, _MOVES) for t in (qk.inputs[0], qk.inputs[1], value)]
-    split = paths[0][1]
-    if split is None or split.op != "Split" or any(end is not split for _, end in paths):
+    operands = (qk.inputs[0], qk.inputs[1], value)
+    paths = [_back(m, t, producer, _MOVES) for t in operands]
+    starts = [m.g.dynamic_inputs(walked[-1])[0] if walked else t for (walked, _), t in zip(paths, operands,
+                                                                                           strict=True)]
+    parts = _parts(m, [end for _, end in paths], starts)
+    conv, bn = _source(m, parts[0], producer) if parts is not None else (None, [])
+    if parts is None or conv is None:
         return None
-    starts = [m.g.dynamic_inputs(walked[-1])[0] if walked else t
-              for (walked, _), t in zip(paths, (*qk.inputs[:2], value), strict=True)]
-    conv, bn = _source(m, split, producer)
-    if conv is None or len(set(starts)) != 3 or len(split.outputs) != 3:
-        return None
-    ops = [softmax, qk, av, *between, *(o for walked, _ in paths for o in walked), split, conv, *bn]
-    result = _layer(m, split, conv, [split.outputs.index(t) for t in starts], qk, av)
+    _, ranges, cut = parts
+    ops = [softmax, qk, av, *between, *(o for walked, _ in paths for o in walked), *cut, conv, *bn]
+    result = _layer(m, conv, ranges, qk, av)
     if isinstance(result, str):
         return ops, result
     keys, x, forward, tail = result
@@ -109,24 +110,49 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> tuple[list[Op], s
     return ops, (reason or (ops, {**keys, "bn": bool(bn)}, x, tail))
 
 
-def _source(m: Mapper, split: Op, producer: dict[str, Op]) -> tuple[Op | None, list[Op]]:
-    """(the 1×1 conv, [its BatchNorm] or []) the Split's input comes from; (None, []) otherwise."""
-    op = producer.get(split.inputs[0])
+def _parts(m: Mapper, ends: list[Op | None], starts: list[str]) -> tuple[str, list[tuple[int, int]], list[Op]] | None:
+    """(the tensor cut, the channel range [lo, hi) of q, k and v, the operators cutting it) when the three
+    operands are the three outputs of one Split, or three channel Slices of one tensor; None otherwise."""
+    first = ends[0]
+    if first is None or len(set(starts)) != 3 or any(end is None for end in ends):
+        return None
+    if first.op == "Split" and all(end is first for end in ends) and len(first.outputs) == 3:
+        widths = [m.dims(t)[1] if len(m.dims(t)) == 4 else None for t in first.outputs]
+        if None in widths:
+            return None
+        bounds = [sum(widths[:i]) for i in range(4)]  # type: ignore[arg-type]
+        spans = [(bounds[i], bounds[i + 1]) for i in (first.outputs.index(t) for t in starts)]
+        return first.inputs[0], spans, [first]
+    cut = [end for end in ends if end is not None and end.op == "Slice"]
+    if len(cut) != 3 or len({s.inputs[0] for s in cut}) != 1:
+        return None
+    spans = []
+    for op in cut:
+        lo, dims = _channel_start(m, op), m.dims(op.outputs[0])
+        if lo is None or len(dims) != 4 or dims[1] is None or dims[2:] != m.dims(op.inputs[0])[2:]:
+            return None
+        spans.append((lo, lo + dims[1]))
+    return cut[0].inputs[0], spans, cut
+
+
+def _source(m: Mapper, cut: str, producer: dict[str, Op]) -> tuple[Op | None, list[Op]]:
+    """(the 1×1 conv, [its BatchNorm] or []) the cut tensor comes from; (None, []) otherwise."""
+    op = producer.get(cut)
     bn = [op] if op is not None and op.op == "BatchNormalization" and m.g.readers(op.inputs[0]) == 1 else []
     conv = producer.get(op.inputs[0]) if bn else op  # type: ignore[union-attr]
     return (conv, bn) if _pointwise(m, conv) is not None else (None, [])
 
 
-def _layer(m: Mapper, split: Op, conv: Op, parts: list[int], qk: Op, av: Op
+def _layer(m: Mapper, conv: Op, spans: list[tuple[int, int]], qk: Op, av: Op
            ) -> tuple[dict[str, Any], str, list[Op], str] | str:
     """(the layer's keys, the map it reads, the moves after A·V, the tensor it ends at), or why not."""
     out, c, bias = _pointwise(m, conv)  # type: ignore[misc]
     x = conv.inputs[0]
     dims = m.dims(x)
-    widths = [m.dims(t)[1] if len(m.dims(t)) == 4 else None for t in split.outputs]
-    if len(dims) != 4 or None in dims[1:] or parts != [0, 1, 2] or None in widths or widths[0] != widths[1]:
-        return (f"the conv's {out} channels split as {widths}, read as q, k, v from parts {parts}: not q, k "
-                "(equal widths) and v in that order")
+    widths = [hi - lo for lo, hi in spans]
+    if len(dims) != 4 or None in dims[1:] or not _covers(spans, out) or widths[0] != widths[1]:
+        return (f"q, k, v read channels {spans} of the conv's {out}: not three parts covering them, q and k of "
+                "equal widths")
     n = dims[2] * dims[3]  # type: ignore[operator]
     scores, done = math.prod(d or 1 for d in m.dims(qk.outputs[0])), math.prod(d or 1 for d in m.dims(av.outputs[0]))
     heads = scores // (n * n)
@@ -137,12 +163,22 @@ def _layer(m: Mapper, split: Op, conv: Op, parts: list[int], qk: Op, av: Op
     forward, tail = _to_map(m, av.outputs[0], (widths[2], dims[2], dims[3]))  # type: ignore[arg-type]
     if tail is None:
         return f"V·Aᵀ is not moved back to the {widths[2]}×{dims[2]}×{dims[3]} map"
-    keys: dict[str, Any] = {"head_dim": widths[0] // heads, "bias": bias}  # type: ignore[operator]
+    keys: dict[str, Any] = {"head_dim": widths[0] // heads, "bias": bias}
     if heads != 1:
         keys["heads"] = heads
     if c % heads or widths[2] // heads != c // heads:  # type: ignore[operator]
-        keys["value_dim"] = widths[2] // heads  # type: ignore[operator]
+        keys["value_dim"] = widths[2] // heads
     return keys, x, forward, tail
+
+
+def _covers(spans: list[tuple[int, int]], channels: int) -> bool:
+    """The ranges, in some order, tile [0, channels) without gap or overlap."""
+    edge = 0
+    for lo, hi in sorted(spans):
+        if lo != edge:
+            return False
+        edge = hi
+    return edge == channels
 
 
 def _to_map(m: Mapper, tensor: str, chw: tuple[int, int, int]) -> tuple[list[Op], str | None]:
