@@ -1,6 +1,7 @@
 """Importing `conv_attention` (SHViT's single-head attention on a map): a spec's own torch build exported and
-imported back to the same counts, both ways of writing A·V (V·Aᵀ as SHViT does, and A·Vᵀ transposed back) against
-fvcore's count of the module, and a near miss (a value part read outside the block) refused with a located error."""
+imported back to the same counts, both ways of writing A·V (V·Aᵀ as SHViT does, and A·Vᵀ transposed back) from both
+exporters against fvcore's count of the module, and a near miss (a value part read outside the block) refused
+with a located error."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 pytest.importorskip("fvcore")
+pytestmark = pytest.mark.slow  # torch exports
 
 from torch import nn  # noqa: E402
 
@@ -21,8 +23,8 @@ from .reference_models import whole_counts  # noqa: E402
 from .test_conv_attention import MULTI, SHSA  # noqa: E402
 
 
-def _imported(module: nn.Module, size: int) -> str:
-    return onnx_to_spec(export_onnx(module, (3, size, size))).yaml
+def _imported(module: nn.Module, size: int, dynamo: bool = False) -> str:
+    return onnx_to_spec(export_onnx(module, (3, size, size), dynamo=dynamo)).yaml
 
 
 class _Shsa(nn.Module):
@@ -61,10 +63,13 @@ def test_own_build_imports_back_to_the_same_counts(text: str) -> None:
     assert (got.mult_adds, got.params, got.bn_params) == (want.mult_adds, want.params, want.bn_params)
 
 
+@pytest.mark.parametrize("dynamo", [False, True])
 @pytest.mark.parametrize("transposed", [False, True])
-def test_both_ways_of_writing_a_v_import_as_fvcore_counts(transposed: bool) -> None:
+def test_both_ways_of_writing_a_v_import_as_fvcore_counts(transposed: bool, dynamo: bool) -> None:
+    """TorchScript writes the split as three Slices here (its sizes come from ``x.shape``), dynamo as
+    SplitToSequence + SequenceAt; the zoo's SHViT (sizes constant) gets a Split."""
     model = _model(transposed=transposed)
-    totals = analyze(parse_spec(_imported(model, 16))).totals
+    totals = analyze(parse_spec(_imported(model, 16, dynamo))).totals
     # fvcore's conv + matmul Mult-Adds of the module and all its parameters
     assert (totals.mult_adds, totals.params + totals.bn_params) == whole_counts(model, 16)[:2]
     # by hand: the 3×3 conv 9·3·16·64 = 27,648; conv_attention C = 16, N = 64, d = 8, d_v = 16: 64·16·32 = 32,768

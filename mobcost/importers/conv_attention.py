@@ -95,7 +95,7 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> tuple[list[Op], s
     paths = [_back(m, t, producer, _MOVES) for t in operands]
     starts = [m.g.dynamic_inputs(walked[-1])[0] if walked else t for (walked, _), t in zip(paths, operands,
                                                                                            strict=True)]
-    parts = _parts(m, [end for _, end in paths], starts)
+    parts = _parts(m, [end for _, end in paths], starts, producer)
     conv, bn = _source(m, parts[0], producer) if parts is not None else (None, [])
     if parts is None or conv is None:
         return None
@@ -110,12 +110,18 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> tuple[list[Op], s
     return ops, (reason or (ops, {**keys, "bn": bool(bn)}, x, tail))
 
 
-def _parts(m: Mapper, ends: list[Op | None], starts: list[str]) -> tuple[str, list[tuple[int, int]], list[Op]] | None:
+Cut = tuple[str, list[tuple[int, int]], list[Op]]  # the tensor cut, q's, k's and v's channels [lo, hi), the cuts
+
+
+def _parts(m: Mapper, ends: list[Op | None], starts: list[str], producer: dict[str, Op]) -> Cut | None:
     """(the tensor cut, the channel range [lo, hi) of q, k and v, the operators cutting it) when the three
-    operands are the three outputs of one Split, or three channel Slices of one tensor; None otherwise."""
+    operands are the three outputs of one Split (TorchScript), three items of one SplitToSequence (dynamo), or
+    three channel Slices of one tensor; None otherwise."""
     first = ends[0]
     if first is None or len(set(starts)) != 3 or any(end is None for end in ends):
         return None
+    if first.op == "SequenceAt":
+        return _sequence_parts(m, ends, producer.get(first.inputs[0]))  # type: ignore[arg-type]
     if first.op == "Split" and all(end is first for end in ends) and len(first.outputs) == 3:
         widths = [m.dims(t)[1] if len(m.dims(t)) == 4 else None for t in first.outputs]
         if None in widths:
@@ -133,6 +139,21 @@ def _parts(m: Mapper, ends: list[Op | None], starts: list[str]) -> tuple[str, li
             return None
         spans.append((lo, lo + dims[1]))
     return cut[0].inputs[0], spans, cut
+
+
+def _sequence_parts(m: Mapper, ends: list[Op], split: Op | None) -> Cut | None:
+    """The parts of a SplitToSequence along the channels by constant sizes, taken by SequenceAt at constant
+    positions (the dynamo exporter's ``torch.split``)."""
+    sizes = m.g.const(split.inputs[1]) if split is not None and len(split.inputs) > 1 else None
+    at = [m.g.const(end.inputs[1]) for end in ends]
+    if split is None or split.op != "SplitToSequence" or split.attrs.get("axis", 0) != 1 or sizes is None \
+            or sizes.values is None or any(a is None or a.scalar is None for a in at) \
+            or any(end.inputs[0] != split.outputs[0] for end in ends) \
+            or any(not 0 <= int(a.scalar) < len(sizes.values) for a in at):  # type: ignore[union-attr]
+        return None
+    bounds = [sum(sizes.values[:i]) for i in range(len(sizes.values) + 1)]
+    spans = [(bounds[int(a.scalar)], bounds[int(a.scalar) + 1]) for a in at]  # type: ignore[union-attr]
+    return split.inputs[0], spans, [split, *ends]
 
 
 def _source(m: Mapper, cut: str, producer: dict[str, Op]) -> tuple[Op | None, list[Op]]:
