@@ -105,3 +105,11 @@ def test_bad_keys_are_located(body: str, needle: str) -> None:
     with pytest.raises(MobcostError) as info:
         parse_spec(f"input: {{channels: 4, size: 8}}\nlayers:\n  - {body}\n")
     assert needle in str(info.value) and "layers[0]" in str(info.value), str(info.value)
+
+
+def test_memory_says_the_inner_scores_are_not_counted() -> None:
+    from mobcost.analysis.memory import plan_memory
+
+    notes = plan_memory(build(parse_spec(SHSA))).notes
+    # the layer's q, k, v (32×64) and its 64×64 scores live inside it: the arena covers inputs and outputs only
+    assert any("inner tensors" in note for note in notes), notes
