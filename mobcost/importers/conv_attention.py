@@ -177,8 +177,8 @@ def _layer(m: Mapper, conv: Op, spans: list[tuple[int, int]], qk: Op, av: Op
     n = dims[2] * dims[3]  # type: ignore[operator]
     scores, done = math.prod(d or 1 for d in m.dims(qk.outputs[0])), math.prod(d or 1 for d in m.dims(av.outputs[0]))
     heads = scores // (n * n)
-    if scores != heads * n * n or widths[0] % heads or widths[2] % heads or done != n * widths[2] \
-            or m.dims(qk.inputs[0])[-1] != widths[0] // heads or m.dims(av.inputs[0])[-1] != n:
+    if heads < 1 or scores != heads * n * n or widths[0] % heads or widths[2] % heads or done != n * widths[2] \
+            or m.dims(qk.inputs[0])[-1:] != (widths[0] // heads,) or m.dims(av.inputs[0])[-1:] != (n,):
         return f"products of {list(m.dims(qk.outputs[0]))} and {list(m.dims(av.outputs[0]))}: not heads of {n} " \
                f"queries by {n} keys, {widths[0]} wide, of values {widths[2]} wide"
     forward, tail = _to_map(m, av.outputs[0], (widths[2], dims[2], dims[3]))  # type: ignore[arg-type]
