@@ -68,22 +68,23 @@ def import_model(
         if dynamo or opset is not None or reparameterize:
             raise OptionError("--dynamo, --opset and --reparameterize apply to --torch only",
                               where="--dynamo/--opset/--reparameterize")
-        _not_a_spec(model, input_shape)  # type: ignore[arg-type]
-        from ..importers import onnx_to_spec, tflite_to_spec
-
-        if model.suffix.lower() == ".tflite":  # type: ignore[union-attr]
-            if input_shape is not None:
-                raise OptionError("a .tflite model's input has fixed dimensions; --input is for ONNX files and "
-                                  "--torch", where="--input")
-            result = tflite_to_spec(model, allow_unknown=allow_unknown)  # type: ignore[arg-type]
-            emit(result.yaml, output)
-            _left_out(result)
-            return
-
-        shape = _shape(input_shape) if input_shape is not None else None
-        result = onnx_to_spec(model, allow_unknown=allow_unknown, input_shape=shape)  # type: ignore[arg-type]
+        result = _from_file(model, input_shape, allow_unknown)  # type: ignore[arg-type]
     emit(result.yaml, output)
     _left_out(result)
+
+
+def _from_file(model: Path, input_shape: str | None, allow_unknown: bool) -> ImportResult:
+    """An ONNX or .tflite file's import."""
+    _not_a_spec(model, input_shape)
+    from ..importers import onnx_to_spec, tflite_to_spec
+
+    if model.suffix.lower() == ".tflite":
+        if input_shape is not None:
+            raise OptionError("a .tflite model's input has fixed dimensions; --input is for ONNX files and --torch",
+                              where="--input")
+        return tflite_to_spec(model, allow_unknown=allow_unknown)
+    shape = _shape(input_shape) if input_shape is not None else None
+    return onnx_to_spec(model, allow_unknown=allow_unknown, input_shape=shape)
 
 
 def _left_out(result: ImportResult) -> None:
