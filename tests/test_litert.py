@@ -154,3 +154,68 @@ def test_missing_litert_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         litert.require_litert()
     message = str(info.value)
     assert "\n" not in message and "pip install" in message and "mobcost[torch,litert]" in message
+
+
+# A ResNet block's stride-2 TF 'same' 3×3 convolution (padded 0 before, 1 after: an explicit ZeroPad in the torch
+# build) whose input the 1×1 shortcut reads too, as in MLPerf Tiny's ResNet-8.
+SHORTCUT = """input: {channels: 3, size: 16}
+layers:
+  - {type: conv, out: 8, bn: true, act: relu, name: stem}
+  - {type: conv, out: 16, stride: 2, padding: same, bn: true, act: relu, name: conv}
+  - {type: pw, out: 16, stride: 2, from: stem, act: none, name: shortcut}
+  - {type: add, from: [conv, shortcut], name: add}
+"""
+
+
+def test_only_a_pad_whose_input_another_layer_reads_is_set_apart() -> None:
+    pytest.importorskip("torch")
+    from mobcost.runtimes.litert.convert import pads_apart
+    from mobcost.spec.bundled import load_bundled
+    from mobcost.torchside.build import ZeroPad, graph_module
+
+    def set_apart(name: str, alpha: float = 1.0, resolution: int | None = None) -> dict[str, bool]:
+        graph = build(load_bundled(name), alpha, resolution=resolution)
+        module = graph_module(graph)
+        pads_apart(module)
+        return {node.name: layer.pad.own_input for node, layer in zip(graph.nodes, module.layers.values(),
+                                                                      strict=True)
+                if isinstance(getattr(layer, "pad", None), ZeroPad)}
+
+    # ResNet-8: both stride-2 'same' convolutions read a block's output, which the shortcut reads too
+    assert set_apart("mlperf_tiny_ic") == {"stack2.conv1": True, "stack3.conv1": True}
+    # DS-CNN: its one 'same' convolution reads the network input (left alone), nothing else does
+    assert set_apart("mlperf_tiny_kws") == {"conv1": False}
+    # SSD300-MobileNetV1: Conv2d_11's output feeds Conv2d_12's stride-2 depthwise and the box and class heads;
+    # the stem reads the input, each extra layer's 3×3 a 1×1 nothing else reads
+    ssd = set_apart("ssd300_mobilenet_v1", 0.25, 96)
+    assert sorted(name for name, apart in ssd.items() if apart) == ["Conv2d_12_depthwise"] and len(ssd) == 9
+
+
+@needs_litert
+def test_a_shared_pad_input_converts_as_keras_same(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The padding goes into the convolution (CONV_2D SAME, no PAD, no TRANSPOSE) and the model computes the
+    torch build's function; without ``pads_apart`` litert-torch leaves TRANSPOSE, PAD (NCHW), TRANSPOSE, and a
+    TRANSPOSE back for the shortcut (if a litert-torch release stops doing that, this says so)."""
+    import numpy as np
+    import torch
+
+    from mobcost.runtimes.litert import convert as litert
+    from mobcost.torchside import build as torch_build
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    real = torch_build.graph_module
+    monkeypatch.setattr(torch_build, "graph_module", lambda g: seeded_module(real, g))
+    graph = build(parse_spec(SHORTCUT, file="<shortcut>"))
+    model = litert.export_graph(graph)
+    assert op_names(model) == ["CONV_2D+RELU", "CONV_2D+RELU", "CONV_2D+NONE", "ADD"]
+    it = litert.interpreter(model, 1)
+    it.set_tensor(it.get_input_details()[0]["index"], litert.nhwc_input(graph))
+    it.invoke()
+    with torch.no_grad():
+        want = seeded_module(real, graph)(torch_build.sample_input(graph)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"]), want, rtol=1e-4, atol=1e-4)
+
+    monkeypatch.setattr(litert, "pads_apart", lambda module: None)
+    module, x = litert.channel_last(real(graph), torch_build.sample_input(graph))
+    assert op_names(litert.convert(module, (x,))) == ["CONV_2D+RELU", "TRANSPOSE", "PAD", "TRANSPOSE",
+                                                      "CONV_2D+RELU", "TRANSPOSE", "CONV_2D+NONE", "ADD"]
