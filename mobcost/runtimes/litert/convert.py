@@ -17,7 +17,6 @@ import hashlib
 import os
 import sys
 import warnings
-from collections import Counter
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -159,27 +158,38 @@ def channel_last(module: Any, x: Any) -> tuple[Any, Any]:
 
 
 def pads_apart(module: Any) -> None:
-    """Give each explicit zero padding of ``module`` (``build.ZeroPad``: a TensorFlow "same" window, or sides that
-    differ) whose input another layer reads too an input of its own, ``x · 1``: the same values, and the
-    converter then writes what Keras's ``padding='same'`` gives, the padding inside the convolution.
+    """Write ``module``'s explicit zero paddings (``build.ZeroPad``: a TensorFlow "same" window, or sides that
+    differ) so that litert-torch converts them as Keras's ``padding='same'`` is converted, inside the window
+    (CONV_2D's SAME, or a PAD in NHWC before a VALID one), never as TRANSPOSE, PAD in NCHW, TRANSPOSE. The
+    function is the same: a symmetric padding before a convolution becomes the convolution's own; any other pad
+    not on the network input reads ``x · 1``.
 
-    Why: litert-torch's layout pass keeps a pad (``constant_pad_nd``) in NCHW between two TRANSPOSEs, and lowers
-    an NHWC convolution or pool as TRANSPOSE to NCHW, the op, TRANSPOSE back. When the pad's input is also read by
-    such a layer (ResNet-8's shortcut beside its stride-2 'same' 3×3; SSD's box and class heads beside the next
-    layer), both TRANSPOSEs of that tensor are one expression and the converter merges them; with two readers the
-    merged one is not folded away, and TRANSPOSE, PAD, TRANSPOSE stay in the file instead of CONV_2D's SAME
-    padding: a full-size NCHW copy, the padded map twice, a copy back for the other reader (ResNet-8 int8: TFLM's
-    arena 59,424 B instead of 49,152). A multiply by one, which the layout pass keeps in NHWC and the converter
-    removes afterwards, gives the pad's TRANSPOSE another input than the other readers': nothing is merged, the
-    pair folds, the padding goes into the convolution. A pad nothing else reads folds as it is; on the network
-    input the multiply would keep the TRANSPOSEs (SSD300's stem), so those are left alone."""
+    Why: litert-torch's layout pass keeps a pad (``constant_pad_nd``) in NCHW between two TRANSPOSEs, which the
+    converter folds away only when nothing else reads them. An NHWC convolution, pool or resize is lowered as
+    TRANSPOSE to NCHW, the op, TRANSPOSE back, so when the pad's input is read by such a layer too (ResNet-8's
+    shortcut beside its stride-2 'same' 3×3) or written by one (Faster R-CNN's crop), or several pads read one map
+    (SSDLite's stride-2 depthwise and box and class heads on one expansion), the converter merges equal
+    TRANSPOSEs and the pair stays: a full-size NCHW copy, the padded map twice, a copy back for the other reader
+    (ResNet-8 int8: TFLM's arena 59,424 B instead of 49,152). A convolution's own padding is no
+    ``constant_pad_nd``; a multiply by one, kept in NHWC by the layout pass and removed by the converter
+    afterwards, gives the pad's TRANSPOSE an input of its own. On the network input the multiply would keep the
+    TRANSPOSEs (SSD300's stem) and the pad folds without it: left alone. Not covered: two alike uneven pads of
+    one map (no bundled network has them), which the converter would merge again."""
+    from torch import nn
+
     from ...torchside.build import GraphNet, ZeroPad
 
     for net in (m for m in module.modules() if isinstance(m, GraphNet)):
-        readers = Counter(s for sources in net.sources for s in set(sources))
         for layer, sources in zip(net.layers.values(), net.sources, strict=True):
-            pad = getattr(layer, "pad", None)
-            if isinstance(pad, ZeroPad) and sources[0] >= 0 and readers[sources[0]] > 1:
+            pad, conv = getattr(layer, "pad", None), getattr(layer, "conv", None)
+            if not isinstance(pad, ZeroPad):
+                continue
+            left, right, top, bottom = pad.pads
+            if isinstance(conv, nn.Conv2d) and (left, top) == (right, bottom) and conv.padding == (0, 0) \
+                    and not pad.value:
+                conv.padding = (top, left)
+                layer.pad = nn.Identity()
+            elif sources[0] >= 0:
                 pad.own_input = True
 
 
