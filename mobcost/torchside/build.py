@@ -120,9 +120,10 @@ class ZeroPad(nn.Module):
     def __init__(self, pads: tuple[int, int, int, int], value: float = 0.0) -> None:
         super().__init__()
         self.pads, self.value = list(pads), value
+        self.own_input = False  # set for litert-torch by runtimes.litert.convert.pads_apart (why: there)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.constant_pad_nd(x, self.pads, self.value)
+        return torch.constant_pad_nd(x * 1.0 if self.own_input else x, self.pads, self.value)
 
 
 class LayerNorm2d(nn.LayerNorm):
