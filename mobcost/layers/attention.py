@@ -185,10 +185,12 @@ class Attention(LayerKind):
 
     def filter_shape(self, node: Node) -> str:
         shared = f", {kv_heads(node)} kv" if node.layer.kv_heads else ""
-        return f"{node.layer.heads}×{head_width(node)} heads{shared}, {node.input.c}"
+        widened = f" → {node.out_channels}" if node.out_channels != node.input.c else ""
+        return f"{node.layer.heads}×{head_width(node)} heads{shared}, {node.input.c}{widened}"
 
     def type_label(self, node: Node) -> str:
-        return f"{self.label} / {node.layer.heads}h"
+        strided = f" / q s{node.layer.q_stride}" if node.layer.q_stride else ""  # LeViT's attention-subsample
+        return f"{self.label} / {node.layer.heads}h{strided}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         x, layer = node.input, node.layer
