@@ -82,3 +82,18 @@ def test_near_miss_is_a_located_error() -> None:
         from_torch(HalfNormed(), (16, 4, 4))
     line = str(info.value)
     assert "BatchNorm after the q, k, v projections but not the output one" in line and "attn" in line, line
+
+
+@pytest.mark.parametrize(("alpha", "size"), [(1.0, 32), (0.5, 36)])
+def test_torch_build_round_trips(alpha: float, size: int) -> None:
+    """tests/test_levit.py's LeViT spec → mobcost's torch build → TorchScript ONNX → the same counts (its grouped
+    scores reshaped around the bias table and softmax, its BatchNorms written with Reshape, not Flatten)."""
+    from mobcost import build
+    from mobcost.torchside.build import graph_module
+
+    from .test_levit import LEVIT
+
+    data = export_onnx(graph_module(build(parse_spec(LEVIT), alpha, resolution=size)), (3, size, size))
+    got = analyze(parse_spec(onnx_to_spec(data).yaml)).totals
+    want = analyze(parse_spec(LEVIT), alpha, resolution=size).totals
+    assert (got.mult_adds, got.params, got.bn_params) == (want.mult_adds, want.params, want.bn_params)

@@ -53,16 +53,16 @@ def plan(m: Mapper, *others: Matcher) -> dict[str, Callable[[], None]]:
     """For every attention block: the name of its first operator in file order → the call that emits the layer
     when the walk reaches it (so layers stay in the order their inputs are made) or, for a block the layer
     cannot express, the located error (with ``allow_unknown``, the note) saying why, at the same place.
-    ``others``: matchers tried, in turn, around a Softmax this module's cannot map (LeViT's: attention_levit.py);
-    the first block one finds (a layer, or a more precise reason) replaces its."""
+    ``others``: matchers tried, in turn, around a Softmax this module's finds no layer around (LeViT's:
+    attention_levit.py); a block one finds (a layer, or a more precise reason) replaces its."""
     producer = {t: op for op in m.g.ops for t in op.outputs if t}
     order = {op.name: i for i, op in enumerate(m.g.ops)}
     planned: dict[str, Callable[[], None]] = {}
     for op in m.g.ops:
         block = _match(m, op, producer) if op.op == "Softmax" else None
-        for other in others if block is not None and block.keys is None else ():
+        for other in others if op.op == "Softmax" and (block is None or block.keys is None) else ():
             block = other(m, op, producer) or block
-            if block.keys is not None:
+            if block is not None and block.keys is not None:
                 break
         if block is not None:
             first = min(block.ops, key=lambda o: order[o.name])

@@ -123,18 +123,21 @@ def match_levit(m: Mapper, softmax: Op, producer: dict[str, Op]) -> core._Block 
     """The LeViT block around ``softmax`` (see the module's doc); None where it has none of LeViT's traits (BN
     after the projections, strided queries), so ``attention.py``'s own reason stands."""
     dims = m.dims(softmax.inputs[0])
-    av = m.sole_user(softmax.outputs[0], "MatMul")
-    if len(dims) != 4 or None in dims[1:] or av is None or av.inputs[0] != softmax.outputs[0]:
+    after, av = _kept_shape(m, softmax.outputs[0])
+    if len(dims) != 4 or None in dims[1:] or av is None:
         return None
     heads, nq, n = dims[1:]  # type: ignore[misc]
     table = core._bias_table(m, softmax.inputs[0], producer, heads, n)  # type: ignore[arg-type]
     scores = next(t for t in table[0].inputs if t != table[1]) if table else softmax.inputs[0]
+    while (back := producer.get(scores)) is not None and back.op == "Reshape" and m.dims(back.inputs[0]) == dims:
+        after.append(back)
+        scores = back.inputs[0]
     scaled, qk = core._back(m, scores, producer, frozenset({"Mul", "Div"}))
     if qk is None or qk.op != "MatMul" or len(m.g.dynamic_inputs(qk)) != 2 or len(m.g.dynamic_inputs(av)) != 2:
         return None
     paths = [core._back(m, t, producer, core._VIEWS) for t in (*qk.inputs[:2], av.inputs[1])]
     normed = [_through_bn(m, end, producer) for _, end in paths]
-    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1],
+    ops = [softmax, qk, av, *after, *scaled, *(o for walked, _ in paths for o in walked), *table[:1],
            *(o for _, norm in normed for o in norm)]
     projections = [core._projection(m, end, producer) for end, _ in normed]
     if any(p is None for p in projections):
@@ -152,6 +155,18 @@ def match_levit(m: Mapper, softmax: Op, producer: dict[str, Op]) -> core._Block 
     keys, x, more = found
     inner = heads * widths[1]  # type: ignore[operator]
     return _finish(m, ops + more, keys, x, (n, nq, inner), av.outputs[0], table)  # type: ignore[arg-type]
+
+
+def _kept_shape(m: Mapper, tensor: str) -> tuple[list[Op], Op | None]:
+    """From the attention weights through Reshapes that keep their shape (mobcost's own build stacks query heads
+    so) to the MatMul by V: (the Reshapes, the MatMul or None)."""
+    walked: list[Op] = []
+    user = m.sole_user(tensor)
+    while user is not None and user.op == "Reshape" and m.dims(user.outputs[0]) == m.dims(tensor):
+        walked.append(user)
+        tensor = user.outputs[0]
+        user = m.sole_user(tensor)
+    return walked, user if user is not None and user.op == "MatMul" and user.inputs[0] == tensor else None
 
 
 def _split_width(m: Mapper, walked: list[Op]) -> int | None:

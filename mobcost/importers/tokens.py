@@ -59,7 +59,7 @@ def map_tokens(m: Mapper, op: Op) -> bool:
 
 
 def reshape(m: Mapper, op: Op) -> None:
-    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op)):
+    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op) or token_bn_alone(m, op)):
         passthrough(m, op)
 
 
@@ -150,15 +150,20 @@ def token_matmul(m: Mapper, op: Op) -> None:
     m.emit(op, "linear", keys, (op.inputs[0],), tail, (*bias, *normed, *more))
 
 
-def token_flatten(m: Mapper, op: Op) -> None:
-    """A sequence flattened to B·N×C for a BatchNorm over its channels, then reshaped back (LeViT's BatchNorm1d on
-    the tokens, alone): `bn`. Other flattens as a CNN's."""
+def token_bn_alone(m: Mapper, op: Op) -> bool:
+    """``op`` flattens a sequence to B·N×C for a BatchNorm over its channels, reshaped back after (LeViT's
+    BatchNorm1d on the tokens, alone): `bn`."""
     norm = token_bn(m, op.inputs[0]) if m.sole_user(op.inputs[0]) is op else None
     if norm is None:
-        passthrough(m, op)
-        return
+        return False
     _, act, tail, more = m.fold_tail(norm[1], bn=False)
     m.emit(norm[0][1], "bn", {"act": act}, (op.inputs[0],), tail, (op, norm[0][2], *more))
+    return True
+
+
+def token_flatten(m: Mapper, op: Op) -> None:
+    if not token_bn_alone(m, op):
+        passthrough(m, op)
 
 
 def token_norm(m: Mapper, op: Op) -> None:
