@@ -5,14 +5,16 @@ on the merged heads before the output projection (``proj_act``: LeViT's hard-swi
 layer's own (``out``: the downsampling block widens C to C′) and queries from a strided subsample of the token
 grid (``q_stride``: attention-subsample, keys and values on the full √N×√N grid).
 
-With C channels in, C_o out, h heads of key width d and value width d_v, N tokens (the keys) and
-N_q = ⌈√N/s⌉² queries (N without ``q_stride``):
+With C channels in, C_o out, h heads of key width d and value width d_v (g key/value heads, h in LeViT), N tokens
+(the keys) and N_q = ⌈√N/s⌉² queries (N without ``q_stride``):
 
-* Mult-Adds: q and output projections N_q·(C·h·d + h·d_v·C_o), k and v N·C·h·(d + d_v), the products Q·Kᵀ and A·V
+* Mult-Adds: q and output projections N_q·(C·h·d + h·d_v·C_o), k and v N·C·g·(d + d_v), the products Q·Kᵀ and A·V
   N_q·N·h·(d + d_v). A BatchNorm is folded into its projection and the activation is free (the paper's
   convention).
-* bn_params: 2 per output channel of every projection, 2·(h·d + h·(d + d_v) + C_o); the bias table stays
+* bn_params: 2 per output channel of every projection, 2·(h·d + g·(d + d_v) + C_o); the bias table stays
   h·N (timm's ``attention_biases`` is (heads, resolution²) of the keys' grid in both blocks).
+* LeViT-128S (timm ``levit_128s``) at 224 px: 304,660,832 Mult-Adds, 7,777,058 params with BatchNorms (timm: 0.31
+  GMACs, 7.78 M), as fvcore counts the module (tests/test_import_attention_zoo.py at 128 px).
 
 ρ: N_q and N both follow ρ², so the q/output term scales as ρ², the k/v term as ρ² and the products as ρ⁴
 (⌈√N/s⌉ rounds as timm's ``(resolution − 1) // stride + 1`` does).
