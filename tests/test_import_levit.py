@@ -97,3 +97,11 @@ def test_torch_build_round_trips(alpha: float, size: int) -> None:
     got = analyze(parse_spec(onnx_to_spec(data).yaml)).totals
     want = analyze(parse_spec(LEVIT), alpha, resolution=size).totals
     assert (got.mult_adds, got.params, got.bn_params) == (want.mult_adds, want.params, want.bn_params)
+
+
+def test_resolution_follows_the_module_built_at_that_size() -> None:
+    """Imported at 64 px (a 4×4 grid, subsampled to 2×2), counted at 96 px: a 6×6 grid subsampled to ⌈6/2⌉ = 3×3,
+    bias tables h·N of the new grids — what fvcore counts of the module timm builds for 96 px."""
+    text = from_torch(small_levit().eval(), (3, 64, 64))
+    t = analyze(parse_spec(text), resolution=96).totals
+    assert (t.mult_adds, t.params + t.bn_params) == whole_counts(zoo._Levit((16, 24), 8, (2, 3), (1, 1), 96), 96)[:2]
