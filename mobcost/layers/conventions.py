@@ -189,7 +189,8 @@ _CONVENTIONS = (
          "linear": {"weights": 1}, "linear_bias": {"channels": 1}},
         "parameters × output positions for a Conv (the bias once per output; a transposed convolution's "
         "k·k·M·N/g weights on its output map), parameters × batch for other layers with parameters named "
-        "weight or bias: FC weights and bias, BatchNorm's, LayerNorm's and GroupNorm's γ and β (2·C, not per element); "
+        "weight or bias: FC weights and bias, BatchNorm's, LayerNorm's and GroupNorm's γ and β (2·C, not per element; "
+        "2·C·N for LeViT's BatchNorm1d on N flattened tokens, whose batch is the tokens); "
         "layers without such parameters zero; so a Linear on N tokens counts its weights and bias once, not N times, "
         "and attention's products zero", tool="torchinfo"),
     FlopConvention(
