@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Op
-from .patches import _arange, _replay, _Values
+from .patches import _arange, _Values
 from .patterns import Mapper
 
 # operators that only move or select values, or apply φ elementwise, between the qkv map and the products
 _VIEWS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Cast", "Slice",
-                    "Split", "Gather"})
+                    "Split", "Gather", "SplitToSequence", "SequenceAt"})
+_PASS = frozenset({"Cast", "Identity"})  # no move: timm's ``.float()`` and ``.to(dtype)``, exporters' copies
+_MOVES = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", *_PASS})
 _MAX_WALK = 12  # timm writes 4 operators between the map and a product
 
 
@@ -75,24 +77,24 @@ def _match(m: Mapper, div: Op, producer: dict[str, Op]) -> _Block | None:
         return None
     ops, out_mm, kv_mm, num, den = anchor
     dims = m.dims(out_mm.outputs[0])
-    if len(dims) < 2 or None in dims:
-        return _Block(ops, reason=f"its product has unknown dims {list(dims)}")
+    if len(dims) < 3 or None in dims:
+        return _Block(ops, reason=f"its product has dims {list(dims)}, not heads × N × (d + 1)")
     n, d = dims[-2], dims[-1] - 1  # type: ignore[operator]
     heads = math.prod(dims[:-2])  # type: ignore[arg-type]
+    walked, pad, paths, x = _walk(m, out_mm, kv_mm, producer, 3 * heads * d, n)  # type: ignore[operator]
+    ops += walked  # a block the layer cannot express is reported at its first operator, the map's first view
     reason = _normaliser(m, num, den, dims) or _products(m, out_mm, kv_mm, heads, n, d)  # type: ignore[arg-type]
+    reason = reason or _ones_column(m, pad) or _sources(m, paths, x, (heads, n, d))  # type: ignore[arg-type]
     if reason:
         return _Block(ops, reason=reason)
-    found = _sources(m, out_mm, kv_mm, producer, (heads, n, d))  # type: ignore[arg-type]
-    if isinstance(found, str):
-        return _Block(ops, reason=found)
-    more, x, act = found
     hw = m.dims(x)[2:]
     out = _output(m, div, (heads, n, d), hw)  # type: ignore[arg-type]
     if out is None:
         return _Block(ops, reason=f"the heads are not merged back into a {heads * d}×{hw[0]}×{hw[1]} map, head by "
                                   "head, each head's d channels together")
-    ops = list({o.name: o for o in (*ops, *more, *out)}.values())
+    ops = list({o.name: o for o in (*ops, *out)}.values())
     reason = _closed(m, ops, out[-1].outputs[0])
+    act = next((a for op, _, _ in paths[0] if (a := m.unary_act(op)) is not None), "none")
     keys: dict[str, Any] = {"head_dim": d, **({} if act == "relu" else {"act": act})}
     return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, out[-1].outputs[0])
 
@@ -140,30 +142,47 @@ def _products(m: Mapper, out_mm: Op, kv_mm: Op, heads: int, n: int, d: int) -> s
     return ""
 
 
-def _sources(m: Mapper, out_mm: Op, kv_mm: Op, producer: dict[str, Op], size: tuple[int, int, int]
-             ) -> tuple[list[Op], str, str] | str:
-    """(the operators from the map to the products, the map, φ) when q, k and v are read from one 3·h·d × H × W
-    map as the layer reads them; else why not."""
+Step = tuple[Op, str, str]  # an operator of a path, the tensor it reads on it and the tensor it makes on it
+
+
+def _walk(m: Mapper, out_mm: Op, kv_mm: Op, producer: dict[str, Op], channels: int, n: int
+          ) -> tuple[list[Op], Op | None, list[list[Step]], str]:
+    """From the products back to the map q, k and v are read from: (the operators walked, the Pad of v (or what
+    stands there), the three paths from the map, first first, and the map — "" where the paths share none)."""
+    casts, pad = _uncast(kv_mm.inputs[1], producer)
+    padded = pad is not None and pad.op == "Pad"
+    v = pad.inputs[0] if padded else kv_mm.inputs[1]  # type: ignore[union-attr]
+    backs = [_back(m, t, producer) for t in (out_mm.inputs[0], kv_mm.inputs[0], v)]
+    x = _common_map(m, backs, channels, n)
+    paths = [_from(back, x) if x else list(reversed(back)) for back in backs]
+    walked = [*casts, *([pad] if padded else []), *(op for path in paths for op, _, _ in path)]
+    return walked, pad, paths, x or ""  # type: ignore[return-value]
+
+
+def _sources(m: Mapper, paths: list[list[Step]], x: str, size: tuple[int, int, int]) -> str:
+    """Why q, k and v are not read from the 3·h·d × H × W map ``x`` as the layer reads them; "" when they are."""
     heads, n, d = size
-    pad = producer.get(kv_mm.inputs[1])
-    reason = _ones_column(m, pad)
-    if reason:
-        return reason
-    backs = [_back(m, t, producer) for t in (out_mm.inputs[0], kv_mm.inputs[0], pad.inputs[0])]  # type: ignore
-    x = _common_map(m, backs, 3 * heads * d, n)
-    if x is None:
+    if not x:
         return f"q, k and v are not all read from one map of {3 * heads * d} channels and {n} pixels"
-    paths = [_from(back, x) for back in backs]
     acts = [[a for op, _, _ in path if (a := m.unary_act(op)) is not None] for path in paths]
     if acts[0] != acts[1] or len(acts[0]) > 1 or acts[2]:
         return f"the kernel φ is not one activation on q and on k alone (q {acts[0]}, k {acts[1]}, v {acts[2]})"
     for path, which, transposed in zip(paths, range(3), (False, True, False), strict=True):
         got = _replay_path(m, path, x)
         if got is None or got.flat != _expected(heads, n, d, which, transposed):
-            return f"{'qkv'[which]} is not channels [{which}d, {which + 1}d) of each head's 3·d (d = {d})" + \
+            return f"{'qkv'[which]} is not channels [{which * d}, {which * d + d}) of each head's {3 * d}" + \
                    (", transposed to d×N" if transposed else "")
-    ops = [pad, *(op for path in paths for op, _, _ in path)]  # type: ignore[list-item]
-    return ops, x, acts[0][0] if acts[0] else "none"
+    return ""
+
+
+def _uncast(tensor: str, producer: dict[str, Op]) -> tuple[list[Op], Op | None]:
+    """The Casts and Identities before ``tensor`` (timm's ``.float()``), and the operator before them."""
+    walked: list[Op] = []
+    op = producer.get(tensor)
+    while op is not None and op.op in _PASS and len(walked) < _MAX_WALK:
+        walked.append(op)
+        op = producer.get(op.inputs[0])
+    return walked, op
 
 
 def _ones_column(m: Mapper, pad: Op | None) -> str:
@@ -186,10 +205,10 @@ def _ones_column(m: Mapper, pad: Op | None) -> str:
     return ""
 
 
-def _back(m: Mapper, tensor: str, producer: dict[str, Op]) -> list[tuple[Op, str, str]]:
+def _back(m: Mapper, tensor: str, producer: dict[str, Op]) -> list[Step]:
     """Walk back from ``tensor`` through views and activations of one data input: (operator, the tensor it reads,
     the tensor it makes on this path), last first."""
-    walked: list[tuple[Op, str, str]] = []
+    walked: list[Step] = []
     op = producer.get(tensor)
     while op is not None and (op.op in _VIEWS or m.unary_act(op)) and len(walked) < _MAX_WALK:
         data = m.g.dynamic_inputs(op)
@@ -201,7 +220,7 @@ def _back(m: Mapper, tensor: str, producer: dict[str, Op]) -> list[tuple[Op, str
     return walked
 
 
-def _common_map(m: Mapper, paths: list[list[tuple[Op, str, str]]], channels: int, n: int) -> str | None:
+def _common_map(m: Mapper, paths: list[list[Step]], channels: int, n: int) -> str | None:
     """The latest tensor the three paths all read that is a 1 × ``channels`` × H × W map of H·W = ``n``."""
     shared = {r for _, r, _ in paths[0]} & {r for _, r, _ in paths[1]} & {r for _, r, _ in paths[2]}
     for _, t, _ in paths[0]:
@@ -212,18 +231,22 @@ def _common_map(m: Mapper, paths: list[list[tuple[Op, str, str]]], channels: int
     return None
 
 
-def _from(path: list[tuple[Op, str, str]], x: str) -> list[tuple[Op, str, str]]:
+def _from(path: list[Step], x: str) -> list[Step]:
     """The steps of a path after the map ``x``, first first."""
     start = next(i for i, (_, read, _) in enumerate(path) if read == x)
     return list(reversed(path[:start + 1]))
 
 
-def _replay_path(m: Mapper, steps: list[tuple[Op, str, str]], x: str) -> _Values | None:
+def _replay_path(m: Mapper, steps: list[Step], x: str) -> _Values | None:
     """The element numbers of the map ``x`` moved by ``steps``; None where one cannot be replayed."""
     values = _arange(*m.dims(x)[1:])  # type: ignore[arg-type]
     values = values.reshape((1, *values.shape))
-    for op, _, made in steps:
-        values = _step(m, op, values, made)  # type: ignore[assignment]
+    for i, (op, _, made) in enumerate(steps):
+        if op.op == "SplitToSequence":  # the dynamo exporter's chunk: the part its SequenceAt takes
+            index = _ints(m, steps[i + 1][0].inputs[1]) if i + 1 < len(steps) else None
+            values = _split(m, op, values, index[0]) if index and len(index) == 1 else None  # type: ignore[arg-type]
+        elif op.op != "SequenceAt":
+            values = _step(m, op, values, made)  # type: ignore[assignment]
         if values is None:
             return None
     return values
@@ -282,10 +305,18 @@ def _split(m: Mapper, op: Op, values: _Values, index: int) -> _Values | None:
     axis = op.attrs.get("axis", 0) % values.ndim
     sizes = _ints(m, op.inputs[1]) if len(op.inputs) > 1 else list(op.attrs.get("split", [])) or None
     count = len(op.outputs)
-    if sizes is None:
+    if op.op == "SplitToSequence":  # one size: chunks of it (the last one shorter); none: chunks of 1
+        if op.attrs.get("keepdims", 1) != 1 or sizes is None or len(sizes) != 1:
+            return None
+        whole, part = values.shape[axis], sizes[0]
+        scalar = m.g.const(op.inputs[1]).dims == ()  # type: ignore[union-attr]
+        sizes = [min(part, whole - k) for k in range(0, whole, part)] if scalar else sizes
+    elif sizes is None:
         if values.shape[axis] % count:
             return None
         sizes = [values.shape[axis] // count] * count
+    if index >= len(sizes):
+        return None
     start = sum(sizes[:index])
     return _take(values, axis, range(start, start + sizes[index]))
 
@@ -314,13 +345,19 @@ def _output(m: Mapper, div: Op, size: tuple[int, int, int], hw: tuple[int, ...])
     """The Div and the moves after it that make its h×N×d heads the h·d × H × W map, channel hh·d + j ← head hh's
     column j; None when they do not."""
     heads, n, d = size
-    first = m.sole_user(div.outputs[0])
-    if first is None:
-        return None
     want = tuple((hh * n + t) * d + j for hh in range(heads) for j in range(d) for t in range(n))
-    found = _replay(m, first, _arange(*m.dims(div.outputs[0])),  # type: ignore[arg-type]
-                    lambda v: v.shape == (1, heads * d, *hw) and v.flat == want)
-    return None if found is None else [div, *found[0]]
+    values: _Values | None = _arange(*m.dims(div.outputs[0]))  # type: ignore[arg-type]
+    chain = [div]
+    op = m.sole_user(div.outputs[0])
+    while op is not None and op.op in _MOVES and op.inputs[0] == chain[-1].outputs[0] and len(chain) <= _MAX_WALK:
+        values = _step(m, op, values, op.outputs[0])  # type: ignore[arg-type]
+        if values is None:
+            return None
+        chain.append(op)
+        if values.shape == (1, heads * d, *hw) and values.flat == want:
+            return chain
+        op = m.sole_user(op.outputs[0])
+    return None
 
 
 def _closed(m: Mapper, ops: list[Op], tail: str) -> str:
