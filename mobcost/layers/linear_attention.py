@@ -62,9 +62,7 @@ class LinearAttention(LayerKind):
     label = "Linear Attention"
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
-        (x,) = inputs
-        if x.tokens:
-            raise ShapeError(f"linear_attention reads q, k and v from the channels of a map, got the sequence {x}")
+        (x,) = inputs  # a map: the graph builder refuses a sequence (``takes`` MAPS)
         heads, width = _heads_and_width(layer, x.c)
         out = Shape(heads * width, x.h, x.w)
         return Node(layer, inputs, out, out.c, None, None, None, None)
