@@ -1,4 +1,4 @@
-"""ReLU linear attention on a map (EfficientViT, Cai et al. ICCV 2023, §3.1 eq. 2; timm ``efficientvit_mit.LiteMLA``):
+"""ReLU linear attention on a map (EfficientViT, Cai et al. ICCV 2023, §3.1; timm ``efficientvit_mit.LiteMLA``):
 softmax(Q·Kᵀ)·V replaced by φ(Q)·(φ(K)ᵀ·V) with the kernel φ = ReLU, each query's output divided by its sum of
 similarities, φ(Q)·(φ(K)ᵀ·1). Products taken in that order cost N·d² per head instead of N²·d: linear in the tokens.
 
