@@ -113,6 +113,7 @@ layers:
   - {type: pos_embed}
   - {type: attention, heads: 2}
   - {type: linear, out: 8}
+  - {type: additive_attention}
   - {type: pool_tokens}
   - {type: unfold, patch: 3, from: a}
   - {type: fold}
@@ -128,6 +129,7 @@ layers:
   - {type: l2norm, gamma: true}
   - {type: div, from: [pd, -1]}
   - {type: split, sizes: [1, 3], index: 1}
+  - {type: conv_attention, heads: 2, head_dim: 2}
   - {type: pw, out: 12}
   - {type: linear_attention, heads: 2}
 """)

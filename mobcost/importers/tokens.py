@@ -15,6 +15,7 @@ from .model import Op
 from .ops import HANDLERS, Handler, conv, elementwise, layer_norm, matmul, reduce
 from .patches import map_fold, map_unfold
 from .patterns import Mapper, sequence, shown
+from .untokens import map_untokens
 from .windows import channels_last_view, map_merge
 
 
@@ -63,7 +64,7 @@ def reshape(m: Mapper, op: Op) -> None:
 
 
 def transpose(m: Mapper, op: Op) -> None:
-    if map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op):
+    if map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op) or map_untokens(m, op):
         return
     # a channels-last block (ConvNeXt), else the map held channels-last across several operators (Swin, TinyViT)
     if list(op.attrs.get("perm", [])) != [0, 2, 3, 1] or not (channels_last(m, op) or channels_last_view(m, op)):

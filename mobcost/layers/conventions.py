@@ -49,7 +49,8 @@ CAUSES = {
     "upsampling": "upsampling (nearest, bilinear)",
     "joins": "elementwise joins and products (residual add, sub, div, SE's x · gate, mul, layer scale; concat)",
     "moves": "padding, reshapes, slices, shuffles, dropout",
-    "products": "products of two activations (attention's Q·Kᵀ and A·V)",
+    "products": "products of two activations (attention's Q·Kᵀ and A·V) and by a parameter outside any module "
+                "(SwiftFormer's q·w_g)",
     "per_token": "token-wise layers counted once per sequence rather than once per token",
 }
 

@@ -253,6 +253,14 @@ def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return ops + more, y
 
 
+def _map_products(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's MapProducts (``conv_attention``'s core): the h(2d + d_v)-channel q, k, v map split, q·(1/√d),
+    Qᵀ·K, softmax, V·Aᵀ: the products of :func:`_products` on the map's N² pairs."""
+    heads, d, dv, h, w = part.args
+    out = Shape(heads * dv, h, w)
+    return _products(Shape(heads * d, h, w), out, heads, (h * w) ** 2, part.kwargs), out
+
+
 def _linear_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """The build's LinearAttention: φ on q and on k, v padded with ones, φ(K)ᵀ·[V 1] and φ(Q)·kv (N·d·(d + 1) per
     head each), + ε on the h·N normalisers, the h·N·d divisions."""
@@ -263,6 +271,7 @@ def _linear_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
                 Op("matmul", {"macs": (tokens * d * (d + 1), h * w), "out": (tokens * (d + 1), h * w)})]
     return [*kernel, *kernel, Op("pad", {"out": (tokens * (d + 1), h * w), "count": (1, 1)}), *products,
             Op("add", {"out": (tokens, h * w)}), Op("div", {"out": _elements(out)})], out
+
 
 def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """LayerNorm2d (ConvNeXt) is ``ln``; torch's own LayerNorm on a sequence ``ln_seq``: tools that find modules by
@@ -324,7 +333,9 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
-    "MapAttention": _map_attention, "LinearAttention": _linear_attention,
+    "MapAttention": _map_attention,
+    "MapProducts": _map_products,
+    "LinearAttention": _linear_attention,
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),
