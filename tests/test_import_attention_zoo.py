@@ -32,8 +32,6 @@ BLOCKED: dict[str, str] = {
     "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×H×W → B×C×P×N: 6-D Reshape, Transpose, Reshape) "
                        "and its separable attention on that C×P×N map (softmax over N of a 1-channel score, key × "
                        "score broadcast, sum over N, ReLU(v) × context broadcast)",
-    "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map (B×C×H×W → B×h×d×N), values padded "
-                       "with ones, Div",
 }
 
 

@@ -328,6 +328,26 @@ layers:
   - {type: fc, out: 3}
 """
 
+# EfficientViT's LiteMLA (issue 21): qkv 1×1 conv, 5×5 depthwise + grouped 1×1 aggregation, ReLU linear attention on
+# the concatenation (head_dim 4: 8 heads, 4 at α = 0.5), output conv, residual; beside it a 2-head one on the qkv
+# map alone with φ = hard-swish
+LINEAR = """
+input: {channels: 4, size: 16}
+layers:
+  - {type: conv, out: 8, kernel: 3, stride: 2, act: hswish, name: x}
+  - {type: pw, out: 48, bn: false, name: qkv}
+  - {type: dw, kernel: 5, bn: false}
+  - {type: conv, out: 48, kernel: 1, groups: 12, bn: false}
+  - {type: concat, from: [qkv, -1]}
+  - {type: linear_attention, head_dim: 4}
+  - {type: pw, out: 8}
+  - {type: add, from: [x, -1], name: y}
+  - {type: linear_attention, heads: 2, act: hswish, from: qkv}
+  - {type: concat, from: [y, -1]}
+  - {type: avgpool}
+  - {type: fc, out: 3}
+"""
+
 # SHViT's single-head attention on a map (conv_attention) between its split, GroupNorm and concat; then with heads,
 # a value width of its own, a bias and no BatchNorm
 SHSA = """
@@ -348,7 +368,7 @@ layers:
 
 
 def test_the_probes_hold_every_layer_type() -> None:
-    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB, SHSA)
+    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB, SHSA, LINEAR)
              for layer in parse_spec(text).layers}
     # roi_crop runs only in a spec with `proposals:`: the bundled Faster R-CNN spec holds it (counted above)
     assert types >= set(REGISTRY) - {"dwsep", "roi_crop"}
@@ -360,7 +380,8 @@ def test_probe_networks(tool: str) -> None:
         pytest.skip(f"{TOOLS[tool][0]} is not installed")
     bad = []
     for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)), (VOCAB, (16, 13)),
-                        (WINDOWS, (16, 32)), (SHSA, (16, 13)), (LEVIT, (32, 36))):
+                        (WINDOWS, (16, 32)), (SHSA, (16, 13)), (LEVIT, (32, 36)),
+                        (LINEAR, (16, 13))):
         for res in sizes:
             for alpha in (1.0, 0.5):
                 bad += compare(parse_spec(text), alpha, res, [tool])

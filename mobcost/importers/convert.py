@@ -19,6 +19,7 @@ from .conv_attention import plan as plan_conv_attention
 from .emit import rectangular, render
 from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
+from .linear_attention import plan as plan_linear_attention
 from .model import Emitted, ImportResult, ModelImportError, Op, OpGraph
 from .norms import group_norm, instance_norm, l2_norm
 from .norms import plan as plan_norms
@@ -114,6 +115,7 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     # found whole before the walk: its first operator emits the layer
     blocks = {**plan_attention(mapper, match_levit), **plan_norms(mapper), **plan_conv_attention(mapper),
               **plan_additive(mapper)}
+    blocks.update(plan_linear_attention(mapper))  # EfficientViT's linear attention: anchored at its Div
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
             continue

@@ -14,6 +14,7 @@ from . import tokens, attention, patches, windows  # noqa: F401  (issue 21's: se
 from . import padding  # noqa: F401  (issue 21's: explicit padding)
 from . import conv_attention  # noqa: F401  (issue 21's: SHViT's attention on a map, q, k, v one conv + BN)
 from . import additive_attention  # noqa: F401  (issue 21's: SwiftFormer's efficient additive attention)
+from . import linear_attention  # noqa: F401  (issue 21's: EfficientViT's ReLU linear attention)
 # isort: on
 from .base import (
     ACTIVATIONS,

@@ -291,6 +291,18 @@ def _map_products(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return _products(Shape(heads * d, h, w), out, heads, (h * w) ** 2, part.kwargs), out
 
 
+def _linear_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's LinearAttention: φ on q and on k, v padded with ones, φ(K)ᵀ·[V 1] and φ(Q)·kv (N·d·(d + 1) per
+    head each), + ε on the h·N normalisers, the h·N·d divisions."""
+    h, w, heads, d = part.args
+    qk, tokens, out = Shape(heads * d, h, w), heads * h * w, Shape(heads * d, h, w)
+    kernel = _activation_ops(part.kwargs.get("act", "relu"), qk)
+    products = [Op("matmul", {"macs": (tokens * d * (d + 1), h * w), "out": (heads * d * (d + 1), 1)}),
+                Op("matmul", {"macs": (tokens * d * (d + 1), h * w), "out": (tokens * (d + 1), h * w)})]
+    return [*kernel, *kernel, Op("pad", {"out": (tokens * (d + 1), h * w), "count": (1, 1)}), *products,
+            Op("add", {"out": (tokens, h * w)}), Op("div", {"out": _elements(out)})], out
+
+
 def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """LayerNorm2d (ConvNeXt) is ``ln``; torch's own LayerNorm on a sequence ``ln_seq``: tools that find modules by
     their exact class count the one and not the other."""
@@ -353,6 +365,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
     "MapAttention": _map_attention, "LevitAttention": _levit_attention, "TokenBatchNorm": _token_bn,
     "MapProducts": _map_products,
+    "LinearAttention": _linear_attention,
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),

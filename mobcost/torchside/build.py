@@ -20,6 +20,7 @@ from ..ir import Node
 from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
 from .additive import MODULES as ADDITIVE_MODULES
 from .levit import MODULES as LEVIT_MODULES
+from .linear_attention import LinearAttention
 from .sequences import MODULES as SEQUENCE_MODULES
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
@@ -165,7 +166,8 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
-                                       **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES}
+                                       **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES,
+                                       "LinearAttention": LinearAttention}
 
 
 def part_module(part: TorchPart) -> nn.Module:
