@@ -19,6 +19,7 @@ from ..graph import INPUT, Graph, input_names
 from ..ir import Node
 from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
 from .sequences import MODULES as SEQUENCE_MODULES
+from .xca import MODULES as XCA_MODULES
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
 MAX_BUILD_BYTES = 4 << 30
@@ -162,7 +163,7 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
-                                       **SEQUENCE_MODULES}
+                                       **SEQUENCE_MODULES, **XCA_MODULES}
 
 
 def part_module(part: TorchPart) -> nn.Module:
