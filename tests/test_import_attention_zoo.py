@@ -32,8 +32,6 @@ BLOCKED: dict[str, str] = {
     "swiftformer_xs": "additive attention past q's and k's L2 norms over channels (now `l2norm`): F.normalize over "
                       "the tokens (dim 1) of the N×1 scores q·w_g, products of two activations (scores × q, global "
                       "query × k, broadcast) and the sum over tokens",
-    "edgenext_xx_small": "cross-covariance attention (heads split across channels: B×N×C → B×N×3×h×d, q and k "
-                         "L2-normalised over the tokens, a temperature per head)",
     "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×H×W → B×C×P×N: 6-D Reshape, Transpose, Reshape) "
                        "and its separable attention on that C×P×N map (softmax over N of a 1-channel score, key × "
                        "score broadcast, sum over N, ReLU(v) × context broadcast)",

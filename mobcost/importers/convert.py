@@ -24,6 +24,7 @@ from .ops import Handler
 from .patterns import Mapper, layer_shape, shown
 from .tokens import TOKENS
 from .windows import held_as_maps, on_channels_last
+from .xca import plan as plan_xca
 
 if TYPE_CHECKING:
     from onnx import ModelProto
@@ -109,7 +110,7 @@ def load_tflite(path: str | Path, *, allow_unknown: bool = False) -> Spec:
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     # found whole before the walk: its first operator emits the layer
-    blocks = {**plan_attention(mapper), **plan_norms(mapper)}
+    blocks = {**plan_attention(mapper), **plan_norms(mapper), **plan_xca(mapper)}
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
             continue
