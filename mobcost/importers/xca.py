@@ -90,18 +90,22 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> Block | None:
         return None
     mul, qk = found
     ops: list[Op] = [softmax, mul, qk, av]
-    ends = []
+    ends, reasons = [], []
     for tensor, normed in ((qk.inputs[0], True), (qk.inputs[1], True), (av.inputs[1], False)):
         walked, end = _back(m, tensor, producer, _VIEWS)
         ops += walked
         if normed:
             norm = _token_norm(m, end, producer)
-            if isinstance(norm, str):
-                return ops, norm, "", ""
-            ops += norm[0]
-            walked, end = _back(m, norm[1], producer, _VIEWS)
+            reasons += [norm] if isinstance(norm, str) else []
+            # on a miss, past the Div still: the error then names the block's first operator
+            before = norm[1] if not isinstance(norm, str) else end.inputs[0] if end is not None else ""
+            ops += norm[0] if not isinstance(norm, str) else [end] if end is not None else []
+            walked, end = _back(m, before, producer, _VIEWS) if before else ([], None)
             ops += walked
         ends.append(_projection(m, end, producer))
+    if reasons:
+        ops += [o for e in ends if e is not None for o in e if o is not None]
+        return ops, reasons[0], "", ""
     return _finish(m, ops, ends, av, (heads, d))  # type: ignore[arg-type]
 
 
