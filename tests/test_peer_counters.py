@@ -247,6 +247,8 @@ layers:
   - {type: conv, out: 8, stride: 2, from: input}
   - {type: tokens}
   - {type: ln, act: gelu}
+  - {type: pos_fourier}
+  - {type: xca, heads: 2, bias: false}
   - {type: attention, heads: 2, head_dim: 6, bias: false}
   - {type: act, act: relu}
   - {type: linear, out: 12, bias: false}

@@ -31,7 +31,10 @@ class XCA(nn.Module):
         q, k, v = self.qkv(x).reshape(-1, n, 3, h, c // h).permute(2, 0, 3, 4, 1).unbind(0)
         attn = (_unit(q) @ _unit(k).transpose(-2, -1)) * self.temperature
         out = attn.softmax(dim=-1) @ v
-        return self.proj(out.permute(0, 3, 1, 2).reshape(-1, n, c))
+        # the merged heads as a contiguous copy: a reshape of the permuted view is a strided view, on which torch's
+        # Linear runs as matmul + add rather than addmm, and aten-level counters (ptflops' aten backend) then
+        # miss its bias (timm reshapes without the copy; no Mult-Add or parameter changes)
+        return self.proj(out.permute(0, 3, 1, 2).reshape(-1, n, c).contiguous())
 
 
 def fourier_features(tokens: int, hidden: int) -> torch.Tensor:
