@@ -92,21 +92,29 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> Block | None:
     ops: list[Op] = [softmax, mul, qk, av]
     ends, reasons = [], []
     for tensor, normed in ((qk.inputs[0], True), (qk.inputs[1], True), (av.inputs[1], False)):
-        walked, end = _back(m, tensor, producer, _VIEWS)
+        walked, end, reason = _path(m, tensor, normed, producer)
         ops += walked
-        if normed:
-            norm = _token_norm(m, end, producer)
-            reasons += [norm] if isinstance(norm, str) else []
-            # on a miss, past the Div still: the error then names the block's first operator
-            before = norm[1] if not isinstance(norm, str) else end.inputs[0] if end is not None else ""
-            ops += norm[0] if not isinstance(norm, str) else [end] if end is not None else []
-            walked, end = _back(m, before, producer, _VIEWS) if before else ([], None)
-            ops += walked
+        reasons += [reason] if reason else []
         ends.append(_projection(m, end, producer))
     if reasons:
         ops += [o for e in ends if e is not None for o in e if o is not None]
         return ops, reasons[0], "", ""
-    return _finish(m, ops, ends, av, (heads, d))  # type: ignore[arg-type]
+    return _finish(m, ops, ends, (qk, av), (heads, d))  # type: ignore[arg-type]
+
+
+def _path(m: Mapper, tensor: str, normed: bool, producer: dict[str, Op]) -> tuple[list[Op], Op | None, str]:
+    """(the operators, the operator that made q, k or v, why its L2 norm is not one or "") from a product's operand
+    back through views — and, for q and k, through the norm. Past a norm that is not one the walk goes on, so that
+    the error names the block's first operator."""
+    ops, end = _back(m, tensor, producer, _VIEWS)
+    if not normed:
+        return ops, end, ""
+    norm = _token_norm(m, end, producer)
+    if isinstance(norm, str):
+        more, before = _back(m, end.inputs[0], producer, _VIEWS) if end is not None else ([], None)
+        return [*ops, *([end] if end is not None else []), *more], before, norm
+    more, end = _back(m, norm[1], producer, _VIEWS)
+    return [*ops, *norm[0], *more], end, ""
 
 
 def _token_norm(m: Mapper, op: Op | None, producer: dict[str, Op]) -> tuple[list[Op], str] | str:
@@ -129,17 +137,18 @@ def _token_norm(m: Mapper, op: Op | None, producer: dict[str, Op]) -> tuple[list
     return [*walked, step], x
 
 
-def _finish(m: Mapper, ops: list[Op], ends: list[tuple[Op, Op | None] | None], av: Op,
+def _finish(m: Mapper, ops: list[Op], ends: list[tuple[Op, Op | None] | None], products: tuple[Op, Op],
             hd: tuple[int, int]) -> Block:
     """The block's keys once q, k and v are traced to their projections: one C×3C projection of N tokens, h·d = C,
-    the norms along the N tokens, the heads merged back into the output projection."""
-    heads, d = hd
+    the norms (and both products) along the N tokens, the heads merged back into the output projection."""
+    (qk, av), (heads, d) = products, hd
     if any(e is None for e in ends) or len({e[0].name for e in ends if e is not None}) != 1:
         return ops, "q, k and v are not all parts of one projection of a token sequence by a stored weight", "", ""
     mm, bias = ends[0]  # type: ignore[misc]
     ops += [o for o in (mm, bias) if o is not None]
     seq, width = sequence(m.dims(mm.inputs[0])), m.g.const(mm.inputs[1]).dims[1]  # type: ignore[union-attr]
-    if seq is None or seq[1] != heads * d or width != 3 * seq[1] or m.dims(av.inputs[1])[-1] != seq[0]:
+    if seq is None or seq[1] != heads * d or width != 3 * seq[1] \
+            or {m.dims(qk.inputs[0])[-1], m.dims(av.inputs[1])[-1]} != {seq[0]}:
         return ops, (f"a projection to {width} of {seq} tokens × channels, scores of {heads} heads of {d}: not q, k, v "
                      "of h·d = C channels each, normalised along the tokens"), "", ""
     output = _output(m, av.outputs[0], seq[0], seq[1])
