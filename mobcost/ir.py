@@ -153,6 +153,7 @@ class Layer:
     proj_act: str = "none"
     gamma: bool = False  # l2norm: a learned scale per channel after the normalisation (SSD's L2Norm)
     out_bias: bool = True
+    hidden: int | None = None  # pos_fourier: sin/cos features per axis (XCiT's hidden_dim, 32)
     # the earlier layer whose stored weights this one reads again (one tensor used twice): Mult-Adds and memory
     # access count every use, params count the tensor once, at that layer
     shares: str | None = None

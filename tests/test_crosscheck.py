@@ -108,6 +108,8 @@ layers:
   - {type: flatten}
   - {type: fc, out: 4}
   - {type: tokens, from: a}
+  - {type: pos_fourier}
+  - {type: xca, heads: 2}
   - {type: patch_embed, out: 6, patch: 4, from: input}
   - {type: cls_token}
   - {type: pos_embed}

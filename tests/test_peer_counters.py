@@ -249,6 +249,8 @@ layers:
   - {type: conv, out: 8, stride: 2, from: input}
   - {type: tokens}
   - {type: ln, act: gelu}
+  - {type: pos_fourier}
+  - {type: xca, heads: 2, bias: false}
   - {type: attention, heads: 2, head_dim: 6, bias: false}
   - {type: additive_attention}
   - {type: act, act: relu}

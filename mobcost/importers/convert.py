@@ -28,6 +28,7 @@ from .ops import Handler
 from .patterns import Mapper, layer_shape, shown
 from .tokens import TOKENS
 from .windows import held_as_maps, on_channels_last
+from .xca import plan as plan_xca
 
 if TYPE_CHECKING:
     from onnx import ModelProto
@@ -114,7 +115,7 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     # found whole before the walk: its first operator emits the layer
     blocks = {**plan_attention(mapper, match_levit), **plan_norms(mapper), **plan_conv_attention(mapper),
-              **plan_additive(mapper)}
+              **plan_additive(mapper), **plan_xca(mapper)}
     blocks.update(plan_linear_attention(mapper))  # EfficientViT's linear attention: anchored at its Div
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):

@@ -232,7 +232,8 @@ class Mapper:
 
     def scalar(self, tensor: str) -> bool:
         const = self.g.const(tensor)
-        return const is not None and math.prod(const.dims) == 1
+        # dims () may be dims shape inference left unknown: a value computed by a stored-weight layer is no scalar
+        return const is not None and math.prod(const.dims) == 1 and not const.weights
 
     def unary_act(self, op: Op) -> str | None:
         if op.op in _UNARY_ACTS:

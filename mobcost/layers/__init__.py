@@ -15,6 +15,7 @@ from . import padding  # noqa: F401  (issue 21's: explicit padding)
 from . import conv_attention  # noqa: F401  (issue 21's: SHViT's attention on a map, q, k, v one conv + BN)
 from . import additive_attention  # noqa: F401  (issue 21's: SwiftFormer's efficient additive attention)
 from . import linear_attention  # noqa: F401  (issue 21's: EfficientViT's ReLU linear attention)
+from . import xca  # noqa: F401  (issue 21's: cross-covariance attention, Fourier position encoding)
 # isort: on
 from .base import (
     ACTIVATIONS,

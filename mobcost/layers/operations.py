@@ -355,6 +355,27 @@ def _activation_ops(act: str, x: Shape) -> list[Op]:
     return [_elementwise(f"act.{MODULE_ACTIVATION[TORCH_ACTIVATIONS[act][0]]}", x)]
 
 
+def _xca(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's XCA: the q, k, v projection, q and k L2-normalised over the tokens, q̂·k̂ᵀ (h·d·d outputs of N
+    terms), the temperature, softmax over the h·d·d scores, A·v (N·C outputs of d terms), the output projection."""
+    channels, n, heads = part.args
+    ops, _ = _linear(TorchPart("fc", "Linear", (channels, 3 * channels), {"bias": part.kwargs.get("bias", True)}), x)
+    scores = (channels * (channels // heads), 1)  # d×d per head: no resolution factor
+    norm = {"in": _elements(x), "out": _elements(x), "count": (1, 1)}
+    ops += [Op("l2norm", norm), Op("l2norm", norm), Op("matmul", {"macs": (scores[0] * n, n), "out": scores}),
+            Op("mul", {"out": scores}), Op("softmax", {"out": scores, "in": scores}),
+            Op("matmul", {"macs": (scores[0] * n, n), "out": _elements(x)})]
+    more, out = _linear(TorchPart("fc", "Linear", (channels, channels), {"bias": True}), x)
+    return ops + more, out
+
+
+def _fourier(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's FourierPosition: a 1×1 conv (2·hidden → C, bias) of the N×1 grid's features, added to x."""
+    channels, n, hidden = part.args
+    ops, _ = _conv(TorchPart("conv", "Conv2d", (2 * hidden, channels, 1, 1, 0)), Shape(2 * hidden, n, 1))
+    return [*ops, Op("add", {"out": _elements(x)})], x
+
+
 # torch module name → spec activation name (swish builds SiLU too: it is silu)
 MODULE_ACTIVATION = {module: name for name, (module, _, _) in TORCH_ACTIVATIONS.items() if name != "swish"}
 
@@ -365,7 +386,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
     "MapAttention": _map_attention, "LevitAttention": _levit_attention, "TokenBatchNorm": _token_bn,
     "MapProducts": _map_products,
-    "LinearAttention": _linear_attention,
+    "LinearAttention": _linear_attention, "XCA": _xca, "FourierPosition": _fourier,
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),

@@ -22,6 +22,7 @@ from .additive import MODULES as ADDITIVE_MODULES
 from .levit import MODULES as LEVIT_MODULES
 from .linear_attention import LinearAttention
 from .sequences import MODULES as SEQUENCE_MODULES
+from .xca import MODULES as XCA_MODULES
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
 MAX_BUILD_BYTES = 4 << 30
@@ -166,7 +167,7 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
-                                       **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES,
+                                       **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES, **XCA_MODULES,
                                        "LinearAttention": LinearAttention}
 
 
