@@ -253,6 +253,20 @@ def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return ops + more, y
 
 
+def _separable_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's SeparableAttention: the projection to 1 + 2C, softmax over the N·P scores, key × score, the sum
+    over the tokens (a reduction, as the mean over the tokens is), ReLU(value), × the context, the projection."""
+    c = part.args[0]
+    ops, _ = _linear(TorchPart("fc", "Linear", (c, 1 + 2 * c), {"bias": part.kwargs.get("bias", True)}), x)
+    scores = (x.area, x.area)  # one per token
+    context = (c * x.sequences, 1)
+    ops += [Op("softmax", {"out": scores, "in": scores}), Op("mul", {"out": _elements(x)}),
+            Op("token_mean", {"in": _elements(x), "out": context}), _elementwise("act.relu", x),
+            Op("mul", {"out": _elements(x)})]
+    more, out = _linear(TorchPart("fc", "Linear", (c, c), {"bias": part.kwargs.get("out_bias", True)}), x)
+    return ops + more, out
+
+
 def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """LayerNorm2d (ConvNeXt) is ``ln``; torch's own LayerNorm on a sequence ``ln_seq``: tools that find modules by
     their exact class count the one and not the other."""
@@ -313,7 +327,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
-    "MapAttention": _map_attention,
+    "MapAttention": _map_attention, "SeparableAttention": _separable_attention, "TokenGroupNorm": _same("gn"),
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),
