@@ -34,9 +34,6 @@ BLOCKED: dict[str, str] = {
                       "query × k, broadcast) and the sum over tokens",
     "edgenext_xx_small": "cross-covariance attention (heads split across channels: B×N×C → B×N×3×h×d, q and k "
                          "L2-normalised over the tokens, a temperature per head)",
-    "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×H×W → B×C×P×N: 6-D Reshape, Transpose, Reshape) "
-                       "and its separable attention on that C×P×N map (softmax over N of a 1-channel score, key × "
-                       "score broadcast, sum over N, ReLU(v) × context broadcast)",
     "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map (B×C×H×W → B×h×d×N), values padded "
                        "with ones, Div",
     "shvit_s1": "single-head attention on a map: q, k, v one 1×1 conv + BN split 16/16/pdim, k and v read "
