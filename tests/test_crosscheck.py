@@ -115,6 +115,8 @@ layers:
   - {type: linear, out: 8}
   - {type: pool_tokens}
   - {type: unfold, patch: 3, from: a}
+  - {type: gn, groups: 1}
+  - {type: separable_attention}
   - {type: fold}
   - {type: window, window: 4, shift: 2}
   - {type: attention, heads: 2, relative_table: true}

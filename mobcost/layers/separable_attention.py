@@ -58,6 +58,11 @@ class SeparableAttention(LayerKind):
     def mult_adds_area(self, node: Node) -> int:
         return node.input.area
 
+    def score_elements(self, node: Node) -> int:
+        """N·P: the context scores softmax normalises, one per token (no Mult-Adds; a calibrated profile prices
+        them, ``Hardware.activation_rates['softmax']``)."""
+        return node.input.area
+
     def category(self, node: Node) -> str:
         return "Attention"
 
