@@ -205,3 +205,43 @@ def test_near_misses_are_located() -> None:
     with pytest.raises(ModelImportError) as info:
         _imported(block, (16, 8, 8))
     assert "mlp.0" in str(info.value) and "only a 1×1 convolution of stride 1" in str(info.value), str(info.value)
+
+
+def _unfolded_attention():
+    """timm's channels-first unfold, LinearSelfAttention with its residual, fold: no GroupNorm (whose dynamo form
+    does not map yet), so both exporters' patterns are checked."""
+    import torch
+
+    from .attention_zoo import _LinearSelfAttention
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.attn = torch.nn.Conv2d(3, 8, 3, 2, 1), _LinearSelfAttention(8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.conv(x)
+            x = x.reshape(1, 8, 4, 2, 4, 2).permute(0, 1, 3, 5, 2, 4).reshape(1, 8, 4, 16)
+            x = x + self.attn(x)
+            return x.reshape(1, 8, 2, 2, 4, 4).permute(0, 1, 4, 2, 5, 3).reshape(1, 8, 8, 8)
+
+    return Net().eval()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dynamo", [False, True])
+def test_both_exporters_patterns_map(dynamo: bool) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    pytest.importorskip("fvcore")
+    from mobcost.torchside.export import from_torch
+
+    from .reference_models import fvcore_analysis
+
+    net = _unfolded_attention()
+    spec = parse_spec(from_torch(net, (3, 16, 16), dynamo=dynamo))
+    assert [layer.type for layer in spec.layers] == ["conv", "unfold", "separable_attention", "add", "fold"]
+    totals = analyze(spec).totals
+    # conv 8×8·8·27 = 13,824; attention 64 tokens · 8·(3·8 + 1) = 12,800
+    assert totals.mult_adds == fvcore_analysis(net, 16).by_operator()["conv"] == 13_824 + 12_800
+    assert totals.params == sum(p.numel() for p in net.parameters()) == 224 + 225

@@ -112,28 +112,52 @@ def _axes(m: Mapper, op: Op) -> list[int] | None:
     return None if axes is None else [a % 4 for a in axes]
 
 
+def _split(m: Mapper, score: str, producer: dict[str, Op]) -> tuple[list[Op], str, str, int] | None:
+    """The channel split [1, C, C] whose first part is ``score``: (its operators, keys, values, C). TorchScript
+    writes one ``Split``; the dynamo exporter ``SplitToSequence`` and a ``SequenceAt`` per part."""
+    op = producer.get(score)
+    if op is not None and op.op == "Split" and len(op.outputs) == 3 and op.outputs[0] == score:
+        widths = [m.dims(t)[1] if len(m.dims(t)) == 4 else None for t in op.outputs]
+        c = widths[1]
+        if c is None or widths != [1, c, c] or op.attrs.get("axis", 0) % 4 != 1:
+            return None
+        return [op], op.outputs[1], op.outputs[2], c
+    if op is None or op.op != "SequenceAt":
+        return None
+    split = producer.get(op.inputs[0])
+    sizes = m.g.const(split.inputs[1]) if split is not None and len(split.inputs) > 1 else None
+    if split is None or split.op != "SplitToSequence" or sizes is None or sizes.values is None \
+            or len(sizes.values) != 3 or split.attrs.get("axis", 0) % 4 != 1:
+        return None
+    c = int(sizes.values[1])
+    parts = {_index(m, u): u for u in m.g.users(split.outputs[0])}
+    if list(sizes.values) != [1, c, c] or sorted(parts) != [0, 1, 2] or parts[0] is not op:  # type: ignore[type-var]
+        return None
+    return [split, *(parts[i] for i in (0, 1, 2))], parts[1].outputs[0], parts[2].outputs[0], c
+
+
+def _index(m: Mapper, op: Op) -> int | None:
+    const = m.g.const(op.inputs[1]) if op.op == "SequenceAt" and len(op.inputs) > 1 else None
+    return int(const.scalar) % 3 if const is not None and const.scalar is not None else None
+
+
 def _separable(m: Mapper, softmax: Op, producer: dict[str, Op]) -> list[Op] | None:
-    """[input projection, Split, Softmax, Mul, ReduceSum, Relu, (Expand,) Mul, output projection] around
+    """[input projection, split, Softmax, Mul, ReduceSum, Relu, (Expand,) Mul, output projection] around
     ``softmax``, or None."""
-    split = producer.get(softmax.inputs[0])
-    if split is None or split.op != "Split" or len(split.outputs) != 3 or softmax.inputs[0] != split.outputs[0]:
+    split = _split(m, softmax.inputs[0], producer)
+    if split is None or softmax.attrs.get("axis", -1) % 4 != 3:
         return None
-    widths = [m.dims(t)[1] if len(m.dims(t)) == 4 else None for t in split.outputs]
-    c = widths[1]
-    if c is None or widths != [1, c, c] or split.attrs.get("axis", 0) % 4 != 1 \
-            or softmax.attrs.get("axis", -1) % 4 != 3:
+    parts, keys, values, c = split
+    qkv = producer.get(parts[0].inputs[0])
+    if not _conv_1x1(m, qkv, c, 1 + 2 * c) or m.g.readers(parts[0].inputs[0]) != 1:
         return None
-    qkv = producer.get(split.inputs[0])
-    if not _conv_1x1(m, qkv, c, 1 + 2 * c) or m.g.readers(split.inputs[0]) != 1:
-        return None
-    keys, values = split.outputs[1], split.outputs[2]
     weigh = m.sole_user(softmax.outputs[0], "Mul")
     total = m.sole_user(weigh.outputs[0], "ReduceSum") if weigh is not None else None
     relu = m.sole_user(values, "Relu")
     if weigh is None or set(weigh.inputs) != {keys, softmax.outputs[0]} or m.g.readers(keys) != 1 \
             or total is None or _axes(m, total) != [3] or not total.attrs.get("keepdims", 1) or relu is None:
         return None
-    chain = [qkv, split, softmax, weigh, total, relu]
+    chain = [qkv, *parts, softmax, weigh, total, relu]
     context = m.sole_user(total.outputs[0])
     if context is not None and context.op == "Expand":  # timm's context.expand_as(value)
         chain.append(context)
@@ -157,7 +181,8 @@ def _emitter(m: Mapper, chain: list[Op]) -> Callable[[], None]:
                         through=tuple(chain[1:]), output=out.outputs[0])
             return
         keys = {"bias": _has_bias(m, qkv, 2), "out_bias": _has_bias(m, out, 2)}
-        named = dataclasses.replace(qkv, path=chain[2].path or qkv.path)  # after the module (timm's `attn`)
-        m.emit(named, "separable_attention", keys, (x,), out.outputs[0], tuple(chain[1:]), part="attn")
+        softmax = next(op for op in chain if op.op == "Softmax")
+        named = dataclasses.replace(qkv, path=softmax.path or qkv.path, part="")  # the module's name (timm's `attn`)
+        m.emit(named, "separable_attention", keys, (x,), out.outputs[0], tuple(chain[1:]), part="attention")
 
     return emit
