@@ -245,3 +245,18 @@ def test_both_exporters_patterns_map(dynamo: bool) -> None:
     # conv 8×8·8·27 = 13,824; attention 64 tokens · 8·(3·8 + 1) = 12,800
     assert totals.mult_adds == fvcore_analysis(net, 16).by_operator()["conv"] == 13_824 + 12_800
     assert totals.params == sum(p.numel() for p in net.parameters()) == 224 + 225
+
+
+@pytest.mark.slow
+def test_mobilevitv2_imported_at_128_scales_to_fvcores_count_at_256() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    pytest.importorskip("fvcore")
+    from mobcost.torchside.export import from_torch
+
+    from .attention_zoo import mobilevitv2_050
+    from .reference_models import whole_counts
+
+    spec = parse_spec(from_torch(mobilevitv2_050(), (3, 128, 128)))
+    # ρ = 2: every token count ×4 (separable attention has no N² term); fvcore on the module at 256 px
+    assert analyze(spec, 1.0, resolution=256).totals.mult_adds == whole_counts(mobilevitv2_050(), 256)[0]
