@@ -130,6 +130,7 @@ layers:
   - {type: l2norm, gamma: true}
   - {type: div, from: [pd, -1]}
   - {type: split, sizes: [1, 3], index: 1}
+  - {type: conv_attention, heads: 2, head_dim: 2}
 """)
     # roi_crop runs only in a spec with `proposals:` (per-RoI layers): the bundled Faster R-CNN spec holds it
     assert {layer.type for layer in spec.layers} == set(REGISTRY) - {"roi_crop"}

@@ -36,10 +36,6 @@ BLOCKED: dict[str, str] = {
                          "L2-normalised over the tokens, a temperature per head)",
     "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map (B×C×H×W → B×h×d×N), values padded "
                        "with ones, Div",
-    "shvit_s1": "single-head attention on a map: q, k, v one 1×1 conv + BN split 16/16/pdim, k and v read "
-                "channels-first (B×C×H×W → B×C×N; q's flatten + transpose is `tokens`), A·V written v·Aᵀ, and no "
-                "output projection of its own (ReLU + conv-BN read its concat with the untouched channels); "
-                "`attention` always has one and no BN on q, k, v",
 }
 
 

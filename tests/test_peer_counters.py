@@ -330,9 +330,28 @@ layers:
   - {type: fc, out: 3}
 """
 
+# SHViT's single-head attention on a map (conv_attention) between its split, GroupNorm and concat; then with heads,
+# a value width of its own, a bias and no BatchNorm
+SHSA = """
+input: {channels: 4, size: 16}
+layers:
+  - {type: conv, out: 16, stride: 2, name: x}
+  - {type: split, sizes: [1, 3], index: 0, name: x1}
+  - {type: split, sizes: [1, 3], index: 1, from: x, name: x2}
+  - {type: gn, groups: 1, from: x1}
+  - {type: conv_attention, head_dim: 4, name: att}
+  - {type: concat, from: [att, x2]}
+  - {type: act, act: relu}
+  - {type: pw, out: 16, act: none}
+  - {type: conv_attention, heads: 2, head_dim: 2, value_dim: 3, bias: true, bn: false}
+  - {type: avgpool}
+  - {type: fc, out: 3}
+"""
+
 
 def test_the_probes_hold_every_layer_type() -> None:
-    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB) for layer in parse_spec(text).layers}
+    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB, SHSA)
+             for layer in parse_spec(text).layers}
     # roi_crop runs only in a spec with `proposals:`: the bundled Faster R-CNN spec holds it (counted above)
     assert types >= set(REGISTRY) - {"dwsep", "roi_crop"}
 
@@ -343,7 +362,7 @@ def test_probe_networks(tool: str) -> None:
         pytest.skip(f"{TOOLS[tool][0]} is not installed")
     bad = []
     for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)), (VOCAB, (16, 13)),
-                        (WINDOWS, (16, 32))):
+                        (WINDOWS, (16, 32)), (SHSA, (16, 13))):
         for res in sizes:
             for alpha in (1.0, 0.5):
                 bad += compare(parse_spec(text), alpha, res, [tool])

@@ -271,7 +271,7 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, pat
     else:
         in_use = live_totals(graph, dtype)
         arena = peak
-    if any(node.type == "attention" for node in graph.nodes):
+    if any(node.type in ("attention", "conv_attention") for node in graph.nodes):
         # One layer here is several operators in a runtime: its Q, K, V and h·N² scores are tensors of their own.
         notes.append("attention layers' inner tensors (Q, K, V, the heads' N×N scores) are not counted: the "
                      "lower bound and the arena cover the layers' inputs and outputs only, and a runtime needs more")

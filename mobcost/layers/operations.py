@@ -267,6 +267,14 @@ def _separable_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return ops + more, out
 
 
+def _map_products(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's MapProducts (``conv_attention``'s core): the h(2d + d_v)-channel q, k, v map split, q·(1/√d),
+    Qᵀ·K, softmax, V·Aᵀ: the products of :func:`_products` on the map's N² pairs."""
+    heads, d, dv, h, w = part.args
+    out = Shape(heads * dv, h, w)
+    return _products(Shape(heads * d, h, w), out, heads, (h * w) ** 2, part.kwargs), out
+
+
 def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """LayerNorm2d (ConvNeXt) is ``ln``; torch's own LayerNorm on a sequence ``ln_seq``: tools that find modules by
     their exact class count the one and not the other."""
@@ -327,7 +335,8 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
-    "MapAttention": _map_attention, "SeparableAttention": _separable_attention, "TokenGroupNorm": _same("gn"),
+    "MapAttention": _map_attention,
+    "MapProducts": _map_products, "SeparableAttention": _separable_attention, "TokenGroupNorm": _same("gn"),
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),
