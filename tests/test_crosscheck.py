@@ -118,6 +118,8 @@ layers:
   - {type: additive_attention}
   - {type: pool_tokens}
   - {type: unfold, patch: 3, from: a}
+  - {type: gn, groups: 1}
+  - {type: separable_attention}
   - {type: fold}
   - {type: window, window: 4, shift: 2}
   - {type: attention, heads: 2, relative_table: true}

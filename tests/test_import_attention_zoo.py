@@ -27,9 +27,6 @@ PATHS = ("onnx", "torch")
 BLOCKED: dict[str, str] = {
     "efficientvit_m0": "cascaded group attention (per-head 1×1 conv q, k, v of channel chunks, a depthwise conv on q) "
                        "on windows held as N×C×w×w maps",
-    "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×H×W → B×C×P×N: 6-D Reshape, Transpose, Reshape) "
-                       "and its separable attention on that C×P×N map (softmax over N of a 1-channel score, key × "
-                       "score broadcast, sum over N, ReLU(v) × context broadcast)",
 }
 
 

@@ -255,6 +255,8 @@ layers:
   - {type: additive_attention}
   - {type: act, act: relu}
   - {type: linear, out: 12, bias: false}
+  - {type: gn, groups: 2}
+  - {type: separable_attention, bias: false, out_bias: false}
   - {type: pool_tokens, mode: mean}
   - {type: fc, out: 3}
   - {type: conv, out: 8, stride: 2, from: input, name: m}
@@ -264,6 +266,9 @@ layers:
   - {type: add, from: [u0, -1]}
   - {type: linear, expand: 2, act: silu}
   - {type: linear, out: 8}
+  - {type: gn, groups: 1, name: u1}
+  - {type: separable_attention}
+  - {type: add, from: [u1, -1]}
   - {type: fold}
   - {type: concat, from: [m, -1]}
   - {type: avgpool}

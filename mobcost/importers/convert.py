@@ -26,6 +26,8 @@ from .norms import plan as plan_norms
 from .onnx_graph import load_graph
 from .ops import Handler
 from .patterns import Mapper, layer_shape, shown
+from .separable import held_as_tokens, on_patches
+from .separable import plan as plan_separable
 from .tokens import TOKENS
 from .windows import held_as_maps, on_channels_last
 from .xca import plan as plan_xca
@@ -115,7 +117,7 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     # found whole before the walk: its first operator emits the layer
     blocks = {**plan_attention(mapper, match_levit), **plan_norms(mapper), **plan_conv_attention(mapper),
-              **plan_additive(mapper), **plan_xca(mapper)}
+              **plan_additive(mapper), **plan_xca(mapper), **plan_separable(mapper)}
     blocks.update(plan_linear_attention(mapper))  # EfficientViT's linear attention: anchored at its Div
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
@@ -124,6 +126,8 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
             blocks[op.name]()
             continue
         if mapper.nhwc and on_channels_last(mapper, op):
+            continue
+        if mapper.cfirst and on_patches(mapper, op):
             continue
         handler = _HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
         if handler is None:
@@ -136,6 +140,7 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
         else:
             _run(handler, mapper, op)
     held_as_maps(mapper)
+    held_as_tokens(mapper)
     return mapper
 
 

@@ -87,6 +87,9 @@ class Mapper:
     # tensors that are a map held channels-last (N×H×W×C in the file): Swin's and TinyViT's blocks (windows.py)
     nhwc: set[str] = field(default_factory=set)
     rolls: dict[str, dict[int, int]] = field(default_factory=dict)  # a rolled channels-last map → {axis: −shift}
+    # an unfold's patches held channels-first (B×C×P×N in the file: MobileViTv2), the tensors named by `unfold`
+    # itself; the layers after it are found from these (``separable.channels_first``)
+    cfirst: set[str] = field(default_factory=set)
 
     def resolve(self, tensor: str) -> str:
         while tensor in self.alias:

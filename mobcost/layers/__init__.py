@@ -16,6 +16,7 @@ from . import conv_attention  # noqa: F401  (issue 21's: SHViT's attention on a 
 from . import additive_attention  # noqa: F401  (issue 21's: SwiftFormer's efficient additive attention)
 from . import linear_attention  # noqa: F401  (issue 21's: EfficientViT's ReLU linear attention)
 from . import xca  # noqa: F401  (issue 21's: cross-covariance attention, Fourier position encoding)
+from . import separable_attention  # noqa: F401  (issue 21's: MobileViTv2's separable self-attention)
 # isort: on
 from .base import (
     ACTIVATIONS,

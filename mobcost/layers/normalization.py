@@ -106,6 +106,7 @@ class GroupNorm(_ElementPass):
            "affine γ, β): bn_params 2·C, no Mult-Adds, then act")
     label = "GN"
     one_of = (("groups", "group_width"),)
+    takes = EITHER  # a sequence's tokens too: each group over its channels and every token (MobileViTv2)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
@@ -126,6 +127,10 @@ class GroupNorm(_ElementPass):
         return f"GN {node.input.c} g{node.groups}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
+        if node.input.tokens:  # over every token of every sequence of one image (the P of an unfold included)
+            x = node.input
+            norm = TorchPart("gn", "TokenGroupNorm", (node.groups, x.c, x.sequences, x.length))
+            return [norm, *activation_part(node.layer.act)]
         return [TorchPart("gn", "GroupNorm", (node.groups, node.input.c)), *activation_part(node.layer.act)]
 
 

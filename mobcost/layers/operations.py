@@ -283,6 +283,20 @@ def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return ops + more, y
 
 
+def _separable_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's SeparableAttention: the projection to 1 + 2C, softmax over the N·P scores, key × score, the sum
+    over the tokens (a reduction, as the mean over the tokens is), ReLU(value), × the context, the projection."""
+    c = part.args[0]
+    ops, _ = _linear(TorchPart("fc", "Linear", (c, 1 + 2 * c), {"bias": part.kwargs.get("bias", True)}), x)
+    scores = (x.area, x.area)  # one per token
+    context = (c * x.sequences, 1)
+    ops += [Op("softmax", {"out": scores, "in": scores}), Op("mul", {"out": _elements(x)}),
+            Op("token_mean", {"in": _elements(x), "out": context}), _elementwise("act.relu", x),
+            Op("mul", {"out": _elements(x)})]
+    more, out = _linear(TorchPart("fc", "Linear", (c, c), {"bias": part.kwargs.get("out_bias", True)}), x)
+    return ops + more, out
+
+
 def _map_products(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """The build's MapProducts (``conv_attention``'s core): the h(2d + d_v)-channel q, k, v map split, q·(1/√d),
     Qᵀ·K, softmax, V·Aᵀ: the products of :func:`_products` on the map's N² pairs."""
@@ -387,6 +401,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "MapAttention": _map_attention, "LevitAttention": _levit_attention, "TokenBatchNorm": _token_bn,
     "MapProducts": _map_products,
     "LinearAttention": _linear_attention, "XCA": _xca, "FourierPosition": _fourier,
+    "SeparableAttention": _separable_attention, "TokenGroupNorm": _same("gn"),
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),

@@ -21,6 +21,7 @@ from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
 from .additive import MODULES as ADDITIVE_MODULES
 from .levit import MODULES as LEVIT_MODULES
 from .linear_attention import LinearAttention
+from .separable import MODULES as SEPARABLE_MODULES
 from .sequences import MODULES as SEQUENCE_MODULES
 from .xca import MODULES as XCA_MODULES
 
@@ -168,7 +169,7 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
                                        **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES, **XCA_MODULES,
-                                       "LinearAttention": LinearAttention}
+                                       **SEPARABLE_MODULES, "LinearAttention": LinearAttention}
 
 
 def part_module(part: TorchPart) -> nn.Module:
