@@ -11,52 +11,23 @@ token-wise layer's C_in·C_out, counted once by counters that multiply parameter
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 
 from ..ir import Node, Shape
-from .base import REGISTRY, TORCH_ACTIVATIONS, TorchPart, conv_output_size
-
-Size = tuple[int, int]  # (value, area): area is the resolution-dependent factor of value
-
-
-@dataclass(frozen=True)
-class Op:
-    """One primitive operation of a layer's torch build, with its sizes. A size whose area is 0 is not a product
-    of a width part and a resolution part (thop's float count of an adaptive pool): the sweep evaluates it from
-    ``float_sizes`` (channels, input H, W, output H, W)."""
-
-    kind: str
-    sizes: Mapping[str, Size] = field(default_factory=dict)
-    float_sizes: tuple[int, int, int, int, int] | None = None
-    # the α part of a size whose area is 0 at some resolutions (a resize that MobileViT's unfold needs only where
-    # the patch does not divide the map): the sweep's term is then this × the area, present at every point
-    widths: Mapping[str, int] = field(default_factory=dict)
-
-
-def _elements(x: Shape) -> Size:
-    return x.numel, x.area
-
-
-def _hw(value: int | tuple[int, ...]) -> tuple[int, int]:
-    """A torch window argument (an int, or the pair (height, width)) as (height, width)."""
-    return (value, value) if isinstance(value, int) else (value[0], value[1])
-
-
-def _conv(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    cin, cout = part.args[:2]
-    (kh, kw), (sh, sw), (ph, pw) = (_hw(v) for v in part.args[2:5])
-    groups, (dh, dw) = part.kwargs.get("groups", 1), _hw(part.kwargs.get("dilation", 1))
-    h = conv_output_size(x.h, dh * (kh - 1) + 1, sh, ph)
-    w = conv_output_size(x.w, dw * (kw - 1) + 1, sw, pw)
-    out = Shape(cout, h, w)
-    ops = [Op("conv", {"macs": (kh * kw * (cin // groups) * cout * h * w, h * w), "out": _elements(out)})]
-    return ops + _bias(part, out), out
-
-
-def _bias(part: TorchPart, out: Shape) -> list[Op]:
-    return [Op("conv_bias", {"out": _elements(out)})] if part.kwargs.get("bias", True) else []
+from .base import REGISTRY, TorchPart, conv_output_size
+from .operations_attention import ATTENTION_OPS
+from .primitives import (
+    MODULE_ACTIVATION,
+    Op,
+    Size,
+    _activation_ops,
+    _bias,
+    _conv,
+    _elements,
+    _elementwise,
+    _hw,
+    _linear,
+)
 
 
 def _deconv(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
@@ -71,23 +42,6 @@ def _deconv(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
                          "out_x_in": (out.numel * k * (cin // groups), h * w),
                          "out_x_out": (out.numel * k * (cout // groups), h * w)})]
     return ops + _bias(part, out), out
-
-
-def _linear(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """nn.Linear: on the flattened map (an ``fc``), or on each of a sequence's N tokens (``linear``, attention's
-    projections)."""
-    cin, cout = part.args
-    if x.tokens:  # "weights", "channels": torchinfo counts a layer's parameters once per batch item, and an
-        # unfold's P sequences are a batch of P
-        out, p = replace(x, c=cout), x.sequences
-        ops = [Op("linear", {"macs": (x.area * cin * cout, x.area), "out": _elements(out),
-                             "weights": (p * cin * cout, 1)})]
-        bias = Op("linear_bias", {"out": _elements(out), "channels": (p * cout, 1)})
-    else:
-        out = Shape(cout, 1, 1)
-        ops = [Op("fc", {"macs": (cin * cout, x.area), "out": _elements(out)})]
-        bias = Op("fc_bias", {"out": _elements(out)})
-    return ops + ([bias] if part.kwargs.get("bias", True) else []), out
 
 
 def _pool(kind: str) -> Callable[[TorchPart, Shape], tuple[list[Op], Shape]]:
@@ -208,115 +162,6 @@ def _pool_tokens(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return [Op("token_mean", {"in": _elements(x), "out": _elements(out)})], out
 
 
-def _attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's Attention: the q, k, v projection (h·d + g·(d + d_v) wide), q·(1/√d), Q·Kᵀ, the bias table's
-    addition, softmax, A·V, the output projection; each of an unfold's P sequences on its own."""
-    channels, n, heads, d = part.args
-    g, dv = part.kwargs.get("kv_heads", heads), part.kwargs.get("value_dim", d)
-    width = heads * d + g * (d + dv)
-    ops, _ = _linear(TorchPart("fc", "Linear", (channels, width), {"bias": part.kwargs.get("bias", True)}), x)
-    pairs = x.sequences * n * n
-    ops += _products(replace(x, c=heads * d), replace(x, c=heads * dv), heads, pairs, part.kwargs)
-    more, out = _linear(TorchPart("fc", "Linear", (heads * dv, channels), {"bias": part.kwargs.get("out_bias", True)}),
-                        replace(x, c=heads * dv))
-    return ops + more, out
-
-
-def _products(q: Shape, out: Shape, heads: int, pairs: int, kwargs: Mapping[str, object]) -> list[Op]:
-    """q·(1/√d), Q·Kᵀ (pairs·h·d), + the bias table, softmax over the h·pairs scores, A·V (pairs·h·d_v)."""
-    scores = (heads * pairs, pairs)
-    table = [Op("add", {"out": scores})] if kwargs.get("bias_table") else []
-    return [Op("mul", {"out": _elements(q)}), Op("matmul", {"macs": (pairs * q.c, pairs), "out": scores}), *table,
-            Op("softmax", {"out": scores, "in": scores}),
-            Op("matmul", {"macs": (pairs * out.c, pairs), "out": _elements(out)})]
-
-
-def _levit_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's LevitAttention: the q, k, v projection (or, with q_stride, q on the N_q subsampled tokens and
-    k, v on all N), each + its BatchNorm (``bn``); the products; ``proj_act``; the output projection + its BN."""
-    channels, n, heads, d = part.args
-    kw = part.kwargs
-    g, dv, s = kw.get("kv_heads", heads), kw.get("value_dim", d), kw.get("q_stride")
-    nq = n if s is None else (-(-math.isqrt(n) // s)) ** 2
-    queries = x if s is None else Shape(channels, nq, 1, tokens=True)
-    widths = [(x, heads * d + g * (d + dv))] if s is None else [(queries, heads * d), (x, g * (d + dv))]
-    norm: Callable[[Shape], list[Op]] = lambda y: _token_bn(part, y)[0] if kw.get("bn") else []  # noqa: E731
-    ops: list[Op] = []
-    for y, width in widths:
-        more, out = _linear(TorchPart("fc", "Linear", (channels, width), {"bias": kw.get("bias", True)}), y)
-        ops += more + norm(out)
-    merged = replace(queries, c=heads * dv)
-    ops += _products(replace(queries, c=heads * d), merged, heads, x.sequences * nq * n, kw)
-    ops += _activation_ops(kw.get("proj_act", "none"), merged)
-    more, y = _linear(TorchPart("fc", "Linear", (heads * dv, kw.get("out") or channels),
-                                {"bias": kw.get("out_bias", True)}), merged)
-    return ops + more + norm(y), y
-
-
-def _token_bn(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """TokenBatchNorm: BatchNorm1d with the N·P tokens as its batch, so counters that count γ, β once per batch item
-    (torchinfo) count them N·P times: its ``channels`` are the elements."""
-    op = _elementwise("bn", x)
-    return [replace(op, sizes={**op.sizes, "channels": _elements(x)})], x
-
-
-def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's MapAttention (MobileNetV4): 1×1 query conv; key and value each [3×3/s depthwise conv + BN] and a
-    1×1 conv to g·d (g·d_v); the products; a 1×1 output conv."""
-    channels, _, _, heads, d = part.args
-    g, dv, s = part.kwargs.get("kv_heads", heads), part.kwargs.get("value_dim", d), part.kwargs.get("kv_stride", 1)
-    bias = {"bias": part.kwargs.get("bias", True)}
-    ops, q = _conv(TorchPart("conv", "Conv2d", (channels, heads * d, 1, 1, 0), bias), x)
-    for width in (g * d, g * dv):
-        y = x
-        if s > 1:
-            more, y = _conv(TorchPart("conv", "Conv2d", (channels, channels, 3, s, 1), {"groups": channels,
-                                                                                      "bias": False}), x)
-            ops += [*more, _elementwise("bn", y)]
-        more, kv = _conv(TorchPart("conv", "Conv2d", (channels, width, 1, 1, 0), bias), y)
-        ops += more
-    pairs = x.h * x.w * kv.h * kv.w
-    out = Shape(heads * dv, x.h, x.w)
-    ops += _products(q, out, heads, pairs, part.kwargs)
-    more, y = _conv(TorchPart("conv", "Conv2d", (heads * dv, channels, 1, 1, 0),
-                              {"bias": part.kwargs.get("out_bias", True)}), out)
-    return ops + more, y
-
-
-def _separable_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's SeparableAttention: the projection to 1 + 2C, softmax over the N·P scores, key × score, the sum
-    over the tokens (a reduction, as the mean over the tokens is), ReLU(value), × the context, the projection."""
-    c = part.args[0]
-    ops, _ = _linear(TorchPart("fc", "Linear", (c, 1 + 2 * c), {"bias": part.kwargs.get("bias", True)}), x)
-    scores = (x.area, x.area)  # one per token
-    context = (c * x.sequences, 1)
-    ops += [Op("softmax", {"out": scores, "in": scores}), Op("mul", {"out": _elements(x)}),
-            Op("token_mean", {"in": _elements(x), "out": context}), _elementwise("act.relu", x),
-            Op("mul", {"out": _elements(x)})]
-    more, out = _linear(TorchPart("fc", "Linear", (c, c), {"bias": part.kwargs.get("out_bias", True)}), x)
-    return ops + more, out
-
-
-def _map_products(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's MapProducts (``conv_attention``'s core): the h(2d + d_v)-channel q, k, v map split, q·(1/√d),
-    Qᵀ·K, softmax, V·Aᵀ: the products of :func:`_products` on the map's N² pairs."""
-    heads, d, dv, h, w = part.args
-    out = Shape(heads * dv, h, w)
-    return _products(Shape(heads * d, h, w), out, heads, (h * w) ** 2, part.kwargs), out
-
-
-def _linear_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's LinearAttention: φ on q and on k, v padded with ones, φ(K)ᵀ·[V 1] and φ(Q)·kv (N·d·(d + 1) per
-    head each), + ε on the h·N normalisers, the h·N·d divisions."""
-    h, w, heads, d = part.args
-    qk, tokens, out = Shape(heads * d, h, w), heads * h * w, Shape(heads * d, h, w)
-    kernel = _activation_ops(part.kwargs.get("act", "relu"), qk)
-    products = [Op("matmul", {"macs": (tokens * d * (d + 1), h * w), "out": (heads * d * (d + 1), 1)}),
-                Op("matmul", {"macs": (tokens * d * (d + 1), h * w), "out": (tokens * (d + 1), h * w)})]
-    return [*kernel, *kernel, Op("pad", {"out": (tokens * (d + 1), h * w), "count": (1, 1)}), *products,
-            Op("add", {"out": (tokens, h * w)}), Op("div", {"out": _elements(out)})], out
-
-
 def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """LayerNorm2d (ConvNeXt) is ``ln``; torch's own LayerNorm on a sequence ``ln_seq``: tools that find modules by
     their exact class count the one and not the other."""
@@ -328,11 +173,6 @@ def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     if p > 1:
         sizes["channels"] = (p * x.c, 1)
     return [Op(kind, sizes)], x
-
-
-def _elementwise(kind: str, x: Shape) -> Op:
-    """An operation whose output has its input's shape (BatchNorm, an activation, dropout, a shuffle)."""
-    return Op(kind, {"out": _elements(x), "in": _elements(x), "channels": (x.c, x.folded)})
 
 
 def _same(kind: str) -> Callable[[TorchPart, Shape], tuple[list[Op], Shape]]:
@@ -363,45 +203,13 @@ def _squeeze_excite(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     return [*ops, Op("mul", {"out": _elements(x)})], x
 
 
-def _activation_ops(act: str, x: Shape) -> list[Op]:
-    if act not in TORCH_ACTIVATIONS:
-        return []
-    return [_elementwise(f"act.{MODULE_ACTIVATION[TORCH_ACTIVATIONS[act][0]]}", x)]
-
-
-def _xca(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's XCA: the q, k, v projection, q and k L2-normalised over the tokens, q̂·k̂ᵀ (h·d·d outputs of N
-    terms), the temperature, softmax over the h·d·d scores, A·v (N·C outputs of d terms), the output projection."""
-    channels, n, heads = part.args
-    ops, _ = _linear(TorchPart("fc", "Linear", (channels, 3 * channels), {"bias": part.kwargs.get("bias", True)}), x)
-    scores = (channels * (channels // heads), 1)  # d×d per head: no resolution factor
-    norm = {"in": _elements(x), "out": _elements(x), "count": (1, 1)}
-    ops += [Op("l2norm", norm), Op("l2norm", norm), Op("matmul", {"macs": (scores[0] * n, n), "out": scores}),
-            Op("mul", {"out": scores}), Op("softmax", {"out": scores, "in": scores}),
-            Op("matmul", {"macs": (scores[0] * n, n), "out": _elements(x)})]
-    more, out = _linear(TorchPart("fc", "Linear", (channels, channels), {"bias": True}), x)
-    return ops + more, out
-
-
-def _fourier(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
-    """The build's FourierPosition: a 1×1 conv (2·hidden → C, bias) of the N×1 grid's features, added to x."""
-    channels, n, hidden = part.args
-    ops, _ = _conv(TorchPart("conv", "Conv2d", (2 * hidden, channels, 1, 1, 0)), Shape(2 * hidden, n, 1))
-    return [*ops, Op("add", {"out": _elements(x)})], x
-
-
 # torch module name → spec activation name (swish builds SiLU too: it is silu)
-MODULE_ACTIVATION = {module: name for name, (module, _, _) in TORCH_ACTIVATIONS.items() if name != "swish"}
-
 PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "Conv2d": _conv, "ConvTranspose2d": _deconv, "Linear": _linear, "BatchNorm2d": _same("bn"),
     "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
-    "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
-    "MapAttention": _map_attention, "LevitAttention": _levit_attention, "TokenBatchNorm": _token_bn,
-    "MapProducts": _map_products,
-    "LinearAttention": _linear_attention, "XCA": _xca, "FourierPosition": _fourier,
-    "SeparableAttention": _separable_attention, "TokenGroupNorm": _same("gn"),
+    "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "TokenGroupNorm": _same("gn"),
+    **ATTENTION_OPS,
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),
@@ -438,3 +246,4 @@ def layer_ops(node: Node) -> list[Op]:
         raise ValueError(f"the torch parts of layer {node.name!r} give {x}, its shape is {node.output}: "
                          "mobcost.layers.conventions.PART_OPS is out of date")
     return ops
+
