@@ -1,0 +1,198 @@
+"""TFLite operators of the attention hybrids litert-torch writes (DeiT, MobileViT, EfficientFormer), translated into
+the ONNX operators the token and attention mapping knows:
+
+* LayerNorm over the last axis, which litert-torch writes as MEAN over that axis (and the batch's axis of 1) to a
+  flat vector → RESHAPE → SQUARED_DIFFERENCE → MEAN → ADD ε → RSQRT → x·rstd + RESHAPE(c − mean·rstd) [→ MUL γ →
+  ADD β]: one ONNX ``LayerNormalization`` over the last axis (the constant c is β when the converter folded a
+  uniform β into it; γ = 1 and β = 0 leave no operator). Its other operators are consumed.
+* BATCH_MATMUL → MatMul (AdjX / AdjY: a Transpose of the last two axes first); SQUARED_DIFFERENCE → Sub, then
+  Mul of the difference by itself; RSQRT → Sqrt, then Reciprocal; SUB → Sub; GELU → Gelu.
+* A rank-2 N×C tensor that is a batch-1 sequence flattened (a RESHAPE of a 1×… tensor, or a FULLY_CONNECTED of a
+  1×N×I sequence without keep_num_dims) is viewed as 1×N×C, as the ONNX exporter leaves it; a FULLY_CONNECTED of
+  such rows is the per-token `linear`.
+* SLICE of a sequence's first token (x[:, :1]) → Gather of token 0 (``x[:, 0]``: the class token the head reads).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .model import Const, Op
+from .tflite_file import Operator
+
+if TYPE_CHECKING:
+    from .tflite_graph import Translator
+
+
+def _users(tr: Translator, index: int) -> list[Operator]:
+    return [op for op in tr.model.operators if index in op.inputs and op.index not in tr.skip]
+
+
+def _sole(tr: Translator, index: int, code: str) -> Operator | None:
+    users = _users(tr, index)
+    return users[0] if len(users) == 1 and users[0].code == code else None
+
+
+def _scalar_const(tr: Translator, index: int) -> bool:
+    t = tr.stored(index)
+    return t is not None and math.prod(t.shape) == 1
+
+
+def _other(op: Operator, index: int) -> int:
+    return next((i for i in op.inputs if i != index), -1)
+
+
+def layer_norm(tr: Translator, mean: Operator) -> bool:
+    """The LayerNorm that starts at ``mean`` emitted as one LayerNormalization; False when it is not one."""
+    chain = _norm_chain(tr, mean)
+    if chain is None:
+        return False
+    ops, tail, affine = chain
+    tr.skip.update(op.index for op in ops)
+    x = mean.inputs[0]
+    inputs = (tr.data(mean, 0), *(tr.const(i, "ln", (tr.t[x].shape[-1],)) for i in affine))
+    out = tr.name(tail)
+    path, _ = tr.scope(mean)
+    tr.ops.append(Op("LayerNormalization", f"{mean.where}, LayerNorm written out", inputs, (out,), {"axis": -1},
+                     path, "layernormalization"))
+    return True
+
+
+def _norm_axes(tr: Translator, mean: Operator) -> bool:
+    """MEAN over the last axis and only axes of 1 besides, of a tensor of rank 3 or more."""
+    x = mean.inputs[0] if mean.inputs else -1
+    axes = tr.values(mean, 1)
+    if x < 0 or axes is None or len(tr.t[x].shape) < 3:
+        return False
+    shape = tr.t[x].shape
+    axes_set = {int(a) % len(shape) for a in axes}
+    return len(shape) - 1 in axes_set and all(shape[a] == 1 for a in axes_set - {len(shape) - 1})
+
+
+def _norm_chain(tr: Translator, mean: Operator) -> tuple[list[Operator], int, tuple[int, ...]] | None:
+    """[its operators], the tensor it ends at, (γ, β) stored tensors, or None."""
+    if not _norm_axes(tr, mean):
+        return None
+    x, mu = mean.inputs[0], mean.outputs[0]
+    rows = math.prod(tr.t[x].shape[:-1])
+    mu_users = _users(tr, mu)
+    shaped = next((u for u in mu_users if u.code == "RESHAPE"), None)
+    scaled_mean = next((u for u in mu_users if u.code == "MUL"), None)
+    if len(mu_users) != 2 or shaped is None or scaled_mean is None or math.prod(tr.t[mu].shape) != rows:
+        return None
+    sq = _sole(tr, shaped.outputs[0], "SQUARED_DIFFERENCE")
+    if sq is None or set(sq.inputs) != {x, shaped.outputs[0]}:
+        return None
+    var = _sole(tr, sq.outputs[0], "MEAN")
+    if var is None or tr.values(var, 1) != tr.values(mean, 1):
+        return None
+    eps = _sole(tr, var.outputs[0], "ADD")
+    if eps is None or not _scalar_const(tr, _other(eps, var.outputs[0])):
+        return None
+    root = _sole(tr, eps.outputs[0], "RSQRT")
+    if root is None:
+        return None
+    r = root.outputs[0]
+    r_users = _users(tr, r)
+    r_shaped = next((u for u in r_users if u.code == "RESHAPE"), None)
+    if len(r_users) != 2 or r_shaped is None or scaled_mean not in r_users:
+        return None
+    scale = _sole(tr, r_shaped.outputs[0], "MUL")
+    shift = _sole(tr, scaled_mean.outputs[0], "SUB")
+    if scale is None or set(scale.inputs) != {x, r_shaped.outputs[0]} or shift is None \
+            or shift.inputs[1] != scaled_mean.outputs[0] or not _scalar_const(tr, shift.inputs[0]):
+        return None
+    shift_shaped = _sole(tr, shift.outputs[0], "RESHAPE")
+    end = _sole(tr, scale.outputs[0], "ADD")
+    if shift_shaped is None or end is None or set(end.inputs) != {scale.outputs[0], shift_shaped.outputs[0]}:
+        return None
+    ops = [mean, shaped, scaled_mean, sq, var, eps, root, r_shaped, scale, shift, shift_shaped, end]
+    tail, affine = end.outputs[0], ()
+    gamma = _sole(tr, tail, "MUL")
+    beta = _sole(tr, gamma.outputs[0], "ADD") if gamma is not None else None
+    channels = tr.t[x].shape[-1]
+    stored = [tr.stored(_other(o, t)) if o is not None else None
+              for o, t in ((gamma, tail), (beta, gamma.outputs[0] if gamma else -1))]
+    if gamma is not None and beta is not None and all(s is not None and math.prod(s.shape) == channels
+                                                      and s.shape[-1] == channels for s in stored):
+        ops += [gamma, beta]
+        tail, affine = beta.outputs[0], (_other(gamma, end.outputs[0]), _other(beta, gamma.outputs[0]))
+    return ops, tail, affine
+
+
+def batch_matmul(tr: Translator, op: Operator) -> None:
+    if len(op.inputs) != 2:
+        raise tr.fail(op, f"{len(op.inputs)} inputs; BATCH_MATMUL takes 2")
+    inputs = []
+    for position, flag in enumerate(("AdjX", "AdjY")):
+        source = tr.data(op, position)
+        if op.options.get(flag):
+            dims = tr.dims[source]
+            moved = f"{source} transposed for {op.where}"
+            tr.dims[moved] = (*dims[:-2], dims[-1], dims[-2])
+            perm = [*range(len(dims) - 2), len(dims) - 1, len(dims) - 2]
+            tr.ops.append(Op("Transpose", f"{op.where}, its {flag}", (source,), (moved,), {"perm": perm},
+                             tr.scope(op)[0], "transpose"))
+            source = moved
+        inputs.append(source)
+    tr.emit(op, "MatMul", tuple(inputs))
+
+
+def _step(tr: Translator, op: Operator, kind: str, inputs: tuple[str, ...], what: str) -> str:
+    """An intermediate ONNX operator of a translation, on a tensor of the output's dims."""
+    out = f"{tr.name(op.outputs[0])} {what}"
+    tr.dims[out] = tr.dims[tr.name(op.outputs[0])]
+    tr.ops.append(Op(kind, f"{op.where}, its {what}", inputs, (out,), {}, tr.scope(op)[0], kind.lower()))
+    return out
+
+
+def squared_difference(tr: Translator, op: Operator) -> None:
+    if len(op.inputs) != 2:
+        raise tr.fail(op, f"{len(op.inputs)} inputs; SQUARED_DIFFERENCE takes 2")
+    d = _step(tr, op, "Sub", (tr.data(op, 0), tr.data(op, 1)), "difference")
+    tr.emit(op, "Mul", (d, d))
+
+
+def rsqrt(tr: Translator, op: Operator) -> None:
+    root = _step(tr, op, "Sqrt", (tr.data(op, 0),), "square root")
+    tr.emit(op, "Reciprocal", (root,))
+
+
+def sub(tr: Translator, op: Operator) -> None:
+    if len(op.inputs) != 2:
+        raise tr.fail(op, f"{len(op.inputs)} inputs; SUB takes 2")
+    tr.emit(op, "Sub", (tr.data(op, 0), tr.data(op, 1)), {}, int(op.options.get("FusedActivationFunction", 0)))
+
+
+def gelu(tr: Translator, op: Operator) -> None:
+    tr.emit(op, "Gelu", (tr.data(op, 0),))
+
+
+def first_token(tr: Translator, op: Operator) -> bool:
+    """SLICE of token 0 of a batch-1 1×N×C sequence (whole along the other axes): Gather of token 0, a 1×C
+    vector, as ``x[:, 0]`` exports. False for any other slice."""
+    x, begin, size = op.inputs[0], tr.values(op, 1), tr.values(op, 2)
+    shape = tr.t[x].shape
+    if len(shape) != 3 or shape[0] != 1 or shape[1] < 2 or begin != (0, 0, 0) \
+            or size not in ((1, 1, shape[2]), (1, 1, -1), (-1, 1, -1), (-1, 1, shape[2])):
+        return False
+    out = tr.name(op.outputs[0])
+    tr.dims[out] = (1, shape[2])
+    index = f"{op.where} index"
+    tr.consts[index] = Const((), (0,))
+    tr.dims[index] = ()
+    tr.emit(op, "Gather", (tr.data(op, 0), index), {"axis": 1})
+    return True
+
+
+def token_rows(tr: Translator, op: Operator) -> None:
+    """Mark a RESHAPE's or FULLY_CONNECTED's N×C output (N > 1) from a batch-1 tensor as the 1×N×C sequence it
+    is (see the module's docstring)."""
+    x, out = op.inputs[0] if op.inputs else -1, op.outputs[0]
+    shape = tr.t[out].shape
+    if x < 0 or len(shape) != 2 or shape[0] < 2 or f"t{out}" in tr.dims:
+        return
+    source = tr.t[x].shape
+    if (len(source) >= 3 and source[0] == 1) or x in tr.rows:
+        tr.rows.add(out)
