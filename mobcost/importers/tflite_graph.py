@@ -20,6 +20,7 @@ from typing import Any
 from .model import Const, ModelImportError, Op, OpGraph
 from .tflite_file import Operator, Tensor, TfliteModel
 from .tflite_ops import TO_NCHW, TO_NHWC, TRANSLATE
+from .tflite_tokens import keep_view
 
 _NHWC_AXES = {0: 0, 1: 2, 2: 3, 3: 1}  # an NHWC axis → the same axis of the NCHW view
 _FUSED = {1: ("Relu", {}), 3: ("Clip", {"min": 0.0, "max": 6.0}), 4: ("Tanh", {})}
@@ -54,6 +55,8 @@ class Translator:
         self.paths: set[str] = set()
         self.skip: set[int] = set()  # operators a translation consumed (a LayerNorm written out)
         self.rows: set[int] = set()  # N×C tensors viewed as the batch-1 1×N×C sequence they are
+        self.views: dict[int, tuple[int, ...]] = {}  # 1×(B·N)×C tensors viewed as the B×N×C sequences they are
+        self.alias: dict[int, int] = {}  # a RESHAPE's output that is its input (or another's output) in the view
 
     def fail(self, op: Operator, message: str) -> ModelImportError:
         return ModelImportError(message, file=self.model.source, where=op.where)
@@ -82,6 +85,8 @@ class Translator:
 
     def name(self, index: int) -> str:
         """A tensor's name in the graph (indices: TFLite does not ask for unique names); it declares its dims."""
+        while index in self.alias:
+            index = self.alias[index]
         name = f"t{index}"
         if name not in self.dims:
             shape: tuple[int | None, ...] = self.t[index].shape
@@ -89,6 +94,7 @@ class Translator:
                 shape = tuple(shape[i] for i in TO_NCHW)
             if index in self.rows:
                 shape = (1, *shape)
+            shape = self.views.get(index, shape)
             self.dims[name] = shape
         return name
 
@@ -161,6 +167,8 @@ class Translator:
             raise self.fail(op, "the operator has no output")
         if op.code in _KEEPS_LAYOUT and any(i in self.nchw for i in op.inputs):
             self.nchw.update(o for o in op.outputs if len(self.t[o].shape) == 4)  # the torch layout carries on
+        if op.code in _KEEPS_LAYOUT:
+            keep_view(self, op)
         handler = TRANSLATE.get(op.code)
         if handler is not None:
             handler(self, op)

@@ -9,9 +9,9 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import tflite_tokens as tok
 from .model import Const, Op
 from .tflite_file import Operator
-from .tflite_tokens import batch_matmul, first_token, gelu, layer_norm, rsqrt, squared_difference, sub, token_rows
 
 if TYPE_CHECKING:
     from .tflite_graph import Translator
@@ -115,7 +115,10 @@ def fully_connected(tr: Translator, op: Operator) -> None:
     if x < 0 or not features or tr.numel(x) % features:
         shape = list(tr.t[x].shape) if x >= 0 else "absent"
         raise tr.fail(op, f"a {out}×{features} weight (O×I) does not fit an input of shape {shape}")
-    token_rows(tr, op)
+    tok.token_rows(tr, op)
+    dims = tr.dims[tr.name(x)]
+    if len(dims) == 3 and dims != tr.t[x].shape and math.prod(tr.t[op.outputs[0]].shape) == math.prod(dims[:-1]) * out:
+        tr.views[op.outputs[0]] = (*dims[:-1], out)  # type: ignore[assignment]  # the sequences of its input
     rows = x in tr.rows or (len(tr.t[x].shape) == 3 and tr.t[x].shape[0] == 1 and tr.t[x].shape[1] > 1)
     if rows or (op.options.get("KeepNumDims") and len(tr.t[x].shape) == 3):
         token_linear(tr, op, out, features)
@@ -176,13 +179,18 @@ def binary(tr: Translator, op: Operator) -> None:
 def _requantized(tr: Translator, op: Operator) -> bool:
     """ai-edge-quantizer's requantization of a tensor another scale reads (ShuffleNetV2's passed-through half before
     its concat): an operator it appends with an operator code the file stores as 0, ADD, of one input, whose output
-    is the input's shape and type under the name ``…_quantized``: a copy, no arithmetic."""
+    is the input's shape and type under the name ``…_quantized``: a copy, no arithmetic. Its dequantization before
+    an operator it leaves in float (``…_dequant``, to FLOAT32) and the quantization after (``…_quantized``, from
+    FLOAT32) are copies as well."""
     x, y = tr.t[op.inputs[0]], tr.t[op.outputs[0]]
-    return op.inputs[0] >= 0 and x.shape == y.shape and x.type == y.type and y.name.endswith("_quantized")
+    return op.inputs[0] >= 0 and x.shape == y.shape and (
+        (x.type == y.type and y.name.endswith("_quantized"))
+        or (y.name.endswith("_dequant") and y.type == "FLOAT32")  # its DEQUANTIZE before a float operator
+        or (y.name.endswith("_quantized") and x.type == "FLOAT32"))  # and its QUANTIZE after one
 
 
 def mean(tr: Translator, op: Operator) -> None:
-    if layer_norm(tr, op):
+    if tok.layer_norm(tr, op):
         return
     axes = tr.values(op, 1)
     if axes is None or not op.inputs or op.inputs[0] < 0:
@@ -211,7 +219,9 @@ def reshape(tr: Translator, op: Operator) -> None:
     TRANSPOSE to NCHW); and litert-torch writes a permute of a 1×1 map (N×1×1×C ↔ N×C×1×1, the same bytes) as a
     RESHAPE: an output of N×C×1×1 from C channels is the torch layout too."""
     x, out = op.inputs[0] if op.inputs else -1, op.outputs[0]
-    token_rows(tr, op)
+    if x >= 0 and tok.regroup(tr, op):
+        return
+    tok.token_rows(tr, op)
     shape = tr.t[out].shape
     flat_1x1 = len(shape) == 4 and shape[2:] == (1, 1) and shape[1] > 1 \
         and tr.t[x].shape in ((shape[0], shape[1]), (shape[0], 1, 1, shape[1]))
@@ -240,7 +250,7 @@ def slice_(tr: Translator, op: Operator) -> None:
     rank = len(tr.t[x].shape) if x >= 0 else 0
     if begin is None or size is None or len(begin) != rank or len(size) != rank:
         raise tr.fail(op, f"begin and size (inputs 1, 2) are not stored constants of {rank} values")
-    if first_token(tr, op):
+    if tok.first_token(tr, op):
         return
     if x in tr.nchw:
         tr.nchw.add(op.outputs[0])
@@ -291,6 +301,6 @@ TRANSLATE: dict[str, Translate] = {
     "CONV_2D": conv, "DEPTHWISE_CONV_2D": depthwise, "AVERAGE_POOL_2D": pool, "MAX_POOL_2D": pool,
     "FULLY_CONNECTED": fully_connected, "CONCATENATION": concatenation, "ADD": binary, "MUL": binary,
     "MEAN": mean, "PAD": pad, "RESHAPE": reshape, "SLICE": slice_, "RESIZE_BILINEAR": resize,
-    "RESIZE_NEAREST_NEIGHBOR": resize, "PADV2": pad, "TRANSPOSE": transpose, "BATCH_MATMUL": batch_matmul,
-    "SQUARED_DIFFERENCE": squared_difference, "RSQRT": rsqrt, "SUB": sub, "GELU": gelu,
+    "RESIZE_NEAREST_NEIGHBOR": resize, "PADV2": pad, "TRANSPOSE": transpose, "BATCH_MATMUL": tok.batch_matmul,
+    "SQUARED_DIFFERENCE": tok.squared_difference, "RSQRT": tok.rsqrt, "SUB": tok.sub, "GELU": tok.gelu,
 }

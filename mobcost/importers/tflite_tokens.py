@@ -51,6 +51,8 @@ def layer_norm(tr: Translator, mean: Operator) -> bool:
     ops, tail, affine = chain
     tr.skip.update(op.index for op in ops)
     x = mean.inputs[0]
+    if viewed(tr, x) != tr.t[x].shape:
+        tr.views[tail] = viewed(tr, x)  # type: ignore[assignment]
     inputs = (tr.data(mean, 0), *(tr.const(i, "ln", (tr.t[x].shape[-1],)) for i in affine))
     out = tr.name(tail)
     path, _ = tr.scope(mean)
@@ -196,3 +198,44 @@ def token_rows(tr: Translator, op: Operator) -> None:
     source = tr.t[x].shape
     if (len(source) >= 3 and source[0] == 1) or x in tr.rows:
         tr.rows.add(out)
+
+
+def viewed(tr: Translator, index: int) -> tuple[int | None, ...]:
+    """The dims tensor ``index`` has in the graph (its view)."""
+    return tr.dims[tr.name(index)]
+
+
+def keep_view(tr: Translator, op: Operator) -> None:
+    """An elementwise operator's output of its input's shape keeps the input's view of B×N×C sequences."""
+    for out in op.outputs:
+        shape = tr.t[out].shape
+        for i in op.inputs:
+            if i >= 0 and len(shape) == 3 and tr.t[i].shape == shape and not tr.t[i].const \
+                    and viewed(tr, i) != shape and f"t{out}" not in tr.dims:
+                tr.views[out] = viewed(tr, i)  # type: ignore[assignment]
+                break
+
+
+def regroup(tr: Translator, op: Operator) -> bool:
+    """A RESHAPE between B×N×C sequences and the 1×(B·N)×C view litert-torch takes of them to normalise or
+    project every token at once (MobileViT's P sequences of N tokens): the same tokens, so the output is the
+    input in the view (or an earlier RESHAPE of the same input to those sequences) and no operator is written.
+    False for any other reshape."""
+    x, out = op.inputs[0], op.outputs[0]
+    shape, source = tr.t[out].shape, viewed(tr, x)
+    while len(source) > 3 and source[0] == 1:
+        source = source[1:]
+    if len(source) != 3 or None in source or source[0] == 1:
+        return False
+    b, n, c = source
+    if shape == (1, b * n, c) or (shape == (b, n, c) and tr.t[x].shape != shape):
+        twin = next((o.outputs[0] for o in tr.model.operators if o.index < op.index and o.code == "RESHAPE"
+                     and o.inputs[:1] == (x,) and tr.t[o.outputs[0]].shape == source), None)
+        if viewed(tr, x) == source:
+            tr.alias[out] = x
+        elif twin is not None:
+            tr.alias[out] = twin
+        else:
+            return False
+        return True
+    return False
