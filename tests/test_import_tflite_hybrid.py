@@ -29,6 +29,18 @@ OP = tflite.BuiltinOperator
 TINY_DEIT = (1_942_400, 113_610, 640)
 
 
+# TinyMobileViT at 32×32×3 (one MobileViT block on a 16×16 map of 48 channels: P = 4 sequences of N = 64 tokens):
+# conv 3→16 3×3 /2: 16·27·256 = 110,592 (432); pw 16→32: 32·16·256 = 131,072 (512); conv 32→32 3×3:
+# 32·288·256 = 2,359,296 (9,216); pw 32→48 (no BN, no bias): 48·32·256 = 393,216 (1,536); attention over the
+# 256 tokens: 4·256·48² + 2·4·64²·48 = 2,359,296 + 1,572,864 = 3,932,160 (4·48² + 4·48 = 9,408); linear 48→96
+# and 96→48: 2 × 256·48·96 = 2,359,296 (4,704 + 4,656); pw 48→32: 393,216 (1,536); conv 64→32 3×3:
+# 32·576·256 = 4,718,592 (18,432); fc 32→10: 320 (330). Total 14,397,760 Mult-Adds, 50,762 params — the spec's.
+# The file holds more: the converter folds each of the 144 BatchNorm channels (16 + 32 + 32 + 32 + 32) into a
+# bias and gives the bias-free pw 32→48 a bias of 48 zeros (TFLite's CONV_2D always reads one): 50,954 params; its
+# three LayerNorms' γ, β (3·2·48 = 288) are the only bn_params left.
+TINY_MOBILEVIT = (14_397_760, 50_762 + 144 + 48, 288)
+
+
 def totals(text: str) -> tuple[int, int, int]:
     t = analyze(parse_spec(text)).totals
     return t.mult_adds, t.params, t.bn_params
@@ -44,6 +56,14 @@ def test_a_deit_export_imports_with_its_spec_counts(name: str, dtype: str) -> No
     flat = [layer.type for layer in source.layers]
     assert [layer.type for layer in spec.layers] == flat  # patch_embed, cls_token, pos_embed, ln, attention, …
     assert [layer.heads for layer in spec.layers if layer.type == "attention"] == [2, 2]
+
+
+def test_a_mobilevit_export_imports_with_its_spec_mult_adds() -> None:
+    result = tflite_to_spec(DATA / "tiny_mobilevit_int8.tflite")
+    assert totals(result.yaml) == TINY_MOBILEVIT
+    source = parse_spec((DATA / "tiny_mobilevit.yaml").read_text())
+    spec = parse_spec(result.yaml)
+    assert [layer.type for layer in spec.layers] == [layer.type for layer in source.layers]  # unfold … fold
 
 
 @pytest.mark.slow  # fvcore on a torch module

@@ -32,8 +32,9 @@ from .patterns import Mapper, sequence
 # operators that only move or select the values of q, k and v (and the scale, a scalar Mul or Div)
 _VIEWS = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Slice", "Split", "Gather",
                     "SplitToSequence", "SequenceAt", "Mul", "Div"})
-# between the scores' product and the Softmax: the scale, and litert-torch's reshape of B·h×N×N to B×h×N×N
-_SCORE_VIEWS = frozenset({"Mul", "Div", "Reshape"})
+# between the scores' product and the Softmax: the scale, litert-torch's reshape of B·h×N×N to B×h×N×N and a
+# quantizer's copy
+_SCORE_VIEWS = frozenset({"Mul", "Div", "Reshape", "Identity"})
 _MAX_WALK = 16  # views between a projection and a product: timm writes 4; a longer chain is not attention
 
 

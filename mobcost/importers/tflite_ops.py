@@ -302,5 +302,6 @@ TRANSLATE: dict[str, Translate] = {
     "FULLY_CONNECTED": fully_connected, "CONCATENATION": concatenation, "ADD": binary, "MUL": binary,
     "MEAN": mean, "PAD": pad, "RESHAPE": reshape, "SLICE": slice_, "RESIZE_BILINEAR": resize,
     "RESIZE_NEAREST_NEIGHBOR": resize, "PADV2": pad, "TRANSPOSE": transpose, "BATCH_MATMUL": tok.batch_matmul,
+    "REDUCE_MAX": lambda tr, op: None if tok.softmax(tr, op) else tr.emit(op, op.code, (tr.data(op, 0),)),
     "SQUARED_DIFFERENCE": tok.squared_difference, "RSQRT": tok.rsqrt, "SUB": tok.sub, "GELU": tok.gelu,
 }

@@ -239,3 +239,54 @@ def regroup(tr: Translator, op: Operator) -> bool:
             return False
         return True
     return False
+
+
+def _producer(tr: Translator, index: int) -> Operator | None:
+    return next((o for o in tr.model.operators if index in o.outputs), None)
+
+
+def _copied(tr: Translator, index: int) -> tuple[int, list[Operator]]:
+    """``index`` followed forward through the quantizer's one-input ADD copies (dequantize, requantize)."""
+    copies: list[Operator] = []
+    user = _sole(tr, index, "ADD")
+    while user is not None and len(user.inputs) == 1 and len(copies) < 2:
+        copies.append(user)
+        index = user.outputs[0]
+        user = _sole(tr, index, "ADD")
+    return index, copies
+
+
+def softmax(tr: Translator, rmax: Operator) -> bool:
+    """Softmax over the last axis written out, as the converter writes one over a single key (MobileViT's last
+    stage at a small input: N = 1): REDUCE_MAX → [MAXIMUM by a constant] → [RESHAPE] → SUB from the scores → EXP
+    → DIV by the sum (over one element: by itself, or by a SUM's RESHAPE), through the quantizer's copies: one
+    ONNX Softmax of the scores. False when it is not one."""
+    x, axes = rmax.inputs[0] if rmax.inputs else -1, tr.values(rmax, 1)
+    if x < 0 or axes is None or [int(a) % len(tr.t[x].shape) for a in axes] != [len(tr.t[x].shape) - 1]:
+        return False
+    made = _producer(tr, x)
+    scores = made.inputs[0] if made is not None and made.code == "ADD" and len(made.inputs) == 1 else x
+    t, ops = _copied(tr, rmax.outputs[0])
+    ops = [rmax, *ops]
+    for code in ("MAXIMUM", "RESHAPE"):
+        step = _sole(tr, t, code)
+        if step is not None and (code == "RESHAPE" or _scalar_const(tr, _other(step, t))):
+            t, more = _copied(tr, step.outputs[0])
+            ops += [step, *more]
+    sub_ = _sole(tr, t, "SUB")
+    if sub_ is None or sub_.inputs[1] != t or sub_.inputs[0] not in (x, scores):
+        return False
+    t, more = _copied(tr, sub_.outputs[0])
+    exp = _sole(tr, t, "EXP")
+    if exp is None:
+        return False
+    e, last = _copied(tr, exp.outputs[0])
+    users = _users(tr, e)
+    div = next((u for u in users if u.code == "DIV" and u.inputs[0] == e), None)
+    if div is None or not (div.inputs[1] == e and tr.t[x].shape[-1] == 1 and len(users) == 1):
+        return False
+    tr.skip.update(o.index for o in (*ops, sub_, *more, exp, *last, div))
+    out = tr.name(div.outputs[0])
+    tr.ops.append(Op("Softmax", f"{rmax.where}, a Softmax written out", (tr.name(x),), (out,), {"axis": -1},
+                     tr.scope(rmax)[0], "softmax"))
+    return True

@@ -1,9 +1,10 @@
-"""How tests/data/tiny_deit_int8.tflite and tiny_deit_float.tflite were made (tests/test_import_tflite_hybrid.py
+"""How tests/data/tiny_deit_{int8,float}.tflite and tiny_mobilevit_int8.tflite were made
 reads them; the suite and CI cannot run this: it needs the `litert` extra, litert-torch and ai-edge-quantizer).
 
     python tests/data/make_hybrid_tflite.py tests/data
 
-mobcost's own export of tests/data/tiny_deit.yaml (two DeiT blocks of 64 channels at 32×32): its torch build
+mobcost's own export of tests/data/tiny_deit.yaml (two DeiT blocks of 64 channels at 32×32) and
+tiny_mobilevit.yaml (one MobileViT block of 48 channels at 32×32): the torch build
 (weights from a fixed seed) converted by litert-torch, float (``--runtime litert``) and static int8 (``--int8``:
 ai-edge-quantizer, random calibration inputs). The LayerNorms' γ = 1 and β = 0 of a fresh build leave no
 operator in the file; every other weight is stored.
@@ -19,9 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main(out: str) -> None:
-    spec = os.path.join(HERE, "tiny_deit.yaml")
-    for suffix, flags in (("int8", ["--int8"]), ("float", ["--runtime", "litert"])):
-        target = os.path.join(out, f"tiny_deit_{suffix}.tflite")
+    for name, suffix, flags in (("tiny_deit", "int8", ["--int8"]), ("tiny_deit", "float", ["--runtime", "litert"]),
+                                ("tiny_mobilevit", "int8", ["--int8"])):
+        spec, target = os.path.join(HERE, f"{name}.yaml"), os.path.join(out, f"{name}_{suffix}.tflite")
         subprocess.run([sys.executable, "-m", "mobcost", "export", spec, *flags, "-o", target], check=True)
 
 
