@@ -110,6 +110,9 @@ def pool(tr: Translator, op: Operator) -> None:
 
 
 def fully_connected(tr: Translator, op: Operator) -> None:
+    if len(op.inputs) > 1 and op.inputs[1] >= 0 and tr.stored(op.inputs[1]) is None:
+        tok.computed_product(tr, op)
+        return
     out, features = _weight(tr, op, 2)
     x = op.inputs[0] if op.inputs else -1
     if x < 0 or not features or tr.numel(x) % features:

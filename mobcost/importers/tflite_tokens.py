@@ -290,3 +290,19 @@ def softmax(tr: Translator, rmax: Operator) -> bool:
     tr.ops.append(Op("Softmax", f"{rmax.where}, a Softmax written out", (tr.name(x),), (out,), {"axis": -1},
                      tr.scope(rmax)[0], "softmax"))
     return True
+
+
+def computed_product(tr: Translator, op: Operator) -> None:
+    """A FULLY_CONNECTED by a computed O×I "weight" (MobileNetV4's multi-query A·V, V as the weight): x·Wᵀ, ONNX's
+    Transpose of W, then MatMul, a product of two activations the attention mapping reads (and, outside
+    attention, refuses)."""
+    x, w = op.inputs[0], op.inputs[1]
+    wshape, xshape = tr.t[w].shape, tr.t[x].shape if x >= 0 else ()
+    if len(wshape) != 2 or not xshape or xshape[-1] != wshape[1] or (len(op.inputs) > 2 and op.inputs[2] >= 0):
+        raise tr.fail(op, f"a product by a computed weight of shape {list(wshape)} (O×I) for an input of shape "
+                          f"{list(xshape)}: only x·Wᵀ without a bias maps; nearest: attention")
+    moved = f"{tr.name(w)} transposed for {op.where}"
+    tr.dims[moved] = (wshape[1], wshape[0])
+    tr.ops.append(Op("Transpose", f"{op.where}, its weight transposed", (tr.data(op, 1),), (moved,),
+                     {"perm": [1, 0]}, tr.scope(op)[0], "transpose"))
+    tr.emit(op, "MatMul", (tr.data(op, 0), moved), {}, int(op.options.get("FusedActivationFunction", 0)))

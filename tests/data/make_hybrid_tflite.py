@@ -1,5 +1,6 @@
 """How tests/data/tiny_deit_{int8,float}.tflite and tiny_mobilevit_int8.tflite were made
-reads them; the suite and CI cannot run this: it needs the `litert` extra, litert-torch and ai-edge-quantizer).
+(tests/test_import_tflite_hybrid.py reads them; the suite and CI cannot run this: it needs the `litert` extra,
+litert-torch and ai-edge-quantizer).
 
     python tests/data/make_hybrid_tflite.py tests/data
 
