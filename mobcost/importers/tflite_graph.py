@@ -36,7 +36,7 @@ SUPPORTED = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_
 # elementwise operators: a rank-4 output of an input in the torch layout (attention's B×h×N×d) is in it too
 _KEEPS_LAYOUT = frozenset({"ADD", "MUL", "SUB", "SQUARED_DIFFERENCE", "RSQRT", "GELU", "SOFTMAX", "LOGISTIC",
                            "HARD_SWISH", "RELU", "RELU6", "TANH", "QUANTIZE", "DEQUANTIZE", "BATCH_MATMUL",
-                           "CONCATENATION"})
+                           "CONCATENATION", "FULLY_CONNECTED"})
 _ACTIVATION_TYPES = {"INT8": "int8", "UINT8": "int8", "FLOAT32": "fp32", "FLOAT16": "fp16"}
 
 

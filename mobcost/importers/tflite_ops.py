@@ -231,7 +231,7 @@ def reshape(tr: Translator, op: Operator) -> None:
     xs = tr.t[x].shape if x >= 0 else ()
     # a 4-D view of a tensor of another rank (attention's heads B×h×N×d) is in the torch layout: litert-torch
     # writes a reshape of a map only after a TRANSPOSE to NCHW
-    viewed = len(shape) == 4 and len(xs) not in (2, 4)
+    viewed = len(shape) == 4 and (len(xs) not in (2, 4) or (len(xs) == 2 and shape != (xs[0], 1, 1, xs[1])))
     if x >= 0 and (x in tr.nchw or flat_1x1 or viewed):
         tr.nchw.add(out)
     if len(xs) == 4 and x not in tr.nchw and shape == (xs[0], xs[1] * xs[2], xs[3]) and not flat_1x1:

@@ -161,9 +161,42 @@ def rsqrt(tr: Translator, op: Operator) -> None:
     tr.emit(op, "Reciprocal", (root,))
 
 
+def _per_channel(tr: Translator, index: int, channels: int) -> bool:
+    t = tr.stored(index)
+    return t is not None and math.prod(t.shape) == channels and t.shape[-1] == channels
+
+
+def batch_norm(tr: Translator, op: Operator) -> bool:
+    """A BatchNorm the converter could not fold into a convolution (one before anything but a convolution:
+    MobileNetV4's before its attention), written as SUB of the mean and MUL by γ/σ per channel [then ADD β]: ONNX's
+    BatchNormalization, the mapping's standalone `bn`. False for any other SUB."""
+    x = op.inputs[0]
+    shape = tr.t[x].shape
+    if len(shape) != 4 or x in tr.nchw or not _per_channel(tr, op.inputs[1], shape[-1]):
+        return False
+    scale = _sole(tr, op.outputs[0], "MUL")
+    if scale is None or not _per_channel(tr, _other(scale, op.outputs[0]), shape[-1]):
+        return False
+    shift = _sole(tr, scale.outputs[0], "ADD")
+    if shift is not None and not _per_channel(tr, _other(shift, scale.outputs[0]), shape[-1]):
+        shift = None
+    last = shift or scale
+    tr.skip.update(o.index for o in (scale, last))
+    c = (shape[-1],)
+    gamma, mean = tr.const(_other(scale, op.outputs[0]), "bn", c), tr.const(op.inputs[1], "bn", c)
+    beta = tr.const(_other(shift, scale.outputs[0]), "bn", c) if shift is not None else gamma
+    path, _ = tr.scope(op)
+    tr.ops.append(Op("BatchNormalization", f"{op.where}, a BatchNorm written out", (tr.name(x), gamma, beta, mean,
+                                                                                      gamma),
+                     (tr.name(last.outputs[0]),), {}, path, "batchnormalization"))
+    return True
+
+
 def sub(tr: Translator, op: Operator) -> None:
     if len(op.inputs) != 2:
         raise tr.fail(op, f"{len(op.inputs)} inputs; SUB takes 2")
+    if op.inputs[0] >= 0 and op.inputs[1] >= 0 and batch_norm(tr, op):
+        return
     tr.emit(op, "Sub", (tr.data(op, 0), tr.data(op, 1)), {}, int(op.options.get("FusedActivationFunction", 0)))
 
 
