@@ -41,6 +41,17 @@ TINY_DEIT = (1_942_400, 113_610, 640)
 TINY_MOBILEVIT = (14_397_760, 50_762 + 144 + 48, 288)
 
 
+# TinyMNv4Hybrid at 32×32×3: conv 3→16 3×3 /2: 16·27·256 = 110,592 (432); conv 16→32 3×3 /2 → 8×8:
+# 32·144·64 = 294,912 (4,608); BN; multi-query attention on N = 64 pixels of C = 32, 2 query heads of d = 16, one
+# K/V head, K/V stride 2 (N′ = 16): q 1×1 32→32 64·1,024 = 65,536; k and v each a 3×3 depthwise /2 32·9·16 = 4,608
+# and a 1×1 32→16 16·512 = 8,192; the products h·N·N′·(d + d_v) = 2·64·16·32 = 65,536; out 1×1 32→32 65,536:
+# 222,208 (1,024 + 2·(288 + 512) + 1,024 = 3,648); add; pw 32→64: 64·32·64 = 131,072 (2,048); mean; fc 64→10:
+# 640 (650). Total 759,424 Mult-Adds, 11,386 params — the spec's. The file holds more: the 16 + 32 + 64 channels'
+# BatchNorms folded into biases (112) and the bias-free projections q, k, v, out given zero biases (32 + 16 + 16 + 32
+# = 96; the imported attention says `bias: true`, `out_bias: true`): 11,594.
+TINY_MNV4 = (759_424, 11_386 + 112 + 96)
+
+
 def totals(text: str) -> tuple[int, int, int]:
     t = analyze(parse_spec(text)).totals
     return t.mult_adds, t.params, t.bn_params
@@ -64,6 +75,13 @@ def test_a_mobilevit_export_imports_with_its_spec_mult_adds() -> None:
     source = parse_spec((DATA / "tiny_mobilevit.yaml").read_text())
     spec = parse_spec(result.yaml)
     assert [layer.type for layer in spec.layers] == [layer.type for layer in source.layers]  # unfold … fold
+
+
+def test_a_multi_query_attention_export_imports_with_its_spec_mult_adds() -> None:
+    result = tflite_to_spec(DATA / "tiny_mnv4_hybrid_int8.tflite")
+    assert totals(result.yaml)[:2] == TINY_MNV4
+    (layer,) = [layer for layer in parse_spec(result.yaml).layers if layer.type == "attention"]
+    assert (layer.heads, layer.kv_heads, layer.kv_stride, layer.head_dim) == (2, 1, 2, 16)
 
 
 @pytest.mark.slow  # fvcore on a torch module
@@ -98,3 +116,22 @@ def test_a_mean_over_channels_without_the_rest_of_a_layernorm_is_located() -> No
                            [T("axes", (2,), INT32, 2), T("mu", (16,))], buffers=[ints(0, 2)])
     with pytest.raises(ModelImportError, match=r"^m\.tflite: operator 1 \(MEAN\)"):
         tflite_to_spec(data, source="m.tflite")
+
+
+def test_a_per_channel_sub_without_its_scale_is_located() -> None:
+    # SUB of a stored mean per channel with no MUL by γ/σ after it: not a BatchNorm written out, and no layer
+    data = build(Model([T("x", (1, 4, 4, 8)), T("mean", (8,), buffer=1), T("y", (1, 4, 4, 8))],
+                       [Op(OP.SUB, (0, 1), (2,))], buffers=[bytes(32)]))
+    with pytest.raises(ModelImportError, match=r"^m\.tflite: operator 0 \(SUB\)"):
+        tflite_to_spec(data, source="m.tflite")
+
+
+def test_a_batchnorm_written_out_is_bn() -> None:
+    # SUB of a stored mean per channel, MUL by a stored γ/σ per channel (a BatchNorm no convolution precedes, as the
+    # converter writes it): one standalone `bn`, 2·8 bn_params, no Mult-Adds
+    data = build(Model([T("x", (1, 4, 4, 8)), T("mean", (8,), buffer=1), T("d", (1, 4, 4, 8)), T("s", (8,), buffer=2),
+                        T("y", (1, 4, 4, 8))],
+                       [Op(OP.SUB, (0, 1), (2,)), Op(OP.MUL, (2, 3), (4,))], buffers=[bytes(32), bytes(32)]))
+    yaml = tflite_to_spec(data).yaml
+    assert [layer.type for layer in parse_spec(yaml).layers] == ["bn"]
+    assert totals(yaml) == (0, 0, 16)
