@@ -81,7 +81,9 @@ def test_a_multi_query_attention_export_imports_with_its_spec_mult_adds() -> Non
     result = tflite_to_spec(DATA / "tiny_mnv4_hybrid_int8.tflite")
     assert totals(result.yaml)[:2] == TINY_MNV4
     (layer,) = [layer for layer in parse_spec(result.yaml).layers if layer.type == "attention"]
-    assert (layer.heads, layer.kv_heads, layer.kv_stride, layer.head_dim) == (2, 1, 2, 16)
+    # d = 16 = C / h, so head_dim is left implicit; the zero biases the file stores make bias and out_bias true
+    assert (layer.heads, layer.kv_heads, layer.kv_stride, layer.head_dim) == (2, 1, 2, None)
+    assert (layer.bias, layer.out_bias) == (True, True)
 
 
 @pytest.mark.slow  # fvcore on a torch module
