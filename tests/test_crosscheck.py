@@ -113,6 +113,7 @@ layers:
   - {type: pos_embed}
   - {type: attention, heads: 2}
   - {type: linear, out: 8}
+  - {type: additive_attention}
   - {type: pool_tokens}
   - {type: unfold, patch: 3, from: a}
   - {type: fold}

@@ -25,13 +25,8 @@ PATHS = ("onnx", "torch")
 # what each model lacks today (on both paths); the strict xfails below keep this list true: a model listed that
 # imports exactly fails its test, as does one not listed that does not
 BLOCKED: dict[str, str] = {
-    "levit_128s": "LinearNorm's BatchNorm1d on the flattened tokens (Flatten → BN → Reshape) and attention-"
-                  "subsample (queries from every second token of the grid)",
     "efficientvit_m0": "cascaded group attention (per-head 1×1 conv q, k, v of channel chunks, a depthwise conv on q) "
                        "on windows held as N×C×w×w maps",
-    "swiftformer_xs": "additive attention past q's and k's L2 norms over channels (now `l2norm`): F.normalize over "
-                      "the tokens (dim 1) of the N×1 scores q·w_g, products of two activations (scores × q, global "
-                      "query × k, broadcast) and the sum over tokens",
     "edgenext_xx_small": "cross-covariance attention (heads split across channels: B×N×C → B×N×3×h×d, q and k "
                          "L2-normalised over the tokens, a temperature per head)",
     "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×H×W → B×C×P×N: 6-D Reshape, Transpose, Reshape) "

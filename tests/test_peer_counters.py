@@ -37,6 +37,8 @@ from mobcost.layers import ACTIVATIONS, REGISTRY  # noqa: E402
 from mobcost.spec import bundled_names  # noqa: E402
 from mobcost.spec.transforms import with_proposals  # noqa: E402
 
+from .test_levit import LEVIT  # noqa: E402  (LeViT's BatchNorms, activation before the projection, subsample)
+
 
 def _fvcore(model: Any, x: Any) -> int:
     from fvcore.nn import FlopCountAnalysis
@@ -248,6 +250,7 @@ layers:
   - {type: tokens}
   - {type: ln, act: gelu}
   - {type: attention, heads: 2, head_dim: 6, bias: false}
+  - {type: additive_attention}
   - {type: act, act: relu}
   - {type: linear, out: 12, bias: false}
   - {type: pool_tokens, mode: mean}
@@ -357,7 +360,7 @@ def test_probe_networks(tool: str) -> None:
         pytest.skip(f"{TOOLS[tool][0]} is not installed")
     bad = []
     for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)), (VOCAB, (16, 13)),
-                        (WINDOWS, (16, 32)), (SHSA, (16, 13))):
+                        (WINDOWS, (16, 32)), (SHSA, (16, 13)), (LEVIT, (32, 36))):
         for res in sizes:
             for alpha in (1.0, 0.5):
                 bad += compare(parse_spec(text), alpha, res, [tool])

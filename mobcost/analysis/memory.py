@@ -275,6 +275,9 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, pat
         # One layer here is several operators in a runtime: its Q, K, V and h·N² scores are tensors of their own.
         notes.append("attention layers' inner tensors (Q, K, V, the heads' N×N scores) are not counted: the "
                      "lower bound and the arena cover the layers' inputs and outputs only, and a runtime needs more")
+    if any(node.type == "additive_attention" for node in graph.nodes):  # q, k (N×C each) and G·k live inside it
+        notes.append("additive_attention layers' inner tensors (q, k, the N scores, G·k) are not counted: the "
+                     "lower bound and the arena cover the layers' inputs and outputs only")
     return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
                   tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes), tuple(in_use),
                   tuple(steps), rec)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 from ..errors import MobcostError
 from ..layers import ACTIVATIONS
 from ..spec import Spec, parse_spec
+from .additive import plan as plan_additive
 from .attention import plan as plan_attention
+from .attention_levit import match_levit
 from .conv_attention import plan as plan_conv_attention
 from .emit import rectangular, render
 from .input_dims import FreeInputError
@@ -110,7 +112,8 @@ def load_tflite(path: str | Path, *, allow_unknown: bool = False) -> Spec:
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     # found whole before the walk: its first operator emits the layer
-    blocks = {**plan_attention(mapper), **plan_norms(mapper), **plan_conv_attention(mapper)}
+    blocks = {**plan_attention(mapper, match_levit), **plan_norms(mapper), **plan_conv_attention(mapper),
+              **plan_additive(mapper)}
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
             continue

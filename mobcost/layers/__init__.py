@@ -13,6 +13,7 @@ from . import activations, normalization, squeeze_excite, channels, resampling  
 from . import tokens, attention, patches, windows  # noqa: F401  (issue 21's: sequences, attention, unfold, windows)
 from . import padding  # noqa: F401  (issue 21's: explicit padding)
 from . import conv_attention  # noqa: F401  (issue 21's: SHViT's attention on a map, q, k, v one conv + BN)
+from . import additive_attention  # noqa: F401  (issue 21's: SwiftFormer's efficient additive attention)
 # isort: on
 from .base import (
     ACTIVATIONS,

@@ -24,6 +24,7 @@ class BatchNorm(LayerKind):
     label = "BN"
     fixed = {"bn": True}
     flattened_ok = True
+    takes = EITHER  # over the channels of every token too (LeViT's BatchNorm1d on the flattened tokens)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         return same_shape(layer, inputs)
@@ -38,6 +39,8 @@ class BatchNorm(LayerKind):
         return f"BN {node.input.c}" + (f" + {node.layer.act}" if node.layer.act != "none" else "")
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
+        if node.input.tokens:
+            return [TorchPart("bn", "TokenBatchNorm", (node.input.c,)), *activation_part(node.layer.act)]
         return norm_and_activation(node.layer, node.input.c)  # layer.bn is True: BatchNorm2d, then act
 
 

@@ -11,6 +11,7 @@ token-wise layer's C_in·C_out, counted once by counters that multiply parameter
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -230,6 +231,35 @@ def _products(q: Shape, out: Shape, heads: int, pairs: int, kwargs: Mapping[str,
             Op("matmul", {"macs": (pairs * out.c, pairs), "out": _elements(out)})]
 
 
+def _levit_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's LevitAttention: the q, k, v projection (or, with q_stride, q on the N_q subsampled tokens and
+    k, v on all N), each + its BatchNorm (``bn``); the products; ``proj_act``; the output projection + its BN."""
+    channels, n, heads, d = part.args
+    kw = part.kwargs
+    g, dv, s = kw.get("kv_heads", heads), kw.get("value_dim", d), kw.get("q_stride")
+    nq = n if s is None else (-(-math.isqrt(n) // s)) ** 2
+    queries = x if s is None else Shape(channels, nq, 1, tokens=True)
+    widths = [(x, heads * d + g * (d + dv))] if s is None else [(queries, heads * d), (x, g * (d + dv))]
+    norm: Callable[[Shape], list[Op]] = lambda y: _token_bn(part, y)[0] if kw.get("bn") else []  # noqa: E731
+    ops: list[Op] = []
+    for y, width in widths:
+        more, out = _linear(TorchPart("fc", "Linear", (channels, width), {"bias": kw.get("bias", True)}), y)
+        ops += more + norm(out)
+    merged = replace(queries, c=heads * dv)
+    ops += _products(replace(queries, c=heads * d), merged, heads, x.sequences * nq * n, kw)
+    ops += _activation_ops(kw.get("proj_act", "none"), merged)
+    more, y = _linear(TorchPart("fc", "Linear", (heads * dv, kw.get("out") or channels),
+                                {"bias": kw.get("out_bias", True)}), merged)
+    return ops + more + norm(y), y
+
+
+def _token_bn(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """TokenBatchNorm: BatchNorm1d with the N·P tokens as its batch, so counters that count γ, β once per batch item
+    (torchinfo) count them N·P times: its ``channels`` are the elements."""
+    op = _elementwise("bn", x)
+    return [replace(op, sizes={**op.sizes, "channels": _elements(x)})], x
+
+
 def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """The build's MapAttention (MobileNetV4): 1×1 query conv; key and value each [3×3/s depthwise conv + BN] and a
     1×1 conv to g·d (g·d_v); the products; a 1×1 output conv."""
@@ -321,7 +351,7 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
-    "MapAttention": _map_attention,
+    "MapAttention": _map_attention, "LevitAttention": _levit_attention, "TokenBatchNorm": _token_bn,
     "MapProducts": _map_products,
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,

@@ -18,6 +18,8 @@ from ..errors import OptionError
 from ..graph import INPUT, Graph, input_names
 from ..ir import Node
 from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
+from .additive import MODULES as ADDITIVE_MODULES
+from .levit import MODULES as LEVIT_MODULES
 from .sequences import MODULES as SEQUENCE_MODULES
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
@@ -119,9 +121,10 @@ class ZeroPad(nn.Module):
     def __init__(self, pads: tuple[int, int, int, int], value: float = 0.0) -> None:
         super().__init__()
         self.pads, self.value = list(pads), value
+        self.own_input = False  # set for litert-torch by runtimes.litert.convert.pads_apart (why: there)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.constant_pad_nd(x, self.pads, self.value)
+        return torch.constant_pad_nd(x * 1.0 if self.own_input else x, self.pads, self.value)
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -162,7 +165,7 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
-                                       **SEQUENCE_MODULES}
+                                       **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES}
 
 
 def part_module(part: TorchPart) -> nn.Module:
