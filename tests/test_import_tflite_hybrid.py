@@ -137,3 +137,14 @@ def test_a_batchnorm_written_out_is_bn() -> None:
     yaml = tflite_to_spec(data).yaml
     assert [layer.type for layer in parse_spec(yaml).layers] == ["bn"]
     assert totals(yaml) == (0, 0, 16)
+
+
+@pytest.mark.slow  # fvcore and FlopCounterMode on the torch builds the stored files were exported from
+@pytest.mark.parametrize("name", ["tiny_mobilevit", "tiny_mnv4_hybrid"])
+def test_the_specs_the_files_came_from_count_as_fvcore(name: str) -> None:
+    pytest.importorskip("fvcore")
+    from mobcost.graph import build
+    from mobcost.torchside.crosscheck import check_graph
+
+    report = check_graph(build(parse_spec((DATA / f"{name}.yaml").read_text())))
+    assert report.all_match, [layer for layer in report.layers if not layer.match]
