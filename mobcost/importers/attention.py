@@ -32,6 +32,9 @@ from .patterns import Mapper, sequence
 # operators that only move or select the values of q, k and v (and the scale, a scalar Mul or Div)
 _VIEWS = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Slice", "Split", "Gather",
                     "SplitToSequence", "SequenceAt", "Mul", "Div"})
+# between the scores' product and the Softmax: the scale, litert-torch's reshape of B·h×N×N to B×h×N×N and a
+# quantizer's copy
+_SCORE_VIEWS = frozenset({"Mul", "Div", "Reshape", "Identity"})
 _MAX_WALK = 16  # views between a projection and a product: timm writes 4; a longer chain is not attention
 
 
@@ -93,13 +96,14 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
     scores = masked
     if table:  # the scores before the table was added
         scores = next(t for t in table[0].inputs if t != table[1])
-    scaled, qk = _back(m, scores, producer, frozenset({"Mul", "Div"}))
-    av = m.sole_user(softmax.outputs[0], "MatMul")
-    if qk is None or qk.op != "MatMul" or av is None or av.inputs[0] != softmax.outputs[0] \
+    scaled, qk = _back(m, scores, producer, _SCORE_VIEWS)
+    reshaped, av = _forward(m, softmax.outputs[0])
+    probabilities = reshaped[-1].outputs[0] if reshaped else softmax.outputs[0]
+    if qk is None or qk.op != "MatMul" or av is None or av.inputs[0] != probabilities \
             or len(m.g.dynamic_inputs(qk)) != 2 or len(m.g.dynamic_inputs(av)) != 2:
         return None
     paths = [_back(m, t, producer, _VIEWS) for t in (*qk.inputs[:2], av.inputs[1])]
-    ops = [softmax, qk, av, *scaled, *(o for walked, _ in paths for o in walked), *table[:1], *mask]
+    ops = [softmax, qk, av, *scaled, *reshaped, *(o for walked, _ in paths for o in walked), *table[:1], *mask]
     if not table and all(end is not None and end.op == "Conv" for _, end in paths):  # on a map: MobileNetV4's
         return _on_map(m, ops, qk, av, [end for _, end in paths], producer)
     width, key_width = m.dims(av.outputs[0])[-1], m.dims(qk.inputs[0])[-1]
@@ -133,6 +137,17 @@ def _on_map(m: Mapper, ops: list[Op], qk: Op, av: Op, ends: list[Op | None], pro
     ops = list({o.name: o for o in (*ops, *more)}.values())
     reason = _closed(m, ops, tail)
     return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, tail)
+
+
+def _forward(m: Mapper, tensor: str) -> tuple[list[Op], Op | None]:
+    """The product by V reading the probabilities, through reshapes (litert-torch multiplies B·h×N×N batches:
+    the scores come to the Softmax reshaped to B×h×N×N and leave it reshaped back): (the reshapes, the MatMul)."""
+    walked: list[Op] = []
+    user = m.sole_user(tensor)
+    while user is not None and user.op == "Reshape" and len(walked) < 2:
+        walked.append(user)
+        user = m.sole_user(user.outputs[0])
+    return walked, user if user is not None and user.op == "MatMul" else None
 
 
 def _back(m: Mapper, tensor: str, producer: dict[str, Op], views: frozenset[str]) -> tuple[list[Op], Op | None]:

@@ -26,7 +26,8 @@ def passthrough(m: Mapper, op: Op) -> None:
     src, dst = m.dims(x), m.dims(op.outputs[0])
     # the batch dimension may be symbolic (dynamic batch exports): only C·H·W must match
     flat = len(dst) == 2 and None not in src[1:] and None not in dst[1:] and _numel(src[1:]) == _numel(dst[1:])
-    if not (flat or (chw(dst) is not None and chw(dst) == chw(src))):
+    copy = op.op in ("Identity", "Dropout", "Cast") and src == dst and None not in src  # any rank: a copy
+    if not (flat or copy or (chw(dst) is not None and chw(dst) == chw(src))):
         m.leave_out(op, f"{op.op} from {list(src)} to {list(dst)}: only flattening (before fc) and C ↔ C×1×1 "
                         "map; nearest: fc (flattens its input)")
         return

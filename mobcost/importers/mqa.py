@@ -31,19 +31,33 @@ def _pointwise(m: Mapper, op: Op | None) -> tuple[int, int, bool] | None:
 
 def _down(m: Mapper, tensor: str, producer: dict[str, Op], x: str) -> tuple[list[Op], int] | str:
     """How a key or value path reaches the block input ``x``: directly (stride 1), or through BatchNorm after a
-    3×3 depthwise conv of stride s with padding 1 and no bias — (its operators, s); else why not."""
+    3×3 depthwise conv of stride s with padding 1 and no bias — or, as a .tflite holds it, that conv with the BN
+    folded into its bias, its padding an explicit Pad — (its operators, s); else why not."""
     if tensor == x:
         return [], 1
     bn = producer.get(tensor)
-    dw = producer.get(bn.inputs[0]) if bn is not None and bn.op == "BatchNormalization" else None
-    if dw is None or dw.op != "Conv" or dw.inputs[0] != x:
+    if bn is not None and bn.op == "BatchNormalization":
+        dw = producer.get(bn.inputs[0])
+    else:  # a converter's: the BN folded into the depthwise conv's bias
+        dw, bn = bn, None
+    pad = producer.get(dw.inputs[0]) if dw is not None and dw.inputs[0] != x else None
+    # a BatchNorm of uniform statistics (a fresh build's) left as a Mul by a scalar before the Pad
+    scaled = producer.get(pad.inputs[0]) if pad is not None and pad.op == "Pad" and pad.inputs[0] != x else None
+    scaled = scaled if scaled is not None and scaled.op == "Mul" and scaled.inputs[0] == x \
+        and m.scalar(scaled.inputs[1]) else None
+    start = scaled.outputs[0] if scaled is not None else x
+    if dw is None or dw.op != "Conv" \
+            or (dw.inputs[0] != x and (pad is None or pad.op != "Pad" or pad.inputs[0] != start)):
         return "keys or values are not a 1×1 conv of its input, or of a depthwise conv + BN of it"
     weight, c = m.g.const(dw.inputs[1]), m.dims(x)[1]
     strides = list(dw.attrs.get("strides", [1, 1]))
+    pads = list(dw.attrs.get("pads", [0] * 4))
+    padded = pads == [1] * 4 or (pad is not None and not any(pads)
+                                 and list(pad.attrs.get("pads", [])) == [0, 0, 1, 1, 0, 0, 1, 1])
     if weight is None or weight.dims != (c, 1, 3, 3) or dw.attrs.get("group", 1) != c or len(set(strides)) != 1 \
-            or list(dw.attrs.get("pads", [0] * 4)) != [1] * 4 or has_bias(m, dw, 2):
+            or not padded or has_bias(m, dw, 2) == (bn is not None):
         return "the key/value down-sampling is not a 3×3 depthwise conv (padding 1, no bias) + BN of equal strides"
-    return [dw, bn], strides[0]
+    return [o for o in (scaled, pad, dw, bn) if o is not None], strides[0]
 
 
 def _forward(m: Mapper, tensor: str) -> tuple[list[Op], Op | None]:

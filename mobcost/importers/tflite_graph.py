@@ -20,6 +20,7 @@ from typing import Any
 from .model import Const, ModelImportError, Op, OpGraph
 from .tflite_file import Operator, Tensor, TfliteModel
 from .tflite_ops import TO_NCHW, TO_NHWC, TRANSLATE
+from .tflite_tokens import keep_view
 
 _NHWC_AXES = {0: 0, 1: 2, 2: 3, 3: 1}  # an NHWC axis → the same axis of the NCHW view
 _FUSED = {1: ("Relu", {}), 3: ("Clip", {"min": 0.0, "max": 6.0}), 4: ("Tanh", {})}
@@ -32,6 +33,10 @@ SUPPORTED = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_
              "CONCATENATION, RESHAPE, SQUEEZE, PAD, SLICE, RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR, SOFTMAX, "
              "QUANTIZE, DEQUANTIZE, RELU, RELU6, LOGISTIC, HARD_SWISH, TANH, LEAKY_RELU, a TRANSPOSE between NHWC "
              "and NCHW or in the torch layout (a channel shuffle)")
+# elementwise operators: a rank-4 output of an input in the torch layout (attention's B×h×N×d) is in it too
+_KEEPS_LAYOUT = frozenset({"ADD", "MUL", "SUB", "SQUARED_DIFFERENCE", "RSQRT", "GELU", "SOFTMAX", "LOGISTIC",
+                           "HARD_SWISH", "RELU", "RELU6", "TANH", "QUANTIZE", "DEQUANTIZE", "BATCH_MATMUL",
+                           "CONCATENATION", "FULLY_CONNECTED"})
 _ACTIVATION_TYPES = {"INT8": "int8", "UINT8": "int8", "FLOAT32": "fp32", "FLOAT16": "fp16"}
 
 
@@ -48,6 +53,10 @@ class Translator:
         self.nchw: set[int] = set()  # rank-4 tensors laid out N×C×H×W (after a transpose), not N×H×W×C
         self.stored_as: dict[int, int] = {}  # a stored constant's (de)quantized copy → the stored tensor
         self.paths: set[str] = set()
+        self.skip: set[int] = set()  # operators a translation consumed (a LayerNorm written out)
+        self.rows: set[int] = set()  # N×C tensors viewed as the batch-1 1×N×C sequence they are
+        self.views: dict[int, tuple[int, ...]] = {}  # 1×(B·N)×C tensors viewed as the B×N×C sequences they are
+        self.alias: dict[int, int] = {}  # a RESHAPE's output that is its input (or another's output) in the view
 
     def fail(self, op: Operator, message: str) -> ModelImportError:
         return ModelImportError(message, file=self.model.source, where=op.where)
@@ -55,7 +64,8 @@ class Translator:
     def graph(self) -> OpGraph:
         image = self._input()
         for op in self.model.operators:
-            self._translate(op)
+            if op.index not in self.skip:
+                self._translate(op)
         return OpGraph(ops=self.ops, dims=self.dims, consts=self.consts, input=image,
                        outputs=tuple(self.name(i) for i in self.model.outputs), source=self.model.source,
                        producer=self.model.description or "unknown converter", opset=self.model.version,
@@ -75,11 +85,16 @@ class Translator:
 
     def name(self, index: int) -> str:
         """A tensor's name in the graph (indices: TFLite does not ask for unique names); it declares its dims."""
+        while index in self.alias:
+            index = self.alias[index]
         name = f"t{index}"
         if name not in self.dims:
             shape: tuple[int | None, ...] = self.t[index].shape
             if len(shape) == 4 and index not in self.nchw:
                 shape = tuple(shape[i] for i in TO_NCHW)
+            if index in self.rows:
+                shape = (1, *shape)
+            shape = self.views.get(index, shape)
             self.dims[name] = shape
         return name
 
@@ -150,6 +165,10 @@ class Translator:
     def _translate(self, op: Operator) -> None:
         if not op.outputs:
             raise self.fail(op, "the operator has no output")
+        if op.code in _KEEPS_LAYOUT and any(i in self.nchw for i in op.inputs):
+            self.nchw.update(o for o in op.outputs if len(self.t[o].shape) == 4)  # the torch layout carries on
+        if op.code in _KEEPS_LAYOUT:
+            keep_view(self, op)
         handler = TRANSLATE.get(op.code)
         if handler is not None:
             handler(self, op)

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import tflite_tokens as tok
 from .model import Const, Op
 from .tflite_file import Operator
 
@@ -109,12 +110,20 @@ def pool(tr: Translator, op: Operator) -> None:
 
 
 def fully_connected(tr: Translator, op: Operator) -> None:
+    if len(op.inputs) > 1 and op.inputs[1] >= 0 and tr.stored(op.inputs[1]) is None:
+        tok.computed_product(tr, op)
+        return
     out, features = _weight(tr, op, 2)
     x = op.inputs[0] if op.inputs else -1
     if x < 0 or not features or tr.numel(x) % features:
         shape = list(tr.t[x].shape) if x >= 0 else "absent"
         raise tr.fail(op, f"a {out}×{features} weight (O×I) does not fit an input of shape {shape}")
-    if op.options.get("KeepNumDims") and len(tr.t[x].shape) == 3:
+    tok.token_rows(tr, op)
+    dims = tr.dims[tr.name(x)]
+    if len(dims) == 3 and dims != tr.t[x].shape and math.prod(tr.t[op.outputs[0]].shape) == math.prod(dims[:-1]) * out:
+        tr.views[op.outputs[0]] = (*dims[:-1], out)  # type: ignore[assignment]  # the sequences of its input
+    rows = x in tr.rows or (len(tr.t[x].shape) == 3 and tr.t[x].shape[0] == 1 and tr.t[x].shape[1] > 1)
+    if rows or (op.options.get("KeepNumDims") and len(tr.t[x].shape) == 3):
         token_linear(tr, op, out, features)
         return
     if op.options.get("KeepNumDims") and len(tr.t[x].shape) > 3:
@@ -182,6 +191,8 @@ def _requantized(tr: Translator, op: Operator) -> bool:
 
 
 def mean(tr: Translator, op: Operator) -> None:
+    if tok.layer_norm(tr, op):
+        return
     axes = tr.values(op, 1)
     if axes is None or not op.inputs or op.inputs[0] < 0:
         raise tr.fail(op, "the axes (input 1) are not a stored constant")
@@ -209,12 +220,18 @@ def reshape(tr: Translator, op: Operator) -> None:
     TRANSPOSE to NCHW); and litert-torch writes a permute of a 1×1 map (N×1×1×C ↔ N×C×1×1, the same bytes) as a
     RESHAPE: an output of N×C×1×1 from C channels is the torch layout too."""
     x, out = op.inputs[0] if op.inputs else -1, op.outputs[0]
+    if x >= 0 and tok.regroup(tr, op):
+        return
+    tok.token_rows(tr, op)
     shape = tr.t[out].shape
     flat_1x1 = len(shape) == 4 and shape[2:] == (1, 1) and shape[1] > 1 \
         and tr.t[x].shape in ((shape[0], shape[1]), (shape[0], 1, 1, shape[1]))
-    if x >= 0 and (x in tr.nchw or flat_1x1):
-        tr.nchw.add(out)
     xs = tr.t[x].shape if x >= 0 else ()
+    # a 4-D view of a tensor of another rank (attention's heads B×h×N×d) is in the torch layout: litert-torch
+    # writes a reshape of a map only after a TRANSPOSE to NCHW
+    viewed = len(shape) == 4 and (len(xs) not in (2, 4) or (len(xs) == 2 and shape != (xs[0], 1, 1, xs[1])))
+    if x >= 0 and (x in tr.nchw or flat_1x1 or viewed):
+        tr.nchw.add(out)
     if len(xs) == 4 and x not in tr.nchw and shape == (xs[0], xs[1] * xs[2], xs[3]) and not flat_1x1:
         # an N×H×W×C map read as N×(H·W)×C tokens: in the NCHW view, ONNX's permute to N×H×W×C, then the reshape
         moved = f"{tr.name(x)} as N×H×W×C"
@@ -234,6 +251,8 @@ def slice_(tr: Translator, op: Operator) -> None:
     rank = len(tr.t[x].shape) if x >= 0 else 0
     if begin is None or size is None or len(begin) != rank or len(size) != rank:
         raise tr.fail(op, f"begin and size (inputs 1, 2) are not stored constants of {rank} values")
+    if tok.first_token(tr, op):
+        return
     if x in tr.nchw:
         tr.nchw.add(op.outputs[0])
     starts, ends, axes = [], [], []
@@ -283,5 +302,7 @@ TRANSLATE: dict[str, Translate] = {
     "CONV_2D": conv, "DEPTHWISE_CONV_2D": depthwise, "AVERAGE_POOL_2D": pool, "MAX_POOL_2D": pool,
     "FULLY_CONNECTED": fully_connected, "CONCATENATION": concatenation, "ADD": binary, "MUL": binary,
     "MEAN": mean, "PAD": pad, "RESHAPE": reshape, "SLICE": slice_, "RESIZE_BILINEAR": resize,
-    "RESIZE_NEAREST_NEIGHBOR": resize, "PADV2": pad, "TRANSPOSE": transpose,
+    "RESIZE_NEAREST_NEIGHBOR": resize, "PADV2": pad, "TRANSPOSE": transpose, "BATCH_MATMUL": tok.batch_matmul,
+    "REDUCE_MAX": lambda tr, op: None if tok.softmax(tr, op) else tr.emit(op, op.code, (tr.data(op, 0),)),
+    "SQUARED_DIFFERENCE": tok.squared_difference, "RSQRT": tok.rsqrt, "SUB": tok.sub, "GELU": tok.gelu,
 }

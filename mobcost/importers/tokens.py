@@ -76,8 +76,13 @@ def patch_conv(m: Mapper, op: Op) -> None:
     """A p×p convolution of stride p, no padding, read as tokens right after: `patch_embed` (ViT's
     ``PatchEmbed``); any other convolution is a `conv`/`dw`/`pw` as in a CNN."""
     weight = m.g.const(op.inputs[1]) if len(op.inputs) > 1 else None
+    copies: list[Op] = []  # a .tflite's layout change to N×C×H×W before the tokens: a copy
     user = m.sole_user(op.outputs[0])
-    chain = _tokens_chain(m, user) if user is not None and user.inputs[0] == op.outputs[0] else None
+    while user is not None and user.op == "Identity" and not copies:
+        copies.append(user)
+        user = m.sole_user(user.outputs[0])
+    read = copies[-1].outputs[0] if copies else op.outputs[0]
+    chain = _tokens_chain(m, user) if user is not None and user.inputs[0] == read else None
     if weight is None or len(weight.dims) != 4 or chain is None:
         conv(m, op)
         return
@@ -92,7 +97,7 @@ def patch_conv(m: Mapper, op: Op) -> None:
     m.fits(op, weight.dims[1], m.dims(op.inputs[0])[1], f"a {shown(weight.dims)} weight")
     bias = len(op.inputs) > 2 and bool(op.inputs[2])
     keys = {"out": weight.dims[0], "patch": p, "bias": bias}
-    m.emit(op, "patch_embed", keys, (op.inputs[0],), chain[1], chain[0])
+    m.emit(op, "patch_embed", keys, (op.inputs[0],), chain[1], (*copies, *chain[0]))
 
 
 def concat(m: Mapper, op: Op) -> None:
