@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import Op
-from .patterns import Mapper, sequence
+from .patterns import Mapper, plan_blocks, sequence
 
 _FLOOR = frozenset({"Clip", "Max", "Expand", "Add"})  # between ReduceL2 and Div: the ε floor, the broadcast
 _NEAREST = ("nearest: additive_attention (q and k projections L2-normalised per token, scores q·w_g normalised "
@@ -39,15 +39,7 @@ class _Block:
 def plan(m: Mapper) -> dict[str, Callable[[], None]]:
     """For every additive attention block: its first operator in file order → the call that emits the layer (or,
     for a block the layer cannot express, the located error saying why) when the walk reaches it."""
-    producer = {t: op for op in m.g.ops for t in op.outputs if t}
-    order = {op.name: i for i, op in enumerate(m.g.ops)}
-    planned: dict[str, Callable[[], None]] = {}
-    for op in m.g.ops:
-        block = _match(m, op, producer) if op.op == "MatMul" else None
-        if block is not None:
-            first = min(block.ops, key=lambda o: order[o.name])
-            planned[first.name] = _emitter(m, op, first, block)
-    return planned
+    return plan_blocks(m, "MatMul", _match, lambda b: b.ops, _emitter)
 
 
 def _emitter(m: Mapper, anchor: Op, first: Op, block: _Block) -> Callable[[], None]:

@@ -24,7 +24,7 @@ from .attention import _back, _closed
 from .layout import _channel_start
 from .model import Op
 from .mqa import _pointwise
-from .patterns import Mapper
+from .patterns import Mapper, plan_blocks
 
 _MOVES = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Mul", "Div"})
 _MAX_WALK = 8
@@ -36,15 +36,7 @@ Found = tuple[list[Op], dict[str, Any], str, str]  # its operators, the layer's 
 def plan(m: Mapper) -> dict[str, Callable[[], None]]:
     """For every such block: its first operator in file order → the call that emits the layer (or, for one the
     layer cannot express, the located error) when the walk reaches it."""
-    producer = {t: op for op in m.g.ops for t in op.outputs if t}
-    order = {op.name: i for i, op in enumerate(m.g.ops)}
-    planned: dict[str, Callable[[], None]] = {}
-    for op in m.g.ops:
-        found = _match(m, op, producer) if op.op == "Softmax" else None
-        if found is not None:
-            first = min(found[0], key=lambda o: order[o.name])
-            planned[first.name] = _emitter(m, op, first, found)
-    return planned
+    return plan_blocks(m, "Softmax", _match, lambda found: found[0], _emitter)
 
 
 def _emitter(m: Mapper, softmax: Op, first: Op, found: tuple[list[Op], str | Found]) -> Callable[[], None]:

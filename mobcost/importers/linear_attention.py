@@ -23,7 +23,7 @@ from typing import Any
 
 from .model import Op
 from .patches import _arange, _Values
-from .patterns import Mapper
+from .patterns import Mapper, plan_blocks
 
 # operators that only move or select values, or apply φ elementwise, between the qkv map and the products
 _VIEWS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Cast", "Slice",
@@ -47,15 +47,7 @@ class _Block:
 def plan(m: Mapper) -> dict[str, Callable[[], None]]:
     """For every linear-attention block: its first operator in file order → the call that emits the layer (or the
     located error saying why the layer cannot express it)."""
-    producer = {t: op for op in m.g.ops for t in op.outputs if t}
-    order = {op.name: i for i, op in enumerate(m.g.ops)}
-    planned: dict[str, Callable[[], None]] = {}
-    for op in m.g.ops:
-        block = _match(m, op, producer) if op.op == "Div" else None
-        if block is not None:
-            first = min(block.ops, key=lambda o: order[o.name])
-            planned[first.name] = _emitter(m, op, first, block)
-    return planned
+    return plan_blocks(m, "Div", _match, lambda b: b.ops, _emitter)
 
 
 def _emitter(m: Mapper, div: Op, first: Op, block: _Block) -> Callable[[], None]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..layers import ACTIVATIONS, REGISTRY
 from ..spec.decode import SHARING
@@ -273,3 +274,23 @@ class Mapper:
         if set(mul.inputs) != {tensor, gate.outputs[0]} or self.g.readers(gate.outputs[0]) != 1:
             return None
         return _GATED[gate.op], mul.outputs[0], (gate, mul)
+
+
+Block = TypeVar("Block")
+
+
+def plan_blocks(m: Mapper, anchor: str, match: Callable[[Mapper, Op, dict[str, Op]], Block | None],
+                ops_of: Callable[[Block], Iterable[Op]],
+                emitter: Callable[[Mapper, Op, Op, Block], Callable[[], None]]) -> dict[str, Callable[[], None]]:
+    """For every block ``match`` finds at an operator of type ``anchor``: its first operator in file order → the
+    call that emits its layer (or the located error saying why the layer cannot express it) when the walk
+    reaches it. The block importers (additive, linear and conv attention) share this plan."""
+    producer = {t: op for op in m.g.ops for t in op.outputs if t}
+    order = {op.name: i for i, op in enumerate(m.g.ops)}
+    planned: dict[str, Callable[[], None]] = {}
+    for op in m.g.ops:
+        block = match(m, op, producer) if op.op == anchor else None
+        if block is not None:
+            first = min(ops_of(block), key=lambda o: order[o.name])
+            planned[first.name] = emitter(m, op, first, block)
+    return planned
