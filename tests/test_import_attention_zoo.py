@@ -27,8 +27,6 @@ PATHS = ("onnx", "torch")
 BLOCKED: dict[str, str] = {
     "levit_128s": "LinearNorm's BatchNorm1d on the flattened tokens (Flatten → BN → Reshape) and attention-"
                   "subsample (queries from every second token of the grid)",
-    "efficientvit_m0": "cascaded group attention (per-head 1×1 conv q, k, v of channel chunks, a depthwise conv on q) "
-                       "on windows held as N×C×w×w maps",
     "swiftformer_xs": "additive attention past q's and k's L2 norms over channels (now `l2norm`): F.normalize over "
                       "the tokens (dim 1) of the N×1 scores q·w_g, products of two activations (scores × q, global "
                       "query × k, broadcast) and the sum over tokens",

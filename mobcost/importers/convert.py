@@ -13,6 +13,7 @@ from ..errors import MobcostError
 from ..layers import ACTIVATIONS
 from ..spec import Spec, parse_spec
 from .attention import plan as plan_attention
+from .cascaded import plan as plan_cascaded
 from .emit import rectangular, render
 from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
@@ -109,7 +110,7 @@ def load_tflite(path: str | Path, *, allow_unknown: bool = False) -> Spec:
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     # found whole before the walk: its first operator emits the layer
-    blocks = {**plan_attention(mapper), **plan_norms(mapper)}
+    blocks = {**plan_attention(mapper), **plan_norms(mapper), **plan_cascaded(mapper)}
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
             continue

@@ -12,6 +12,7 @@ from . import convolutions, fully_connected, joins, pooling  # noqa: F401  (regi
 from . import activations, normalization, squeeze_excite, channels, resampling  # noqa: F401  (issue 12's)
 from . import tokens, attention, patches, windows  # noqa: F401  (issue 21's: sequences, attention, unfold, windows)
 from . import padding  # noqa: F401  (issue 21's: explicit padding)
+from . import cascaded_attention  # noqa: F401  (issue 21: EfficientViT-M cascaded group attention)
 # isort: on
 from .base import (
     ACTIVATIONS,

@@ -18,6 +18,7 @@ from ..errors import OptionError
 from ..graph import INPUT, Graph, input_names
 from ..ir import Node
 from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
+from .cascaded import CascadedAttention
 from .sequences import MODULES as SEQUENCE_MODULES
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
@@ -162,7 +163,7 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
-                                       **SEQUENCE_MODULES}
+                                       **SEQUENCE_MODULES, "CascadedAttention": CascadedAttention}
 
 
 def part_module(part: TorchPart) -> nn.Module:

@@ -1,0 +1,141 @@
+"""Issue 21, EfficientViT-M's cascaded group attention (`cascaded_attention`): the closed form against hand
+arithmetic written beside each expected value, α and ρ (head_dim kept, the value width C/h follows α; products ∝ ρ² in
+windows, ρ⁴ on a whole map), the vectorised sweep, located errors; fvcore and FlopCounterMode on the torch build;
+the importer on mobcost's own build (another exporter pattern: an NCHW partition, Pad and crop) and its located
+error for a near-miss."""
+
+from __future__ import annotations
+
+import pytest
+
+from mobcost.analysis import analyze
+from mobcost.errors import MobcostError
+from mobcost.graph import build
+from mobcost.layers import REGISTRY
+from mobcost.spec import parse_spec
+
+from .test_geometry import sweep_points
+
+# a 14×14 map of 16 channels (a 1×1 conv's, so α thins it); 2 heads (chunks of c = 8), d = 4, d_v = C/h = 8,
+# 3×3 query conv
+WINDOWED = """input: {channels: 3, size: 14}
+layers:
+  - {type: pw, out: 16}
+  - {type: cascaded_attention, heads: 2, head_dim: 4, kernel: 3, window: 5}
+"""
+WHOLE = WINDOWED.replace(", window: 5", "")
+FOLDED = WHOLE.replace("kernel: 3", "kernel: 3, bn: false")
+KIND = REGISTRY["cascaded_attention"]
+
+
+def row(text: str, alpha: float = 1.0, resolution: int | None = None) -> tuple[int, int, int, int]:
+    r = analyze(parse_spec(text), alpha, resolution=resolution).rows[1]
+    return r.mult_adds, r.params, r.bn_params, r.memory_access
+
+
+def test_windows_padded_to_whole_windows() -> None:
+    # 14 > 5: padded to 15×15, P = 3·3 = 9 windows of N = 25, A = 225 pixels attended
+    # weights: q/k/v convs 2·8·(4 + 4 + 8) = 256, query dw 2·3²·4 = 72, projection 2·8·16 = 256 → 584
+    # convs 225·584 = 131,400; products P·N²·h·(d + d_v) = 9·625·2·12 = 135,000 → 266,400
+    # params 584 + table h·N = 2·25 = 50 → 634; BN γ, β 2·(2·16 + 2·4 + 16) = 112
+    # memory 16·196 in + 16·196 out + 584 weights = 6,856
+    assert row(WINDOWED) == (266_400, 634, 112, 6_856)
+    node = build(parse_spec(WINDOWED)).nodes[1]
+    assert KIND.mult_adds_terms(node) == ((131_400, 225), (135_000, 9 * 625))
+    assert KIND.score_elements(node) == 2 * 9 * 625  # h·P·N²
+
+
+def test_whole_map_and_folded_batchnorm() -> None:
+    # N = A = 196: convs 196·584 = 114,464; products 196²·2·12 = 921,984 → 1,036,448; table 2·196 = 392
+    assert row(WHOLE) == (1_036_448, 976, 112, 16 * 196 * 2 + 584)
+    # bn: false, as a BN-folded export: one bias per conv output, 2·16 + 2·4 + 16 = 56, and no γ, β
+    assert row(FOLDED) == (1_036_448, 976 + 56, 0, 16 * 196 * 2 + 584)
+    # a map no larger than the window is attended whole (timm's LocalWindowAttention)
+    assert row(WHOLE.replace("kernel: 3", "kernel: 3, window: 14")) == row(WHOLE)
+
+
+def test_alpha_keeps_heads_and_key_width() -> None:
+    # α = 0.5: C = 8, c = 4, d = 4 kept, d_v = 4 (follows C/h); weights 2·4·12 + 72 + 2·4·8 = 232
+    # convs 225·232 = 52,200; products 9·625·2·(4 + 4) = 90,000
+    node = build(parse_spec(WINDOWED), 0.5).nodes[1]
+    assert KIND.mult_adds_terms(node) == ((52_200, 225), (90_000, 5_625))
+
+
+def test_products_scale_as_rho_squared_in_windows_and_rho_fourth_whole() -> None:
+    # 28 px: windows 30×30 → P = 36 (4× the 9 at 14 px; N stays 25); whole map N = 784 = 4·196 → N² 16×
+    windowed, whole = (build(parse_spec(t), resolution=28).nodes[1] for t in (WINDOWED, WHOLE))
+    assert KIND.product_terms(windowed) == (36 * 625 * 24, 36 * 625)
+    assert KIND.product_terms(whole) == (16 * 921_984, 784 * 784)
+    assert KIND.table_params(windowed) == 50 and KIND.table_params(whole) == 2 * 784
+
+
+def test_sweep_equals_closed_form() -> None:
+    counts = ("mult_adds", "params", "memory_access")
+    for text in (WINDOWED, WHOLE, FOLDED):
+        sweep_points(text, [1.0, 0.5], [14, 10, 21, 28], counts)
+
+
+@pytest.mark.parametrize(("old", "new", "needle"), [
+    ("heads: 2", "heads: 3", "16 channels do not divide"),
+    ("kernel: 3", "kernel: 4", "odd kernel, got 4"),
+    ("head_dim: 4, ", "", "missing"),
+    ("window: 5", "window: 0", "must be positive"),
+])
+def test_bad_inputs_are_located(old: str, new: str, needle: str) -> None:
+    with pytest.raises(MobcostError) as info:
+        build(parse_spec(WINDOWED.replace(old, new)))
+    assert needle in str(info.value) and "layers[1]" in str(info.value), str(info.value)
+
+
+def test_takes_a_map_not_a_sequence() -> None:
+    with pytest.raises(MobcostError) as info:
+        build(parse_spec(WHOLE.replace("out: 16}\n", "out: 16}\n  - {type: tokens}\n")))
+    assert "layers[2]" in str(info.value), str(info.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("text", "alpha"), [(WINDOWED, 1.0), (WINDOWED, 0.5), (WHOLE, 1.0), (FOLDED, 0.5)])
+def test_torch_counters_equal_closed_form(text: str, alpha: float) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    from mobcost.torchside.crosscheck import check_graph
+
+    report = check_graph(build(parse_spec(text), alpha))
+    assert report.all_match, [layer for layer in report.layers if not layer.match]
+    layer = report.layers[1]
+    assert layer.fvcore_mult_adds == layer.flop_counter_mult_adds == layer.mult_adds > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", [WINDOWED, WHOLE, FOLDED])
+def test_import_of_the_torch_build(text: str) -> None:
+    """mobcost's own build partitions NCHW (view, permute) and pads with F.pad, crops with a slice: another pattern
+    than timm's channels-last one (the zoo), imported to the same layer and counts."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from mobcost.torchside.build import graph_module
+    from mobcost.torchside.export import from_torch
+
+    spec = parse_spec(text)
+    imported = parse_spec(from_torch(graph_module(build(spec)).eval(), (3, 14, 14)))
+    assert [layer.type for layer in imported.layers] == ["pw", "cascaded_attention"]
+    assert analyze(imported).totals == analyze(spec).totals
+
+
+@pytest.mark.slow
+def test_near_miss_is_a_located_error() -> None:
+    """The zoo's cascaded group attention without its bias table: no layer says that; one line naming a node."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from mobcost.importers import ModelImportError
+    from mobcost.torchside.export import from_torch
+
+    from .attention_zoo import _CascadedGroupAttention
+
+    module = _CascadedGroupAttention(16, 4, 2, 2.0, 7).eval()  # d_v = 2·4 = C/h
+    module.idx = torch.zeros(49, 49, dtype=torch.long)  # every score gets one bias …
+    module.attention_biases = torch.nn.Parameter(torch.zeros(2, 1))  # … of a 2×1 table: not h × N offsets
+    with pytest.raises(ModelImportError) as info:
+        from_torch(module, (16, 7, 7))
+    message = str(info.value)
+    assert "node '" in message and "bias tables [(2, 1)]" in message and "cascaded_attention" in message, message
