@@ -139,3 +139,27 @@ def test_near_miss_is_a_located_error() -> None:
         from_torch(module, (16, 7, 7))
     message = str(info.value)
     assert "node '" in message and "bias tables [(2, 1)]" in message and "cascaded_attention" in message, message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dynamo", [False, True])
+def test_timms_local_window_attention_on_both_exporters(dynamo: bool) -> None:
+    """timm's LocalWindowAttention (the zoo's: channels-last partition and merge, ``chunk``) on a 14×14 map of 64
+    channels, 7×7 windows, 4 heads of 16: one layer, and fvcore's conv + matmul Mult-Adds and every parameter of
+    the module, from the TorchScript exporter (Slices) and the dynamo exporter (SplitToSequence, SequenceAt)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    fvcore = pytest.importorskip("fvcore.nn")
+    from mobcost.torchside.crosscheck import MULT_ADD_OPS
+    from mobcost.torchside.export import from_torch
+
+    from .attention_zoo import _LocalWindowAttention
+
+    module = _LocalWindowAttention(64, 16, 4, 1.0, 14, 7).eval()
+    by_op = fvcore.FlopCountAnalysis(module, torch.zeros(1, 64, 14, 14)).by_operator()
+    expected = (sum(by_op.get(op, 0) for op in MULT_ADD_OPS), sum(p.numel() for p in module.parameters()))
+    spec = parse_spec(from_torch(module, (64, 14, 14), dynamo=dynamo))
+    (layer,) = spec.layers
+    assert (layer.type, layer.heads, layer.head_dim, layer.window) == ("cascaded_attention", 4, 16, 7)
+    totals = analyze(spec).totals
+    assert (totals.mult_adds, totals.params + totals.bn_params) == expected

@@ -5,11 +5,12 @@ The anchor is the block's end: a Concat of h head outputs along the channels, Re
 to C. From each head output the match walks back through moves to A·V (a product of two activations whose other
 factor is a softmax, transposed or not), the softmax to the scores Q·Kᵀ + a stored h×N bias table (timm's
 ``attention_biases[:, idx][i]``, folded on loading), the queries through the scale and a k×k depthwise conv (+ BN)
-to the q/k/v split of one 1×1 conv (+ BN) per head; that conv reads chunk i of the block input — a Slice or Split
-along the channels — plus, from head 1 on, head i − 1's output (the cascade's Add). The sizes are read from the
-weights and the products (d, d_v, k, N), so the layer's closed form is the file's arithmetic. The block input held
-as P windows of w×w maps (``LocalWindowAttention``'s partition, and its merge after the projection) is recognised
-by replaying the moves on element numbers (``cascaded_windows.py``): the layer then reads the map, with ``window``.
+to the q/k/v split of one 1×1 conv (+ BN) per head; that conv reads chunk i of the block input — a Slice, a Split
+or the dynamo exporter's SequenceAt of a SplitToSequence, along the channels — plus, from head 1 on, head i − 1's
+output (the cascade's Add). The sizes are read from the weights and the products (d, d_v, k, N), so the layer's
+closed form is the file's arithmetic. The block input held as P windows of w×w maps (``LocalWindowAttention``'s
+partition, and its merge after the projection) is recognised by replaying the moves on element numbers
+(``cascaded_windows.py``): the layer then reads the map, with ``window``.
 
 A block the layer cannot express (a head without its table, unequal chunks, a different kernel per head, BatchNorm
 on some convs only) is a located error at its first operator saying why — with ``allow_unknown``, left out — never
@@ -195,20 +196,18 @@ def _qkv(m: Mapper, i: int, dw_end: Op | None, splits: list[Op | None], producer
          ) -> tuple[int, int, int, int] | None:
     """(c, d, d_v, k): the query's depthwise conv, and the one 1×1 conv whose split gives q, k and v."""
     dw = _conv_bn(m, dw_end, producer, found)
-    split = producer.get(dw.inputs[0]) if dw is not None else None
-    if dw is None or split is None or split.op not in ("Split", "Slice") \
-            or any(s is None or s.op not in ("Split", "Slice") for s in splits):
+    pieces = [_split_of(m, op, producer) for op in (producer.get(dw.inputs[0]) if dw else None, *splits)]
+    if dw is None or any(p is None for p in pieces):
         found.reason = f"head {i}'s queries are not a depthwise conv of a split of its q, k, v"
         return None
-    parts = {split.name: split, **{s.name: s for s in splits if s is not None}}
-    sources = {s.inputs[0] for s in parts.values()}
+    sources = {source for _, source in pieces}  # type: ignore[misc]
     walked, end = _back(m, sources.pop(), producer) if len(sources) == 1 else ([], None)
     qkv = _conv_bn(m, end, producer, found)
     weight, dw_weight = (m.g.const(c.inputs[1]) if c is not None else None for c in (qkv, dw))
     if qkv is None or weight is None or dw_weight is None or weight.dims[2:] != (1, 1):
         found.reason = f"head {i}'s q, k and v are not split from one 1×1 conv"
         return None
-    found.ops += [*parts.values(), *walked]
+    found.ops += [*(op for ops, _ in pieces for op in ops), *walked]  # type: ignore[union-attr]
     d, k = dw_weight.dims[0], dw_weight.dims[-1]
     if dw_weight.dims != (d, 1, k, k) or dw.attrs.get("group", 1) != d or k % 2 == 0 \
             or list(dw.attrs.get("pads", [0] * 4)) != [k // 2] * 4 or set(dw.attrs.get("strides", [1])) != {1}:
@@ -225,15 +224,24 @@ def _chunk(m: Mapper, i: int, conv: Op, producer: dict[str, Op], found: _Found) 
     found.ops += walked
     if i and op is not None and op.op == "Add" and found.keys["outs"][i - 1] in op.inputs:
         found.ops.append(op)
-        chunk = producer.get(next(t for t in op.inputs if t != found.keys["outs"][i - 1]))
-        op = chunk if chunk is not None and chunk.op in ("Slice", "Split") else None
-    if op is None or op.op not in ("Slice", "Split"):
+        op = producer.get(next(t for t in op.inputs if t != found.keys["outs"][i - 1]))
+    piece = _split_of(m, op, producer)
+    if piece is None:
         found.reason = f"head {i}'s q/k/v conv does not read a channel chunk of the block input" + \
             (" plus the previous head's output" if i else "")
         return False
-    found.ops.append(op)
-    found.keys.setdefault("inputs", []).append(op.inputs[0])
+    found.ops += piece[0]
+    found.keys.setdefault("inputs", []).append(piece[1])
     return True
+
+
+def _split_of(m: Mapper, op: Op | None, producer: dict[str, Op]) -> tuple[list[Op], str] | None:
+    """(its operators, the tensor split) of a part taken by Slice or Split, or by SequenceAt of a SplitToSequence
+    (the dynamo exporter's ``split``); None for anything else."""
+    if op is not None and op.op in ("Slice", "Split"):
+        return [op], op.inputs[0]
+    seq = producer.get(op.inputs[0]) if op is not None and op.op == "SequenceAt" else None
+    return ([op, seq], seq.inputs[0]) if op is not None and seq is not None and seq.op == "SplitToSequence" else None
 
 
 def _settle(m: Mapper, concat: Op, shapes: list[tuple[int, int, int, int, int]], found: _Found) -> bool:
