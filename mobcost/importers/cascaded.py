@@ -88,14 +88,14 @@ def _back(m: Mapper, tensor: str, producer: dict[str, Op], scale: bool = False) 
 
 def _match(m: Mapper, concat: Op, producer: dict[str, Op]) -> _Found | None:
     """The block ending at ``concat`` → ReLU → 1×1 conv if every concatenated tensor is A·V of a softmax; else
-    None (a CNN's concat)."""
+    None (a CNN's concat, or products concatenated for something else: not this layer's to refuse)."""
     heads = [_head_product(m, t, producer) for t in concat.inputs if t]
     if not heads or any(h is None for h in heads) or concat.attrs.get("axis") not in (1, -3):
         return None
     found = _Found(ops=[concat])
     tail = _projection(m, concat, found)
     if tail is None:
-        return found
+        return None  # not this block's end: heads concatenated for another reader (attention.py, or an error there)
     shapes = []
     for i, (walked, av, softmax) in enumerate(heads):  # type: ignore[misc]
         found.ops += [*walked, av, softmax]
@@ -128,7 +128,6 @@ def _projection(m: Mapper, concat: Op, found: _Found) -> str | None:
     weight = m.g.const(conv.inputs[1]) if conv is not None else None
     if relu is None or conv is None or weight is None or weight.dims[2:] != (1, 1) \
             or conv.attrs.get("group", 1) != 1 or set(conv.attrs.get("strides", [1])) != {1}:
-        found.reason = "its heads' concatenation is not read by ReLU and a 1×1 conv"
         return None
     found.ops += [relu, conv]
     bn = m.sole_user(conv.outputs[0], "BatchNormalization")
