@@ -125,11 +125,12 @@ def _board_figures(doc: dict[str, Any], name: str) -> None:
         doc["sources"]["active_power_mw"] = f"no energy run published; the base's datasheet figure, the same " \
                                             f"chip at the same clock: {doc['sources']['active_power_mw']}"
         return
-    if POWER_FROM[name] is None:
+    if POWER_FROM[name] is None:  # another chip's power would be a guess dressed as a figure: none at all
+        base_mw = doc.pop("active_power_mw")
         doc["sources"]["active_power_mw"] = (
-            f"PLACEHOLDER, not this board's: no energy run was published for it and no datasheet figure is "
-            f"bundled yet, so the fit kept the base's {doc['active_power_mw']:g} mW (an STM32F746 at 216 MHz): "
-            "energy on this profile is not a prediction")
+            f"none: no energy run was published for this board and no run current at its clock is bundled "
+            f"(the fit's base, an STM32F746 at 216 MHz, would give {base_mw:g} mW, not this chip's); "
+            "energy on this profile is the per-operation table's lower bound, labelled so wherever it shows")
         return
     other, why = POWER_FROM[name]
     rows = read_measurements(MEASURED / f"{other}.csv")

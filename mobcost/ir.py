@@ -146,8 +146,14 @@ class Layer:
     value_dim: int | None = None
     kv_stride: int | None = None
     bias_table: bool = False
+    # attention: queries from every q_stride-th token of each axis of the keys' √N×√N grid (LeViT's
+    # attention-subsample: N_q = ⌈√N/s⌉² tokens out), and an activation on the merged heads before the output
+    # projection (LeViT's hard-swish); ``bn`` (above) there is a BatchNorm after each projection
+    q_stride: int | None = None
+    proj_act: str = "none"
     gamma: bool = False  # l2norm: a learned scale per channel after the normalisation (SSD's L2Norm)
     out_bias: bool = True
+    hidden: int | None = None  # pos_fourier: sin/cos features per axis (XCiT's hidden_dim, 32)
     # the earlier layer whose stored weights this one reads again (one tensor used twice): Mult-Adds and memory
     # access count every use, params count the tensor once, at that layer
     shares: str | None = None

@@ -108,13 +108,18 @@ layers:
   - {type: flatten}
   - {type: fc, out: 4}
   - {type: tokens, from: a}
+  - {type: pos_fourier}
+  - {type: xca, heads: 2}
   - {type: patch_embed, out: 6, patch: 4, from: input}
   - {type: cls_token}
   - {type: pos_embed}
   - {type: attention, heads: 2}
   - {type: linear, out: 8}
+  - {type: additive_attention}
   - {type: pool_tokens}
   - {type: unfold, patch: 3, from: a}
+  - {type: gn, groups: 1}
+  - {type: separable_attention}
   - {type: fold}
   - {type: window, window: 4, shift: 2}
   - {type: attention, heads: 2, relative_table: true}
@@ -129,6 +134,9 @@ layers:
   - {type: l2norm, gamma: true}
   - {type: div, from: [pd, -1]}
   - {type: split, sizes: [1, 3], index: 1}
+  - {type: conv_attention, heads: 2, head_dim: 2}
+  - {type: pw, out: 12}
+  - {type: linear_attention, heads: 2}
 """)
     # roi_crop runs only in a spec with `proposals:` (per-RoI layers): the bundled Faster R-CNN spec holds it
     assert {layer.type for layer in spec.layers} == set(REGISTRY) - {"roi_crop"}

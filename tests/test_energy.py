@@ -420,3 +420,33 @@ def test_an_onchip_memory_as_dear_as_dram_is_counted_as_dram(tmp_path: Path) -> 
     from mobcost.report.energy import energy_caption
 
     assert "1 of 1 layers from DRAM" in energy_caption(energy) and "counted as DRAM" in energy_caption(energy)
+
+
+# --- what a bundled profile's power is ------------------------------------------------------------------------------
+
+# A power is this chip's: measured on it (energy_uj ÷ latency_ms of published runs), measured on the same core at
+# the same clock, or its datasheet's run current × voltage. Another chip's figure kept as a stand-in is not one.
+OWN_POWER = ("measured", "datasheet", "no energy run published; the base's datasheet figure, the same chip")
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "specs" / "hardware").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_no_bundled_profile_borrows_another_chips_power(path: Path) -> None:
+    import yaml
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    source = doc.get("sources", {}).get("active_power_mw", "")
+    assert "PLACEHOLDER" not in source
+    if "active_power_mw" in doc:
+        assert source.startswith(OWN_POWER), source
+
+
+def test_the_energy_json_says_what_its_figure_is() -> None:
+    powered = json.loads(run("latency", "mlperf_tiny_vww", "-H", "cortex_m7", "-f", "json"))
+    # cortex_m7: 102 mA × 3.3 V = 336.6 mW (its datasheet line); mW × ms = µJ
+    assert (powered["energy_basis"], powered["active_power_mw"]) == ("active_power", 336.6)
+    assert powered["energy_uj"] == pytest.approx(336.6 * powered["predicted_ms"], rel=1e-4)
+    bare = json.loads(run("latency", "mlperf_tiny_vww", "-H", "nrf5340_dk_microtvm_cmsis_nn", "-f", "json"))
+    assert (bare["energy_basis"], bare["active_power_mw"]) == ("table_lower_bound", None)
+    table = json.loads(run("table", "mlperf_tiny_vww", "-H", "nrf5340_dk_microtvm_cmsis_nn", "-f", "json"))
+    assert table["totals"]["energy_basis"] == "table_lower_bound"

@@ -25,22 +25,6 @@ PATHS = ("onnx", "torch")
 # what each model lacks today (on both paths); the strict xfails below keep this list true: a model listed that
 # imports exactly fails its test, as does one not listed that does not
 BLOCKED: dict[str, str] = {
-    "levit_128s": "LinearNorm's BatchNorm1d on the flattened tokens (Flatten → BN → Reshape) and attention-"
-                  "subsample (queries from every second token of the grid)",
-    "swiftformer_xs": "additive attention past q's and k's L2 norms over channels (now `l2norm`): F.normalize over "
-                      "the tokens (dim 1) of the N×1 scores q·w_g, products of two activations (scores × q, global "
-                      "query × k, broadcast) and the sum over tokens",
-    "edgenext_xx_small": "cross-covariance attention (heads split across channels: B×N×C → B×N×3×h×d, q and k "
-                         "L2-normalised over the tokens, a temperature per head)",
-    "mobilevitv2_050": "MobileViTv2's channels-first unfold (B×C×H×W → B×C×P×N: 6-D Reshape, Transpose, Reshape) "
-                       "and its separable attention on that C×P×N map (softmax over N of a 1-channel score, key × "
-                       "score broadcast, sum over N, ReLU(v) × context broadcast)",
-    "efficientvit_b0": "linear attention Q·(KᵀV) on heads reshaped from a map (B×C×H×W → B×h×d×N), values padded "
-                       "with ones, Div",
-    "shvit_s1": "single-head attention on a map: q, k, v one 1×1 conv + BN split 16/16/pdim, k and v read "
-                "channels-first (B×C×H×W → B×C×N; q's flatten + transpose is `tokens`), A·V written v·Aᵀ, and no "
-                "output projection of its own (ReLU + conv-BN read its concat with the untouched channels); "
-                "`attention` always has one and no BN on q, k, v",
 }
 
 

@@ -61,7 +61,8 @@ def test_generated_models_count_as_worked_out(name: str, dtype: str, expected: t
 
 
 # Files the importer refused before: MLPerf Tiny's ResNet-8 from another toolchain (TF 'same' PADs in the torch
-# layout between TRANSPOSEs), mobcost's own export --int8 of ResNet-8 and of SqueezeNet 1.0 (α 0.25, 96×96: its
+# layout between TRANSPOSEs), mobcost's own export --int8 of ResNet-8 (which had them too; now its stride-2 'same'
+# convolutions are CONV_2D SAME, runtimes.litert.convert.pads_apart) and of SqueezeNet 1.0 (α 0.25, 96×96: its
 # ceil-mode pools' PADV2, the head's RESHAPE of a 1×1 map to N×C×1×1).
 @pytest.mark.parametrize("name", ["tflm_resnet8_ic_int8", "tflm_bundled_mlperf_tiny_ic_int8",
                                   "tflm_bundled_squeezenet1_0_int8"])

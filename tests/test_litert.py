@@ -154,3 +154,90 @@ def test_missing_litert_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         litert.require_litert()
     message = str(info.value)
     assert "\n" not in message and "pip install" in message and "mobcost[torch,litert]" in message
+
+
+# A ResNet block's stride-2 TF 'same' 3×3 convolution (padded 0 before, 1 after: an explicit ZeroPad in the torch
+# build) whose input the 1×1 shortcut reads too, as in MLPerf Tiny's ResNet-8.
+SHORTCUT = """input: {channels: 3, size: 16}
+layers:
+  - {type: conv, out: 8, bn: true, act: relu, name: stem}
+  - {type: conv, out: 16, stride: 2, padding: same, bn: true, act: relu, name: conv}
+  - {type: pw, out: 16, stride: 2, from: stem, act: none, name: shortcut}
+  - {type: add, from: [conv, shortcut], name: add}
+"""
+
+HEADS = """input: {channels: 3, size: 16}
+layers:
+  - {type: conv, out: 8, act: relu, name: map}
+  - {type: dw, stride: 2, padding: same, act: relu, name: down}
+  - {type: dw, padding: same, act: relu, from: map, name: box}
+  - {type: dw, padding: same, act: relu, from: map, name: class}
+outputs: [down, box, class]
+"""
+
+
+def test_each_zero_padding_is_written_for_the_converter() -> None:
+    pytest.importorskip("torch")
+    from torch import nn
+
+    from mobcost.runtimes.litert.convert import pads_apart
+    from mobcost.spec.bundled import load_bundled
+    from mobcost.torchside.build import ZeroPad, graph_module
+
+    def written(name: str, alpha: float = 1.0, resolution: int | None = None) -> dict[str, str]:
+        graph = build(load_bundled(name), alpha, resolution=resolution)
+        module = graph_module(graph)
+        pads = [i for i, layer in enumerate(module.layers.values()) if isinstance(getattr(layer, "pad", None), ZeroPad)]
+        pads_apart(module)
+        layers = list(module.layers.values())
+        return {graph.nodes[i].name: "conv" if isinstance(layers[i].pad, nn.Identity) else
+                "x·1" if layers[i].pad.own_input else "as is" for i in pads}
+
+    # ResNet-8: each stride-2 'same' 3×3 pads 0 before and 1 after (32 → 16: (16 − 1)·2 + 3 − 32 = 1), on a block's
+    # output the shortcut reads too
+    assert written("mlperf_tiny_ic") == {"stack2.conv1": "x·1", "stack3.conv1": "x·1"}
+    # DS-CNN: its one 'same' convolution reads the network input
+    assert written("mlperf_tiny_kws") == {"conv1": "as is"}
+    # SSD300-MobileNetV1 at 96 px: stride-2 'same' 3×3s pad (0, 1) on even maps (96, 48, 24, 12, 6 and extra3's 2),
+    # (1, 1) on extra2's 3×3 ((2 − 1)·2 + 3 − 3 = 2) and on extra4's and extra5's 1×1 ((1 − 1)·2 + 3 − 1 = 2)
+    assert written("ssd300_mobilenet_v1", 0.25, 96) == {
+        "Conv2d_0": "as is", "Conv2d_2_depthwise": "x·1", "Conv2d_4_depthwise": "x·1", "Conv2d_6_depthwise": "x·1",
+        "Conv2d_12_depthwise": "x·1", "extra2": "conv", "extra3": "x·1", "extra4": "conv", "extra5": "conv"}
+
+
+@needs_litert
+def test_a_shared_pad_input_converts_as_keras_same(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The padding goes into the convolution (CONV_2D SAME, no PAD, no TRANSPOSE) and the model computes the
+    torch build's function; without ``pads_apart`` litert-torch leaves TRANSPOSE, PAD (NCHW), TRANSPOSE, and a
+    TRANSPOSE back for the shortcut, and a shared TRANSPOSE-PAD-TRANSPOSE for the heads (if a litert-torch release
+    stops doing that, this says so)."""
+    import numpy as np
+    import torch
+
+    from mobcost.runtimes.litert import convert as litert
+    from mobcost.torchside import build as torch_build
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    real = torch_build.graph_module
+    monkeypatch.setattr(torch_build, "graph_module", lambda g: seeded_module(real, g))
+    graph = build(parse_spec(SHORTCUT, file="<shortcut>"))
+    model = litert.export_graph(graph)
+    assert op_names(model) == ["CONV_2D+RELU", "CONV_2D+RELU", "CONV_2D+NONE", "ADD"]
+    it = litert.interpreter(model, 1)
+    it.set_tensor(it.get_input_details()[0]["index"], litert.nhwc_input(graph))
+    it.invoke()
+    with torch.no_grad():
+        want = seeded_module(real, graph)(torch_build.sample_input(graph)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"]), want, rtol=1e-4, atol=1e-4)
+
+    # a map padded (0, 1) by a stride-2 'same' 3×3 and 1 on every side by two heads ('same' 3×3 at stride 1), as
+    # SSDLite's layer 15 expansion and its box and class heads
+    heads = build(parse_spec(HEADS, file="<heads>"))
+    assert op_names(litert.export_graph(heads)) == ["CONV_2D+RELU", *["DEPTHWISE_CONV_2D+RELU"] * 3]
+
+    monkeypatch.setattr(litert, "pads_apart", lambda module: None)
+    module, x = litert.channel_last(real(graph), torch_build.sample_input(graph))
+    assert op_names(litert.convert(module, (x,))) == ["CONV_2D+RELU", "TRANSPOSE", "PAD", "TRANSPOSE",
+                                                      "CONV_2D+RELU", "TRANSPOSE", "CONV_2D+NONE", "ADD"]
+    module, x = litert.channel_last(real(heads), torch_build.sample_input(heads))
+    assert {"TRANSPOSE", "PAD"} <= set(op_names(litert.convert(module, (x,))))

@@ -37,6 +37,8 @@ from mobcost.layers import ACTIVATIONS, REGISTRY  # noqa: E402
 from mobcost.spec import bundled_names  # noqa: E402
 from mobcost.spec.transforms import with_proposals  # noqa: E402
 
+from .test_levit import LEVIT  # noqa: E402  (LeViT's BatchNorms, activation before the projection, subsample)
+
 
 def _fvcore(model: Any, x: Any) -> int:
     from fvcore.nn import FlopCountAnalysis
@@ -247,9 +249,14 @@ layers:
   - {type: conv, out: 8, stride: 2, from: input}
   - {type: tokens}
   - {type: ln, act: gelu}
+  - {type: pos_fourier}
+  - {type: xca, heads: 2, bias: false}
   - {type: attention, heads: 2, head_dim: 6, bias: false}
+  - {type: additive_attention}
   - {type: act, act: relu}
   - {type: linear, out: 12, bias: false}
+  - {type: gn, groups: 2}
+  - {type: separable_attention, bias: false, out_bias: false}
   - {type: pool_tokens, mode: mean}
   - {type: fc, out: 3}
   - {type: conv, out: 8, stride: 2, from: input, name: m}
@@ -259,6 +266,9 @@ layers:
   - {type: add, from: [u0, -1]}
   - {type: linear, expand: 2, act: silu}
   - {type: linear, out: 8}
+  - {type: gn, groups: 1, name: u1}
+  - {type: separable_attention}
+  - {type: add, from: [u1, -1]}
   - {type: fold}
   - {type: concat, from: [m, -1]}
   - {type: avgpool}
@@ -327,9 +337,48 @@ layers:
   - {type: fc, out: 3}
 """
 
+# EfficientViT's LiteMLA (issue 21): qkv 1×1 conv, 5×5 depthwise + grouped 1×1 aggregation, ReLU linear attention on
+# the concatenation (head_dim 4: 8 heads, 4 at α = 0.5), output conv, residual; beside it a 2-head one on the qkv
+# map alone with φ = hard-swish
+LINEAR = """
+input: {channels: 4, size: 16}
+layers:
+  - {type: conv, out: 8, kernel: 3, stride: 2, act: hswish, name: x}
+  - {type: pw, out: 48, bn: false, name: qkv}
+  - {type: dw, kernel: 5, bn: false}
+  - {type: conv, out: 48, kernel: 1, groups: 12, bn: false}
+  - {type: concat, from: [qkv, -1]}
+  - {type: linear_attention, head_dim: 4}
+  - {type: pw, out: 8}
+  - {type: add, from: [x, -1], name: y}
+  - {type: linear_attention, heads: 2, act: hswish, from: qkv}
+  - {type: concat, from: [y, -1]}
+  - {type: avgpool}
+  - {type: fc, out: 3}
+"""
+
+# SHViT's single-head attention on a map (conv_attention) between its split, GroupNorm and concat; then with heads,
+# a value width of its own, a bias and no BatchNorm
+SHSA = """
+input: {channels: 4, size: 16}
+layers:
+  - {type: conv, out: 16, stride: 2, name: x}
+  - {type: split, sizes: [1, 3], index: 0, name: x1}
+  - {type: split, sizes: [1, 3], index: 1, from: x, name: x2}
+  - {type: gn, groups: 1, from: x1}
+  - {type: conv_attention, head_dim: 4, name: att}
+  - {type: concat, from: [att, x2]}
+  - {type: act, act: relu}
+  - {type: pw, out: 16, act: none}
+  - {type: conv_attention, heads: 2, head_dim: 2, value_dim: 3, bias: true, bn: false}
+  - {type: avgpool}
+  - {type: fc, out: 3}
+"""
+
 
 def test_the_probes_hold_every_layer_type() -> None:
-    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB) for layer in parse_spec(text).layers}
+    types = {layer.type for text in (PROBE, HEADS, SAME, TOKENS, WINDOWS, VOCAB, SHSA, LINEAR)
+             for layer in parse_spec(text).layers}
     # roi_crop runs only in a spec with `proposals:`: the bundled Faster R-CNN spec holds it (counted above)
     assert types >= set(REGISTRY) - {"dwsep", "roi_crop"}
 
@@ -340,7 +389,8 @@ def test_probe_networks(tool: str) -> None:
         pytest.skip(f"{TOOLS[tool][0]} is not installed")
     bad = []
     for text, sizes in ((PROBE, (16, 13)), (SAME, (16, 13)), (HEADS, (16,)), (TOKENS, (16, 13)), (VOCAB, (16, 13)),
-                        (WINDOWS, (16, 32))):
+                        (WINDOWS, (16, 32)), (SHSA, (16, 13)), (LEVIT, (32, 36)),
+                        (LINEAR, (16, 13))):
         for res in sizes:
             for alpha in (1.0, 0.5):
                 bad += compare(parse_spec(text), alpha, res, [tool])

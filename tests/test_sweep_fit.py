@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from mobcost.analysis.memory import plan_memory
@@ -18,8 +19,10 @@ from mobcost.graph import build
 from mobcost.spec import load_bundled
 
 
-def test_the_columns_equal_plan_memory_point_by_point() -> None:
-    spec = load_bundled("mobilenet_v2")
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "lraspp_mobilenet_v3_large"])
+def test_the_columns_equal_plan_memory_point_by_point(name: str) -> None:
+    # MobileNetV3: SE, whose squeeze width is a rounded fraction of C; LR-ASPP: a bias-free 1×1 conv
+    spec = load_bundled(name)
     # an odd size too: a stride-2 window on an odd map needs no PAD (SAME pads 1/1), so LiteRT's buffers differ
     alphas, sizes = [0.35, 0.5, 1.0], [96, 113, 160]
     for planner in ("tflm", "lower-bound", "tflite"):

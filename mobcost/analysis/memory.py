@@ -71,6 +71,7 @@ QUANT_PARAM_BYTES = 4 + 8
 # (and mobcost's `export --int8`), quantizes convolutions and fully connected layers per output channel; TF's own
 # converter keeps a fully connected layer per tensor, 24 B × (classes − 1) less on a classifier head.
 PER_TENSOR: frozenset[str] = frozenset()
+CONVERTED_WITH_BIAS = frozenset({"conv", "pw", "dw"})  # CONV_2D and DEPTHWISE_CONV_2D always carry an int32 bias
 # int8 reference kernels' scratch requests, in bytes per output element (TRANSPOSE_CONV's int32 accumulator)
 SCRATCH_PER_OUTPUT = {"deconv": 4}
 
@@ -157,6 +158,8 @@ def layer_weights(node: Node, dtype: str) -> Weights:
     if not weights:
         return Weights(0, 0, 0)
     biases = kind.biases(node) or (node.out_channels if node.layer.bn else 0)
+    if dtype == "int8" and not biases and node.layer.type in CONVERTED_WITH_BIAS:
+        biases = node.out_channels  # the converter writes a zero int32 bias (LR-ASPP's bias-free `scale` 1×1 conv)
     size = DTYPE_BYTES[dtype]
     if node.layer.type == "attention" and dtype == "int8":
         # each projection its own operator, quantized per output channel, with an int32 bias the conversion writes
@@ -165,7 +168,9 @@ def layer_weights(node: Node, dtype: str) -> Weights:
         return Weights(weights * size, channels * BIAS_BYTES[dtype], QUANT_PARAM_BYTES * channels * 2)
     quantization = 0
     if dtype == "int8":  # the weights' scales and zero points, and the bias's (scale = input × weight scale)
-        channels = 1 if node.layer.type in PER_TENSOR else node.out_channels
+        # one scale and zero point per output channel of every convolution the layer is (SE: its squeeze's s and
+        # its excite's C, the count of its biases)
+        channels = 1 if node.layer.type in PER_TENSOR else (biases or node.out_channels)
         quantization = QUANT_PARAM_BYTES * channels * (2 if biases else 1)
     return Weights(weights * size, biases * BIAS_BYTES.get(dtype, size), quantization)
 
@@ -271,10 +276,13 @@ def plan_memory(graph: Graph, planner: str = "tflm", dtype: str = "int8", *, pat
     else:
         in_use = live_totals(graph, dtype)
         arena = peak
-    if any(node.type == "attention" for node in graph.nodes):
+    if any(node.type in ("attention", "conv_attention") for node in graph.nodes):
         # One layer here is several operators in a runtime: its Q, K, V and h·N² scores are tensors of their own.
         notes.append("attention layers' inner tensors (Q, K, V, the heads' N×N scores) are not counted: the "
                      "lower bound and the arena cover the layers' inputs and outputs only, and a runtime needs more")
+    if any(node.type == "additive_attention" for node in graph.nodes):  # q, k (N×C each) and G·k live inside it
+        notes.append("additive_attention layers' inner tensors (q, k, the N scores, G·k) are not counted: the "
+                     "lower bound and the arena cover the layers' inputs and outputs only")
     return Memory(graph, planner, dtype, peak, step, tuple(names[t] for t in alive), arena, tuple(buffers),
                   tuple(offsets), network_weights(graph, dtype), persistent, tuple(notes), tuple(in_use),
                   tuple(steps), rec)

@@ -46,6 +46,10 @@ def import_model(
                                               "export with (default: the exporter's).", show_default=False)] = None,
     allow_unknown: Annotated[bool, typer.Option("--allow-unknown", help="Import what can be mapped; list the "
                                                 "operators left out (in the spec and on stderr).")] = False,
+    reparameterize: Annotated[bool, typer.Option("--reparameterize", help="With --torch: fold train-time branches "
+                                                 "(RepVGG, MobileOne, FastViT, RepViT) as the model deploys, by its "
+                                                 "own fuse() / reparameterize() / switch_to_deploy(), and count "
+                                                 "that graph (default: the module as given).")] = False,
     output: OutputOpt = None,
 ) -> None:
     """Write a spec for an ONNX file, a .tflite model or a PyTorch module (standard output without -o).
@@ -58,26 +62,29 @@ def import_model(
         raise OptionError("give an ONNX or .tflite file, or --torch package.module:factory (one of them)",
                           where="MODEL")
     if torch_factory is not None:
-        result = _from_torch(torch_factory, _shape(input_shape or "3x224x224"), dynamo, opset, allow_unknown)
+        result = _from_torch(torch_factory, _shape(input_shape or "3x224x224"), dynamo, opset, allow_unknown,
+                             reparameterize)
     else:
-        if dynamo or opset is not None:
-            raise OptionError("--dynamo and --opset apply to --torch only", where="--dynamo/--opset")
-        _not_a_spec(model, input_shape)  # type: ignore[arg-type]
-        from ..importers import onnx_to_spec, tflite_to_spec
-
-        if model.suffix.lower() == ".tflite":  # type: ignore[union-attr]
-            if input_shape is not None:
-                raise OptionError("a .tflite model's input has fixed dimensions; --input is for ONNX files and "
-                                  "--torch", where="--input")
-            result = tflite_to_spec(model, allow_unknown=allow_unknown)  # type: ignore[arg-type]
-            emit(result.yaml, output)
-            _left_out(result)
-            return
-
-        shape = _shape(input_shape) if input_shape is not None else None
-        result = onnx_to_spec(model, allow_unknown=allow_unknown, input_shape=shape)  # type: ignore[arg-type]
+        if dynamo or opset is not None or reparameterize:
+            raise OptionError("--dynamo, --opset and --reparameterize apply to --torch only",
+                              where="--dynamo/--opset/--reparameterize")
+        result = _from_file(model, input_shape, allow_unknown)  # type: ignore[arg-type]
     emit(result.yaml, output)
     _left_out(result)
+
+
+def _from_file(model: Path, input_shape: str | None, allow_unknown: bool) -> ImportResult:
+    """An ONNX or .tflite file's import."""
+    _not_a_spec(model, input_shape)
+    from ..importers import onnx_to_spec, tflite_to_spec
+
+    if model.suffix.lower() == ".tflite":
+        if input_shape is not None:
+            raise OptionError("a .tflite model's input has fixed dimensions; --input is for ONNX files and --torch",
+                              where="--input")
+        return tflite_to_spec(model, allow_unknown=allow_unknown)
+    shape = _shape(input_shape) if input_shape is not None else None
+    return onnx_to_spec(model, allow_unknown=allow_unknown, input_shape=shape)
 
 
 def _left_out(result: ImportResult) -> None:
@@ -104,16 +111,21 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def _from_torch(target: str, shape: tuple[int, int, int], dynamo: bool, opset: int | None,
-                allow_unknown: bool) -> ImportResult:
+                allow_unknown: bool, reparameterize: bool) -> ImportResult:
     from ..torchside import require_torch
 
     require_torch()
     from ..torchside.export import check_input_shape, import_torch, load_factory
+    from ..torchside.reparam import note
 
     check_input_shape(shape, where="--input")  # before the user's code runs
     name = target.rpartition(":")[2].rpartition(".")[2]  # the factory's name, not the module's class
-    return import_torch(load_factory(target), shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown,
-                        name=name)
+    module = load_factory(target)
+    result = import_torch(module, shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown, name=name,
+                          reparameterize=reparameterize)
+    if not reparameterize and (said := note(module, folded=False)):  # the spec's header says it too
+        print(f"mobcost: note: {said.removeprefix('; ')}", file=sys.stderr)
+    return result
 
 
 @app.command("export")

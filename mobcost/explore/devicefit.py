@@ -238,7 +238,8 @@ def profile_document(f: Fit, rows: list[MeasuredRow], base: Hardware, source: st
     """The fitted profile as YAML-ready data, with every row it was fitted from (``measured.rows``)."""
     hw = f.hardware
     fitted_on = fitted_on or date.today().isoformat()
-    sources = {**base.sources,
+    kept = {k: v for k, v in base.sources.items() if k != "planner"}  # the measured stack's runtime is not the base's
+    sources = {**kept,
                "efficiency": f"fitted to {len(rows)} measured networks ({source}), prior: the base profile",
                "overhead_us": f"fitted to {len(rows)} measured networks ({source}), prior: the base profile",
                "measured": _provenance(rows, base, source, fitted_on)}

@@ -20,10 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.converted import Slot, converted_slots
-from ..analysis.memory import BIAS_BYTES, PER_TENSOR, QUANT_PARAM_BYTES, litert_buffers, persistent_terms, tensor_names
+from ..analysis.memory import (
+    BIAS_BYTES,
+    CONVERTED_WITH_BIAS,
+    PER_TENSOR,
+    QUANT_PARAM_BYTES,
+    litert_buffers,
+    persistent_terms,
+    tensor_names,
+)
 from ..analysis.planners import TFLM_ALIGNMENT, Buffer, litert_offsets
 from ..graph import Graph, build
 from ..layers import REGISTRY
+from ..layers.squeeze_excite import squeeze_width
 from ..units import DTYPE_BYTES
 from .factors import Factors
 
@@ -92,23 +101,29 @@ def flash_bytes(f: Factors, rows: slice, dtype: str) -> np.ndarray:
     assert f.anchor is not None
     b, bias = DTYPE_BYTES[dtype], BIAS_BYTES.get(dtype, DTYPE_BYTES[dtype])
     per_channel = np.zeros(f.channels.shape[1], dtype=np.int64)  # bytes per output channel of each layer
-    fixed = 0
+    fixed, squeezes = 0, np.zeros(f.channels[rows].shape[0], dtype=np.int64)
     for i, node in enumerate(f.anchor.nodes):
         kind = REGISTRY[node.layer.type]
         if node.layer.shares or not kind.weights(node):
             continue
         own = bool(kind.biases(node))
-        if not own and node.layer.bn:  # a BatchNorm folded into the layer leaves a bias per output channel
+        # a BatchNorm folded into the layer leaves a bias per output channel; int8 convolutions get a zero one
+        added = not own and (node.layer.bn or (dtype == "int8" and node.layer.type in CONVERTED_WITH_BIAS))
+        if added:
             per_channel[i + 1] += bias
-        copies = 2 if (own or node.layer.bn) else 1  # the bias's scale and zero point too
+        copies = 2 if (own or added) else 1  # the bias's scale and zero point too
         if dtype != "int8":
             continue
         if node.layer.type in PER_TENSOR:
             fixed += QUANT_PARAM_BYTES * copies
-        else:
-            per_channel[i + 1] += QUANT_PARAM_BYTES * copies
+            continue
+        per_channel[i + 1] += QUANT_PARAM_BYTES * copies
+        if node.layer.type == "se":  # its squeeze convolution's channels, a rounded fraction of C
+            squeezes += [squeeze_width(int(c), node.layer.reduction, node.layer.divisor)
+                         for c in f.channels[rows, i + 1]]
     weights = f.w_chan[rows] @ f.w_area
-    total = weights * b + (f.biases[rows] * bias + f.channels[rows] @ per_channel + fixed)[:, None]
+    quant_squeeze = QUANT_PARAM_BYTES * 2 * squeezes
+    total = weights * b + (f.biases[rows] * bias + f.channels[rows] @ per_channel + fixed + quant_squeeze)[:, None]
     return total.ravel()
 
 

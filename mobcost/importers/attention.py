@@ -46,15 +46,24 @@ class _Block:
     reason: str = ""
 
 
-def plan(m: Mapper) -> dict[str, Callable[[], None]]:
+Matcher = Callable[[Mapper, Op, dict[str, Op]], "_Block | None"]
+
+
+def plan(m: Mapper, *others: Matcher) -> dict[str, Callable[[], None]]:
     """For every attention block: the name of its first operator in file order → the call that emits the layer
     when the walk reaches it (so layers stay in the order their inputs are made) or, for a block the layer
-    cannot express, the located error (with ``allow_unknown``, the note) saying why, at the same place."""
+    cannot express, the located error (with ``allow_unknown``, the note) saying why, at the same place.
+    ``others``: matchers tried, in turn, around a Softmax this module's finds no layer around (LeViT's:
+    attention_levit.py); a block one finds (a layer, or a more precise reason) replaces its."""
     producer = {t: op for op in m.g.ops for t in op.outputs if t}
     order = {op.name: i for i, op in enumerate(m.g.ops)}
     planned: dict[str, Callable[[], None]] = {}
     for op in m.g.ops:
         block = _match(m, op, producer) if op.op == "Softmax" else None
+        for other in others if op.op == "Softmax" and (block is None or block.keys is None) else ():
+            block = other(m, op, producer) or block
+            if block is not None and block.keys is not None:
+                break
         if block is not None:
             first = min(block.ops, key=lambda o: order[o.name])
             planned[first.name] = _emitter(m, op, first, block)
@@ -216,11 +225,12 @@ def _bias_table(m: Mapper, scores: str, producer: dict[str, Op], heads: int, n: 
     plus = producer.get(scores)
     if plus is None or plus.op != "Add" or len(plus.inputs) != 2:
         return ()
+    queries = m.dims(scores)[-2]  # N, or LeViT's subsampled N_q
     for i, t in enumerate(plus.inputs):
         bias = m.g.const(t)
         relative = (2 * math.isqrt(n) - 1) ** 2, heads  # Swin's table: one row per offset in a √N×√N window
         if bias is not None and bias.table in ((heads, n), relative) \
-                and bias.dims in ((heads, n, n), (1, heads, n, n)) \
+                and bias.dims in ((heads, queries, n), (1, heads, queries, n)) \
                 and producer.get(plus.inputs[1 - i]) is not None:
             return plus, t
     return ()

@@ -45,6 +45,8 @@ def evaluate(op: str, attrs: dict[str, Any], ins: Sequence[Const | None], out_di
         return bounded(tuple(int(v) for v in vals[0])) if attrs.get("to") in _INT_TYPES else vals[0]
     if any(v is None for v in vals):
         return None
+    if op in ("Max", "Min") and len(vals) == 1:  # variadic: of one input, that input (dynamo, on an index buffer)
+        return vals[0]
     return bounded(_compute(op, attrs, [c for c in ins if c is not None], out_dims))
 
 

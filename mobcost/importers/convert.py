@@ -12,19 +12,26 @@ from typing import TYPE_CHECKING
 from ..errors import MobcostError
 from ..layers import ACTIVATIONS
 from ..spec import Spec, parse_spec
+from .additive import plan as plan_additive
 from .attention import plan as plan_attention
+from .attention_levit import match_levit
 from .cascaded import plan as plan_cascaded
+from .conv_attention import plan as plan_conv_attention
 from .emit import rectangular, render
 from .input_dims import FreeInputError
 from .layout import ALL_HANDLERS
+from .linear_attention import plan as plan_linear_attention
 from .model import Emitted, ImportResult, ModelImportError, Op, OpGraph
 from .norms import group_norm, instance_norm, l2_norm
 from .norms import plan as plan_norms
 from .onnx_graph import load_graph
 from .ops import Handler
 from .patterns import Mapper, layer_shape, shown
+from .separable import held_as_tokens, on_patches
+from .separable import plan as plan_separable
 from .tokens import TOKENS
 from .windows import held_as_maps, on_channels_last
+from .xca import plan as plan_xca
 
 if TYPE_CHECKING:
     from onnx import ModelProto
@@ -110,7 +117,10 @@ def load_tflite(path: str | Path, *, allow_unknown: bool = False) -> Spec:
 def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     # found whole before the walk: its first operator emits the layer
-    blocks = {**plan_attention(mapper), **plan_norms(mapper), **plan_cascaded(mapper)}
+    blocks = {**plan_attention(mapper, match_levit), **plan_norms(mapper), **plan_conv_attention(mapper),
+              **plan_additive(mapper), **plan_xca(mapper), **plan_separable(mapper),
+              **plan_cascaded(mapper)}
+    blocks.update(plan_linear_attention(mapper))  # EfficientViT's linear attention: anchored at its Div
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):
             continue
@@ -118,6 +128,8 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
             blocks[op.name]()
             continue
         if mapper.nhwc and on_channels_last(mapper, op):
+            continue
+        if mapper.cfirst and on_patches(mapper, op):
             continue
         handler = _HANDLERS.get(op.op) if op.domain in ("", "ai.onnx") else None
         if handler is None:
@@ -130,6 +142,7 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
         else:
             _run(handler, mapper, op)
     held_as_maps(mapper)
+    held_as_tokens(mapper)
     return mapper
 
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 # operators that move or pick the values of their first input: a stored table read through them keeps its dims
 _PICKS = frozenset({"Gather", "GatherND", "GatherElements", "Transpose", "Reshape", "Identity", "Squeeze",
                     "Unsqueeze"})
+# operators with a stored weight: folded on constants (a convolution of a fixed grid), their weights are still params
+_WEIGHTED = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm"})
 # operators whose output holds their first input's values, in another shape
 _VIEWS = frozenset({"Identity", "Reshape", "Unsqueeze", "Squeeze", "Flatten"})
 
@@ -63,7 +65,16 @@ def _fold(node: NodeProto, attrs: dict[str, Any], dims: dict, consts: dict[str, 
         table = None
         if node.op_type in _PICKS and i == 0 and ins and (ins[0].initializer or ins[0].table):
             table = ins[0].table or ins[0].dims  # the dynamo exporter transposes it first, then GatherND
-        consts[out] = Const(out_dims, values, stored, table)
+        consts[out] = Const(out_dims, values, stored, table, _weights(node, ins, consts))
+
+
+def _weights(node: NodeProto, ins: list[Const], consts: dict[str, Const]) -> tuple[str, ...]:
+    """The stored weights and biases folded into a node's value: those of its constant inputs, and its own when it
+    is a Conv, ConvTranspose, MatMul or Gemm reading a stored weight."""
+    names = [w for c in ins for w in c.weights]
+    if node.op_type in _WEIGHTED and len(node.input) > 1 and consts[node.input[1]].initializer:
+        names += [t for t in node.input[1:3] if t and consts[t].initializer]
+    return tuple(dict.fromkeys(names))
 
 
 def _split(node: NodeProto, attrs: dict[str, Any], ins: list[Const], dims: dict, consts: dict[str, Const]) -> None:

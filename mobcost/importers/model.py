@@ -35,6 +35,9 @@ class Const:
     values: tuple[Any, ...] | None = None
     initializer: bool = False  # stored in the file (a parameter), not computed by constant nodes
     table: tuple[int, ...] | None = None  # gathered from a stored table of these dims (an attention-bias table)
+    # the stored weights (and biases) of the Conv, MatMul or Gemm nodes folded into it: a convolution of constants
+    # (XCiT's Fourier position encoding) still has parameters and Mult-Adds
+    weights: tuple[str, ...] = ()
 
     @property
     def scalar(self) -> Any:

@@ -80,8 +80,28 @@ def _unfolded(x: _Values, p: int) -> _Values:
     return x.reshape((c, h // p, p, w // p, p)).transpose((2, 4, 1, 3, 0)).reshape((p * p, (h // p) * (w // p), c))
 
 
+def _channels_first(v: _Values) -> _Values:
+    """P×N×C sequences as MobileViTv2 holds them: 1×C×P×N (timm's ``MobileVitV2Block``)."""
+    big_p, n, c = v.shape
+    return v.transpose((2, 0, 1)).reshape((1, c, big_p, n))
+
+
+def _patch_of(shape: tuple[int, ...], c: int, h: int, w: int) -> int:
+    """p of an unfold of a C×H×W map into p×p patches laid out P×N×C (v1) or 1×C×P×N (v2); 0 for neither."""
+    if len(shape) == 3:
+        big_p, n, channels = shape
+    elif len(shape) == 4 and shape[0] == 1:
+        _, channels, big_p, n = shape
+    else:
+        return 0
+    p = math.isqrt(big_p)
+    whole = p > 1 and p * p == big_p and not h % p and not w % p and n == h * w // big_p
+    return p if whole and channels == c else 0
+
+
 def map_unfold(m: Mapper, op: Op) -> bool:
-    """``op`` starts a MobileViT unfold of a map: the `unfold` layer (no cost)."""
+    """``op`` starts a MobileViT unfold of a map: the `unfold` layer (no cost). Its P×N×C sequences (v1), or the
+    same values held 1×C×P×N (v2: ``cfirst``, the layers after it read them channels-first)."""
     src = m.dims(op.inputs[0])
     if op.op not in ("Reshape", "Transpose") or len(src) != 4 or None in src[1:]:
         return False
@@ -89,16 +109,44 @@ def map_unfold(m: Mapper, op: Op) -> bool:
     x = _arange(1, c, h, w)  # type: ignore[arg-type]
 
     def unfolds(v: _Values) -> bool:
-        p = math.isqrt(v.shape[0]) if v.ndim == 3 else 0
-        return p > 1 and p * p == v.shape[0] and not h % p and not w % p and v.shape == (p * p, h * w // (p * p), c) \
-            and v.flat == _unfolded(x, p).flat
+        p = _patch_of(v.shape, c, h, w)  # type: ignore[arg-type]
+        if not p:
+            return False
+        sequences = _unfolded(x, p)
+        return v.flat == (sequences if v.ndim == 3 else _channels_first(sequences)).flat
 
     found = _replay(m, op, x, unfolds)
     if found is None:
         return False
     chain, values = found
-    p = math.isqrt(values.shape[0])
-    m.emit(op, "unfold", {"patch": p}, (op.inputs[0],), chain[-1].outputs[0], tuple(chain[1:]), part="tokens")
+    p = _patch_of(values.shape, c, h, w)  # type: ignore[arg-type]
+    out = chain[-1].outputs[0]
+    m.emit(op, "unfold", {"patch": p}, (op.inputs[0],), out, tuple(chain[1:]), part="tokens")
+    if values.ndim == 4:
+        m.cfirst.add(out)
+    return True
+
+
+def map_fold_channels_first(m: Mapper, op: Op) -> bool:
+    """``op`` starts the fold of 1×C×P×N channels-first patches (MobileViTv2) back into their map: `fold`."""
+    src = m.dims(op.inputs[0])
+    if op.op not in ("Reshape", "Transpose") or len(src) != 4 or None in src[1:]:
+        return False
+    _, c, big_p, n = src
+    p = math.isqrt(big_p)  # type: ignore[arg-type]
+    if p < 2 or p * p != big_p:
+        return False
+    x = _arange(1, c, big_p, n)  # type: ignore[arg-type]
+
+    def folds(v: _Values) -> bool:
+        return v.ndim == 4 and v.shape[:2] == (1, c) and not v.shape[2] % p and not v.shape[3] % p \
+            and v.size == x.size and _channels_first(_unfolded(v, p)).flat == x.flat
+
+    found = _replay(m, op, x, folds)
+    if found is None:
+        return False
+    chain = found[0]
+    m.emit(op, "fold", {}, (op.inputs[0],), chain[-1].outputs[0], tuple(chain[1:]), part="tokens")
     return True
 
 

@@ -87,6 +87,9 @@ class Mapper:
     # tensors that are a map held channels-last (N×H×W×C in the file): Swin's and TinyViT's blocks (windows.py)
     nhwc: set[str] = field(default_factory=set)
     rolls: dict[str, dict[int, int]] = field(default_factory=dict)  # a rolled channels-last map → {axis: −shift}
+    # an unfold's patches held channels-first (B×C×P×N in the file: MobileViTv2), the tensors named by `unfold`
+    # itself; the layers after it are found from these (``separable.channels_first``)
+    cfirst: set[str] = field(default_factory=set)
 
     def resolve(self, tensor: str) -> str:
         while tensor in self.alias:
@@ -232,7 +235,8 @@ class Mapper:
 
     def scalar(self, tensor: str) -> bool:
         const = self.g.const(tensor)
-        return const is not None and math.prod(const.dims) == 1
+        # dims () may be dims shape inference left unknown: a value computed by a stored-weight layer is no scalar
+        return const is not None and math.prod(const.dims) == 1 and not const.weights
 
     def unary_act(self, op: Op) -> str | None:
         if op.op in _UNARY_ACTS:

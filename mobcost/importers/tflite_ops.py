@@ -162,6 +162,8 @@ def concatenation(tr: Translator, op: Operator) -> None:
 
 def binary(tr: Translator, op: Operator) -> None:
     if op.code == "ADD" and len(op.inputs) == 1 and _requantized(tr, op):
+        if op.inputs[0] in tr.nchw:  # a copy keeps its input's layout
+            tr.nchw.add(op.outputs[0])
         tr.emit(op, "Identity", (tr.data(op, 0),))
         return
     if len(op.inputs) != 2:
@@ -172,10 +174,11 @@ def binary(tr: Translator, op: Operator) -> None:
 
 def _requantized(tr: Translator, op: Operator) -> bool:
     """ai-edge-quantizer's requantization of a tensor another scale reads (ShuffleNetV2's passed-through half before
-    its concat): an operator it appends with an operator code the file stores as 0, ADD, of one input, whose output
-    is the input's shape and type under the name ``…_quantized``: a copy, no arithmetic."""
+    its concat), or its dequantization for an operator left in float (SSD300's L2 normalisation): an operator it
+    appends with an operator code the file stores as 0, ADD, of one input, whose output is the input's shape
+    under the name ``…_quantized`` (int8 again) or ``…_dequant`` (float): a copy, no arithmetic."""
     x, y = tr.t[op.inputs[0]], tr.t[op.outputs[0]]
-    return op.inputs[0] >= 0 and x.shape == y.shape and x.type == y.type and y.name.endswith("_quantized")
+    return op.inputs[0] >= 0 and x.shape == y.shape and y.name.endswith(("_quantized", "_dequant"))
 
 
 def mean(tr: Translator, op: Operator) -> None:

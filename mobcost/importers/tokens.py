@@ -9,12 +9,14 @@ uses for that operator, so every pattern those map is unchanged. Multi-head atte
 
 from __future__ import annotations
 
+from .attention_levit import token_bn
 from .layout import channels_last, passthrough
 from .layout import transpose as map_transpose
 from .model import Op
 from .ops import HANDLERS, Handler, conv, elementwise, layer_norm, matmul, reduce
 from .patches import map_fold, map_unfold
 from .patterns import Mapper, sequence, shown
+from .untokens import map_untokens
 from .windows import channels_last_view, map_merge
 
 
@@ -58,12 +60,12 @@ def map_tokens(m: Mapper, op: Op) -> bool:
 
 
 def reshape(m: Mapper, op: Op) -> None:
-    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op)):
+    if not (map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op) or token_bn_alone(m, op)):
         passthrough(m, op)
 
 
 def transpose(m: Mapper, op: Op) -> None:
-    if map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op):
+    if map_tokens(m, op) or map_unfold(m, op) or map_fold(m, op) or map_merge(m, op) or map_untokens(m, op):
         return
     # a channels-last block (ConvNeXt), else the map held channels-last across several operators (Swin, TinyViT)
     if list(op.attrs.get("perm", [])) != [0, 2, 3, 1] or not (channels_last(m, op) or channels_last_view(m, op)):
@@ -142,9 +144,27 @@ def token_matmul(m: Mapper, op: Op) -> None:
     const = m.g.const(other) if other else None
     if plus is not None and const is not None and const.dims in ((weight.dims[1],), (1, 1, weight.dims[1])):
         tail, bias = plus.outputs[0], (plus,)
+    norm = token_bn(m, tail)  # LeViT's LinearNorm: Flatten → BatchNormalization → Reshape
+    tail, normed = (norm[1], norm[0]) if norm else (tail, ())
     _, act, tail, more = m.fold_tail(tail, bn=False)
-    keys = {"out": weight.dims[1], "bias": bool(bias), "act": act}
-    m.emit(op, "linear", keys, (op.inputs[0],), tail, (*bias, *more))
+    keys = {"out": weight.dims[1], "bias": bool(bias), "act": act, **({"bn": True} if norm else {})}
+    m.emit(op, "linear", keys, (op.inputs[0],), tail, (*bias, *normed, *more))
+
+
+def token_bn_alone(m: Mapper, op: Op) -> bool:
+    """``op`` flattens a sequence to B·N×C for a BatchNorm over its channels, reshaped back after (LeViT's
+    BatchNorm1d on the tokens, alone): `bn`."""
+    norm = token_bn(m, op.inputs[0]) if m.sole_user(op.inputs[0]) is op else None
+    if norm is None:
+        return False
+    _, act, tail, more = m.fold_tail(norm[1], bn=False)
+    m.emit(norm[0][1], "bn", {"act": act}, (op.inputs[0],), tail, (op, norm[0][2], *more))
+    return True
+
+
+def token_flatten(m: Mapper, op: Op) -> None:
+    if not token_bn_alone(m, op):
+        passthrough(m, op)
 
 
 def token_norm(m: Mapper, op: Op) -> None:
@@ -254,5 +274,5 @@ def token_scale(m: Mapper, op: Op) -> None:
 TOKENS: dict[str, Handler] = {
     "Conv": patch_conv, "Reshape": reshape, "Transpose": transpose, "Concat": concat, "Add": add,
     "MatMul": token_matmul, "LayerNormalization": token_norm, "Gather": gather, "ReduceMean": token_mean,
-    "Mul": token_scale,
+    "Mul": token_scale, "Flatten": token_flatten,
 }

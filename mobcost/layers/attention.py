@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
-from .base import EITHER, Key, LayerKind, Terms, TorchPart, conv_output_size, register
+from .attention_levit import check_levit, output_shape, projection_bn_params, query_length
+from .base import EITHER, SCALE, Key, LayerKind, Terms, TorchPart, conv_output_size, register
 
 KV_KERNEL = 3  # MobileNetV4's dw_kernel_size for the K/V down-sampling (timm MultiQueryAttention2d)
 
@@ -91,25 +92,31 @@ class Attention(LayerKind):
             "head_dim": Key("posint", from_defaults=False), "bias": Key("bool", True),
             "kv_heads": Key("posint", from_defaults=False), "value_dim": Key("posint", from_defaults=False),
             "kv_stride": Key("posint", from_defaults=False), "bias_table": Key("bool", False),
-            "out_bias": Key("bool", True), "relative_table": Key("bool", False)}
+            "out_bias": Key("bool", True), "relative_table": Key("bool", False),
+            "out": Key("posint", from_defaults=False), "scale": SCALE, "bn": Key("bool", False, from_defaults=False),
+            "proj_act": Key("act", "none", from_defaults=False), "q_stride": Key("posint", from_defaults=False)}
     doc = ("multi-head self-attention: q, k, v projections (`bias`), softmax(Q·Kᵀ/√d)·V per head, output "
            "projection (`out_bias`); head_dim defaults to channels / heads, value_dim to head_dim; kv_heads < heads "
            "shares keys and values (multi-/grouped-query); kv_stride takes a map and down-samples K and V by a "
            "3×3 depthwise conv + BN each (MobileNetV4); bias_table adds heads × N learned biases (EfficientFormer, "
-           "TinyViT); relative_table on the windows of a `window` adds Swin's (2·window − 1)²·heads table")
+           "TinyViT); relative_table on the windows of a `window` adds Swin's (2·window − 1)²·heads table; LeViT's: bn "
+           "after every projection, proj_act on the heads before the output projection, out channels, q_stride "
+           "(queries every s-th token of the √N×√N grid, N_q = ⌈√N/s⌉² out)")
     label = "Attention"
     takes = EITHER  # a sequence; a map only with kv_stride (MobileNetV4's attention works on C×H×W)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
         _check_options(layer, x)
-        return Node(layer, inputs, x, x.c, None, None, None, None)
+        check_levit(layer, x)
+        out = output_shape(layer, x, out_channels)
+        return Node(layer, inputs, out, out.c, None, None, None, None)
 
     def _widths(self, node: Node) -> tuple[int, int]:
-        """(C·(h·d + h·d_v), C·g·(d + d_v)): the query + output projections' and the key + value projections'
-        weights per token."""
+        """(C·h·d + h·d_v·C_o, C·g·(d + d_v)): the query + output projections' and the key + value projections'
+        weights per token (C_o = C unless ``out``)."""
         c, h, d, dv = node.input.c, node.layer.heads or 1, head_width(node), value_width(node)
-        return c * h * (d + dv), c * kv_heads(node) * (d + dv)
+        return c * h * d + h * dv * node.out_channels, c * kv_heads(node) * (d + dv)
 
     def _down_weights(self, node: Node) -> int:
         """2·k²·C: the K and V paths' depthwise convs (none without kv_stride > 1)."""
@@ -120,6 +127,9 @@ class Attention(LayerKind):
         the depthwise convs' k²·C per token each."""
         qo, kv = self._widths(node)
         tokens = node.input.area
+        if node.layer.q_stride is not None:  # LeViT's subsample: q and output on N_q tokens, k and v on N
+            queries = query_length(node)
+            return (queries * qo, queries), (tokens * kv, tokens)
         if not self._down_weights(node):
             return ((tokens * (qo + kv), tokens),)
         n_kv = kv_area(node)
@@ -128,7 +138,7 @@ class Attention(LayerKind):
     def product_terms(self, node: Node) -> tuple[int, int]:
         """(P·N·N′·h·(d + d_v), P·N·N′): Q·Kᵀ (N·N′·d per head) and A·V (N·N′·d_v), in each of the P sequences;
         shared key/value heads change neither (every query head still meets all N′ keys)."""
-        pairs = node.input.sequences * node.input.length * kv_area(node)
+        pairs = node.input.sequences * query_length(node) * kv_area(node)
         return pairs * (node.layer.heads or 1) * (head_width(node) + value_width(node)), pairs
 
     def mult_adds_terms(self, node: Node) -> Terms:
@@ -164,20 +174,23 @@ class Attention(LayerKind):
     def biases(self, node: Node) -> int:
         h, g = node.layer.heads or 1, kv_heads(node)
         qkv = h * head_width(node) + g * (head_width(node) + value_width(node)) if node.layer.bias else 0
-        return qkv + (node.input.c if node.layer.out_bias else 0) + self.table_params(node)
+        return qkv + (node.out_channels if node.layer.out_bias else 0) + self.table_params(node)
 
     def bn_params(self, node: Node) -> int:
-        return 4 * node.input.c if self._down_weights(node) else 0  # γ, β of the K and V paths' BatchNorms
+        levit = projection_bn_params(node, kv_heads(node), (head_width(node), value_width(node)))
+        return levit + (4 * node.input.c if self._down_weights(node) else 0)  # + the K and V paths' γ, β
 
     def category(self, node: Node) -> str:
         return "Attention"
 
     def filter_shape(self, node: Node) -> str:
         shared = f", {kv_heads(node)} kv" if node.layer.kv_heads else ""
-        return f"{node.layer.heads}×{head_width(node)} heads{shared}, {node.input.c}"
+        widened = f" → {node.out_channels}" if node.out_channels != node.input.c else ""
+        return f"{node.layer.heads}×{head_width(node)} heads{shared}, {node.input.c}{widened}"
 
     def type_label(self, node: Node) -> str:
-        return f"{self.label} / {node.layer.heads}h"
+        strided = f" / q s{node.layer.q_stride}" if node.layer.q_stride else ""  # LeViT's attention-subsample
+        return f"{self.label} / {node.layer.heads}h{strided}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         x, layer = node.input, node.layer
@@ -188,6 +201,9 @@ class Attention(LayerKind):
         if layer.kv_stride is not None:
             return [TorchPart("attn", "MapAttention", (x.c, x.h, x.w, *args[2:]),
                               {"bias": layer.bias, "kv_stride": layer.kv_stride, **extra})]
+        if layer.bn or layer.q_stride or layer.proj_act != "none" or node.out_channels != x.c:  # LeViT's
+            levit = {"out": node.out_channels, "bn": layer.bn, "proj_act": layer.proj_act, "q_stride": layer.q_stride}
+            return [TorchPart("attn", "LevitAttention", args, {"bias": layer.bias, **extra, **levit})]
         plain = extra == {"kv_heads": layer.heads or 1, "value_dim": head_width(node), "bias_table": False,
                           "out_bias": True}
         return [TorchPart("attn", "Attention", args, {"bias": layer.bias, **({} if plain else extra)})]

@@ -49,7 +49,8 @@ CAUSES = {
     "upsampling": "upsampling (nearest, bilinear)",
     "joins": "elementwise joins and products (residual add, sub, div, SE's x · gate, mul, layer scale; concat)",
     "moves": "padding, reshapes, slices, shuffles, dropout",
-    "products": "products of two activations (attention's Q·Kᵀ and A·V)",
+    "products": "products of two activations (attention's Q·Kᵀ and A·V) and by a parameter outside any module "
+                "(SwiftFormer's q·w_g)",
     "per_token": "token-wise layers counted once per sequence rather than once per token",
 }
 
@@ -188,7 +189,8 @@ _CONVENTIONS = (
          "linear": {"weights": 1}, "linear_bias": {"channels": 1}},
         "parameters × output positions for a Conv (the bias once per output; a transposed convolution's "
         "k·k·M·N/g weights on its output map), parameters × batch for other layers with parameters named "
-        "weight or bias: FC weights and bias, BatchNorm's, LayerNorm's and GroupNorm's γ and β (2·C, not per element); "
+        "weight or bias: FC weights and bias, BatchNorm's, LayerNorm's and GroupNorm's γ and β (2·C, not per element; "
+        "2·C·N for LeViT's BatchNorm1d on N flattened tokens, whose batch is the tokens); "
         "layers without such parameters zero; so a Linear on N tokens counts its weights and bias once, not N times, "
         "and attention's products zero", tool="torchinfo"),
     FlopConvention(

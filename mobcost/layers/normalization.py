@@ -24,6 +24,7 @@ class BatchNorm(LayerKind):
     label = "BN"
     fixed = {"bn": True}
     flattened_ok = True
+    takes = EITHER  # over the channels of every token too (LeViT's BatchNorm1d on the flattened tokens)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         return same_shape(layer, inputs)
@@ -38,6 +39,8 @@ class BatchNorm(LayerKind):
         return f"BN {node.input.c}" + (f" + {node.layer.act}" if node.layer.act != "none" else "")
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
+        if node.input.tokens:
+            return [TorchPart("bn", "TokenBatchNorm", (node.input.c,)), *activation_part(node.layer.act)]
         return norm_and_activation(node.layer, node.input.c)  # layer.bn is True: BatchNorm2d, then act
 
 
@@ -103,6 +106,7 @@ class GroupNorm(_ElementPass):
            "affine γ, β): bn_params 2·C, no Mult-Adds, then act")
     label = "GN"
     one_of = (("groups", "group_width"),)
+    takes = EITHER  # a sequence's tokens too: each group over its channels and every token (MobileViTv2)
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
         (x,) = inputs
@@ -123,6 +127,10 @@ class GroupNorm(_ElementPass):
         return f"GN {node.input.c} g{node.groups}"
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
+        if node.input.tokens:  # over every token of every sequence of one image (the P of an unfold included)
+            x = node.input
+            norm = TorchPart("gn", "TokenGroupNorm", (node.groups, x.c, x.sequences, x.length))
+            return [norm, *activation_part(node.layer.act)]
         return [TorchPart("gn", "GroupNorm", (node.groups, node.input.c)), *activation_part(node.layer.act)]
 
 

@@ -11,6 +11,7 @@ token-wise layer's C_in·C_out, counted once by counters that multiply parameter
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -230,6 +231,35 @@ def _products(q: Shape, out: Shape, heads: int, pairs: int, kwargs: Mapping[str,
             Op("matmul", {"macs": (pairs * out.c, pairs), "out": _elements(out)})]
 
 
+def _levit_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's LevitAttention: the q, k, v projection (or, with q_stride, q on the N_q subsampled tokens and
+    k, v on all N), each + its BatchNorm (``bn``); the products; ``proj_act``; the output projection + its BN."""
+    channels, n, heads, d = part.args
+    kw = part.kwargs
+    g, dv, s = kw.get("kv_heads", heads), kw.get("value_dim", d), kw.get("q_stride")
+    nq = n if s is None else (-(-math.isqrt(n) // s)) ** 2
+    queries = x if s is None else Shape(channels, nq, 1, tokens=True)
+    widths = [(x, heads * d + g * (d + dv))] if s is None else [(queries, heads * d), (x, g * (d + dv))]
+    norm: Callable[[Shape], list[Op]] = lambda y: _token_bn(part, y)[0] if kw.get("bn") else []  # noqa: E731
+    ops: list[Op] = []
+    for y, width in widths:
+        more, out = _linear(TorchPart("fc", "Linear", (channels, width), {"bias": kw.get("bias", True)}), y)
+        ops += more + norm(out)
+    merged = replace(queries, c=heads * dv)
+    ops += _products(replace(queries, c=heads * d), merged, heads, x.sequences * nq * n, kw)
+    ops += _activation_ops(kw.get("proj_act", "none"), merged)
+    more, y = _linear(TorchPart("fc", "Linear", (heads * dv, kw.get("out") or channels),
+                                {"bias": kw.get("out_bias", True)}), merged)
+    return ops + more + norm(y), y
+
+
+def _token_bn(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """TokenBatchNorm: BatchNorm1d with the N·P tokens as its batch, so counters that count γ, β once per batch item
+    (torchinfo) count them N·P times: its ``channels`` are the elements."""
+    op = _elementwise("bn", x)
+    return [replace(op, sizes={**op.sizes, "channels": _elements(x)})], x
+
+
 def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     """The build's MapAttention (MobileNetV4): 1×1 query conv; key and value each [3×3/s depthwise conv + BN] and a
     1×1 conv to g·d (g·d_v); the products; a 1×1 output conv."""
@@ -251,6 +281,40 @@ def _map_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
     more, y = _conv(TorchPart("conv", "Conv2d", (heads * dv, channels, 1, 1, 0),
                               {"bias": part.kwargs.get("out_bias", True)}), out)
     return ops + more, y
+
+
+def _separable_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's SeparableAttention: the projection to 1 + 2C, softmax over the N·P scores, key × score, the sum
+    over the tokens (a reduction, as the mean over the tokens is), ReLU(value), × the context, the projection."""
+    c = part.args[0]
+    ops, _ = _linear(TorchPart("fc", "Linear", (c, 1 + 2 * c), {"bias": part.kwargs.get("bias", True)}), x)
+    scores = (x.area, x.area)  # one per token
+    context = (c * x.sequences, 1)
+    ops += [Op("softmax", {"out": scores, "in": scores}), Op("mul", {"out": _elements(x)}),
+            Op("token_mean", {"in": _elements(x), "out": context}), _elementwise("act.relu", x),
+            Op("mul", {"out": _elements(x)})]
+    more, out = _linear(TorchPart("fc", "Linear", (c, c), {"bias": part.kwargs.get("out_bias", True)}), x)
+    return ops + more, out
+
+
+def _map_products(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's MapProducts (``conv_attention``'s core): the h(2d + d_v)-channel q, k, v map split, q·(1/√d),
+    Qᵀ·K, softmax, V·Aᵀ: the products of :func:`_products` on the map's N² pairs."""
+    heads, d, dv, h, w = part.args
+    out = Shape(heads * dv, h, w)
+    return _products(Shape(heads * d, h, w), out, heads, (h * w) ** 2, part.kwargs), out
+
+
+def _linear_attention(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's LinearAttention: φ on q and on k, v padded with ones, φ(K)ᵀ·[V 1] and φ(Q)·kv (N·d·(d + 1) per
+    head each), + ε on the h·N normalisers, the h·N·d divisions."""
+    h, w, heads, d = part.args
+    qk, tokens, out = Shape(heads * d, h, w), heads * h * w, Shape(heads * d, h, w)
+    kernel = _activation_ops(part.kwargs.get("act", "relu"), qk)
+    products = [Op("matmul", {"macs": (tokens * d * (d + 1), h * w), "out": (heads * d * (d + 1), 1)}),
+                Op("matmul", {"macs": (tokens * d * (d + 1), h * w), "out": (tokens * (d + 1), h * w)})]
+    return [*kernel, *kernel, Op("pad", {"out": (tokens * (d + 1), h * w), "count": (1, 1)}), *products,
+            Op("add", {"out": (tokens, h * w)}), Op("div", {"out": _elements(out)})], out
 
 
 def _layer_norm(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
@@ -305,6 +369,27 @@ def _activation_ops(act: str, x: Shape) -> list[Op]:
     return [_elementwise(f"act.{MODULE_ACTIVATION[TORCH_ACTIVATIONS[act][0]]}", x)]
 
 
+def _xca(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's XCA: the q, k, v projection, q and k L2-normalised over the tokens, q̂·k̂ᵀ (h·d·d outputs of N
+    terms), the temperature, softmax over the h·d·d scores, A·v (N·C outputs of d terms), the output projection."""
+    channels, n, heads = part.args
+    ops, _ = _linear(TorchPart("fc", "Linear", (channels, 3 * channels), {"bias": part.kwargs.get("bias", True)}), x)
+    scores = (channels * (channels // heads), 1)  # d×d per head: no resolution factor
+    norm = {"in": _elements(x), "out": _elements(x), "count": (1, 1)}
+    ops += [Op("l2norm", norm), Op("l2norm", norm), Op("matmul", {"macs": (scores[0] * n, n), "out": scores}),
+            Op("mul", {"out": scores}), Op("softmax", {"out": scores, "in": scores}),
+            Op("matmul", {"macs": (scores[0] * n, n), "out": _elements(x)})]
+    more, out = _linear(TorchPart("fc", "Linear", (channels, channels), {"bias": True}), x)
+    return ops + more, out
+
+
+def _fourier(part: TorchPart, x: Shape) -> tuple[list[Op], Shape]:
+    """The build's FourierPosition: a 1×1 conv (2·hidden → C, bias) of the N×1 grid's features, added to x."""
+    channels, n, hidden = part.args
+    ops, _ = _conv(TorchPart("conv", "Conv2d", (2 * hidden, channels, 1, 1, 0)), Shape(2 * hidden, n, 1))
+    return [*ops, Op("add", {"out": _elements(x)})], x
+
+
 # torch module name → spec activation name (swish builds SiLU too: it is silu)
 MODULE_ACTIVATION = {module: name for name, (module, _, _) in TORCH_ACTIVATIONS.items() if name != "swish"}
 
@@ -313,7 +398,10 @@ PART_OPS: dict[str, Callable[[TorchPart, Shape], tuple[list[Op], Shape]]] = {
     "BatchNorm1d": _same("bn"),
     "LayerNorm2d": _layer_norm, "LayerNorm": _layer_norm, "MapTokens": _map_tokens, "ClassToken": _class_token,
     "PositionEmbedding": _position_embedding, "PoolTokens": _pool_tokens, "Attention": _attention,
-    "MapAttention": _map_attention,
+    "MapAttention": _map_attention, "LevitAttention": _levit_attention, "TokenBatchNorm": _token_bn,
+    "MapProducts": _map_products,
+    "LinearAttention": _linear_attention, "XCA": _xca, "FourierPosition": _fourier,
+    "SeparableAttention": _separable_attention, "TokenGroupNorm": _same("gn"),
     "Unfold": _unfold, "Fold": _fold, "Window": _window, "Unwindow": _unwindow, "Untokens": _untokens,
     "SpaceToDepth": _space_to_depth,
     "LayerScale": _same("scale"), "GroupNorm": _same("gn"), "L2Norm": _l2norm, "MaxPool2d": _pool("maxpool"),

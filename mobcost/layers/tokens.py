@@ -174,9 +174,11 @@ class Linear(_TokenLayer):
     on the P sequences of an ``unfold``), C_in·C_out weights and C_out biases."""
 
     keys = {"out": Key("posint", from_defaults=False), "expand": Key("posint", from_defaults=False),
-            "bias": Key("bool", True), "act": Key("act", "none"), "scale": SCALE}
+            "bias": Key("bool", True), "act": Key("act", "none"), "scale": SCALE,
+            "bn": Key("bool", False, from_defaults=False)}
     one_of = (("out", "expand"),)
-    doc = "a fully connected layer on every token: N·C_in·C_out Mult-Adds; `expand: t` makes it t × its input"
+    doc = ("a fully connected layer on every token: N·C_in·C_out Mult-Adds; `expand: t` makes it t × its input; "
+           "`bn`: a BatchNorm over its C_out channels after it (LeViT's LinearNorm; bn_params 2·C_out, folded)")
     label = "Linear"
 
     def place(self, layer: Layer, inputs: tuple[Shape, ...], out_channels: int | None) -> Node:
@@ -195,6 +197,9 @@ class Linear(_TokenLayer):
     def biases(self, node: Node) -> int:
         return node.out_channels if node.layer.bias else 0
 
+    def bn_params(self, node: Node) -> int:
+        return 2 * node.out_channels if node.layer.bn else 0  # γ, β of a BatchNorm over every token's C_out
+
     def category(self, node: Node) -> str:
         return "Linear"
 
@@ -203,7 +208,8 @@ class Linear(_TokenLayer):
 
     def torch_parts(self, node: Node) -> list[TorchPart]:
         fc = TorchPart("fc", "Linear", (node.input.c, node.out_channels), {"bias": node.layer.bias})
-        return [fc, *activation_part(node.layer.act)]
+        bn = [TorchPart("bn", "TokenBatchNorm", (node.out_channels,))] if node.layer.bn else []
+        return [fc, *bn, *activation_part(node.layer.act)]
 
 
 POOLS = ("cls", "mean")

@@ -69,6 +69,14 @@ def energy_dict(pj: float, compute_pj: float, memory_pj: float) -> dict[str, flo
     return {"energy_uj": uj(pj), "energy_compute_uj": uj(compute_pj), "energy_memory_uj": uj(memory_pj)}
 
 
+def energy_basis(energy: NetworkEnergy) -> dict[str, Any]:
+    """What ``energy_uj`` is: the profile's active power × the predicted latency (a prediction of the device), or,
+    with no power in the profile, the per-operation table's sum (a lower bound that leaves out the clock tree,
+    leakage, instruction fetch and the rest of a running chip: a microcontroller draws hundreds of times more)."""
+    basis = "table_lower_bound" if energy.active_power_mw is None else "active_power"
+    return {"energy_basis": basis, "active_power_mw": energy.active_power_mw}
+
+
 def layer_energy_dict(e: LayerEnergy) -> dict[str, Any]:
     """A layer's energy keys: the total, its compute and memory parts, and whether its bytes came from on chip."""
     return {**energy_dict(e.pj, e.compute_pj, e.memory_pj), "energy_onchip": e.onchip}

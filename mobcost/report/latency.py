@@ -11,7 +11,7 @@ from ..analysis import Analysis
 from ..explore.energy import network_energy, uj
 from ..explore.stats import median_ape, spearman
 from ..units import plural
-from .energy import energy_by_category, energy_caption, energy_dict, energy_text, layer_energy_dict
+from .energy import energy_basis, energy_by_category, energy_caption, energy_dict, energy_text, layer_energy_dict
 from .formats import human
 from .table import title, type_label
 from .terminal import FitTable
@@ -51,7 +51,7 @@ def latency_dict(a: Analysis, hw: Hardware, threads: int, predicted: list[float]
         "hardware": hw.name, "runtime": runtime, "predicted_ms": round(1e3 * sum(predicted), 4),
         "measured_ms": round(1e3 * measured.total_s, 4) if measured else None,
         "measured_layers_sum_ms": round(1e3 * sum(layers), 4) if layers else None,
-        **energy_dict(energy.pj, energy.compute_pj, energy.memory_pj),
+        **energy_dict(energy.pj, energy.compute_pj, energy.memory_pj), **energy_basis(energy),
         "layers": [{"name": r.name, "type": r.node.type, "mult_adds": r.mult_adds,
                     "predicted_ms": round(1e3 * p, 5), "measured_ms": round(1e3 * layers[i], 5) if layers else None,
                     **layer_energy_dict(energy.layers[i])}

@@ -10,7 +10,15 @@ from ..analysis import Analysis, Group, Row, Step, Totals
 from ..ir import Shape
 from ..layers import REGISTRY
 from ..units import DTYPE_BYTES
-from .energy import ENERGY_KEYS, energy_by_category, energy_caption, energy_cells, energy_dict, layer_energy_dict
+from .energy import (
+    ENERGY_KEYS,
+    energy_basis,
+    energy_by_category,
+    energy_caption,
+    energy_cells,
+    energy_dict,
+    layer_energy_dict,
+)
 from .formats import Format, human, records_text, share
 
 if TYPE_CHECKING:
@@ -258,7 +266,7 @@ def analysis_dict(a: Analysis, by: By = By.layer, dtype: Dtype = Dtype.fp32,
     if counted:
         doc["totals"]["ops"] = counted.total
     if energy:
-        doc["totals"].update(energy_dict(energy.pj, energy.compute_pj, energy.memory_pj))
+        doc["totals"].update(energy_dict(energy.pj, energy.compute_pj, energy.memory_pj), **energy_basis(energy))
         doc.update(hardware=energy.hardware, energy_model=energy.model.as_dict())
     spec = g.spec  # only a network that declares them has these keys (every other document is unchanged)
     if spec.outputs:

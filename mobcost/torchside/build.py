@@ -18,8 +18,13 @@ from ..errors import OptionError
 from ..graph import INPUT, Graph, input_names
 from ..ir import Node
 from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
+from .additive import MODULES as ADDITIVE_MODULES
 from .cascaded import CascadedAttention
+from .levit import MODULES as LEVIT_MODULES
+from .linear_attention import LinearAttention
+from .separable import MODULES as SEPARABLE_MODULES
 from .sequences import MODULES as SEQUENCE_MODULES
+from .xca import MODULES as XCA_MODULES
 
 # A torch build of a design point may allocate at most this much (fp32 weights + every activation).
 MAX_BUILD_BYTES = 4 << 30
@@ -120,9 +125,10 @@ class ZeroPad(nn.Module):
     def __init__(self, pads: tuple[int, int, int, int], value: float = 0.0) -> None:
         super().__init__()
         self.pads, self.value = list(pads), value
+        self.own_input = False  # set for litert-torch by runtimes.litert.convert.pads_apart (why: there)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.constant_pad_nd(x, self.pads, self.value)
+        return torch.constant_pad_nd(x * 1.0 if self.own_input else x, self.pads, self.value)
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -163,7 +169,9 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "ChannelShuffle": ChannelShuffle, "FlattenMap": FlattenMap,
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
-                                       **SEQUENCE_MODULES, "CascadedAttention": CascadedAttention}
+                                       **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES, **XCA_MODULES,
+                                       **SEPARABLE_MODULES, "LinearAttention": LinearAttention,
+                                       "CascadedAttention": CascadedAttention}
 
 
 def part_module(part: TorchPart) -> nn.Module:

@@ -149,7 +149,7 @@ def _nested_norm_counts(model: Any) -> Counter[str]:
 
     counts: Counter[str] = Counter()
     for name, module in model.named_modules():
-        if isinstance(module, nn.BatchNorm2d | nn.LayerNorm | nn.GroupNorm):
+        if isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d | nn.LayerNorm | nn.GroupNorm):
             parts = name.split(".")
             size = sum(p.numel() for p in module.parameters(recurse=False))
             for i in range(1, len(parts)):

@@ -89,13 +89,19 @@ def check_input_shape(shape: tuple[int, ...], where: str = "input_shape") -> Non
 
 
 def import_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
-                 opset: int | None = None, allow_unknown: bool = False, name: str | None = None) -> ImportResult:
+                 opset: int | None = None, allow_unknown: bool = False, name: str | None = None,
+                 reparameterize: bool = False) -> ImportResult:
     """The :class:`ImportResult` of ``module`` (see :func:`from_torch`)."""
+    from .reparam import note
+    from .reparam import reparameterize as fold
+
     if not isinstance(module, nn.Module):
         raise OptionError(f"expected a torch.nn.Module, got {type(module).__name__}", where="module")
-    data = export_onnx(module, input_shape, dynamo=dynamo, opset=opset)
+    counted = fold(module) if reparameterize else module
+    data = export_onnx(counted, input_shape, dynamo=dynamo, opset=opset)
     cls = type(module)
-    source = f"torch module {cls.__module__}.{cls.__qualname__} via torch.onnx.export ({_exporter(dynamo)})"
+    source = (f"torch module {cls.__module__}.{cls.__qualname__} via torch.onnx.export ({_exporter(dynamo)})"
+              f"{note(module, reparameterize)}")
     return onnx_to_spec(data, allow_unknown=allow_unknown, name=name or cls.__name__, source=source)
 
 
@@ -104,10 +110,13 @@ def _exporter(dynamo: bool) -> str:
 
 
 def from_torch(module: nn.Module, input_shape: tuple[int, ...] = (3, 224, 224), *, dynamo: bool = False,
-               opset: int | None = None, allow_unknown: bool = False, name: str | None = None) -> str:
-    """The spec YAML of a torch module: exported to ONNX in memory (BatchNorm kept), then imported."""
+               opset: int | None = None, allow_unknown: bool = False, name: str | None = None,
+               reparameterize: bool = False) -> str:
+    """The spec YAML of a torch module: exported to ONNX in memory (BatchNorm kept), then imported. A model with
+    train-time branches (RepVGG, MobileOne, FastViT, RepViT) is counted as given; ``reparameterize=True`` folds
+    its blocks first, as they deploy (:mod:`.reparam`)."""
     return import_torch(module, input_shape, dynamo=dynamo, opset=opset, allow_unknown=allow_unknown,
-                        name=name).yaml
+                        name=name, reparameterize=reparameterize).yaml
 
 
 def load_factory(target: str, **kwargs: Any) -> nn.Module:

@@ -26,8 +26,10 @@ class ClassToken(nn.Module):
         self.cls = nn.Parameter(torch.zeros(1, 1, channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # batch 1, as every mobcost build: no ``expand`` to the batch, whose shape arithmetic counters would count
-        return torch.cat((self.cls, x), dim=1)
+        # batch 1, as every mobcost build counts and exports: no ``expand``, whose shape arithmetic counters would
+        # count; a larger batch (int8 export settles BatchNorm statistics on 8 random inputs) gets one
+        cls = self.cls if x.shape[0] == 1 else self.cls.expand(x.shape[0], -1, -1)
+        return torch.cat((cls, x), dim=1)
 
 
 class PositionEmbedding(nn.Module):
@@ -157,6 +159,24 @@ class MapAttention(nn.Module):
         return self.output(out.transpose(-2, -1).reshape(-1, h * dv, hh, ww))
 
 
+class MapProducts(nn.Module):
+    """``conv_attention``'s core on its 1×1 conv's h(2d + d_v)-channel output: q, k, v split by channels, each head
+    read channels-first (d × N), softmax(Qᵀ·K/√d) and V·Aᵀ as SHViT writes them (timm ``SHSA.forward``); the
+    heads' d_v × N outputs back to the h·d_v × H × W map. q is scaled before the product (the same count)."""
+
+    def __init__(self, heads: int, head_dim: int, value_dim: int, h: int, w: int) -> None:
+        super().__init__()
+        self.heads, self.head_dim, self.value_dim, self.size = heads, head_dim, value_dim, (h, w)
+        self.scale = head_dim**-0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (hh, ww), h, d, dv = self.size, self.heads, self.head_dim, self.value_dim
+        q, k, v = x.split([h * d, h * d, h * dv], dim=1)
+        q, k, v = q.reshape(-1, h, d, hh * ww), k.reshape(-1, h, d, hh * ww), v.reshape(-1, h, dv, hh * ww)
+        attn = ((q * self.scale).transpose(-2, -1) @ k).softmax(dim=-1)
+        return (v @ attn.transpose(-2, -1)).reshape(-1, h * dv, hh, ww)
+
+
 class Unfold(nn.Module):
     """(B, C, H, W) → (B·P, N, C): P = p_h·p_w sequences, one per position in a patch, of the N patches' pixels
     at that position — timm's ``MobileVitBlock`` reshapes and transposes, after its bilinear resize up to whole
@@ -263,5 +283,6 @@ def relative_index(tokens: int) -> torch.Tensor:
 MODULES: dict[str, type[nn.Module]] = {"MapTokens": MapTokens, "ClassToken": ClassToken,
                                        "PositionEmbedding": PositionEmbedding, "PoolTokens": PoolTokens,
                                        "Attention": Attention, "MapAttention": MapAttention,
+                                       "MapProducts": MapProducts,
                                        "Unfold": Unfold, "Fold": Fold, "Window": Window, "Unwindow": Unwindow,
                                        "Untokens": Untokens, "SpaceToDepth": SpaceToDepth}

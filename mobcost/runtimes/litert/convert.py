@@ -28,7 +28,7 @@ from ...graph import Graph
 INSTALL_HINT = ("needs LiteRT and its torch converter: pip install -c constraints-cpu.txt 'mobcost[torch,litert]' "
                 "(the constraints file pins the CPU build of torch)")
 # Part of every conversion's digest: a change to how models are converted (the layout wrapper) makes new files.
-CONVERT_PROTOCOL = 1
+CONVERT_PROTOCOL = 2  # 2: zero paddings set apart (pads_apart)
 
 
 def require_litert() -> None:
@@ -157,8 +157,46 @@ def channel_last(module: Any, x: Any) -> tuple[Any, Any]:
     return ChannelLast().eval(), x.permute(0, 2, 3, 1).contiguous()
 
 
+def pads_apart(module: Any) -> None:
+    """Write ``module``'s explicit zero paddings (``build.ZeroPad``: a TensorFlow "same" window, or sides that
+    differ) so that litert-torch converts them as Keras's ``padding='same'`` is converted, inside the window
+    (CONV_2D's SAME, or a PAD in NHWC before a VALID one), never as TRANSPOSE, PAD in NCHW, TRANSPOSE. The
+    function is the same: a symmetric padding before a convolution becomes the convolution's own; any other pad
+    not on the network input reads ``x · 1``.
+
+    Why: litert-torch's layout pass keeps a pad (``constant_pad_nd``) in NCHW between two TRANSPOSEs, which the
+    converter folds away only when nothing else reads them. An NHWC convolution, pool or resize is lowered as
+    TRANSPOSE to NCHW, the op, TRANSPOSE back, so when the pad's input is read by such a layer too (ResNet-8's
+    shortcut beside its stride-2 'same' 3×3) or written by one (Faster R-CNN's crop), or several pads read one map
+    (SSDLite's stride-2 depthwise and box and class heads on one expansion), the converter merges equal
+    TRANSPOSEs and the pair stays: a full-size NCHW copy, the padded map twice, a copy back for the other reader
+    (ResNet-8 int8: TFLM's arena 59,424 B instead of 49,152). A convolution's own padding is no
+    ``constant_pad_nd``; a multiply by one, kept in NHWC by the layout pass and removed by the converter
+    afterwards, gives the pad's TRANSPOSE an input of its own. On the network input the multiply would keep the
+    TRANSPOSEs (SSD300's stem) and the pad folds without it: left alone. Not covered: two alike uneven pads of
+    one map (no bundled network has them), which the converter would merge again."""
+    from torch import nn
+
+    from ...torchside.build import GraphNet, ZeroPad
+
+    for net in (m for m in module.modules() if isinstance(m, GraphNet)):
+        for layer, sources in zip(net.layers.values(), net.sources, strict=True):
+            pad, conv = getattr(layer, "pad", None), getattr(layer, "conv", None)
+            if not isinstance(pad, ZeroPad):
+                continue
+            left, right, top, bottom = pad.pads
+            if isinstance(conv, nn.Conv2d) and (left, top) == (right, bottom) and conv.padding == (0, 0) \
+                    and not pad.value:
+                conv.padding = (top, left)
+                layer.pad = nn.Identity()
+            elif sources[0] >= 0:
+                pad.own_input = True
+
+
 def convert(module: Any, args: tuple[Any, ...]) -> bytes:
-    """``litert_torch.convert`` of an eval-mode module, quietly; the ``.tflite`` bytes."""
+    """``litert_torch.convert`` of an eval-mode module (its zero paddings set apart first, :func:`pads_apart`),
+    quietly; the ``.tflite`` bytes."""
+    pads_apart(module)
     with quiet():
         import litert_torch
 

@@ -8,6 +8,7 @@ normal NHWC images, as the torch build's own sample input is drawn."""
 from __future__ import annotations
 
 from importlib import metadata
+from typing import Any
 
 from ...errors import MissingExtraError
 from ...graph import Graph
@@ -53,20 +54,27 @@ def settled_float(graph: Graph, seed: int, batches: int = 4) -> bytes:
     (``batches`` seeded random batches of 8 in train mode): with fresh statistics (mean 0, variance 1) a deep
     stack's activations grow layer by layer until int8 scales overflow, and TFLM refuses the model (MobileNetV2
     at α = 0.25: ``no_integer_overflow_from_quantization`` in a late depthwise layer)."""
-    import torch
 
     from ...torchside.build import graph_module, sample_input
 
     module = graph_module(graph)
     x = sample_input(graph)
+    settle(module, tuple(x.shape[1:]), seed, batches)
+    wrapped, nhwc = channel_last(module, x)
+    return convert(wrapped, (nhwc,))
+
+
+def settle(module: Any, shape: tuple[int, ...], seed: int, batches: int = 4, size: int = 8) -> None:
+    """Run ``batches`` seeded random batches of ``size`` through ``module`` in train mode (BatchNorm statistics as
+    training leaves them), then put it in eval mode. Every layer's torch build must take a batch here."""
+    import torch
+
     generator = torch.Generator().manual_seed(seed)
     module.train()
     with torch.no_grad():
         for _ in range(batches):
-            module(torch.randn((8, *x.shape[1:]), generator=generator))
+            module(torch.randn((size, *shape), generator=generator))
     module.eval()
-    wrapped, nhwc = channel_last(module, x)
-    return convert(wrapped, (nhwc,))
 
 
 def inline_buffers(model: bytes) -> bytes:
