@@ -124,6 +124,7 @@ layers:
   - {type: window, window: 4, shift: 2}
   - {type: attention, heads: 2, relative_table: true}
   - {type: unwindow, shift: 2}
+  - {type: cascaded_attention, heads: 2, head_dim: 4, kernel: 3, window: 3}
   - {type: tokens}
   - {type: untokens, size_of: a}
   - {type: space_to_depth, patch: 2}

@@ -25,8 +25,6 @@ PATHS = ("onnx", "torch")
 # what each model lacks today (on both paths); the strict xfails below keep this list true: a model listed that
 # imports exactly fails its test, as does one not listed that does not
 BLOCKED: dict[str, str] = {
-    "efficientvit_m0": "cascaded group attention (per-head 1×1 conv q, k, v of channel chunks, a depthwise conv on q) "
-                       "on windows held as N×C×w×w maps",
 }
 
 

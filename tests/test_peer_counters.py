@@ -331,6 +331,8 @@ layers:
   - {type: dw, kernel: 3, from: s}
   - {type: split, sizes: [1, 3], index: 0, from: n}
   - {type: concat, from: [-1, -2]}
+  - {type: cascaded_attention, heads: 2, head_dim: 4, kernel: 3, window: 3}
+  - {type: cascaded_attention, heads: 2, head_dim: 2, bn: false}
   - {type: avgpool}
   - {type: fc, out: 3}
 """

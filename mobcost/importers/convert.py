@@ -15,6 +15,7 @@ from ..spec import Spec, parse_spec
 from .additive import plan as plan_additive
 from .attention import plan as plan_attention
 from .attention_levit import match_levit
+from .cascaded import plan as plan_cascaded
 from .conv_attention import plan as plan_conv_attention
 from .emit import rectangular, render
 from .input_dims import FreeInputError
@@ -117,7 +118,8 @@ def map_graph(graph: OpGraph, allow_unknown: bool) -> Mapper:
     mapper = Mapper(graph, allow_unknown)
     # found whole before the walk: its first operator emits the layer
     blocks = {**plan_attention(mapper, match_levit), **plan_norms(mapper), **plan_conv_attention(mapper),
-              **plan_additive(mapper), **plan_xca(mapper), **plan_separable(mapper)}
+              **plan_additive(mapper), **plan_xca(mapper), **plan_separable(mapper),
+              **plan_cascaded(mapper)}
     blocks.update(plan_linear_attention(mapper))  # EfficientViT's linear attention: anchored at its Div
     for op in graph:
         if op.name in mapper.done or mapper.skip_tainted(op):

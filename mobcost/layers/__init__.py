@@ -17,6 +17,7 @@ from . import additive_attention  # noqa: F401  (issue 21's: SwiftFormer's effic
 from . import linear_attention  # noqa: F401  (issue 21's: EfficientViT's ReLU linear attention)
 from . import xca  # noqa: F401  (issue 21's: cross-covariance attention, Fourier position encoding)
 from . import separable_attention  # noqa: F401  (issue 21's: MobileViTv2's separable self-attention)
+from . import cascaded_attention  # noqa: F401  (issue 21: EfficientViT-M cascaded group attention)
 # isort: on
 from .base import (
     ACTIVATIONS,

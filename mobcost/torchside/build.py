@@ -19,6 +19,7 @@ from ..graph import INPUT, Graph, input_names
 from ..ir import Node
 from ..layers import REGISTRY, TORCH_ACTIVATIONS, TorchPart
 from .additive import MODULES as ADDITIVE_MODULES
+from .cascaded import CascadedAttention
 from .levit import MODULES as LEVIT_MODULES
 from .linear_attention import LinearAttention
 from .separable import MODULES as SEPARABLE_MODULES
@@ -169,7 +170,8 @@ MODULES: dict[str, type[nn.Module]] = {"SqueezeExcite": SqueezeExcite, "ChannelS
                                        "LayerNorm2d": LayerNorm2d, "LayerScale": LayerScale, "ZeroPad": ZeroPad,
                                        "L2Norm": L2Norm,
                                        **SEQUENCE_MODULES, **ADDITIVE_MODULES, **LEVIT_MODULES, **XCA_MODULES,
-                                       **SEPARABLE_MODULES, "LinearAttention": LinearAttention}
+                                       **SEPARABLE_MODULES, "LinearAttention": LinearAttention,
+                                       "CascadedAttention": CascadedAttention}
 
 
 def part_module(part: TorchPart) -> nn.Module:
