@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from ..ir import Layer, Node, Shape
 from .base import TorchPart, register
-from .operations import PART_OPS, Op, _elements, _linear
+from .operations import PART_OPS
+from .primitives import Op, _elements, _linear
 from .tokens import _OneSequenceLayer, token_node
 
 PROJECTIONS = 4  # q, k, proj, final: C×C each, with biases

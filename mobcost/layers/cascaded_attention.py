@@ -34,7 +34,9 @@ from typing import Any
 from ..errors import ShapeError
 from ..ir import Layer, Node, Shape
 from .base import Key, LayerKind, Terms, TorchPart, register
-from .operations import PART_OPS, Op, _conv, _elementwise, _products
+from .operations import PART_OPS
+from .operations_attention import _products
+from .primitives import Op, _conv, _elementwise
 
 
 def grid(node: Node) -> tuple[int, int, int]:
