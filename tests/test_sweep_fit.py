@@ -16,10 +16,28 @@ from mobcost.explore.budgets import Budgets
 from mobcost.explore.grid import sweep
 from mobcost.explore.hardware import load_hardware
 from mobcost.graph import build
-from mobcost.spec import load_bundled
+from mobcost.spec import load_bundled, parse_spec
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "lraspp_mobilenet_v3_large"])
+# the attention kinds' biases and scales (one per projection's output channel), SHViT's BatchNorm'd q, k, v conv,
+# EfficientFormer's h·N bias table (it grows with the resolution)
+ATTENTION_KINDS = """
+name: kinds
+input: {channels: 3, size: 32}
+layers:
+  - {type: conv, out: 24, kernel: 3, stride: 2, padding: 1, bn: true, act: relu}
+  - {type: conv_attention, head_dim: 4, heads: 2}
+  - {type: pw, out: 24, bn: true}
+  - {type: tokens}
+  - {type: additive_attention}
+  - {type: xca, heads: 4}
+  - {type: separable_attention}
+  - {type: attention, heads: 2}
+"""
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "lraspp_mobilenet_v3_large",
+                                  "efficientformer_l1", "mobilevit_xs"])
 def test_the_columns_equal_plan_memory_point_by_point(name: str) -> None:
     # MobileNetV3: SE, whose squeeze width is a rounded fraction of C; LR-ASPP: a bias-free 1×1 conv
     spec = load_bundled(name)
@@ -33,6 +51,15 @@ def test_the_columns_equal_plan_memory_point_by_point(name: str) -> None:
             m = plan_memory(build(spec, float(c["alpha"][i]), resolution=int(c["resolution"][i])), planner, "int8")
             assert c["ram_bytes"][i] == (m.total_ram_bytes if planner == "tflm" else m.arena_bytes)
             assert c["flash_bytes"][i] == m.weights_bytes
+
+
+def test_the_flash_column_equals_memory_on_the_attention_kinds() -> None:
+    spec = parse_spec(ATTENTION_KINDS)
+    r = sweep(spec, [0.5, 0.75, 1.0], [24, 32, 40], dtype="int8", budgets=Budgets(flash_bytes=1e12))
+    c = r.columns
+    for i in range(len(r)):
+        graph = build(spec, float(c["alpha"][i]), resolution=int(c["resolution"][i]))
+        assert c["flash_bytes"][i] == plan_memory(graph, "lower-bound", "int8").weights_bytes
 
 
 def test_a_profile_naming_its_planner_bounds_ram_and_flash() -> None:

@@ -157,7 +157,9 @@ def layer_weights(node: Node, dtype: str) -> Weights:
     weights = 0 if node.layer.shares else kind.weights(node)
     if not weights:
         return Weights(0, 0, 0)
-    biases = kind.biases(node) or (node.out_channels if node.layer.bn else 0)
+    # a BatchNorm folded into the layer leaves one bias per channel it normalised (γ and β each: bn_params / 2;
+    # SHViT's attention: its q, k, v conv's h(2d + d_v), not its h·d_v outputs)
+    biases = kind.biases(node) or ((kind.bn_params(node) // 2 or node.out_channels) if node.layer.bn else 0)
     if dtype == "int8" and not biases and node.layer.type in CONVERTED_WITH_BIAS:
         biases = node.out_channels  # the converter writes a zero int32 bias (LR-ASPP's bias-free `scale` 1×1 conv)
     size = DTYPE_BYTES[dtype]

@@ -21,18 +21,13 @@ import numpy as np
 
 from ..analysis.converted import Slot, converted_slots
 from ..analysis.memory import (
-    BIAS_BYTES,
-    CONVERTED_WITH_BIAS,
-    PER_TENSOR,
-    QUANT_PARAM_BYTES,
     litert_buffers,
+    network_weights,
     persistent_terms,
     tensor_names,
 )
 from ..analysis.planners import TFLM_ALIGNMENT, Buffer, litert_offsets
 from ..graph import Graph, build
-from ..layers import REGISTRY
-from ..layers.squeeze_excite import squeeze_width
 from ..units import DTYPE_BYTES
 from .factors import Factors
 
@@ -95,36 +90,24 @@ def tflm_arenas(f: Factors, rows: slice, dtype: str, plan: Layout) -> np.ndarray
 
 
 def flash_bytes(f: Factors, rows: slice, dtype: str) -> np.ndarray:
-    """``memory.network_weights(...).total`` at every point of a chunk: weights, biases (int32 in an int8
-    model) and, int8, a scale and zero point per output channel (per tensor for fully connected layers) for
-    the weights and the bias each."""
+    """``memory.network_weights(...).total`` at every point of a chunk: the weights from the factors, and the
+    rest — biases (int32 in an int8 model, a folded BatchNorm's and a converter's zero ones included) and, int8,
+    the scales and zero points — as ``network_weights`` counts it on the network at each α (at the anchor's
+    resolution) plus what it changes with the resolution at the anchor's α (a bias table's h·N)."""
     assert f.anchor is not None
-    b, bias = DTYPE_BYTES[dtype], BIAS_BYTES.get(dtype, DTYPE_BYTES[dtype])
-    per_channel = np.zeros(f.channels.shape[1], dtype=np.int64)  # bytes per output channel of each layer
-    fixed, squeezes = 0, np.zeros(f.channels[rows].shape[0], dtype=np.int64)
-    for i, node in enumerate(f.anchor.nodes):
-        kind = REGISTRY[node.layer.type]
-        if node.layer.shares or not kind.weights(node):
-            continue
-        own = bool(kind.biases(node))
-        # a BatchNorm folded into the layer leaves a bias per output channel; int8 convolutions get a zero one
-        added = not own and (node.layer.bn or (dtype == "int8" and node.layer.type in CONVERTED_WITH_BIAS))
-        if added:
-            per_channel[i + 1] += bias
-        copies = 2 if (own or added) else 1  # the bias's scale and zero point too
-        if dtype != "int8":
-            continue
-        if node.layer.type in PER_TENSOR:
-            fixed += QUANT_PARAM_BYTES * copies
-            continue
-        per_channel[i + 1] += QUANT_PARAM_BYTES * copies
-        if node.layer.type == "se":  # its squeeze convolution's channels, a rounded fraction of C
-            squeezes += [squeeze_width(int(c), node.layer.reduction, node.layer.divisor)
-                         for c in f.channels[rows, i + 1]]
+    a0, r0 = f.anchor.alpha, f.anchor.resolution
+    by_alpha = np.array([_rest(build(f.spec, float(a), resolution=r0), dtype) for a in f.alphas[rows]])
+    anchor = _rest(f.anchor if f.anchor.resolution == r0 else build(f.spec, a0, resolution=r0), dtype)
+    by_res = np.array([_rest(build(f.spec, a0, resolution=int(r)), dtype) for r in f.resolutions]) - anchor
     weights = f.w_chan[rows] @ f.w_area
-    quant_squeeze = QUANT_PARAM_BYTES * 2 * squeezes
-    total = weights * b + (f.biases[rows] * bias + f.channels[rows] @ per_channel + fixed + quant_squeeze)[:, None]
+    total = weights * DTYPE_BYTES[dtype] + by_alpha[:, None] + by_res[None, :]
     return total.ravel()
+
+
+def _rest(graph: Graph, dtype: str) -> int:
+    """A network's flash besides its weights (biases, quantization parameters), in bytes."""
+    w = network_weights(graph, dtype)
+    return w.biases + w.quantization
 
 
 @dataclass(frozen=True)
