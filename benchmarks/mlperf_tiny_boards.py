@@ -121,12 +121,14 @@ def _board_figures(doc: dict[str, Any], name: str) -> None:
                                      "defaults, Horowitz ISSCC 2014 for int8"})
     if name not in POWER_FROM:
         return  # the board's own energy runs gave its power
+    base = load_hardware("cortex_m7")
     if POWER_FROM[name] is None and board == "DISCO-F746NG":  # the base is this chip at this clock
+        doc["active_power_mw"] = base.active_power_mw
         doc["sources"]["active_power_mw"] = f"no energy run published; the base's datasheet figure, the same " \
-                                            f"chip at the same clock: {doc['sources']['active_power_mw']}"
+                                            f"chip at the same clock: {base.sources['active_power_mw']}"
         return
     if POWER_FROM[name] is None:  # another chip's power would be a guess dressed as a figure: none at all
-        base_mw = doc.pop("active_power_mw")
+        base_mw = base.active_power_mw
         doc["sources"]["active_power_mw"] = (
             f"none: no energy run was published for this board and no run current at its clock is bundled "
             f"(the fit's base, an STM32F746 at 216 MHz, would give {base_mw:g} mW, not this chip's); "

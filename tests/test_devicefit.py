@@ -85,6 +85,18 @@ def test_published_board_rows(tmp_path: Path) -> None:
     assert energy == pytest.approx(3364.456, rel=0.1)  # VWW's published energy, from the fitted latency and power
 
 
+def test_rows_without_energy_give_no_power_not_the_bases(tmp_path: Path) -> None:
+    # the base (cortex_m7) has 336.6 mW, an STM32F746's: a board measured for latency only must not inherit it
+    path = write(tmp_path, [f"{s},1,,,{ms}," for s, ms, _ in U575])
+    out = tmp_path / "no_power.yaml"
+    result = CliRunner().invoke(app, ["calibrate", "--from-measurements", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "no row gives energy_uj" in result.stderr
+    doc = yaml.safe_load(out.read_text())
+    assert "active_power_mw" not in doc and "active_power_mw" not in doc["sources"]
+    assert load_hardware(out).active_power_mw is None
+
+
 def test_leave_one_out_needs_no_cli(tmp_path: Path) -> None:
     path = write(tmp_path, [f"{s},1,,,{ms},{uj}" for s, ms, uj in U575])
     rows = read_measurements(path)

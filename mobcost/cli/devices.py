@@ -44,6 +44,10 @@ def calibrate_from_measurements(csv_path: Path, output: Path | None, base_name: 
               f"{max(loo, key=abs):+.1%}", file=sys.stderr)
     power = f", active power {result.active_power_mw:.4g} mW" if result.active_power_mw else ""
     print(f"wrote {clean(output)}: {len(rows)} rows, families {', '.join(result.families)}{power}", file=sys.stderr)
+    if result.active_power_mw is None:
+        print("mobcost: warning: no row gives energy_uj, so the profile has no active power and its energy is the "
+              "per-operation table's lower bound; add energy rows, or active_power_mw from the datasheet (current × "
+              "voltage at the clock) with its source line", file=sys.stderr)
 
 
 def warn_unexercised(graph: Any, hw: Any) -> None:

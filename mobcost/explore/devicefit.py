@@ -180,7 +180,7 @@ def fit(rows: list[MeasuredRow], graphs: list[Any], base: Hardware) -> Fit:
     theta = _levenberg_marquardt(lambda t: _residuals(t, prior, families, base, graphs, measured), prior.copy())
     rates, fixed = _unpack(theta, families)
     powers = [r.energy_uj / r.latency_ms for r in rows if r.energy_uj is not None]  # µJ / ms = mW
-    power = sum(powers) / len(powers) if powers else base.active_power_mw
+    power = sum(powers) / len(powers) if powers else None  # never the base chip's power as this board's
     hw = replace(with_figures(base, rates, fixed), active_power_mw=power)
     predicted = tuple(float(p) for p in _predict_ms(theta, families, base, graphs))
     return Fit(hw, rates, fixed, tuple(families), predicted, power, len(powers))
@@ -238,7 +238,8 @@ def profile_document(f: Fit, rows: list[MeasuredRow], base: Hardware, source: st
     """The fitted profile as YAML-ready data, with every row it was fitted from (``measured.rows``)."""
     hw = f.hardware
     fitted_on = fitted_on or date.today().isoformat()
-    kept = {k: v for k, v in base.sources.items() if k != "planner"}  # the measured stack's runtime is not the base's
+    # the measured stack's runtime and power are not the base's
+    kept = {k: v for k, v in base.sources.items() if k not in ("planner", "active_power_mw")}
     sources = {**kept,
                "efficiency": f"fitted to {len(rows)} measured networks ({source}), prior: the base profile",
                "overhead_us": f"fitted to {len(rows)} measured networks ({source}), prior: the base profile",
