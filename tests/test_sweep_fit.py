@@ -18,7 +18,6 @@ from mobcost.explore.hardware import load_hardware
 from mobcost.graph import build
 from mobcost.spec import load_bundled, parse_spec
 
-
 # the attention kinds' biases and scales (one per projection's output channel), SHViT's BatchNorm'd q, k, v conv,
 # EfficientFormer's h·N bias table (it grows with the resolution)
 ATTENTION_KINDS = """
