@@ -450,3 +450,16 @@ def test_the_energy_json_says_what_its_figure_is() -> None:
     assert (bare["energy_basis"], bare["active_power_mw"]) == ("table_lower_bound", None)
     table = json.loads(run("table", "mlperf_tiny_vww", "-H", "nrf5340_dk_microtvm_cmsis_nn", "-f", "json"))
     assert table["totals"]["energy_basis"] == "table_lower_bound"
+
+
+def test_a_sweep_says_what_its_energy_is_and_warns_of_a_lower_bound_budget() -> None:
+    grid = ["--alpha", "0.25,0.5", "--resolution", "96"]
+    powered = json.loads(run("sweep", "mlperf_tiny_vww", "-H", "cortex_m7", *grid, "-f", "json"))
+    assert (powered["energy_basis"], powered["active_power_mw"]) == ("active_power", 336.6)
+    bare = CliRunner().invoke(app, ["sweep", "mlperf_tiny_vww", "-H", "nrf5340_dk_microtvm_cmsis_nn", *grid,
+                                    "--max-energy-uj", "1e6", "-f", "json"])
+    assert bare.exit_code == 0, bare.stderr
+    assert json.loads(bare.stdout)["energy_basis"] == "table_lower_bound"
+    assert "has no active power" in bare.stderr and "lower bound" in bare.stderr
+    best = json.loads(run("sweep", "mlperf_tiny_vww", "-H", "cortex_m7", *grid, "--best", "-f", "json"))
+    assert best["energy_basis"] == "active_power"

@@ -106,6 +106,7 @@ def sweep(
     budgets = replace(sweep_budgets(max_mult_adds, max_params, max_weight_bytes, max_peak_activation,
                                     max_latency_ms, max_energy_uj), **fit_budgets(max_ram, max_flash, planner))
     options = sweep_options(budgets, hardware, dtype, pareto_cost, objectives, convention)
+    warn_lower_bound(budgets, options["hardware"])
     total = len(alphas) * len(resolutions)
     with progress_bar(total, "sweeping", enabled=total > 100_000 and interactive()) as advance:
         if best:
@@ -118,6 +119,23 @@ def sweep(
 
         result = run_sweep(s, alphas, resolutions, progress=advance, **options)
     render_sweep(result, fmt, output)
+
+
+def warn_lower_bound(budgets: Budgets, hw: Any) -> None:
+    """An energy budget against a profile with no active power compares a lower bound (the per-operation table)
+    with it: a point may fit it and still draw far more on the device."""
+    if budgets.energy_uj is not None and hw is not None and hw.active_power_mw is None:
+        print(f"mobcost: warning: {clean(hw.file or hw.name)} has no active power: its energy is the per-operation "
+              "table's lower bound, so a point within --max-energy-uj may still exceed it on the device",
+              file=sys.stderr)
+
+
+def energy_basis(hw: Any) -> dict[str, Any]:
+    """The JSON keys saying what a sweep's energy_uj is (with a profile only)."""
+    if hw is None:
+        return {}
+    basis = "table_lower_bound" if hw.active_power_mw is None else "active_power"
+    return {"energy_basis": basis, "active_power_mw": hw.active_power_mw}
 
 
 def sweep_options(budgets: Budgets, hardware: str | None, dtype: Dtype | None, pareto_cost: ParetoCost | None,
@@ -248,7 +266,8 @@ def render_sweep(result: Any, fmt: Format, output: Path | None) -> None:
         note = no_fit_note(tally, result.budgets, result.hardware)
     dropped = list(result.factors.dropped)  # (α, size) points that build no valid network
     if fmt == Format.json:
-        extra = {"objectives": list(result.objectives), "left_out": dropped, **({"note": note} if note else {})}
+        extra = {"objectives": list(result.objectives), "left_out": dropped, **energy_basis(result.hardware),
+                 **({"note": note} if note else {})}
         emit_json({**convention_key(result), **extra, "points": point_records(result)}, output)
         say_left_out(dropped)
     elif fmt in TABULAR:
@@ -292,7 +311,8 @@ def render_best(streamed: StreamedBest, fmt: Format, output: Path | None) -> Non
         from ..explore.objectives import best_by
 
         emit_json({**convention_key(p), "objectives": list(p.objectives), "best_by": p.objectives[0],
-                   "note": note or best_by(p.objectives[0], p.accuracy is not None), "points": records}, output)
+                   **energy_basis(p.hardware), "note": note or best_by(p.objectives[0], p.accuracy is not None),
+                   "points": records}, output)
     elif fmt in TABULAR:
         emit_best_records(records, p, fmt, output, note)
     else:
