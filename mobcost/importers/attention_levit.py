@@ -176,7 +176,8 @@ def _split_width(m: Mapper, walked: list[Op]) -> int | None:
         split = next((s for s in walked if op.op == "SequenceAt" and s.outputs[0] == op.inputs[0]), None)
         sizes = m.g.const(split.inputs[1]) if split is not None and len(split.inputs) > 1 else None
         index = m.g.const(op.inputs[1]) if split is not None and len(op.inputs) > 1 else None
-        if sizes is not None and sizes.values and index is not None and isinstance(index.scalar, int):
+        if sizes is not None and sizes.values and index is not None and isinstance(index.scalar, int) \
+                and 0 <= index.scalar < len(sizes.values):  # a single size (chunk) is not a width table
             return sizes.values[index.scalar]
     return None
 
