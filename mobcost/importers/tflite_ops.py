@@ -170,7 +170,7 @@ def concatenation(tr: Translator, op: Operator) -> None:
 
 
 def binary(tr: Translator, op: Operator) -> None:
-    if op.code == "ADD" and len(op.inputs) == 1 and _requantized(tr, op):
+    if op.code == "ADD" and len(op.inputs) == 1 and tok.requantized(tr, op):
         if op.inputs[0] in tr.nchw:  # a copy keeps its input's layout
             tr.nchw.add(op.outputs[0])
         tr.emit(op, "Identity", (tr.data(op, 0),))
@@ -179,15 +179,6 @@ def binary(tr: Translator, op: Operator) -> None:
         raise tr.fail(op, f"{len(op.inputs)} inputs; {op.code} takes 2")
     kind = "Add" if op.code == "ADD" else "Mul"
     tr.emit(op, kind, (tr.data(op, 0), tr.data(op, 1)), {}, _fused(op))
-
-
-def _requantized(tr: Translator, op: Operator) -> bool:
-    """ai-edge-quantizer's requantization of a tensor another scale reads (ShuffleNetV2's passed-through half before
-    its concat), or its dequantization for an operator left in float (SSD300's L2 normalisation): an operator it
-    appends with an operator code the file stores as 0, ADD, of one input, whose output is the input's shape
-    under the name ``…_quantized`` (int8 again) or ``…_dequant`` (float): a copy, no arithmetic."""
-    x, y = tr.t[op.inputs[0]], tr.t[op.outputs[0]]
-    return op.inputs[0] >= 0 and x.shape == y.shape and y.name.endswith(("_quantized", "_dequant"))
 
 
 def mean(tr: Translator, op: Operator) -> None:

@@ -278,11 +278,20 @@ def _producer(tr: Translator, index: int) -> Operator | None:
     return next((o for o in tr.model.operators if index in o.outputs), None)
 
 
+def requantized(tr: Translator, op: Operator) -> bool:
+    """ai-edge-quantizer's requantization of a tensor another scale reads (ShuffleNetV2's passed-through half before
+    its concat), or its dequantization for an operator left in float (SSD300's L2 normalisation): an operator it
+    appends with an operator code the file stores as 0, ADD, of one input, whose output is the input's shape
+    under the name ``…_quantized`` (int8 again) or ``…_dequant`` (float): a copy, no arithmetic."""
+    x, y = tr.t[op.inputs[0]], tr.t[op.outputs[0]]
+    return op.inputs[0] >= 0 and x.shape == y.shape and y.name.endswith(("_quantized", "_dequant"))
+
+
 def _copied(tr: Translator, index: int) -> tuple[int, list[Operator]]:
     """``index`` followed forward through the quantizer's one-input ADD copies (dequantize, requantize)."""
     copies: list[Operator] = []
     user = _sole(tr, index, "ADD")
-    while user is not None and len(user.inputs) == 1 and len(copies) < 2:
+    while user is not None and len(user.inputs) == 1 and len(copies) < 2 and requantized(tr, user):
         copies.append(user)
         index = user.outputs[0]
         user = _sole(tr, index, "ADD")
