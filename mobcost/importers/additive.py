@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import Op
-from .patterns import Mapper, plan_blocks, sequence
+from .patterns import Mapper, closed_block, plan_blocks, sequence
 
 _FLOOR = frozenset({"Clip", "Max", "Expand", "Add"})  # between ReduceL2 and Div: the ε floor, the broadcast
 _NEAREST = ("nearest: additive_attention (q and k projections L2-normalised per token, scores q·w_g normalised "
@@ -106,7 +106,7 @@ def _output(m: Mapper, ops: list[Op], mixed: str, q_hat: str, x: str, shape: tup
     tail = final[-1].outputs[0]
     if sequence(m.dims(x)) != shape:
         return _Block(ops, reason=f"its input {list(m.dims(x))} is not the {shape[0]} tokens of {c} it returns")
-    reason = _closed(m, ops, tail)
+    reason = closed_block(m, ops, tail)
     return _Block(ops, reason=reason) if reason else _Block(ops, x, tail)
 
 
@@ -176,13 +176,3 @@ def _forward_linear(m: Mapper, tensor: str, c: int) -> list[Op] | None:
     if not _weighted(m, mm, c) or not _bias_of(m, plus, mm.outputs[0] if mm else "", c):  # type: ignore[union-attr]
         return None
     return [mm, plus]  # type: ignore[list-item]
-
-
-def _closed(m: Mapper, ops: list[Op], tail: str) -> str:
-    """Why the block cannot be one layer: a tensor made inside it read outside it (but its end); "" when it can."""
-    names = {o.name for o in ops}
-    for op in ops:
-        for t in op.outputs:
-            if t and t != tail and (t in m.g.outputs or any(u.name not in names for u in m.g.users(t))):
-                return f"{t!r}, made inside it, is read outside it"
-    return ""

@@ -27,7 +27,7 @@ from typing import Any
 
 from .model import Op
 from .mqa import match_map
-from .patterns import Mapper, sequence
+from .patterns import Mapper, closed_block, sequence
 
 # operators that only move or select the values of q, k and v (and the scale, a scalar Mul or Div)
 _VIEWS = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Slice", "Split", "Gather",
@@ -125,7 +125,7 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> _Block | None:
     if sequence(m.dims(x)) != (n, output[2]):
         return _Block(ops, reason=f"its input {list(m.dims(x))} is not the {n} tokens of {output[2]} it returns")
     ops = list({o.name: o for o in (*ops, *output[0])}.values())
-    reason = _closed(m, ops, output[1])
+    reason = closed_block(m, ops, output[1])
     return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, output[1])
 
 
@@ -135,7 +135,7 @@ def _on_map(m: Mapper, ops: list[Op], qk: Op, av: Op, ends: list[Op | None], pro
         return _Block(ops, reason=found)
     more, keys, x, tail = found
     ops = list({o.name: o for o in (*ops, *more)}.values())
-    reason = _closed(m, ops, tail)
+    reason = closed_block(m, ops, tail)
     return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, tail)
 
 
@@ -265,14 +265,3 @@ def _mask(m: Mapper, scores: str, producer: dict[str, Op]) -> tuple[str, list[Op
             or m.dims(before.inputs[0]) != m.dims(scores):
         return scores, []
     return before.inputs[0], [after, plus, before]
-
-
-def _closed(m: Mapper, ops: list[Op], tail: str) -> str:
-    """Why the block cannot be one layer: a tensor made inside it read outside it (but its end); "" when it
-    can."""
-    names = {o.name for o in ops}
-    for op in ops:
-        for t in op.outputs:
-            if t and t != tail and (t in m.g.outputs or any(u.name not in names for u in m.g.users(t))):
-                return f"{t!r}, made inside it, is read outside it"
-    return ""

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import attention as core
 from .model import Op
-from .patterns import Mapper, sequence
+from .patterns import Mapper, closed_block, sequence
 
 
 def token_bn(m: Mapper, tensor: str) -> tuple[tuple[Op, ...], str] | None:
@@ -234,5 +234,5 @@ def _finish(m: Mapper, ops: list[Op], keys: dict[str, Any], x: str, sizes: tuple
     if table:
         keys["relative_table" if m.g.const(table[1]).table != (keys["heads"], n) else "bias_table"] = True  # type: ignore
     ops = list({o.name: o for o in (*ops, *more)}.values())
-    reason = core._closed(m, ops, tail)
+    reason = closed_block(m, ops, tail)
     return core._Block(ops, reason=reason) if reason else core._Block(ops, keys, x, tail)

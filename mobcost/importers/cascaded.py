@@ -27,7 +27,7 @@ from typing import Any
 from .cascaded_windows import merged_windows, partitioned_map
 from .model import Op
 from .ops import _has_bias as has_bias
-from .patterns import Mapper
+from .patterns import Mapper, plan_blocks
 
 _MOVES = frozenset({"Reshape", "Transpose", "Identity", "Squeeze", "Unsqueeze", "Flatten"})
 _MAX_WALK = 8
@@ -47,15 +47,7 @@ class _Found:
 def plan(m: Mapper) -> dict[str, Callable[[], None]]:
     """For every cascaded group attention block: its first operator's name → the call that emits the layer (or,
     for a block the layer cannot express, the located error) when the walk reaches it."""
-    producer = {t: op for op in m.g.ops for t in op.outputs if t}
-    order = {op.name: i for i, op in enumerate(m.g.ops)}
-    planned: dict[str, Callable[[], None]] = {}
-    for op in m.g.ops:
-        found = _match(m, op, producer) if op.op == "Concat" else None
-        if found is not None:
-            first = min(found.ops, key=lambda o: order[o.name])
-            planned[first.name] = _emitter(m, op, first, found)
-    return planned
+    return plan_blocks(m, "Concat", _match, lambda found: found.ops, _emitter)
 
 
 def _emitter(m: Mapper, concat: Op, first: Op, found: _Found) -> Callable[[], None]:

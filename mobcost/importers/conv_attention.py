@@ -20,11 +20,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .attention import _back, _closed
+from .attention import _back
 from .layout import _channel_start
 from .model import Op
 from .mqa import _pointwise
-from .patterns import Mapper, plan_blocks
+from .patterns import Mapper, closed_block, plan_blocks
 
 _MOVES = frozenset({"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Mul", "Div"})
 _MAX_WALK = 8
@@ -98,7 +98,7 @@ def _match(m: Mapper, softmax: Op, producer: dict[str, Op]) -> tuple[list[Op], s
         return ops, result
     keys, x, forward, tail = result
     ops = list({o.name: o for o in (*ops, *forward)}.values())
-    reason = _closed(m, ops, tail)
+    reason = closed_block(m, ops, tail)
     return ops, (reason or (ops, {**keys, "bn": bool(bn)}, x, tail))
 
 

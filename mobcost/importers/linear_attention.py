@@ -23,7 +23,7 @@ from typing import Any
 
 from .model import Op
 from .patches import _arange, _Values
-from .patterns import Mapper, plan_blocks
+from .patterns import Mapper, closed_block, plan_blocks
 
 # operators that only move or select values, or apply φ elementwise, between the qkv map and the products
 _VIEWS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Cast", "Slice",
@@ -85,7 +85,7 @@ def _match(m: Mapper, div: Op, producer: dict[str, Op]) -> _Block | None:
         return _Block(ops, reason=f"the heads are not merged back into a {heads * d}×{hw[0]}×{hw[1]} map, head by "
                                   "head, each head's d channels together")
     ops = list({o.name: o for o in (*ops, *out)}.values())
-    reason = _closed(m, ops, out[-1].outputs[0])
+    reason = closed_block(m, ops, out[-1].outputs[0])
     act = next((a for op, _, _ in paths[0] if (a := m.unary_act(op)) is not None), "none")
     keys: dict[str, Any] = {"head_dim": d, **({} if act == "relu" else {"act": act})}
     return _Block(ops, reason=reason) if reason else _Block(ops, keys, x, out[-1].outputs[0])
@@ -350,13 +350,3 @@ def _output(m: Mapper, div: Op, size: tuple[int, int, int], hw: tuple[int, ...])
             return chain
         op = m.sole_user(op.outputs[0])
     return None
-
-
-def _closed(m: Mapper, ops: list[Op], tail: str) -> str:
-    """Why the block cannot be one layer: a tensor made inside it read outside it (but its end); "" when it can."""
-    names = {o.name for o in ops}
-    for op in ops:
-        for t in op.outputs:
-            if t and t != tail and (t in m.g.outputs or any(u.name not in names for u in m.g.users(t))):
-                return f"{t!r}, made inside it, is read outside it"
-    return ""

@@ -284,7 +284,7 @@ def plan_blocks(m: Mapper, anchor: str, match: Callable[[Mapper, Op, dict[str, O
                 emitter: Callable[[Mapper, Op, Op, Block], Callable[[], None]]) -> dict[str, Callable[[], None]]:
     """For every block ``match`` finds at an operator of type ``anchor``: its first operator in file order → the
     call that emits its layer (or the located error saying why the layer cannot express it) when the walk
-    reaches it. The block importers (additive, linear and conv attention) share this plan."""
+    reaches it. The block importers (additive, linear, conv and cascaded attention, XCA) share this plan."""
     producer = {t: op for op in m.g.ops for t in op.outputs if t}
     order = {op.name: i for i, op in enumerate(m.g.ops)}
     planned: dict[str, Callable[[], None]] = {}
@@ -294,3 +294,14 @@ def plan_blocks(m: Mapper, anchor: str, match: Callable[[Mapper, Op, dict[str, O
             first = min(ops_of(block), key=lambda o: order[o.name])
             planned[first.name] = emitter(m, op, first, block)
     return planned
+
+
+def closed_block(m: Mapper, ops: list[Op], tail: str) -> str:
+    """Why a matched block cannot be one layer: a tensor made inside it read outside it (but its end, ``tail``);
+    "" when it can. Every block importer (attention, LeViT's, conv, additive, linear, XCA) asks it."""
+    names = {o.name for o in ops}
+    for op in ops:
+        for t in op.outputs:
+            if t and t != tail and (t in m.g.outputs or any(u.name not in names for u in m.g.users(t))):
+                return f"{t!r}, made inside it, is read outside it"
+    return ""

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .attention import _VIEWS, _back, _closed, _output, _projection
+from .attention import _VIEWS, _back, _output, _projection
 from .model import Op
-from .patterns import Mapper, sequence
+from .patterns import Mapper, closed_block, plan_blocks, sequence
 
 _NORM_STEPS = frozenset({"Clip", "Max", "Expand"})
 
@@ -32,19 +32,11 @@ _NORM_STEPS = frozenset({"Clip", "Max", "Expand"})
 def plan(m: Mapper) -> dict[str, Callable[[], None]]:
     """Every XCA block (its first operator → the call emitting `xca` or the located error) and every Fourier
     position encoding (its Add → the call emitting `pos_fourier`)."""
-    producer = {t: op for op in m.g.ops for t in op.outputs if t}
-    order = {op.name: i for i, op in enumerate(m.g.ops)}
-    planned: dict[str, Callable[[], None]] = {}
+    planned = plan_blocks(m, "Softmax", _match, lambda block: block[0], _emitter)
     for op in m.g.ops:
-        if op.op == "Softmax":
-            block = _match(m, op, producer)
-            if block is not None:
-                first = min(block[0], key=lambda o: order[o.name])
-                planned[first.name] = _emitter(m, op, first, block)
-        elif op.op == "Add":
-            keys = _fourier(m, op)
-            if keys is not None:
-                planned[op.name] = _position(m, op, keys)
+        keys = _fourier(m, op) if op.op == "Add" else None
+        if keys is not None:
+            planned[op.name] = _position(m, op, keys)
     return planned
 
 
@@ -155,7 +147,7 @@ def _finish(m: Mapper, ops: list[Op], ends: list[tuple[Op, Op | None] | None], p
     if isinstance(output, str):
         return ops, output, "", ""
     ops = list({o.name: o for o in (*ops, *output[0])}.values())
-    reason = _closed(m, ops, output[1])
+    reason = closed_block(m, ops, output[1])
     return ops, reason or {"heads": heads, "bias": bias is not None}, mm.inputs[0], output[1]
 
 
