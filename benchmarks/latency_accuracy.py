@@ -3,7 +3,8 @@
 Each cycle runs, in fresh processes and a throw-away config/cache folder, exactly what a user would:
 ``mobcost calibrate --threads N --runtime R`` then ``mobcost latency --grid --measure --threads N --runtime R
 --format json``, and prints Spearman's rank correlation, the median absolute error, the median signed error
-(bias) and the worst point; with ``--bundled``, also each bundled spec's predicted / measured − 1 at α = 1; with
+(bias), the worst point and how far its predictions are from the cycle before's (two calibrations in a
+row); with ``--bundled``, also each bundled spec's predicted / measured − 1 at α = 1; with
 ``--spec NAME`` (repeatable), the same grid statistics for that spec's 16 α × resolution models too (an attention
 model: ``--spec deit_tiny --spec mobilevit_xs``), with the same calibration.
 Timing depends on the machine and on what else runs on it: run this on a quiet machine.
@@ -52,7 +53,7 @@ def grid_stats(env: dict[str, str], common: list[str], spec: str | None = None) 
     doc = json.loads(out)
     errors = [p["predicted_ms"] / p["measured_ms"] - 1 for p in doc["points"]]
     return {"spearman": doc["spearman"], "median_ape": doc["median_ape"], "bias": statistics.median(errors),
-            "worst": max(errors, key=abs)}
+            "worst": max(errors, key=abs), "predicted": [p["predicted_ms"] for p in doc["points"]]}
 
 
 def bundled_errors(env: dict[str, str], common: list[str]) -> dict[str, float]:
@@ -67,6 +68,15 @@ def bundled_errors(env: dict[str, str], common: list[str]) -> dict[str, float]:
     return errors
 
 
+def apart(before: list[float], r: dict[str, Any]) -> str:
+    """How far this cycle's calibration predicts the grid from the one before's: the largest and the median
+    |ratio − 1| over the points (issue 24: two calibrations in a row within 5% at every point)."""
+    if not before:
+        return "—"
+    ratios = [abs(b / a - 1) for a, b in zip(before, r["predicted"], strict=True)]
+    return f"max {100 * max(ratios):.1f}%, median {100 * statistics.median(ratios):.1f}%"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=3)
@@ -75,11 +85,14 @@ def main() -> None:
     parser.add_argument("--bundled", action="store_true", help="also every bundled spec at α = 1")
     parser.add_argument("--spec", action="append", default=[], help="also this spec's grid (repeatable)")
     args = parser.parse_args()
-    print("cycle  spearman  median |err|  bias    worst   calibrate  grid")
+    print("cycle  spearman  median |err|  bias    worst   calibrate  grid    apart from the cycle before")
+    before: list[float] = []
     for i in range(args.cycles):
         r = cycle(args.threads, args.runtime, args.bundled, args.spec)
         print(f"{i + 1:5d}  {r['spearman']:8.3f}  {100 * r['median_ape']:11.1f}%  {100 * r['bias']:+5.1f}%  "
-              f"{100 * r['worst']:+5.1f}%  {r['calibrate_s']:8.1f} s  {r['grid_s']:4.1f} s", flush=True)
+              f"{100 * r['worst']:+5.1f}%  {r['calibrate_s']:8.1f} s  {r['grid_s']:4.1f} s  {apart(before, r)}",
+              flush=True)
+        before = r["predicted"]
         for name, error in r["specs"].items():
             print(f"       {name:28s} {100 * error:+6.1f}%", flush=True)
         for name, g in r["grids"].items():

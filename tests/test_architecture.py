@@ -162,5 +162,5 @@ def test_every_runtime_implements_the_protocol(name: str) -> None:
         if not member.startswith("_") and inspect.isfunction(value):
             mine = getattr(type(runner), member)
             assert inspect.signature(mine).parameters.keys() == inspect.signature(value).parameters.keys(), member
-    for attribute in ("timed", "default_overhead", "calibration_seconds"):
+    for attribute in ("timed", "default_overhead", "calibration_seconds", "summary"):
         assert getattr(runner, attribute)

@@ -90,6 +90,43 @@ def test_latency_prediction_without_torch_path() -> None:
     assert len(grid["points"]) == 16 and grid["spearman"] is None and grid["threads"] == 1
 
 
+def test_activations_move_at_their_own_bandwidth(tmp_path: Path) -> None:
+    import numpy as np
+
+    hw = Hardware(name="t", peak_mult_adds_per_s=1e12, bandwidth_bytes_per_s=1e9,
+                  activation_bandwidth_bytes_per_s=4e9)
+    # 1e7 elements of which 2e6 weights, fp32: weights 2e6·4 B / 1e9 = 8 ms, the rest 8e6·4 B / 4e9 = 8 ms → 16 ms
+    # (compute 1e3 / 1e12 is nothing)
+    assert layer_seconds(1e3, 1e7, "pw", hw, weights=2e6) == pytest.approx(16e-3)
+    # the sweep's arrays take the same path
+    got = layer_seconds(np.array([1e3]), np.array([1e7]), "pw", hw, weights=np.array([2e6]), maximum=np.maximum)
+    assert got[0] == pytest.approx(16e-3)
+    # without an activation bandwidth, all 1e7 elements move at 1e9: 40 ms, whatever the weights' share
+    plain = Hardware(name="t", peak_mult_adds_per_s=1e12, bandwidth_bytes_per_s=1e9)
+    assert layer_seconds(1e3, 1e7, "pw", plain, weights=2e6) == pytest.approx(40e-3)
+    # read from a profile, and checked like the other rates
+    path = tmp_path / "p.yaml"
+    path.write_text("name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\n"
+                    "activation_bandwidth_bytes_per_s: 4G\n")
+    assert load_hardware(path).activation_bandwidth_bytes_per_s == 4e9
+    path.write_text("name: x\npeak_mult_adds_per_s: 1G\nbandwidth_bytes_per_s: 1G\n"
+                    "activation_bandwidth_bytes_per_s: -1\n")
+    with pytest.raises(MobcostError, match="activation_bandwidth_bytes_per_s"):
+        load_hardware(path)
+
+
+def test_quiet_mean_is_the_window_from_the_10th_to_the_60th_percentile() -> None:
+    from mobcost.measure.schedule import quiet_mean
+
+    # 20 samples 1..20: the window is sorted[2:12] = 3..12, mean 7.5; a burst of contention (the top ones ×10)
+    # does not move it, where the plain mean (10.5) would go to 10.5 + (6 · 10 · 17.5 − 6 · 17.5) / 20 = 57.75
+    samples = [float(i) for i in range(1, 21)]
+    assert quiet_mean(samples) == pytest.approx(7.5)
+    burst = samples[:14] + [10 * x for x in samples[14:]]
+    assert quiet_mean(burst) == pytest.approx(7.5)
+    assert quiet_mean([4.0]) == 4.0  # too few for a window: what there is
+
+
 def test_profile_keys_narrow_by_kernel_and_stride(tmp_path: Path) -> None:
     hw = Hardware(name="t", peak_mult_adds_per_s=1e9, bandwidth_bytes_per_s=1e12,
                   efficiency={"dw": 0.1, "dw/s2": 0.05, "dw/k5": 0.2, "dw/k5/s2": 0.08})

@@ -101,6 +101,7 @@ def calibrate(
     print(f"wrote {clean(path)}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
           f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
           f"bandwidth {profile['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s", file=sys.stderr)
+    warn_unsteady(profile["measured"].get("round_spread"))
 
 
 @app.command()
@@ -184,3 +185,15 @@ def render_latency_grid(graphs: list[Graph], hw: Any, threads: int, with_measure
     else:
         render_rich(grid_table(doc), output=output)
 
+
+
+UNSTEADY = 0.10  # round_spread above which a calibration says the machine was busy (0.05 quiet, 0.2 busy here)
+
+
+def warn_unsteady(spread: float | None) -> None:
+    """Say so when the large microbenchmarks' times spread widely between rounds: another tenant was using the
+    cache, and a calibration taken then predicts differently from one taken on a quiet machine."""
+    if spread is not None and spread > UNSTEADY:
+        print(f"warning: the machine was busy during calibration: large layers' times spread {100 * spread:.0f}% "
+              f"between rounds (about 5% on a quiet machine); predictions from this profile can differ from a "
+              "quiet calibration's by several percent: calibrate again when the machine is quiet", file=sys.stderr)

@@ -103,7 +103,7 @@ def _latency(f: Factors, rows: slice, hw: Hardware) -> np.ndarray:
             scores = f.score_heads[i] * x["work_area"][f.work_terms[i][-1]] if f.score_heads[i] else 0
             total += layer_seconds(work, elements, kind, hw, stride=f.strides[i], kernel=f.kernels[i],
                                    outputs=outputs, unfused_ops=f.unfused[i], act=f.acts[i], unblocked=unblocked,
-                                   scores=scores, maximum=np.maximum)
+                                   scores=scores, weights=weights, maximum=np.maximum)
     if not np.isfinite(total).all():
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too "
                           "small or its overheads too large for this grid", file=hw.file or None,

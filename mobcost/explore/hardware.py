@@ -22,11 +22,11 @@ from ..units import DTYPE_BYTES, parse_si
 from .profile_energy import parse_energy
 
 REQUIRED = ("name", "peak_mult_adds_per_s", "bandwidth_bytes_per_s")
-NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "ram_bytes", "storage_bytes", "context_factor",
-           "active_power_mw")
-KEYS = (*REQUIRED, "description", "dtype", "runtime", "overhead_us", "ram_bytes", "storage_bytes", "efficiency",
-        "elementwise", "activations", "unblocked", "context_factor", "energy", "sources", "measured",
-        "active_power_mw", "planner")
+NUMBERS = ("peak_mult_adds_per_s", "bandwidth_bytes_per_s", "activation_bandwidth_bytes_per_s", "ram_bytes",
+           "storage_bytes", "context_factor", "active_power_mw")
+KEYS = (*REQUIRED, "activation_bandwidth_bytes_per_s", "description", "dtype", "runtime", "overhead_us", "ram_bytes",
+        "storage_bytes", "efficiency", "elementwise", "activations", "unblocked", "context_factor", "energy", "sources",
+        "measured", "active_power_mw", "planner")
 # What a profile's figures describe: eager PyTorch (BatchNorm and activations run as passes of their own),
 # ONNX Runtime or LiteRT (each fuses a convolution with its BatchNorm and activation into one kernel).
 RUNTIMES = ("torch", "onnxruntime", "litert")
@@ -76,6 +76,10 @@ class Hardware:
     # The runtime's memory planner (``analysis.planners.RUNTIME_PLANNERS``): its RAM and storage then bound the planned
     # arena plus persistent bytes, and the flash a TFLite file takes (``Budgets.with_hardware``).
     planner: str | None = None
+    # Where a layer's inputs and output move at another rate than its weights: on a host, activations pass from
+    # one layer to the next through the cache, while each layer's weights were last read a whole inference ago
+    # and come from DRAM (``bandwidth_bytes_per_s``). None: everything moves at ``bandwidth_bytes_per_s``.
+    activation_bandwidth_bytes_per_s: float | None = None
 
     def efficiency_of(self, layer_type: str, stride: int | None = 1, kernel: int | None = None) -> float:
         """A layer type's fraction of peak; ``dw/k5``, ``dw/s2`` and ``dw/k5/s2`` keys narrow it down."""
@@ -120,20 +124,21 @@ def _most_specific(table: dict[str, float], layer_type: str, kernel: int | None,
 
 def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, stride: int | None = 1,
                   kernel: int | None = None, outputs: Any = 0, unfused_ops: int = 0, act: str = "none",
-                  unblocked: Any = False, scores: Any = 0, maximum: Any = max) -> Any:
+                  unblocked: Any = False, scores: Any = 0, weights: Any = 0, maximum: Any = max) -> Any:
     """The roofline of one layer: max(work / (peak · efficiency), bytes / bandwidth) + overhead.
 
     ``work`` is the layer's Mult-Adds, or for pooling its window reads (``formulas.LayerKind.work``);
-    ``elements`` is the layer's memory access (inputs + output + weights). On a profile that does not fuse
-    BatchNorm and activations, each of the layer's ``unfused_ops`` adds a pass over its ``outputs``; on one that
-    fuses them, the layer's activation ``act`` adds its ``outputs`` at the profile's rate for it. A layer run
-    ``unblocked`` (``Hardware.unblocked``) takes the profile's figures for that. An attention layer's ``scores``
-    (``Attention.score_elements``) add their softmax at the profile's ``softmax`` rate, where it has one.
+    ``elements`` is the layer's memory access (inputs + output + weights), ``weights`` its weights' share
+    (``memory_seconds``). On a profile that does not fuse BatchNorm and activations, each of the layer's
+    ``unfused_ops`` adds a pass over its ``outputs``; on one that fuses them, the layer's activation ``act`` adds
+    its ``outputs`` at the profile's rate for it. A layer run ``unblocked`` (``Hardware.unblocked``) takes the
+    profile's figures for that. An attention layer's ``scores`` (``Attention.score_elements``) add their softmax
+    at the profile's ``softmax`` rate, where it has one.
     Works on numbers, or on numpy arrays with ``maximum=np.maximum`` (the sweep evaluates grids at once).
     """
     efficiency, fixed_us = hw.figures(layer_type, stride, kernel, unblocked)
     compute = work / (hw.peak_mult_adds_per_s * efficiency)
-    memory = elements * hw.dtype_bytes / hw.bandwidth_bytes_per_s
+    memory = memory_seconds(elements, weights, hw)
     seconds = maximum(compute, memory) + fixed_us * 1e-6
     if unfused_ops and not hw.fuses_elementwise:
         per_op = (hw.elementwise_overhead_us or 0.0) * 1e-6 + 2 * outputs * hw.dtype_bytes / hw.elementwise_bytes_per_s
@@ -143,6 +148,15 @@ def layer_seconds(work: Any, elements: Any, layer_type: str, hw: Hardware, *, st
     if "softmax" in hw.activation_rates:
         seconds = seconds + scores / hw.activation_rates["softmax"]
     return seconds * hw.context_factor
+
+
+def memory_seconds(elements: Any, weights: Any, hw: Hardware) -> Any:
+    """The roofline's memory term: weights at ``bandwidth_bytes_per_s``, the rest (inputs and output) at the
+    activations' own bandwidth where the profile has one, else at the same."""
+    if hw.activation_bandwidth_bytes_per_s is None:
+        return elements * hw.dtype_bytes / hw.bandwidth_bytes_per_s
+    return (weights * hw.dtype_bytes / hw.bandwidth_bytes_per_s
+            + (elements - weights) * hw.dtype_bytes / hw.activation_bandwidth_bytes_per_s)
 
 
 def profile_kernel(node: Any) -> int | None:
@@ -278,7 +292,8 @@ def _activations(value: Any, doc: Any) -> dict[str, float]:
 PRICED = (*(a for a in ACTIVATIONS if a != "none"), "softmax")
 # Lower bounds that keep every estimate finite: a rate under 1 per second (or a context factor under
 # 10⁻⁶) is a typo, and dividing by it could pass what a float holds.
-LOWEST = {"peak_mult_adds_per_s": 1.0, "bandwidth_bytes_per_s": 1.0, "elementwise.bytes_per_s": 1.0,
+LOWEST = {"peak_mult_adds_per_s": 1.0, "bandwidth_bytes_per_s": 1.0, "activation_bandwidth_bytes_per_s": 1.0,
+          "elementwise.bytes_per_s": 1.0,
           "active_power_mw": 1e-6,
           **{f"activations.{a}": 1.0 for a in (*ACTIVATIONS, "softmax")},
           "context_factor": 1e-6}
@@ -362,6 +377,7 @@ def predict_layers(graph: Any, hw: Hardware) -> list[float]:
         float(REGISTRY[row.node.type].work(row.node)), float(row.memory_access // row.times), row.node.type, hw,
         stride=row.node.stride, kernel=profile_kernel(row.node), outputs=float(row.node.output.numel),
         unfused_ops=unfused_ops(row.node.layer), act=layer_act(row.node.layer), scores=score_elements(row.node),
+        weights=float(REGISTRY[row.node.type].weights(row.node)),
         unblocked=hw.unblocked(row.node.input.c, row.node.output.c)) for row in analyze_graph(graph).rows]
     if not all(math.isfinite(s) for s in seconds) or not math.isfinite(sum(seconds)):
         raise OptionError(f"the latency estimate on {hw.name!r} passes what a float holds: its rates are too small "

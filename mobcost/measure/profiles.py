@@ -37,6 +37,8 @@ def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dic
         "runtime": runtime,
         "peak_mult_adds_per_s": float(f"{peak:.4g}"),
         "bandwidth_bytes_per_s": float(f"{hw.bandwidth_bytes_per_s:.4g}"),
+        **({"activation_bandwidth_bytes_per_s": float(f"{hw.activation_bandwidth_bytes_per_s:.4g}")}
+           if hw.activation_bandwidth_bytes_per_s else {}),
         "overhead_us": {"default": round(hw.overhead_us, 2),
                         **{k: round(v, 2) for k, v in hw.overhead_us_by_type.items()}},
         # a fraction of the peak (at most 1: pooling's window reads can outrun the slowest convolutions)
@@ -52,6 +54,8 @@ def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dic
                             "efficiency": {k: float(f"{v:.4g}") for k, v in hw.unblocked_efficiency.items()},
                             "overhead_us": {k: round(v, 2) for k, v in hw.unblocked_overhead_us.items()}}
     doc["sources"] = _sources(runner, where, rounds, not hw.fuses_elementwise)
+    if hw.activation_bandwidth_bytes_per_s:
+        doc["sources"].update(_bandwidth_sources(where))
     if hw.unblocked_multiple:
         doc["sources"]["unblocked"] = (f"convolutions whose channels are not a multiple of {hw.unblocked_multiple} "
                                        "run without ORT's blocked NCHWc layout: the same fit on single layers of "
@@ -64,10 +68,19 @@ def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dic
         doc["sources"]["energy"] = (f"onchip_bytes: the largest CPU cache of this host ({CPU_CACHES}); the "
                                     "picojoule figures are the energy model's cited defaults")
     doc["measured"] = {"date": today, "threads": threads, "runtime": runtime, runtime: version,
-                       "machine": platform.machine(),
+                       "machine": platform.machine(), **hw.measured,
                        # Mult-Adds per second; for pooling, window reads per second
                        "work_per_s": {k: float(f"{v:.4g}") for k, v in rates.items()}}
     return doc
+
+
+def _bandwidth_sources(where: str) -> dict[str, str]:
+    """Where weights and activations move at bandwidths of their own: what each figure is."""
+    return {"bandwidth_bytes_per_s": f"weights' bandwidth: a 64 MiB tensor copy, read + write, the median of "
+                                     f"samples through the calibration, {where}",
+            "activation_bandwidth_bytes_per_s": "inputs' and outputs' bandwidth (they pass from layer to layer in "
+                                                "cache): a copy of the largest microbenchmark input (4 MiB), read + "
+                                                f"write, the median of samples through the calibration, {where}"}
 
 
 def _activations_source(runtime: str, where: str) -> str:
@@ -85,7 +98,8 @@ def _sources(runner: Runtime, where: str, rounds: int, elementwise: bool) -> dic
     timed, default = runner.timed, runner.default_overhead
     sources = {
         "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
-        "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, {where}",
+        "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, the median of samples through the "
+                                 f"calibration, {where}",
         "overhead_us": f"per layer type, the fixed cost of t = fixed + work / rate fitted to {GRID}, run in "
                        f"sequence, {timed} over {rounds} rounds, not the networks predicted; default: {default}, "
                        f"{where}",

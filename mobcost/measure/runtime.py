@@ -35,6 +35,9 @@ class Runtime(Protocol):
     timed: str  # how its microbenchmarks are timed, for the profile's source lines
     default_overhead: str  # what its default per-node fixed cost is, likewise
     calibration_seconds: int  # about how long a calibration takes, said when there is no progress bar
+    # how a measurement's runs are summed up into one figure: the statistic its calibration takes of its
+    # microbenchmarks, so that predicted and measured describe the same runs
+    summary: Callable[[list[float]], float]
 
     def require(self) -> None:
         """A one-line ``MissingExtraError`` when the runtime's packages are not installed."""

@@ -1,14 +1,14 @@
 """Measured latency on this CPU under a runtime: whole networks and each layer, and a calibrated profile of
 the host.
 
-Warm-up, then the median of all runs over several interleaved rounds, fixed threads, the process settled by
-the runtime (``Runtime.prepare``); results are cached per (spec, α, resolution, threads, the runtime's
-versions) in :mod:`.cache`. Calibration takes medians over rounds spread in time too.
+Warm-up, then the runtime's summary of all runs (the median; ORT: a quiet mean, as its calibration) over
+several interleaved rounds, fixed threads, the process settled by the runtime (``Runtime.prepare``); results
+are cached per (spec, α, resolution, threads, the runtime's versions) in :mod:`.cache`. Calibration takes the
+same statistic over rounds spread in time too.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +40,8 @@ def measure(graph: Graph, threads: int, *, runtime: Runtime, use_cache: bool = T
 def measure_all(graphs: list[Graph], threads: int, *, runtime: Runtime, use_cache: bool = True,
                 rounds: int = MEASURE_ROUNDS, progress: Callable[[int], None] | None = None) -> list[Measurement]:
     """Time every graph in interleaved rounds, so a slow phase of a shared machine hits them all alike;
-    each one's figure is the median of all its runs. ``progress(1)`` after each graph of each round."""
+    each one's figure is the runtime's ``summary`` of all its runs (the median; ORT: ``quiet_mean``).
+    ``progress(1)`` after each graph of each round."""
     cache = open_cache()
     keys = [cache_key(g, threads, runtime) for g in graphs]
     todo = [i for i, (g, k) in enumerate(zip(graphs, keys, strict=True))
@@ -54,7 +55,7 @@ def measure_all(graphs: list[Graph], threads: int, *, runtime: Runtime, use_cach
             timed.profile_round()
             if progress:
                 progress(1)
-    fresh = {keys[i]: {"total_s": statistics.median(totals[i]), "layers_s": _layer_medians(subjects[i])}
+    fresh = {keys[i]: {"total_s": runtime.summary(totals[i]), "layers_s": _layer_figures(subjects[i], runtime)}
              for i in todo}
     if fresh:
         store(fresh)  # merged under a lock with what other runs wrote meanwhile
@@ -62,11 +63,11 @@ def measure_all(graphs: list[Graph], threads: int, *, runtime: Runtime, use_cach
     return [Measurement(float(cache[k]["total_s"]), [float(x) for x in cache[k]["layers_s"]]) for k in keys]
 
 
-def _layer_medians(timed: Subject) -> list[float]:
-    """Each layer's median seconds; empty when the runtime cannot time layers apart (LiteRT's delegate runs
-    the whole network as one node)."""
+def _layer_figures(timed: Subject, runtime: Runtime) -> list[float]:
+    """Each layer's seconds (the runtime's ``summary`` of its runs); empty when the runtime cannot time layers
+    apart (LiteRT's delegate runs the whole network as one node)."""
     samples = timed.layer_samples()
-    return [] if samples is None else [statistics.median(s) for s in samples]
+    return [] if samples is None else [runtime.summary(s) for s in samples]
 
 
 @dataclass(frozen=True)

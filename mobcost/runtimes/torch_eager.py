@@ -24,7 +24,7 @@ from ..measure.runtime import Job
 from ..measure.schedule import CALIBRATION_ROUNDS, in_rounds, median_seconds
 from ..torchside import require_torch
 from ..torchside.build import graph_module, layer_module, part_module, sample_input
-from ..torchside.host import bandwidth, prepare_timing
+from ..torchside.host import CopyBandwidth, prepare_timing, sampling_rounds
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,7 @@ class TorchRuntime:
     timed = "the median wall time"
     default_overhead = "a BatchNorm or ReLU call on a tiny map"
     calibration_seconds = 30
+    summary = staticmethod(statistics.median)
 
     def require(self) -> None:
         require_torch()
@@ -161,11 +162,12 @@ class TorchRuntime:
         return benches()
 
     def calibrate(self, threads: int, step: Callable[[int], None]) -> Hardware:
-        bytes_per_s, call_s = bandwidth(), call_seconds()
+        bytes_per_s, call_s = CopyBandwidth(), call_seconds()
         step(1)
-        samples = run_rounds(self.benches(threads), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+        samples = run_rounds(self.benches(threads), CALIBRATION_ROUNDS, random.Random(0),
+                             sampling_rounds(bytes_per_s, step=step))
         times = {job: statistics.median(t) for job, t in samples.items()}
-        hw = fit_profile(times, bytes_per_s, call_s)
+        hw = fit_profile(times, bytes_per_s.value(), call_s)
         return replace(hw, activation_rates={**hw.activation_rates, **activation_rates(times, baseline="relu")})
 
 

@@ -4,6 +4,7 @@ XNNPACK, whole-model timing) and its calibration (:mod:`.calibrate`), behind the
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ class LitertRuntime:
              "(a one-op model less that op; BatchNorm folded, ReLU fused)")
     default_overhead = "an ADD+ReLU on a 2×2×8 map, the wall-time slope of a chain of 64"
     calibration_seconds = 70
+    summary = staticmethod(statistics.median)
 
     def require(self) -> None:
         from ...torchside import require_torch
@@ -61,10 +63,10 @@ class LitertRuntime:
         return litert_benches(threads)
 
     def calibrate(self, threads: int, step: Callable[[int], None]) -> Hardware:
-        from ...torchside.host import bandwidth
+        from ...torchside.host import CopyBandwidth
         from .calibrate import calibrate
 
-        return calibrate(threads, bandwidth(), step)
+        return calibrate(threads, CopyBandwidth(), step)
 
 
 RUNTIME = LitertRuntime()

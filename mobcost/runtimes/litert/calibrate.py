@@ -25,6 +25,7 @@ from ...measure.fit import activation_rates, fit_profile
 from ...measure.micro import ACT_SHAPES, KINDS, POOLS, TOKEN_KINDS, act_graph, act_probes, micro_graph, micro_shapes
 from ...measure.runtime import Job
 from ...measure.schedule import BURST, CALIBRATION_ROUNDS, in_rounds
+from ...torchside.host import CopyBandwidth, sampling_rounds
 from .convert import cached, channel_last, convert, converter_version, interpreter, keep, model_digest
 
 # The fixed cost of an invoke: a model of one trivial op (an add and a fused ReLU on a 2×2×8 map), and of
@@ -233,14 +234,14 @@ def node_seconds(times: dict[Job, float]) -> float:
     return times[CHAIN_JOB] / CHAIN
 
 
-def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Hardware:
+def calibrate(threads: int, bandwidth: CopyBandwidth, step: Callable[[int], None]) -> Hardware:
     """LiteRT has no per-op profiler: each one-layer model's invoke time less the fixed cost of an invoke (a token
     kind's model also holds the reshape that reads its input map as tokens: a few µs at most, left in)."""
     import statistics
 
     items = litert_benches(threads)
     step(1)
-    samples = run_litert_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
+    samples = run_litert_rounds(items, CALIBRATION_ROUNDS, random.Random(0), sampling_rounds(bandwidth, step=step))
     times = {job: statistics.median(t) for job, t in samples.items()}
-    hw = fit_profile(times, bandwidth, node_seconds(times), elementwise=False)
+    hw = fit_profile(times, bandwidth.value(), node_seconds(times), elementwise=False)
     return replace(hw, activation_rates={**hw.activation_rates, **activation_rates(times)})

@@ -8,6 +8,7 @@ network a chain of convolutions stays in one layout).
 from __future__ import annotations
 
 import random
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,6 +18,7 @@ from ...measure.fit import activation_rates, fit_fixed_and_rate, fit_profile
 from ...measure.micro import (
     ACT_SHAPES,
     KINDS,
+    MAX_MICRO_ELEMENTS,
     POOLS,
     SIZES,
     TOKEN_KINDS,
@@ -28,7 +30,8 @@ from ...measure.micro import (
     within_limits,
 )
 from ...measure.runtime import Job
-from ...measure.schedule import BURST, CALIBRATION_ROUNDS, in_rounds, middle_mean
+from ...measure.schedule import BURST, CALIBRATION_ROUNDS, in_rounds, quiet_mean
+from ...torchside.host import CopyBandwidth, sampling_rounds
 from .session import Profiled, export_graph, feeds, node_layer, node_seconds, own_seconds
 
 
@@ -129,12 +132,35 @@ def _before(event: dict[str, Any], first: int) -> bool:
     return index is not None and index < first
 
 
-def calibrate(threads: int, bandwidth: float, step: Callable[[int], None]) -> Hardware:
-    """A profile of this host under ORT: each one-layer model's kernel time in ORT's profiler."""
+def calibrate(threads: int, bandwidth: CopyBandwidth, step: Callable[[int], None]) -> Hardware:
+    """A profile of this host under ORT: each one-layer model's kernel time in ORT's profiler (``quiet_mean`` of
+    its rounds); weights move at ``bandwidth`` (DRAM), inputs and outputs at the bandwidth of a copy the size of
+    the largest microbenchmark input, both sampled through the rounds."""
     items = ort_benches(threads)
+    activations = CopyBandwidth(MAX_MICRO_ELEMENTS)
     step(1)
-    samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
-    times = {job: middle_mean(t) for job, t in samples.items()}
-    hw = fit_profile(times, bandwidth, node_seconds(), elementwise=False)
+    samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0),
+                             sampling_rounds(bandwidth, activations, step=step))
+    # no node costs less than a trivial one: a small layer's kernel time, less the profiler's share, can read 0
+    times = {job: max(quiet_mean(t), node_seconds()) for job, t in samples.items()}
+    hw = fit_profile(times, bandwidth.value(), node_seconds(), elementwise=False)
     rates = {**hw.activation_rates, **activation_rates(times)}
-    return replace(hw, activation_rates=rates, **unblocked_figures(times, hw.peak_mult_adds_per_s))
+    return replace(hw, activation_rates=rates, activation_bandwidth_bytes_per_s=activations.value(),
+                   measured={"round_spread": round(round_spread(samples), 4)},
+                   **unblocked_figures(times, hw.peak_mult_adds_per_s))
+
+
+LARGE_INPUT = 1 << 18  # elements (1 MiB fp32): a map that passes the L2 of this host's cores
+
+
+def round_spread(samples: dict[Job, list[float]]) -> float:
+    """How unsteady the machine was: over the microbenchmarks whose input passes the L2 (they share the last-level
+    cache with other tenants), the median of (75th − 25th percentile) / median of their per-round times. About
+    0.05 on a quiet machine here, 0.19–0.20 while another tenant was busy (two calibrations then predicted up to
+    8% apart)."""
+    spreads = []
+    for (kind, shape), times in samples.items():
+        if kind in KINDS and shape[0] * shape[2] ** 2 >= LARGE_INPUT and len(times) >= 4:
+            quartiles = statistics.quantiles(times, n=4)
+            spreads.append((quartiles[2] - quartiles[0]) / statistics.median(times))
+    return statistics.median(spreads) if spreads else 0.0
