@@ -138,6 +138,28 @@ def test_round_spread_reads_the_large_microbenchmarks() -> None:
     assert round_spread(samples) == 0.0  # median of (1.0, 0, 0)
 
 
+def test_profile_round_trip_keeps_the_activation_bandwidth(tmp_path: Path) -> None:
+    from mobcost.measure.profiles import profile_doc, save_profile
+    from mobcost.runtimes import runtime
+
+    hw = Hardware(name="t", peak_mult_adds_per_s=5e10, bandwidth_bytes_per_s=2.4e10, runtime="onnxruntime",
+                  activation_bandwidth_bytes_per_s=9.2e10, efficiency={"pw": 1.0}, measured={"round_spread": 0.05})
+    path = tmp_path / "p.yaml"
+    save_profile(profile_doc(hw, 1, runtime("onnxruntime"), 120), path)
+    back = load_hardware(path)
+    assert (back.activation_bandwidth_bytes_per_s, back.bandwidth_bytes_per_s) == (9.2e10, 2.4e10)
+    assert back.measured["round_spread"] == 0.05 and "activation_bandwidth_bytes_per_s" in back.sources
+
+
+def test_a_busy_calibration_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from mobcost.cli.latency import warn_unsteady
+
+    warn_unsteady(0.05)  # quiet here
+    assert capsys.readouterr().err == ""
+    warn_unsteady(0.2)  # what two calibrations read while another tenant was busy
+    assert "busy during calibration" in capsys.readouterr().err
+
+
 def test_activation_rate_is_the_slope_over_relu() -> None:
     from mobcost.measure.fit import activation_rates
     from mobcost.measure.micro import ACT_SHAPES, act_probes
@@ -257,7 +279,8 @@ def test_unblocked_layers_take_their_own_figures() -> None:
 PROFILE = """name: ort-like
 runtime: onnxruntime
 peak_mult_adds_per_s: 50G
-bandwidth_bytes_per_s: 20G
+bandwidth_bytes_per_s: 2G
+activation_bandwidth_bytes_per_s: 20G
 overhead_us: {default: 0.2, pw: 1.1, dw: 1.2, conv: 1.5}
 efficiency: {pw: 0.95, dw: 0.5, dw/s2: 0.45, conv: 0.9, fc: 0.25}
 activations: {relu6: 10G, hswish: 3G, silu: 3.4G, sigmoid: 3.5G, hsigmoid: 7.8G}
@@ -270,8 +293,9 @@ unblocked:
 
 @pytest.mark.parametrize("name", ["shufflenet_v2_x1_0", "mobilenet_v3_small", "efficientnet_b0"])
 def test_sweep_latency_equals_one_network_with_runtime_figures(tmp_path: Path, name: str) -> None:
-    """The sweep's arrays price activations and unblocked widths as `latency` does, at α values whose widths
-    are and are not multiples of 4 (ShuffleNetV2: 58·α)."""
+    """The sweep's arrays price activations, unblocked widths and weights at their own bandwidth (2 GB/s against
+    20 GB/s for activations: memory-bound layers) as `latency` does, at α values whose widths are and are not
+    multiples of 4 (ShuffleNetV2: 58·α)."""
     from mobcost.explore.hardware import predict_layers
     from mobcost.spec import load_spec
 

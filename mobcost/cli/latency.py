@@ -73,7 +73,7 @@ def calibrate(
     rate, per-type efficiency and fixed costs, with the date, threads, runtime and its version. Eager torch
     also times BatchNorm and ReLU passes and each other activation's extra over ReLU (about 30 s). ONNX
     Runtime and LiteRT run each layer exported as deployed (BatchNorm folded, ReLU fused); ORT also times
-    each activation's extra pass and widths its blocked layout cannot take (about 45 s); LiteRT converts
+    each activation's extra pass and widths its blocked layout cannot take (about 55 s); LiteRT converts
     every layer first (about 70 s, 25 s once its conversions are cached).
     """
     if from_measurements is not None:  # a device measured elsewhere: nothing is timed here
@@ -96,11 +96,7 @@ def calibrate(
     with progress_bar(CALIBRATION_STEPS, label, enabled=interactive()) as advance:
         profile = run_calibration(threads, runtime_named(runtime), advance)
     save_profile(profile, path, where)
-    # Mult-Adds rates only: pooling's are window reads, LayerNorm's elements
-    rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k and k != "ln"}
-    print(f"wrote {clean(path)}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
-          f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
-          f"bandwidth {profile['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s", file=sys.stderr)
+    say_written(path, profile)
     warn_unsteady(profile["measured"].get("round_spread"))
 
 
@@ -197,3 +193,14 @@ def warn_unsteady(spread: float | None) -> None:
         print(f"warning: the machine was busy during calibration: large layers' times spread {100 * spread:.0f}% "
               f"between rounds (about 5% on a quiet machine); predictions from this profile can differ from a "
               "quiet calibration's by several percent: calibrate again when the machine is quiet", file=sys.stderr)
+
+
+def say_written(path: Path, profile: dict[str, Any]) -> None:
+    """The calibrated profile's path and its main figures, on stderr."""
+    # Mult-Adds rates only: pooling's are window reads, LayerNorm's elements
+    rates = {k: v for k, v in profile["measured"]["work_per_s"].items() if "pool" not in k and k != "ln"}
+    activations = profile.get("activation_bandwidth_bytes_per_s")
+    print(f"wrote {clean(path)}: peak {profile['peak_mult_adds_per_s'] / 1e9:.1f} G Mult-Adds/s "
+          f"({', '.join(f'{k} {v / 1e9:.1f} G' for k, v in rates.items())}), "
+          f"bandwidth {profile['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s"
+          + (f", activations {activations / 1e9:.1f} GB/s" if activations else ""), file=sys.stderr)

@@ -24,7 +24,7 @@ from ..measure.runtime import Job
 from ..measure.schedule import CALIBRATION_ROUNDS, in_rounds, median_seconds
 from ..torchside import require_torch
 from ..torchside.build import graph_module, layer_module, part_module, sample_input
-from ..torchside.host import CopyBandwidth, prepare_timing, sampling_rounds
+from ..torchside.host import CopyBandwidth, prepare_timing
 
 
 @dataclass(frozen=True)
@@ -162,13 +162,16 @@ class TorchRuntime:
         return benches()
 
     def calibrate(self, threads: int, step: Callable[[int], None]) -> Hardware:
-        bytes_per_s, call_s = CopyBandwidth(), call_seconds()
+        copy, call_s = CopyBandwidth(), call_seconds()
+        for _ in range(UP_FRONT):  # not between rounds: each runs a layer once, and a 64 MiB copy leaves it cold
+            copy.sample()
         step(1)
-        samples = run_rounds(self.benches(threads), CALIBRATION_ROUNDS, random.Random(0),
-                             sampling_rounds(bytes_per_s, step=step))
+        samples = run_rounds(self.benches(threads), CALIBRATION_ROUNDS, random.Random(0), lambda _: step(1))
         times = {job: statistics.median(t) for job, t in samples.items()}
-        hw = fit_profile(times, bytes_per_s.value(), call_s)
+        hw = fit_profile(times, copy.value(), call_s)
         return replace(hw, activation_rates={**hw.activation_rates, **activation_rates(times, baseline="relu")})
 
+
+UP_FRONT = 5  # bandwidth samples before the rounds
 
 RUNTIME = TorchRuntime()

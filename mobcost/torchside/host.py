@@ -65,8 +65,3 @@ def sampling_rounds(*bandwidths: CopyBandwidth, step: Callable[[int], None]) -> 
         step(1)
 
     return after_round
-
-
-def bandwidth() -> float:
-    """Bytes per second of a 64 MiB copy (read + write), one sample."""
-    return CopyBandwidth().value()

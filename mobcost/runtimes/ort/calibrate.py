@@ -160,7 +160,7 @@ def round_spread(samples: dict[Job, list[float]]) -> float:
     8% apart)."""
     spreads = []
     for (kind, shape), times in samples.items():
-        if kind in KINDS and shape[0] * shape[2] ** 2 >= LARGE_INPUT and len(times) >= 4:
+        if kind in KINDS and shape[0] * shape[2] ** 2 >= LARGE_INPUT and len(times) >= 4 and min(times) > 0:
             quartiles = statistics.quantiles(times, n=4)
             spreads.append((quartiles[2] - quartiles[0]) / statistics.median(times))
     return statistics.median(spreads) if spreads else 0.0
