@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import Op
-from .patterns import Mapper, closed_block, plan_blocks, sequence
+from .patterns import Mapper, closed_block, plan_blocks, sequence, walk_back
 
 _FLOOR = frozenset({"Clip", "Max", "Expand", "Add"})  # between ReduceL2 and Div: the ε floor, the broadcast
 _NEAREST = ("nearest: additive_attention (q and k projections L2-normalised per token, scores q·w_g normalised "
@@ -126,11 +126,9 @@ def _normalised(m: Mapper, tensor: str, producer: dict[str, Op], axis: int) -> t
     div = producer.get(tensor)
     if div is None or div.op != "Div" or len(div.inputs) != 2:
         return None
-    x, walked = div.inputs[0], [div]
-    step = producer.get(div.inputs[1])
-    while step is not None and step.op in _FLOOR and len(walked) < 4:
-        walked.append(step)
-        step = producer.get(step.inputs[0])
+    x = div.inputs[0]
+    floor, step = walk_back(div.inputs[1], producer, _FLOOR, 3)
+    walked = [div, *floor]
     if step is None or step.op != "ReduceL2" or step.inputs[0] != x or _axes(m, step) != [axis] \
             or not step.attrs.get("keepdims", 1) or len(m.dims(x)) != 3:
         return None

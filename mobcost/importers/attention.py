@@ -142,11 +142,7 @@ def _on_map(m: Mapper, ops: list[Op], qk: Op, av: Op, ends: list[Op | None], pro
 def _forward(m: Mapper, tensor: str) -> tuple[list[Op], Op | None]:
     """The product by V reading the probabilities, through reshapes (litert-torch multiplies B·h×N×N batches:
     the scores come to the Softmax reshaped to B×h×N×N and leave it reshaped back): (the reshapes, the MatMul)."""
-    walked: list[Op] = []
-    user = m.sole_user(tensor)
-    while user is not None and user.op == "Reshape" and len(walked) < 2:
-        walked.append(user)
-        user = m.sole_user(user.outputs[0])
+    walked, user, _ = m.walk_forward(tensor, ("Reshape",), 2)
     return walked, user if user is not None and user.op == "MatMul" else None
 
 
@@ -191,12 +187,7 @@ def _projection(m: Mapper, op: Op | None, producer: dict[str, Op]) -> tuple[Op, 
 def _output(m: Mapper, tensor: str, n: int, inner: int) -> tuple[list[Op], str, int] | str:
     """From A·V (heads × N × d) forward through transposes and reshapes to N × hd, then the output projection
     (a stored hd×C weight + its C biases): (its operators, the block's end, C)."""
-    walked: list[Op] = []
-    user = m.sole_user(tensor)
-    while user is not None and user.op in ("Transpose", "Reshape", "Identity") and len(walked) < _MAX_WALK:
-        walked.append(user)
-        tensor = user.outputs[0]
-        user = m.sole_user(tensor)
+    walked, user, tensor = m.walk_forward(tensor, ("Transpose", "Reshape", "Identity"), _MAX_WALK)
     weight = m.g.const(user.inputs[1]) if user is not None and user.op == "MatMul" else None
     if user is None or weight is None or len(weight.dims) != 2 or sequence(m.dims(tensor)) != (n, inner) \
             or weight.dims[0] != inner:

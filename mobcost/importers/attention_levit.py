@@ -94,12 +94,7 @@ def _slice_steps(m: Mapper, op: Op) -> dict[int, int] | None:
 def levit_output(m: Mapper, tensor: str, n: int, inner: int) -> tuple[list[Op], str, int, dict[str, Any]] | str:
     """From A·V through the transposes and reshapes to N_q × h·d_v, an activation (``proj_act``), the output
     projection by a stored weight, its bias if any and its BatchNorm if any: (operators, end, C_o, keys)."""
-    walked: list[Op] = []
-    user = m.sole_user(tensor)
-    while user is not None and user.op in ("Transpose", "Reshape", "Identity") and len(walked) < 16:
-        walked.append(user)
-        tensor = user.outputs[0]
-        user = m.sole_user(tensor)
+    walked, user, tensor = m.walk_forward(tensor, ("Transpose", "Reshape", "Identity"), 16)
     if sequence(m.dims(tensor)) != (n, inner):
         return f"the heads are not merged back to {n}×{inner}"
     act = m.match_act(tensor)

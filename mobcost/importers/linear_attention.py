@@ -23,7 +23,7 @@ from typing import Any
 
 from .model import Op
 from .patches import _arange, _Values
-from .patterns import Mapper, closed_block, plan_blocks
+from .patterns import Mapper, closed_block, plan_blocks, walk_back
 
 # operators that only move or select values, or apply φ elementwise, between the qkv map and the products
 _VIEWS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Cast", "Slice",
@@ -141,7 +141,7 @@ def _walk(m: Mapper, out_mm: Op, kv_mm: Op, producer: dict[str, Op], channels: i
           ) -> tuple[list[Op], Op | None, list[list[Step]], str]:
     """From the products back to the map q, k and v are read from: (the operators walked, the Pad of v (or what
     stands there), the three paths from the map, first first, and the map — "" where the paths share none)."""
-    casts, pad = _uncast(kv_mm.inputs[1], producer)
+    casts, pad = walk_back(kv_mm.inputs[1], producer, _PASS, _MAX_WALK)  # timm's ``.float()``
     padded = pad is not None and pad.op == "Pad"
     v = pad.inputs[0] if padded else kv_mm.inputs[1]  # type: ignore[union-attr]
     backs = [_back(m, t, producer) for t in (out_mm.inputs[0], kv_mm.inputs[0], v)]
@@ -165,16 +165,6 @@ def _sources(m: Mapper, paths: list[list[Step]], x: str, size: tuple[int, int, i
             return f"{'qkv'[which]} is not channels [{which * d}, {which * d + d}) of each head's {3 * d}" + \
                    (", transposed to d×N" if transposed else "")
     return ""
-
-
-def _uncast(tensor: str, producer: dict[str, Op]) -> tuple[list[Op], Op | None]:
-    """The Casts and Identities before ``tensor`` (timm's ``.float()``), and the operator before them."""
-    walked: list[Op] = []
-    op = producer.get(tensor)
-    while op is not None and op.op in _PASS and len(walked) < _MAX_WALK:
-        walked.append(op)
-        op = producer.get(op.inputs[0])
-    return walked, op
 
 
 def _ones_column(m: Mapper, pad: Op | None) -> str:

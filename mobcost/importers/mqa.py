@@ -60,15 +60,6 @@ def _down(m: Mapper, tensor: str, producer: dict[str, Op], x: str) -> tuple[list
     return [o for o in (scaled, pad, dw, bn) if o is not None], strides[0]
 
 
-def _forward(m: Mapper, tensor: str) -> tuple[list[Op], Op | None]:
-    walked: list[Op] = []
-    user = m.sole_user(tensor)
-    while user is not None and user.op in _MOVES and len(walked) < _MAX_WALK:
-        walked.append(user)
-        user = m.sole_user(user.outputs[0])
-    return walked, user
-
-
 def match_map(m: Mapper, qk: Op, av: Op, ends: list[Op | None], producer: dict[str, Op]
               ) -> tuple[list[Op], dict[str, Any], str, str] | str:
     """(its operators, the layer's keys, the map it reads, the tensor it ends at) of the multi-query block whose
@@ -98,7 +89,7 @@ def match_map(m: Mapper, qk: Op, av: Op, ends: list[Op | None], producer: dict[s
     if None in scores or None in out or math.prod(scores) != h * n * n_kv or m.dims(qk.inputs[0])[-1] != d \
             or math.prod(out) != h * n * dv or m.dims(av.inputs[0])[-1] != n_kv:  # type: ignore[arg-type]
         return f"products of {list(scores)} and {list(out)}: not {h} heads of {n} queries by {n_kv} keys"
-    walked, proj = _forward(m, av.outputs[0])
+    walked, proj, _ = m.walk_forward(av.outputs[0], _MOVES, _MAX_WALK)
     last = _pointwise(m, proj)
     if last is None or last[:2] != (c, h * dv) or m.dims(proj.inputs[0]) != (dims[0], h * dv, dims[2], dims[3]):
         return f"the heads merged back to {h * dv}×{dims[2]}×{dims[3]} are not read by a 1×1 conv back to {c}"

@@ -106,12 +106,7 @@ def l2_norm(m: Mapper, op: Op) -> None:
     if axes is None and len(op.inputs) > 1 and op.inputs[1]:
         const = m.g.const(op.inputs[1])
         axes = list(const.values) if const is not None and const.values is not None else None
-    walked, tail = [], op.outputs[0]
-    step = m.sole_user(tail)
-    while step is not None and step.op in ("Clip", "Max", "Expand", "Add") and len(walked) < 3:
-        walked.append(step)
-        tail = step.outputs[0]
-        step = m.sole_user(tail)
+    walked, step, _ = m.walk_forward(op.outputs[0], ("Clip", "Max", "Expand", "Add"), 3)
     seq = sequence(dims)  # B×N×C tokens: the channels are the last axis (SwiftFormer's F.normalize(q, dim=-1))
     channel = 2 if seq is not None else 1
     shaped = seq is not None or (chw(dims) is not None and len(dims) == 4)

@@ -37,6 +37,17 @@ _MAX_REGION = 12
 _WEIGHTED = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul"})  # weight: input 1 (bias: input 2)
 
 
+def walk_back(tensor: str, producer: dict[str, Op], ops: Iterable[str], limit: int) -> tuple[list[Op], Op | None]:
+    """From ``tensor`` back through producers whose type is in ``ops`` along their first input, at most ``limit``
+    of them: (those operators, the producer before them or None)."""
+    walked: list[Op] = []
+    op = producer.get(tensor)
+    while op is not None and op.op in ops and len(walked) < limit:
+        walked.append(op)
+        op = producer.get(op.inputs[0])
+    return walked, op
+
+
 def chw(dims: tuple[int | None, ...]) -> tuple[int, int, int] | None:
     """The (C, H, W) a mobcost layer would give a tensor of these ONNX dims: NCHW as is, NC as C×1×1."""
     if len(dims) == 4 and None not in dims[1:]:
@@ -185,6 +196,17 @@ class Mapper:
         if len(users) != 1 or self.g.readers(tensor) != 1 or users[0].name in self.done:
             return None
         return users[0] if op_type is None or users[0].op == op_type else None
+
+    def walk_forward(self, tensor: str, ops: Iterable[str], limit: int) -> tuple[list[Op], Op | None, str]:
+        """From ``tensor`` through sole users whose type is in ``ops``, at most ``limit`` of them: (those
+        operators, the sole user after them or None, the tensor it reads)."""
+        walked: list[Op] = []
+        user = self.sole_user(tensor)
+        while user is not None and user.op in ops and len(walked) < limit:
+            walked.append(user)
+            tensor = user.outputs[0]
+            user = self.sole_user(tensor)
+        return walked, user, tensor
 
     def fold_tail(self, tensor: str, *, bn: bool) -> tuple[bool, str, str, tuple[Op, ...]]:
         """(BatchNorm folded?, act, the tensor the layer now ends at, folded operators) after a layer."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from .attention import _VIEWS, _back, _output, _projection
 from .model import Op
-from .patterns import Mapper, closed_block, plan_blocks, sequence
+from .patterns import Mapper, closed_block, plan_blocks, sequence, walk_back
 
 _NORM_STEPS = frozenset({"Clip", "Max", "Expand"})
 
@@ -113,11 +113,9 @@ def _token_norm(m: Mapper, op: Op | None, producer: dict[str, Op]) -> tuple[list
     """(its operators, the tensor normalised) of x / max(‖x‖, ε) along the last axis, or why it is not one."""
     if op is None or op.op != "Div" or len(m.g.dynamic_inputs(op)) != 2:
         return "q or k is not divided by its norm (F.normalize)"
-    x, walked = op.inputs[0], [op]
-    step = producer.get(op.inputs[1])
-    while step is not None and step.op in _NORM_STEPS and len(walked) < 4:
-        walked.append(step)
-        step = producer.get(step.inputs[0])
+    x = op.inputs[0]
+    steps, step = walk_back(op.inputs[1], producer, _NORM_STEPS, 3)
+    walked = [op, *steps]
     dims = m.dims(x)
     axes = step.attrs.get("axes") if step is not None else None
     if step is not None and axes is None and len(step.inputs) > 1 and step.inputs[1]:
