@@ -182,7 +182,6 @@ def render_latency_grid(graphs: list[Graph], hw: Any, threads: int, with_measure
         render_rich(grid_table(doc), output=output)
 
 
-
 UNSTEADY = 0.10  # round_spread above which a calibration says the machine was busy (0.05 quiet, 0.2 busy here)
 
 

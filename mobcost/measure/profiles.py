@@ -53,9 +53,8 @@ def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dic
         doc["unblocked"] = {"channel_multiple": hw.unblocked_multiple,
                             "efficiency": {k: float(f"{v:.4g}") for k, v in hw.unblocked_efficiency.items()},
                             "overhead_us": {k: round(v, 2) for k, v in hw.unblocked_overhead_us.items()}}
-    doc["sources"] = _sources(runner, where, rounds, not hw.fuses_elementwise)
-    if hw.activation_bandwidth_bytes_per_s:
-        doc["sources"].update(_bandwidth_sources(where))
+    doc["sources"] = _sources(runner, where, rounds, not hw.fuses_elementwise,
+                              split=hw.activation_bandwidth_bytes_per_s is not None)
     if hw.unblocked_multiple:
         doc["sources"]["unblocked"] = (f"convolutions whose channels are not a multiple of {hw.unblocked_multiple} "
                                        "run without ORT's blocked NCHWc layout: the same fit on single layers of "
@@ -74,10 +73,12 @@ def profile_doc(hw: Hardware, threads: int, runner: Runtime, rounds: int) -> dic
     return doc
 
 
-def _bandwidth_sources(where: str) -> dict[str, str]:
-    """Where weights and activations move at bandwidths of their own: what each figure is."""
-    return {"bandwidth_bytes_per_s": f"weights' bandwidth: a 64 MiB tensor copy, read + write, the median of "
-                                     f"samples through the calibration, {where}",
+def _bandwidth_sources(where: str, split: bool) -> dict[str, str]:
+    """What the bandwidth figures are; ``split``: weights and activations move at bandwidths of their own."""
+    copy = f"a 64 MiB tensor copy, read + write, the median of samples through the calibration, {where}"
+    if not split:
+        return {"bandwidth_bytes_per_s": copy}
+    return {"bandwidth_bytes_per_s": f"weights' bandwidth: {copy}",
             "activation_bandwidth_bytes_per_s": "inputs' and outputs' bandwidth (they pass from layer to layer in "
                                                 "cache): a copy of the largest microbenchmark input (4 MiB), read + "
                                                 f"write, the median of samples through the calibration, {where}"}
@@ -94,12 +95,11 @@ def _activations_source(runtime: str, where: str) -> str:
             f"attention layers (absent: no measurable cost), {where}")
 
 
-def _sources(runner: Runtime, where: str, rounds: int, elementwise: bool) -> dict[str, str]:
+def _sources(runner: Runtime, where: str, rounds: int, elementwise: bool, split: bool) -> dict[str, str]:
     timed, default = runner.timed, runner.default_overhead
     sources = {
         "peak_mult_adds_per_s": f"fastest layer-type rate fitted to microbenchmarks, {where}",
-        "bandwidth_bytes_per_s": f"64 MiB tensor copy, read + write, the median of samples through the "
-                                 f"calibration, {where}",
+        **_bandwidth_sources(where, split),
         "overhead_us": f"per layer type, the fixed cost of t = fixed + work / rate fitted to {GRID}, run in "
                        f"sequence, {timed} over {rounds} rounds, not the networks predicted; default: {default}, "
                        f"{where}",

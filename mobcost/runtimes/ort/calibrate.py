@@ -141,9 +141,10 @@ def calibrate(threads: int, bandwidth: CopyBandwidth, step: Callable[[int], None
     step(1)
     samples = run_ort_rounds(items, CALIBRATION_ROUNDS, random.Random(0),
                              sampling_rounds(bandwidth, activations, step=step))
+    trivial = node_seconds()
     # no node costs less than a trivial one: a small layer's kernel time, less the profiler's share, can read 0
-    times = {job: max(quiet_mean(t), node_seconds()) for job, t in samples.items()}
-    hw = fit_profile(times, bandwidth.value(), node_seconds(), elementwise=False)
+    times = {job: max(quiet_mean(t), trivial) for job, t in samples.items()}
+    hw = fit_profile(times, bandwidth.value(), trivial, elementwise=False)
     rates = {**hw.activation_rates, **activation_rates(times)}
     return replace(hw, activation_rates=rates, activation_bandwidth_bytes_per_s=activations.value(),
                    measured={"round_spread": round(round_spread(samples), 4)},
